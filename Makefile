@@ -1,0 +1,66 @@
+# ferrotype: the one entry point for local work, the README and CI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.deps-stamp
+BUILD_STAMP := $(VENV)/.build-stamp
+RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
+PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
+
+.PHONY: help venv build demo test test-rust test-py test-slow bench ffibench lint fmt clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "numpy>=1.24" \
+		"cffi>=1.16" setuptools "ruff>=0.6"
+	touch $@
+
+venv: $(STAMP)  ## create .venv with the build, test and bench dependencies
+
+$(BUILD_STAMP): $(STAMP) $(RUST_SOURCES) $(PY_SOURCES) pyproject.toml
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+build: $(BUILD_STAMP)  ## build the extension into .venv (release)
+
+demo: build  ## run the examples against real system libraries
+	@for f in examples/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+test-rust:  ## cargo tests of the core
+	cargo test --workspace --exclude ferrotype-py --quiet
+
+test-py: build  ## pytest suite (compiles its own C fixture)
+	$(PY) -m pytest -q -m "not slow"
+
+test: test-rust test-py  ## the whole suite: Rust tests and pytest
+
+test-slow: build  ## the long-running tests as well
+	$(PY) -m pytest -q
+
+bench: build  ## call-overhead benchmarks against ctypes and cffi
+	$(PY) benches/bench.py
+
+ffibench: build  ## the shared yardstick
+	$(PY) ../shared/bench/ffibench.py --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"
+
+lint: $(STAMP)  ## rustfmt, clippy -D warnings, ruff
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests benches examples
+	$(VENV)/bin/ruff format --check python tests benches examples
+
+fmt: $(STAMP)  ## format Rust and Python sources
+	cargo fmt --all
+	$(VENV)/bin/ruff format python tests benches examples
+	$(VENV)/bin/ruff check --fix python tests benches examples
+
+clean:  ## remove build products and the venv
+	cargo clean
+	rm -rf $(VENV) build tests/_build

@@ -1,0 +1,2 @@
+//! ferrotype-core: the pure-Rust heart of ferrotype (no Python here).
+pub mod ldcache;
