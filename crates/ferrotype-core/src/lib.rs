@@ -1,2 +1,37 @@
-//! ferrotype-core: the pure-Rust heart of ferrotype (no Python here).
+//! # ferrotype-core
+//!
+//! The pure-Rust heart of ferrotype, the C foreign-function interface for Python. It
+//! knows nothing about Python: Rust programs can load libraries, describe C types and
+//! make dynamic calls with it directly (see `examples/cos.rs`).
+//!
+//! Module map:
+//! - [`typecode`]: the simple C types (ctypes' `_type_` codes): size, alignment, libffi
+//!   type, PEP 3118 format character.
+//! - [`ffi_type`]: owned libffi type descriptions (scalars and structs by value).
+//! - [`library`]: `dlopen`/`dlsym`, the process image; never closes implicitly.
+//! - [`call`]: the numbered call path: prepared and cached call interfaces, argument
+//!   slots, a result buffer at least one register wide.
+//! - [`errno`]: the private per-thread errno that `use_errno` functions swap.
+//! - [`memory`]: the raw-memory helpers (scalar reads and writes, owned buffers).
+//! - [`ldcache`]: the dynamic loader's cache, for `find_library`.
+//! - [`error`]: the one error enum.
+//!
+//! Unsafe code is confined to `memory`, `call`, `library`, `errno` and `typecode`'s
+//! libffi statics; each block states why it is sound.
+#![deny(missing_docs)]
+
+pub mod call;
+pub mod errno;
+pub mod error;
+pub mod ffi_type;
 pub mod ldcache;
+pub mod library;
+pub mod memory;
+pub mod typecode;
+
+pub use call::{ArgSlot, CallInterface, RetBuf, MAX_ARGS};
+pub use error::{Error, Result};
+pub use ffi_type::{FfiType, StructType};
+pub use library::Library;
+pub use memory::{OwnedBuf, Scalar};
+pub use typecode::TypeCode;

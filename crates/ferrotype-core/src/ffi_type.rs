@@ -1,0 +1,117 @@
+//! libffi type descriptions owned by Rust: the `void` and scalar statics, and struct
+//! types built from their elements. A struct's `ffi_type` lives in a `Box`, so its
+//! address is stable for the call interfaces that point at it.
+
+use core::ptr;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use libffi::raw::{ffi_type, ffi_type_enum_STRUCT};
+
+use crate::typecode::TypeCode;
+
+/// The libffi description of a C type as it travels through a call.
+#[derive(Clone, Debug)]
+pub enum FfiType {
+    /// `void` (return type only).
+    Void,
+    /// A simple type.
+    Scalar(TypeCode),
+    /// An aggregate passed by value.
+    Struct(Arc<StructType>),
+}
+
+impl PartialEq for FfiType {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (FfiType::Void, FfiType::Void) => true,
+            (FfiType::Scalar(a), FfiType::Scalar(b)) => a == b,
+            (FfiType::Struct(a), FfiType::Struct(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+impl Eq for FfiType {}
+
+impl Hash for FfiType {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            FfiType::Void => 0u8.hash(state),
+            FfiType::Scalar(c) => {
+                1u8.hash(state);
+                c.hash(state);
+            }
+            FfiType::Struct(s) => {
+                2u8.hash(state);
+                (Arc::as_ptr(s) as usize).hash(state);
+            }
+        }
+    }
+}
+
+impl FfiType {
+    /// The raw descriptor for libffi.
+    pub fn as_raw(&self) -> *mut ffi_type {
+        match self {
+            FfiType::Void => &raw mut libffi::raw::ffi_type_void,
+            FfiType::Scalar(code) => code.ffi_type(),
+            FfiType::Struct(s) => s.as_raw(),
+        }
+    }
+
+    /// The size of a value of this type (0 for void).
+    pub fn size(&self) -> usize {
+        match self {
+            FfiType::Void => 0,
+            FfiType::Scalar(code) => code.size(),
+            FfiType::Struct(s) => s.size,
+        }
+    }
+}
+
+/// A struct (or union, described as its largest member) type for libffi.
+pub struct StructType {
+    raw: Box<ffi_type>,
+    _elements: Box<[*mut ffi_type]>,
+    _children: Vec<FfiType>,
+    size: usize,
+}
+
+// SAFETY: the descriptor is immutable after construction except for the size/alignment
+// fields that ffi_prep_cif fills in, which it computes identically every time; the
+// children it points to are owned (or static) and live as long as self.
+unsafe impl Send for StructType {}
+// SAFETY: as above.
+unsafe impl Sync for StructType {}
+
+impl std::fmt::Debug for StructType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StructType").field("size", &self.size).field("elements", &self._children).finish()
+    }
+}
+
+impl StructType {
+    /// Describes a struct whose members, in order, are `elements` (arrays expanded into
+    /// their elements by the caller), with the C layout's `size` and `align`.
+    pub fn new(elements: Vec<FfiType>, size: usize, align: usize) -> Arc<StructType> {
+        let mut raw_elems: Vec<*mut ffi_type> = elements.iter().map(FfiType::as_raw).collect();
+        raw_elems.push(ptr::null_mut());
+        let mut elems = raw_elems.into_boxed_slice();
+        let raw = Box::new(ffi_type {
+            size,
+            alignment: u16::try_from(align).unwrap_or(u16::MAX),
+            type_: ffi_type_enum_STRUCT as u16,
+            elements: elems.as_mut_ptr(),
+        });
+        Arc::new(StructType {
+            raw,
+            _elements: elems,
+            _children: elements,
+            size,
+        })
+    }
+
+    fn as_raw(&self) -> *mut ffi_type {
+        ptr::from_ref::<ffi_type>(&self.raw).cast_mut()
+    }
+}

@@ -1,0 +1,481 @@
+//! Raw memory: the only place besides `call.rs` that reads and writes through raw
+//! pointers. Everything above works with the safe [`OwnedBuf`] or calls the `unsafe fn`s
+//! here with a documented contract.
+//!
+//! Values are read and written unaligned: a ctypes object may live anywhere
+//! (`from_address`, `from_buffer` of a misaligned buffer, packed structures).
+
+use core::ffi::c_void;
+use std::alloc::{self, Layout};
+use std::ptr::NonNull;
+
+use crate::error::{Error, Result};
+use crate::typecode::{long_double_format, LongDoubleFormat, TypeCode, ValueKind};
+
+/// The smallest alignment of an [`OwnedBuf`], so that any scalar (and `long double`)
+/// can be stored at its start.
+pub const MIN_ALIGN: usize = 16;
+
+/// A zero-initialised heap allocation of a fixed size and alignment, freed on drop.
+///
+/// The memory behind [`OwnedBuf::as_ptr`] may be written through that pointer while the
+/// buffer is shared (`&OwnedBuf`): it is plain bytes that C code writes too, so Rust
+/// never holds a reference into it.
+#[derive(Debug)]
+pub struct OwnedBuf {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: OwnedBuf exclusively owns its allocation; moving it to another thread moves
+// that ownership. Concurrent access to the bytes is the caller's business, as it is for
+// memory shared with C.
+unsafe impl Send for OwnedBuf {}
+// SAFETY: `&OwnedBuf` only hands out the raw pointer; no Rust reference to the bytes
+// exists, so sharing the handle cannot create aliasing references.
+unsafe impl Sync for OwnedBuf {}
+
+impl OwnedBuf {
+    /// Allocates `size` zeroed bytes aligned to at least `max(align, MIN_ALIGN)`.
+    /// A zero size still allocates one alignment unit, so the pointer is never dangling.
+    pub fn try_new(size: usize, align: usize) -> Result<OwnedBuf> {
+        let align = align.max(MIN_ALIGN).next_power_of_two();
+        let layout = Layout::from_size_align(size.max(1), align).map_err(|_| Error::Unsupported {
+            what: "an allocation of this size",
+        })?;
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw).ok_or(Error::Unsupported {
+            what: "an allocation of this size (out of memory)",
+        })?;
+        Ok(OwnedBuf { ptr, layout })
+    }
+
+    /// The start of the buffer.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The usable size in bytes.
+    pub fn len(&self) -> usize {
+        self.layout.size()
+    }
+
+    /// Whether the buffer is empty (never: a zero-size request allocates one unit).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Drop for OwnedBuf {
+    fn drop(&mut self) {
+        // SAFETY: ptr was allocated by alloc_zeroed with exactly this layout.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// A scalar value as read from or written to memory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// A signed integer (sign-extended from the type's width).
+    Signed(i64),
+    /// An unsigned integer or a bit pattern to store.
+    Unsigned(u64),
+    /// A floating point value (`long double` is rounded to `f64` when read).
+    Float(f64),
+    /// A `_Bool`.
+    Bool(bool),
+    /// A pointer value.
+    Pointer(usize),
+}
+
+/// Reads a value of type `code` at `ptr`. `swapped` reads the bytes in the opposite of
+/// native order (`__ctype_be__` on a little-endian machine).
+///
+/// # Safety
+/// `ptr` must be valid for reads of `code.size()` bytes.
+pub unsafe fn read_scalar(ptr: *const u8, code: TypeCode, swapped: bool) -> Scalar {
+    let size = code.size();
+    match code.kind() {
+        ValueKind::Float => {
+            let v = match code {
+                // SAFETY: caller guarantees `size` readable bytes.
+                TypeCode::Float => f64::from(f32::from_bits(unsafe { read_bits(ptr, 4, swapped) } as u32)),
+                // SAFETY: as above.
+                TypeCode::Double => f64::from_bits(unsafe { read_bits(ptr, 8, swapped) }),
+                // SAFETY: as above.
+                _ => unsafe { read_long_double(ptr) },
+            };
+            Scalar::Float(v)
+        }
+        kind => {
+            // SAFETY: caller guarantees `size` readable bytes.
+            let bits = unsafe { read_bits(ptr, size, swapped) };
+            match kind {
+                ValueKind::Signed => Scalar::Signed(sign_extend(bits, size)),
+                ValueKind::Unsigned => Scalar::Unsigned(bits),
+                ValueKind::Bool => Scalar::Bool(bits != 0),
+                _ => Scalar::Pointer(bits as usize),
+            }
+        }
+    }
+}
+
+/// Writes `value` as type `code` at `ptr`. Integers are stored as their low
+/// `code.size()` bytes (the caller checks the range first).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `code.size()` bytes.
+pub unsafe fn write_scalar(ptr: *mut u8, code: TypeCode, swapped: bool, value: Scalar) {
+    let size = code.size();
+    let bits = match (code, value) {
+        (TypeCode::Float, v) => u64::from((as_f64(v) as f32).to_bits()),
+        (TypeCode::Double, v) => as_f64(v).to_bits(),
+        (TypeCode::LongDouble, v) => {
+            // SAFETY: caller guarantees `size` writable bytes.
+            unsafe { write_long_double(ptr, as_f64(v)) };
+            return;
+        }
+        (_, Scalar::Signed(i)) => i as u64,
+        (_, Scalar::Unsigned(u)) => u,
+        (_, Scalar::Bool(b)) => u64::from(b),
+        (_, Scalar::Pointer(p)) => p as u64,
+        (_, Scalar::Float(f)) => f as i64 as u64,
+    };
+    // SAFETY: caller guarantees `size` writable bytes.
+    unsafe { write_bits(ptr, size, swapped, bits) }
+}
+
+fn as_f64(v: Scalar) -> f64 {
+    match v {
+        Scalar::Float(f) => f,
+        Scalar::Signed(i) => i as f64,
+        Scalar::Unsigned(u) => u as f64,
+        Scalar::Bool(b) => f64::from(u8::from(b)),
+        Scalar::Pointer(p) => p as f64,
+    }
+}
+
+fn sign_extend(bits: u64, size: usize) -> i64 {
+    let shift = 64 - (size as u32 * 8).min(64);
+    ((bits << shift) as i64) >> shift
+}
+
+/// Reads `size` (1..=8) bytes as an integer in native (or swapped) byte order.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `size` bytes.
+pub unsafe fn read_bits(ptr: *const u8, size: usize, swapped: bool) -> u64 {
+    let mut buf = [0u8; 8];
+    let size = size.min(8);
+    // SAFETY: caller guarantees `size` readable bytes; buf has 8.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), size) };
+    let native_le = cfg!(target_endian = "little");
+    if native_le != swapped {
+        u64::from_le_bytes(buf)
+    } else {
+        buf[..size].reverse();
+        u64::from_le_bytes(buf)
+    }
+}
+
+/// Writes the low `size` (1..=8) bytes of `bits` in native (or swapped) byte order.
+///
+/// # Safety
+/// `ptr` must be valid for writes of `size` bytes.
+pub unsafe fn write_bits(ptr: *mut u8, size: usize, swapped: bool, bits: u64) {
+    let size = size.min(8);
+    let mut buf = bits.to_le_bytes();
+    let native_le = cfg!(target_endian = "little");
+    if native_le == swapped {
+        buf[..size].reverse();
+    }
+    // SAFETY: caller guarantees `size` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, size) };
+}
+
+/// Reads the platform's `long double` at `ptr`, rounded to the nearest `f64`.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `sizeof(long double)` bytes.
+pub unsafe fn read_long_double(ptr: *const u8) -> f64 {
+    let size = TypeCode::LongDouble.size();
+    let mut buf = [0u8; 16];
+    // SAFETY: caller guarantees `size` (<= 16) readable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), size.min(16)) };
+    match long_double_format() {
+        Ok(LongDoubleFormat::X87Extended) => f80_to_f64(&buf),
+        Ok(LongDoubleFormat::Binary128) => f128_to_f64(u128::from_ne_bytes(buf)),
+        _ => f64::from_ne_bytes(buf[..8].try_into().unwrap_or([0; 8])),
+    }
+}
+
+/// Writes `value` as the platform's `long double` at `ptr` (exact: every `f64` is
+/// representable in the wider formats).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `sizeof(long double)` bytes.
+pub unsafe fn write_long_double(ptr: *mut u8, value: f64) {
+    let size = TypeCode::LongDouble.size().min(16);
+    let buf: [u8; 16] = match long_double_format() {
+        Ok(LongDoubleFormat::X87Extended) => f64_to_f80(value),
+        Ok(LongDoubleFormat::Binary128) => f64_to_f128(value).to_ne_bytes(),
+        _ => {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&value.to_ne_bytes());
+            b
+        }
+    };
+    // SAFETY: caller guarantees `size` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, size) };
+}
+
+/// x87 extended (little-endian: 64-bit mantissa with explicit integer bit, then
+/// sign and 15-bit exponent) from an `f64`. Exact.
+pub fn f64_to_f80(value: f64) -> [u8; 16] {
+    let bits = value.to_bits();
+    let sign = (bits >> 63) as u16;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (e80, mant): (u16, u64) = if exp == 0x7ff {
+        // Infinity or NaN: all-ones exponent, integer bit set.
+        (0x7fff, (1u64 << 63) | (frac << 11))
+    } else if exp == 0 {
+        if frac == 0 {
+            (0, 0)
+        } else {
+            // Subnormal double: normalise; the f80 exponent range covers it.
+            let lz = frac.leading_zeros() as i32; // >= 12
+            let mant = frac << lz;
+            let e = -1022 - (lz - 11) + 16383;
+            (e as u16, mant)
+        }
+    } else {
+        ((exp - 1023 + 16383) as u16, (1u64 << 63) | (frac << 11))
+    };
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&mant.to_le_bytes());
+    out[8..10].copy_from_slice(&((sign << 15) | e80).to_le_bytes());
+    out
+}
+
+/// The nearest `f64` to an x87 extended value (round half to even).
+pub fn f80_to_f64(buf: &[u8; 16]) -> f64 {
+    let mant = u64::from_le_bytes(buf[..8].try_into().unwrap_or([0; 8]));
+    let se = u16::from_le_bytes([buf[8], buf[9]]);
+    let sign = u64::from(se >> 15) << 63;
+    let e80 = i32::from(se & 0x7fff);
+    if e80 == 0x7fff {
+        let frac = (mant << 1) >> 12;
+        if frac == 0 && (mant << 1) == 0 {
+            return f64::from_bits(sign | (0x7ffu64 << 52));
+        }
+        return f64::from_bits(sign | (0x7ffu64 << 52) | frac.max(1 << 51));
+    }
+    if mant == 0 {
+        return f64::from_bits(sign);
+    }
+    // value = mant * 2^(e80 - 16383 - 63); e80 == 0 uses the denormal exponent 1.
+    let e = if e80 == 0 { 1 } else { e80 } - 16383 - 63;
+    let magnitude = round_to_f64(mant, e);
+    f64::from_bits(sign | magnitude.to_bits())
+}
+
+/// Rounds `mant * 2^exp` (mant != 0) to the nearest f64, ties to even.
+fn round_to_f64(mant: u64, exp: i32) -> f64 {
+    let lz = mant.leading_zeros() as i32;
+    let m = mant << lz; // top bit set
+    let e = exp - lz + 63; // value = 1.xxx * 2^e
+    if e > 1023 {
+        return f64::INFINITY;
+    }
+    // Number of mantissa bits kept: 53 for normals, fewer for subnormals.
+    let keep = if e >= -1022 { 53 } else { 53 - (-1022 - e) };
+    if keep <= 0 {
+        // Below half the smallest subnormal (or exactly half: ties to even -> 0).
+        if keep == 0 && m > (1u64 << 63) {
+            return f64::from_bits(1);
+        }
+        return 0.0;
+    }
+    let drop = 64 - keep as u32;
+    let mut kept = m >> drop;
+    let rem = m & ((1u64 << drop) - 1);
+    let half = 1u64 << (drop - 1);
+    if rem > half || (rem == half && kept & 1 == 1) {
+        kept += 1;
+    }
+    // Rebuild: kept has `keep` bits (maybe one more after rounding).
+    let value = (kept as f64) * pow2(e - keep + 1);
+    value
+}
+
+fn pow2(e: i32) -> f64 {
+    // Split to stay within the f64 exponent range for each factor.
+    let mut v = 1.0f64;
+    let mut e = e;
+    while e > 1000 {
+        v *= f64::from_bits((1023u64 + 1000) << 52);
+        e -= 1000;
+    }
+    while e < -1000 {
+        v *= f64::from_bits((1023u64 - 1000) << 52);
+        e += 1000;
+    }
+    v * f64::from_bits(((1023 + e) as u64) << 52)
+}
+
+/// IEEE binary128 bits from an `f64`. Exact.
+pub fn f64_to_f128(value: f64) -> u128 {
+    let bits = value.to_bits();
+    let sign = u128::from(bits >> 63) << 127;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = u128::from(bits & ((1u64 << 52) - 1));
+    if exp == 0x7ff {
+        return sign | (0x7fffu128 << 112) | (frac << 60);
+    }
+    if exp == 0 {
+        if frac == 0 {
+            return sign;
+        }
+        // Subnormal double: frac * 2^-1074; normalise around its top bit.
+        let pos = 63 - (frac as u64).leading_zeros() as i32;
+        let f = (frac ^ (1u128 << pos)) << (112 - pos);
+        let e = pos - 1074 + 16383;
+        return sign | ((e as u128) << 112) | f;
+    }
+    sign | (((exp - 1023 + 16383) as u128) << 112) | (frac << 60)
+}
+
+/// The nearest `f64` to an IEEE binary128 value.
+pub fn f128_to_f64(bits: u128) -> f64 {
+    let sign = ((bits >> 127) as u64) << 63;
+    let e = ((bits >> 112) & 0x7fff) as i32;
+    let frac = bits & ((1u128 << 112) - 1);
+    if e == 0x7fff {
+        let nan = if frac != 0 { 1u64 << 51 } else { 0 };
+        return f64::from_bits(sign | (0x7ffu64 << 52) | nan);
+    }
+    if e == 0 && frac == 0 {
+        return f64::from_bits(sign);
+    }
+    // Keep the top 63 fraction bits plus a sticky bit; enough for correct rounding.
+    let full = if e == 0 { frac } else { frac | (1u128 << 112) };
+    let top = (full >> 50) as u64 | u64::from(full & ((1u128 << 50) - 1) != 0);
+    let exp = if e == 0 { 1 } else { e } - 16383 - 62;
+    f64::from_bits(sign | round_to_f64(top, exp).to_bits())
+}
+
+/// The length of the NUL-terminated byte string at `ptr`.
+///
+/// # Safety
+/// `ptr` must point to a NUL-terminated string.
+pub unsafe fn strlen(ptr: *const u8) -> usize {
+    // SAFETY: caller guarantees a NUL terminator.
+    unsafe { libc::strlen(ptr.cast()) }
+}
+
+/// The length in `wchar_t` units of the NUL-terminated wide string at `ptr`.
+///
+/// # Safety
+/// `ptr` must point to a NUL-terminated, `wchar_t`-aligned wide string.
+pub unsafe fn wcslen(ptr: *const libc::wchar_t) -> usize {
+    // SAFETY: caller guarantees a NUL terminator.
+    unsafe { libc::wcslen(ptr) }
+}
+
+/// Copies `len` bytes from `src` to `dst`; the regions may overlap (C `memmove`).
+///
+/// # Safety
+/// Both regions must be valid for `len` bytes.
+pub unsafe fn memmove(dst: *mut c_void, src: *const c_void, len: usize) {
+    // SAFETY: caller guarantees validity; `copy` allows overlap.
+    unsafe { std::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), len) }
+}
+
+/// Fills `len` bytes at `dst` with `byte` (C `memset`).
+///
+/// # Safety
+/// `dst` must be valid for writes of `len` bytes.
+pub unsafe fn memset(dst: *mut c_void, byte: u8, len: usize) {
+    // SAFETY: caller guarantees validity.
+    unsafe { std::ptr::write_bytes(dst.cast::<u8>(), byte, len) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_round_trip() {
+        let buf = OwnedBuf::try_new(16, 16).unwrap();
+        let p = buf.as_ptr();
+        for (code, v) in [
+            (TypeCode::Int, Scalar::Signed(-5)),
+            (TypeCode::UInt, Scalar::Unsigned(0xFFFF_FFFF)),
+            (TypeCode::Short, Scalar::Signed(-32768)),
+            (TypeCode::LongLong, Scalar::Signed(i64::MIN)),
+            (TypeCode::ULongLong, Scalar::Unsigned(u64::MAX)),
+            (TypeCode::Double, Scalar::Float(1.25)),
+            (TypeCode::Float, Scalar::Float(0.5)),
+            (TypeCode::LongDouble, Scalar::Float(-3.75e300)),
+            (TypeCode::Bool, Scalar::Bool(true)),
+            (TypeCode::VoidP, Scalar::Pointer(0xdead_beef)),
+        ] {
+            for swapped in [false, true] {
+                // SAFETY: buf has 16 bytes, enough for every scalar.
+                let got = unsafe {
+                    write_scalar(p, code, swapped, v);
+                    read_scalar(p, code, swapped)
+                };
+                assert_eq!(got, v, "{code:?} swapped={swapped}");
+            }
+        }
+    }
+
+    #[test]
+    fn swapped_is_big_endian_on_little_endian_hosts() {
+        let buf = OwnedBuf::try_new(4, 4).unwrap();
+        // SAFETY: 4 bytes are available.
+        let bytes = unsafe {
+            write_scalar(buf.as_ptr(), TypeCode::Int, cfg!(target_endian = "little"), Scalar::Signed(1));
+            std::slice::from_raw_parts(buf.as_ptr(), 4).to_vec()
+        };
+        assert_eq!(bytes, [0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn f80_conversions() {
+        for v in [0.0, -0.0, 1.0, -2.5, 1e308, 5e-324, 2.2250738585072014e-308, f64::INFINITY, f64::MAX] {
+            let enc = f64_to_f80(v);
+            assert_eq!(f80_to_f64(&enc).to_bits(), v.to_bits(), "{v}");
+        }
+        assert!(f80_to_f64(&f64_to_f80(f64::NAN)).is_nan());
+        // 1 + 2^-60 rounds to 1.0; 1 + 2^-52 + 2^-53 rounds up (tie to even).
+        let mut one_plus = f64_to_f80(1.0);
+        one_plus[0] |= 0b1000;
+        assert_eq!(f80_to_f64(&one_plus), 1.0);
+        // The largest extended value overflows to infinity.
+        let mut big = [0xffu8; 16];
+        big[9] = 0x7f;
+        big[8] = 0xfe;
+        assert_eq!(f80_to_f64(&big), f64::INFINITY);
+    }
+
+    #[test]
+    fn f128_conversions() {
+        for v in [0.0, 1.0, -2.5, 1e308, 5e-324, 1e-310, f64::INFINITY, f64::MAX, 3.141592653589793] {
+            assert_eq!(f128_to_f64(f64_to_f128(v)).to_bits(), v.to_bits(), "{v}");
+        }
+    }
+
+    #[test]
+    fn owned_buf_is_aligned_and_zeroed() {
+        let buf = OwnedBuf::try_new(40, 64).unwrap();
+        assert_eq!(buf.as_ptr() as usize % 64, 0);
+        // SAFETY: 40 bytes are available.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr(), 40) };
+        assert!(bytes.iter().all(|&b| b == 0));
+        assert!(OwnedBuf::try_new(usize::MAX, 1).is_err());
+    }
+}
