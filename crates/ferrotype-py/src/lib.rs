@@ -1,8 +1,73 @@
+//! `ferrotype._native`: the Python objects of ferrotype. The ctypes-compatible package
+//! (`python/ferrotype`) assembles its classes on top of these; all the work happens
+//! here or in `ferrotype-core`.
+//!
+//! Module map: `cdata` (instances and memory), `stginfo` (type information),
+//! `simple`/`array`/`pointer`/`funcptr` (the kinds of types), `convert` (Python <-> C
+//! values), `functions` (module functions), `errors` (exceptions), `gilcell`,
+//! `util` (find_library support).
+
 use pyo3::prelude::*;
+
+mod array;
+mod cdata;
+mod convert;
+mod errors;
+mod funcptr;
+mod functions;
+mod gilcell;
+mod pointer;
+mod simple;
+mod stginfo;
 mod util;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<cdata::CData>()?;
+    m.add_class::<simple::SimpleCData>()?;
+    m.add_class::<array::Array>()?;
+    m.add_class::<pointer::Pointer>()?;
+    m.add_class::<funcptr::CFuncPtr>()?;
+    m.add_class::<convert::CArg>()?;
+    m.add_class::<stginfo::StgInfo>()?;
+    m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;
+    m.add_function(wrap_pyfunction!(stginfo::init_simple_type, m)?)?;
+    m.add_function(wrap_pyfunction!(stginfo::init_array_type, m)?)?;
+    m.add_function(wrap_pyfunction!(stginfo::init_pointer_type, m)?)?;
+    m.add_function(wrap_pyfunction!(stginfo::init_funcptr_type, m)?)?;
+    m.add_function(wrap_pyfunction!(array::char_array_get_value, m)?)?;
+    m.add_function(wrap_pyfunction!(array::char_array_set_value, m)?)?;
+    m.add_function(wrap_pyfunction!(array::char_array_get_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(array::char_array_set_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::alignment, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::addressof, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::cast, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::memmove, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::memset, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::string_at, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::wstring_at, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::get_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::set_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::dlopen, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::dlsym, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::dlclose, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::from_address, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::in_dll, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::pointer_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::generic_from_param, m)?)?;
+    m.add("FUNCFLAG_CDECL", funcptr::FUNCFLAG_CDECL)?;
+    m.add("FUNCFLAG_HRESULT", funcptr::FUNCFLAG_HRESULT)?;
+    m.add("FUNCFLAG_PYTHONAPI", funcptr::FUNCFLAG_PYTHONAPI)?;
+    m.add("FUNCFLAG_USE_ERRNO", funcptr::FUNCFLAG_USE_ERRNO)?;
+    m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LASTERROR)?;
+    m.add("RTLD_LOCAL", ferrotype_core::library::RTLD_LOCAL)?;
+    m.add("RTLD_GLOBAL", ferrotype_core::library::RTLD_GLOBAL)?;
+    m.add("DEFAULT_MODE", ferrotype_core::library::DEFAULT_MODE)?;
+    m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
     util::register(m)?;
     Ok(())
 }

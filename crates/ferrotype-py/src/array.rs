@@ -1,0 +1,325 @@
+//! `Array`: fixed-length arrays (`c_int * 4`), and the element access shared with
+//! pointers: an element of a simple type reads as its Python value, any other element
+//! as an instance sharing the container's memory (and keeping it alive).
+
+use ferrotype_core::TypeCode;
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple, PyType};
+
+use crate::cdata::{as_cdata, instantiate, CData};
+use crate::convert;
+use crate::stginfo::{info_of, Kind, StgInfo};
+
+/// The base of the array types.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Array")]
+pub struct Array;
+
+/// Reads element `index` of type `elem` at `ptr`, owned by `owner`.
+pub fn get_item_at<'py>(
+    owner: &Bound<'py, PyAny>,
+    elem_cls: &Bound<'py, PyAny>,
+    elem: &Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    index: usize,
+) -> PyResult<Py<PyAny>> {
+    let py = owner.py();
+    let e = elem.get();
+    if e.kind == Kind::Simple && e.direct {
+        let code = e.code.expect("simple type has a code");
+        // SAFETY: ptr addresses one element of the owner's memory (checked by callers).
+        return unsafe { convert::load(py, ptr, code, e.swapped) };
+    }
+    let cls = elem_cls.cast::<PyType>()?;
+    let view = CData::new_view(elem.clone().unbind(), ptr, e.size, Some(owner.clone().unbind()), index);
+    Ok(instantiate(cls, view)?.unbind())
+}
+
+/// Writes `value` into element `index` of type `elem` at `ptr` in `owner_cd`.
+pub fn set_item_at(
+    owner_cd: &CData,
+    elem_cls: &Bound<'_, PyAny>,
+    elem: &StgInfo,
+    ptr: *mut u8,
+    index: usize,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let py = value.py();
+    if let Some(src) = as_cdata(value) {
+        if value.is_instance(elem_cls)? {
+            let s = src.get();
+            // SAFETY: ptr addresses elem.size writable bytes of the owner; the source
+            // instance's memory is valid for its size (same type, same size). `copy`
+            // tolerates overlap.
+            unsafe { std::ptr::copy(s.ptr(), ptr, elem.size.min(s.size())) };
+            // ctypes: assigning an instance copies it and keeps what it keeps alive.
+            owner_cd.keep_alive(py, index, value.clone().unbind())?;
+            return Ok(());
+        }
+        if elem.kind == Kind::Pointer && src.get().info().kind == Kind::Array {
+            if let (Some(want), Some(have)) = (&elem.proto, &src.get().info().proto) {
+                if have.bind(py).cast::<PyType>()?.is_subclass(want.bind(py))? {
+                    let addr = src.get().ptr() as u64;
+                    // SAFETY: a pointer element is pointer-sized and writable.
+                    unsafe { ferrotype_core::memory::write_bits(ptr, TypeCode::VoidP.size(), false, addr) };
+                    owner_cd.keep_alive(py, index, value.clone().unbind())?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if elem.kind == Kind::Simple {
+        let code = elem.code.expect("simple type has a code");
+        // SAFETY: ptr addresses code.size() writable bytes of the owner.
+        let keep = unsafe { convert::store(ptr, code, elem.swapped, value)? };
+        if let Some(k) = keep {
+            owner_cd.keep_alive(py, index, k)?;
+        }
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "incompatible types, {} instance instead of {} instance",
+        value.get_type().name()?,
+        elem_cls.cast::<PyType>()?.name()?
+    )))
+}
+
+fn elem_of<'py>(py: Python<'py>, info: &StgInfo) -> (Bound<'py, PyAny>, Bound<'py, StgInfo>) {
+    let cls = info.proto.as_ref().expect("array has an element type").bind(py).clone();
+    let ei = info.proto_info.as_ref().expect("array has element info").bind(py).clone();
+    (cls, ei)
+}
+
+fn normalize_index(index: isize, len: usize) -> PyResult<usize> {
+    let i = if index < 0 { index + len as isize } else { index };
+    if i < 0 || i as usize >= len {
+        return Err(PyIndexError::new_err("invalid index"));
+    }
+    Ok(i as usize)
+}
+
+/// The bytes or str of a char array range, as ctypes returns slices of them.
+fn char_slice(py: Python<'_>, cd: &CData, code: TypeCode, idx: &[usize]) -> PyResult<Py<PyAny>> {
+    let size = code.size();
+    let base = cd.ptr();
+    if code == TypeCode::Char {
+        // SAFETY: each index is within the array (from PySlice::indices).
+        let bytes: Vec<u8> = idx.iter().map(|&i| unsafe { *base.add(i) }).collect();
+        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+    }
+    let wide: Vec<libc::wchar_t> = idx
+        .iter()
+        // SAFETY: as above, in units of wchar_t.
+        .map(|&i| unsafe { std::ptr::read_unaligned(base.add(i * size).cast::<libc::wchar_t>()) })
+        .collect();
+    // SAFETY: `wide` holds wide.len() units.
+    unsafe { convert::wide_to_str(py, wide.as_ptr(), wide.len()) }
+}
+
+#[pymethods]
+impl Array {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if let Some(cd) = crate::cdata::take_pending() {
+            return Ok(PyClassInitializer::from(cd).add_subclass(Array));
+        }
+        let info = info_of(cls.as_any())
+            .filter(|i| i.get().kind == Kind::Array)
+            .ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+        Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(Array))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        for (i, v) in args.iter().enumerate() {
+            Array::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &v)?;
+        }
+        Ok(())
+    }
+
+    fn __len__(slf: &Bound<'_, Self>) -> usize {
+        slf.as_super().get().info().length
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let info = cd.info();
+        let (ecls, einfo) = elem_of(py, info);
+        let esize = einfo.get().size;
+        if let Ok(slice) = key.cast::<PySlice>() {
+            let ind = slice.indices(info.length as isize)?;
+            let idx: Vec<usize> = (0..ind.slicelength).map(|k| (ind.start + k as isize * ind.step) as usize).collect();
+            if let Some(code) = info.char_elem {
+                return char_slice(py, cd, code, &idx);
+            }
+            let items = idx
+                .iter()
+                .map(|&i| get_item_at(slf.as_any(), &ecls, &einfo, cd.ptr().wrapping_add(i * esize), i))
+                .collect::<PyResult<Vec<_>>>()?;
+            return Ok(PyList::new(py, items)?.into_any().unbind());
+        }
+        let index: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let i = normalize_index(index, info.length)?;
+        get_item_at(slf.as_any(), &ecls, &einfo, cd.ptr().wrapping_add(i * esize), i)
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let info = cd.info();
+        let (ecls, einfo) = elem_of(py, info);
+        let e = einfo.get();
+        if let Ok(slice) = key.cast::<PySlice>() {
+            let ind = slice.indices(info.length as isize)?;
+            let values: Vec<Bound<'_, PyAny>> = if info.char_elem.is_some()
+                && (value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>())
+            {
+                value.try_iter()?.collect::<PyResult<_>>()?
+            } else {
+                value
+                    .try_iter()
+                    .map_err(|_| PyTypeError::new_err("can only assign sequence of same size"))?
+                    .collect::<PyResult<_>>()?
+            };
+            if values.len() != ind.slicelength {
+                return Err(PyValueError::new_err("Can only assign sequence of same size"));
+            }
+            for (k, v) in values.iter().enumerate() {
+                let i = (ind.start + k as isize * ind.step) as usize;
+                let v = if info.char_elem == Some(TypeCode::Char) && v.is_instance_of::<pyo3::types::PyInt>() {
+                    PyBytes::new(py, &[v.extract::<u8>()?]).into_any()
+                } else {
+                    v.clone()
+                };
+                set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, &v)?;
+            }
+            return Ok(());
+        }
+        let index: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let i = normalize_index(index, info.length)?;
+        set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, value)
+    }
+}
+
+fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, TypeCode)> {
+    let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("expected a character array"))?;
+    let code = cd
+        .get()
+        .info()
+        .char_elem
+        .ok_or_else(|| PyTypeError::new_err("expected a character array"))?;
+    // SAFETY-free lifetime shortening: the borrow is tied to `obj`.
+    Ok((cd, code))
+}
+
+/// `value` of a `c_char`/`c_wchar` array: the contents up to the first NUL.
+#[pyfunction]
+pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let py = obj.py();
+    let (cd, code) = char_array(obj)?;
+    let c = cd.get();
+    let n = c.info().length;
+    let size = code.size();
+    if code == TypeCode::Char {
+        let bytes = c.to_vec();
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(n);
+        return Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind());
+    }
+    let mut len = 0;
+    while len < n {
+        // SAFETY: len < n, within the array.
+        let w = unsafe { std::ptr::read_unaligned(c.ptr().add(len * size).cast::<libc::wchar_t>()) };
+        if w == 0 {
+            break;
+        }
+        len += 1;
+    }
+    let wide: Vec<libc::wchar_t> = (0..len)
+        // SAFETY: within the array.
+        .map(|i| unsafe { std::ptr::read_unaligned(c.ptr().add(i * size).cast::<libc::wchar_t>()) })
+        .collect();
+    // SAFETY: `wide` holds `len` units.
+    unsafe { convert::wide_to_str(py, wide.as_ptr(), len) }
+}
+
+/// Sets `value` of a `c_char`/`c_wchar` array, NUL-terminating when there is room.
+#[pyfunction]
+pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (cd, code) = char_array(obj)?;
+    let c = cd.get();
+    let n = c.info().length;
+    if code == TypeCode::Char {
+        let b = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "bytes expected instead of {} instance",
+                value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let data = b.as_bytes();
+        if data.len() > n {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        let mut buf = data.to_vec();
+        if buf.len() < n {
+            buf.push(0);
+        }
+        c.write_bytes(&buf);
+        return Ok(());
+    }
+    let s = value.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "unicode string expected instead of {} instance",
+            value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    let wide = convert::wide_bytes(s)?;
+    let data = wide.as_bytes();
+    let units = data.len() / code.size() - 1;
+    if units > n {
+        return Err(PyValueError::new_err("string too long"));
+    }
+    let take = if units < n { data.len() } else { data.len() - code.size() };
+    c.write_bytes(&data[..take]);
+    Ok(())
+}
+
+/// `raw` of a `c_char` array: all its bytes.
+#[pyfunction]
+pub fn char_array_get_raw(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let (cd, _) = char_array(obj)?;
+    Ok(PyBytes::new(obj.py(), &cd.get().to_vec()).into_any().unbind())
+}
+
+/// Sets `raw` of a `c_char` array from a bytes-like object.
+#[pyfunction]
+pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (cd, _) = char_array(obj)?;
+    let data: Vec<u8> = if let Ok(b) = value.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        pyo3::buffer::PyBuffer::<u8>::get(value)
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "a bytes-like object is required, not '{}'",
+                    value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?
+            .to_vec(obj.py())?
+    };
+    if data.len() > cd.get().size() {
+        return Err(PyValueError::new_err("byte string too long"));
+    }
+    cd.get().write_bytes(&data);
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! `_CData`, the base of every ferrotype instance: its memory, the object that owns
+//! that memory when it is borrowed (`_b_base_`), and the objects it keeps alive
+//! (`_objects`), following ctypes' keep-alive rules.
+//!
+//! Invariant: `ptr()` is valid for `size` bytes for as long as the instance lives: the
+//! memory is inline, owned, or owned by `base` (which the instance keeps alive); only
+//! instances made from a raw address (`from_address`, pointer contents) rely on the
+//! caller, as in ctypes.
+
+use std::cell::UnsafeCell;
+use std::ffi::c_int;
+use std::sync::OnceLock;
+
+use ferrotype_core::OwnedBuf;
+use pyo3::exceptions::{PyBufferError, PyTypeError};
+use std::cell::RefCell;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use pyo3::PyTypeInfo;
+use pyo3::{ffi, PyTraverseError, PyVisit};
+
+use crate::errors::CoreResultExt;
+use crate::stginfo::{Kind, StgInfo};
+
+/// Inline storage for small values (ctypes keeps up to 16 bytes in the object).
+#[repr(C, align(16))]
+pub struct Inline(UnsafeCell<[u8; 16]>);
+
+/// Where an instance's bytes live.
+pub enum Storage {
+    /// In the object itself.
+    Inline(Inline),
+    /// In a heap buffer the object owns.
+    Owned(OwnedBuf),
+    /// Elsewhere: in `base`'s memory, or at a raw address.
+    Foreign(*mut u8),
+}
+
+/// The base class of all ferrotype instances.
+#[pyclass(subclass, frozen, module = "ferrotype._native", name = "_CData")]
+pub struct CData {
+    storage: Storage,
+    size: usize,
+    base: Option<Py<PyAny>>,
+    index: usize,
+    objects: OnceLock<Py<PyDict>>,
+    info: Py<StgInfo>,
+}
+
+// SAFETY: the raw pointer in `Storage::Foreign` and the inline cell are only accessed
+// while holding the GIL (every method takes a Python token or runs as a Python method),
+// like any other memory shared with C code.
+unsafe impl Send for CData {}
+// SAFETY: as above.
+unsafe impl Sync for CData {}
+
+impl CData {
+    /// A zero-filled instance of `size` bytes owning its memory.
+    pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
+        let storage = if size <= 16 && align <= 16 {
+            Storage::Inline(Inline(UnsafeCell::new([0; 16])))
+        } else {
+            Storage::Owned(OwnedBuf::try_new(size, align).py()?)
+        };
+        Ok(CData {
+            storage,
+            size,
+            base: None,
+            index: 0,
+            objects: OnceLock::new(),
+            info,
+        })
+    }
+
+    /// An instance of the type described by `info`, zero-filled.
+    pub fn for_type(info: &Bound<'_, StgInfo>) -> PyResult<CData> {
+        let i = info.get();
+        CData::new_owned(info.clone().unbind(), i.size, i.align)
+    }
+
+    /// An instance viewing `size` bytes at `ptr`, kept valid by `base` (or by the caller
+    /// for raw addresses).
+    pub fn new_view(info: Py<StgInfo>, ptr: *mut u8, size: usize, base: Option<Py<PyAny>>, index: usize) -> CData {
+        CData {
+            storage: Storage::Foreign(ptr),
+            size,
+            base,
+            index,
+            objects: OnceLock::new(),
+            info,
+        }
+    }
+
+    /// The address of the instance's bytes.
+    #[inline]
+    pub fn ptr(&self) -> *mut u8 {
+        match &self.storage {
+            Storage::Inline(cell) => cell.0.get().cast(),
+            Storage::Owned(buf) => buf.as_ptr(),
+            Storage::Foreign(p) => *p,
+        }
+    }
+
+    /// The size in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The type information.
+    #[inline]
+    pub fn info(&self) -> &StgInfo {
+        self.info.get()
+    }
+
+    /// The type information object.
+    pub fn info_obj(&self) -> &Py<StgInfo> {
+        &self.info
+    }
+
+    /// Whether the instance owns its memory (`_b_needsfree_`).
+    pub fn owns_memory(&self) -> bool {
+        !matches!(self.storage, Storage::Foreign(_))
+    }
+
+    /// The keep-alive dict, created on first use.
+    pub fn objects<'py>(&self, py: Python<'py>) -> &Bound<'py, PyDict> {
+        self.objects.get_or_init(|| PyDict::new(py).unbind()).bind(py)
+    }
+
+    /// ctypes' keep-alive: `obj` must live as long as this instance's memory. It is stored
+    /// in the root object (the one owning the memory) under a key built from the index
+    /// path, like ctypes' `"index:index"` keys, so replacing a field's value replaces its
+    /// keep-alive entry.
+    pub fn keep_alive(&self, py: Python<'_>, index: usize, obj: Py<PyAny>) -> PyResult<()> {
+        let mut key = index.to_string();
+        let mut cur_base = self.base.as_ref().map(|b| b.bind(py).clone());
+        let mut cur_index = self.index;
+        let mut target: Option<Bound<'_, CData>> = None;
+        while let Some(b) = cur_base {
+            match b.cast_into::<CData>() {
+                Ok(cd) => {
+                    key = format!("{key}:{cur_index:x}");
+                    let c = cd.get();
+                    cur_index = c.index;
+                    cur_base = c.base.as_ref().map(|b| b.bind(py).clone());
+                    target = Some(cd);
+                }
+                Err(_) => break,
+            }
+        }
+        let dict = match &target {
+            Some(root) => root.get().objects(py).clone(),
+            None => self.objects(py).clone(),
+        };
+        dict.set_item(key, obj)
+    }
+
+    /// The memory's owner, if borrowed.
+    pub fn base(&self) -> Option<&Py<PyAny>> {
+        self.base.as_ref()
+    }
+
+    /// The bytes as a `Vec` (copy).
+    pub fn to_vec(&self) -> Vec<u8> {
+        // SAFETY: ptr() is valid for size bytes (module invariant).
+        unsafe { std::slice::from_raw_parts(self.ptr(), self.size) }.to_vec()
+    }
+
+    /// Overwrites the bytes with `data` (at most `size` bytes are copied).
+    pub fn write_bytes(&self, data: &[u8]) {
+        let n = data.len().min(self.size);
+        // SAFETY: ptr() is valid for size >= n bytes; `data` is a separate Rust slice.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n) }
+    }
+}
+
+#[pymethods]
+impl CData {
+    #[getter]
+    fn _b_base_(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.base.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    #[getter]
+    fn _b_needsfree_(&self) -> c_int {
+        c_int::from(self.owns_memory())
+    }
+
+    #[getter]
+    fn _objects(&self, py: Python<'_>) -> Option<Py<PyDict>> {
+        self.objects.get().map(|d| d.clone_ref(py))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(b) = &self.base {
+            visit.call(b)?;
+        }
+        if let Some(d) = self.objects.get() {
+            visit.call(d)?;
+        }
+        visit.call(&self.info)?;
+        Ok(())
+    }
+
+    /// The buffer protocol: the instance's bytes, with ctypes' format and shape.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("View is null"));
+        }
+        let this = slf.get();
+        let info = this.info();
+        // SAFETY: `view` is a valid, writable Py_buffer provided by the interpreter for
+        // the duration of this call; the pointers stored in it (format, shape) point into
+        // the StgInfo, which `obj` (a new reference to `slf`) keeps alive via `info`.
+        unsafe {
+            (*view).obj = slf.clone().into_any().into_ptr();
+            (*view).buf = this.ptr().cast();
+            (*view).len = this.size as isize;
+            (*view).readonly = 0;
+            (*view).itemsize = info.itemsize() as isize;
+            (*view).format = if flags & ffi::PyBUF_FORMAT != 0 {
+                info.format.as_ptr().cast_mut()
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).ndim = info.shape.len() as c_int;
+            (*view).shape = if flags & ffi::PyBUF_ND != 0 && !info.shape.is_empty() {
+                info.shape.as_ptr().cast_mut()
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).strides = std::ptr::null_mut();
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+}
+
+thread_local! {
+    /// The memory for the instance [`instantiate`] is creating; taken by the native
+    /// `__new__` it calls.
+    static PENDING: RefCell<Option<CData>> = const { RefCell::new(None) };
+}
+
+/// The `CData` an [`instantiate`] call prepared, if this `__new__` runs on its behalf.
+pub fn take_pending() -> Option<CData> {
+    PENDING.with(|p| p.borrow_mut().take())
+}
+
+/// Creates an instance of `cls` (a Python subclass of the native class for `data`'s
+/// kind) around `data`, without running `__init__` or a Python-level `__new__` (ctypes
+/// allocates such instances directly too): the native class's `tp_new` is called for
+/// `cls` and picks up `data`.
+pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let native = match data.info().kind {
+        Kind::Simple => crate::simple::SimpleCData::type_object(py),
+        Kind::Array => crate::array::Array::type_object(py),
+        Kind::Pointer => crate::pointer::Pointer::type_object(py),
+        Kind::FuncPtr => crate::funcptr::CFuncPtr::type_object(py),
+    };
+    if !cls.is_subclass(&native)? {
+        return Err(PyTypeError::new_err(format!(
+            "{} is not a {} type",
+            cls.name()?,
+            native.name()?
+        )));
+    }
+    let args = pyo3::types::PyTuple::empty(py);
+    // SAFETY: the native type object is a valid, initialised type; reading its slot.
+    let tp_new = unsafe { (*native.as_type_ptr()).tp_new }
+        .ok_or_else(|| PyTypeError::new_err("type has no __new__"))?;
+    PENDING.with(|p| *p.borrow_mut() = Some(data));
+    // SAFETY: calling the native tp_new with a subtype of it (checked above), an empty
+    // args tuple and no kwargs, as type.__call__ would; it returns a new reference or
+    // NULL with an exception set.
+    let raw = unsafe { tp_new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut()) };
+    let leftover = take_pending();
+    // SAFETY: `raw` is a new reference or NULL with an exception set.
+    let obj = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
+    if leftover.is_some() {
+        return Err(PyTypeError::new_err("instance creation did not use the prepared memory"));
+    }
+    Ok(obj)
+}
+
+/// The `CData` of an instance, if it is a ferrotype instance.
+#[inline]
+pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {
+    obj.cast::<CData>().ok()
+}

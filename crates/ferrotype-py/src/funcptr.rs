@@ -1,0 +1,625 @@
+//! `CFuncPtr`: foreign function pointers and the Python side of the call path.
+//!
+//! When `argtypes`, `restype` or `errcheck` are assigned, they are compiled into a
+//! [`FuncState`]: one converter per argument (built-in simple and pointer types convert
+//! in Rust without calling `from_param`), a result converter, and — when every argument
+//! type is built in — the prepared call interface. A call then only converts, calls and
+//! converts back:
+//!
+//! 1. check the argument count (ctypes' messages);
+//! 2. convert each argument into a stack slot (`ArgumentError("argument N: ...")` on
+//!    failure), collecting the objects that must outlive the call;
+//! 3. pick the prepared interface, or the cached one for this call's types;
+//! 4. release the GIL (not for `PyDLL`), swap errno if asked, `ffi_call`;
+//! 5. convert the result, then run `errcheck`.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
+use pyo3::exceptions::{PyAttributeError, PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::{intern, PyTypeInfo};
+
+use crate::cdata::{instantiate, CData};
+use crate::convert::{self, default_param, pointer_param, simple_param, Param};
+use crate::errors::{argument_error, CoreResultExt};
+use crate::gilcell::GilCell;
+use crate::pointer::Pointer;
+use crate::simple::SimpleCData;
+use crate::stginfo::{info_of, Kind, StgInfo};
+
+/// ctypes' `FUNCFLAG_CDECL`.
+pub const FUNCFLAG_CDECL: u32 = 0x1;
+/// ctypes' `FUNCFLAG_HRESULT`.
+pub const FUNCFLAG_HRESULT: u32 = 0x2;
+/// ctypes' `FUNCFLAG_PYTHONAPI`: keep the GIL and check for a Python error.
+pub const FUNCFLAG_PYTHONAPI: u32 = 0x4;
+/// ctypes' `FUNCFLAG_USE_ERRNO`.
+pub const FUNCFLAG_USE_ERRNO: u32 = 0x8;
+/// ctypes' `FUNCFLAG_USE_LASTERROR`.
+pub const FUNCFLAG_USE_LASTERROR: u32 = 0x10;
+
+/// How one declared argument is converted.
+enum ArgConv {
+    /// A built-in simple type: converted in Rust with ctypes' `from_param` rules.
+    Simple { cls: Py<PyType>, info: Py<StgInfo> },
+    /// A built-in pointer type.
+    Pointer { cls: Py<PyType>, info: Py<StgInfo> },
+    /// Anything else with a `from_param`: called, then converted by default rules.
+    Custom { from_param: Py<PyAny> },
+}
+
+impl ArgConv {
+    fn ffi(&self, py: Python<'_>) -> Option<FfiType> {
+        match self {
+            ArgConv::Simple { info, .. } | ArgConv::Pointer { info, .. } => Some(info.bind(py).get().ffi.clone()),
+            ArgConv::Custom { .. } => None,
+        }
+    }
+
+    fn convert(&self, arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+        let py = arg.py();
+        match self {
+            ArgConv::Simple { cls, info } => simple_param(Some(cls.bind(py)), info.get(), arg),
+            ArgConv::Pointer { cls, info } => pointer_param(cls.bind(py), info.get(), arg),
+            ArgConv::Custom { from_param } => {
+                let converted = from_param.bind(py).call1((arg,))?;
+                let mut p = default_param(&converted, index)?;
+                if p.keep.is_none() {
+                    p.keep = Some(converted.unbind());
+                }
+                Ok(p)
+            }
+        }
+    }
+}
+
+/// How the result is turned into a Python object.
+enum RetConv {
+    /// `restype = None`.
+    Void,
+    /// A simple type deriving directly from `_SimpleCData`: its Python value.
+    Value(TypeCode),
+    /// Any other ferrotype type: an instance holding a copy of the result.
+    Instance { cls: Py<PyType>, info: Py<StgInfo> },
+    /// A callable that is not a ferrotype type: called with the `int` result.
+    Callable(Py<PyAny>),
+}
+
+/// Everything a call needs, rebuilt when `argtypes`/`restype`/`errcheck` change.
+struct FuncState {
+    flags: u32,
+    argtypes: Option<Py<PyTuple>>,
+    converters: Vec<ArgConv>,
+    restype: Option<Py<PyAny>>,
+    ret: RetConv,
+    ret_ffi: FfiType,
+    errcheck: Option<Py<PyAny>>,
+    /// The interface for exactly the declared arguments, when all are built in.
+    cif: Option<Arc<CallInterface>>,
+}
+
+impl FuncState {
+    fn empty() -> FuncState {
+        FuncState {
+            flags: FUNCFLAG_CDECL,
+            argtypes: None,
+            converters: Vec::new(),
+            restype: None,
+            ret: RetConv::Value(TypeCode::Int),
+            ret_ffi: FfiType::Scalar(TypeCode::Int),
+            errcheck: None,
+            cif: None,
+        }
+    }
+
+    fn clone_ref(&self, py: Python<'_>) -> FuncState {
+        FuncState {
+            flags: self.flags,
+            argtypes: self.argtypes.as_ref().map(|a| a.clone_ref(py)),
+            converters: self
+                .converters
+                .iter()
+                .map(|c| match c {
+                    ArgConv::Simple { cls, info } => ArgConv::Simple {
+                        cls: cls.clone_ref(py),
+                        info: info.clone_ref(py),
+                    },
+                    ArgConv::Pointer { cls, info } => ArgConv::Pointer {
+                        cls: cls.clone_ref(py),
+                        info: info.clone_ref(py),
+                    },
+                    ArgConv::Custom { from_param } => ArgConv::Custom {
+                        from_param: from_param.clone_ref(py),
+                    },
+                })
+                .collect(),
+            restype: self.restype.as_ref().map(|r| r.clone_ref(py)),
+            ret: match &self.ret {
+                RetConv::Void => RetConv::Void,
+                RetConv::Value(c) => RetConv::Value(*c),
+                RetConv::Instance { cls, info } => RetConv::Instance {
+                    cls: cls.clone_ref(py),
+                    info: info.clone_ref(py),
+                },
+                RetConv::Callable(f) => RetConv::Callable(f.clone_ref(py)),
+            },
+            ret_ffi: self.ret_ffi.clone(),
+            errcheck: self.errcheck.as_ref().map(|e| e.clone_ref(py)),
+            cif: self.cif.clone(),
+        }
+    }
+
+    /// Prepares the fixed interface when every converter has a known type.
+    fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.cif = None;
+        if self.argtypes.is_none() {
+            return Ok(());
+        }
+        let types: Option<Vec<FfiType>> = self.converters.iter().map(|c| c.ffi(py)).collect();
+        if let Some(types) = types {
+            self.cif = Some(CallInterface::cached(&self.ret_ffi, &types, None).py()?);
+        }
+        Ok(())
+    }
+}
+
+/// Where `from_param` of `cls` comes from: a native base class (built-in conversion) or
+/// a Python class that overrides it.
+fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
+    let py = cls.py();
+    let simple = SimpleCData::type_object(py);
+    let pointer = Pointer::type_object(py);
+    for k in cls.mro().iter() {
+        let k = k.cast_into::<PyType>()?;
+        if k.is(&simple) {
+            return Ok(Some(Kind::Simple));
+        }
+        if k.is(&pointer) {
+            return Ok(Some(Kind::Pointer));
+        }
+        let dict = k.getattr(intern!(py, "__dict__"))?;
+        if dict.contains(intern!(py, "from_param"))? {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
+    let py = item.py();
+    if let Ok(cls) = item.cast::<PyType>() {
+        if let Some(info) = info_of(item) {
+            match native_from_param_kind(cls)? {
+                Some(Kind::Simple) if info.get().kind == Kind::Simple => {
+                    return Ok(ArgConv::Simple {
+                        cls: cls.clone().unbind(),
+                        info: info.unbind(),
+                    })
+                }
+                Some(Kind::Pointer) if info.get().kind == Kind::Pointer && info.get().proto.is_some() => {
+                    return Ok(ArgConv::Pointer {
+                        cls: cls.clone().unbind(),
+                        info: info.unbind(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    match item.getattr(intern!(py, "from_param")) {
+        Ok(fp) => Ok(ArgConv::Custom { from_param: fp.unbind() }),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "item {} in _argtypes_ has no from_param method",
+            index + 1
+        ))),
+    }
+}
+
+fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
+    if restype.is_none() {
+        return Ok((RetConv::Void, FfiType::Void));
+    }
+    if let (Ok(cls), Some(info)) = (restype.cast::<PyType>(), info_of(restype)) {
+        let i = info.get();
+        let ffi = i.ffi.clone();
+        if i.kind == Kind::Simple && i.direct {
+            return Ok((RetConv::Value(i.code.expect("simple type has a code")), ffi));
+        }
+        if i.kind == Kind::Array {
+            return Err(PyTypeError::new_err("restype must be a type, a callable, or None"));
+        }
+        return Ok((
+            RetConv::Instance {
+                cls: cls.clone().unbind(),
+                info: info.clone().unbind(),
+            },
+            ffi,
+        ));
+    }
+    if restype.is_callable() {
+        return Ok((RetConv::Callable(restype.clone().unbind()), FfiType::Scalar(TypeCode::Int)));
+    }
+    Err(PyTypeError::new_err("restype must be a type, a callable, or None"))
+}
+
+/// A foreign function pointer.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "CFuncPtr")]
+pub struct CFuncPtr {
+    state: GilCell<FuncState>,
+}
+
+impl CFuncPtr {
+    /// A function pointer with ctypes' defaults (used when one is made from memory).
+    pub fn empty() -> CFuncPtr {
+        CFuncPtr {
+            state: GilCell::new(FuncState::empty()),
+        }
+    }
+
+    fn update(&self, py: Python<'_>, f: impl FnOnce(&mut FuncState) -> PyResult<()>) -> PyResult<()> {
+        let mut st = self.state.get(py).clone_ref(py);
+        f(&mut st)?;
+        st.prepare(py)?;
+        self.state.set(py, st);
+        Ok(())
+    }
+}
+
+/// The raw pieces of a call, handed to the thread that runs it without the GIL.
+struct CallJob {
+    cif: *const CallInterface,
+    fun: *const c_void,
+    args: *mut *mut c_void,
+    ret: *mut u8,
+    use_errno: bool,
+}
+
+// SAFETY: the job only carries addresses of buffers owned by the calling frame, which
+// outlives the detached section; nothing in it is tied to a thread.
+unsafe impl Send for CallJob {}
+
+impl CallJob {
+    fn run(self) {
+        if self.use_errno {
+            errno::swap();
+        }
+        // SAFETY: the interface matches the converted arguments (built from them or
+        // from the declared argtypes they were converted with); args holds one valid
+        // pointer per argument and ret is a RetBuf-sized, 16-aligned buffer.
+        unsafe { (*self.cif).call(self.fun, self.args, self.ret) };
+        if self.use_errno {
+            errno::swap();
+        }
+    }
+}
+
+/// Slot storage on the stack for calls with up to this many arguments.
+const INLINE_ARGS: usize = 8;
+
+fn call_function(slf: &Bound<'_, CFuncPtr>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let this = slf.get();
+    let fun = crate::pointer::address(slf.as_super().get()) as *const c_void;
+    if fun.is_null() {
+        return Err(PyValueError::new_err("NULL function pointer"));
+    }
+    let st = this.state.get(py);
+    let nargs = args.len();
+    let nconv = st.converters.len();
+    if st.argtypes.is_some() && nargs < nconv {
+        return Err(PyTypeError::new_err(format!(
+            "this function takes at least {} argument{} ({} given)",
+            nconv,
+            if nconv == 1 { "" } else { "s" },
+            nargs
+        )));
+    }
+    if nargs > ferrotype_core::MAX_ARGS {
+        return Err(crate::errors::ArgumentError::new_err(format!(
+            "too many arguments ({nargs}), maximum is {}",
+            ferrotype_core::MAX_ARGS
+        )));
+    }
+
+    // Step 2: convert into slots.
+    let mut inline_slots = [ArgSlot::default(); INLINE_ARGS];
+    let mut heap_slots: Vec<ArgSlot> = Vec::new();
+    let slots: &mut [ArgSlot] = if nargs <= INLINE_ARGS {
+        &mut inline_slots[..nargs]
+    } else {
+        heap_slots.resize(nargs, ArgSlot::default());
+        &mut heap_slots
+    };
+    let fixed = st.cif.as_ref().filter(|c| c.nargs() == nargs).cloned();
+    let mut types: Vec<FfiType> = Vec::new();
+    let mut keep: Vec<Py<PyAny>> = Vec::new();
+    for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
+        let param = match st.converters.get(i) {
+            Some(conv) => conv.convert(&arg, i),
+            None => default_param(&arg, i),
+        }
+        .map_err(|e| argument_error(py, i, e))?;
+        *slot = param.slot;
+        if let Some(k) = param.keep {
+            keep.push(k);
+        }
+        if fixed.is_none() {
+            types.push(param.ffi);
+        }
+    }
+
+    // Step 3: the interface.
+    let cif = match fixed {
+        Some(c) => c,
+        None => CallInterface::cached(&st.ret_ffi, &types, None).py()?,
+    };
+
+    let mut inline_ptrs = [std::ptr::null_mut::<c_void>(); INLINE_ARGS];
+    let mut heap_ptrs: Vec<*mut c_void> = Vec::new();
+    let ptrs: &mut [*mut c_void] = if nargs <= INLINE_ARGS {
+        &mut inline_ptrs[..nargs]
+    } else {
+        heap_ptrs.resize(nargs, std::ptr::null_mut());
+        &mut heap_ptrs
+    };
+    for (p, s) in ptrs.iter_mut().zip(slots.iter_mut()) {
+        *p = std::ptr::from_mut(s).cast();
+    }
+
+    // Step 4: the call.
+    let mut retbuf = RetBuf::default();
+    let mut big_ret: Vec<u128> = Vec::new();
+    let ret_ptr = if cif.ret_size() <= retbuf.0.len() {
+        retbuf.as_mut_ptr()
+    } else {
+        big_ret.resize(cif.ret_size().div_ceil(16), 0);
+        big_ret.as_mut_ptr().cast()
+    };
+    let job = CallJob {
+        cif: Arc::as_ptr(&cif),
+        fun,
+        args: ptrs.as_mut_ptr(),
+        ret: ret_ptr,
+        use_errno: st.flags & FUNCFLAG_USE_ERRNO != 0,
+    };
+    if st.flags & FUNCFLAG_PYTHONAPI != 0 {
+        job.run();
+        if let Some(err) = PyErr::take(py) {
+            return Err(err);
+        }
+    } else {
+        py.detach(move || job.run());
+    }
+    drop(keep);
+
+    // Step 5: the result.
+    let value_ptr = cif.ret_ptr(ret_ptr);
+    let result = match &st.ret {
+        RetConv::Void => py.None(),
+        // SAFETY: the result buffer holds a value of the restype's code.
+        RetConv::Value(code) => unsafe { convert::load(py, value_ptr, *code, false)? },
+        RetConv::Instance { cls, info } => {
+            let info_b = info.bind(py);
+            let cd = CData::for_type(info_b)?;
+            let n = info_b.get().size;
+            // SAFETY: the result buffer holds `n` bytes of the restype; the new instance
+            // owns at least `n` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(value_ptr, cd.ptr(), n) };
+            instantiate(cls.bind(py), cd)?.unbind()
+        }
+        RetConv::Callable(f) => {
+            // SAFETY: a callable restype means the C result is an int.
+            let v = unsafe { convert::load(py, value_ptr, TypeCode::Int, false)? };
+            f.bind(py).call1((v,))?.unbind()
+        }
+    };
+    match &st.errcheck {
+        Some(check) => Ok(check.bind(py).call1((result, slf, args))?.unbind()),
+        None => Ok(result),
+    }
+}
+
+#[pymethods]
+impl CFuncPtr {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let py = cls.py();
+        let info = info_of(cls.as_any())
+            .filter(|i| i.get().kind == Kind::FuncPtr)
+            .ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+        let mut st = FuncState::empty();
+        if let Ok(flags) = cls.getattr(intern!(py, "_flags_")) {
+            st.flags = flags.extract()?;
+        }
+        let address: usize = match args.len() {
+            0 => 0,
+            1 => {
+                let a = args.get_item(0)?;
+                if a.is_instance_of::<PyInt>() {
+                    convert::address_value(&a)?
+                } else if let Ok(t) = a.cast::<PyTuple>() {
+                    symbol_address(t)?
+                } else if a.is_callable() {
+                    return Err(PyNotImplementedError::new_err(
+                        "ferrotype: callbacks (CFUNCTYPE instances made from Python callables) are not implemented yet",
+                    ));
+                } else {
+                    return Err(PyTypeError::new_err("argument must be callable or integer function address"));
+                }
+            }
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "ferrotype: function pointers with paramflags are not implemented yet",
+                ))
+            }
+        };
+        if let Ok(rt) = cls.getattr(intern!(py, "_restype_")) {
+            let (ret, ffi) = compile_restype(&rt)?;
+            st.restype = Some(rt.unbind());
+            st.ret = ret;
+            st.ret_ffi = ffi;
+        }
+        if let Ok(at) = cls.getattr(intern!(py, "_argtypes_")) {
+            set_argtypes(&mut st, &at)?;
+        }
+        st.prepare(py)?;
+        let cd = match crate::cdata::take_pending() {
+            Some(cd) => cd,
+            None => {
+                let cd = CData::for_type(&info)?;
+                // SAFETY: a function pointer instance holds one pointer-sized value.
+                unsafe { ferrotype_core::memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
+                cd
+            }
+        };
+        Ok(PyClassInitializer::from(cd).add_subclass(CFuncPtr {
+            state: GilCell::new(st),
+        }))
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        if kwargs.is_some_and(|k| !k.is_empty()) {
+            return Err(PyTypeError::new_err("this function takes no keyword arguments"));
+        }
+        call_function(slf, args)
+    }
+
+    #[getter]
+    fn argtypes(slf: &Bound<'_, Self>) -> Option<Py<PyTuple>> {
+        let py = slf.py();
+        slf.get().state.get(py).argtypes.as_ref().map(|a| a.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_argtypes(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        slf.get().update(py, |st| match value {
+            None => {
+                st.argtypes = None;
+                st.converters.clear();
+                Ok(())
+            }
+            Some(v) if v.is_none() => {
+                st.argtypes = None;
+                st.converters.clear();
+                Ok(())
+            }
+            Some(v) => set_argtypes(st, &v),
+        })
+    }
+
+    #[getter]
+    fn restype(slf: &Bound<'_, Self>) -> Py<PyAny> {
+        let py = slf.py();
+        slf.get().state.get(py).restype.as_ref().map_or_else(|| py.None(), |r| r.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_restype(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        let value = match value {
+            Some(v) => v,
+            // ctypes: deleting restype restores the class default.
+            None => slf.get_type().getattr(intern!(py, "_restype_")).unwrap_or_else(|_| py.None().into_bound(py)),
+        };
+        let (ret, ffi) = compile_restype(&value)?;
+        slf.get().update(py, |st| {
+            st.restype = Some(value.unbind());
+            st.ret = ret;
+            st.ret_ffi = ffi;
+            Ok(())
+        })
+    }
+
+    #[getter]
+    fn errcheck(slf: &Bound<'_, Self>) -> Option<Py<PyAny>> {
+        let py = slf.py();
+        slf.get().state.get(py).errcheck.as_ref().map(|e| e.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_errcheck(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        let value = value.filter(|v| !v.is_none());
+        if let Some(v) = &value {
+            if !v.is_callable() {
+                return Err(PyTypeError::new_err("the errcheck attribute must be callable"));
+            }
+        }
+        slf.get().update(py, |st| {
+            st.errcheck = value.map(Bound::unbind);
+            Ok(())
+        })
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        crate::pointer::address(slf.as_super().get()) != 0
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(format!("<{} object at {:#x}>", slf.get_type().name()?, slf.as_ptr() as usize))
+    }
+
+    #[getter]
+    fn _flags_(slf: &Bound<'_, Self>) -> u32 {
+        slf.get().state.get(slf.py()).flags
+    }
+}
+
+fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = value.py();
+    if value.is_instance_of::<PyString>() || !value.hasattr(intern!(py, "__len__"))? {
+        return Err(PyTypeError::new_err("_argtypes_ must be a sequence of types"));
+    }
+    let items: Vec<Bound<'_, PyAny>> = value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?
+        .collect::<PyResult<_>>()?;
+    let converters = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| compile_argtype(it, i))
+        .collect::<PyResult<Vec<_>>>()?;
+    st.argtypes = Some(PyTuple::new(py, &items)?.unbind());
+    st.converters = converters;
+    Ok(())
+}
+
+/// The address of `(name_or_ordinal, dll)`: `dll._handle` looked up with dlsym.
+fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
+    let py = t.py();
+    if t.len() < 2 {
+        return Err(PyTypeError::new_err("function name and library expected"));
+    }
+    if t.len() > 2 {
+        return Err(PyTypeError::new_err(
+            "ferrotype: function pointers with paramflags are not implemented yet",
+        ));
+    }
+    let name = t.get_item(0)?;
+    let dll = t.get_item(1)?;
+    let handle: usize = dll
+        .getattr(intern!(py, "_handle"))
+        .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?
+        .extract()
+        .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?;
+    let name: String = if name.is_instance_of::<PyInt>() {
+        return Err(PyAttributeError::new_err("function ordinals are only supported on Windows"));
+    } else {
+        name.extract()?
+    };
+    // SAFETY: the handle comes from a CDLL, which got it from dlopen (or from the user,
+    // as ctypes allows) and never closes it implicitly.
+    let lib = unsafe { ferrotype_core::Library::from_handle(handle as *mut c_void) };
+    Ok(lib.symbol(&name).py()? as usize)
+}

@@ -1,0 +1,336 @@
+//! Module-level functions of ctypes: `sizeof`, `alignment`, `byref`, `addressof`,
+//! `cast`, `memmove`, `memset`, `string_at`, `wstring_at`, errno access, and the
+//! `dlopen` family used by `CDLL`.
+
+use std::ffi::{c_void, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use ferrotype_core::memory;
+use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyType};
+
+use crate::cdata::{as_cdata, instantiate, CData};
+use crate::convert::{self, CArg, Param};
+use crate::errors::{argument_error, CoreResultExt};
+use crate::stginfo::{info_of, info_of_type_or_instance, Kind, StgInfo};
+
+/// ctypes' `sizeof(obj_or_type)`.
+#[pyfunction]
+pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Some(cd) = as_cdata(obj) {
+        return Ok(cd.get().size());
+    }
+    info_of_type_or_instance(obj)
+        .filter(|_| obj.is_instance_of::<PyType>())
+        .map(|i| i.get().size)
+        .ok_or_else(|| PyTypeError::new_err("this type has no size"))
+}
+
+/// ctypes' `alignment(obj_or_type)`.
+#[pyfunction]
+pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let info = if as_cdata(obj).is_some() || obj.is_instance_of::<PyType>() {
+        info_of_type_or_instance(obj)
+    } else {
+        None
+    };
+    info.map(|i| i.get().align)
+        .ok_or_else(|| PyTypeError::new_err("no alignment info"))
+}
+
+/// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
+#[pyfunction]
+#[pyo3(signature = (obj, offset = 0))]
+pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
+    let Some(cd) = as_cdata(obj) else {
+        return Err(PyTypeError::new_err(format!(
+            "byref() argument must be a ctypes instance, not '{}'",
+            obj.get_type().name()?
+        )));
+    };
+    // ctypes: byref(obj, offset) adds offset to the address.
+    let p = cd.get().ptr().wrapping_offset(offset);
+    Ok(CArg {
+        tag: 'P',
+        ffi: FfiType::Scalar(TypeCode::VoidP),
+        slot: ArgSlot { ptr: p.cast() },
+        keep: Some(obj.clone().unbind()),
+        obj: Some(obj.clone().unbind()),
+    })
+}
+
+/// ctypes' `addressof(obj)`.
+#[pyfunction]
+pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    as_cdata(obj)
+        .map(|c| c.get().ptr() as usize)
+        .ok_or_else(|| PyTypeError::new_err("invalid type"))
+}
+
+/// The address an argument declared `c_void_p` would receive, and its keep-alive.
+fn void_p(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+    let py = obj.py();
+    let info = void_p_info(py)?;
+    convert::simple_param(None, info.get(), obj).map_err(|e| argument_error(py, index, e))
+}
+
+fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
+    use pyo3::sync::PyOnceLock;
+    static INFO: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
+    let info = INFO.get_or_try_init(py, || {
+        let code = TypeCode::VoidP;
+        Py::new(
+            py,
+            StgInfo {
+                kind: Kind::Simple,
+                size: code.size(),
+                align: code.align(),
+                length: 0,
+                code: Some(code),
+                swapped: false,
+                direct: true,
+                proto: None,
+                proto_info: None,
+                ffi: FfiType::Scalar(code),
+                format: c"<P".to_owned(),
+                shape: Vec::new(),
+                char_elem: None,
+                type_char: Some('P'),
+            },
+        )
+    })?;
+    Ok(info.bind(py).clone())
+}
+
+fn param_address(p: &Param) -> usize {
+    convert::slot_ptr(&p.slot) as usize
+}
+
+/// ctypes' `cast(obj, typ)`: a `typ` instance holding `obj`'s address, keeping `obj`
+/// alive.
+#[pyfunction]
+pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let pointer_like = typ.cast::<PyType>().ok().and_then(|t| {
+        let info = info_of(t.as_any())?;
+        let i = info.get();
+        let ok = match i.kind {
+            Kind::Pointer | Kind::FuncPtr => true,
+            Kind::Simple => matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)),
+            Kind::Array => false,
+        };
+        ok.then(|| (t.clone(), info))
+    });
+    let Some((cls, info)) = pointer_like else {
+        let name = typ
+            .cast::<PyType>()
+            .ok()
+            .and_then(|t| t.name().ok().map(|n| n.to_string()))
+            .unwrap_or_else(|| typ.get_type().name().map(|n| n.to_string()).unwrap_or_default());
+        return Err(PyTypeError::new_err(format!(
+            "cast() argument 2 must be a pointer type, not {name}"
+        )));
+    };
+    let p = void_p(obj, 0)?;
+    let cd = CData::for_type(&info)?;
+    // SAFETY: pointer-like instances hold one pointer-sized value.
+    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, param_address(&p) as u64) };
+    let result = instantiate(&cls, cd)?;
+    if as_cdata(obj).is_some() || p.keep.is_some() {
+        // ctypes: the result keeps the source object alive.
+        let rc = as_cdata(&result).expect("just made");
+        rc.get().keep_alive(py, obj.as_ptr() as usize, obj.clone().unbind())?;
+    }
+    Ok(result)
+}
+
+/// ctypes' `memmove(dst, src, count)`; returns `dst`'s address.
+#[pyfunction]
+pub fn memmove(dst: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, count: usize) -> PyResult<usize> {
+    let d = void_p(dst, 0)?;
+    let s = void_p(src, 1)?;
+    let (dp, sp) = (param_address(&d), param_address(&s));
+    // SAFETY: a raw-memory operation, unchecked as in ctypes: the caller vouches for both
+    // regions (documented in the README's safety section).
+    unsafe { memory::memmove(dp as *mut c_void, sp as *const c_void, count) };
+    Ok(dp)
+}
+
+/// ctypes' `memset(dst, c, count)`; returns `dst`'s address.
+#[pyfunction]
+pub fn memset(dst: &Bound<'_, PyAny>, c: i64, count: usize) -> PyResult<usize> {
+    let d = void_p(dst, 0)?;
+    let dp = param_address(&d);
+    // SAFETY: raw-memory operation, unchecked as in ctypes (README safety section).
+    unsafe { memory::memset(dp as *mut c_void, c as u8, count) };
+    Ok(dp)
+}
+
+/// ctypes' `string_at(ptr, size=-1)`: the bytes at `ptr` (up to NUL when size is -1).
+#[pyfunction]
+#[pyo3(signature = (ptr, size = -1))]
+pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+    let p = param_address(&void_p(ptr, 0)?) as *const u8;
+    if p.is_null() {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
+    // beyond the NULL test above.
+    let len = if size < 0 { unsafe { memory::strlen(p) } } else { size as usize };
+    // SAFETY: as above.
+    let bytes = unsafe { std::slice::from_raw_parts(p, len) };
+    Ok(PyBytes::new(ptr.py(), bytes))
+}
+
+/// ctypes' `wstring_at(ptr, size=-1)`: the wide string at `ptr`.
+#[pyfunction]
+#[pyo3(signature = (ptr, size = -1))]
+pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
+    let p = param_address(&void_p(ptr, 0)?) as *const libc::wchar_t;
+    if p.is_null() {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
+    // beyond the NULL test above.
+    let len = if size < 0 { unsafe { memory::wcslen(p) } } else { size as usize };
+    // SAFETY: as above.
+    unsafe { convert::wide_to_str(ptr.py(), p, len) }
+}
+
+/// ctypes' `get_errno()`.
+#[pyfunction]
+pub fn get_errno() -> i32 {
+    errno::get()
+}
+
+/// ctypes' `set_errno(value)`: returns the old value.
+#[pyfunction]
+pub fn set_errno(value: i32) -> i32 {
+    errno::set(value)
+}
+
+/// `dlopen(name, mode)` with ctypes' semantics; returns the handle.
+#[pyfunction]
+#[pyo3(signature = (name, mode = ferrotype_core::library::DEFAULT_MODE))]
+pub fn dlopen(name: Option<&Bound<'_, PyAny>>, mode: i32) -> PyResult<usize> {
+    let path: Option<Vec<u8>> = match name {
+        None => None,
+        Some(n) if n.is_none() => None,
+        Some(n) => {
+            let fs = n.py().import("os")?.call_method1("fsencode", (n,))?;
+            Some(fs.cast_into::<PyBytes>()?.as_bytes().to_vec())
+        }
+    };
+    let lib = Library::open(path.as_deref().map(OsStr::from_bytes), mode).py()?;
+    Ok(lib.handle() as usize)
+}
+
+/// `dlsym(handle, name)`: the symbol's address.
+#[pyfunction]
+pub fn dlsym(handle: usize, name: &Bound<'_, PyString>) -> PyResult<usize> {
+    // SAFETY: the handle is one the caller got from dlopen (a raw-handle API, as in
+    // ctypes' `_ctypes.dlsym`).
+    let lib = unsafe { Library::from_handle(handle as *mut c_void) };
+    Ok(lib.symbol(name.to_str()?).py()? as usize)
+}
+
+/// `dlclose(handle)`.
+#[pyfunction]
+pub fn dlclose(handle: usize) -> PyResult<()> {
+    // SAFETY: explicit, as ctypes' `_ctypes.dlclose`: the caller guarantees nothing
+    // from the library is used afterwards.
+    unsafe { Library::from_handle(handle as *mut c_void).close() }.py()
+}
+
+/// `T.from_address(address)`: an instance viewing memory at a raw address (unsafe as
+/// in ctypes: the caller vouches for the address).
+#[pyfunction]
+pub fn from_address<'py>(cls: &Bound<'py, PyType>, address: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let addr = convert::address_value(address)?;
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let size = info.get().size;
+    let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
+    instantiate(cls, view)
+}
+
+/// `T.in_dll(library, name)`: an instance viewing a global variable of a library.
+#[pyfunction]
+pub fn in_dll<'py>(cls: &Bound<'py, PyType>, dll: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    let handle: usize = dll.getattr("_handle")?.extract()?;
+    let addr = dlsym(handle, name)?;
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let size = info.get().size;
+    let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
+    instantiate(cls, view)
+}
+
+/// `T.from_param(obj)` for the built-in simple types.
+#[pyfunction]
+pub fn simple_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    let py = cls.py();
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    if obj.is_instance(cls.as_any())? {
+        return Ok(obj.clone().unbind());
+    }
+    let i = info.get();
+    if obj.is_none() && matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)) {
+        return Ok(py.None());
+    }
+    if let Some(cd) = as_cdata(obj) {
+        // Arrays and pointers accepted by the string/void pointer types pass as they are.
+        if matches!(cd.get().info().kind, Kind::Array | Kind::Pointer | Kind::FuncPtr)
+            && matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP))
+        {
+            let p = convert::simple_param(Some(cls), i, obj)?;
+            let _ = p;
+            return Ok(obj.clone().unbind());
+        }
+    }
+    let p = convert::simple_param(Some(cls), i, obj)?;
+    Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())
+}
+
+/// `T.from_param(obj)` for pointer types.
+#[pyfunction]
+pub fn pointer_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    let py = cls.py();
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    if obj.is_none() {
+        return Ok(py.None());
+    }
+    if obj.is_instance(cls.as_any())? {
+        return Ok(obj.clone().unbind());
+    }
+    let p = convert::pointer_param(cls, info.get(), obj)?;
+    if as_cdata(obj).is_some_and(|c| matches!(c.get().info().kind, Kind::Array | Kind::Pointer)) {
+        return Ok(obj.clone().unbind());
+    }
+    Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())
+}
+
+/// `T.from_param(obj)` for other types (arrays, function pointers): instances of `T`,
+/// `byref` of one, or `_as_parameter_`.
+#[pyfunction]
+pub fn generic_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    let py = cls.py();
+    if obj.is_instance(cls.as_any())? {
+        return Ok(obj.clone().unbind());
+    }
+    if let Ok(carg) = obj.cast::<CArg>() {
+        if let Some(o) = &carg.get().obj {
+            if o.bind(py).is_instance(cls.as_any())? {
+                return Ok(obj.clone().unbind());
+            }
+        }
+    }
+    if let Ok(inner) = obj.getattr("_as_parameter_") {
+        return generic_from_param(cls, &inner);
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected {} instance instead of {}",
+        cls.name()?,
+        obj.get_type().name()?
+    )))
+}

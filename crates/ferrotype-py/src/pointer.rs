@@ -1,0 +1,176 @@
+//! `_Pointer`: instances of `POINTER(T)`. The instance stores an address; `.contents`
+//! and indexing view the memory there, keeping the pointer (and through its
+//! `_objects`, the target) alive.
+
+use ferrotype_core::memory;
+use ferrotype_core::TypeCode;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PySlice, PyTuple, PyType};
+
+use crate::array::{get_item_at, set_item_at};
+use crate::cdata::{as_cdata, CData};
+use crate::stginfo::{info_of, Kind, StgInfo};
+
+/// The base of the pointer types.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_Pointer")]
+pub struct Pointer;
+
+/// The address stored in a pointer instance.
+pub fn address(cd: &CData) -> usize {
+    // SAFETY: a pointer instance holds one pointer-sized value.
+    unsafe { memory::read_bits(cd.ptr(), TypeCode::VoidP.size(), false) as usize }
+}
+
+fn set_address(cd: &CData, addr: usize) {
+    // SAFETY: as above, writable.
+    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, addr as u64) }
+}
+
+fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
+    match (&info.proto, &info.proto_info) {
+        (Some(c), Some(i)) => Ok((c.bind(py).clone(), i.bind(py).clone())),
+        _ => Err(PyTypeError::new_err("Cannot create instance: has no _type_")),
+    }
+}
+
+/// Points `ptr_cd` at `value` (an instance of the target type), keeping it alive.
+pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (cls, _) = target(py, ptr_cd.info())?;
+    let Some(v) = as_cdata(value).filter(|_| value.is_instance(&cls).unwrap_or(false)) else {
+        return Err(PyTypeError::new_err(format!(
+            "expected {} instead of {}",
+            cls.cast::<PyType>()?.name()?,
+            value.get_type().name()?
+        )));
+    };
+    set_address(ptr_cd, v.get().ptr() as usize);
+    // ctypes: the pointer keeps its target (and what the target keeps) alive.
+    ptr_cd.keep_alive(py, 1, value.clone().unbind())
+}
+
+#[pymethods]
+impl Pointer {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if let Some(cd) = crate::cdata::take_pending() {
+            return Ok(PyClassInitializer::from(cd).add_subclass(Pointer));
+        }
+        let info = info_of(cls.as_any())
+            .filter(|i| i.get().kind == Kind::Pointer)
+            .ok_or_else(|| PyTypeError::new_err("Cannot create instance: has no _type_"))?;
+        if info.get().proto.is_none() {
+            return Err(PyTypeError::new_err("Cannot create instance: has no _type_"));
+        }
+        Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(Pointer))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        match args.len() {
+            0 => Ok(()),
+            1 => set_contents(slf.py(), slf.as_super().get(), &args.get_item(0)?),
+            n => Err(PyTypeError::new_err(format!("__init__ expected at most 1 argument, got {n}"))),
+        }
+    }
+
+    #[getter]
+    fn contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let addr = address(cd);
+        if addr == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let (cls, info) = target(py, cd.info())?;
+        let view = CData::new_view(info.clone().unbind(), addr as *mut u8, info.get().size, Some(slf.clone().into_any().unbind()), 0);
+        Ok(crate::cdata::instantiate(cls.cast::<PyType>()?, view)?.unbind())
+    }
+
+    #[setter]
+    fn set_contents(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
+        set_contents(slf.py(), slf.as_super().get(), &value)
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        address(slf.as_super().get()) != 0
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let addr = address(cd);
+        let (cls, info) = target(py, cd.info())?;
+        let esize = info.get().size;
+        if let Ok(slice) = key.cast::<PySlice>() {
+            let start: Option<isize> = slice.getattr("start")?.extract()?;
+            let stop: Option<isize> = slice.getattr("stop")?.extract()?;
+            let step: Option<isize> = slice.getattr("step")?.extract()?;
+            let Some(stop) = stop else {
+                return Err(PyValueError::new_err("slice stop is required"));
+            };
+            let step = step.unwrap_or(1);
+            if step == 0 {
+                return Err(PyValueError::new_err("slice step cannot be zero"));
+            }
+            let start = start.unwrap_or(if step > 0 { 0 } else {
+                return Err(PyValueError::new_err("slice start is required for step < 0"));
+            });
+            if addr == 0 {
+                return Err(PyValueError::new_err("NULL pointer access"));
+            }
+            let mut idx = Vec::new();
+            let mut i = start;
+            while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                idx.push(i);
+                i += step;
+            }
+            let i_code = info.get().code.filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
+            let items = idx
+                .iter()
+                .map(|&i| get_item_at(slf.as_any(), &cls, &info, (addr as *mut u8).wrapping_offset(i * esize as isize), 0))
+                .collect::<PyResult<Vec<_>>>()?;
+            if let Some(code) = i_code.filter(|_| info.get().direct) {
+                // ctypes: slices of char pointers are bytes, of wchar pointers str.
+                let parts = PyList::new(py, items)?;
+                let empty = if code == TypeCode::Char {
+                    pyo3::types::PyBytes::new(py, b"").into_any()
+                } else {
+                    pyo3::types::PyString::new(py, "").into_any()
+                };
+                return Ok(empty.call_method1("join", (parts,))?.unbind());
+            }
+            return Ok(PyList::new(py, items)?.into_any().unbind());
+        }
+        let index: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        if addr == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let p = (addr as *mut u8).wrapping_offset(index * esize as isize);
+        get_item_at(slf.as_any(), &cls, &info, p, 0)
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let addr = address(cd);
+        let (cls, info) = target(py, cd.info())?;
+        let index: isize = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        if addr == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let i = info.get();
+        let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
+        set_item_at(cd, &cls, i, p, index as usize, value)
+    }
+}

@@ -1,0 +1,327 @@
+//! Type information (ctypes' StgInfo): what a ferrotype type is, computed once when the
+//! class is made and stored on the class as `_ft_info_`. Instances hold a reference to
+//! it, and call plans copy what they need from it, so nothing on a hot path re-derives a
+//! size, a format or a libffi type.
+
+use std::ffi::CString;
+
+use ferrotype_core::{FfiType, TypeCode};
+use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyType};
+use pyo3::intern;
+
+/// What kind of ctypes type a class is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `_SimpleCData` subclasses.
+    Simple,
+    /// `Array` subclasses.
+    Array,
+    /// `_Pointer` subclasses.
+    Pointer,
+    /// `CFuncPtr` subclasses.
+    FuncPtr,
+}
+
+/// The type information of a ferrotype class.
+#[pyclass(frozen, module = "ferrotype._native", name = "StgInfo")]
+pub struct StgInfo {
+    pub kind: Kind,
+    pub size: usize,
+    pub align: usize,
+    /// Array length (0 for non-arrays).
+    pub length: usize,
+    /// The simple type code (simple types only).
+    pub code: Option<TypeCode>,
+    /// Whether values are stored in non-native byte order.
+    pub swapped: bool,
+    /// Whether the class derives directly from `_SimpleCData`. ctypes turns results and
+    /// elements of such types into Python values, and of their subclasses into instances.
+    pub direct: bool,
+    /// The element type (arrays) or target type (pointers).
+    pub proto: Option<Py<PyAny>>,
+    /// The type information of `proto`.
+    pub proto_info: Option<Py<StgInfo>>,
+    /// The libffi type used when a value of this type is passed.
+    pub ffi: FfiType,
+    /// The PEP 3118 format, NUL-terminated for the buffer protocol.
+    pub format: CString,
+    /// The buffer shape (arrays: one entry per dimension).
+    pub shape: Vec<isize>,
+    /// The element code of a `c_char` or `c_wchar` array (enables `.value`/`.raw`).
+    pub char_elem: Option<TypeCode>,
+    /// The C type's `_type_` string (`'i'`), kept to answer without re-reading it.
+    pub type_char: Option<char>,
+}
+
+#[pymethods]
+impl StgInfo {
+    #[getter]
+    fn size(&self) -> usize {
+        self.size
+    }
+    #[getter]
+    fn align(&self) -> usize {
+        self.align
+    }
+    #[getter]
+    fn length(&self) -> usize {
+        self.length
+    }
+    #[getter]
+    fn format(&self) -> String {
+        self.format.to_string_lossy().into_owned()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "<StgInfo {:?} size={} align={} format={:?}>",
+            self.kind, self.size, self.align, self.format
+        )
+    }
+}
+
+impl StgInfo {
+    /// The number of items in the buffer view (product of the shape).
+    pub fn item_count(&self) -> usize {
+        self.shape.iter().map(|&n| n as usize).product::<usize>().max(1)
+    }
+
+    /// The element size of the buffer view.
+    pub fn itemsize(&self) -> usize {
+        if self.shape.is_empty() {
+            self.size
+        } else {
+            let n: usize = self.shape.iter().map(|&n| n as usize).product();
+            if n == 0 {
+                // ctypes reports the element's size for empty arrays too.
+                self.proto_info_leaf_size()
+            } else {
+                self.size / n
+            }
+        }
+    }
+
+    fn proto_info_leaf_size(&self) -> usize {
+        match &self.proto_info {
+            Some(p) => p.get().itemsize(),
+            None => self.size,
+        }
+    }
+}
+
+/// The class attribute holding a type's [`StgInfo`].
+pub const INFO_ATTR: &str = "_ft_info_";
+
+/// The type information of `cls`, or `TypeError(msg)` if it has none.
+pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
+    let py = cls.py();
+    let attr = cls.getattr(intern!(py, INFO_ATTR)).ok()?;
+    attr.cast_into::<StgInfo>().ok()
+}
+
+/// The type information of an instance's class, or of a class.
+pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
+    if obj.is_instance_of::<PyType>() {
+        info_of(obj)
+    } else {
+        info_of(obj.get_type().as_any())
+    }
+}
+
+fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
+    let info = Bound::new(cls.py(), info)?;
+    cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
+    Ok(info)
+}
+
+fn endian_prefix(swapped: bool) -> char {
+    let little = cfg!(target_endian = "little") != swapped;
+    if little {
+        '<'
+    } else {
+        '>'
+    }
+}
+
+/// Fills in a simple type's information from its `_type_` (called by the metaclass).
+/// `swapped` marks the byte-swapped twin (`__ctype_be__` on little-endian machines).
+#[pyfunction]
+#[pyo3(signature = (cls, swapped = false))]
+pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> {
+    let py = cls.py();
+    let tp = match cls.getattr(intern!(py, "_type_")) {
+        Ok(t) => t,
+        Err(_) => return Err(PyAttributeError::new_err("class must define a '_type_' attribute")),
+    };
+    let Ok(tp) = tp.cast_into::<PyString>() else {
+        return Err(PyTypeError::new_err("class must define a '_type_' string attribute"));
+    };
+    let s = tp.to_str()?;
+    let mut chars = s.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return Err(PyValueError::new_err(
+            "class must define a '_type_' attribute which must be a string of length 1",
+        ));
+    };
+    let code = TypeCode::from_char(c).map_err(|_| {
+        PyAttributeError::new_err(format!(
+            "class must define a '_type_' attribute which must be\n\
+             a single character string containing one of '{}'.",
+            ferrotype_core::typecode::VALID_CODES
+        ))
+    })?;
+    // ctypes: a type deriving directly from the abstract `_SimpleCData` (whose base has
+    // no type information) converts to Python values; subclasses of such types do not.
+    let direct = cls
+        .getattr(intern!(py, "__bases__"))
+        .and_then(|b| b.get_item(0))
+        .map(|b0| info_of(&b0).is_none())
+        .unwrap_or(false);
+    let swapped = swapped && code.size() > 1;
+    let format = format!("{}{}", endian_prefix(swapped), code.format_char());
+    set_info(
+        cls,
+        StgInfo {
+            kind: Kind::Simple,
+            size: code.size(),
+            align: code.align(),
+            length: 0,
+            code: Some(code),
+            swapped,
+            direct,
+            proto: None,
+            proto_info: None,
+            ffi: FfiType::Scalar(code),
+            format: CString::new(format).expect("no NUL in a format"),
+            shape: Vec::new(),
+            char_elem: None,
+            type_char: Some(c),
+        },
+    )?;
+    Ok(())
+}
+
+/// Fills in an array type's information from `_type_` and `_length_`.
+#[pyfunction]
+pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    let length = cls
+        .getattr(intern!(py, "_length_"))
+        .map_err(|_| PyAttributeError::new_err("class must define a '_length_' attribute"))?;
+    if !length.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err("The '_length_' attribute must be an integer"));
+    }
+    let length: i128 = length
+        .extract()
+        .map_err(|_| PyOverflowError::new_err("The '_length_' attribute is too large"))?;
+    if length < 0 {
+        return Err(PyValueError::new_err("The '_length_' attribute must not be negative"));
+    }
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(|| PyOverflowError::new_err("The '_length_' attribute is too large"))?;
+    let proto = cls
+        .getattr(intern!(py, "_type_"))
+        .map_err(|_| PyAttributeError::new_err("class must define a '_type_' attribute"))?;
+    let Some(elem) = info_of(&proto).filter(|_| proto.is_instance_of::<PyType>()) else {
+        return Err(PyTypeError::new_err("_type_ must have storage info"));
+    };
+    let e = elem.get();
+    let size = e
+        .size
+        .checked_mul(length)
+        .filter(|&s| s <= isize::MAX as usize)
+        .ok_or_else(|| PyOverflowError::new_err("array too large"))?;
+    let mut shape = vec![length as isize];
+    shape.extend_from_slice(&e.shape);
+    let char_elem = match (e.kind, e.code) {
+        (Kind::Simple, Some(c @ (TypeCode::Char | TypeCode::WChar))) => Some(c),
+        _ => None,
+    };
+    set_info(
+        cls,
+        StgInfo {
+            kind: Kind::Array,
+            size,
+            align: e.align,
+            length,
+            code: None,
+            swapped: false,
+            direct: false,
+            proto: Some(proto.clone().unbind()),
+            proto_info: Some(elem.clone().unbind()),
+            // Arrays decay to a pointer when passed to a function.
+            ffi: FfiType::Scalar(TypeCode::VoidP),
+            format: e.format.clone(),
+            shape,
+            char_elem,
+            type_char: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// Fills in a pointer type's information; `_type_` may be missing (an incomplete
+/// pointer type, completed later).
+#[pyfunction]
+pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    let proto = cls.getattr(intern!(py, "_type_")).ok();
+    let (proto, proto_info, format) = match proto {
+        Some(p) => {
+            let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
+                return Err(PyTypeError::new_err("_type_ must have storage info"));
+            };
+            let fmt = format!("&{}", info.get().format.to_string_lossy());
+            (Some(p.unbind()), Some(info.unbind()), fmt)
+        }
+        None => (None, None, "&B".to_owned()),
+    };
+    set_info(
+        cls,
+        StgInfo {
+            kind: Kind::Pointer,
+            size: TypeCode::VoidP.size(),
+            align: TypeCode::VoidP.align(),
+            length: 0,
+            code: None,
+            swapped: false,
+            direct: false,
+            proto,
+            proto_info,
+            ffi: FfiType::Scalar(TypeCode::VoidP),
+            format: CString::new(format).expect("no NUL in a format"),
+            shape: Vec::new(),
+            char_elem: None,
+            type_char: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// Fills in a function pointer type's information.
+#[pyfunction]
+pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    set_info(
+        cls,
+        StgInfo {
+            kind: Kind::FuncPtr,
+            size: TypeCode::VoidP.size(),
+            align: TypeCode::VoidP.align(),
+            length: 0,
+            code: None,
+            swapped: false,
+            direct: false,
+            proto: None,
+            proto_info: None,
+            ffi: FfiType::Scalar(TypeCode::VoidP),
+            format: CString::new("X{}").expect("no NUL"),
+            shape: Vec::new(),
+            char_elem: None,
+            type_char: None,
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,380 @@
+"""ferrotype: a fast, safe, drop-in replacement for ``ctypes``, written in Rust.
+
+Use it as ``import ferrotype as ctypes``. The names here are those of the standard
+library's ``ctypes`` module; the work happens in the ``_native`` extension.
+"""
+
+import sys as _sys
+
+from . import _native
+from ._ctypes import (
+    DEFAULT_MODE,
+    FUNCFLAG_CDECL as _FUNCFLAG_CDECL,
+    FUNCFLAG_PYTHONAPI as _FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
+    FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
+    POINTER,
+    RTLD_GLOBAL,
+    RTLD_LOCAL,
+    ArgumentError,
+    Array,
+    Structure,
+    Union,
+    _Pointer,
+    _pointer_type_cache,
+    _SimpleCData,
+    addressof,
+    alignment,
+    byref,
+    get_errno,
+    pointer,
+    resize,
+    set_errno,
+    sizeof,
+)
+from ._ctypes import CFuncPtr as _CFuncPtr
+from ._ctypes import dlopen as _dlopen
+
+__version__ = "1.1.0"  # the ctypes version this module mirrors
+
+_c_functype_cache = {}
+
+
+def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False):
+    """A C function pointer type (cached per signature)."""
+    flags = _FUNCFLAG_CDECL
+    if use_errno:
+        flags |= _FUNCFLAG_USE_ERRNO
+    if use_last_error:
+        flags |= _FUNCFLAG_USE_LASTERROR
+    key = (restype, argtypes, flags)
+    try:
+        return _c_functype_cache[key]
+    except KeyError:
+        pass
+
+    class CFunctionType(_CFuncPtr):
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = flags
+
+    _c_functype_cache[key] = CFunctionType
+    return CFunctionType
+
+
+def PYFUNCTYPE(restype, *argtypes):
+    """A function pointer type for functions that use the Python C API."""
+
+    class CFunctionType(_CFuncPtr):
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
+
+    return CFunctionType
+
+
+# The simple types. Where two C types have the same size, ctypes makes one name an
+# alias of the other; we follow the same rules so identities match.
+class py_object(_SimpleCData):
+    _type_ = "O"
+
+    def __repr__(self):
+        try:
+            return super().__repr__()
+        except ValueError:
+            return f"{type(self).__name__}(<NULL>)"
+
+
+class c_short(_SimpleCData):
+    _type_ = "h"
+
+
+class c_ushort(_SimpleCData):
+    _type_ = "H"
+
+
+class c_long(_SimpleCData):
+    _type_ = "l"
+
+
+class c_ulong(_SimpleCData):
+    _type_ = "L"
+
+
+if sizeof(c_long) == 4:
+    c_int = c_long
+    c_uint = c_ulong
+else:
+
+    class c_int(_SimpleCData):
+        _type_ = "i"
+
+    class c_uint(_SimpleCData):
+        _type_ = "I"
+
+
+class c_float(_SimpleCData):
+    _type_ = "f"
+
+
+class c_double(_SimpleCData):
+    _type_ = "d"
+
+
+class c_longdouble(_SimpleCData):
+    _type_ = "g"
+
+
+if sizeof(c_longdouble) == sizeof(c_double):
+    c_longdouble = c_double
+
+if sizeof(c_long) == 8:
+    c_longlong = c_long
+    c_ulonglong = c_ulong
+else:
+
+    class c_longlong(_SimpleCData):
+        _type_ = "q"
+
+    class c_ulonglong(_SimpleCData):
+        _type_ = "Q"
+
+
+class c_ubyte(_SimpleCData):
+    _type_ = "B"
+
+
+class c_byte(_SimpleCData):
+    _type_ = "b"
+
+
+class c_char(_SimpleCData):
+    _type_ = "c"
+
+
+class c_char_p(_SimpleCData):
+    _type_ = "z"
+
+    def __repr__(self):
+        return f"{type(self).__name__}({c_void_p.from_address(addressof(self)).value})"
+
+
+class c_void_p(_SimpleCData):
+    _type_ = "P"
+
+
+c_voidp = c_void_p  # backwards compatibility (to a bug)
+
+
+class c_bool(_SimpleCData):
+    _type_ = "?"
+
+
+class c_wchar_p(_SimpleCData):
+    _type_ = "Z"
+
+    def __repr__(self):
+        return f"{type(self).__name__}({c_void_p.from_address(addressof(self)).value})"
+
+
+class c_wchar(_SimpleCData):
+    _type_ = "u"
+
+
+if sizeof(c_uint) == sizeof(c_void_p):
+    c_size_t = c_uint
+    c_ssize_t = c_int
+elif sizeof(c_ulong) == sizeof(c_void_p):
+    c_size_t = c_ulong
+    c_ssize_t = c_long
+elif sizeof(c_ulonglong) == sizeof(c_void_p):
+    c_size_t = c_ulonglong
+    c_ssize_t = c_longlong
+
+c_int8 = c_byte
+c_uint8 = c_ubyte
+for _kind in (c_short, c_int, c_long, c_longlong):
+    if sizeof(_kind) == 2:
+        c_int16 = _kind
+    elif sizeof(_kind) == 4:
+        c_int32 = _kind
+    elif sizeof(_kind) == 8:
+        c_int64 = _kind
+for _kind in (c_ushort, c_uint, c_ulong, c_ulonglong):
+    if sizeof(_kind) == 2:
+        c_uint16 = _kind
+    elif sizeof(_kind) == 4:
+        c_uint32 = _kind
+    elif sizeof(_kind) == 8:
+        c_uint64 = _kind
+del _kind
+
+if _native.SIZEOF_TIME_T == 8:
+    c_time_t = c_int64
+elif _native.SIZEOF_TIME_T == 4:
+    c_time_t = c_int32
+
+
+def create_string_buffer(init, size=None):
+    """A mutable ``c_char`` array, from bytes (NUL-terminated) or a size."""
+    if isinstance(init, bytes):
+        if size is None:
+            size = len(init) + 1
+        buftype = c_char * size
+        buf = buftype()
+        buf.value = init
+        return buf
+    elif isinstance(init, int):
+        buftype = c_char * init
+        return buftype()
+    raise TypeError(init)
+
+
+c_buffer = create_string_buffer
+
+
+def create_unicode_buffer(init, size=None):
+    """A mutable ``c_wchar`` array, from a str (NUL-terminated) or a size."""
+    if isinstance(init, str):
+        if size is None:
+            size = len(init.encode("utf-32-le" if sizeof(c_wchar) == 4 else "utf-16-le"))
+            size = size // sizeof(c_wchar) + 1
+        buftype = c_wchar * size
+        buf = buftype()
+        buf.value = init
+        return buf
+    elif isinstance(init, int):
+        buftype = c_wchar * init
+        return buftype()
+    raise TypeError(init)
+
+
+def SetPointerType(pointer, cls):
+    raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+
+
+def ARRAY(typ, len):
+    return typ * len
+
+
+class CDLL:
+    """A loaded shared library whose functions use the C calling convention and return
+    ``int`` unless told otherwise. The GIL is released during calls."""
+
+    _func_flags_ = _FUNCFLAG_CDECL
+    _func_restype_ = c_int
+    _name = "<uninitialized>"
+    _handle = 0
+    _FuncPtr = None
+
+    def __init__(
+        self,
+        name,
+        mode=DEFAULT_MODE,
+        handle=None,
+        use_errno=False,
+        use_last_error=False,
+        winmode=None,
+    ):
+        if name:
+            import os
+
+            name = os.fspath(name)
+        self._name = name
+        flags = self._func_flags_
+        if use_errno:
+            flags |= _FUNCFLAG_USE_ERRNO
+        if use_last_error:
+            flags |= _FUNCFLAG_USE_LASTERROR
+
+        class _FuncPtr(_CFuncPtr):
+            _flags_ = flags
+            _restype_ = self._func_restype_
+
+        self._FuncPtr = _FuncPtr
+        if handle is None:
+            self._handle = _dlopen(self._name, mode)
+        else:
+            self._handle = handle
+
+    def __repr__(self):
+        return "<%s '%s', handle %x at %#x>" % (
+            self.__class__.__name__,
+            self._name,
+            (self._handle & (_sys.maxsize * 2 + 1)),
+            id(self) & (_sys.maxsize * 2 + 1),
+        )
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        func = self.__getitem__(name)
+        setattr(self, name, func)
+        return func
+
+    def __getitem__(self, name_or_ordinal):
+        func = self._FuncPtr((name_or_ordinal, self))
+        if not isinstance(name_or_ordinal, int):
+            func.__name__ = name_or_ordinal
+        return func
+
+
+class PyDLL(CDLL):
+    """Like :class:`CDLL`, but the GIL is held during calls and a Python error set by
+    the function is raised."""
+
+    _func_flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
+
+
+class LibraryLoader:
+    """Loads libraries by attribute access: ``cdll.LoadLibrary(name)``, ``cdll[name]``."""
+
+    def __init__(self, dlltype):
+        self._dlltype = dlltype
+
+    def __getattr__(self, name):
+        if name[0] == "_":
+            raise AttributeError(name)
+        try:
+            dll = self._dlltype(name)
+        except OSError:
+            raise AttributeError(name) from None
+        setattr(self, name, dll)
+        return dll
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+    def LoadLibrary(self, name):
+        return self._dlltype(name)
+
+    __class_getitem__ = classmethod(type(list[int]))
+
+
+cdll = LibraryLoader(CDLL)
+pydll = LibraryLoader(PyDLL)
+pythonapi = PyDLL(None)
+
+from ._native import cast as _cast  # noqa: E402
+from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
+
+
+def cast(obj, typ):
+    """``obj`` (an address, instance or bytes) as an instance of the pointer type ``typ``."""
+    return _cast(obj, typ)
+
+
+class BigEndianStructure(Structure):
+    _ft_abstract_ = True
+
+
+class LittleEndianStructure(Structure):
+    _ft_abstract_ = True
+
+
+class BigEndianUnion(Union):
+    _ft_abstract_ = True
+
+
+class LittleEndianUnion(Union):
+    _ft_abstract_ = True

@@ -1,0 +1,256 @@
+"""The names of CPython's private ``_ctypes`` module, assembled on top of ``_native``.
+
+This layer holds only what must be Python: the metaclasses (PyO3 cannot define one)
+and the abstract base classes. Every check, layout and conversion happens in Rust.
+"""
+
+from . import _native
+from ._native import (
+    DEFAULT_MODE,
+    FUNCFLAG_CDECL,
+    FUNCFLAG_HRESULT,
+    FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO,
+    FUNCFLAG_USE_LASTERROR,
+    RTLD_GLOBAL,
+    RTLD_LOCAL,
+    ArgumentError,
+    addressof,
+    alignment,
+    byref,
+    dlclose,
+    dlopen,
+    dlsym,
+    get_errno,
+    set_errno,
+    sizeof,
+)
+from ._native import CArgObject as _CArgObject
+from ._native import _CData
+
+__all__ = [
+    "ArgumentError",
+    "Array",
+    "CFuncPtr",
+    "DEFAULT_MODE",
+    "FUNCFLAG_CDECL",
+    "FUNCFLAG_HRESULT",
+    "FUNCFLAG_PYTHONAPI",
+    "FUNCFLAG_USE_ERRNO",
+    "FUNCFLAG_USE_LASTERROR",
+    "PyCArrayType",
+    "PyCFuncPtrType",
+    "PyCPointerType",
+    "PyCSimpleType",
+    "RTLD_GLOBAL",
+    "RTLD_LOCAL",
+    "Structure",
+    "Union",
+    "_CData",
+    "_CArgObject",
+    "_Pointer",
+    "_SimpleCData",
+    "_pointer_type_cache",
+    "addressof",
+    "alignment",
+    "byref",
+    "dlclose",
+    "dlopen",
+    "dlsym",
+    "get_errno",
+    "resize",
+    "set_errno",
+    "sizeof",
+]
+
+_pointer_type_cache = {}
+_array_type_cache = {}
+
+
+class _CDataType(type):
+    """What every ferrotype type can do (ctypes' CDataType methods)."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        abstract = namespace.pop("_ft_abstract_", False)
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if not abstract:
+            cls._ft_init_()
+        return cls
+
+    def _ft_init_(cls):
+        pass
+
+    def from_param(cls, obj):
+        return _native.generic_from_param(cls, obj)
+
+    def from_address(cls, address):
+        return _native.from_address(cls, address)
+
+    def in_dll(cls, dll, name):
+        return _native.in_dll(cls, dll, name)
+
+    def from_buffer(cls, obj, offset=0):
+        raise NotImplementedError("ferrotype: from_buffer is not implemented yet")
+
+    def from_buffer_copy(cls, obj, offset=0):
+        raise NotImplementedError("ferrotype: from_buffer_copy is not implemented yet")
+
+    def __mul__(cls, length):
+        key = (cls, length)
+        try:
+            return _array_type_cache[key]
+        except (KeyError, TypeError):
+            pass
+        if not isinstance(length, int):
+            raise TypeError(f"can't multiply sequence by non-int of type '{type(length).__name__}'")
+        if length < 0:
+            raise ValueError(f"Array length must be >= 0, not {length}")
+        arr = PyCArrayType(
+            f"{cls.__name__}_Array_{length}",
+            (Array,),
+            {"_type_": cls, "_length_": length, "__module__": cls.__module__},
+        )
+        _array_type_cache[key] = arr
+        return arr
+
+    __rmul__ = __mul__
+
+
+class PyCSimpleType(_CDataType):
+    """Metaclass of the simple types (``c_int``, ``c_char_p``, ...)."""
+
+    def _ft_init_(cls):
+        _native.init_simple_type(cls)
+        code = cls._type_
+        if code not in "cbBhHiIlLqQfd" or "__ctype_be__" in cls.__dict__:
+            return
+        import sys
+
+        if code in "cbB":
+            swapped = cls  # one byte: nothing to swap
+        else:
+            swapped = type.__new__(
+                type(cls),
+                cls.__name__ + ("_be" if sys.byteorder == "little" else "_le"),
+                (_SimpleCData,),
+                {"_type_": code, "__module__": cls.__module__},
+            )
+            _native.init_simple_type(swapped, True)
+        native_attr, other_attr = (
+            ("__ctype_le__", "__ctype_be__")
+            if sys.byteorder == "little"
+            else ("__ctype_be__", "__ctype_le__")
+        )
+        for klass in {cls, swapped}:
+            type.__setattr__(klass, native_attr, cls)
+            type.__setattr__(klass, other_attr, swapped)
+
+    def from_param(cls, obj):
+        return _native.simple_from_param(cls, obj)
+
+
+class PyCArrayType(_CDataType):
+    """Metaclass of the array types (``c_int * 4``)."""
+
+    def _ft_init_(cls):
+        _native.init_array_type(cls)
+        code = getattr(cls._type_, "_type_", None)
+        if code == "c":
+            type.__setattr__(
+                cls, "value", property(_native.char_array_get_value, _native.char_array_set_value)
+            )
+            type.__setattr__(
+                cls, "raw", property(_native.char_array_get_raw, _native.char_array_set_raw)
+            )
+        elif code == "u":
+            type.__setattr__(
+                cls, "value", property(_native.char_array_get_value, _native.char_array_set_value)
+            )
+
+
+class PyCPointerType(_CDataType):
+    """Metaclass of the pointer types (``POINTER(c_int)``)."""
+
+    def _ft_init_(cls):
+        _native.init_pointer_type(cls)
+
+    def from_param(cls, obj):
+        return _native.pointer_from_param(cls, obj)
+
+    def set_type(cls, typ):
+        raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+
+
+class PyCFuncPtrType(_CDataType):
+    """Metaclass of the function pointer types (``CFUNCTYPE(...)``, ``CDLL._FuncPtr``)."""
+
+    def _ft_init_(cls):
+        _native.init_funcptr_type(cls)
+
+
+class _SimpleCData(_native._SimpleCData, metaclass=PyCSimpleType):
+    _ft_abstract_ = True
+
+
+class Array(_native.Array, metaclass=PyCArrayType):
+    _ft_abstract_ = True
+
+
+class _Pointer(_native._Pointer, metaclass=PyCPointerType):
+    _ft_abstract_ = True
+
+
+class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
+    _ft_abstract_ = True
+
+
+class _NotYetType(type):
+    """Structures and unions arrive with the compound-types work; until then their
+    names exist and say so."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        if not namespace.pop("_ft_abstract_", False):
+            raise NotImplementedError(f"ferrotype: {bases[0].__name__} is not implemented yet")
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+
+class Structure(metaclass=_NotYetType):
+    _ft_abstract_ = True
+
+    def __new__(cls, *args, **kwargs):
+        raise NotImplementedError("ferrotype: Structure is not implemented yet")
+
+
+class Union(metaclass=_NotYetType):
+    _ft_abstract_ = True
+
+    def __new__(cls, *args, **kwargs):
+        raise NotImplementedError("ferrotype: Union is not implemented yet")
+
+
+def resize(obj, size):
+    raise NotImplementedError("ferrotype: resize is not implemented yet")
+
+
+def POINTER(cls):
+    """The pointer type to ``cls`` (cached, like ctypes)."""
+    try:
+        return _pointer_type_cache[cls]
+    except KeyError:
+        pass
+    except TypeError:
+        raise TypeError("must be a ctypes type") from None
+    if isinstance(cls, str):
+        raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+    if not isinstance(cls, type):
+        raise TypeError("must be a ctypes type")
+    klass = PyCPointerType(
+        f"LP_{cls.__name__}", (_Pointer,), {"_type_": cls, "__module__": cls.__module__}
+    )
+    _pointer_type_cache[cls] = klass
+    return klass
+
+
+def pointer(obj):
+    """A new pointer instance pointing to ``obj``."""
+    return POINTER(type(obj))(obj)
