@@ -276,10 +276,6 @@ class CDLL:
         use_last_error=False,
         winmode=None,
     ):
-        if name:
-            import os
-
-            name = os.fspath(name)
         self._name = name
         flags = self._func_flags_
         if use_errno:
@@ -335,10 +331,7 @@ class LibraryLoader:
     def __getattr__(self, name):
         if name[0] == "_":
             raise AttributeError(name)
-        try:
-            dll = self._dlltype(name)
-        except OSError:
-            raise AttributeError(name) from None
+        dll = self._dlltype(name)
         setattr(self, name, dll)
         return dll
 

@@ -190,18 +190,22 @@ class PyCFuncPtrType(_CDataType):
 
 class _SimpleCData(_native._SimpleCData, metaclass=PyCSimpleType):
     _ft_abstract_ = True
+    __hash__ = None  # ctypes instances are mutable and unhashable
 
 
 class Array(_native.Array, metaclass=PyCArrayType):
     _ft_abstract_ = True
+    __hash__ = None
 
 
 class _Pointer(_native._Pointer, metaclass=PyCPointerType):
     _ft_abstract_ = True
+    __hash__ = None
 
 
 class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
     _ft_abstract_ = True
+    __hash__ = None
 
 
 class _NotYetType(type):
@@ -233,7 +237,11 @@ def resize(obj, size):
 
 
 def POINTER(cls):
-    """The pointer type to ``cls`` (cached, like ctypes)."""
+    """The pointer type to ``cls`` (cached, like ctypes); ``POINTER(None)`` is ``c_void_p``."""
+    if cls is None:
+        from . import c_void_p
+
+        return c_void_p
     try:
         return _pointer_type_cache[cls]
     except KeyError:

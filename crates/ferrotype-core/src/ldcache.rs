@@ -558,9 +558,9 @@ impl Layout {
                     osversion: read_u32(record, 12)?,
                     hwcap,
                     hwcaps_subdir: match extensions.hwcaps_subdir(data, hwcap) {
-                        Lookup::Found(name) => Some(name),
-                        Lookup::NotApplicable => None,
-                        Lookup::Malformed => return None,
+                        SubdirName::Found(name) => Some(name),
+                        SubdirName::NotApplicable => None,
+                        SubdirName::Malformed => return None,
                     },
                 })
             }
@@ -592,7 +592,7 @@ struct Extensions {
 }
 
 /// Result of resolving an entry's `glibc-hwcaps` subdirectory.
-enum Lookup<'a> {
+enum SubdirName<'a> {
     Found(&'a [u8]),
     /// Not a hwcaps-extension entry, or the index is out of range (which
     /// `ldconfig -p` also tolerates by printing no subdirectory).
@@ -646,26 +646,26 @@ impl Extensions {
     /// glibc's `glibc_hwcaps_string`: the subdirectory name of an entry whose
     /// `hwcap` marks it as a hwcaps extension. An out-of-range index or string
     /// offset is ignored, as `ldconfig -p` ignores it.
-    fn hwcaps_subdir<'a>(&self, data: &'a [u8], hwcap: u64) -> Lookup<'a> {
+    fn hwcaps_subdir<'a>(&self, data: &'a [u8], hwcap: u64) -> SubdirName<'a> {
         let is_extension = (hwcap >> 32) & !HWCAP_ISA_LEVEL_MASK == HWCAP_EXTENSION_HIGH;
         let Some((start, size)) = self.glibc_hwcaps else {
-            return Lookup::NotApplicable;
+            return SubdirName::NotApplicable;
         };
         // The lower 32 bits are the index (truncation intended).
         let index = hwcap as u32 as usize;
         if !is_extension || index >= size / 4 {
-            return Lookup::NotApplicable;
+            return SubdirName::NotApplicable;
         }
         // In bounds: `Extensions::load` checked that the section fits the file.
         let Some(string_at) = read_u32(data, start + index * 4) else {
-            return Lookup::Malformed;
+            return SubdirName::Malformed;
         };
         if string_at as usize >= data.len() {
-            return Lookup::NotApplicable;
+            return SubdirName::NotApplicable;
         }
         match read_cstr(data, 0, string_at) {
-            Some(name) => Lookup::Found(name),
-            None => Lookup::Malformed,
+            Some(name) => SubdirName::Found(name),
+            None => SubdirName::Malformed,
         }
     }
 }
@@ -695,8 +695,8 @@ fn read_cstr(data: &[u8], base: usize, offset: u32) -> Option<&[u8]> {
     CStr::from_bytes_until_nul(rest).ok().map(CStr::to_bytes)
 }
 
-/// The system cache as ctypes sees it, parsed on first use and kept for the
-/// life of the process; `None` if it is missing or invalid.
+/// The system cache, [`DEFAULT_CACHE_PATH`], parsed on first use and kept for
+/// the life of the process; `None` if it is missing or invalid.
 pub fn system_cache() -> Option<&'static LdCache> {
     static SYSTEM: OnceLock<Option<LdCache>> = OnceLock::new();
     SYSTEM

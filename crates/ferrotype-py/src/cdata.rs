@@ -9,7 +9,6 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
-use std::sync::OnceLock;
 
 use ferrotype_core::OwnedBuf;
 use pyo3::exceptions::{PyBufferError, PyTypeError};
@@ -20,6 +19,7 @@ use pyo3::PyTypeInfo;
 use pyo3::{ffi, PyTraverseError, PyVisit};
 
 use crate::errors::CoreResultExt;
+use crate::gilcell::GilSlot;
 use crate::stginfo::{Kind, StgInfo};
 
 /// Inline storage for small values (ctypes keeps up to 16 bytes in the object).
@@ -43,7 +43,7 @@ pub struct CData {
     size: usize,
     base: Option<Py<PyAny>>,
     index: usize,
-    objects: OnceLock<Py<PyDict>>,
+    objects: GilSlot,
     info: Py<StgInfo>,
 }
 
@@ -67,7 +67,7 @@ impl CData {
             size,
             base: None,
             index: 0,
-            objects: OnceLock::new(),
+            objects: GilSlot::new(),
             info,
         })
     }
@@ -86,7 +86,7 @@ impl CData {
             size,
             base,
             index,
-            objects: OnceLock::new(),
+            objects: GilSlot::new(),
             info,
         }
     }
@@ -123,20 +123,51 @@ impl CData {
         !matches!(self.storage, Storage::Foreign(_))
     }
 
-    /// The keep-alive dict, created on first use.
-    pub fn objects<'py>(&self, py: Python<'py>) -> &Bound<'py, PyDict> {
-        self.objects.get_or_init(|| PyDict::new(py).unbind()).bind(py)
+    /// The keep-alive container (`_objects`), if any.
+    pub fn objects<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.objects.get(py)
     }
 
-    /// ctypes' keep-alive: `obj` must live as long as this instance's memory. It is stored
-    /// in the root object (the one owning the memory) under a key built from the index
-    /// path, like ctypes' `"index:index"` keys, so replacing a field's value replaces its
-    /// keep-alive entry.
+    /// The keep-alive dict, created on first use (an object kept directly, as simple
+    /// instances do, moves into it under key "0").
+    pub fn objects_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        match self.objects.get(py) {
+            Some(o) => match o.cast_into::<PyDict>() {
+                Ok(d) => Ok(d),
+                Err(e) => {
+                    let d = PyDict::new(py);
+                    d.set_item("0", e.into_inner())?;
+                    self.objects.set(py, Some(d.clone().into_any().unbind()));
+                    Ok(d)
+                }
+            },
+            None => {
+                let d = PyDict::new(py);
+                self.objects.set(py, Some(d.clone().into_any().unbind()));
+                Ok(d)
+            }
+        }
+    }
+
+    /// Shares `container` as this instance's `_objects` (ctypes' `cast`).
+    pub fn share_objects(&self, py: Python<'_>, container: Py<PyAny>) {
+        self.objects.set(py, Some(container));
+    }
+
+    /// ctypes' keep-alive: `obj` must live as long as this instance's memory. A simple
+    /// instance that owns its memory keeps it directly (its `_objects` is the object);
+    /// otherwise it goes into the root object's (the memory owner's) dict under a key
+    /// built from the index path, like ctypes' `"index:index"` keys, so replacing a
+    /// field's value replaces its entry.
     pub fn keep_alive(&self, py: Python<'_>, index: usize, obj: Py<PyAny>) -> PyResult<()> {
-        let mut key = index.to_string();
+        if self.base.is_none() && self.info().kind == Kind::Simple {
+            self.objects.set(py, Some(obj));
+            return Ok(());
+        }
+        let mut key = format!("{index:x}");
         let mut cur_base = self.base.as_ref().map(|b| b.bind(py).clone());
         let mut cur_index = self.index;
-        let mut target: Option<Bound<'_, CData>> = None;
+        let mut root: Option<Bound<'_, CData>> = None;
         while let Some(b) = cur_base {
             match b.cast_into::<CData>() {
                 Ok(cd) => {
@@ -144,14 +175,14 @@ impl CData {
                     let c = cd.get();
                     cur_index = c.index;
                     cur_base = c.base.as_ref().map(|b| b.bind(py).clone());
-                    target = Some(cd);
+                    root = Some(cd);
                 }
                 Err(_) => break,
             }
         }
-        let dict = match &target {
-            Some(root) => root.get().objects(py).clone(),
-            None => self.objects(py).clone(),
+        let dict = match &root {
+            Some(r) => r.get().objects_dict(py)?,
+            None => self.objects_dict(py)?,
         };
         dict.set_item(key, obj)
     }
@@ -188,17 +219,15 @@ impl CData {
     }
 
     #[getter]
-    fn _objects(&self, py: Python<'_>) -> Option<Py<PyDict>> {
-        self.objects.get().map(|d| d.clone_ref(py))
+    fn _objects(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.objects.get(py).map(Bound::unbind)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(b) = &self.base {
             visit.call(b)?;
         }
-        if let Some(d) = self.objects.get() {
-            visit.call(d)?;
-        }
+        self.objects.traverse(&visit)?;
         visit.call(&self.info)?;
         Ok(())
     }

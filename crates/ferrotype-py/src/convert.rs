@@ -16,6 +16,16 @@ use crate::cdata::{as_cdata, CData};
 use crate::errors::CoreResultExt;
 use crate::stginfo::{info_of, Kind, StgInfo};
 
+/// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
+/// the attribute propagates (ctypes reports it for the argument).
+pub fn as_parameter<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match obj.getattr(intern!(obj.py(), "_as_parameter_")) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(obj.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A Python int as a 128-bit value; beyond 64 bits it raises ctypes' OverflowError.
 #[inline]
 pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<i128> {
@@ -119,9 +129,12 @@ pub unsafe fn store(ptr: *mut u8, code: TypeCode, swapped: bool, value: &Bound<'
             Scalar::Unsigned(u64::from(byte))
         }
         TypeCode::WChar => {
-            let s = value
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err("one character unicode string expected"))?;
+            let s = value.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "unicode string expected instead of {} instance",
+                    value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
             let mut chars = s.to_cow()?.chars().collect::<Vec<_>>().into_iter();
             let (Some(c), None) = (chars.next(), chars.next()) else {
                 return Err(PyTypeError::new_err("one character unicode string expected"));
@@ -318,17 +331,11 @@ impl CArg {
         // reinterprets initialised bytes.
         let body = unsafe {
             match t {
-                'b' | 'h' | 'i' | 'l' | 'q' => {
-                    let code = TypeCode::from_char(t).py()?;
+                // ctypes prints every integer tag through its signed field.
+                'b' | 'h' | 'i' | 'l' | 'q' | 'B' | 'H' | 'I' | 'L' | 'Q' => {
+                    let code = TypeCode::from_char(t.to_ascii_lowercase()).py()?;
                     match memory::read_scalar((&raw const this.slot).cast(), code, false) {
                         Scalar::Signed(v) => format!("({v})"),
-                        other => format!("({other:?})"),
-                    }
-                }
-                'B' | 'H' | 'I' | 'L' | 'Q' => {
-                    let code = TypeCode::from_char(t).py()?;
-                    match memory::read_scalar((&raw const this.slot).cast(), code, false) {
-                        Scalar::Unsigned(v) => format!("({v})"),
                         other => format!("({other:?})"),
                     }
                 }
@@ -415,7 +422,7 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         p.keep = Some(obj.clone().unbind());
         return Ok(p);
     }
-    if let Ok(inner) = obj.getattr(intern!(py, "_as_parameter_")) {
+    if let Some(inner) = as_parameter(obj)? {
         return default_param(&inner, index);
     }
     Err(PyTypeError::new_err(format!("Don't know how to convert parameter {}", index + 1)))
@@ -517,8 +524,10 @@ pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound
             keep,
             tag: code.as_char(),
         }),
-        Err(e) if e.is_instance_of::<PyTypeError>(py) => {
-            if let Ok(inner) = obj.getattr(intern!(py, "_as_parameter_")) {
+        // ctypes answers "wrong type" for any failed conversion of a non-integer type;
+        // for integers only the range check (ferrotype's no-truncation rule) surfaces.
+        Err(e) if e.is_instance_of::<PyTypeError>(py) || !code.is_integer() => {
+            if let Some(inner) = as_parameter(obj)? {
                 return simple_param(cls, info, &inner);
             }
             Err(PyTypeError::new_err("wrong type"))
@@ -573,7 +582,7 @@ pub fn pointer_param(cls: &Bound<'_, PyType>, info: &StgInfo, obj: &Bound<'_, Py
             what
         )));
     }
-    if let Ok(inner) = obj.getattr(intern!(py, "_as_parameter_")) {
+    if let Some(inner) = as_parameter(obj)? {
         return pointer_param(cls, info, &inner);
     }
     Err(PyTypeError::new_err(format!(

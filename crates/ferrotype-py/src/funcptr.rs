@@ -17,7 +17,7 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTypeInfo};
@@ -91,7 +91,8 @@ enum RetConv {
 /// Everything a call needs, rebuilt when `argtypes`/`restype`/`errcheck` change.
 struct FuncState {
     flags: u32,
-    argtypes: Option<Py<PyTuple>>,
+    /// The sequence as assigned (ctypes returns the very object).
+    argtypes: Option<Py<PyAny>>,
     converters: Vec<ArgConv>,
     restype: Option<Py<PyAny>>,
     ret: RetConv,
@@ -488,33 +489,37 @@ impl CFuncPtr {
 
     #[pyo3(signature = (*args, **kwargs))]
     fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
-        if kwargs.is_some_and(|k| !k.is_empty()) {
-            return Err(PyTypeError::new_err("this function takes no keyword arguments"));
-        }
+        // ctypes ignores keyword arguments of functions without paramflags.
+        let _ = kwargs;
         call_function(slf, args)
     }
 
     #[getter]
-    fn argtypes(slf: &Bound<'_, Self>) -> Option<Py<PyTuple>> {
+    fn argtypes(slf: &Bound<'_, Self>) -> Option<Py<PyAny>> {
         let py = slf.py();
         slf.get().state.get(py).argtypes.as_ref().map(|a| a.clone_ref(py))
     }
 
     #[setter]
-    fn set_argtypes(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    fn set_argtypes(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        slf.get().update(py, |st| match value {
-            None => {
+        slf.get().update(py, |st| {
+            if value.is_none() {
                 st.argtypes = None;
                 st.converters.clear();
                 Ok(())
+            } else {
+                set_argtypes(st, &value)
             }
-            Some(v) if v.is_none() => {
-                st.argtypes = None;
-                st.converters.clear();
-                Ok(())
-            }
-            Some(v) => set_argtypes(st, &v),
+        })
+    }
+
+    #[deleter]
+    fn delete_argtypes(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().update(slf.py(), |st| {
+            st.argtypes = None;
+            st.converters.clear();
+            Ok(())
         })
     }
 
@@ -525,20 +530,25 @@ impl CFuncPtr {
     }
 
     #[setter]
-    fn set_restype(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
-        let py = slf.py();
-        let value = match value {
-            Some(v) => v,
-            // ctypes: deleting restype restores the class default.
-            None => slf.get_type().getattr(intern!(py, "_restype_")).unwrap_or_else(|_| py.None().into_bound(py)),
-        };
+    fn set_restype(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
         let (ret, ffi) = compile_restype(&value)?;
-        slf.get().update(py, |st| {
+        slf.get().update(slf.py(), |st| {
             st.restype = Some(value.unbind());
             st.ret = ret;
             st.ret_ffi = ffi;
             Ok(())
         })
+    }
+
+    /// ctypes: deleting `restype` restores the class default (`c_int` for `CDLL`).
+    #[deleter]
+    fn delete_restype(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let default = slf
+            .get_type()
+            .getattr(intern!(py, "_restype_"))
+            .unwrap_or_else(|_| py.None().into_bound(py));
+        CFuncPtr::set_restype(slf, default)
     }
 
     #[getter]
@@ -548,16 +558,21 @@ impl CFuncPtr {
     }
 
     #[setter]
-    fn set_errcheck(slf: &Bound<'_, Self>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
-        let py = slf.py();
-        let value = value.filter(|v| !v.is_none());
-        if let Some(v) = &value {
-            if !v.is_callable() {
-                return Err(PyTypeError::new_err("the errcheck attribute must be callable"));
-            }
+    fn set_errcheck(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
+        // ctypes: errcheck must be callable; `None` is refused too (use `del`).
+        if !value.is_callable() {
+            return Err(PyTypeError::new_err("the errcheck attribute must be callable"));
         }
-        slf.get().update(py, |st| {
-            st.errcheck = value.map(Bound::unbind);
+        slf.get().update(slf.py(), |st| {
+            st.errcheck = Some(value.unbind());
+            Ok(())
+        })
+    }
+
+    #[deleter]
+    fn delete_errcheck(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().update(slf.py(), |st| {
+            st.errcheck = None;
             Ok(())
         })
     }
@@ -590,7 +605,7 @@ fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
         .enumerate()
         .map(|(i, it)| compile_argtype(it, i))
         .collect::<PyResult<Vec<_>>>()?;
-    st.argtypes = Some(PyTuple::new(py, &items)?.unbind());
+    st.argtypes = Some(value.clone().unbind());
     st.converters = converters;
     Ok(())
 }
@@ -613,13 +628,17 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
         .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?
         .extract()
         .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?;
-    let name: String = if name.is_instance_of::<PyInt>() {
-        return Err(PyAttributeError::new_err("function ordinals are only supported on Windows"));
+    let name: String = if let Ok(s) = name.cast::<PyString>() {
+        s.to_str()?.to_owned()
+    } else if let Ok(b) = name.cast::<pyo3::types::PyBytes>() {
+        String::from_utf8_lossy(b.as_bytes()).into_owned()
     } else {
-        name.extract()?
+        return Err(PyTypeError::new_err("function name must be string, bytes object or integer"));
     };
+    // ctypes looks the name up as a C string: it ends at the first NUL.
+    let name = name.split('\0').next().unwrap_or_default();
     // SAFETY: the handle comes from a CDLL, which got it from dlopen (or from the user,
     // as ctypes allows) and never closes it implicitly.
     let lib = unsafe { ferrotype_core::Library::from_handle(handle as *mut c_void) };
-    Ok(lib.symbol(&name).py()? as usize)
+    Ok(lib.symbol(name).py()? as usize)
 }

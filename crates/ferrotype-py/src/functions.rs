@@ -138,10 +138,21 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     // SAFETY: pointer-like instances hold one pointer-sized value.
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, param_address(&p) as u64) };
     let result = instantiate(&cls, cd)?;
-    if as_cdata(obj).is_some() || p.keep.is_some() {
-        // ctypes: the result keeps the source object alive.
-        let rc = as_cdata(&result).expect("just made");
-        rc.get().keep_alive(py, obj.as_ptr() as usize, obj.clone().unbind())?;
+    let rc = as_cdata(&result).expect("just made");
+    if let Some(src) = as_cdata(obj) {
+        // ctypes: the result shares the source's keep-alive container and, when that is
+        // a dict, adds the source itself under its id.
+        let s = src.get();
+        let container = match s.objects(py) {
+            Some(c) => c,
+            None => s.objects_dict(py)?.into_any(),
+        };
+        rc.get().share_objects(py, container.clone().unbind());
+        if let Ok(d) = container.cast::<pyo3::types::PyDict>() {
+            d.set_item(obj.as_ptr() as usize, obj)?;
+        }
+    } else if let Some(k) = p.keep {
+        rc.get().share_objects(py, k);
     }
     Ok(result)
 }
@@ -172,7 +183,9 @@ pub fn memset(dst: &Bound<'_, PyAny>, c: i64, count: usize) -> PyResult<usize> {
 #[pyfunction]
 #[pyo3(signature = (ptr, size = -1))]
 pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
-    let p = param_address(&void_p(ptr, 0)?) as *const u8;
+    // The converted parameter owns the memory of a str/bytes argument: keep it alive.
+    let param = void_p(ptr, 0)?;
+    let p = param_address(&param) as *const u8;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -188,7 +201,8 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
 #[pyfunction]
 #[pyo3(signature = (ptr, size = -1))]
 pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
-    let p = param_address(&void_p(ptr, 0)?) as *const libc::wchar_t;
+    let param = void_p(ptr, 0)?;
+    let p = param_address(&param) as *const libc::wchar_t;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -220,7 +234,11 @@ pub fn dlopen(name: Option<&Bound<'_, PyAny>>, mode: i32) -> PyResult<usize> {
         Some(n) if n.is_none() => None,
         Some(n) => {
             let fs = n.py().import("os")?.call_method1("fsencode", (n,))?;
-            Some(fs.cast_into::<PyBytes>()?.as_bytes().to_vec())
+            let bytes = fs.cast_into::<PyBytes>()?.as_bytes().to_vec();
+            if bytes.contains(&0) {
+                return Err(PyValueError::new_err("embedded null byte"));
+            }
+            Some(bytes)
         }
     };
     let lib = Library::open(path.as_deref().map(OsStr::from_bytes), mode).py()?;
@@ -259,7 +277,8 @@ pub fn from_address<'py>(cls: &Bound<'py, PyType>, address: &Bound<'py, PyAny>) 
 #[pyfunction]
 pub fn in_dll<'py>(cls: &Bound<'py, PyType>, dll: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
     let handle: usize = dll.getattr("_handle")?.extract()?;
-    let addr = dlsym(handle, name)?;
+    // ctypes: a missing variable is a ValueError carrying the loader's message.
+    let addr = dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
     let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
     let size = info.get().size;
     let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
@@ -325,7 +344,7 @@ pub fn generic_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>
             }
         }
     }
-    if let Ok(inner) = obj.getattr("_as_parameter_") {
+    if let Some(inner) = convert::as_parameter(obj)? {
         return generic_from_param(cls, &inner);
     }
     Err(PyTypeError::new_err(format!(

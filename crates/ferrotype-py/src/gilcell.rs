@@ -47,3 +47,43 @@ impl<T> GilCell<T> {
         drop(old);
     }
 }
+
+/// A GIL-guarded slot holding an optional Python object (an instance's `_objects`).
+/// Same soundness argument as [`GilCell`]: accesses take a `Python` token, the old value
+/// is dropped only after the slot is updated, and no reference into the slot escapes.
+pub struct GilSlot(UnsafeCell<Option<pyo3::Py<pyo3::PyAny>>>);
+
+// SAFETY: see GilCell: GIL-serialised access; Py<PyAny> is Send + Sync.
+unsafe impl Sync for GilSlot {}
+// SAFETY: as above.
+unsafe impl Send for GilSlot {}
+
+impl GilSlot {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        GilSlot(UnsafeCell::new(None))
+    }
+
+    /// The current object (a new reference).
+    pub fn get<'py>(&self, py: Python<'py>) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+        // SAFETY: GIL held (token); the reference is cloned before the borrow ends.
+        unsafe { (*self.0.get()).as_ref().map(|o| o.bind(py).clone()) }
+    }
+
+    /// Replaces the object; the old one is dropped after the slot is updated.
+    pub fn set(&self, _py: Python<'_>, value: Option<pyo3::Py<pyo3::PyAny>>) {
+        // SAFETY: GIL held (token); the swap completes before the old value is dropped.
+        let old = unsafe { std::mem::replace(&mut *self.0.get(), value) };
+        drop(old);
+    }
+
+    /// Visits the object for the garbage collector.
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        // SAFETY: the collector calls tp_traverse with the GIL held and no Python code
+        // runs during traversal, so the slot cannot change while it is read.
+        match unsafe { &*self.0.get() } {
+            Some(o) => visit.call(o),
+            None => Ok(()),
+        }
+    }
+}

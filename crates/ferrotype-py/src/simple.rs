@@ -74,6 +74,11 @@ impl SimpleCData {
         set_simple_value(slf.as_super(), &value)
     }
 
+    #[deleter]
+    fn delete_value(_slf: &Bound<'_, Self>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         let cd = slf.as_super().get();
         // ctypes: true when any byte of the value is non-zero.

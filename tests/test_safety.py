@@ -1,0 +1,371 @@
+"""Bad input never crashes the interpreter: it raises the exception stdlib ctypes raises.
+
+Every case runs in this process, so a crash (a panic crossing into Python, a segfault, a stack
+overflow) fails the whole run. Raw-address operations (string_at, memmove, from_address, ...) are
+never given bad addresses: those crash in ctypes too, by design.
+
+Not covered, because stdlib ctypes itself crashes on it: an object whose ``_as_parameter_`` is
+itself. ctypes recurses in C and, with a deep enough Python stack (as under pytest), overflows the
+C stack before the recursion limit triggers.
+"""
+
+import gc
+import re
+import sys
+
+import pytest
+
+
+class _Boom:
+    @property
+    def _as_parameter_(self):
+        raise RuntimeError("boom")
+
+
+def _declared(lib, ct, name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+# Each case: (id, action(ct, lib, path), exception type, message regex or None).
+CASES = [
+    # -- calls: argument count and types
+    (
+        "too-few-args",
+        lambda ct, lib, path: _declared(lib, ct, "add", ct.c_int, ct.c_int, ct.c_int)(1),
+        TypeError,
+        r"^this function takes at least 2 arguments \(1 given\)$",
+    ),
+    (
+        "wrong-type",
+        lambda ct, lib, path: _declared(lib, ct, "add", ct.c_int, ct.c_int, ct.c_int)(1, "x"),
+        "ArgumentError",
+        r"^argument 2: TypeError: wrong type$",
+    ),
+    (
+        "float-no-argtypes",
+        lambda ct, lib, path: lib.add(1.5, 2),
+        "ArgumentError",
+        r"^argument 1: TypeError: Don't know how to convert parameter 1$",
+    ),
+    (
+        "char-p-given-str",
+        lambda ct, lib, path: _declared(lib, ct, "str_len", ct.c_size_t, ct.c_char_p)("text"),
+        "ArgumentError",
+        r"^argument 1: TypeError: wrong type$",
+    ),
+    (
+        "pointer-given-int",
+        lambda ct, lib, path: _declared(lib, ct, "set_int", None, ct.POINTER(ct.c_int), ct.c_int)(
+            1234, 1
+        ),
+        "ArgumentError",
+        r"^argument 1: TypeError: expected LP_c_int instance instead of int$",
+    ),
+    # -- huge numbers
+    (
+        "int-beyond-64-bits-no-argtypes",
+        lambda ct, lib, path: lib.echo_int(2**100),
+        "ArgumentError",
+        r"^argument 1: OverflowError: ",
+    ),
+    (
+        "negative-beyond-64-bits-no-argtypes",
+        lambda ct, lib, path: lib.echo_int(-(2**100)),
+        "ArgumentError",
+        r"^argument 1: OverflowError: ",
+    ),
+    (
+        "huge-int-to-double",
+        lambda ct, lib, path: ct.c_double(2**2000),
+        OverflowError,
+        r"^int too large to convert to float$",
+    ),
+    (
+        "huge-int-to-double-arg",
+        lambda ct, lib, path: _declared(lib, ct, "echo_double", ct.c_double, ct.c_double)(2**2000),
+        "ArgumentError",
+        r"^argument 1: TypeError: wrong type$",
+    ),
+    (
+        "set-errno-overflow",
+        lambda ct, lib, path: ct.set_errno(2**40),
+        OverflowError,
+        None,
+    ),
+    # -- NULL pointers
+    (
+        "null-pointer-contents",
+        lambda ct, lib, path: ct.POINTER(ct.c_int)().contents,
+        ValueError,
+        r"^NULL pointer access$",
+    ),
+    (
+        "null-pointer-index",
+        lambda ct, lib, path: ct.POINTER(ct.c_double)()[0],
+        ValueError,
+        r"^NULL pointer access$",
+    ),
+    (
+        "null-pointer-index-5",
+        lambda ct, lib, path: ct.POINTER(ct.c_int)()[5],
+        ValueError,
+        r"^NULL pointer access$",
+    ),
+    (
+        "null-pointer-store",
+        lambda ct, lib, path: ct.POINTER(ct.c_int)().__setitem__(0, 1),
+        ValueError,
+        r"^NULL pointer access$",
+    ),
+    (
+        "null-pointer-from-c",
+        lambda ct, lib, path: _declared(lib, ct, "get_null_pointer", ct.POINTER(ct.c_int))()[0],
+        ValueError,
+        r"^NULL pointer access$",
+    ),
+    # -- loading
+    (
+        "missing-library",
+        lambda ct, lib, path: ct.CDLL("/nonexistent/libft_missing.so"),
+        OSError,
+        r"cannot open shared object file",
+    ),
+    (
+        "directory-as-library",
+        lambda ct, lib, path: ct.CDLL("/"),
+        OSError,
+        r"^/: cannot read file data: Is a directory$",
+    ),
+    (
+        "missing-symbol",
+        lambda ct, lib, path: lib.ft_missing_symbol,
+        AttributeError,
+        r"undefined symbol: ft_missing_symbol$",
+    ),
+    (
+        "missing-symbol-item",
+        lambda ct, lib, path: lib["ft_missing_symbol"],
+        AttributeError,
+        r"undefined symbol: ft_missing_symbol$",
+    ),
+    (
+        "missing-variable",
+        lambda ct, lib, path: ct.c_int.in_dll(lib, "ft_missing_symbol"),
+        ValueError,
+        r"undefined symbol: ft_missing_symbol$",
+    ),
+    (
+        "path-with-nul",
+        lambda ct, lib, path: ct.CDLL(path + "\0junk"),
+        ValueError,
+        r"embedded null byte",
+    ),
+    # -- sizes
+    (
+        "string-buffer-negative",
+        lambda ct, lib, path: ct.create_string_buffer(-1),
+        ValueError,
+        r"^Array length must be >= 0, not -1$",
+    ),
+    (
+        "unicode-buffer-negative",
+        lambda ct, lib, path: ct.create_unicode_buffer(-1),
+        ValueError,
+        r"^Array length must be >= 0, not -1$",
+    ),
+    (
+        "array-negative-length",
+        lambda ct, lib, path: ct.c_int * -1,
+        ValueError,
+        r"^Array length must be >= 0, not -1$",
+    ),
+    (
+        "array-too-large",
+        lambda ct, lib, path: ct.c_int * 2**62,
+        OverflowError,
+        r"^array too large$",
+    ),
+    (
+        "array-length-beyond-ssize-t",
+        lambda ct, lib, path: ct.c_int * 2**70,
+        OverflowError,
+        None,
+    ),
+    (
+        "array-length-float",
+        lambda ct, lib, path: ct.c_int * 1.5,
+        TypeError,
+        None,
+    ),
+    (
+        "string-buffer-too-small",
+        lambda ct, lib, path: ct.create_string_buffer(b"abc", 2),
+        ValueError,
+        r"^byte string too long$",
+    ),
+    (
+        "string-buffer-index",
+        lambda ct, lib, path: ct.create_string_buffer(3)[3],
+        IndexError,
+        r"^invalid index$",
+    ),
+    (
+        "string-buffer-store-index",
+        lambda ct, lib, path: ct.create_string_buffer(3).__setitem__(-4, b"x"),
+        IndexError,
+        r"^invalid index$",
+    ),
+    # -- helpers given the wrong kind of object
+    ("sizeof-int", lambda ct, lib, path: ct.sizeof(1), TypeError, r"^this type has no size$"),
+    ("alignment-int", lambda ct, lib, path: ct.alignment(1), TypeError, r"^no alignment info$"),
+    ("addressof-int", lambda ct, lib, path: ct.addressof(1), TypeError, r"^invalid type$"),
+    (
+        "byref-int",
+        lambda ct, lib, path: ct.byref(1),
+        TypeError,
+        r"^byref\(\) argument must be a ctypes instance, not 'int'$",
+    ),
+    (
+        "pointer-int",
+        lambda ct, lib, path: ct.pointer(1),
+        TypeError,
+        r"^_type_ must have storage info$",
+    ),
+    ("POINTER-int", lambda ct, lib, path: ct.POINTER(1), TypeError, r"^must be a ctypes type$"),
+    (
+        "cast-to-non-pointer",
+        lambda ct, lib, path: ct.cast(1, ct.c_int),
+        TypeError,
+        r"^cast\(\) argument 2 must be a pointer type, not c_int$",
+    ),
+    (
+        "cast-simple-instance",
+        lambda ct, lib, path: ct.cast(ct.c_int(1), ct.c_void_p),
+        "ArgumentError",
+        r"^argument 1: TypeError: wrong type$",
+    ),
+    (
+        "from-param-wrong-type",
+        lambda ct, lib, path: ct.c_char_p.from_param("x"),
+        TypeError,
+        r"^wrong type$",
+    ),
+    # -- declarations
+    (
+        "restype-int",
+        lambda ct, lib, path: setattr(lib.add, "restype", 5),
+        TypeError,
+        r"^restype must be a type, a callable, or None$",
+    ),
+    (
+        "argtypes-int",
+        lambda ct, lib, path: setattr(lib.add, "argtypes", 5),
+        TypeError,
+        r"^_argtypes_ must be a sequence of types$",
+    ),
+    (
+        "errcheck-int",
+        lambda ct, lib, path: setattr(lib.add, "errcheck", 5),
+        TypeError,
+        r"^the errcheck attribute must be callable$",
+    ),
+    (
+        "library-item-int",
+        lambda ct, lib, path: lib[1],
+        TypeError,
+        r"^function name must be string, bytes object or integer$",
+    ),
+    # -- Python code called during a call
+    (
+        "as-parameter-raises",
+        lambda ct, lib, path: lib.add(_Boom(), 1),
+        "ArgumentError",
+        r"^argument 1: RuntimeError: boom$",
+    ),
+    (
+        "from-param-raises",
+        lambda ct, lib, path: _declared(
+            lib,
+            ct,
+            "add",
+            ct.c_int,
+            type("Bad", (), {"from_param": classmethod(lambda c, o: 1 / 0)}),
+        )(1),
+        "ArgumentError",
+        r"^argument 1: ZeroDivisionError: division by zero$",
+    ),
+    # -- values
+    (
+        "c-char-p-from-str",
+        lambda ct, lib, path: ct.c_char_p("str"),
+        TypeError,
+        r"^bytes or integer address expected instead of str instance$",
+    ),
+    (
+        "c-wchar-p-from-bytes",
+        lambda ct, lib, path: ct.c_wchar_p(b"x"),
+        TypeError,
+        r"^unicode string or integer address expected instead of bytes instance$",
+    ),
+    (
+        "c-int-from-float",
+        lambda ct, lib, path: ct.c_int(1.5),
+        TypeError,
+        r"^'float' object cannot be interpreted as an integer$",
+    ),
+    ("hash-simple", lambda ct, lib, path: hash(ct.c_int(1)), TypeError, r"unhashable type"),
+]
+
+
+@pytest.mark.parametrize(
+    "action, exc, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)  # fmt: skip
+def test_bad_input_raises(ct, lib, fixture_path, action, exc, message):
+    if exc == "ArgumentError":
+        exc = ct.ArgumentError
+    with pytest.raises(exc) as info:
+        action(ct, lib, fixture_path)
+    assert type(info.value) is exc
+    if message is not None:
+        assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_null_string_reads_are_none(ct, cfunc):
+    assert ct.c_char_p().value is None
+    assert ct.c_wchar_p().value is None
+    assert ct.c_char_p(0).value is None
+    assert ct.cast(None, ct.c_char_p).value is None
+    assert cfunc("get_null_string", ct.c_char_p)() is None
+    assert cfunc("get_null_pointer", ct.c_wchar_p)() is None
+
+
+def test_interpreter_still_works_after_errors(ct, lib):
+    # after all the failures above, the same library and module still work normally
+    for _ in range(3):
+        with pytest.raises(ct.ArgumentError):
+            lib.add(1.5, 1)
+    assert lib.add(2, 2) == 4
+    f = lib.add
+    f.argtypes = [ct.c_int, ct.c_int]
+    with pytest.raises(TypeError):
+        f()
+    assert f(3, 3) == 6
+
+
+def test_many_failed_calls_do_not_leak_references(ct, lib):
+    class Param:
+        def __init__(self, value):
+            self._as_parameter_ = value
+
+    marker = object()
+    before = sys.getrefcount(marker)
+    param = Param(marker)
+    for _ in range(100):
+        with pytest.raises(ct.ArgumentError):
+            lib.add(param, 1)
+    del param
+    gc.collect()
+    assert sys.getrefcount(marker) == before
