@@ -9,10 +9,6 @@ import sys as _sys
 from . import _native
 from ._ctypes import (
     DEFAULT_MODE,
-    FUNCFLAG_CDECL as _FUNCFLAG_CDECL,
-    FUNCFLAG_PYTHONAPI as _FUNCFLAG_PYTHONAPI,
-    FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
-    FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
     POINTER,
     RTLD_GLOBAL,
     RTLD_LOCAL,
@@ -31,6 +27,18 @@ from ._ctypes import (
     resize,
     set_errno,
     sizeof,
+)
+from ._ctypes import (
+    FUNCFLAG_CDECL as _FUNCFLAG_CDECL,
+)
+from ._ctypes import (
+    FUNCFLAG_PYTHONAPI as _FUNCFLAG_PYTHONAPI,
+)
+from ._ctypes import (
+    FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
+)
+from ._ctypes import (
+    FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
 )
 from ._ctypes import CFuncPtr as _CFuncPtr
 from ._ctypes import dlopen as _dlopen
@@ -249,7 +257,7 @@ def create_unicode_buffer(init, size=None):
     raise TypeError(init)
 
 
-def SetPointerType(pointer, cls):
+def SetPointerType(pointer_type, cls):
     raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
 
 
@@ -294,12 +302,9 @@ class CDLL:
             self._handle = handle
 
     def __repr__(self):
-        return "<%s '%s', handle %x at %#x>" % (
-            self.__class__.__name__,
-            self._name,
-            (self._handle & (_sys.maxsize * 2 + 1)),
-            id(self) & (_sys.maxsize * 2 + 1),
-        )
+        mask = _sys.maxsize * 2 + 1
+        handle = self._handle & mask
+        return f"<{type(self).__name__} '{self._name}', handle {handle:x} at {id(self) & mask:#x}>"
 
     def __getattr__(self, name):
         if name.startswith("__") and name.endswith("__"):

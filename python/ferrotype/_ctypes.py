@@ -15,6 +15,7 @@ from ._native import (
     RTLD_GLOBAL,
     RTLD_LOCAL,
     ArgumentError,
+    _CData,
     addressof,
     alignment,
     byref,
@@ -26,7 +27,6 @@ from ._native import (
     sizeof,
 )
 from ._native import CArgObject as _CArgObject
-from ._native import _CData
 
 __all__ = [
     "ArgumentError",

@@ -25,7 +25,9 @@ fn main() -> ferrotype_core::Result<()> {
             cif.call(cos, argv.as_mut_ptr(), ret.as_mut_ptr());
             read_scalar(cif.ret_ptr(ret.as_mut_ptr()), TypeCode::Double, false)
         };
-        let Scalar::Float(y) = value else { unreachable!() };
+        let Scalar::Float(y) = value else {
+            unreachable!()
+        };
         println!("cos({x:.6}) = {y:.6}");
         assert!((y - x.cos()).abs() < 1e-12);
     }

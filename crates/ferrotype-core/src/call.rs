@@ -69,13 +69,8 @@ impl Default for ArgSlot {
 /// Stack storage for a call's result: 32 bytes, 16-aligned. Larger struct results
 /// need a buffer of [`CallInterface::ret_size`] bytes from the caller.
 #[repr(C, align(16))]
+#[derive(Default)]
 pub struct RetBuf(pub [u8; 32]);
-
-impl Default for RetBuf {
-    fn default() -> Self {
-        RetBuf([0; 32])
-    }
-}
 
 impl RetBuf {
     /// The start of the buffer.
@@ -174,7 +169,11 @@ impl CallInterface {
     }
 
     /// The process-wide interface for a signature, prepared on first use.
-    pub fn cached(ret: &FfiType, args: &[FfiType], nfixed: Option<usize>) -> Result<Arc<CallInterface>> {
+    pub fn cached(
+        ret: &FfiType,
+        args: &[FfiType],
+        nfixed: Option<usize>,
+    ) -> Result<Arc<CallInterface>> {
         let key: Signature = (ret.clone(), args.into(), nfixed);
         let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ci) = map.get(&key) {
@@ -245,9 +244,12 @@ mod tests {
     use crate::typecode::TypeCode;
 
     fn libm_fn(name: &str) -> *mut c_void {
-        let lib = Library::open(Some(std::ffi::OsStr::new("libm.so.6")), crate::library::RTLD_LOCAL)
-            .or_else(|_| Library::this())
-            .unwrap();
+        let lib = Library::open(
+            Some(std::ffi::OsStr::new("libm.so.6")),
+            crate::library::RTLD_LOCAL,
+        )
+        .or_else(|_| Library::this())
+        .unwrap();
         lib.symbol(name).unwrap()
     }
 
@@ -288,8 +290,12 @@ mod tests {
         let ci = CallInterface::try_new(i.clone(), &[p.clone(), p.clone(), d], Some(2)).unwrap();
         let mut buf = [0u8; 64];
         let fmt = c"%.2f";
-        let mut a0 = ArgSlot { ptr: buf.as_mut_ptr().cast() };
-        let mut a1 = ArgSlot { ptr: fmt.as_ptr().cast_mut().cast() };
+        let mut a0 = ArgSlot {
+            ptr: buf.as_mut_ptr().cast(),
+        };
+        let mut a1 = ArgSlot {
+            ptr: fmt.as_ptr().cast_mut().cast(),
+        };
         let mut a2 = ArgSlot { f64: 2.5 };
         let mut argv = [
             std::ptr::from_mut(&mut a0).cast::<c_void>(),

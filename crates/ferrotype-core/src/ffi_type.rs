@@ -86,7 +86,10 @@ unsafe impl Sync for StructType {}
 
 impl std::fmt::Debug for StructType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StructType").field("size", &self.size).field("elements", &self._children).finish()
+        f.debug_struct("StructType")
+            .field("size", &self.size)
+            .field("elements", &self._children)
+            .finish()
     }
 }
 
@@ -100,7 +103,7 @@ impl StructType {
         let raw = Box::new(ffi_type {
             size,
             alignment: u16::try_from(align).unwrap_or(u16::MAX),
-            type_: ffi_type_enum_STRUCT as u16,
+            type_: ffi_type_enum_STRUCT,
             elements: elems.as_mut_ptr(),
         });
         Arc::new(StructType {

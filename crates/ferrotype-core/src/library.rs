@@ -129,6 +129,10 @@ mod tests {
         let me = Library::this().unwrap();
         let err = me.symbol("no_such_symbol_ft").unwrap_err();
         assert!(matches!(err, Error::SymbolNotFound { .. }));
-        assert!(err.to_string().contains("undefined symbol: no_such_symbol_ft"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("undefined symbol: no_such_symbol_ft"),
+            "{err}"
+        );
     }
 }

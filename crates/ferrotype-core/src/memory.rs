@@ -40,9 +40,10 @@ impl OwnedBuf {
     /// A zero size still allocates one alignment unit, so the pointer is never dangling.
     pub fn try_new(size: usize, align: usize) -> Result<OwnedBuf> {
         let align = align.max(MIN_ALIGN).next_power_of_two();
-        let layout = Layout::from_size_align(size.max(1), align).map_err(|_| Error::Unsupported {
-            what: "an allocation of this size",
-        })?;
+        let layout =
+            Layout::from_size_align(size.max(1), align).map_err(|_| Error::Unsupported {
+                what: "an allocation of this size",
+            })?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw).ok_or(Error::Unsupported {
@@ -98,13 +99,13 @@ pub unsafe fn read_scalar(ptr: *const u8, code: TypeCode, swapped: bool) -> Scal
     let size = code.size();
     match code.kind() {
         ValueKind::Float => {
-            let v = match code {
-                // SAFETY: caller guarantees `size` readable bytes.
-                TypeCode::Float => f64::from(f32::from_bits(unsafe { read_bits(ptr, 4, swapped) } as u32)),
-                // SAFETY: as above.
-                TypeCode::Double => f64::from_bits(unsafe { read_bits(ptr, 8, swapped) }),
-                // SAFETY: as above.
-                _ => unsafe { read_long_double(ptr) },
+            // SAFETY: the caller guarantees `size` readable bytes for each case.
+            let v = unsafe {
+                match code {
+                    TypeCode::Float => f64::from(f32::from_bits(read_bits(ptr, 4, swapped) as u32)),
+                    TypeCode::Double => f64::from_bits(read_bits(ptr, 8, swapped)),
+                    _ => read_long_double(ptr),
+                }
             };
             Scalar::Float(v)
         }
@@ -306,8 +307,7 @@ fn round_to_f64(mant: u64, exp: i32) -> f64 {
         kept += 1;
     }
     // Rebuild: kept has `keep` bits (maybe one more after rounding).
-    let value = (kept as f64) * pow2(e - keep + 1);
-    value
+    (kept as f64) * pow2(e - keep + 1)
 }
 
 fn pow2(e: i32) -> f64 {
@@ -438,7 +438,12 @@ mod tests {
         let buf = OwnedBuf::try_new(4, 4).unwrap();
         // SAFETY: 4 bytes are available.
         let bytes = unsafe {
-            write_scalar(buf.as_ptr(), TypeCode::Int, cfg!(target_endian = "little"), Scalar::Signed(1));
+            write_scalar(
+                buf.as_ptr(),
+                TypeCode::Int,
+                cfg!(target_endian = "little"),
+                Scalar::Signed(1),
+            );
             std::slice::from_raw_parts(buf.as_ptr(), 4).to_vec()
         };
         assert_eq!(bytes, [0, 0, 0, 1]);
@@ -446,7 +451,17 @@ mod tests {
 
     #[test]
     fn f80_conversions() {
-        for v in [0.0, -0.0, 1.0, -2.5, 1e308, 5e-324, 2.2250738585072014e-308, f64::INFINITY, f64::MAX] {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -2.5,
+            1e308,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::INFINITY,
+            f64::MAX,
+        ] {
             let enc = f64_to_f80(v);
             assert_eq!(f80_to_f64(&enc).to_bits(), v.to_bits(), "{v}");
         }
@@ -464,7 +479,17 @@ mod tests {
 
     #[test]
     fn f128_conversions() {
-        for v in [0.0, 1.0, -2.5, 1e308, 5e-324, 1e-310, f64::INFINITY, f64::MAX, 3.141592653589793] {
+        for v in [
+            0.0,
+            1.0,
+            -2.5,
+            1e308,
+            5e-324,
+            1e-310,
+            f64::INFINITY,
+            f64::MAX,
+            std::f64::consts::PI,
+        ] {
             assert_eq!(f128_to_f64(f64_to_f128(v)).to_bits(), v.to_bits(), "{v}");
         }
     }

@@ -235,9 +235,7 @@ impl TypeCode {
     pub fn kind(self) -> ValueKind {
         match self {
             TypeCode::Bool => ValueKind::Bool,
-            TypeCode::Byte | TypeCode::Short | TypeCode::Int | TypeCode::Long => {
-                ValueKind::Signed
-            }
+            TypeCode::Byte | TypeCode::Short | TypeCode::Int | TypeCode::Long => ValueKind::Signed,
             TypeCode::LongLong => ValueKind::Signed,
             // C `char` is read as a byte value (0..=255) by ctypes, whatever its signedness.
             TypeCode::Char | TypeCode::UByte | TypeCode::UShort | TypeCode::UInt => {

@@ -31,7 +31,13 @@ pub fn get_item_at<'py>(
         return unsafe { convert::load(py, ptr, code, e.swapped) };
     }
     let cls = elem_cls.cast::<PyType>()?;
-    let view = CData::new_view(elem.clone().unbind(), ptr, e.size, Some(owner.clone().unbind()), index);
+    let view = CData::new_view(
+        elem.clone().unbind(),
+        ptr,
+        e.size,
+        Some(owner.clone().unbind()),
+        index,
+    );
     Ok(instantiate(cls, view)?.unbind())
 }
 
@@ -61,7 +67,9 @@ pub fn set_item_at(
                 if have.bind(py).cast::<PyType>()?.is_subclass(want.bind(py))? {
                     let addr = src.get().ptr() as u64;
                     // SAFETY: a pointer element is pointer-sized and writable.
-                    unsafe { ferrotype_core::memory::write_bits(ptr, TypeCode::VoidP.size(), false, addr) };
+                    unsafe {
+                        ferrotype_core::memory::write_bits(ptr, TypeCode::VoidP.size(), false, addr)
+                    };
                     owner_cd.keep_alive(py, index, value.clone().unbind())?;
                     return Ok(());
                 }
@@ -85,13 +93,27 @@ pub fn set_item_at(
 }
 
 fn elem_of<'py>(py: Python<'py>, info: &StgInfo) -> (Bound<'py, PyAny>, Bound<'py, StgInfo>) {
-    let cls = info.proto.as_ref().expect("array has an element type").bind(py).clone();
-    let ei = info.proto_info.as_ref().expect("array has element info").bind(py).clone();
+    let cls = info
+        .proto
+        .as_ref()
+        .expect("array has an element type")
+        .bind(py)
+        .clone();
+    let ei = info
+        .proto_info
+        .as_ref()
+        .expect("array has element info")
+        .bind(py)
+        .clone();
     (cls, ei)
 }
 
 fn normalize_index(index: isize, len: usize) -> PyResult<usize> {
-    let i = if index < 0 { index + len as isize } else { index };
+    let i = if index < 0 {
+        index + len as isize
+    } else {
+        index
+    };
     if i < 0 || i as usize >= len {
         return Err(PyIndexError::new_err("invalid index"));
     }
@@ -155,13 +177,23 @@ impl Array {
         let esize = einfo.get().size;
         if let Ok(slice) = key.cast::<PySlice>() {
             let ind = slice.indices(info.length as isize)?;
-            let idx: Vec<usize> = (0..ind.slicelength).map(|k| (ind.start + k as isize * ind.step) as usize).collect();
+            let idx: Vec<usize> = (0..ind.slicelength)
+                .map(|k| (ind.start + k as isize * ind.step) as usize)
+                .collect();
             if let Some(code) = info.char_elem {
                 return char_slice(py, cd, code, &idx);
             }
             let items = idx
                 .iter()
-                .map(|&i| get_item_at(slf.as_any(), &ecls, &einfo, cd.ptr().wrapping_add(i * esize), i))
+                .map(|&i| {
+                    get_item_at(
+                        slf.as_any(),
+                        &ecls,
+                        &einfo,
+                        cd.ptr().wrapping_add(i * esize),
+                        i,
+                    )
+                })
                 .collect::<PyResult<Vec<_>>>()?;
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
@@ -169,10 +201,20 @@ impl Array {
             .extract()
             .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
         let i = normalize_index(index, info.length)?;
-        get_item_at(slf.as_any(), &ecls, &einfo, cd.ptr().wrapping_add(i * esize), i)
+        get_item_at(
+            slf.as_any(),
+            &ecls,
+            &einfo,
+            cd.ptr().wrapping_add(i * esize),
+            i,
+        )
     }
 
-    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let cd = slf.as_super().get();
         let info = cd.info();
@@ -191,11 +233,15 @@ impl Array {
                     .collect::<PyResult<_>>()?
             };
             if values.len() != ind.slicelength {
-                return Err(PyValueError::new_err("Can only assign sequence of same size"));
+                return Err(PyValueError::new_err(
+                    "Can only assign sequence of same size",
+                ));
             }
             for (k, v) in values.iter().enumerate() {
                 let i = (ind.start + k as isize * ind.step) as usize;
-                let v = if info.char_elem == Some(TypeCode::Char) && v.is_instance_of::<pyo3::types::PyInt>() {
+                let v = if info.char_elem == Some(TypeCode::Char)
+                    && v.is_instance_of::<pyo3::types::PyInt>()
+                {
                     PyBytes::new(py, &[v.extract::<u8>()?]).into_any()
                 } else {
                     v.clone()
@@ -239,7 +285,8 @@ pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let mut len = 0;
     while len < n {
         // SAFETY: len < n, within the array.
-        let w = unsafe { std::ptr::read_unaligned(c.ptr().add(len * size).cast::<libc::wchar_t>()) };
+        let w =
+            unsafe { std::ptr::read_unaligned(c.ptr().add(len * size).cast::<libc::wchar_t>()) };
         if w == 0 {
             break;
         }
@@ -263,7 +310,11 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
         let b = value.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "bytes expected instead of {} instance",
-                value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                value
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ))
         })?;
         let data = b.as_bytes();
@@ -280,7 +331,11 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
     let s = value.cast::<PyString>().map_err(|_| {
         PyTypeError::new_err(format!(
             "unicode string expected instead of {} instance",
-            value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let wide = convert::wide_bytes(s)?;
@@ -289,7 +344,11 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
     if units > n {
         return Err(PyValueError::new_err("string too long"));
     }
-    let take = if units < n { data.len() } else { data.len() - code.size() };
+    let take = if units < n {
+        data.len()
+    } else {
+        data.len() - code.size()
+    };
     c.write_bytes(&data[..take]);
     Ok(())
 }
@@ -298,7 +357,9 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
 #[pyfunction]
 pub fn char_array_get_raw(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let (cd, _) = char_array(obj)?;
-    Ok(PyBytes::new(obj.py(), &cd.get().to_vec()).into_any().unbind())
+    Ok(PyBytes::new(obj.py(), &cd.get().to_vec())
+        .into_any()
+        .unbind())
 }
 
 /// Sets `raw` of a `c_char` array from a bytes-like object.
@@ -312,7 +373,11 @@ pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> P
             .map_err(|_| {
                 PyTypeError::new_err(format!(
                     "a bytes-like object is required, not '{}'",
-                    value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    value
+                        .get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
                 ))
             })?
             .to_vec(obj.py())?

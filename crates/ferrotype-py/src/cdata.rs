@@ -12,11 +12,11 @@ use std::ffi::c_int;
 
 use ferrotype_core::OwnedBuf;
 use pyo3::exceptions::{PyBufferError, PyTypeError};
-use std::cell::RefCell;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use pyo3::PyTypeInfo;
 use pyo3::{ffi, PyTraverseError, PyVisit};
+use std::cell::RefCell;
 
 use crate::errors::CoreResultExt;
 use crate::gilcell::GilSlot;
@@ -80,7 +80,13 @@ impl CData {
 
     /// An instance viewing `size` bytes at `ptr`, kept valid by `base` (or by the caller
     /// for raw addresses).
-    pub fn new_view(info: Py<StgInfo>, ptr: *mut u8, size: usize, base: Option<Py<PyAny>>, index: usize) -> CData {
+    pub fn new_view(
+        info: Py<StgInfo>,
+        ptr: *mut u8,
+        size: usize,
+        base: Option<Py<PyAny>>,
+        index: usize,
+    ) -> CData {
         CData {
             storage: Storage::Foreign(ptr),
             size,
@@ -233,7 +239,11 @@ impl CData {
     }
 
     /// The buffer protocol: the instance's bytes, with ctypes' format and shape.
-    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
         if view.is_null() {
             return Err(PyBufferError::new_err("View is null"));
         }
@@ -312,7 +322,9 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
     // SAFETY: `raw` is a new reference or NULL with an exception set.
     let obj = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
     if leftover.is_some() {
-        return Err(PyTypeError::new_err("instance creation did not use the prepared memory"));
+        return Err(PyTypeError::new_err(
+            "instance creation did not use the prepared memory",
+        ));
     }
     Ok(obj)
 }

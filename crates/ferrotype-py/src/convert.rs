@@ -83,7 +83,11 @@ pub fn wide_bytes<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes>
 ///
 /// # Safety
 /// `ptr` must be valid for reads of `len` wide characters.
-pub unsafe fn wide_to_str(py: Python<'_>, ptr: *const libc::wchar_t, len: usize) -> PyResult<Py<PyAny>> {
+pub unsafe fn wide_to_str(
+    py: Python<'_>,
+    ptr: *const libc::wchar_t,
+    len: usize,
+) -> PyResult<Py<PyAny>> {
     // SAFETY: the caller guarantees `len` readable units; the API copies them.
     let raw = unsafe { ffi::PyUnicode_FromWideChar(ptr.cast(), len as ffi::Py_ssize_t) };
     // SAFETY: a new reference or NULL with an exception set.
@@ -100,7 +104,12 @@ fn bytes_ptr(b: &Bound<'_, PyBytes>) -> *mut u8 {
 ///
 /// # Safety
 /// `ptr` must be valid for writes of `code.size()` bytes.
-pub unsafe fn store(ptr: *mut u8, code: TypeCode, swapped: bool, value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+pub unsafe fn store(
+    ptr: *mut u8,
+    code: TypeCode,
+    swapped: bool,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Option<Py<PyAny>>> {
     let py = value.py();
     let mut keep = None;
     let scalar = match code {
@@ -119,12 +128,17 @@ pub unsafe fn store(ptr: *mut u8, code: TypeCode, swapped: bool, value: &Bound<'
                     None
                 }
             } else if value.is_instance_of::<PyInt>() {
-                value.extract::<i64>().ok().and_then(|v| u8::try_from(v).ok())
+                value
+                    .extract::<i64>()
+                    .ok()
+                    .and_then(|v| u8::try_from(v).ok())
             } else {
                 None
             };
             let Some(byte) = byte else {
-                return Err(PyTypeError::new_err("one character bytes, bytearray or integer expected"));
+                return Err(PyTypeError::new_err(
+                    "one character bytes, bytearray or integer expected",
+                ));
             };
             Scalar::Unsigned(u64::from(byte))
         }
@@ -132,16 +146,24 @@ pub unsafe fn store(ptr: *mut u8, code: TypeCode, swapped: bool, value: &Bound<'
             let s = value.cast::<PyString>().map_err(|_| {
                 PyTypeError::new_err(format!(
                     "unicode string expected instead of {} instance",
-                    value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    value
+                        .get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
                 ))
             })?;
             let mut chars = s.to_cow()?.chars().collect::<Vec<_>>().into_iter();
             let (Some(c), None) = (chars.next(), chars.next()) else {
-                return Err(PyTypeError::new_err("one character unicode string expected"));
+                return Err(PyTypeError::new_err(
+                    "one character unicode string expected",
+                ));
             };
             Scalar::Unsigned(u64::from(u32::from(c)))
         }
-        TypeCode::Float | TypeCode::Double | TypeCode::LongDouble => Scalar::Float(value.extract::<f64>()?),
+        TypeCode::Float | TypeCode::Double | TypeCode::LongDouble => {
+            Scalar::Float(value.extract::<f64>()?)
+        }
         TypeCode::VoidP => {
             if value.is_none() {
                 Scalar::Pointer(0)
@@ -200,7 +222,12 @@ pub unsafe fn store(ptr: *mut u8, code: TypeCode, swapped: bool, value: &Bound<'
 /// # Safety
 /// `ptr` must be valid for reads of `code.size()` bytes; for `c_char_p`/`c_wchar_p`
 /// a non-NULL stored pointer must point to a NUL-terminated string (as in ctypes).
-pub unsafe fn load(py: Python<'_>, ptr: *const u8, code: TypeCode, swapped: bool) -> PyResult<Py<PyAny>> {
+pub unsafe fn load(
+    py: Python<'_>,
+    ptr: *const u8,
+    code: TypeCode,
+    swapped: bool,
+) -> PyResult<Py<PyAny>> {
     // SAFETY: the caller guarantees readable bytes.
     let scalar = unsafe { memory::read_scalar(ptr, code, swapped) };
     Ok(match (code, scalar) {
@@ -251,7 +278,10 @@ pub unsafe fn load(py: Python<'_>, ptr: *const u8, code: TypeCode, swapped: bool
         (_, Scalar::Signed(v)) => v.into_pyobject(py)?.into_any().unbind(),
         (_, Scalar::Unsigned(v)) => v.into_pyobject(py)?.into_any().unbind(),
         (_, Scalar::Float(v)) => v.into_pyobject(py)?.into_any().unbind(),
-        (_, Scalar::Bool(v)) => pyo3::types::PyBool::new(py, v).to_owned().into_any().unbind(),
+        (_, Scalar::Bool(v)) => pyo3::types::PyBool::new(py, v)
+            .to_owned()
+            .into_any()
+            .unbind(),
         (_, Scalar::Pointer(p)) => p.into_pyobject(py)?.into_any().unbind(),
     })
 }
@@ -321,7 +351,9 @@ impl CArg {
 impl CArg {
     #[getter]
     fn _obj(&self, py: Python<'_>) -> Py<PyAny> {
-        self.obj.as_ref().map_or_else(|| py.None(), |o| o.clone_ref(py))
+        self.obj
+            .as_ref()
+            .map_or_else(|| py.None(), |o| o.clone_ref(py))
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -340,7 +372,10 @@ impl CArg {
                     }
                 }
                 'd' => format!("({})", this.slot.f64.into_pyobject(slf.py())?.repr()?),
-                'f' => format!("({})", f64::from(this.slot.f32).into_pyobject(slf.py())?.repr()?),
+                'f' => format!(
+                    "({})",
+                    f64::from(this.slot.f32).into_pyobject(slf.py())?.repr()?
+                ),
                 'c' => {
                     let c = this.slot.u8;
                     if c.is_ascii_alphabetic() {
@@ -402,7 +437,9 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         }
         return Ok(Param {
             ffi: FfiType::Scalar(TypeCode::Int),
-            slot: ArgSlot { i32: v as i64 as i32 },
+            slot: ArgSlot {
+                i32: v as i64 as i32,
+            },
             keep: None,
             tag: 'i',
         });
@@ -412,7 +449,11 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
     }
     if let Ok(s) = obj.cast::<PyString>() {
         let b = wide_bytes(s)?;
-        return Ok(Param::pointer(bytes_ptr(&b), Some(b.into_any().unbind()), 'Z'));
+        return Ok(Param::pointer(
+            bytes_ptr(&b),
+            Some(b.into_any().unbind()),
+            'Z',
+        ));
     }
     if let Some(cd) = as_cdata(obj) {
         return Ok(cdata_param(obj, cd.get()));
@@ -425,7 +466,10 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
     if let Some(inner) = as_parameter(obj)? {
         return default_param(&inner, index);
     }
-    Err(PyTypeError::new_err(format!("Don't know how to convert parameter {}", index + 1)))
+    Err(PyTypeError::new_err(format!(
+        "Don't know how to convert parameter {}",
+        index + 1
+    )))
 }
 
 fn elem_code(info: &StgInfo) -> Option<TypeCode> {
@@ -441,7 +485,11 @@ fn elem_code(info: &StgInfo) -> Option<TypeCode> {
 
 /// The `from_param` of a built-in simple type `cls`: the converted value, or the
 /// TypeError ctypes raises ("wrong type", or the setfunc's OverflowError).
-pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound<'_, PyAny>) -> PyResult<Param> {
+pub fn simple_param(
+    cls: Option<&Bound<'_, PyType>>,
+    info: &StgInfo,
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<Param> {
     let py = obj.py();
     let code = info.code.expect("simple type has a code");
     // Fast path: an exact int for an integer type.
@@ -474,7 +522,10 @@ pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound
         if code == TypeCode::VoidP {
             let accept = match other.kind {
                 Kind::Array | Kind::Pointer | Kind::FuncPtr => true,
-                Kind::Simple => matches!(other.code, Some(TypeCode::CharP | TypeCode::WCharP | TypeCode::VoidP)),
+                Kind::Simple => matches!(
+                    other.code,
+                    Some(TypeCode::CharP | TypeCode::WCharP | TypeCode::VoidP)
+                ),
             };
             if accept {
                 let mut p = cdata_param(obj, cd.get());
@@ -492,11 +543,18 @@ pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound
             // byref(c_char(...)) for c_char_p, any byref for c_void_p.
             let c = carg.get();
             let ok = code == TypeCode::VoidP
-                || c.obj.as_ref().and_then(|o| info_of(&o.bind(py).get_type().into_any())).is_some_and(|i| {
-                    let i = i.get();
-                    let want = if code == TypeCode::CharP { TypeCode::Char } else { TypeCode::WChar };
-                    i.code == Some(want) || elem_code(i) == Some(want)
-                });
+                || c.obj
+                    .as_ref()
+                    .and_then(|o| info_of(&o.bind(py).get_type().into_any()))
+                    .is_some_and(|i| {
+                        let i = i.get();
+                        let want = if code == TypeCode::CharP {
+                            TypeCode::Char
+                        } else {
+                            TypeCode::WChar
+                        };
+                        i.code == Some(want) || elem_code(i) == Some(want)
+                    });
             if ok && c.tag == 'P' {
                 let mut p = c.param(py);
                 p.keep = Some(obj.clone().unbind());
@@ -504,11 +562,19 @@ pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound
             }
         } else if code == TypeCode::VoidP {
             if let Ok(b) = obj.cast::<PyBytes>() {
-                return Ok(Param::pointer(bytes_ptr(b), Some(b.clone().into_any().unbind()), 'z'));
+                return Ok(Param::pointer(
+                    bytes_ptr(b),
+                    Some(b.clone().into_any().unbind()),
+                    'z',
+                ));
             }
             if let Ok(s) = obj.cast::<PyString>() {
                 let b = wide_bytes(s)?;
-                return Ok(Param::pointer(bytes_ptr(&b), Some(b.into_any().unbind()), 'Z'));
+                return Ok(Param::pointer(
+                    bytes_ptr(&b),
+                    Some(b.into_any().unbind()),
+                    'Z',
+                ));
             }
         } else if obj.is_instance_of::<PyInt>() {
             // ctypes: c_char_p/c_wchar_p parameters do not take integer addresses.
@@ -537,7 +603,11 @@ pub fn simple_param(cls: Option<&Bound<'_, PyType>>, info: &StgInfo, obj: &Bound
 }
 
 /// The `from_param` of a pointer type `cls` (`POINTER(T)`).
-pub fn pointer_param(cls: &Bound<'_, PyType>, info: &StgInfo, obj: &Bound<'_, PyAny>) -> PyResult<Param> {
+pub fn pointer_param(
+    cls: &Bound<'_, PyType>,
+    info: &StgInfo,
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<Param> {
     let py = obj.py();
     if obj.is_none() {
         return Ok(Param::pointer(std::ptr::null_mut(), None, 'P'));
@@ -550,12 +620,20 @@ pub fn pointer_param(cls: &Bound<'_, PyType>, info: &StgInfo, obj: &Bound<'_, Py
         if let Some(proto) = proto {
             if obj.is_instance(proto)? {
                 // ctypes: a T instance for a POINTER(T) parameter is passed byref.
-                return Ok(Param::pointer(cd.get().ptr(), Some(obj.clone().unbind()), 'P'));
+                return Ok(Param::pointer(
+                    cd.get().ptr(),
+                    Some(obj.clone().unbind()),
+                    'P',
+                ));
             }
             let other = cd.get().info();
             if matches!(other.kind, Kind::Array | Kind::Pointer) {
                 if let Some(op) = &other.proto {
-                    if op.bind(py).cast::<PyType>().is_ok_and(|t| t.is_subclass(proto).unwrap_or(false)) {
+                    if op
+                        .bind(py)
+                        .cast::<PyType>()
+                        .is_ok_and(|t| t.is_subclass(proto).unwrap_or(false))
+                    {
                         return Ok(cdata_param(obj, cd.get()));
                     }
                 }

@@ -2,7 +2,9 @@
 //! nowhere else; and the `ArgumentError` exception with ctypes' message shape.
 
 use ferrotype_core::Error;
-use pyo3::exceptions::{PyAttributeError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyAttributeError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
@@ -15,7 +17,9 @@ pyo3::create_exception!(
 /// The exception ctypes raises for a core error.
 pub fn to_py(err: Error) -> PyErr {
     match &err {
-        Error::LibraryLoad { .. } | Error::LibraryClose { .. } => PyOSError::new_err(err.to_string()),
+        Error::LibraryLoad { .. } | Error::LibraryClose { .. } => {
+            PyOSError::new_err(err.to_string())
+        }
         Error::SymbolNotFound { .. } => PyAttributeError::new_err(err.to_string()),
         Error::IntegerOverflow { .. } => PyOverflowError::new_err(err.to_string()),
         Error::TooManyArguments { given, max } => {
@@ -45,8 +49,15 @@ impl<T> CoreResultExt<T> for Result<T, Error> {
 /// while converting argument `index` (0-based).
 pub fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
     let ty = err.get_type(py);
-    let name = ty.name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
-    let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let name = ty
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let msg = err
+        .value(py)
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let new = ArgumentError::new_err(format!("argument {}: {}: {}", index + 1, name, msg));
     new.set_cause(py, Some(err));
     new

@@ -54,7 +54,9 @@ enum ArgConv {
 impl ArgConv {
     fn ffi(&self, py: Python<'_>) -> Option<FfiType> {
         match self {
-            ArgConv::Simple { info, .. } | ArgConv::Pointer { info, .. } => Some(info.bind(py).get().ffi.clone()),
+            ArgConv::Simple { info, .. } | ArgConv::Pointer { info, .. } => {
+                Some(info.bind(py).get().ffi.clone())
+            }
             ArgConv::Custom { .. } => None,
         }
     }
@@ -200,7 +202,9 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                         info: info.unbind(),
                     })
                 }
-                Some(Kind::Pointer) if info.get().kind == Kind::Pointer && info.get().proto.is_some() => {
+                Some(Kind::Pointer)
+                    if info.get().kind == Kind::Pointer && info.get().proto.is_some() =>
+                {
                     return Ok(ArgConv::Pointer {
                         cls: cls.clone().unbind(),
                         info: info.unbind(),
@@ -211,7 +215,9 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         }
     }
     match item.getattr(intern!(py, "from_param")) {
-        Ok(fp) => Ok(ArgConv::Custom { from_param: fp.unbind() }),
+        Ok(fp) => Ok(ArgConv::Custom {
+            from_param: fp.unbind(),
+        }),
         Err(_) => Err(PyTypeError::new_err(format!(
             "item {} in _argtypes_ has no from_param method",
             index + 1
@@ -230,7 +236,9 @@ fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
             return Ok((RetConv::Value(i.code.expect("simple type has a code")), ffi));
         }
         if i.kind == Kind::Array {
-            return Err(PyTypeError::new_err("restype must be a type, a callable, or None"));
+            return Err(PyTypeError::new_err(
+                "restype must be a type, a callable, or None",
+            ));
         }
         return Ok((
             RetConv::Instance {
@@ -241,9 +249,14 @@ fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
         ));
     }
     if restype.is_callable() {
-        return Ok((RetConv::Callable(restype.clone().unbind()), FfiType::Scalar(TypeCode::Int)));
+        return Ok((
+            RetConv::Callable(restype.clone().unbind()),
+            FfiType::Scalar(TypeCode::Int),
+        ));
     }
-    Err(PyTypeError::new_err("restype must be a type, a callable, or None"))
+    Err(PyTypeError::new_err(
+        "restype must be a type, a callable, or None",
+    ))
 }
 
 /// A foreign function pointer.
@@ -260,7 +273,11 @@ impl CFuncPtr {
         }
     }
 
-    fn update(&self, py: Python<'_>, f: impl FnOnce(&mut FuncState) -> PyResult<()>) -> PyResult<()> {
+    fn update(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut FuncState) -> PyResult<()>,
+    ) -> PyResult<()> {
         let mut st = self.state.get(py).clone_ref(py);
         f(&mut st)?;
         st.prepare(py)?;
@@ -454,7 +471,9 @@ impl CFuncPtr {
                         "ferrotype: callbacks (CFUNCTYPE instances made from Python callables) are not implemented yet",
                     ));
                 } else {
-                    return Err(PyTypeError::new_err("argument must be callable or integer function address"));
+                    return Err(PyTypeError::new_err(
+                        "argument must be callable or integer function address",
+                    ));
                 }
             }
             _ => {
@@ -478,7 +497,14 @@ impl CFuncPtr {
             None => {
                 let cd = CData::for_type(&info)?;
                 // SAFETY: a function pointer instance holds one pointer-sized value.
-                unsafe { ferrotype_core::memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
+                unsafe {
+                    ferrotype_core::memory::write_bits(
+                        cd.ptr(),
+                        TypeCode::VoidP.size(),
+                        false,
+                        address as u64,
+                    )
+                };
                 cd
             }
         };
@@ -488,7 +514,11 @@ impl CFuncPtr {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+    fn __call__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
         // ctypes ignores keyword arguments of functions without paramflags.
         let _ = kwargs;
         call_function(slf, args)
@@ -497,7 +527,12 @@ impl CFuncPtr {
     #[getter]
     fn argtypes(slf: &Bound<'_, Self>) -> Option<Py<PyAny>> {
         let py = slf.py();
-        slf.get().state.get(py).argtypes.as_ref().map(|a| a.clone_ref(py))
+        slf.get()
+            .state
+            .get(py)
+            .argtypes
+            .as_ref()
+            .map(|a| a.clone_ref(py))
     }
 
     #[setter]
@@ -526,7 +561,12 @@ impl CFuncPtr {
     #[getter]
     fn restype(slf: &Bound<'_, Self>) -> Py<PyAny> {
         let py = slf.py();
-        slf.get().state.get(py).restype.as_ref().map_or_else(|| py.None(), |r| r.clone_ref(py))
+        slf.get()
+            .state
+            .get(py)
+            .restype
+            .as_ref()
+            .map_or_else(|| py.None(), |r| r.clone_ref(py))
     }
 
     #[setter]
@@ -554,14 +594,21 @@ impl CFuncPtr {
     #[getter]
     fn errcheck(slf: &Bound<'_, Self>) -> Option<Py<PyAny>> {
         let py = slf.py();
-        slf.get().state.get(py).errcheck.as_ref().map(|e| e.clone_ref(py))
+        slf.get()
+            .state
+            .get(py)
+            .errcheck
+            .as_ref()
+            .map(|e| e.clone_ref(py))
     }
 
     #[setter]
     fn set_errcheck(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
         // ctypes: errcheck must be callable; `None` is refused too (use `del`).
         if !value.is_callable() {
-            return Err(PyTypeError::new_err("the errcheck attribute must be callable"));
+            return Err(PyTypeError::new_err(
+                "the errcheck attribute must be callable",
+            ));
         }
         slf.get().update(slf.py(), |st| {
             st.errcheck = Some(value.unbind());
@@ -582,7 +629,11 @@ impl CFuncPtr {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        Ok(format!("<{} object at {:#x}>", slf.get_type().name()?, slf.as_ptr() as usize))
+        Ok(format!(
+            "<{} object at {:#x}>",
+            slf.get_type().name()?,
+            slf.as_ptr() as usize
+        ))
     }
 
     #[getter]
@@ -594,7 +645,9 @@ impl CFuncPtr {
 fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = value.py();
     if value.is_instance_of::<PyString>() || !value.hasattr(intern!(py, "__len__"))? {
-        return Err(PyTypeError::new_err("_argtypes_ must be a sequence of types"));
+        return Err(PyTypeError::new_err(
+            "_argtypes_ must be a sequence of types",
+        ));
     }
     let items: Vec<Bound<'_, PyAny>> = value
         .try_iter()
@@ -625,15 +678,21 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
     let dll = t.get_item(1)?;
     let handle: usize = dll
         .getattr(intern!(py, "_handle"))
-        .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?
+        .map_err(|_| {
+            PyTypeError::new_err("the _handle attribute of the second argument must be an integer")
+        })?
         .extract()
-        .map_err(|_| PyTypeError::new_err("the _handle attribute of the second argument must be an integer"))?;
+        .map_err(|_| {
+            PyTypeError::new_err("the _handle attribute of the second argument must be an integer")
+        })?;
     let name: String = if let Ok(s) = name.cast::<PyString>() {
         s.to_str()?.to_owned()
     } else if let Ok(b) = name.cast::<pyo3::types::PyBytes>() {
         String::from_utf8_lossy(b.as_bytes()).into_owned()
     } else {
-        return Err(PyTypeError::new_err("function name must be string, bytes object or integer"));
+        return Err(PyTypeError::new_err(
+            "function name must be string, bytes object or integer",
+        ));
     };
     // ctypes looks the name up as a C string: it ends at the first NUL.
     let name = name.split('\0').next().unwrap_or_default();

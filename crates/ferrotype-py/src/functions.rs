@@ -118,7 +118,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         let i = info.get();
         let ok = match i.kind {
             Kind::Pointer | Kind::FuncPtr => true,
-            Kind::Simple => matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)),
+            Kind::Simple => matches!(
+                i.code,
+                Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
+            ),
             Kind::Array => false,
         };
         ok.then(|| (t.clone(), info))
@@ -128,7 +131,12 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             .cast::<PyType>()
             .ok()
             .and_then(|t| t.name().ok().map(|n| n.to_string()))
-            .unwrap_or_else(|| typ.get_type().name().map(|n| n.to_string()).unwrap_or_default());
+            .unwrap_or_else(|| {
+                typ.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            });
         return Err(PyTypeError::new_err(format!(
             "cast() argument 2 must be a pointer type, not {name}"
         )));
@@ -136,7 +144,14 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let p = void_p(obj, 0)?;
     let cd = CData::for_type(&info)?;
     // SAFETY: pointer-like instances hold one pointer-sized value.
-    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, param_address(&p) as u64) };
+    unsafe {
+        memory::write_bits(
+            cd.ptr(),
+            TypeCode::VoidP.size(),
+            false,
+            param_address(&p) as u64,
+        )
+    };
     let result = instantiate(&cls, cd)?;
     let rc = as_cdata(&result).expect("just made");
     if let Some(src) = as_cdata(obj) {
@@ -189,9 +204,13 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
-    // beyond the NULL test above.
-    let len = if size < 0 { unsafe { memory::strlen(p) } } else { size as usize };
+    let len = if size < 0 {
+        // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
+        // beyond the NULL test above.
+        unsafe { memory::strlen(p) }
+    } else {
+        size as usize
+    };
     // SAFETY: as above.
     let bytes = unsafe { std::slice::from_raw_parts(p, len) };
     Ok(PyBytes::new(ptr.py(), bytes))
@@ -206,9 +225,13 @@ pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
-    // beyond the NULL test above.
-    let len = if size < 0 { unsafe { memory::wcslen(p) } } else { size as usize };
+    let len = if size < 0 {
+        // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
+        // beyond the NULL test above.
+        unsafe { memory::wcslen(p) }
+    } else {
+        size as usize
+    };
     // SAFETY: as above.
     unsafe { convert::wide_to_str(ptr.py(), p, len) }
 }
@@ -265,7 +288,10 @@ pub fn dlclose(handle: usize) -> PyResult<()> {
 /// `T.from_address(address)`: an instance viewing memory at a raw address (unsafe as
 /// in ctypes: the caller vouches for the address).
 #[pyfunction]
-pub fn from_address<'py>(cls: &Bound<'py, PyType>, address: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn from_address<'py>(
+    cls: &Bound<'py, PyType>,
+    address: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let addr = convert::address_value(address)?;
     let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
     let size = info.get().size;
@@ -275,10 +301,15 @@ pub fn from_address<'py>(cls: &Bound<'py, PyType>, address: &Bound<'py, PyAny>) 
 
 /// `T.in_dll(library, name)`: an instance viewing a global variable of a library.
 #[pyfunction]
-pub fn in_dll<'py>(cls: &Bound<'py, PyType>, dll: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+pub fn in_dll<'py>(
+    cls: &Bound<'py, PyType>,
+    dll: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
     let handle: usize = dll.getattr("_handle")?.extract()?;
     // ctypes: a missing variable is a ValueError carrying the loader's message.
-    let addr = dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
+    let addr =
+        dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
     let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
     let size = info.get().size;
     let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
@@ -287,21 +318,33 @@ pub fn in_dll<'py>(cls: &Bound<'py, PyType>, dll: &Bound<'py, PyAny>, name: &Bou
 
 /// `T.from_param(obj)` for the built-in simple types.
 #[pyfunction]
-pub fn simple_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+pub fn simple_from_param<'py>(
+    cls: &Bound<'py, PyType>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Py<PyAny>> {
     let py = cls.py();
     let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
     if obj.is_instance(cls.as_any())? {
         return Ok(obj.clone().unbind());
     }
     let i = info.get();
-    if obj.is_none() && matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)) {
+    if obj.is_none()
+        && matches!(
+            i.code,
+            Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
+        )
+    {
         return Ok(py.None());
     }
     if let Some(cd) = as_cdata(obj) {
         // Arrays and pointers accepted by the string/void pointer types pass as they are.
-        if matches!(cd.get().info().kind, Kind::Array | Kind::Pointer | Kind::FuncPtr)
-            && matches!(i.code, Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP))
-        {
+        if matches!(
+            cd.get().info().kind,
+            Kind::Array | Kind::Pointer | Kind::FuncPtr
+        ) && matches!(
+            i.code,
+            Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
+        ) {
             let p = convert::simple_param(Some(cls), i, obj)?;
             let _ = p;
             return Ok(obj.clone().unbind());
@@ -313,7 +356,10 @@ pub fn simple_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>)
 
 /// `T.from_param(obj)` for pointer types.
 #[pyfunction]
-pub fn pointer_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+pub fn pointer_from_param<'py>(
+    cls: &Bound<'py, PyType>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Py<PyAny>> {
     let py = cls.py();
     let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
     if obj.is_none() {
@@ -332,7 +378,10 @@ pub fn pointer_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>
 /// `T.from_param(obj)` for other types (arrays, function pointers): instances of `T`,
 /// `byref` of one, or `_as_parameter_`.
 #[pyfunction]
-pub fn generic_from_param<'py>(cls: &Bound<'py, PyType>, obj: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+pub fn generic_from_param<'py>(
+    cls: &Bound<'py, PyType>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Py<PyAny>> {
     let py = cls.py();
     if obj.is_instance(cls.as_any())? {
         return Ok(obj.clone().unbind());

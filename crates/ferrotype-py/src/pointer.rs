@@ -27,10 +27,15 @@ fn set_address(cd: &CData, addr: usize) {
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, addr as u64) }
 }
 
-fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
+fn target<'py>(
+    py: Python<'py>,
+    info: &StgInfo,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
     match (&info.proto, &info.proto_info) {
         (Some(c), Some(i)) => Ok((c.bind(py).clone(), i.bind(py).clone())),
-        _ => Err(PyTypeError::new_err("Cannot create instance: has no _type_")),
+        _ => Err(PyTypeError::new_err(
+            "Cannot create instance: has no _type_",
+        )),
     }
 }
 
@@ -66,7 +71,9 @@ impl Pointer {
             .filter(|i| i.get().kind == Kind::Pointer)
             .ok_or_else(|| PyTypeError::new_err("Cannot create instance: has no _type_"))?;
         if info.get().proto.is_none() {
-            return Err(PyTypeError::new_err("Cannot create instance: has no _type_"));
+            return Err(PyTypeError::new_err(
+                "Cannot create instance: has no _type_",
+            ));
         }
         Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(Pointer))
     }
@@ -76,7 +83,9 @@ impl Pointer {
         match args.len() {
             0 => Ok(()),
             1 => set_contents(slf.py(), slf.as_super().get(), &args.get_item(0)?),
-            n => Err(PyTypeError::new_err(format!("__init__ expected at most 1 argument, got {n}"))),
+            n => Err(PyTypeError::new_err(format!(
+                "__init__ expected at most 1 argument, got {n}"
+            ))),
         }
     }
 
@@ -89,7 +98,13 @@ impl Pointer {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
         let (cls, info) = target(py, cd.info())?;
-        let view = CData::new_view(info.clone().unbind(), addr as *mut u8, info.get().size, Some(slf.clone().into_any().unbind()), 0);
+        let view = CData::new_view(
+            info.clone().unbind(),
+            addr as *mut u8,
+            info.get().size,
+            Some(slf.clone().into_any().unbind()),
+            0,
+        );
         Ok(crate::cdata::instantiate(cls.cast::<PyType>()?, view)?.unbind())
     }
 
@@ -119,8 +134,12 @@ impl Pointer {
             if step == 0 {
                 return Err(PyValueError::new_err("slice step cannot be zero"));
             }
-            let start = start.unwrap_or(if step > 0 { 0 } else {
-                return Err(PyValueError::new_err("slice start is required for step < 0"));
+            let start = start.unwrap_or(if step > 0 {
+                0
+            } else {
+                return Err(PyValueError::new_err(
+                    "slice start is required for step < 0",
+                ));
             });
             if addr == 0 {
                 return Err(PyValueError::new_err("NULL pointer access"));
@@ -131,10 +150,21 @@ impl Pointer {
                 idx.push(i);
                 i += step;
             }
-            let i_code = info.get().code.filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
+            let i_code = info
+                .get()
+                .code
+                .filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
             let items = idx
                 .iter()
-                .map(|&i| get_item_at(slf.as_any(), &cls, &info, (addr as *mut u8).wrapping_offset(i * esize as isize), 0))
+                .map(|&i| {
+                    get_item_at(
+                        slf.as_any(),
+                        &cls,
+                        &info,
+                        (addr as *mut u8).wrapping_offset(i * esize as isize),
+                        0,
+                    )
+                })
                 .collect::<PyResult<Vec<_>>>()?;
             if let Some(code) = i_code.filter(|_| info.get().direct) {
                 // ctypes: slices of char pointers are bytes, of wchar pointers str.
@@ -158,7 +188,11 @@ impl Pointer {
         get_item_at(slf.as_any(), &cls, &info, p, 0)
     }
 
-    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let cd = slf.as_super().get();
         let addr = address(cd);

@@ -7,9 +7,9 @@ use std::ffi::CString;
 
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
-use pyo3::intern;
 
 /// What kind of ctypes type a class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,30 +82,12 @@ impl StgInfo {
 }
 
 impl StgInfo {
-    /// The number of items in the buffer view (product of the shape).
-    pub fn item_count(&self) -> usize {
-        self.shape.iter().map(|&n| n as usize).product::<usize>().max(1)
-    }
-
-    /// The element size of the buffer view.
+    /// The element size of the buffer view (ctypes reports the innermost element's
+    /// size, also for empty arrays).
     pub fn itemsize(&self) -> usize {
-        if self.shape.is_empty() {
-            self.size
-        } else {
-            let n: usize = self.shape.iter().map(|&n| n as usize).product();
-            if n == 0 {
-                // ctypes reports the element's size for empty arrays too.
-                self.proto_info_leaf_size()
-            } else {
-                self.size / n
-            }
-        }
-    }
-
-    fn proto_info_leaf_size(&self) -> usize {
-        match &self.proto_info {
-            Some(p) => p.get().itemsize(),
-            None => self.size,
+        match (&self.proto_info, self.kind) {
+            (Some(p), Kind::Array) => p.get().itemsize(),
+            _ => self.size,
         }
     }
 }
@@ -152,10 +134,16 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
     let py = cls.py();
     let tp = match cls.getattr(intern!(py, "_type_")) {
         Ok(t) => t,
-        Err(_) => return Err(PyAttributeError::new_err("class must define a '_type_' attribute")),
+        Err(_) => {
+            return Err(PyAttributeError::new_err(
+                "class must define a '_type_' attribute",
+            ))
+        }
     };
     let Ok(tp) = tp.cast_into::<PyString>() else {
-        return Err(PyTypeError::new_err("class must define a '_type_' string attribute"));
+        return Err(PyTypeError::new_err(
+            "class must define a '_type_' string attribute",
+        ));
     };
     let s = tp.to_str()?;
     let mut chars = s.chars();
@@ -210,13 +198,17 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         .getattr(intern!(py, "_length_"))
         .map_err(|_| PyAttributeError::new_err("class must define a '_length_' attribute"))?;
     if !length.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(PyTypeError::new_err("The '_length_' attribute must be an integer"));
+        return Err(PyTypeError::new_err(
+            "The '_length_' attribute must be an integer",
+        ));
     }
     let length: i128 = length
         .extract()
         .map_err(|_| PyOverflowError::new_err("The '_length_' attribute is too large"))?;
     if length < 0 {
-        return Err(PyValueError::new_err("The '_length_' attribute must not be negative"));
+        return Err(PyValueError::new_err(
+            "The '_length_' attribute must not be negative",
+        ));
     }
     let length = usize::try_from(length)
         .ok()
