@@ -1,0 +1,25 @@
+/* benchlib.c: the C side of `make bench` (benches/bench.py).
+ *
+ * The functions do almost nothing, so that the time measured is the cost of getting
+ * from Python into C and back: argument conversion, the call, result conversion.
+ * bench.py compiles this file with `cc -shared -fPIC -O2` into benches/_build/.
+ */
+#include <stdint.h>
+
+int add(int a, int b) { return a + b; }
+
+double scale(double a, double b) { return a * b; }
+
+/* One argument of each width and kind the call path must convert. */
+double mixed6(int8_t a, uint16_t b, int32_t c, int64_t d, float e, double f) {
+    return (double)a + (double)b + (double)c + (double)d + (double)e + f;
+}
+
+int64_t sum_i64(const int64_t *p, int n) {
+    int64_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += p[i];
+    return s;
+}
+
+void noop(void) {}
