@@ -20,7 +20,7 @@ use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
-use pyo3::{intern, PyTypeInfo};
+use pyo3::{ffi, intern, PyTypeInfo};
 
 use crate::cdata::{instantiate, CData};
 use crate::convert::{self, default_param, pointer_param, simple_param, Param};
@@ -262,14 +262,26 @@ fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
 /// A foreign function pointer.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "CFuncPtr")]
 pub struct CFuncPtr {
+    /// The vectorcall entry point; the type's `tp_vectorcall_offset` points here.
+    vectorcall: ffi::vectorcallfunc,
     state: GilCell<FuncState>,
+    /// The interface of the last call whose types were not all declared (calls without
+    /// `argtypes`, extra arguments, custom `from_param`), so repeated calls of the same
+    /// shape skip the process-wide cache.
+    memo: GilCell<Option<Arc<CallInterface>>>,
 }
 
 impl CFuncPtr {
     /// A function pointer with ctypes' defaults (used when one is made from memory).
     pub fn empty() -> CFuncPtr {
+        CFuncPtr::with_state(FuncState::empty())
+    }
+
+    fn with_state(st: FuncState) -> CFuncPtr {
         CFuncPtr {
-            state: GilCell::new(FuncState::empty()),
+            vectorcall: funcptr_vectorcall,
+            state: GilCell::new(st),
+            memo: GilCell::new(None),
         }
     }
 
@@ -317,7 +329,7 @@ impl CallJob {
 /// Slot storage on the stack for calls with up to this many arguments.
 const INLINE_ARGS: usize = 8;
 
-fn call_function(slf: &Bound<'_, CFuncPtr>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let this = slf.get();
     let fun = crate::pointer::address(slf.as_super().get()) as *const c_void;
@@ -372,7 +384,17 @@ fn call_function(slf: &Bound<'_, CFuncPtr>, args: &Bound<'_, PyTuple>) -> PyResu
     // Step 3: the interface.
     let cif = match fixed {
         Some(c) => c,
-        None => CallInterface::cached(&st.ret_ffi, &types, None).py()?,
+        None => {
+            let memo = this.memo.get(py);
+            match memo.as_ref().as_ref().filter(|c| c.args() == types.as_slice() && *c.ret() == st.ret_ffi) {
+                Some(c) => Arc::clone(c),
+                None => {
+                    let c = CallInterface::cached(&st.ret_ffi, &types, None).py()?;
+                    this.memo.set(py, Some(Arc::clone(&c)));
+                    c
+                }
+            }
+        }
     };
 
     let mut inline_ptrs = [std::ptr::null_mut::<c_void>(); INLINE_ARGS];
@@ -435,7 +457,10 @@ fn call_function(slf: &Bound<'_, CFuncPtr>, args: &Bound<'_, PyTuple>) -> PyResu
         }
     };
     match &st.errcheck {
-        Some(check) => Ok(check.bind(py).call1((result, slf, args))?.unbind()),
+        Some(check) => {
+            let args = PyTuple::new(py, args)?;
+            Ok(check.bind(py).call1((result, slf, args))?.unbind())
+        }
         None => Ok(result),
     }
 }
@@ -508,9 +533,7 @@ impl CFuncPtr {
                 cd
             }
         };
-        Ok(PyClassInitializer::from(cd).add_subclass(CFuncPtr {
-            state: GilCell::new(st),
-        }))
+        Ok(PyClassInitializer::from(cd).add_subclass(CFuncPtr::with_state(st)))
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -521,7 +544,7 @@ impl CFuncPtr {
     ) -> PyResult<Py<PyAny>> {
         // ctypes ignores keyword arguments of functions without paramflags.
         let _ = kwargs;
-        call_function(slf, args)
+        call_function(slf, args.as_slice())
     }
 
     #[getter]
@@ -700,4 +723,81 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
     // as ctypes allows) and never closes it implicitly.
     let lib = unsafe { ferrotype_core::Library::from_handle(handle as *mut c_void) };
     Ok(lib.symbol(name).py()? as usize)
+}
+
+/// The vectorcall entry point of every function pointer: the interpreter passes the
+/// arguments as an array, so no argument tuple is built for a call.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `callable` a `CFuncPtr` instance (the
+/// offset is only installed on `CFuncPtr` types) and `args` holding `nargs` borrowed
+/// references.
+unsafe extern "C" fn funcptr_vectorcall(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a vectorcall function.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: PyVectorcall_NARGS only masks the offset flag.
+        let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
+        // ctypes ignores keyword arguments of functions without paramflags; they sit
+        // after the positional ones in `args` and are simply not read.
+        let _ = kwnames;
+        // SAFETY: `callable` is a live CFuncPtr instance (see the contract above).
+        let slf = unsafe { Bound::from_borrowed_ptr(py, callable) };
+        let slf = slf.cast_into::<CFuncPtr>().map_err(PyErr::from)?;
+        let args: &[Bound<'_, PyAny>] = if nargs == 0 {
+            &[]
+        } else {
+            // SAFETY: `args` holds `nargs` borrowed references for the duration of the
+            // call, and Bound<PyAny> has the layout of a `*mut PyObject`.
+            unsafe { std::slice::from_raw_parts(args.cast(), nargs) }
+        };
+        call_function(&slf, args)
+    }));
+    match outcome {
+        Ok(Ok(obj)) => obj.into_ptr(),
+        Ok(Err(err)) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic during a foreign call")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// The byte offset of the `vectorcall` field in a `CFuncPtr` object, measured once.
+static VECTORCALL_OFFSET: std::sync::OnceLock<isize> = std::sync::OnceLock::new();
+
+/// Installs the vectorcall protocol on a function pointer class. Called for every
+/// subclass, because CPython 3.11 does not pass `Py_TPFLAGS_HAVE_VECTORCALL` on to
+/// heap subtypes.
+pub fn enable_vectorcall(cls: &Bound<'_, PyType>, info: &Bound<'_, StgInfo>) -> PyResult<()> {
+    let offset = match VECTORCALL_OFFSET.get() {
+        Some(o) => *o,
+        None => {
+            let sample = instantiate(cls, CData::for_type(info)?)?;
+            let fp = sample.cast::<CFuncPtr>().map_err(PyErr::from)?;
+            let field = std::ptr::from_ref(&fp.get().vectorcall) as isize;
+            let o = field - sample.as_ptr() as isize;
+            *VECTORCALL_OFFSET.get_or_init(|| o)
+        }
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a CFuncPtr type (checked by the caller through its StgInfo
+    // kind), so each of its instances stores a vectorcall function at `offset`;
+    // updating the slot and flag of a type before it is used, followed by
+    // PyType_Modified, is how CPython itself enables vectorcall on a type.
+    unsafe {
+        (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+        ffi::PyType_Modified(tp);
+    }
+    Ok(())
 }

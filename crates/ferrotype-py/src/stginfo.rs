@@ -296,7 +296,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 /// Fills in a function pointer type's information.
 #[pyfunction]
 pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    set_info(
+    let info = set_info(
         cls,
         StgInfo {
             kind: Kind::FuncPtr,
@@ -315,5 +315,5 @@ pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
             type_char: None,
         },
     )?;
-    Ok(())
+    crate::funcptr::enable_vectorcall(cls, &info)
 }
