@@ -363,7 +363,7 @@ fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) ->
         heap_slots.resize(nargs, ArgSlot::default());
         &mut heap_slots
     };
-    let fixed = st.cif.as_ref().filter(|c| c.nargs() == nargs).cloned();
+    let fixed: Option<&CallInterface> = st.cif.as_deref().filter(|c| c.nargs() == nargs);
     let mut types: Vec<FfiType> = Vec::new();
     let mut keep: Vec<Py<PyAny>> = Vec::new();
     for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
@@ -382,18 +382,24 @@ fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) ->
     }
 
     // Step 3: the interface.
-    let cif = match fixed {
+    let untyped: Arc<CallInterface>;
+    let cif: &CallInterface = match fixed {
         Some(c) => c,
         None => {
             let memo = this.memo.get(py);
-            match memo.as_ref().as_ref().filter(|c| c.args() == types.as_slice() && *c.ret() == st.ret_ffi) {
+            untyped = match memo
+                .as_ref()
+                .as_ref()
+                .filter(|c| c.args() == types.as_slice() && *c.ret() == st.ret_ffi)
+            {
                 Some(c) => Arc::clone(c),
                 None => {
                     let c = CallInterface::cached(&st.ret_ffi, &types, None).py()?;
                     this.memo.set(py, Some(Arc::clone(&c)));
                     c
                 }
-            }
+            };
+            &untyped
         }
     };
 
@@ -419,7 +425,7 @@ fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) ->
         big_ret.as_mut_ptr().cast()
     };
     let job = CallJob {
-        cif: Arc::as_ptr(&cif),
+        cif: std::ptr::from_ref(cif),
         fun,
         args: ptrs.as_mut_ptr(),
         ret: ret_ptr,

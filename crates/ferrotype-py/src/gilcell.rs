@@ -4,12 +4,18 @@
 //! Soundness: every access takes a `Python<'_>` token, so it happens while the calling
 //! thread holds the GIL, which serialises all accesses on GIL-enabled interpreters (the
 //! only ones this crate builds for; see the `compile_error!` below). Readers get an
-//! `Arc` clone, never a reference into the cell, so a replacement made re-entrantly
+//! `Rc` clone, never a reference into the cell, so a replacement made re-entrantly
 //! (from Python code run during a call) cannot invalidate what a caller is using, and
 //! the old value is dropped only after the cell has been updated.
+//!
+//! The count is an `Rc`'s, not an `Arc`'s: two atomic operations per call were a tenth
+//! of a foreign call's cost. That is sound because every count change happens with the
+//! GIL held: `Rc` is `!Send`, so a clone cannot move into the GIL-released part of a
+//! call (`Python::detach` requires `Send`), and it is dropped before the thread gives
+//! the GIL up for good.
 
 use std::cell::UnsafeCell;
-use std::sync::Arc;
+use std::rc::Rc as Arc;
 
 use pyo3::Python;
 
@@ -19,8 +25,9 @@ compile_error!("ferrotype's GilCell relies on the GIL; free-threaded builds are 
 /// A GIL-guarded cell holding an `Arc<T>`.
 pub struct GilCell<T>(UnsafeCell<Arc<T>>);
 
-// SAFETY: all access is serialised by the GIL (see the module docs); T itself is shared
-// between threads through Arc, so it must be Send + Sync.
+// SAFETY: all access, including every reference-count change of the Rc, is serialised
+// by the GIL (see the module docs); T itself may be used from any thread that holds the
+// GIL, so it must be Send + Sync.
 unsafe impl<T: Send + Sync> Sync for GilCell<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for GilCell<T> {}
