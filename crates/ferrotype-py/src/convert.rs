@@ -50,7 +50,8 @@ pub fn int_for(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<i128> {
     }
 }
 
-fn int_scalar(v: i128) -> Scalar {
+/// The scalar to store for an integer already checked by [`int_for`].
+pub fn int_scalar(v: i128) -> Scalar {
     if v < 0 {
         Scalar::Signed(v as i64)
     } else {

@@ -16,10 +16,10 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
+use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, PyTypeInfo};
 
 use crate::cdata::{instantiate, CData};
@@ -44,7 +44,11 @@ pub const FUNCFLAG_USE_LASTERROR: u32 = 0x10;
 /// How one declared argument is converted.
 enum ArgConv {
     /// A built-in simple type: converted in Rust with ctypes' `from_param` rules.
-    Simple { cls: Py<PyType>, info: Py<StgInfo> },
+    Simple {
+        cls: Py<PyType>,
+        info: Py<StgInfo>,
+        code: TypeCode,
+    },
     /// A built-in pointer type.
     Pointer { cls: Py<PyType>, info: Py<StgInfo> },
     /// Anything else with a `from_param`: called, then converted by default rules.
@@ -64,7 +68,7 @@ impl ArgConv {
     fn convert(&self, arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         let py = arg.py();
         match self {
-            ArgConv::Simple { cls, info } => simple_param(Some(cls.bind(py)), info.get(), arg),
+            ArgConv::Simple { cls, info, .. } => simple_param(Some(cls.bind(py)), info.get(), arg),
             ArgConv::Pointer { cls, info } => pointer_param(cls.bind(py), info.get(), arg),
             ArgConv::Custom { from_param } => {
                 let converted = from_param.bind(py).call1((arg,))?;
@@ -126,9 +130,10 @@ impl FuncState {
                 .converters
                 .iter()
                 .map(|c| match c {
-                    ArgConv::Simple { cls, info } => ArgConv::Simple {
+                    ArgConv::Simple { cls, info, code } => ArgConv::Simple {
                         cls: cls.clone_ref(py),
                         info: info.clone_ref(py),
+                        code: *code,
                     },
                     ArgConv::Pointer { cls, info } => ArgConv::Pointer {
                         cls: cls.clone_ref(py),
@@ -199,6 +204,7 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                 Some(Kind::Simple) if info.get().kind == Kind::Simple => {
                     return Ok(ArgConv::Simple {
                         cls: cls.clone().unbind(),
+                        code: info.get().code.expect("simple type has a code"),
                         info: info.unbind(),
                     })
                 }
@@ -326,6 +332,28 @@ impl CallJob {
     }
 }
 
+/// Converts an exact `int` or `float` for a simple argument type straight into `slot`.
+/// Returns false when `arg` needs the general conversion.
+#[inline]
+fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> PyResult<bool> {
+    if code.is_integer() && arg.is_exact_instance_of::<PyInt>() {
+        let v = convert::int_for(arg, code)?;
+        // SAFETY: the slot has 16 bytes, more than any integer type.
+        unsafe { memory::write_scalar((&raw mut *slot).cast(), code, false, convert::int_scalar(v)) };
+        return Ok(true);
+    }
+    if matches!(code, TypeCode::Double | TypeCode::Float) && arg.is_exact_instance_of::<PyFloat>() {
+        let v = arg.cast::<PyFloat>().map_err(PyErr::from)?.value();
+        if code == TypeCode::Double {
+            slot.f64 = v;
+        } else {
+            slot.f32 = v as f32;
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Slot storage on the stack for calls with up to this many arguments.
 const INLINE_ARGS: usize = 8;
 
@@ -367,7 +395,15 @@ fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) ->
     let mut types: Vec<FfiType> = Vec::new();
     let mut keep: Vec<Py<PyAny>> = Vec::new();
     for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
-        let param = match st.converters.get(i) {
+        let conv = st.converters.get(i);
+        // Fast path: an exact int or float for a declared integer or floating type is
+        // written straight into its slot (the same rules as `simple_param`).
+        if let (Some(ArgConv::Simple { code, .. }), Some(_)) = (conv, fixed) {
+            if fast_scalar(arg, *code, slot).map_err(|e| argument_error(py, i, e))? {
+                continue;
+            }
+        }
+        let param = match conv {
             Some(conv) => conv.convert(&arg, i),
             None => default_param(&arg, i),
         }
