@@ -29,6 +29,15 @@ pub fn as_parameter<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, 
 /// A Python int as a 128-bit value; beyond 64 bits it raises ctypes' OverflowError.
 #[inline]
 pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<i128> {
+    if obj.is_exact_instance_of::<PyInt>() {
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: `obj` is an exact int; the call reports overflow through the flag and
+        // cannot fail otherwise for an int.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        if overflow == 0 {
+            return Ok(i128::from(v));
+        }
+    }
     match obj.extract::<i64>() {
         Ok(v) => Ok(i128::from(v)),
         Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => obj
@@ -50,8 +59,7 @@ pub fn int_for(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<i128> {
     }
 }
 
-/// The scalar to store for an integer already checked by [`int_for`].
-pub fn int_scalar(v: i128) -> Scalar {
+fn int_scalar(v: i128) -> Scalar {
     if v < 0 {
         Scalar::Signed(v as i64)
     } else {

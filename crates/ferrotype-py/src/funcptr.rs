@@ -16,7 +16,7 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
+use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
@@ -338,8 +338,13 @@ impl CallJob {
 fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> PyResult<bool> {
     if code.is_integer() && arg.is_exact_instance_of::<PyInt>() {
         let v = convert::int_for(arg, code)?;
-        // SAFETY: the slot has 16 bytes, more than any integer type.
-        unsafe { memory::write_scalar((&raw mut *slot).cast(), code, false, convert::int_scalar(v)) };
+        // Low bytes in native order, as libffi reads an integer argument of this size.
+        match code.size() {
+            1 => slot.u8 = v as u8,
+            2 => slot.u16 = v as u16,
+            4 => slot.u32 = v as u32,
+            _ => slot.u64 = v as u64,
+        }
         return Ok(true);
     }
     if matches!(code, TypeCode::Double | TypeCode::Float) && arg.is_exact_instance_of::<PyFloat>() {
@@ -352,6 +357,25 @@ fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> Py
         return Ok(true);
     }
     Ok(false)
+}
+
+/// Reads a simple result, with the common `int`/`long`/`double` cases inline.
+///
+/// # Safety
+/// `ptr` must hold a value of type `code` (a call's result buffer, 16-aligned).
+#[inline]
+unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResult<Py<PyAny>> {
+    // SAFETY: the caller guarantees a value of `code` at the aligned `ptr`.
+    unsafe {
+        match code {
+            TypeCode::Int if code.size() == 4 => Ok(ptr.cast::<i32>().read().into_pyobject(py)?.into_any().unbind()),
+            TypeCode::Long | TypeCode::LongLong if code.size() == 8 => {
+                Ok(ptr.cast::<i64>().read().into_pyobject(py)?.into_any().unbind())
+            }
+            TypeCode::Double => Ok(ptr.cast::<f64>().read().into_pyobject(py)?.into_any().unbind()),
+            _ => convert::load(py, ptr, code, false),
+        }
+    }
 }
 
 /// Slot storage on the stack for calls with up to this many arguments.
@@ -482,7 +506,7 @@ fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) ->
     let result = match &st.ret {
         RetConv::Void => py.None(),
         // SAFETY: the result buffer holds a value of the restype's code.
-        RetConv::Value(code) => unsafe { convert::load(py, value_ptr, *code, false)? },
+        RetConv::Value(code) => unsafe { load_result(py, value_ptr, *code)? },
         RetConv::Instance { cls, info } => {
             let info_b = info.bind(py);
             let cd = CData::for_type(info_b)?;
