@@ -368,11 +368,24 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
     // SAFETY: the caller guarantees a value of `code` at the aligned `ptr`.
     unsafe {
         match code {
-            TypeCode::Int if code.size() == 4 => Ok(ptr.cast::<i32>().read().into_pyobject(py)?.into_any().unbind()),
-            TypeCode::Long | TypeCode::LongLong if code.size() == 8 => {
-                Ok(ptr.cast::<i64>().read().into_pyobject(py)?.into_any().unbind())
-            }
-            TypeCode::Double => Ok(ptr.cast::<f64>().read().into_pyobject(py)?.into_any().unbind()),
+            TypeCode::Int if code.size() == 4 => Ok(ptr
+                .cast::<i32>()
+                .read()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
+            TypeCode::Long | TypeCode::LongLong if code.size() == 8 => Ok(ptr
+                .cast::<i64>()
+                .read()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
+            TypeCode::Double => Ok(ptr
+                .cast::<f64>()
+                .read()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
             _ => convert::load(py, ptr, code, false),
         }
     }
@@ -381,7 +394,10 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
 /// Slot storage on the stack for calls with up to this many arguments.
 const INLINE_ARGS: usize = 8;
 
-fn call_function<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyResult<Py<PyAny>> {
+fn call_function<'py>(
+    slf: &Bound<'py, CFuncPtr>,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let this = slf.get();
     let fun = crate::pointer::address(slf.as_super().get()) as *const c_void;
