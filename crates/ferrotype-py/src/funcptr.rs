@@ -444,8 +444,8 @@ fn call_function<'py>(
             }
         }
         let param = match conv {
-            Some(conv) => conv.convert(&arg, i),
-            None => default_param(&arg, i),
+            Some(conv) => conv.convert(arg, i),
+            None => default_param(arg, i),
         }
         .map_err(|e| argument_error(py, i, e))?;
         *slot = param.slot;
