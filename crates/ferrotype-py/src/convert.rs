@@ -16,6 +16,21 @@ use crate::cdata::{as_cdata, CData};
 use crate::errors::CoreResultExt;
 use crate::stginfo::{info_of, Kind, StgInfo};
 
+/// Runs `f` one level deeper in the interpreter's recursion count, so that an
+/// `_as_parameter_` chain that never ends raises RecursionError instead of exhausting
+/// the stack.
+pub fn nested<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    // SAFETY: the GIL is held (token); the call only bumps the thread's recursion
+    // depth and sets RecursionError when the limit is reached.
+    if unsafe { ffi::Py_EnterRecursiveCall(c" while converting _as_parameter_".as_ptr()) } != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    let r = f();
+    // SAFETY: pairs with the successful Py_EnterRecursiveCall above.
+    unsafe { ffi::Py_LeaveRecursiveCall() };
+    r
+}
+
 /// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
 /// the attribute propagates (ctypes reports it for the argument).
 pub fn as_parameter<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -473,7 +488,7 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         return Ok(p);
     }
     if let Some(inner) = as_parameter(obj)? {
-        return default_param(&inner, index);
+        return nested(py, || default_param(&inner, index));
     }
     Err(PyTypeError::new_err(format!(
         "Don't know how to convert parameter {}",
@@ -603,7 +618,7 @@ pub fn simple_param(
         // for integers only the range check (ferrotype's no-truncation rule) surfaces.
         Err(e) if e.is_instance_of::<PyTypeError>(py) || !code.is_integer() => {
             if let Some(inner) = as_parameter(obj)? {
-                return simple_param(cls, info, &inner);
+                return nested(py, || simple_param(cls, info, &inner));
             }
             Err(PyTypeError::new_err("wrong type"))
         }
@@ -670,7 +685,7 @@ pub fn pointer_param(
         )));
     }
     if let Some(inner) = as_parameter(obj)? {
-        return pointer_param(cls, info, &inner);
+        return nested(py, || pointer_param(cls, info, &inner));
     }
     Err(PyTypeError::new_err(format!(
         "expected {} instance instead of {}",

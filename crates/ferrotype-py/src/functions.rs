@@ -394,7 +394,7 @@ pub fn generic_from_param<'py>(
         }
     }
     if let Some(inner) = convert::as_parameter(obj)? {
-        return generic_from_param(cls, &inner);
+        return convert::nested(py, || generic_from_param(cls, &inner));
     }
     Err(PyTypeError::new_err(format!(
         "expected {} instance instead of {}",
