@@ -4,6 +4,8 @@ This layer holds only what must be Python: the metaclasses (PyO3 cannot define o
 and the abstract base classes. Every check, layout and conversion happens in Rust.
 """
 
+import sys as _sys
+
 from . import _native
 from ._native import (
     DEFAULT_MODE,
@@ -124,21 +126,19 @@ class PyCSimpleType(_CDataType):
         code = cls._type_
         if code not in "cbBhHiIlLqQfd" or "__ctype_be__" in cls.__dict__:
             return
-        import sys
-
         if code in "cbB":
             swapped = cls  # one byte: nothing to swap
         else:
             swapped = type.__new__(
                 type(cls),
-                cls.__name__ + ("_be" if sys.byteorder == "little" else "_le"),
+                cls.__name__ + ("_be" if _sys.byteorder == "little" else "_le"),
                 (_SimpleCData,),
                 {"_type_": code, "__module__": cls.__module__},
             )
             _native.init_simple_type(swapped, True)
         native_attr, other_attr = (
             ("__ctype_le__", "__ctype_be__")
-            if sys.byteorder == "little"
+            if _sys.byteorder == "little"
             else ("__ctype_be__", "__ctype_le__")
         )
         for klass in {cls, swapped}:

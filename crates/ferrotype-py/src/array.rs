@@ -9,7 +9,7 @@ use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple, PyType};
 
 use crate::cdata::{as_cdata, instantiate, CData};
 use crate::convert;
-use crate::stginfo::{info_of, Kind, StgInfo};
+use crate::stginfo::{Kind, StgInfo};
 
 /// The base of the array types.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Array")]
@@ -148,13 +148,8 @@ impl Array {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if let Some(cd) = crate::cdata::take_pending() {
-            return Ok(PyClassInitializer::from(cd).add_subclass(Array));
-        }
-        let info = info_of(cls.as_any())
-            .filter(|i| i.get().kind == Kind::Array)
-            .ok_or_else(|| PyTypeError::new_err("abstract class"))?;
-        Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(Array))
+        let cd = crate::cdata::construct(cls, Kind::Array, "abstract class")?;
+        Ok(PyClassInitializer::from(cd).add_subclass(Array))
     }
 
     #[pyo3(signature = (*args))]
@@ -265,7 +260,6 @@ fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, 
         .info()
         .char_elem
         .ok_or_else(|| PyTypeError::new_err("expected a character array"))?;
-    // SAFETY-free lifetime shortening: the borrow is tied to `obj`.
     Ok((cd, code))
 }
 

@@ -285,6 +285,19 @@ thread_local! {
     static PENDING: RefCell<Option<CData>> = const { RefCell::new(None) };
 }
 
+/// The memory of a new instance of `cls` in a native `__new__`: what [`instantiate`]
+/// prepared, or a zero-filled buffer of the class's size. A class without type
+/// information of the right kind (an abstract base) raises `TypeError(missing)`.
+pub fn construct(cls: &Bound<'_, PyType>, kind: Kind, missing: &'static str) -> PyResult<CData> {
+    if let Some(cd) = take_pending() {
+        return Ok(cd);
+    }
+    let info = crate::stginfo::info_of(cls.as_any())
+        .filter(|i| i.get().kind == kind && (kind != Kind::Pointer || i.get().proto.is_some()))
+        .ok_or_else(|| PyTypeError::new_err(missing))?;
+    CData::for_type(&info)
+}
+
 /// The `CData` an [`instantiate`] call prepared, if this `__new__` runs on its behalf.
 pub fn take_pending() -> Option<CData> {
     PENDING.with(|p| p.borrow_mut().take())

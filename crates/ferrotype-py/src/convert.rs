@@ -134,7 +134,6 @@ pub unsafe fn store(
     swapped: bool,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<Option<Py<PyAny>>> {
-    let py = value.py();
     let mut keep = None;
     let scalar = match code {
         TypeCode::Bool => Scalar::Bool(value.is_truthy()?),
@@ -235,7 +234,6 @@ pub unsafe fn store(
         }
         _ => int_scalar(int_for(value, code)?),
     };
-    let _ = py;
     // SAFETY: the caller guarantees code.size() writable bytes at ptr.
     unsafe { memory::write_scalar(ptr, code, swapped, scalar) };
     Ok(keep)

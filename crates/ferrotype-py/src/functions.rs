@@ -336,21 +336,17 @@ pub fn simple_from_param<'py>(
     {
         return Ok(py.None());
     }
-    if let Some(cd) = as_cdata(obj) {
-        // Arrays and pointers accepted by the string/void pointer types pass as they are.
-        if matches!(
-            cd.get().info().kind,
-            Kind::Array | Kind::Pointer | Kind::FuncPtr
-        ) && matches!(
-            i.code,
-            Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
-        ) {
-            let p = convert::simple_param(Some(cls), i, obj)?;
-            let _ = p;
-            return Ok(obj.clone().unbind());
-        }
-    }
     let p = convert::simple_param(Some(cls), i, obj)?;
+    // ctypes: arrays and pointers accepted by the string and void pointer types are
+    // returned as they are, not wrapped.
+    if as_cdata(obj).is_some_and(|c| {
+        matches!(
+            c.get().info().kind,
+            Kind::Array | Kind::Pointer | Kind::FuncPtr
+        )
+    }) {
+        return Ok(obj.clone().unbind());
+    }
     Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())
 }
 

@@ -15,15 +15,15 @@
 //! the GIL up for good.
 
 use std::cell::UnsafeCell;
-use std::rc::Rc as Arc;
+use std::rc::Rc;
 
 use pyo3::Python;
 
 #[cfg(Py_GIL_DISABLED)]
 compile_error!("ferrotype's GilCell relies on the GIL; free-threaded builds are not supported yet");
 
-/// A GIL-guarded cell holding an `Arc<T>`.
-pub struct GilCell<T>(UnsafeCell<Arc<T>>);
+/// A GIL-guarded cell holding an `Rc<T>`.
+pub struct GilCell<T>(UnsafeCell<Rc<T>>);
 
 // SAFETY: all access, including every reference-count change of the Rc, is serialised
 // by the GIL (see the module docs); T itself may be used from any thread that holds the
@@ -35,22 +35,22 @@ unsafe impl<T: Send + Sync> Send for GilCell<T> {}
 impl<T> GilCell<T> {
     /// A cell holding `value`.
     pub fn new(value: T) -> Self {
-        GilCell(UnsafeCell::new(Arc::new(value)))
+        GilCell(UnsafeCell::new(Rc::new(value)))
     }
 
     /// The current value.
     #[inline]
-    pub fn get(&self, _py: Python<'_>) -> Arc<T> {
+    pub fn get(&self, _py: Python<'_>) -> Rc<T> {
         // SAFETY: the GIL is held (token), so no other access runs concurrently, and no
         // reference into the cell outlives this expression.
-        unsafe { Arc::clone(&*self.0.get()) }
+        unsafe { Rc::clone(&*self.0.get()) }
     }
 
     /// Replaces the value; the old one is dropped after the cell is updated.
     pub fn set(&self, _py: Python<'_>, value: T) {
-        // SAFETY: as in `get`; the swap completes before the old Arc is dropped, so code
+        // SAFETY: as in `get`; the swap completes before the old Rc is dropped, so code
         // run by that drop sees the new value.
-        let old = unsafe { std::mem::replace(&mut *self.0.get(), Arc::new(value)) };
+        let old = unsafe { std::mem::replace(&mut *self.0.get(), Rc::new(value)) };
         drop(old);
     }
 }

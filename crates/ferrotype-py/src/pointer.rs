@@ -10,7 +10,7 @@ use pyo3::types::{PyList, PySlice, PyTuple, PyType};
 
 use crate::array::{get_item_at, set_item_at};
 use crate::cdata::{as_cdata, CData};
-use crate::stginfo::{info_of, Kind, StgInfo};
+use crate::stginfo::{Kind, StgInfo};
 
 /// The base of the pointer types.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_Pointer")]
@@ -64,18 +64,9 @@ impl Pointer {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if let Some(cd) = crate::cdata::take_pending() {
-            return Ok(PyClassInitializer::from(cd).add_subclass(Pointer));
-        }
-        let info = info_of(cls.as_any())
-            .filter(|i| i.get().kind == Kind::Pointer)
-            .ok_or_else(|| PyTypeError::new_err("Cannot create instance: has no _type_"))?;
-        if info.get().proto.is_none() {
-            return Err(PyTypeError::new_err(
-                "Cannot create instance: has no _type_",
-            ));
-        }
-        Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(Pointer))
+        let cd =
+            crate::cdata::construct(cls, Kind::Pointer, "Cannot create instance: has no _type_")?;
+        Ok(PyClassInitializer::from(cd).add_subclass(Pointer))
     }
 
     #[pyo3(signature = (*args))]

@@ -7,7 +7,7 @@ use pyo3::types::{PyTuple, PyType};
 
 use crate::cdata::CData;
 use crate::convert;
-use crate::stginfo::{info_of, Kind};
+use crate::stginfo::Kind;
 
 /// The base of the simple types.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_SimpleCData")]
@@ -44,13 +44,8 @@ impl SimpleCData {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        if let Some(cd) = crate::cdata::take_pending() {
-            return Ok(PyClassInitializer::from(cd).add_subclass(SimpleCData));
-        }
-        let info = info_of(cls.as_any())
-            .filter(|i| i.get().kind == Kind::Simple)
-            .ok_or_else(|| PyTypeError::new_err("abstract class"))?;
-        Ok(PyClassInitializer::from(CData::for_type(&info)?).add_subclass(SimpleCData))
+        let cd = crate::cdata::construct(cls, Kind::Simple, "abstract class")?;
+        Ok(PyClassInitializer::from(cd).add_subclass(SimpleCData))
     }
 
     #[pyo3(signature = (*args))]
