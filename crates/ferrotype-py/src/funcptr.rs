@@ -386,6 +386,15 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
                 .into_pyobject(py)?
                 .into_any()
                 .unbind()),
+            // ctypes: a `py_object` result is a new reference, which the result takes over.
+            TypeCode::PyObject => {
+                let p = ptr.cast::<*mut ffi::PyObject>().read();
+                if p.is_null() {
+                    return Err(PyErr::take(py)
+                        .unwrap_or_else(|| PyValueError::new_err("PyObject is NULL")));
+                }
+                Ok(Bound::from_owned_ptr(py, p).unbind())
+            }
             _ => convert::load(py, ptr, code, false),
         }
     }
