@@ -304,11 +304,7 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
         let b = value.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "bytes expected instead of {} instance",
-                value
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                crate::convert::type_name(value)
             ))
         })?;
         let data = b.as_bytes();
@@ -325,11 +321,7 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
     let s = value.cast::<PyString>().map_err(|_| {
         PyTypeError::new_err(format!(
             "unicode string expected instead of {} instance",
-            value
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
+            crate::convert::type_name(value)
         ))
     })?;
     let wide = convert::wide_bytes(s)?;
@@ -367,11 +359,7 @@ pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> P
             .map_err(|_| {
                 PyTypeError::new_err(format!(
                     "a bytes-like object is required, not '{}'",
-                    value
-                        .get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
+                    crate::convert::type_name(value)
                 ))
             })?
             .to_vec(obj.py())?

@@ -16,6 +16,14 @@ use crate::cdata::{as_cdata, CData};
 use crate::errors::CoreResultExt;
 use crate::stginfo::{info_of, Kind, StgInfo};
 
+/// The name of `obj`'s type, for error messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
 /// Runs `f` one level deeper in the interpreter's recursion count, so that an
 /// `_as_parameter_` chain that never ends raises RecursionError instead of exhausting
 /// the stack.
@@ -169,11 +177,7 @@ pub unsafe fn store(
             let s = value.cast::<PyString>().map_err(|_| {
                 PyTypeError::new_err(format!(
                     "unicode string expected instead of {} instance",
-                    value
-                        .get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
+                    type_name(value)
                 ))
             })?;
             let mut chars = s.to_cow()?.chars().collect::<Vec<_>>().into_iter();

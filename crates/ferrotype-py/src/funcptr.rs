@@ -881,9 +881,9 @@ pub fn enable_vectorcall(cls: &Bound<'_, PyType>, info: &Bound<'_, StgInfo>) -> 
         }
     };
     let tp = cls.as_type_ptr();
-    // SAFETY: `cls` is a CFuncPtr type (checked by the caller through its StgInfo
-    // kind), so each of its instances stores a vectorcall function at `offset`;
-    // updating the slot and flag of a type before it is used, followed by
+    // `cls` is a CFuncPtr type (the caller checked its StgInfo kind), so each of its
+    // instances stores a vectorcall function at `offset`.
+    // SAFETY: setting the slot and flag of a type before it is used, then calling
     // PyType_Modified, is how CPython itself enables vectorcall on a type.
     unsafe {
         (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;

@@ -131,12 +131,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             .cast::<PyType>()
             .ok()
             .and_then(|t| t.name().ok().map(|n| n.to_string()))
-            .unwrap_or_else(|| {
-                typ.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            });
+            .unwrap_or_else(|| crate::convert::type_name(typ));
         return Err(PyTypeError::new_err(format!(
             "cast() argument 2 must be a pointer type, not {name}"
         )));
