@@ -64,6 +64,44 @@ pub enum Error {
         /// What was asked for.
         what: &'static str,
     },
+    /// A bit-field width of 0 or more bits than its type has (ctypes: `ValueError`).
+    #[error("number of bits invalid for bit field '{field}'")]
+    BitfieldWidth {
+        /// The field's name.
+        field: String,
+        /// The width given.
+        bits: i64,
+    },
+    /// A `_layout_` other than `'gcc-sysv'` or `'ms'` (ctypes: `ValueError`).
+    #[error("unknown _layout_: '{name}'")]
+    UnknownLayout {
+        /// The value given.
+        name: String,
+    },
+    /// A negative `_pack_` (ctypes: `ValueError`).
+    #[error("_pack_ must be a non-negative integer")]
+    NegativePack {
+        /// The value given.
+        value: i64,
+    },
+    /// A `_pack_` above `INT_MAX` (ctypes: `ValueError`).
+    #[error("_pack_ too big")]
+    PackTooBig {
+        /// The value given.
+        value: i64,
+    },
+    /// `_pack_` together with the gcc-sysv layout (ctypes: `ValueError`).
+    #[error("_pack_ is not compatible with gcc-sysv layout")]
+    PackWithGccLayout,
+    /// A negative `_align_` (ctypes: `ValueError`).
+    #[error("_align_ must be a non-negative integer")]
+    NegativeAlign {
+        /// The value given.
+        value: i64,
+    },
+    /// A struct or union larger than `isize::MAX` bytes (ctypes: `OverflowError`).
+    #[error("structure or union is too large")]
+    LayoutTooLarge,
 }
 
 /// The core's result type.
@@ -81,6 +119,13 @@ impl Error {
             Error::IntegerOverflow { .. } => "IntegerOverflow",
             Error::UnknownTypeCode { .. } => "UnknownTypeCode",
             Error::Unsupported { .. } => "Unsupported",
+            Error::BitfieldWidth { .. } => "BitfieldWidth",
+            Error::UnknownLayout { .. } => "UnknownLayout",
+            Error::NegativePack { .. } => "NegativePack",
+            Error::PackTooBig { .. } => "PackTooBig",
+            Error::PackWithGccLayout => "PackWithGccLayout",
+            Error::NegativeAlign { .. } => "NegativeAlign",
+            Error::LayoutTooLarge => "LayoutTooLarge",
         }
     }
 }

@@ -7,6 +7,8 @@
 //! Module map:
 //! - [`typecode`]: the simple C types (ctypes' `_type_` codes): size, alignment, libffi
 //!   type, PEP 3118 format character.
+//! - [`layout`]: struct and union layout by the C compiler's rules (gcc-sysv and ms,
+//!   `_pack_`, `_align_`, bit-fields, swapped byte order).
 //! - [`ffi_type`]: owned libffi type descriptions (scalars and structs by value).
 //! - [`library`]: `dlopen`/`dlsym`, the process image; never closes implicitly.
 //! - [`call`]: the numbered call path: prepared and cached call interfaces, argument
@@ -24,6 +26,7 @@ pub mod call;
 pub mod errno;
 pub mod error;
 pub mod ffi_type;
+pub mod layout;
 pub mod ldcache;
 pub mod library;
 pub mod memory;
