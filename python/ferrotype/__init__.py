@@ -362,17 +362,9 @@ def cast(obj, typ):
     return _cast(obj, typ)
 
 
-class BigEndianStructure(Structure):
-    _ft_abstract_ = True
-
-
-class LittleEndianStructure(Structure):
-    _ft_abstract_ = True
-
-
-class BigEndianUnion(Union):
-    _ft_abstract_ = True
-
-
-class LittleEndianUnion(Union):
-    _ft_abstract_ = True
+from ._endian import (  # noqa: E402
+    BigEndianStructure,
+    BigEndianUnion,
+    LittleEndianStructure,
+    LittleEndianUnion,
+)

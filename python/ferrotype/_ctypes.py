@@ -44,6 +44,8 @@ __all__ = [
     "PyCFuncPtrType",
     "PyCPointerType",
     "PyCSimpleType",
+    "PyCStructType",
+    "UnionType",
     "RTLD_GLOBAL",
     "RTLD_LOCAL",
     "Structure",
@@ -208,28 +210,40 @@ class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
     __hash__ = None
 
 
-class _NotYetType(type):
-    """Structures and unions arrive with the compound-types work; until then their
-    names exist and say so."""
+class PyCStructType(_CDataType):
+    """Metaclass of the structure types. `_fields_` may be set in the class body or
+    assigned once later (incomplete types); the layout is computed in Rust then."""
 
-    def __new__(mcls, name, bases, namespace, **kwargs):
-        if not namespace.pop("_ft_abstract_", False):
-            raise NotImplementedError(f"ferrotype: {bases[0].__name__} is not implemented yet")
-        return super().__new__(mcls, name, bases, namespace, **kwargs)
+    _ft_union_ = False
+
+    def _ft_init_(cls):
+        _native.init_struct_type(cls, cls._ft_union_, None)
+        fields = cls.__dict__.get("_fields_")
+        if fields is not None:
+            # Through setattr, so metaclasses that rewrite `_fields_` (the byte-order
+            # variants) see it, as in ctypes.
+            cls._fields_ = fields
+
+    def __setattr__(cls, name, value):
+        if name == "_fields_":
+            _native.init_struct_type(cls, cls._ft_union_, value)
+        type.__setattr__(cls, name, value)
 
 
-class Structure(metaclass=_NotYetType):
+class UnionType(PyCStructType):
+    """Metaclass of the union types."""
+
+    _ft_union_ = True
+
+
+class Structure(_native.Structure, metaclass=PyCStructType):
     _ft_abstract_ = True
-
-    def __new__(cls, *args, **kwargs):
-        raise NotImplementedError("ferrotype: Structure is not implemented yet")
+    __hash__ = None
 
 
-class Union(metaclass=_NotYetType):
+class Union(_native.Union, metaclass=UnionType):
     _ft_abstract_ = True
-
-    def __new__(cls, *args, **kwargs):
-        raise NotImplementedError("ferrotype: Union is not implemented yet")
+    __hash__ = None
 
 
 def resize(obj, size):

@@ -195,6 +195,85 @@ pub unsafe fn write_bits(ptr: *mut u8, size: usize, swapped: bool, bits: u64) {
     unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, size) };
 }
 
+/// Reads the `unit`-byte storage unit (1..=16 bytes) at `ptr` as an integer in native
+/// (or swapped) byte order.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `unit` bytes.
+unsafe fn read_unit(ptr: *const u8, unit: usize, swapped: bool) -> u128 {
+    let unit = unit.min(16);
+    let mut buf = [0u8; 16];
+    // SAFETY: the caller guarantees `unit` readable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), unit) };
+    if cfg!(target_endian = "little") != swapped {
+        u128::from_le_bytes(buf)
+    } else {
+        buf[..unit].reverse();
+        u128::from_le_bytes(buf)
+    }
+}
+
+/// Writes the low `unit` bytes of `value` at `ptr` in native (or swapped) byte order.
+///
+/// # Safety
+/// `ptr` must be valid for writes of `unit` bytes.
+unsafe fn write_unit(ptr: *mut u8, unit: usize, swapped: bool, value: u128) {
+    let unit = unit.min(16);
+    let mut buf = value.to_le_bytes();
+    if cfg!(target_endian = "little") == swapped {
+        buf[..unit].reverse();
+    }
+    // SAFETY: the caller guarantees `unit` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, unit) };
+}
+
+/// Reads a bit-field: `bits` bits at `shift` within the `unit`-byte storage unit at
+/// `ptr` (the unit read in native, or swapped, byte order). Signed fields are
+/// sign-extended.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `unit` (<= 16) bytes; `shift + bits <= unit * 8`.
+pub unsafe fn read_bitfield(
+    ptr: *const u8,
+    unit: usize,
+    shift: u32,
+    bits: u32,
+    swapped: bool,
+    signed: bool,
+) -> i128 {
+    // SAFETY: forwarded contract.
+    let raw = unsafe { read_unit(ptr, unit, swapped) };
+    let bits = bits.clamp(1, 64);
+    let v = (raw >> shift) & ((1u128 << bits) - 1);
+    if signed && (v >> (bits - 1)) & 1 == 1 {
+        v as i128 - (1i128 << bits)
+    } else {
+        v as i128
+    }
+}
+
+/// Writes the low `bits` bits of `value` into a bit-field (read-modify-write of its
+/// storage unit, leaving the other bits alone).
+///
+/// # Safety
+/// As [`read_bitfield`], and `ptr` must be writable.
+pub unsafe fn write_bitfield(
+    ptr: *mut u8,
+    unit: usize,
+    shift: u32,
+    bits: u32,
+    swapped: bool,
+    value: u64,
+) {
+    // SAFETY: forwarded contract.
+    let raw = unsafe { read_unit(ptr, unit, swapped) };
+    let bits = bits.clamp(1, 64);
+    let mask = ((1u128 << bits) - 1) << shift;
+    let new = (raw & !mask) | ((u128::from(value) << shift) & mask);
+    // SAFETY: forwarded contract.
+    unsafe { write_unit(ptr, unit, swapped, new) };
+}
+
 /// Reads the platform's `long double` at `ptr`, rounded to the nearest `f64`.
 ///
 /// # Safety
@@ -447,6 +526,34 @@ mod tests {
             std::slice::from_raw_parts(buf.as_ptr(), 4).to_vec()
         };
         assert_eq!(bytes, [0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn bitfields_round_trip() {
+        let buf = OwnedBuf::try_new(16, 16).unwrap();
+        let p = buf.as_ptr();
+        for swapped in [false, true] {
+            // SAFETY: 16 bytes are available; every unit used is at most 9 bytes.
+            unsafe {
+                write_bitfield(p, 4, 3, 5, swapped, 0b10110);
+                assert_eq!(read_bitfield(p, 4, 3, 5, swapped, false), 0b10110);
+                assert_eq!(read_bitfield(p, 4, 3, 5, swapped, true), 0b10110 - 32);
+                write_bitfield(p, 4, 0, 3, swapped, 0b111);
+                assert_eq!(
+                    read_bitfield(p, 4, 3, 5, swapped, false),
+                    0b10110,
+                    "neighbours kept"
+                );
+                write_bitfield(p, 9, 60, 10, swapped, 0x3ff);
+                assert_eq!(read_bitfield(p, 9, 60, 10, swapped, false), 0x3ff);
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            std::ptr::write_bytes(p, 0, 16);
+            write_bitfield(p, 4, 0, 1, false, 1);
+            assert_eq!(*p & 1, u8::from(cfg!(target_endian = "little")));
+        }
     }
 
     #[test]

@@ -263,35 +263,83 @@ fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, 
     Ok((cd, code))
 }
 
+/// The bytes (`c_char`) or str (`c_wchar`) in `length` units at `ptr`, up to the first
+/// NUL: how ctypes reads a character array's `.value` and character array fields.
+pub fn char_units_value(
+    py: Python<'_>,
+    ptr: *const u8,
+    length: usize,
+    code: TypeCode,
+) -> PyResult<Py<PyAny>> {
+    let size = code.size();
+    if code == TypeCode::Char {
+        // SAFETY: the caller's memory holds `length` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, length) };
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(length);
+        return Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind());
+    }
+    let wide: Vec<libc::wchar_t> = (0..length)
+        // SAFETY: within the caller's `length` units.
+        .map(|i| unsafe { std::ptr::read_unaligned(ptr.add(i * size).cast::<libc::wchar_t>()) })
+        .take_while(|&w| w != 0)
+        .collect();
+    // SAFETY: `wide` holds wide.len() units.
+    unsafe { convert::wide_to_str(py, wide.as_ptr(), wide.len()) }
+}
+
+/// Stores bytes (`c_char`) or a str (`c_wchar`) into `length` units at `ptr`,
+/// NUL-terminating when there is room (ctypes' `.value` setter of character arrays).
+pub fn set_char_units(
+    ptr: *mut u8,
+    length: usize,
+    code: TypeCode,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let data: Vec<u8> = if code == TypeCode::Char {
+        let b = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "bytes expected instead of {} instance",
+                convert::type_name(value)
+            ))
+        })?;
+        if b.as_bytes().len() > length {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        b.as_bytes().to_vec()
+    } else {
+        let s = value.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "unicode string expected instead of {} instance",
+                convert::type_name(value)
+            ))
+        })?;
+        let wide = convert::wide_bytes(s)?;
+        let units = wide.as_bytes().len() / code.size() - 1;
+        if units > length {
+            return Err(PyValueError::new_err("string too long"));
+        }
+        let b = wide.as_bytes();
+        b[..b.len() - code.size()].to_vec()
+    };
+    let unit = code.size();
+    let with_nul = data.len() / unit < length;
+    // SAFETY: data.len() <= length * unit bytes, plus one unit for the NUL only when
+    // there is room; the caller's memory holds length * unit bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len());
+        if with_nul {
+            std::ptr::write_bytes(ptr.add(data.len()), 0, unit);
+        }
+    }
+    Ok(())
+}
+
 /// `value` of a `c_char`/`c_wchar` array: the contents up to the first NUL.
 #[pyfunction]
 pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    let py = obj.py();
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
-    let n = c.info().length;
-    let size = code.size();
-    if code == TypeCode::Char {
-        let bytes = c.to_vec();
-        let end = bytes.iter().position(|&b| b == 0).unwrap_or(n);
-        return Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind());
-    }
-    let mut len = 0;
-    while len < n {
-        // SAFETY: len < n, within the array.
-        let w =
-            unsafe { std::ptr::read_unaligned(c.ptr().add(len * size).cast::<libc::wchar_t>()) };
-        if w == 0 {
-            break;
-        }
-        len += 1;
-    }
-    let wide: Vec<libc::wchar_t> = (0..len)
-        // SAFETY: within the array.
-        .map(|i| unsafe { std::ptr::read_unaligned(c.ptr().add(i * size).cast::<libc::wchar_t>()) })
-        .collect();
-    // SAFETY: `wide` holds `len` units.
-    unsafe { convert::wide_to_str(py, wide.as_ptr(), len) }
+    char_units_value(obj.py(), c.ptr(), c.info().length, code)
 }
 
 /// Sets `value` of a `c_char`/`c_wchar` array, NUL-terminating when there is room.
@@ -299,44 +347,7 @@ pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
-    let n = c.info().length;
-    if code == TypeCode::Char {
-        let b = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "bytes expected instead of {} instance",
-                crate::convert::type_name(value)
-            ))
-        })?;
-        let data = b.as_bytes();
-        if data.len() > n {
-            return Err(PyValueError::new_err("byte string too long"));
-        }
-        let mut buf = data.to_vec();
-        if buf.len() < n {
-            buf.push(0);
-        }
-        c.write_bytes(&buf);
-        return Ok(());
-    }
-    let s = value.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "unicode string expected instead of {} instance",
-            crate::convert::type_name(value)
-        ))
-    })?;
-    let wide = convert::wide_bytes(s)?;
-    let data = wide.as_bytes();
-    let units = data.len() / code.size() - 1;
-    if units > n {
-        return Err(PyValueError::new_err("string too long"));
-    }
-    let take = if units < n {
-        data.len()
-    } else {
-        data.len() - code.size()
-    };
-    c.write_bytes(&data[..take]);
-    Ok(())
+    set_char_units(c.ptr(), c.info().length, code, value)
 }
 
 /// `raw` of a `c_char` array: all its bytes.

@@ -314,6 +314,8 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
         Kind::Array => crate::array::Array::type_object(py),
         Kind::Pointer => crate::pointer::Pointer::type_object(py),
         Kind::FuncPtr => crate::funcptr::CFuncPtr::type_object(py),
+        Kind::Struct => crate::structure::Structure::type_object(py),
+        Kind::Union => crate::structure::Union::type_object(py),
     };
     if !cls.is_subclass(&native)? {
         return Err(PyTypeError::new_err(format!(

@@ -322,6 +322,9 @@ pub struct Param {
     pub keep: Option<Py<PyAny>>,
     /// ctypes' one-letter tag, for `CArgObject` reprs.
     pub tag: char,
+    /// For a structure passed by value: its memory, which libffi reads directly
+    /// (`slot` is unused then). Kept valid by `keep`.
+    pub by_value: *mut u8,
 }
 
 impl Param {
@@ -331,6 +334,7 @@ impl Param {
             slot: ArgSlot { ptr: p.cast() },
             keep,
             tag,
+            by_value: std::ptr::null_mut(),
         }
     }
 }
@@ -369,6 +373,7 @@ impl CArg {
             slot: self.slot,
             keep: self.keep.as_ref().map(|k| k.clone_ref(py)),
             tag: self.tag,
+            by_value: std::ptr::null_mut(),
         }
     }
 }
@@ -431,21 +436,31 @@ fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
         // A c_char_p instance's string is kept alive by the instance.
         keep: Some(obj.clone().unbind()),
         tag: info.type_char.unwrap_or('?'),
+        by_value: std::ptr::null_mut(),
     }
 }
 
 /// The `Param` for any ferrotype instance passed without a declared type: simple values
 /// by value, arrays by address, pointers and function pointers by their value.
-fn cdata_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
-    match cd.info().kind {
+fn cdata_param(obj: &Bound<'_, PyAny>, cd: &CData) -> PyResult<Param> {
+    Ok(match cd.info().kind {
         Kind::Simple => simple_instance_param(obj, cd),
+        // Structures go by value: libffi reads the instance's memory.
+        Kind::Struct => Param {
+            ffi: cd.info().ffi.clone(),
+            slot: ArgSlot::default(),
+            keep: Some(obj.clone().unbind()),
+            tag: 'V',
+            by_value: cd.ptr(),
+        },
+        Kind::Union => return Err(crate::structure::union_by_value_error()),
         Kind::Array => Param::pointer(cd.ptr(), Some(obj.clone().unbind()), 'P'),
         Kind::Pointer | Kind::FuncPtr => {
             // SAFETY: a pointer instance stores one pointer-sized value.
             let p = unsafe { memory::read_bits(cd.ptr(), TypeCode::VoidP.size(), false) } as usize;
             Param::pointer(p as *mut u8, Some(obj.clone().unbind()), 'P')
         }
-    }
+    })
 }
 
 /// ctypes' conversion of an argument with no declared type (`ConvParam`).
@@ -468,6 +483,7 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
             },
             keep: None,
             tag: 'i',
+            by_value: std::ptr::null_mut(),
         });
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
@@ -482,7 +498,7 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         ));
     }
     if let Some(cd) = as_cdata(obj) {
-        return Ok(cdata_param(obj, cd.get()));
+        return cdata_param(obj, cd.get());
     }
     if let Ok(carg) = obj.cast::<CArg>() {
         let mut p = carg.get().param(py);
@@ -529,6 +545,7 @@ pub fn simple_param(
             slot,
             keep: None,
             tag: code.as_char(),
+            by_value: std::ptr::null_mut(),
         });
     }
     if let Some(cd) = as_cdata(obj) {
@@ -548,19 +565,20 @@ pub fn simple_param(
         if code == TypeCode::VoidP {
             let accept = match other.kind {
                 Kind::Array | Kind::Pointer | Kind::FuncPtr => true,
+                Kind::Struct | Kind::Union => false,
                 Kind::Simple => matches!(
                     other.code,
                     Some(TypeCode::CharP | TypeCode::WCharP | TypeCode::VoidP)
                 ),
             };
             if accept {
-                let mut p = cdata_param(obj, cd.get());
+                let mut p = cdata_param(obj, cd.get())?;
                 p.ffi = FfiType::Scalar(TypeCode::VoidP);
                 p.tag = 'P';
                 return Ok(p);
             }
         } else if want.is_some() && pointer_like && elem_code(other) == want {
-            let mut p = cdata_param(obj, cd.get());
+            let mut p = cdata_param(obj, cd.get())?;
             p.tag = code.as_char();
             return Ok(p);
         }
@@ -615,6 +633,7 @@ pub fn simple_param(
             slot,
             keep,
             tag: code.as_char(),
+            by_value: std::ptr::null_mut(),
         }),
         // ctypes answers "wrong type" for any failed conversion of a non-integer type;
         // for integers only the range check (ferrotype's no-truncation rule) surfaces.
@@ -641,7 +660,7 @@ pub fn pointer_param(
     let proto = info.proto.as_ref().map(|p| p.bind(py));
     if let Some(cd) = as_cdata(obj) {
         if obj.is_instance(cls.as_any())? {
-            return Ok(cdata_param(obj, cd.get()));
+            return cdata_param(obj, cd.get());
         }
         if let Some(proto) = proto {
             if obj.is_instance(proto)? {
@@ -660,7 +679,7 @@ pub fn pointer_param(
                         .cast::<PyType>()
                         .is_ok_and(|t| t.is_subclass(proto).unwrap_or(false))
                     {
-                        return Ok(cdata_param(obj, cd.get()));
+                        return cdata_param(obj, cd.get());
                     }
                 }
             }

@@ -443,6 +443,8 @@ fn call_function<'py>(
     let fixed: Option<&CallInterface> = st.cif.as_deref().filter(|c| c.nargs() == nargs);
     let mut types: Vec<FfiType> = Vec::new();
     let mut keep: Vec<Py<PyAny>> = Vec::new();
+    // Structures passed by value: libffi reads their memory in place.
+    let mut by_value: Vec<(usize, *mut c_void)> = Vec::new();
     for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
         let conv = st.converters.get(i);
         // Fast path: an exact int or float for a declared integer or floating type is
@@ -458,6 +460,9 @@ fn call_function<'py>(
         }
         .map_err(|e| argument_error(py, i, e))?;
         *slot = param.slot;
+        if !param.by_value.is_null() {
+            by_value.push((i, param.by_value.cast()));
+        }
         if let Some(k) = param.keep {
             keep.push(k);
         }
@@ -498,6 +503,9 @@ fn call_function<'py>(
     };
     for (p, s) in ptrs.iter_mut().zip(slots.iter_mut()) {
         *p = std::ptr::from_mut(s).cast();
+    }
+    for &(i, mem) in &by_value {
+        ptrs[i] = mem;
     }
 
     // Step 4: the call.

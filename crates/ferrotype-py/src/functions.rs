@@ -84,20 +84,16 @@ fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
         Py::new(
             py,
             StgInfo {
-                kind: Kind::Simple,
-                size: code.size(),
-                align: code.align(),
-                length: 0,
                 code: Some(code),
-                swapped: false,
                 direct: true,
-                proto: None,
-                proto_info: None,
-                ffi: FfiType::Scalar(code),
-                format: c"<P".to_owned(),
-                shape: Vec::new(),
-                char_elem: None,
                 type_char: Some('P'),
+                ..StgInfo::base(
+                    Kind::Simple,
+                    code.size(),
+                    code.align(),
+                    FfiType::Scalar(code),
+                    "<P",
+                )
             },
         )
     })?;
@@ -122,7 +118,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
                 i.code,
                 Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
             ),
-            Kind::Array => false,
+            Kind::Array | Kind::Struct | Kind::Union => false,
         };
         ok.then(|| (t.clone(), info))
     });

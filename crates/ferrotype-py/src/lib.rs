@@ -3,7 +3,7 @@
 //! here or in `ferrotype-core`.
 //!
 //! Module map: `cdata` (instances and memory), `stginfo` (type information),
-//! `simple`/`array`/`pointer`/`funcptr` (the kinds of types), `convert` (Python <-> C
+//! `simple`/`array`/`pointer`/`funcptr`/`structure` (the kinds of types), `convert` (Python <-> C
 //! values), `functions` (module functions), `errors` (exceptions), `gilcell`,
 //! `util` (find_library support).
 
@@ -19,6 +19,7 @@ mod gilcell;
 mod pointer;
 mod simple;
 mod stginfo;
+mod structure;
 mod util;
 
 #[pymodule]
@@ -31,6 +32,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<funcptr::CFuncPtr>()?;
     m.add_class::<convert::CArg>()?;
     m.add_class::<stginfo::StgInfo>()?;
+    m.add_class::<structure::Structure>()?;
+    m.add_class::<structure::Union>()?;
+    m.add_class::<structure::CField>()?;
+    m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;
     m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;
     m.add_function(wrap_pyfunction!(stginfo::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(stginfo::init_array_type, m)?)?;

@@ -10,7 +10,7 @@ use pyo3::types::{PyList, PySlice, PyTuple, PyType};
 
 use crate::array::{get_item_at, set_item_at};
 use crate::cdata::{as_cdata, CData};
-use crate::stginfo::{Kind, StgInfo};
+use crate::stginfo::{info_of, Kind, StgInfo};
 
 /// The base of the pointer types.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_Pointer")]
@@ -27,16 +27,17 @@ fn set_address(cd: &CData, addr: usize) {
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, addr as u64) }
 }
 
+/// The target type and its current information. The information is looked up again
+/// on each use: the target may be a structure completed (`_fields_` set) after the
+/// pointer type was made.
 fn target<'py>(
     py: Python<'py>,
     info: &StgInfo,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
-    match (&info.proto, &info.proto_info) {
-        (Some(c), Some(i)) => Ok((c.bind(py).clone(), i.bind(py).clone())),
-        _ => Err(PyTypeError::new_err(
-            "Cannot create instance: has no _type_",
-        )),
-    }
+    let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
+    let cls = info.proto.as_ref().ok_or_else(missing)?.bind(py).clone();
+    let target_info = info_of(&cls).ok_or_else(missing)?;
+    Ok((cls, target_info))
 }
 
 /// Points `ptr_cd` at `value` (an instance of the target type), keeping it alive.

@@ -22,6 +22,10 @@ pub enum Kind {
     Pointer,
     /// `CFuncPtr` subclasses.
     FuncPtr,
+    /// `Structure` subclasses.
+    Struct,
+    /// `Union` subclasses.
+    Union,
 }
 
 /// The type information of a ferrotype class.
@@ -53,6 +57,10 @@ pub struct StgInfo {
     pub char_elem: Option<TypeCode>,
     /// The C type's `_type_` string (`'i'`), kept to answer without re-reading it.
     pub type_char: Option<char>,
+    /// Structures and unions: the field names in initialiser order (base class first).
+    pub field_names: Vec<String>,
+    /// Structures and unions: whether `_fields_` has been set (it is final then).
+    pub fields_final: bool,
 }
 
 #[pymethods]
@@ -82,6 +90,28 @@ impl StgInfo {
 }
 
 impl StgInfo {
+    /// Information with the given essentials and everything else empty.
+    pub fn base(kind: Kind, size: usize, align: usize, ffi: FfiType, format: &str) -> StgInfo {
+        StgInfo {
+            kind,
+            size,
+            align,
+            length: 0,
+            code: None,
+            swapped: false,
+            direct: false,
+            proto: None,
+            proto_info: None,
+            ffi,
+            format: CString::new(format).unwrap_or_default(),
+            shape: Vec::new(),
+            char_elem: None,
+            type_char: None,
+            field_names: Vec::new(),
+            fields_final: false,
+        }
+    }
+
     /// The element size of the buffer view (ctypes reports the innermost element's
     /// size, also for empty arrays).
     pub fn itemsize(&self) -> usize {
@@ -111,7 +141,7 @@ pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'p
     }
 }
 
-fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
+pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
     let info = Bound::new(cls.py(), info)?;
     cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
     Ok(info)
@@ -171,20 +201,17 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
     set_info(
         cls,
         StgInfo {
-            kind: Kind::Simple,
-            size: code.size(),
-            align: code.align(),
-            length: 0,
             code: Some(code),
             swapped,
             direct,
-            proto: None,
-            proto_info: None,
-            ffi: FfiType::Scalar(code),
-            format: CString::new(format).expect("no NUL in a format"),
-            shape: Vec::new(),
-            char_elem: None,
             type_char: Some(c),
+            ..StgInfo::base(
+                Kind::Simple,
+                code.size(),
+                code.align(),
+                FfiType::Scalar(code),
+                &format,
+            )
         },
     )?;
     Ok(())
@@ -235,21 +262,20 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     set_info(
         cls,
         StgInfo {
-            kind: Kind::Array,
-            size,
-            align: e.align,
             length,
-            code: None,
-            swapped: false,
-            direct: false,
             proto: Some(proto.clone().unbind()),
             proto_info: Some(elem.clone().unbind()),
-            // Arrays decay to a pointer when passed to a function.
-            ffi: FfiType::Scalar(TypeCode::VoidP),
             format: e.format.clone(),
             shape,
             char_elem,
-            type_char: None,
+            // Arrays decay to a pointer when passed to a function.
+            ..StgInfo::base(
+                Kind::Array,
+                size,
+                e.align,
+                FfiType::Scalar(TypeCode::VoidP),
+                "",
+            )
         },
     )?;
     Ok(())
@@ -271,23 +297,19 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         }
         None => (None, None, "&B".to_owned()),
     };
+    let ptr = TypeCode::VoidP;
     set_info(
         cls,
         StgInfo {
-            kind: Kind::Pointer,
-            size: TypeCode::VoidP.size(),
-            align: TypeCode::VoidP.align(),
-            length: 0,
-            code: None,
-            swapped: false,
-            direct: false,
             proto,
             proto_info,
-            ffi: FfiType::Scalar(TypeCode::VoidP),
-            format: CString::new(format).expect("no NUL in a format"),
-            shape: Vec::new(),
-            char_elem: None,
-            type_char: None,
+            ..StgInfo::base(
+                Kind::Pointer,
+                ptr.size(),
+                ptr.align(),
+                FfiType::Scalar(ptr),
+                &format,
+            )
         },
     )?;
     Ok(())
@@ -296,24 +318,16 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 /// Fills in a function pointer type's information.
 #[pyfunction]
 pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let ptr = TypeCode::VoidP;
     let info = set_info(
         cls,
-        StgInfo {
-            kind: Kind::FuncPtr,
-            size: TypeCode::VoidP.size(),
-            align: TypeCode::VoidP.align(),
-            length: 0,
-            code: None,
-            swapped: false,
-            direct: false,
-            proto: None,
-            proto_info: None,
-            ffi: FfiType::Scalar(TypeCode::VoidP),
-            format: CString::new("X{}").expect("no NUL"),
-            shape: Vec::new(),
-            char_elem: None,
-            type_char: None,
-        },
+        StgInfo::base(
+            Kind::FuncPtr,
+            ptr.size(),
+            ptr.align(),
+            FfiType::Scalar(ptr),
+            "X{}",
+        ),
     )?;
     crate::funcptr::enable_vectorcall(cls, &info)
 }

@@ -1,0 +1,635 @@
+//! `Structure` and `Union`: their layout, computed once by the core's `layout` module
+//! when `_fields_` is set, and their field descriptors (`CField`), which read and write
+//! the instance's memory at a fixed offset (bit-fields through their storage unit).
+
+use ferrotype_core::layout::{
+    BaseSpec, ByteOrder, CtypesAttrs, FieldSpec, IntKind, Layout, StructSpec,
+};
+use ferrotype_core::memory;
+use ferrotype_core::{FfiType, StructType, TypeCode};
+use pyo3::exceptions::{
+    PyAttributeError, PyNotImplementedError, PyOverflowError, PyTypeError, PyValueError,
+};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+
+use crate::array::{get_item_at, set_item_at};
+use crate::cdata::{as_cdata, CData};
+use crate::errors::CoreResultExt;
+use crate::stginfo::{info_of, set_info, Kind, StgInfo};
+
+/// A field descriptor of a structure or union class (ctypes' `CField`).
+#[pyclass(frozen, module = "ferrotype._native", name = "CField")]
+pub struct CField {
+    name: String,
+    offset: usize,
+    /// The field's size, or its storage unit's size for a bit-field.
+    size: usize,
+    /// Bit-fields: shift within the unit (in the struct's byte order), width, kind.
+    bits: Option<(u32, u32, IntKind)>,
+    /// Index within the structure, for keep-alive keys.
+    index: usize,
+    proto: Py<PyAny>,
+    proto_info: Py<StgInfo>,
+    swapped: bool,
+}
+
+impl CField {
+    fn shifted(&self, py: Python<'_>, by: usize) -> CField {
+        CField {
+            name: self.name.clone(),
+            offset: self.offset + by,
+            size: self.size,
+            bits: self.bits,
+            index: self.index,
+            proto: self.proto.clone_ref(py),
+            proto_info: self.proto_info.clone_ref(py),
+            swapped: self.swapped,
+        }
+    }
+}
+
+fn instance<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, CData>> {
+    as_cdata(obj).ok_or_else(|| PyTypeError::new_err("not a ctypes instance"))
+}
+
+#[pymethods]
+impl CField {
+    fn __get__(
+        slf: &Bound<'_, Self>,
+        obj: Option<&Bound<'_, PyAny>>,
+        _owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let Some(obj) = obj.filter(|o| !o.is_none()) else {
+            return Ok(slf.clone().into_any().unbind());
+        };
+        let f = slf.get();
+        let cd = instance(obj)?;
+        let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let Some((shift, bits, kind)) = f.bits {
+            // SAFETY: the layout keeps every storage unit inside the structure, whose
+            // memory the instance holds.
+            let v = unsafe {
+                memory::read_bitfield(ptr, f.size, shift, bits, f.swapped, kind == IntKind::Signed)
+            };
+            return Ok(if kind == IntKind::Bool {
+                pyo3::types::PyBool::new(py, v != 0)
+                    .to_owned()
+                    .into_any()
+                    .unbind()
+            } else {
+                v.into_pyobject(py)?.into_any().unbind()
+            });
+        }
+        let info = f.proto_info.bind(py);
+        if let Some(code) = info.get().char_elem {
+            // ctypes: a char array field reads as bytes (a wchar array as str) up to NUL.
+            return crate::array::char_units_value(py, ptr, info.get().length, code);
+        }
+        get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
+    }
+
+    fn __set__(
+        slf: &Bound<'_, Self>,
+        obj: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let f = slf.get();
+        let cd = instance(obj)?;
+        let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let Some((shift, bits, kind)) = f.bits {
+            let v: u64 = if kind == IntKind::Bool {
+                u64::from(value.is_truthy()?)
+            } else {
+                let v = crate::convert::int_value(value)?;
+                // ferrotype's no-truncation rule, at the field's width.
+                let min = -(1i128 << (bits - 1));
+                let max = (1i128 << bits) - 1;
+                if !(min..=max).contains(&v) {
+                    return Err(PyOverflowError::new_err(format!(
+                        "int too long to convert to a {bits}-bit field"
+                    )));
+                }
+                v as u64
+            };
+            // SAFETY: as in __get__; the unit is writable instance memory.
+            unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
+            return Ok(());
+        }
+        let info = f.proto_info.bind(py).get();
+        if let Some(code) = info.char_elem {
+            if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() {
+                return crate::array::set_char_units(ptr, info.length, code, value);
+            }
+        }
+        if matches!(info.kind, Kind::Array | Kind::Struct | Kind::Union)
+            && value.is_instance_of::<PyTuple>()
+        {
+            // ctypes: a tuple initialises an array or structure field.
+            let made = f.proto.bind(py).call1(value.cast::<PyTuple>()?)?;
+            return set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, &made);
+        }
+        set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
+    }
+
+    fn __delete__(&self, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+
+    #[getter]
+    fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// ctypes (before 3.14) encodes a bit-field's size as `bits << 16 | bit offset`.
+    #[getter]
+    fn size(&self) -> usize {
+        match self.bits {
+            Some((shift, bits, _)) => ((bits as usize) << 16) | shift as usize,
+            None => self.size,
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let name = self.proto.bind(py).getattr(intern!(py, "__name__"))?;
+        Ok(match self.bits {
+            Some((shift, bits, _)) => format!(
+                "<Field type={name}, ofs={}:{shift}, bits={bits}>",
+                self.offset
+            ),
+            None => format!(
+                "<Field type={name}, ofs={}, size={}>",
+                self.offset, self.size
+            ),
+        })
+    }
+}
+
+/// Whether a simple type may hold a bit-field (ctypes: the integer ffi types).
+fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
+    let code = info.code.filter(|_| info.kind == Kind::Simple)?;
+    match code {
+        TypeCode::Bool => Some(IntKind::Bool),
+        TypeCode::Char | TypeCode::WChar => Some(IntKind::Unsigned),
+        c if c.is_integer() => Some(
+            if matches!(c.kind(), ferrotype_core::typecode::ValueKind::Signed) {
+                IntKind::Signed
+            } else {
+                IntKind::Unsigned
+            },
+        ),
+        _ => None,
+    }
+}
+
+/// The libffi element types of a field passed inside a struct by value: arrays are
+/// expanded into their elements (libffi has no array type).
+fn push_ffi_elements(info: &StgInfo, out: &mut Vec<FfiType>) {
+    if info.kind == Kind::Array {
+        if let Some(e) = &info.proto_info {
+            for _ in 0..info.length {
+                push_ffi_elements(e.get(), out);
+            }
+        }
+    } else {
+        out.push(info.ffi.clone());
+    }
+}
+
+/// One `_fields_` entry, validated.
+struct FieldDecl<'py> {
+    name: String,
+    ty: Bound<'py, PyAny>,
+    info: Bound<'py, StgInfo>,
+    bits: Option<(i64, IntKind)>,
+}
+
+fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>> {
+    let bad = || PyTypeError::new_err("'_fields_' must be a sequence of (name, C type) pairs");
+    let seq: Vec<Bound<'py, PyAny>> = fields
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("_fields_ must be a sequence of pairs"))?
+        .collect::<PyResult<_>>()?;
+    let mut out = Vec::with_capacity(seq.len());
+    for (i, item) in seq.iter().enumerate() {
+        let t = item.cast::<PyTuple>().map_err(|_| bad())?;
+        if !(2..=3).contains(&t.len()) {
+            return Err(bad());
+        }
+        let name = t.get_item(0)?;
+        let name = name
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("field name must be a string"))?
+            .to_str()?
+            .to_owned();
+        let ty = t.get_item(1)?;
+        let info = info_of(&ty)
+            .filter(|_| ty.is_instance_of::<PyType>())
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "second item in _fields_ tuple (index {i}) must be a C type"
+                ))
+            })?;
+        let bits = if t.len() == 3 {
+            let kind = bitfield_kind(info.get()).ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "bit fields not allowed for type {}",
+                    ty.getattr("__name__")
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            let b: i64 = t
+                .get_item(2)?
+                .extract()
+                .map_err(|_| PyValueError::new_err("number of bits invalid for bit field"))?;
+            if b < 1 || b as usize > info.get().size * 8 {
+                return Err(PyValueError::new_err(
+                    "number of bits invalid for bit field",
+                ));
+            }
+            Some((b, kind))
+        } else {
+            None
+        };
+        out.push(FieldDecl {
+            name,
+            ty,
+            info,
+            bits,
+        });
+    }
+    Ok(out)
+}
+
+fn opt_int(cls: &Bound<'_, PyType>, name: &str, what: &str) -> PyResult<Option<i64>> {
+    match cls.getattr(name) {
+        Ok(v) => Ok(Some(v.extract().map_err(|_| {
+            PyTypeError::new_err(format!("{what} must be a non-negative integer"))
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Computes and installs the layout of a structure or union class from `fields`
+/// (`None`: no `_fields_` yet, an incomplete type, or one inheriting its base's layout).
+#[pyfunction]
+#[pyo3(signature = (cls, is_union, fields = None))]
+pub fn init_struct_type(
+    cls: &Bound<'_, PyType>,
+    is_union: bool,
+    fields: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let py = cls.py();
+    let kind = if is_union { Kind::Union } else { Kind::Struct };
+    let own = cls
+        .getattr(intern!(py, "__dict__"))?
+        .get_item(crate::stginfo::INFO_ATTR)
+        .ok()
+        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    if own.as_ref().is_some_and(|i| i.get().fields_final) {
+        return Err(PyAttributeError::new_err("_fields_ is final"));
+    }
+    let base_cls = cls.getattr(intern!(py, "__bases__"))?.get_item(0)?;
+    let base_info =
+        info_of(&base_cls).filter(|b| matches!(b.get().kind, Kind::Struct | Kind::Union));
+    let Some(fields) = fields else {
+        // No fields of its own: the base's layout (ctypes copies the base's StgInfo),
+        // or an empty, still completable type.
+        let info = match &base_info {
+            Some(b) => {
+                let b = b.get();
+                StgInfo {
+                    field_names: b.field_names.clone(),
+                    ..StgInfo::base(
+                        kind,
+                        b.size,
+                        b.align,
+                        b.ffi.clone(),
+                        &b.format.to_string_lossy(),
+                    )
+                }
+            }
+            None => StgInfo::base(kind, 0, 1, FfiType::Void, "B"),
+        };
+        set_info(cls, info)?;
+        return Ok(());
+    };
+    let decls = parse_fields(fields)?;
+    let layout_name: Option<String> = cls
+        .getattr("_layout_")
+        .ok()
+        .map(|l| l.extract())
+        .transpose()?;
+    let attrs = CtypesAttrs {
+        layout: layout_name.as_deref(),
+        pack: opt_int(cls, "_pack_", "_pack_")?,
+        align: opt_int(cls, "_align_", "_align_")?,
+        swapped_bytes: cls.hasattr("_swappedbytes_")?,
+    };
+    let opts = attrs
+        .resolve()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    if opts.implicit_ms_deprecated && py.version_info() >= (3, 14) {
+        let warn = py.import("warnings")?;
+        warn.call_method1(
+            "warn",
+            (
+                format!(
+                    "Due to '_pack_', the '{}' {} will use memory layout compatible with MSVC \
+                     (Windows). If this is intended, set _layout_ to 'ms'.",
+                    cls.name()?,
+                    if is_union { "Union" } else { "Structure" }
+                ),
+                py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+            ),
+        )?;
+    }
+    let mut spec: StructSpec = opts.spec(is_union);
+    if let Some(b) = &base_info {
+        spec.base = Some(BaseSpec {
+            size: b.get().size,
+            align: b.get().align,
+        });
+    }
+    for d in &decls {
+        let i = d.info.get();
+        spec.fields.push(match d.bits {
+            Some((b, k)) => FieldSpec::try_bitfield(d.name.clone(), i.size, i.align, b, k).py()?,
+            None => FieldSpec::value(d.name.clone(), i.size, i.align),
+        });
+    }
+    let layout: Layout = spec
+        .layout()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let swapped = opts.byte_order == ByteOrder::Swapped;
+
+    // Field descriptors.
+    let base_count = base_info.as_ref().map_or(0, |b| b.get().field_names.len());
+    let mut names: Vec<String> = base_info
+        .as_ref()
+        .map(|b| b.get().field_names.clone())
+        .unwrap_or_default();
+    let mut descriptors = Vec::with_capacity(decls.len());
+    for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
+        let field = Bound::new(
+            py,
+            CField {
+                name: d.name.clone(),
+                offset: fl.offset,
+                size: fl.size,
+                bits: match (d.bits, fl.bit_offset, fl.bit_size) {
+                    (Some((_, kind)), Some(shift), Some(width)) => Some((shift, width, kind)),
+                    _ => None,
+                },
+                index: base_count + k,
+                proto: d.ty.clone().unbind(),
+                proto_info: d.info.clone().unbind(),
+                swapped,
+            },
+        )?;
+        cls.setattr(d.name.as_str(), &field)?;
+        names.push(d.name.clone());
+        descriptors.push(field);
+    }
+
+    // ctypes' _anonymous_: the fields of an anonymous member appear on the class itself.
+    if let Ok(anon) = cls.getattr("_anonymous_") {
+        for a in anon.try_iter()? {
+            let a = a?;
+            let a: String = a.extract()?;
+            let Some(field) = descriptors.iter().find(|f| f.get().name == a) else {
+                return Err(PyAttributeError::new_err(format!(
+                    "'{a}' is specified in _anonymous_ but not in _fields_"
+                )));
+            };
+            add_anonymous(cls, field.get())?;
+        }
+    }
+
+    // The libffi description, for passing by value.
+    let ffi = if is_union {
+        FfiType::Void // unions by value are refused at the call (see convert.rs)
+    } else {
+        let mut elems = Vec::new();
+        if let Some(b) = &base_info {
+            push_ffi_elements(b.get(), &mut elems);
+        }
+        let mut seen_units = Vec::new();
+        for (d, fl) in decls.iter().zip(&layout.fields) {
+            if d.bits.is_some() {
+                if !seen_units.contains(&fl.offset) {
+                    seen_units.push(fl.offset);
+                    elems.push(unit_ffi(fl.size));
+                }
+            } else {
+                push_ffi_elements(d.info.get(), &mut elems);
+            }
+        }
+        if elems.is_empty() {
+            FfiType::Void
+        } else {
+            FfiType::Struct(StructType::new(elems, layout.size, layout.align))
+        }
+    };
+    let format = struct_format(py, &decls, &layout, swapped);
+    set_info(
+        cls,
+        StgInfo {
+            field_names: names,
+            fields_final: true,
+            swapped,
+            ..StgInfo::base(kind, layout.size, layout.align, ffi, &format)
+        },
+    )?;
+    Ok(())
+}
+
+fn unit_ffi(size: usize) -> FfiType {
+    FfiType::Scalar(match size {
+        1 => TypeCode::UByte,
+        2 => TypeCode::UShort,
+        4 => TypeCode::UInt,
+        _ => TypeCode::ULongLong,
+    })
+}
+
+fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
+    let py = cls.py();
+    let proto = field.proto.bind(py);
+    let info = field.proto_info.get();
+    if !matches!(info.kind, Kind::Struct | Kind::Union) {
+        return Err(PyTypeError::new_err(format!(
+            "anonymous field '{}' must be a structure or union",
+            field.name
+        )));
+    }
+    for name in &info.field_names {
+        let Ok(sub) = proto.getattr(name.as_str()) else {
+            continue;
+        };
+        let Ok(sub) = sub.cast::<CField>() else {
+            continue;
+        };
+        let moved = Bound::new(py, sub.get().shifted(py, field.offset))?;
+        cls.setattr(name.as_str(), moved)?;
+    }
+    // Fields the member itself made visible through its own _anonymous_.
+    if let Ok(inner) = proto.getattr("_anonymous_") {
+        for a in inner.try_iter()? {
+            let a: String = a?.extract()?;
+            if let Ok(sub) = proto.getattr(a.as_str()) {
+                if let Ok(sub) = sub.cast::<CField>() {
+                    let moved = sub.get().shifted(py, field.offset);
+                    add_anonymous(cls, &moved)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The PEP 3118 format of a structure, with padding bytes (`x`) as CPython 3.12+
+/// exports it. Structures with bit-fields export plain bytes.
+fn struct_format(
+    py: Python<'_>,
+    decls: &[FieldDecl<'_>],
+    layout: &Layout,
+    swapped: bool,
+) -> String {
+    if decls.iter().any(|d| d.bits.is_some()) {
+        return "B".to_owned();
+    }
+    let _ = (py, swapped);
+    let mut out = String::from("T{");
+    let mut pos = 0usize;
+    let mut order: Vec<usize> = (0..decls.len()).collect();
+    order.sort_by_key(|&i| layout.fields[i].offset);
+    for i in order {
+        let fl = &layout.fields[i];
+        if fl.offset < pos {
+            continue; // unions and overlapping members: the first one describes the bytes
+        }
+        if fl.offset > pos {
+            let gap = fl.offset - pos;
+            out.push_str(&if gap == 1 {
+                "x".to_owned()
+            } else {
+                format!("{gap}x")
+            });
+        }
+        let info = decls[i].info.get();
+        let mut f = String::new();
+        if info.kind == Kind::Array {
+            let dims: Vec<String> = info.shape.iter().map(|d| d.to_string()).collect();
+            f.push_str(&format!("({})", dims.join(",")));
+        }
+        f.push_str(&info.format.to_string_lossy());
+        out.push_str(&format!("{f}:{}:", decls[i].name));
+        pos = fl.offset + fl.size;
+    }
+    if layout.size > pos {
+        let gap = layout.size - pos;
+        out.push_str(&if gap == 1 {
+            "x".to_owned()
+        } else {
+            format!("{gap}x")
+        });
+    }
+    out.push('}');
+    out
+}
+
+fn init_fields(
+    slf: &Bound<'_, PyAny>,
+    info: &StgInfo,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    let names = &info.field_names;
+    if args.len() > names.len() {
+        return Err(PyTypeError::new_err("too many initializers"));
+    }
+    for (name, v) in names.iter().zip(args.iter()) {
+        slf.setattr(name.as_str(), v)?;
+    }
+    if let Some(kw) = kwargs {
+        for (k, v) in kw.iter() {
+            let key: String = k.extract()?;
+            if names[..args.len()].contains(&key) {
+                return Err(PyTypeError::new_err(format!(
+                    "duplicate values for field {}",
+                    k.repr()?
+                )));
+            }
+            slf.setattr(key.as_str(), v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The base of the structure types.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Structure")]
+pub struct Structure;
+
+#[pymethods]
+impl Structure {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let cd = crate::cdata::construct(cls, Kind::Struct, "abstract class")?;
+        Ok(PyClassInitializer::from(cd).add_subclass(Structure))
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let info = slf.as_super().get().info_obj().clone_ref(slf.py());
+        init_fields(slf.as_any(), info.get(), args, kwargs)
+    }
+}
+
+/// The base of the union types.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Union")]
+pub struct Union;
+
+#[pymethods]
+impl Union {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let cd = crate::cdata::construct(cls, Kind::Union, "abstract class")?;
+        Ok(PyClassInitializer::from(cd).add_subclass(Union))
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let info = slf.as_super().get().info_obj().clone_ref(slf.py());
+        init_fields(slf.as_any(), info.get(), args, kwargs)
+    }
+}
+
+/// The error for passing a union by value, which libffi cannot describe portably.
+pub fn union_by_value_error() -> PyErr {
+    PyNotImplementedError::new_err("ferrotype: passing unions by value is not implemented yet")
+}
