@@ -99,6 +99,13 @@ class _CDataType(type):
     def from_buffer_copy(cls, obj, offset=0):
         raise NotImplementedError("ferrotype: from_buffer_copy is not implemented yet")
 
+    @property
+    def dtype(cls):
+        """The NumPy dtype of this type (NumPy reads it in ``numpy.dtype(T)``)."""
+        import numpy
+
+        return numpy.dtype(_native.dtype_spec(cls))
+
     def __mul__(cls, length):
         key = (cls, length)
         try:

@@ -4,7 +4,7 @@
 //!
 //! Module map: `cdata` (instances and memory), `stginfo` (type information),
 //! `simple`/`array`/`pointer`/`funcptr`/`structure` (the kinds of types), `convert` (Python <-> C
-//! values), `functions` (module functions), `errors` (exceptions), `gilcell`,
+//! values), `functions` (module functions), `dtype` (NumPy dtype descriptions), `errors` (exceptions), `gilcell`,
 //! `util` (find_library support).
 
 use pyo3::prelude::*;
@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 mod array;
 mod cdata;
 mod convert;
+mod dtype;
 mod errors;
 mod funcptr;
 mod functions;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<structure::Union>()?;
     m.add_class::<structure::CField>()?;
     m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;
+    m.add_function(wrap_pyfunction!(dtype::dtype_spec, m)?)?;
     m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;
     m.add_function(wrap_pyfunction!(stginfo::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(stginfo::init_array_type, m)?)?;

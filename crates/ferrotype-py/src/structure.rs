@@ -36,6 +36,21 @@ pub struct CField {
 }
 
 impl CField {
+    /// Whether the field is a bit-field.
+    pub fn is_bitfield(&self) -> bool {
+        self.bits.is_some()
+    }
+
+    /// The field's type.
+    pub fn proto(&self) -> &Py<PyAny> {
+        &self.proto
+    }
+
+    /// The byte offset of the field (of its storage unit, for a bit-field).
+    pub fn offset_bytes(&self) -> usize {
+        self.offset
+    }
+
     fn shifted(&self, py: Python<'_>, by: usize) -> CField {
         CField {
             name: self.name.clone(),
