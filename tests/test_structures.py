@@ -254,3 +254,21 @@ def test_union_by_reference(ct, cfunc):
     n = Num()
     n.i = 0x40490FDB
     assert abs(as_float(ct.byref(n)) - 3.14159274) < 1e-6
+
+
+def test_incomplete_pointer_type_completed_later(ct):
+    lp_cell = ct.POINTER("cell")
+
+    class cell(ct.Structure):
+        _fields_ = [("name", ct.c_char_p), ("next", lp_cell)]
+
+    with pytest.raises(TypeError, match="has no _type_"):
+        ct.POINTER("other")()
+    ct.SetPointerType(lp_cell, cell)
+    assert lp_cell._type_ is cell
+    assert ct.POINTER(cell) is lp_cell
+    first = cell(b"first")
+    second = cell(b"second", ct.pointer(first))
+    assert second.next.contents.name == b"first"
+    first.next = ct.pointer(second)
+    assert first.next.contents.next.contents.name == b"first"

@@ -258,7 +258,9 @@ def create_unicode_buffer(init, size=None):
 
 
 def SetPointerType(pointer_type, cls):
-    raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+    """Completes an incomplete pointer type (deprecated in ctypes: use
+    ``pointer.set_type(cls)``)."""
+    pointer_type.set_type(cls)
 
 
 def ARRAY(typ, len):

@@ -187,7 +187,16 @@ class PyCPointerType(_CDataType):
         return _native.pointer_from_param(cls, obj)
 
     def set_type(cls, typ):
-        raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+        """Completes an incomplete pointer type (one made by ``POINTER("name")``)."""
+        if "_type_" in cls.__dict__:
+            raise AttributeError("_type_ already set")
+        type.__setattr__(cls, "_type_", typ)
+        try:
+            _native.init_pointer_type(cls)
+        except BaseException:
+            type.__delattr__(cls, "_type_")
+            raise
+        _pointer_type_cache[typ] = cls
 
 
 class PyCFuncPtrType(_CDataType):
@@ -270,7 +279,10 @@ def POINTER(cls):
     except TypeError:
         raise TypeError("must be a ctypes type") from None
     if isinstance(cls, str):
-        raise NotImplementedError("ferrotype: incomplete pointer types are not implemented yet")
+        # An incomplete pointer type, completed later with set_type/SetPointerType.
+        klass = PyCPointerType(f"LP_{cls}", (_Pointer,), {})
+        _pointer_type_cache[id(klass)] = klass
+        return klass
     if not isinstance(cls, type):
         raise TypeError("must be a ctypes type")
     klass = PyCPointerType(

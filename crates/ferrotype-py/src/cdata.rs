@@ -293,7 +293,9 @@ pub fn construct(cls: &Bound<'_, PyType>, kind: Kind, missing: &'static str) -> 
         return Ok(cd);
     }
     let info = crate::stginfo::info_of(cls.as_any())
-        .filter(|i| i.get().kind == kind && (kind != Kind::Pointer || i.get().proto.is_some()))
+        .filter(|i| {
+            i.get().kind == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
+        })
         .ok_or_else(|| PyTypeError::new_err(missing))?;
     CData::for_type(&info)
 }

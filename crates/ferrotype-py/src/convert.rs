@@ -657,7 +657,7 @@ pub fn pointer_param(
     if obj.is_none() {
         return Ok(Param::pointer(std::ptr::null_mut(), None, 'P'));
     }
-    let proto = info.proto.as_ref().map(|p| p.bind(py));
+    let proto = info.pointer_target().map(|p| p.bind(py));
     if let Some(cd) = as_cdata(obj) {
         if obj.is_instance(cls.as_any())? {
             return cdata_param(obj, cd.get());

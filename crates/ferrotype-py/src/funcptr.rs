@@ -209,7 +209,8 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                     })
                 }
                 Some(Kind::Pointer)
-                    if info.get().kind == Kind::Pointer && info.get().proto.is_some() =>
+                    if info.get().kind == Kind::Pointer
+                        && info.get().pointer_target().is_some() =>
                 {
                     return Ok(ArgConv::Pointer {
                         cls: cls.clone().unbind(),

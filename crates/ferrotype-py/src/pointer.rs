@@ -35,7 +35,7 @@ fn target<'py>(
     info: &StgInfo,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
-    let cls = info.proto.as_ref().ok_or_else(missing)?.bind(py).clone();
+    let cls = info.pointer_target().ok_or_else(missing)?.bind(py).clone();
     let target_info = info_of(&cls).ok_or_else(missing)?;
     Ok((cls, target_info))
 }

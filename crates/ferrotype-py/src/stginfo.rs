@@ -61,6 +61,10 @@ pub struct StgInfo {
     pub field_names: Vec<String>,
     /// Structures and unions: whether `_fields_` has been set (it is final then).
     pub fields_final: bool,
+    /// Pointer types made incomplete (`POINTER("name")`): the target type, set once by
+    /// `set_type`. Kept in the same StgInfo so that everything that already holds it
+    /// (fields, instances, call plans) sees the completed type.
+    pub completed_target: std::sync::OnceLock<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -109,7 +113,14 @@ impl StgInfo {
             type_char: None,
             field_names: Vec::new(),
             fields_final: false,
+            completed_target: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A pointer type's target: `_type_` at creation, or the type given later to
+    /// `set_type`.
+    pub fn pointer_target(&self) -> Option<&Py<PyAny>> {
+        self.proto.as_ref().or_else(|| self.completed_target.get())
     }
 
     /// The element size of the buffer view (ctypes reports the innermost element's
@@ -287,6 +298,27 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
     let proto = cls.getattr(intern!(py, "_type_")).ok();
+    // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
+    let own = cls
+        .getattr(intern!(py, "__dict__"))?
+        .get_item(INFO_ATTR)
+        .ok()
+        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    if let (Some(own), Some(p)) = (&own, &proto) {
+        let o = own.get();
+        if o.kind == Kind::Pointer && o.proto.is_none() {
+            if info_of(p)
+                .filter(|_| p.is_instance_of::<PyType>())
+                .is_none()
+            {
+                return Err(PyTypeError::new_err("_type_ must have storage info"));
+            }
+            if o.completed_target.set(p.clone().unbind()).is_err() {
+                return Err(PyAttributeError::new_err("_type_ already set"));
+            }
+            return Ok(());
+        }
+    }
     let (proto, proto_info, format) = match proto {
         Some(p) => {
             let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
