@@ -450,7 +450,7 @@ pub fn init_struct_type(
             FfiType::Struct(StructType::new(elems, layout.size, layout.align))
         }
     };
-    let format = struct_format(py, &decls, &layout, swapped);
+    let format = struct_format(&decls, &layout);
     set_info(
         cls,
         StgInfo {
@@ -509,16 +509,10 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
 
 /// The PEP 3118 format of a structure, with padding bytes (`x`) as CPython 3.12+
 /// exports it. Structures with bit-fields export plain bytes.
-fn struct_format(
-    py: Python<'_>,
-    decls: &[FieldDecl<'_>],
-    layout: &Layout,
-    swapped: bool,
-) -> String {
+fn struct_format(decls: &[FieldDecl<'_>], layout: &Layout) -> String {
     if decls.iter().any(|d| d.bits.is_some()) {
         return "B".to_owned();
     }
-    let _ = (py, swapped);
     let mut out = String::from("T{");
     let mut pos = 0usize;
     let mut order: Vec<usize> = (0..decls.len()).collect();
