@@ -65,6 +65,10 @@ def test_fields_errors(ct):
         class Bad3(ct.Structure):
             _fields_ = [("x", ct.c_double, 3)]
 
+    for char_type in (ct.c_char, ct.c_wchar):
+        with pytest.raises(TypeError, match="bit fields not allowed for type"):
+            type("BadChar", (ct.Structure,), {"_fields_": [("x", char_type, 3)]})
+
     with pytest.raises(ValueError, match="number of bits invalid for bit field"):
 
         class Bad4(ct.Structure):

@@ -183,12 +183,12 @@ impl CField {
     }
 }
 
-/// Whether a simple type may hold a bit-field (ctypes: the integer ffi types).
+/// Whether a simple type may hold a bit-field (ctypes: the integer types and `c_bool`).
 fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
     let code = info.code.filter(|_| info.kind == Kind::Simple)?;
     match code {
         TypeCode::Bool => Some(IntKind::Bool),
-        TypeCode::Char | TypeCode::WChar => Some(IntKind::Unsigned),
+        // ctypes refuses the character types (c_char, c_wchar) as bit-fields.
         c if c.is_integer() => Some(
             if matches!(c.kind(), ferrotype_core::typecode::ValueKind::Signed) {
                 IntKind::Signed
