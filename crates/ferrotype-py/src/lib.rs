@@ -36,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<structure::Structure>()?;
     m.add_class::<structure::Union>()?;
     m.add_class::<structure::CField>()?;
+    structure::install_field_slots(py);
     m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;
     m.add_function(wrap_pyfunction!(dtype::dtype_spec, m)?)?;
     m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;

@@ -33,6 +33,12 @@ pub struct CField {
     proto: Py<PyAny>,
     proto_info: Py<StgInfo>,
     swapped: bool,
+    /// The field's code when it is a value of a simple type deriving directly from
+    /// `_SimpleCData` (read and written as a Python value): the fast path of `p.x`.
+    scalar: Option<TypeCode>,
+    /// The class the field was declared in: instances of exactly this class skip the
+    /// general subtype check on every access.
+    owner: Py<PyType>,
 }
 
 impl CField {
@@ -51,7 +57,7 @@ impl CField {
         self.offset
     }
 
-    fn shifted(&self, py: Python<'_>, by: usize) -> CField {
+    fn shifted(&self, py: Python<'_>, by: usize, owner: &Bound<'_, PyType>) -> CField {
         CField {
             name: self.name.clone(),
             offset: self.offset + by,
@@ -61,28 +67,89 @@ impl CField {
             proto: self.proto.clone_ref(py),
             proto_info: self.proto_info.clone_ref(py),
             swapped: self.swapped,
+            scalar: self.scalar,
+            owner: owner.clone().unbind(),
         }
     }
 }
 
-fn instance<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, CData>> {
+fn instance<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    owner: &Py<PyType>,
+) -> PyResult<&'a Bound<'py, CData>> {
+    if obj.get_type().as_ptr() == owner.as_ptr() {
+        // SAFETY: `owner` is a structure or union class, a subclass of the native
+        // CData class, so its exact instances are CData objects.
+        return Ok(unsafe { obj.cast_unchecked::<CData>() });
+    }
     as_cdata(obj).ok_or_else(|| PyTypeError::new_err("not a ctypes instance"))
 }
 
-#[pymethods]
+/// The descriptor-get slot of `CField` (installed by [`install_field_slots`]): the
+/// attribute read `p.x` enters here directly, without PyO3's generic argument handling.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `descr` a `CField` and `obj` NULL,
+/// `None` or the instance the attribute is read from.
+unsafe extern "C" fn cfield_descr_get(
+    descr: *mut pyo3::ffi::PyObject,
+    obj: *mut pyo3::ffi::PyObject,
+    _owner: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
+    let py = unsafe { Python::assume_attached() };
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
+            // SAFETY: `descr` is a live object (the slot is only on CField's type).
+            let d = unsafe { Bound::from_borrowed_ptr(py, descr) };
+            let d = d.cast_into::<CField>().map_err(PyErr::from)?;
+            // SAFETY: a NULL check first; otherwise `obj` is a live object.
+            if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
+                return Ok(d.into_any().unbind());
+            }
+            // SAFETY: `obj` is a live object (checked non-NULL above).
+            let o = unsafe { Bound::from_borrowed_ptr(py, obj) };
+            CField::get_value(&d, &o)
+        }));
+    match outcome {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while reading a field")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Installs the fast descriptor-get slot on `CField` (at module initialisation, before
+/// any field exists).
+pub fn install_field_slots(py: Python<'_>) {
+    use pyo3::PyTypeInfo;
+    let tp = CField::type_object(py).as_type_ptr();
+    // SAFETY: CField's type object is initialised and no instance has been created yet;
+    // replacing a slot and calling PyType_Modified is the documented way to change a
+    // type's behaviour after creation.
+    unsafe {
+        (*tp).tp_descr_get = Some(cfield_descr_get);
+        pyo3::ffi::PyType_Modified(tp);
+    }
+}
+
 impl CField {
-    fn __get__(
-        slf: &Bound<'_, Self>,
-        obj: Option<&Bound<'_, PyAny>>,
-        _owner: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
+    /// `instance.field`: the field's value read from the instance's memory.
+    fn get_value(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        let Some(obj) = obj.filter(|o| !o.is_none()) else {
-            return Ok(slf.clone().into_any().unbind());
-        };
         let f = slf.get();
-        let cd = instance(obj)?;
+        let cd = instance(obj, &f.owner)?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let Some(code) = f.scalar {
+            // SAFETY: the field lies inside the structure's memory (layout invariant).
+            return unsafe { load_scalar_field(py, ptr, code, f.swapped) };
+        }
         if let Some((shift, bits, kind)) = f.bits {
             // SAFETY: the layout keeps every storage unit inside the structure, whose
             // memory the instance holds.
@@ -105,6 +172,20 @@ impl CField {
         }
         get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
     }
+}
+
+#[pymethods]
+impl CField {
+    fn __get__(
+        slf: &Bound<'_, Self>,
+        obj: Option<&Bound<'_, PyAny>>,
+        _owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        match obj.filter(|o| !o.is_none()) {
+            Some(o) => CField::get_value(slf, o),
+            None => Ok(slf.clone().into_any().unbind()),
+        }
+    }
 
     fn __set__(
         slf: &Bound<'_, Self>,
@@ -113,8 +194,15 @@ impl CField {
     ) -> PyResult<()> {
         let py = slf.py();
         let f = slf.get();
-        let cd = instance(obj)?;
+        let cd = instance(obj, &f.owner)?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
+            if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
+                // SAFETY: an 8-byte field inside the structure's memory.
+                unsafe { ptr.cast::<f64>().write_unaligned(v.value()) };
+                return Ok(());
+            }
+        }
         if let Some((shift, bits, kind)) = f.bits {
             let v: u64 = if kind == IntKind::Bool {
                 u64::from(value.is_truthy()?)
@@ -150,6 +238,12 @@ impl CField {
         set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
     }
 
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.proto)?;
+        visit.call(&self.proto_info)?;
+        visit.call(&self.owner)
+    }
+
     fn __delete__(&self, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
         Err(PyTypeError::new_err("can't delete attribute"))
     }
@@ -180,6 +274,37 @@ impl CField {
                 self.offset, self.size
             ),
         })
+    }
+}
+
+/// Reads a scalar field, with `double` and `int` inline.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `code.size()` bytes.
+#[inline]
+unsafe fn load_scalar_field(
+    py: Python<'_>,
+    ptr: *const u8,
+    code: TypeCode,
+    swapped: bool,
+) -> PyResult<Py<PyAny>> {
+    // SAFETY: the caller guarantees the bytes; reads are unaligned (packed structures).
+    unsafe {
+        match (code, swapped) {
+            (TypeCode::Double, false) => Ok(ptr
+                .cast::<f64>()
+                .read_unaligned()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
+            (TypeCode::Int, false) if code.size() == 4 => Ok(ptr
+                .cast::<i32>()
+                .read_unaligned()
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
+            _ => crate::convert::load(py, ptr, code, swapped),
+        }
     }
 }
 
@@ -257,14 +382,13 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                         .unwrap_or_default()
                 ))
             })?;
-            let b: i64 = t
-                .get_item(2)?
-                .extract()
-                .map_err(|_| PyValueError::new_err("number of bits invalid for bit field"))?;
+            let b: i64 = t.get_item(2)?.extract().map_err(|_| {
+                PyValueError::new_err(format!("number of bits invalid for bit field {name:?}"))
+            })?;
             if b < 1 || b as usize > info.get().size * 8 {
-                return Err(PyValueError::new_err(
-                    "number of bits invalid for bit field",
-                ));
+                return Err(PyValueError::new_err(format!(
+                    "number of bits invalid for bit field {name:?}"
+                )));
             }
             Some((b, kind))
         } else {
@@ -403,7 +527,17 @@ pub fn init_struct_type(
                 index: base_count + k,
                 proto: d.ty.clone().unbind(),
                 proto_info: d.info.clone().unbind(),
-                swapped,
+                // Bit-fields follow the structure's byte order; values, their own type's.
+                swapped: if d.bits.is_some() {
+                    swapped
+                } else {
+                    d.info.get().swapped
+                },
+                scalar: match (d.bits, d.info.get()) {
+                    (None, i) if i.kind == Kind::Simple && i.direct => i.code,
+                    _ => None,
+                },
+                owner: cls.clone().unbind(),
             },
         )?;
         cls.setattr(d.name.as_str(), &field)?;
@@ -489,7 +623,7 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
         let Ok(sub) = sub.cast::<CField>() else {
             continue;
         };
-        let moved = Bound::new(py, sub.get().shifted(py, field.offset))?;
+        let moved = Bound::new(py, sub.get().shifted(py, field.offset, cls))?;
         cls.setattr(name.as_str(), moved)?;
     }
     // Fields the member itself made visible through its own _anonymous_.
@@ -498,7 +632,7 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
             let a: String = a?.extract()?;
             if let Ok(sub) = proto.getattr(a.as_str()) {
                 if let Ok(sub) = sub.cast::<CField>() {
-                    let moved = sub.get().shifted(py, field.offset);
+                    let moved = sub.get().shifted(py, field.offset, cls);
                     add_anonymous(cls, &moved)?;
                 }
             }
