@@ -67,6 +67,8 @@ WORKLOADS = [
     ("c_int_new", "c_int(5)"),
     ("c_int_value", "c_int .value read"),
     ("strbuf", "create_string_buffer(64).value"),
+    ("field_get", "Structure field get p.x"),
+    ("field_set", "Structure field set p.x = 1.5"),
 ]
 WORKLOAD_IDS = [w for w, _ in WORKLOADS]
 CONTENDERS = ["ctypes", "ctypes-noargtypes", "ferrotype", "ferrotype-noargtypes", "cffi"]
@@ -162,7 +164,22 @@ def ctypes_cells(ct, libpath: str) -> dict:
         csb = ct.create_string_buffer
         return Case("csb(64).value", {"csb": csb}, lambda: csb(64).value == b"")
 
-    return dict(by_name(add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf))
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+    def field_get():
+        p = Point(2.5, 1.0)
+        return Case("p.x", {"p": p}, lambda: p.x == 2.5)
+
+    def field_set():
+        p = Point(2.5, 1.0)
+        return Case("p.x = 1.5", {"p": p}, lambda: setattr(p, "x", 1.5) or p.x == 1.5)
+
+    return dict(
+        by_name(
+            add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
+        )
+    )
 
 
 def ctypes_noargtypes_cells(ct, libpath: str) -> dict:
@@ -242,7 +259,19 @@ def cffi_cells(libpath: str) -> dict:
             lambda: string(new("char[64]")) == b"",
         )
 
-    return dict(by_name(add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf))
+    def field_get():
+        p = ffi.new("struct { double x, y; } *", {"x": 2.5, "y": 1.0})
+        return Case("p.x", {"p": p}, lambda: p.x == 2.5)
+
+    def field_set():
+        p = ffi.new("struct { double x, y; } *", {"x": 2.5, "y": 1.0})
+        return Case("p.x = 1.5", {"p": p}, lambda: setattr(p, "x", 1.5) or p.x == 1.5)
+
+    return dict(
+        by_name(
+            add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
+        )
+    )
 
 
 def by_name(*setups):

@@ -276,3 +276,12 @@ def test_incomplete_pointer_type_completed_later(ct):
     assert second.next.contents.name == b"first"
     first.next = ct.pointer(second)
     assert first.next.contents.next.contents.name == b"first"
+
+
+def test_array_of_structs_from_tuples(ct, Point):
+    arr = (Point * 2)((1, 2), (3, 4))
+    assert [(p.x, p.y) for p in arr] == [(1, 2), (3, 4)]
+    arr[0] = (5, 6)
+    assert arr[0].y == 6
+    with pytest.raises(TypeError):
+        arr[1] = 7

@@ -76,6 +76,13 @@ pub fn set_item_at(
             }
         }
     }
+    if matches!(elem.kind, Kind::Array | Kind::Struct | Kind::Union) {
+        if let Ok(t) = value.cast::<pyo3::types::PyTuple>() {
+            // ctypes: a tuple initialises an array, structure or union in place.
+            let made = elem_cls.call1(t)?;
+            return set_item_at(owner_cd, elem_cls, elem, ptr, index, &made);
+        }
+    }
     if elem.kind == Kind::Simple {
         let code = elem.code.expect("simple type has a code");
         // SAFETY: ptr addresses code.size() writable bytes of the owner.

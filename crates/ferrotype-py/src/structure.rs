@@ -228,13 +228,6 @@ impl CField {
                 return crate::array::set_char_units(ptr, info.length, code, value);
             }
         }
-        if matches!(info.kind, Kind::Array | Kind::Struct | Kind::Union)
-            && value.is_instance_of::<PyTuple>()
-        {
-            // ctypes: a tuple initialises an array or structure field.
-            let made = f.proto.bind(py).call1(value.cast::<PyTuple>()?)?;
-            return set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, &made);
-        }
         set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
     }
 
