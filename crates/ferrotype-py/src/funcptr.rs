@@ -51,6 +51,13 @@ enum ArgConv {
     },
     /// A built-in pointer type.
     Pointer { cls: Py<PyType>, info: Py<StgInfo> },
+    /// A structure passed by value: its instances go straight to libffi; anything else
+    /// goes through the type's `from_param`.
+    Struct {
+        cls: Py<PyType>,
+        info: Py<StgInfo>,
+        from_param: Py<PyAny>,
+    },
     /// Anything else with a `from_param`: called, then converted by default rules.
     Custom { from_param: Py<PyAny> },
 }
@@ -58,9 +65,9 @@ enum ArgConv {
 impl ArgConv {
     fn ffi(&self, py: Python<'_>) -> Option<FfiType> {
         match self {
-            ArgConv::Simple { info, .. } | ArgConv::Pointer { info, .. } => {
-                Some(info.bind(py).get().ffi.clone())
-            }
+            ArgConv::Simple { info, .. }
+            | ArgConv::Pointer { info, .. }
+            | ArgConv::Struct { info, .. } => Some(info.bind(py).get().ffi.clone()),
             ArgConv::Custom { .. } => None,
         }
     }
@@ -70,6 +77,37 @@ impl ArgConv {
         match self {
             ArgConv::Simple { cls, info, .. } => simple_param(Some(cls.bind(py)), info.get(), arg),
             ArgConv::Pointer { cls, info } => pointer_param(cls.bind(py), info.get(), arg),
+            ArgConv::Struct {
+                cls,
+                info,
+                from_param,
+            } => {
+                if let Some(cd) = crate::cdata::as_cdata(arg)
+                    .filter(|_| arg.is_instance(cls.bind(py)).unwrap_or(false))
+                {
+                    return Ok(Param {
+                        ffi: info.get().ffi.clone(),
+                        slot: ArgSlot::default(),
+                        keep: Some(arg.clone().unbind()),
+                        tag: 'V',
+                        by_value: cd.get().ptr(),
+                    });
+                }
+                let converted = from_param.bind(py).call1((arg,))?;
+                let mut p = default_param(&converted, index)?;
+                if p.ffi != info.get().ffi {
+                    // The prepared interface expects this structure by value.
+                    return Err(PyTypeError::new_err(format!(
+                        "expected {} instance instead of {}",
+                        cls.bind(py).name()?,
+                        convert::type_name(arg)
+                    )));
+                }
+                if p.keep.is_none() {
+                    p.keep = Some(converted.unbind());
+                }
+                Ok(p)
+            }
             ArgConv::Custom { from_param } => {
                 let converted = from_param.bind(py).call1((arg,))?;
                 let mut p = default_param(&converted, index)?;
@@ -139,6 +177,15 @@ impl FuncState {
                         cls: cls.clone_ref(py),
                         info: info.clone_ref(py),
                     },
+                    ArgConv::Struct {
+                        cls,
+                        info,
+                        from_param,
+                    } => ArgConv::Struct {
+                        cls: cls.clone_ref(py),
+                        info: info.clone_ref(py),
+                        from_param: from_param.clone_ref(py),
+                    },
                     ArgConv::Custom { from_param } => ArgConv::Custom {
                         from_param: from_param.clone_ref(py),
                     },
@@ -180,6 +227,7 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
     let py = cls.py();
     let simple = SimpleCData::type_object(py);
     let pointer = Pointer::type_object(py);
+    let structure = crate::structure::Structure::type_object(py);
     for k in cls.mro().iter() {
         let k = k.cast_into::<PyType>()?;
         if k.is(&simple) {
@@ -187,6 +235,9 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
         }
         if k.is(&pointer) {
             return Ok(Some(Kind::Pointer));
+        }
+        if k.is(&structure) {
+            return Ok(Some(Kind::Struct));
         }
         let dict = k.getattr(intern!(py, "__dict__"))?;
         if dict.contains(intern!(py, "from_param"))? {
@@ -215,6 +266,15 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                     return Ok(ArgConv::Pointer {
                         cls: cls.clone().unbind(),
                         info: info.unbind(),
+                    })
+                }
+                Some(Kind::Struct)
+                    if info.get().kind == Kind::Struct && info.get().ffi != FfiType::Void =>
+                {
+                    return Ok(ArgConv::Struct {
+                        cls: cls.clone().unbind(),
+                        info: info.unbind(),
+                        from_param: item.getattr(intern!(py, "from_param"))?.unbind(),
                     })
                 }
                 _ => {}
