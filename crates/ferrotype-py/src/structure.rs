@@ -100,15 +100,15 @@ unsafe extern "C" fn cfield_descr_get(
     let py = unsafe { Python::assume_attached() };
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
-            // SAFETY: `descr` is a live object (the slot is only on CField's type).
-            let d = unsafe { Bound::from_borrowed_ptr(py, descr) };
-            let d = d.cast_into::<CField>().map_err(PyErr::from)?;
+            // SAFETY: `descr` is a live CField: the slot is installed on CField's type
+            // only, which cannot be subclassed. Borrowed: the caller holds the reference.
+            let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CField>() };
             // SAFETY: a NULL check first; otherwise `obj` is a live object.
             if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
-                return Ok(d.into_any().unbind());
+                return Ok(d.to_owned().into_any().unbind());
             }
-            // SAFETY: `obj` is a live object (checked non-NULL above).
-            let o = unsafe { Bound::from_borrowed_ptr(py, obj) };
+            // SAFETY: `obj` is a live object (checked non-NULL above), borrowed for the call.
+            let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
             CField::get_value(&d, &o)
         }));
     match outcome {
