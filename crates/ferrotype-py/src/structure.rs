@@ -707,63 +707,53 @@ fn init_fields(
     Ok(())
 }
 
-/// The base of the structure types.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Structure")]
-pub struct Structure;
+/// Declares the native base class of structures or unions: construction from the
+/// class's type information, and ctypes' positional/keyword initialisation.
+macro_rules! compound_base {
+    ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr) => {
+        $(#[$doc])*
+        #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = $py_name)]
+        pub struct $rust;
 
-#[pymethods]
-impl Structure {
-    #[new]
-    #[classmethod]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(
-        cls: &Bound<'_, PyType>,
-        _args: &Bound<'_, PyTuple>,
-        _kwargs: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyClassInitializer<Self>> {
-        let cd = crate::cdata::construct(cls, Kind::Struct, "abstract class")?;
-        Ok(PyClassInitializer::from(cd).add_subclass(Structure))
-    }
+        #[pymethods]
+        impl $rust {
+            #[new]
+            #[classmethod]
+            #[pyo3(signature = (*_args, **_kwargs))]
+            fn new(
+                cls: &Bound<'_, PyType>,
+                _args: &Bound<'_, PyTuple>,
+                _kwargs: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<PyClassInitializer<Self>> {
+                let cd = crate::cdata::construct(cls, $kind, "abstract class")?;
+                Ok(PyClassInitializer::from(cd).add_subclass($rust))
+            }
 
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __init__(
-        slf: &Bound<'_, Self>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let info = slf.as_super().get().info_obj().clone_ref(slf.py());
-        init_fields(slf.as_any(), info.get(), args, kwargs)
-    }
+            #[pyo3(signature = (*args, **kwargs))]
+            fn __init__(
+                slf: &Bound<'_, Self>,
+                args: &Bound<'_, PyTuple>,
+                kwargs: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<()> {
+                let info = slf.as_super().get().info_obj().clone_ref(slf.py());
+                init_fields(slf.as_any(), info.get(), args, kwargs)
+            }
+        }
+    };
 }
 
-/// The base of the union types.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Union")]
-pub struct Union;
-
-#[pymethods]
-impl Union {
-    #[new]
-    #[classmethod]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(
-        cls: &Bound<'_, PyType>,
-        _args: &Bound<'_, PyTuple>,
-        _kwargs: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyClassInitializer<Self>> {
-        let cd = crate::cdata::construct(cls, Kind::Union, "abstract class")?;
-        Ok(PyClassInitializer::from(cd).add_subclass(Union))
-    }
-
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __init__(
-        slf: &Bound<'_, Self>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let info = slf.as_super().get().info_obj().clone_ref(slf.py());
-        init_fields(slf.as_any(), info.get(), args, kwargs)
-    }
-}
+compound_base!(
+    /// The base of the structure types.
+    Structure,
+    "Structure",
+    Kind::Struct
+);
+compound_base!(
+    /// The base of the union types.
+    Union,
+    "Union",
+    Kind::Union
+);
 
 /// The error for passing a union by value, which libffi cannot describe portably.
 pub fn union_by_value_error() -> PyErr {
