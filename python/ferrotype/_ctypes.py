@@ -94,10 +94,10 @@ class _CDataType(type):
         return _native.in_dll(cls, dll, name)
 
     def from_buffer(cls, obj, offset=0):
-        raise NotImplementedError("ferrotype: from_buffer is not implemented yet")
+        return _native.from_buffer(cls, obj, offset)
 
     def from_buffer_copy(cls, obj, offset=0):
-        raise NotImplementedError("ferrotype: from_buffer_copy is not implemented yet")
+        return _native.from_buffer_copy(cls, obj, offset)
 
     @property
     def dtype(cls):

@@ -389,3 +389,108 @@ pub fn generic_from_param<'py>(
         obj.get_type().name()?
     )))
 }
+
+/// A contiguous view of `obj`'s buffer: its address and length, whether it is
+/// read-only, and whether it is C-contiguous. The view is released before returning;
+/// the caller keeps the exporter (a memoryview) alive while it uses the address.
+fn buffer_facts(
+    obj: &Bound<'_, PyAny>,
+    flags: std::ffi::c_int,
+) -> PyResult<(*mut u8, usize, bool, bool)> {
+    let mut view = std::mem::MaybeUninit::<pyo3::ffi::Py_buffer>::zeroed();
+    // SAFETY: `view` is writable storage for a Py_buffer; on success it is filled in and
+    // released below, on failure an exception is set.
+    if unsafe { pyo3::ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) } != 0 {
+        return Err(PyErr::fetch(obj.py()));
+    }
+    // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
+    let mut view = unsafe { view.assume_init() };
+    // SAFETY: a filled-in view; PyBuffer_IsContiguous only reads it.
+    let contiguous =
+        unsafe { pyo3::ffi::PyBuffer_IsContiguous(&view, b'C' as std::ffi::c_char) } != 0;
+    let facts = (
+        view.buf.cast::<u8>(),
+        view.len as usize,
+        view.readonly != 0,
+        contiguous,
+    );
+    // SAFETY: releases the view obtained above exactly once.
+    unsafe { pyo3::ffi::PyBuffer_Release(&mut view) };
+    Ok(facts)
+}
+
+/// `T.from_buffer(obj, offset=0)`: an instance sharing the memory of a writable,
+/// C-contiguous buffer, which it keeps alive (and locked against resizing).
+#[pyfunction]
+#[pyo3(signature = (cls, obj, offset = 0))]
+pub fn from_buffer<'py>(
+    cls: &Bound<'py, PyType>,
+    obj: &Bound<'py, PyAny>,
+    offset: isize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let view = pyo3::types::PyMemoryView::from(obj)?;
+    let (ptr, len, readonly, contiguous) = buffer_facts(view.as_any(), pyo3::ffi::PyBUF_FULL_RO)?;
+    if readonly {
+        return Err(PyTypeError::new_err("underlying buffer is not writable"));
+    }
+    if !contiguous {
+        return Err(PyTypeError::new_err(
+            "underlying buffer is not C contiguous",
+        ));
+    }
+    if offset < 0 {
+        return Err(PyValueError::new_err("offset cannot be negative"));
+    }
+    let size = info.get().size;
+    let need = size + offset as usize;
+    if len < need {
+        return Err(PyValueError::new_err(format!(
+            "Buffer size too small ({len} instead of at least {need} bytes)"
+        )));
+    }
+    let data = CData::new_view(
+        info.unbind(),
+        ptr.wrapping_add(offset as usize),
+        size,
+        None,
+        0,
+    );
+    let inst = instantiate(cls, data)?;
+    // ctypes: the instance keeps the memoryview (and so the exporter) alive.
+    as_cdata(&inst).expect("just made").get().keep_alive(
+        py,
+        usize::MAX,
+        view.into_any().unbind(),
+    )?;
+    Ok(inst)
+}
+
+/// `T.from_buffer_copy(obj, offset=0)`: a new instance holding a copy of the bytes of a
+/// readable buffer.
+#[pyfunction]
+#[pyo3(signature = (cls, obj, offset = 0))]
+pub fn from_buffer_copy<'py>(
+    cls: &Bound<'py, PyType>,
+    obj: &Bound<'py, PyAny>,
+    offset: isize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let (ptr, len, _, _) = buffer_facts(obj, pyo3::ffi::PyBUF_SIMPLE)?;
+    if offset < 0 {
+        return Err(PyValueError::new_err("offset cannot be negative"));
+    }
+    let size = info.get().size;
+    let need = size + offset as usize;
+    if len < need {
+        return Err(PyValueError::new_err(format!(
+            "Buffer size too small ({len} instead of at least {need} bytes)"
+        )));
+    }
+    let data = CData::for_type(&info)?;
+    // SAFETY: the buffer holds at least offset + size bytes (checked) and `obj`, which
+    // owns them, is alive for this call; the new instance owns `size` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(ptr.add(offset as usize), data.ptr(), size) };
+    instantiate(cls, data)
+}
