@@ -283,11 +283,7 @@ pub fn from_address<'py>(
     cls: &Bound<'py, PyType>,
     address: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let addr = convert::address_value(address)?;
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
-    let size = info.get().size;
-    let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
-    instantiate(cls, view)
+    view_at(cls, convert::address_value(address)? as *mut u8)
 }
 
 /// `T.in_dll(library, name)`: an instance viewing a global variable of a library.
@@ -301,10 +297,7 @@ pub fn in_dll<'py>(
     // ctypes: a missing variable is a ValueError carrying the loader's message.
     let addr =
         dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
-    let size = info.get().size;
-    let view = CData::new_view(info.unbind(), addr as *mut u8, size, None, 0);
-    instantiate(cls, view)
+    view_at(cls, addr as *mut u8)
 }
 
 /// `T.from_param(obj)` for the built-in simple types.
@@ -314,7 +307,7 @@ pub fn simple_from_param<'py>(
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     let py = cls.py();
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let info = type_info(cls)?;
     if obj.is_instance(cls.as_any())? {
         return Ok(obj.clone().unbind());
     }
@@ -348,7 +341,7 @@ pub fn pointer_from_param<'py>(
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     let py = cls.py();
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let info = type_info(cls)?;
     if obj.is_none() {
         return Ok(py.None());
     }
@@ -390,6 +383,33 @@ pub fn generic_from_param<'py>(
     )))
 }
 
+/// The type information of `cls`; classes without it are abstract (ctypes' error).
+fn type_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, StgInfo>> {
+    info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))
+}
+
+/// An instance of `cls` viewing its size in bytes at a raw address, owning nothing
+/// (`from_address`, `in_dll`).
+fn view_at<'py>(cls: &Bound<'py, PyType>, addr: *mut u8) -> PyResult<Bound<'py, PyAny>> {
+    let info = type_info(cls)?;
+    let size = info.get().size;
+    instantiate(cls, CData::new_view(info.unbind(), addr, size, None, 0))
+}
+
+/// ctypes' checks of `offset` and of the buffer's length for `from_buffer*`: the offset
+/// and the type's size, in bytes.
+fn buffer_span(len: usize, offset: isize, size: usize) -> PyResult<(usize, usize)> {
+    let offset =
+        usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    let need = size.saturating_add(offset);
+    if len < need {
+        return Err(PyValueError::new_err(format!(
+            "Buffer size too small ({len} instead of at least {need} bytes)"
+        )));
+    }
+    Ok((offset, size))
+}
+
 /// A contiguous view of `obj`'s buffer: its address and length, whether it is
 /// read-only, and whether it is C-contiguous. The view is released before returning;
 /// the caller keeps the exporter (a memoryview) alive while it uses the address.
@@ -429,7 +449,7 @@ pub fn from_buffer<'py>(
     offset: isize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
     let (ptr, len, readonly, contiguous) = buffer_facts(view.as_any(), pyo3::ffi::PyBUF_FULL_RO)?;
     if readonly {
@@ -440,23 +460,8 @@ pub fn from_buffer<'py>(
             "underlying buffer is not C contiguous",
         ));
     }
-    if offset < 0 {
-        return Err(PyValueError::new_err("offset cannot be negative"));
-    }
-    let size = info.get().size;
-    let need = size + offset as usize;
-    if len < need {
-        return Err(PyValueError::new_err(format!(
-            "Buffer size too small ({len} instead of at least {need} bytes)"
-        )));
-    }
-    let data = CData::new_view(
-        info.unbind(),
-        ptr.wrapping_add(offset as usize),
-        size,
-        None,
-        0,
-    );
+    let (offset, size) = buffer_span(len, offset, info.get().size)?;
+    let data = CData::new_view(info.unbind(), ptr.wrapping_add(offset), size, None, 0);
     let inst = instantiate(cls, data)?;
     // ctypes: the instance keeps the memoryview (and so the exporter) alive.
     as_cdata(&inst).expect("just made").get().keep_alive(
@@ -476,21 +481,12 @@ pub fn from_buffer_copy<'py>(
     obj: &Bound<'py, PyAny>,
     offset: isize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+    let info = type_info(cls)?;
     let (ptr, len, _, _) = buffer_facts(obj, pyo3::ffi::PyBUF_SIMPLE)?;
-    if offset < 0 {
-        return Err(PyValueError::new_err("offset cannot be negative"));
-    }
-    let size = info.get().size;
-    let need = size + offset as usize;
-    if len < need {
-        return Err(PyValueError::new_err(format!(
-            "Buffer size too small ({len} instead of at least {need} bytes)"
-        )));
-    }
+    let (offset, size) = buffer_span(len, offset, info.get().size)?;
     let data = CData::for_type(&info)?;
     // SAFETY: the buffer holds at least offset + size bytes (checked) and `obj`, which
     // owns them, is alive for this call; the new instance owns `size` bytes.
-    unsafe { std::ptr::copy_nonoverlapping(ptr.add(offset as usize), data.ptr(), size) };
+    unsafe { std::ptr::copy_nonoverlapping(ptr.add(offset), data.ptr(), size) };
     instantiate(cls, data)
 }
