@@ -134,6 +134,12 @@ def ct(request: pytest.FixtureRequest) -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def ferrotype() -> ModuleType:
+    """ferrotype alone, for behaviour that goes beyond (or fixes) stdlib ctypes."""
+    return load_implementation("ferrotype")
+
+
+@pytest.fixture(scope="session")
 def is_ferrotype(ct: ModuleType) -> bool:
     """True for the ferrotype run. Use it only where ferrotype deliberately differs from ctypes
     (the no-silent-integer-truncation rule), with a comment at the branch."""

@@ -4,6 +4,8 @@ This layer holds only what must be Python: the metaclasses (PyO3 cannot define o
 and the abstract base classes. Every check, layout and conversion happens in Rust.
 """
 
+import copyreg as _copyreg
+import operator as _operator
 import sys as _sys
 
 from . import _native
@@ -93,8 +95,8 @@ class _CDataType(type):
     def in_dll(cls, dll, name):
         return _native.in_dll(cls, dll, name)
 
-    def from_buffer(cls, obj, offset=0):
-        return _native.from_buffer(cls, obj, offset)
+    def from_buffer(cls, obj, offset=0, *, readonly=False):
+        return _native.from_buffer(cls, obj, offset, readonly)
 
     def from_buffer_copy(cls, obj, offset=0):
         return _native.from_buffer_copy(cls, obj, offset)
@@ -175,6 +177,20 @@ class PyCArrayType(_CDataType):
             type.__setattr__(
                 cls, "value", property(_native.char_array_get_value, _native.char_array_set_value)
             )
+
+
+def _reduce_array_type(cls):
+    # `c_int * 3` has no importable name; pickle it as the product that makes it (cached,
+    # so unpickling gives the same class). Named array classes pickle by name.
+    try:
+        if cls._type_ * cls._length_ is cls:
+            return _operator.mul, (cls._type_, cls._length_)
+    except AttributeError:
+        pass
+    return cls.__qualname__
+
+
+_copyreg.pickle(PyCArrayType, _reduce_array_type)
 
 
 class PyCPointerType(_CDataType):
@@ -262,8 +278,7 @@ class Union(_native.Union, metaclass=UnionType):
     __hash__ = None
 
 
-def resize(obj, size):
-    raise NotImplementedError("ferrotype: resize is not implemented yet")
+resize = _native.resize
 
 
 def POINTER(cls):

@@ -31,13 +31,18 @@ pub fn get_item_at<'py>(
         return unsafe { convert::load(py, ptr, code, e.swapped) };
     }
     let cls = elem_cls.cast::<PyType>()?;
+    // A part of a read-only object is read-only; a pointer's target is not its memory.
+    let readonly = as_cdata(owner)
+        .map(|o| o.get())
+        .is_some_and(|o| o.is_readonly() && o.info().kind != Kind::Pointer);
     let view = CData::new_view(
         elem.clone().unbind(),
         ptr,
         e.size,
         Some(owner.clone().unbind()),
         index,
-    );
+    )
+    .read_only(readonly);
     Ok(instantiate(cls, view)?.unbind())
 }
 
@@ -51,6 +56,9 @@ pub fn set_item_at(
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let py = value.py();
+    if owner_cd.info().kind != Kind::Pointer {
+        owner_cd.check_writable()?;
+    }
     if let Some(src) = as_cdata(value) {
         if value.is_instance(elem_cls)? {
             let s = src.get();
@@ -59,7 +67,9 @@ pub fn set_item_at(
             // tolerates overlap.
             unsafe { std::ptr::copy(s.ptr(), ptr, elem.size.min(s.size())) };
             // ctypes: assigning an instance copies it and keeps what it keeps alive.
-            owner_cd.keep_alive(py, index, value.clone().unbind())?;
+            if let Some(kept) = s.kept_objects(py) {
+                owner_cd.keep_alive(py, index, kept)?;
+            }
             return Ok(());
         }
         if elem.kind == Kind::Pointer && src.get().info().kind == Kind::Array {
@@ -354,6 +364,7 @@ pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
+    c.check_writable()?;
     set_char_units(c.ptr(), c.info().length, code, value)
 }
 
@@ -370,6 +381,7 @@ pub fn char_array_get_raw(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 #[pyfunction]
 pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let (cd, _) = char_array(obj)?;
+    cd.get().check_writable()?;
     let data: Vec<u8> = if let Ok(b) = value.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else {

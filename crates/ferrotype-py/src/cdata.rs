@@ -7,13 +7,13 @@
 //! instances made from a raw address (`from_address`, pointer contents) rely on the
 //! caller, as in ctypes.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_int;
 
 use ferrotype_core::OwnedBuf;
-use pyo3::exceptions::{PyBufferError, PyTypeError};
+use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyBytes, PyDict, PyType};
 use pyo3::PyTypeInfo;
 use pyo3::{ffi, PyTraverseError, PyVisit};
 use std::cell::RefCell;
@@ -26,50 +26,71 @@ use crate::stginfo::{Kind, StgInfo};
 #[repr(C, align(16))]
 pub struct Inline(UnsafeCell<[u8; 16]>);
 
+/// The capacity of [`Inline`] storage.
+const INLINE: usize = 16;
+
 /// Where an instance's bytes live.
-pub enum Storage {
-    /// In the object itself.
-    Inline(Inline),
+enum Storage {
+    /// In the object itself (`CData::inline`).
+    Inline,
     /// In a heap buffer the object owns.
     Owned(OwnedBuf),
     /// Elsewhere: in `base`'s memory, or at a raw address.
     Foreign(*mut u8),
+    /// In a heap buffer made by `resize`. The buffers it replaced are kept until the
+    /// object dies, so that views and exported buffers of the old memory never dangle.
+    Resized(Box<(OwnedBuf, Vec<OwnedBuf>)>),
 }
 
 /// The base class of all ferrotype instances.
 #[pyclass(subclass, frozen, module = "ferrotype._native", name = "_CData")]
 pub struct CData {
-    storage: Storage,
-    size: usize,
+    inline: Inline,
+    /// Replaced only by `resize`, under the GIL, while no reference into it is held.
+    storage: UnsafeCell<Storage>,
+    size: Cell<usize>,
+    readonly: bool,
     base: Option<Py<PyAny>>,
     index: usize,
     objects: GilSlot,
     info: Py<StgInfo>,
 }
 
-// SAFETY: the raw pointer in `Storage::Foreign` and the inline cell are only accessed
-// while holding the GIL (every method takes a Python token or runs as a Python method),
-// like any other memory shared with C code.
+// SAFETY: the raw pointer in `Storage::Foreign`, the cells and the inline bytes are only
+// accessed while holding the GIL (every method takes a Python token or runs as a Python
+// method), like any other memory shared with C code.
 unsafe impl Send for CData {}
 // SAFETY: as above.
 unsafe impl Sync for CData {}
 
 impl CData {
+    fn with_storage(
+        storage: Storage,
+        size: usize,
+        base: Option<Py<PyAny>>,
+        index: usize,
+        info: Py<StgInfo>,
+    ) -> CData {
+        CData {
+            inline: Inline(UnsafeCell::new([0; INLINE])),
+            storage: UnsafeCell::new(storage),
+            size: Cell::new(size),
+            readonly: false,
+            base,
+            index,
+            objects: GilSlot::new(),
+            info,
+        }
+    }
+
     /// A zero-filled instance of `size` bytes owning its memory.
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
-        let storage = if size <= 16 && align <= 16 {
-            Storage::Inline(Inline(UnsafeCell::new([0; 16])))
+        let storage = if size <= INLINE && align <= INLINE {
+            Storage::Inline
         } else {
             Storage::Owned(OwnedBuf::try_new(size, align).py()?)
         };
-        Ok(CData {
-            storage,
-            size,
-            base: None,
-            index: 0,
-            objects: GilSlot::new(),
-            info,
-        })
+        Ok(CData::with_storage(storage, size, None, 0, info))
     }
 
     /// An instance of the type described by `info`, zero-filled.
@@ -87,30 +108,103 @@ impl CData {
         base: Option<Py<PyAny>>,
         index: usize,
     ) -> CData {
-        CData {
-            storage: Storage::Foreign(ptr),
-            size,
-            base,
-            index,
-            objects: GilSlot::new(),
-            info,
+        CData::with_storage(Storage::Foreign(ptr), size, base, index, info)
+    }
+
+    /// The same instance, refusing writes from Python (`readonly=True` views).
+    pub fn read_only(mut self, readonly: bool) -> CData {
+        self.readonly = readonly;
+        self
+    }
+
+    /// Whether writes from Python are refused.
+    #[inline]
+    pub fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// `Ok` if Python may write to the instance, else ferrotype's read-only error.
+    #[inline]
+    pub fn check_writable(&self) -> PyResult<()> {
+        if self.readonly {
+            Err(PyTypeError::new_err("cannot modify read-only memory"))
+        } else {
+            Ok(())
         }
     }
 
     /// The address of the instance's bytes.
     #[inline]
     pub fn ptr(&self) -> *mut u8 {
-        match &self.storage {
-            Storage::Inline(cell) => cell.0.get().cast(),
+        // SAFETY: the storage is only replaced by `resize`, which holds no other
+        // reference; this shared borrow ends before the function returns.
+        match unsafe { &*self.storage.get() } {
+            Storage::Inline => self.inline.0.get().cast(),
             Storage::Owned(buf) => buf.as_ptr(),
             Storage::Foreign(p) => *p,
+            Storage::Resized(r) => r.0.as_ptr(),
         }
     }
 
-    /// The size in bytes.
+    /// The size in bytes (the type's size, or what `resize` set).
     #[inline]
     pub fn size(&self) -> usize {
-        self.size
+        self.size.get()
+    }
+
+    /// ctypes' `resize(obj, size)`: the instance's memory becomes `size` bytes (at least
+    /// the type's size); the contents are kept and new bytes are zero. Memory the object
+    /// does not own cannot be resized. Replaced buffers stay allocated until the object
+    /// dies, so fields, elements and buffer exports taken before never dangle (they see
+    /// the old bytes).
+    pub fn resize(&self, size: usize) -> PyResult<()> {
+        let min = self.info().size;
+        if size < min {
+            return Err(PyValueError::new_err(format!("minimum size is {min}")));
+        }
+        if !self.owns_memory() {
+            return Err(PyValueError::new_err(
+                "Memory cannot be resized because this object doesn't own it",
+            ));
+        }
+        // SAFETY: shared borrow, ended before the storage is replaced below.
+        let capacity = match unsafe { &*self.storage.get() } {
+            Storage::Inline => INLINE,
+            Storage::Owned(b) => b.len(),
+            Storage::Resized(r) => r.0.len(),
+            Storage::Foreign(_) => 0,
+        };
+        if size <= capacity {
+            if size > self.size() {
+                // SAFETY: the storage holds `capacity >= size` bytes.
+                unsafe {
+                    std::ptr::write_bytes(self.ptr().add(self.size()), 0, size - self.size())
+                };
+            }
+            self.size.set(size);
+            return Ok(());
+        }
+        let fresh = OwnedBuf::try_new(size, self.info().align).py()?;
+        // SAFETY: the old memory holds size() bytes, the new one size > size() bytes;
+        // they are distinct allocations.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr(), fresh.as_ptr(), self.size()) };
+        // SAFETY: resize runs under the GIL with no outstanding reference into the
+        // storage (ptr() and the borrows above have ended); replacing it keeps every
+        // old heap buffer alive in the retired list.
+        let storage = unsafe { &mut *self.storage.get() };
+        let old = std::mem::replace(storage, Storage::Inline);
+        *storage = match old {
+            Storage::Owned(b) => Storage::Resized(Box::new((fresh, vec![b]))),
+            Storage::Resized(mut r) => {
+                let prev = std::mem::replace(&mut r.0, fresh);
+                r.1.push(prev);
+                Storage::Resized(r)
+            }
+            // Inline bytes stay in the object itself, which outlives its views.
+            _ => Storage::Resized(Box::new((fresh, Vec::new()))),
+        };
+        self.size.set(size);
+        Ok(())
     }
 
     /// The type information.
@@ -126,7 +220,8 @@ impl CData {
 
     /// Whether the instance owns its memory (`_b_needsfree_`).
     pub fn owns_memory(&self) -> bool {
-        !matches!(self.storage, Storage::Foreign(_))
+        // SAFETY: a shared borrow that ends at once (see `ptr`).
+        !matches!(unsafe { &*self.storage.get() }, Storage::Foreign(_))
     }
 
     /// The keep-alive container (`_objects`), if any.
@@ -193,6 +288,23 @@ impl CData {
         dict.set_item(key, obj)
     }
 
+    /// What an instance's memory depends on: the `_objects` of the object owning that
+    /// memory (ctypes keeps these, not the instance, when an instance is copied into
+    /// another's memory).
+    pub fn kept_objects(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let mut cur = self.objects.get(py);
+        let mut base = self.base.as_ref().map(|b| b.bind(py).clone());
+        while let Some(b) = base {
+            let Ok(cd) = b.cast_into::<CData>() else {
+                break;
+            };
+            let c = cd.get();
+            cur = c.objects.get(py);
+            base = c.base.as_ref().map(|b| b.bind(py).clone());
+        }
+        cur.map(Bound::unbind)
+    }
+
     /// The memory's owner, if borrowed.
     pub fn base(&self) -> Option<&Py<PyAny>> {
         self.base.as_ref()
@@ -201,12 +313,12 @@ impl CData {
     /// The bytes as a `Vec` (copy).
     pub fn to_vec(&self) -> Vec<u8> {
         // SAFETY: ptr() is valid for size bytes (module invariant).
-        unsafe { std::slice::from_raw_parts(self.ptr(), self.size) }.to_vec()
+        unsafe { std::slice::from_raw_parts(self.ptr(), self.size()) }.to_vec()
     }
 
     /// Overwrites the bytes with `data` (at most `size` bytes are copied).
     pub fn write_bytes(&self, data: &[u8]) {
-        let n = data.len().min(self.size);
+        let n = data.len().min(self.size());
         // SAFETY: ptr() is valid for size >= n bytes; `data` is a separate Rust slice.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n) }
     }
@@ -229,6 +341,58 @@ impl CData {
         self.objects.get(py).map(Bound::unbind)
     }
 
+    /// Pickling, as in ctypes: the class, the instance `__dict__` and the bytes.
+    /// Instances holding addresses cannot be pickled. (Beyond ctypes, unnamed array types
+    /// such as `c_int * 3` pickle as the product that makes them; see `_ctypes.py`.)
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let info = this.info();
+        if info.has_pointer {
+            return Err(PyValueError::new_err(
+                "ctypes objects containing pointers cannot be pickled",
+            ));
+        }
+        let dict = match slf.getattr(pyo3::intern!(py, "__dict__")) {
+            Ok(d) => d,
+            Err(_) => PyDict::new(py).into_any(),
+        };
+        let state = (dict, PyBytes::new(py, &this.to_vec()));
+        let native = py.import("ferrotype._native")?;
+        let cls = slf.get_type();
+        (native.getattr("_unpickle")?, (cls, state))
+            .into_pyobject(py)
+            .map(|t| t.into_any())
+    }
+
+    /// Restores pickled state: the bytes (at most the instance's size) and `__dict__`.
+    fn __setstate__(
+        slf: &Bound<'_, Self>,
+        dict: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "__setstate__() argument 2 must be bytes, not {}",
+                data.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let dict = dict
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err("__setstate__() argument 1 must be dict"))?;
+        slf.get().check_writable()?;
+        slf.get().write_bytes(data.as_bytes());
+        if !dict.is_empty() {
+            slf.getattr(pyo3::intern!(py, "__dict__"))?
+                .call_method1(pyo3::intern!(py, "update"), (dict,))?;
+        }
+        Ok(())
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         if let Some(b) = &self.base {
             visit.call(b)?;
@@ -248,6 +412,9 @@ impl CData {
             return Err(PyBufferError::new_err("View is null"));
         }
         let this = slf.get();
+        if this.readonly && flags & ffi::PyBUF_WRITABLE != 0 {
+            return Err(PyBufferError::new_err("Object is not writable."));
+        }
         let info = this.info();
         // SAFETY: `view` is a valid, writable Py_buffer provided by the interpreter for
         // the duration of this call; the pointers stored in it (format, shape) point into
@@ -255,8 +422,8 @@ impl CData {
         unsafe {
             (*view).obj = slf.clone().into_any().into_ptr();
             (*view).buf = this.ptr().cast();
-            (*view).len = this.size as isize;
-            (*view).readonly = 0;
+            (*view).len = this.size() as isize;
+            (*view).readonly = c_int::from(this.readonly);
             (*view).itemsize = info.itemsize() as isize;
             (*view).format = if flags & ffi::PyBUF_FORMAT != 0 {
                 info.format.as_ptr().cast_mut()

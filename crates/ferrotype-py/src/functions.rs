@@ -441,18 +441,23 @@ fn buffer_facts(
 
 /// `T.from_buffer(obj, offset=0)`: an instance sharing the memory of a writable,
 /// C-contiguous buffer, which it keeps alive (and locked against resizing).
+///
+/// Beyond ctypes, `readonly=True` accepts read-only buffers too (`bytes`, read-only
+/// arrays) and makes an instance that refuses writes from Python.
 #[pyfunction]
-#[pyo3(signature = (cls, obj, offset = 0))]
+#[pyo3(signature = (cls, obj, offset = 0, readonly = false))]
 pub fn from_buffer<'py>(
     cls: &Bound<'py, PyType>,
     obj: &Bound<'py, PyAny>,
     offset: isize,
+    readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
-    let (ptr, len, readonly, contiguous) = buffer_facts(view.as_any(), pyo3::ffi::PyBUF_FULL_RO)?;
-    if readonly {
+    let (ptr, len, source_readonly, contiguous) =
+        buffer_facts(view.as_any(), pyo3::ffi::PyBUF_FULL_RO)?;
+    if source_readonly && !readonly {
         return Err(PyTypeError::new_err("underlying buffer is not writable"));
     }
     if !contiguous {
@@ -461,7 +466,8 @@ pub fn from_buffer<'py>(
         ));
     }
     let (offset, size) = buffer_span(len, offset, info.get().size)?;
-    let data = CData::new_view(info.unbind(), ptr.wrapping_add(offset), size, None, 0);
+    let data =
+        CData::new_view(info.unbind(), ptr.wrapping_add(offset), size, None, 0).read_only(readonly);
     let inst = instantiate(cls, data)?;
     // ctypes: the instance keeps the memoryview (and so the exporter) alive.
     as_cdata(&inst).expect("just made").get().keep_alive(
@@ -489,4 +495,26 @@ pub fn from_buffer_copy<'py>(
     // owns them, is alive for this call; the new instance owns `size` bytes.
     unsafe { std::ptr::copy_nonoverlapping(ptr.add(offset), data.ptr(), size) };
     instantiate(cls, data)
+}
+
+/// ctypes' `resize(obj, size)`: see [`CData::resize`].
+#[pyfunction]
+pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
+    let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("excepted ctypes instance"))?;
+    let min = cd.get().info().size;
+    let size = usize::try_from(size)
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("minimum size is {min}")))?;
+    cd.get().resize(size)
+}
+
+/// Unpickles an instance of `cls` from `(dict, bytes)` (what `__reduce__` returns).
+#[pyfunction]
+#[pyo3(name = "_unpickle")]
+pub fn unpickle<'py>(
+    cls: &Bound<'py, PyType>,
+    state: &Bound<'py, pyo3::types::PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let obj = cls.call_method1(pyo3::intern!(cls.py(), "__new__"), (cls,))?;
+    obj.call_method1(pyo3::intern!(cls.py(), "__setstate__"), state)?;
+    Ok(obj)
 }

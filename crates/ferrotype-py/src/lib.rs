@@ -66,6 +66,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::in_dll, m)?)?;
     m.add_function(wrap_pyfunction!(functions::from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(functions::from_buffer_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::resize, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(functions::simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(functions::pointer_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(functions::generic_from_param, m)?)?;

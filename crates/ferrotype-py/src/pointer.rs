@@ -42,6 +42,7 @@ fn target<'py>(
 
 /// Points `ptr_cd` at `value` (an instance of the target type), keeping it alive.
 pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    ptr_cd.check_writable()?;
     let (cls, _) = target(py, ptr_cd.info())?;
     let Some(v) = as_cdata(value).filter(|_| value.is_instance(&cls).unwrap_or(false)) else {
         return Err(PyTypeError::new_err(format!(

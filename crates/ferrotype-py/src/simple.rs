@@ -16,6 +16,7 @@ pub struct SimpleCData;
 /// Stores `value` into a simple instance, with ctypes' keep-alive of the stored object.
 pub fn set_simple_value(cd: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let c = cd.get();
+    c.check_writable()?;
     let info = c.info();
     let code = info.code.expect("simple instance has a code");
     // SAFETY: the instance's memory holds code.size() bytes (its type's size).

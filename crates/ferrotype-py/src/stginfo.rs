@@ -65,6 +65,12 @@ pub struct StgInfo {
     /// `set_type`. Kept in the same StgInfo so that everything that already holds it
     /// (fields, instances, call plans) sees the completed type.
     pub completed_target: std::sync::OnceLock<Py<PyAny>>,
+    /// Structures: the members of the buffer format (`(offset, size, "<i:x:")`), base
+    /// class members first, so that a derived structure describes all of its bytes.
+    pub format_members: Vec<(usize, usize, String)>,
+    /// Whether values hold addresses (pointers, `c_char_p`, `py_object`...), directly or
+    /// in a field or element: such instances cannot be pickled (ctypes' rule).
+    pub has_pointer: bool,
 }
 
 #[pymethods]
@@ -114,6 +120,25 @@ impl StgInfo {
             field_names: Vec::new(),
             fields_final: false,
             completed_target: std::sync::OnceLock::new(),
+            format_members: Vec::new(),
+            has_pointer: false,
+        }
+    }
+
+    /// The buffer format of a value of this type as a member of a structure or the
+    /// target of a pointer: arrays carry their shape (`(2,3)<i`), and types that export
+    /// plain bytes (`B`: unions, incomplete types) the number of bytes, so that the
+    /// format always describes the whole value.
+    pub fn member_format(&self) -> String {
+        let fmt = self.format.to_string_lossy();
+        let mut dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        if fmt == "B" && self.itemsize() > 1 {
+            dims.push(self.itemsize().to_string());
+        }
+        if dims.is_empty() {
+            fmt.into_owned()
+        } else {
+            format!("({}){fmt}", dims.join(","))
         }
     }
 
@@ -216,6 +241,10 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
             swapped,
             direct,
             type_char: Some(c),
+            has_pointer: matches!(
+                code,
+                TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject
+            ),
             ..StgInfo::base(
                 Kind::Simple,
                 code.size(),
@@ -279,6 +308,7 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
             format: e.format.clone(),
             shape,
             char_elem,
+            has_pointer: e.has_pointer,
             // Arrays decay to a pointer when passed to a function.
             ..StgInfo::base(
                 Kind::Array,
@@ -324,7 +354,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
             let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
                 return Err(PyTypeError::new_err("_type_ must have storage info"));
             };
-            let fmt = format!("&{}", info.get().format.to_string_lossy());
+            let fmt = format!("&{}", info.get().member_format());
             (Some(p.unbind()), Some(info.unbind()), fmt)
         }
         None => (None, None, "&B".to_owned()),
@@ -335,6 +365,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         StgInfo {
             proto,
             proto_info,
+            has_pointer: true,
             ..StgInfo::base(
                 Kind::Pointer,
                 ptr.size(),
@@ -353,13 +384,16 @@ pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let ptr = TypeCode::VoidP;
     let info = set_info(
         cls,
-        StgInfo::base(
-            Kind::FuncPtr,
-            ptr.size(),
-            ptr.align(),
-            FfiType::Scalar(ptr),
-            "X{}",
-        ),
+        StgInfo {
+            has_pointer: true,
+            ..StgInfo::base(
+                Kind::FuncPtr,
+                ptr.size(),
+                ptr.align(),
+                FfiType::Scalar(ptr),
+                "X{}",
+            )
+        },
     )?;
     crate::funcptr::enable_vectorcall(cls, &info)
 }

@@ -195,6 +195,7 @@ impl CField {
         let py = slf.py();
         let f = slf.get();
         let cd = instance(obj, &f.owner)?;
+        cd.get().check_writable()?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
             if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
@@ -436,6 +437,8 @@ pub fn init_struct_type(
                 let b = b.get();
                 StgInfo {
                     field_names: b.field_names.clone(),
+                    format_members: b.format_members.clone(),
+                    has_pointer: b.has_pointer,
                     ..StgInfo::base(
                         kind,
                         b.size,
@@ -577,13 +580,22 @@ pub fn init_struct_type(
             FfiType::Struct(StructType::new(elems, layout.size, layout.align))
         }
     };
-    let format = struct_format(&decls, &layout);
+    // PEP 3118 has no unions: they export plain bytes, as in ctypes.
+    let (format, format_members) = if is_union {
+        ("B".to_owned(), Vec::new())
+    } else {
+        let members = format_members(base_info.as_ref().map(|b| b.get()), &decls, &layout);
+        (struct_format(&members, layout.size), members)
+    };
     set_info(
         cls,
         StgInfo {
             field_names: names,
             fields_final: true,
             swapped,
+            format_members,
+            has_pointer: base_info.as_ref().is_some_and(|b| b.get().has_pointer)
+                || decls.iter().any(|d| d.info.get().has_pointer),
             ..StgInfo::base(kind, layout.size, layout.align, ffi, &format)
         },
     )?;
@@ -634,47 +646,48 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
     Ok(())
 }
 
-/// The PEP 3118 format of a structure, with padding bytes (`x`) as CPython 3.12+
-/// exports it. Structures with bit-fields export plain bytes.
-fn struct_format(decls: &[FieldDecl<'_>], layout: &Layout) -> String {
-    if decls.iter().any(|d| d.bits.is_some()) {
-        return "B".to_owned();
-    }
-    let mut out = String::from("T{");
-    let mut pos = 0usize;
+/// The buffer-format members of a structure: its base's, then one per field that is
+/// not a bit-field and does not overlap an earlier member. PEP 3118 cannot describe
+/// bit-fields, so their bytes are left to padding.
+fn format_members(
+    base: Option<&StgInfo>,
+    decls: &[FieldDecl<'_>],
+    layout: &Layout,
+) -> Vec<(usize, usize, String)> {
+    let mut members = base.map(|b| b.format_members.clone()).unwrap_or_default();
+    let mut end = base.map_or(0, |b| b.size);
     let mut order: Vec<usize> = (0..decls.len()).collect();
     order.sort_by_key(|&i| layout.fields[i].offset);
     for i in order {
         let fl = &layout.fields[i];
-        if fl.offset < pos {
-            continue; // unions and overlapping members: the first one describes the bytes
+        if decls[i].bits.is_some() || fl.offset < end {
+            continue;
         }
-        if fl.offset > pos {
-            let gap = fl.offset - pos;
-            out.push_str(&if gap == 1 {
-                "x".to_owned()
-            } else {
-                format!("{gap}x")
-            });
-        }
-        let info = decls[i].info.get();
-        let mut f = String::new();
-        if info.kind == Kind::Array {
-            let dims: Vec<String> = info.shape.iter().map(|d| d.to_string()).collect();
-            f.push_str(&format!("({})", dims.join(",")));
-        }
-        f.push_str(&info.format.to_string_lossy());
-        out.push_str(&format!("{f}:{}:", decls[i].name));
-        pos = fl.offset + fl.size;
+        let fmt = decls[i].info.get().member_format();
+        members.push((fl.offset, fl.size, format!("{fmt}:{}:", decls[i].name)));
+        end = fl.offset + fl.size;
     }
-    if layout.size > pos {
-        let gap = layout.size - pos;
-        out.push_str(&if gap == 1 {
-            "x".to_owned()
-        } else {
-            format!("{gap}x")
-        });
+    members
+}
+
+/// The PEP 3118 format of a structure of `size` bytes with `members`: `T{...}` with
+/// padding bytes (`x`) between and after the members, as CPython 3.12+ exports it.
+fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
+    fn pad(out: &mut String, gap: usize) {
+        match gap {
+            0 => {}
+            1 => out.push('x'),
+            n => out.push_str(&format!("{n}x")),
+        }
     }
+    let mut out = String::from("T{");
+    let mut pos = 0;
+    for (offset, len, text) in members {
+        pad(&mut out, offset - pos);
+        out.push_str(text);
+        pos = offset + len;
+    }
+    pad(&mut out, size.saturating_sub(pos));
     out.push('}');
     out
 }
