@@ -69,3 +69,10 @@ def test_vectorcall_and_tp_call_agree(fixture_path):
     add = ft.CDLL(fixture_path).add
     add.argtypes = [ft.c_int, ft.c_int]
     assert add(2, 3) == type(add).__call__(add, 2, 3) == 5
+
+
+def test_from_address_zero_is_refused():
+    """stdlib ctypes makes the instance and crashes on the first access."""
+    for cls in (ft.c_int, ft.c_char * 4, ft.POINTER(ft.c_int)):
+        with pytest.raises(ValueError, match="NULL pointer access"):
+            cls.from_address(0)

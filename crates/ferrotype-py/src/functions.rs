@@ -277,13 +277,18 @@ pub fn dlclose(handle: usize) -> PyResult<()> {
 }
 
 /// `T.from_address(address)`: an instance viewing memory at a raw address (unsafe as
-/// in ctypes: the caller vouches for the address).
+/// in ctypes: the caller vouches for the address). Address 0 is refused: ctypes makes
+/// the instance and crashes on the first access.
 #[pyfunction]
 pub fn from_address<'py>(
     cls: &Bound<'py, PyType>,
     address: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    view_at(cls, convert::address_value(address)? as *mut u8)
+    let addr = convert::address_value(address)?;
+    if addr == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    view_at(cls, addr as *mut u8)
 }
 
 /// `T.in_dll(library, name)`: an instance viewing a global variable of a library.
