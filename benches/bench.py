@@ -69,6 +69,13 @@ WORKLOADS = [
     ("strbuf", "create_string_buffer(64).value"),
     ("field_get", "Structure field get p.x"),
     ("field_set", "Structure field set p.x = 1.5"),
+    ("ndptr_call", "sum_i64(ndpointer int64[16], 16)"),
+    ("ndptr_param", "ndpointer.from_param(arr), no call"),
+    ("dtype20", "as_ctypes_type(20-field dtype)"),
+    ("as_ctypes_10", "as_ctypes(float64[10])"),
+    ("as_ctypes_1e6", "as_ctypes(float64[10**6])"),
+    ("as_array_10", "as_array(c_double * 10)"),
+    ("as_array_1e6", "as_array(c_double * 10**6)"),
 ]
 WORKLOAD_IDS = [w for w, _ in WORKLOADS]
 CONTENDERS = ["ctypes", "ctypes-noargtypes", "ferrotype", "ferrotype-noargtypes", "cffi"]
@@ -175,11 +182,71 @@ def ctypes_cells(ct, libpath: str) -> dict:
         p = Point(2.5, 1.0)
         return Case("p.x = 1.5", {"p": p}, lambda: setattr(p, "x", 1.5) or p.x == 1.5)
 
-    return dict(
+    # The NumPy bridge: numpy.ctypeslib with stdlib ctypes, ferrotype.ctypeslib with
+    # ferrotype.
+    def npct():
+        import numpy as np
+
+        name = "numpy.ctypeslib" if ct.__name__ == "ctypes" else ct.__name__ + ".ctypeslib"
+        return np, importlib.import_module(name)
+
+    def ndptr_call():
+        np, nc = npct()
+        nd = nc.ndpointer(dtype=np.int64, ndim=1, flags="C_CONTIGUOUS")
+        f = fn("sum_i64", [nd, ct.c_int], ct.c_int64)
+        arr = np.arange(N_SUM, dtype=np.int64)
+        return Case("f(arr, 16)", {"f": f, "arr": arr}, lambda: f(arr, 16) == SUM_EXPECT)
+
+    def ndptr_param():
+        np, nc = npct()
+        fp = nc.ndpointer(dtype=np.int64, ndim=1, flags="C_CONTIGUOUS").from_param
+        arr = np.arange(N_SUM, dtype=np.int64)
+        return Case("fp(arr)", {"fp": fp, "arr": arr}, lambda: fp(arr) is not None)
+
+    def dtype20():
+        np, nc = npct()
+        kinds = ["<i4", "<f8", "<i2", "u1", "<f4", "<i8", "<u4", "<f8", "i1", "<u2"] * 2
+        dt = np.dtype([(f"f{i:02d}", k) for i, k in enumerate(kinds)])
+        conv = nc.as_ctypes_type
+
+        def check():
+            return ct.sizeof(conv(dt)) == dt.itemsize
+
+        return Case("conv(dt)", {"conv": conv, "dt": dt}, check)
+
+    def as_ctypes_n(n):
+        def setup():
+            np, nc = npct()
+            arr = np.zeros(n)
+            conv = nc.as_ctypes
+            return Case("conv(arr)", {"conv": conv, "arr": arr}, lambda: len(conv(arr)) == n)
+
+        return setup
+
+    def as_array_n(n):
+        def setup():
+            _, nc = npct()
+            carr = (ct.c_double * n)()
+            conv = nc.as_array
+            return Case("conv(carr)", {"conv": conv, "carr": carr}, lambda: conv(carr).size == n)
+
+        return setup
+
+    cells = dict(
         by_name(
             add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
         )
     )
+    cells.update(
+        ndptr_call=ndptr_call,
+        ndptr_param=ndptr_param,
+        dtype20=dtype20,
+        as_ctypes_10=as_ctypes_n(10),
+        as_ctypes_1e6=as_ctypes_n(10**6),
+        as_array_10=as_array_n(10),
+        as_array_1e6=as_array_n(10**6),
+    )
+    return cells
 
 
 def ctypes_noargtypes_cells(ct, libpath: str) -> dict:

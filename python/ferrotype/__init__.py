@@ -129,6 +129,17 @@ class c_double(_SimpleCData):
     _type_ = "d"
 
 
+class c_float16(_SimpleCData):
+    """IEEE 754 half precision (C ``_Float16``) in 2 bytes; ferrotype only.
+
+    Values round to the nearest half as ``numpy.float16`` does. Fields, arrays and
+    buffers of it work; libffi cannot pass it, so it cannot be a call's argument or
+    result (``TypeError``).
+    """
+
+    _type_ = "e"
+
+
 class c_longdouble(_SimpleCData):
     _type_ = "g"
 

@@ -135,7 +135,7 @@ class PyCSimpleType(_CDataType):
     def _ft_init_(cls):
         _native.init_simple_type(cls)
         code = cls._type_
-        if code not in "cbBhHiIlLqQfd" or "__ctype_be__" in cls.__dict__:
+        if code not in "cbBhHiIlLqQfde" or "__ctype_be__" in cls.__dict__:
             return
         if code in "cbB":
             swapped = cls  # one byte: nothing to swap

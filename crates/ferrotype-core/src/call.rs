@@ -129,6 +129,11 @@ impl CallInterface {
                 });
             }
         }
+        // `_Float16` goes in a floating-point register, which libffi cannot express: it
+        // would pass the bits as an integer. Refuse before anything is called.
+        if !(ret.is_callable() && args.iter().all(FfiType::is_callable)) {
+            return Err(Error::NotCallable { what: "float16" });
+        }
         let args: Box<[FfiType]> = args.into();
         let mut atypes: Box<[*mut ffi_type]> = args.iter().map(FfiType::as_raw).collect();
         let cif = Box::new(UnsafeCell::new(ffi_cif::default()));
@@ -307,6 +312,23 @@ mod tests {
         // SAFETY: sprintf(char*, const char*, ...) with one double; buf has room.
         unsafe { ci.call(sprintf, argv.as_mut_ptr(), ret.as_mut_ptr()) };
         assert_eq!(&buf[..5], b"2.50\0");
+    }
+
+    #[test]
+    fn float16_cannot_cross_a_call() {
+        let i = FfiType::Scalar(TypeCode::Int);
+        let h = FfiType::Scalar(TypeCode::Half);
+        let s = FfiType::Struct(crate::StructType::new(vec![i.clone(), h.clone()], 8, 4));
+        for (ret, args) in [
+            (h.clone(), vec![]),
+            (i.clone(), vec![i.clone(), h]),
+            (s, vec![]),
+        ] {
+            assert!(matches!(
+                CallInterface::try_new(ret, &args, None),
+                Err(Error::NotCallable { what: "float16" })
+            ));
+        }
     }
 
     #[test]

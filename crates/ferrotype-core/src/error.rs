@@ -64,6 +64,13 @@ pub enum Error {
         /// What was asked for.
         what: &'static str,
     },
+    /// A call signature holds a type libffi cannot pass or return: `_Float16`, which the
+    /// ABIs put in floating-point registers (ferrotype only; Python: `TypeError`).
+    #[error("ferrotype: {what} arguments and results are not supported by libffi")]
+    NotCallable {
+        /// The type's name (`float16`).
+        what: &'static str,
+    },
     /// A bit-field width of 0 or more bits than its type has (ctypes: `ValueError`).
     #[error("number of bits invalid for bit field '{field}'")]
     BitfieldWidth {
@@ -119,6 +126,7 @@ impl Error {
             Error::IntegerOverflow { .. } => "IntegerOverflow",
             Error::UnknownTypeCode { .. } => "UnknownTypeCode",
             Error::Unsupported { .. } => "Unsupported",
+            Error::NotCallable { .. } => "NotCallable",
             Error::BitfieldWidth { .. } => "BitfieldWidth",
             Error::UnknownLayout { .. } => "UnknownLayout",
             Error::NegativePack { .. } => "NegativePack",

@@ -59,6 +59,16 @@ impl FfiType {
         }
     }
 
+    /// Whether a value of this type can cross a call: no simple type in it (a struct's
+    /// members included) is one libffi cannot describe ([`TypeCode::is_callable`]).
+    pub fn is_callable(&self) -> bool {
+        match self {
+            FfiType::Void => true,
+            FfiType::Scalar(code) => code.is_callable(),
+            FfiType::Struct(s) => s._children.iter().all(FfiType::is_callable),
+        }
+    }
+
     /// The size of a value of this type (0 for void).
     pub fn size(&self) -> usize {
         match self {

@@ -104,6 +104,7 @@ pub unsafe fn read_scalar(ptr: *const u8, code: TypeCode, swapped: bool) -> Scal
                 match code {
                     TypeCode::Float => f64::from(f32::from_bits(read_bits(ptr, 4, swapped) as u32)),
                     TypeCode::Double => f64::from_bits(read_bits(ptr, 8, swapped)),
+                    TypeCode::Half => f16_to_f64(read_bits(ptr, 2, swapped) as u16),
                     _ => read_long_double(ptr),
                 }
             };
@@ -132,6 +133,7 @@ pub unsafe fn write_scalar(ptr: *mut u8, code: TypeCode, swapped: bool, value: S
     let bits = match (code, value) {
         (TypeCode::Float, v) => u64::from((as_f64(v) as f32).to_bits()),
         (TypeCode::Double, v) => as_f64(v).to_bits(),
+        (TypeCode::Half, v) => u64::from(f64_to_f16(as_f64(v))),
         (TypeCode::LongDouble, v) => {
             // SAFETY: caller guarantees `size` writable bytes.
             unsafe { write_long_double(ptr, as_f64(v)) };
@@ -445,6 +447,60 @@ pub fn f128_to_f64(bits: u128) -> f64 {
     f64::from_bits(sign | round_to_f64(top, exp).to_bits())
 }
 
+/// IEEE binary16 bits of the nearest half-precision value to `value` (round half to
+/// even, one rounding straight from `f64`), as NumPy's `float16(value)` gives them:
+/// values from 65520 up overflow to infinity, values up to 2^-25 underflow to a zero
+/// of the same sign, and a NaN keeps its sign and the top 10 bits of its payload
+/// (never all zero, so it stays a NaN).
+pub fn f64_to_f16(value: f64) -> u16 {
+    let bits = value.to_bits();
+    let sign = ((bits >> 48) & 0x8000) as u16;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    if exp == 0x7ff {
+        if frac == 0 {
+            return sign | 0x7c00;
+        }
+        return sign | 0x7c00 | ((frac >> 42) as u16).max(1);
+    }
+    let e = exp - 1023; // value = 1.frac * 2^e (doubles with exp == 0 are far below 2^-25)
+    if e > 15 {
+        return sign | 0x7c00;
+    }
+    if e < -25 {
+        return sign;
+    }
+    // Keep the bits down to the half's last place: 2^(e-10) for normal halves, 2^-24 for
+    // subnormal ones. `shift` is 42..=53, so the 53-bit significand fits a u64 shift.
+    let sig = frac | (1u64 << 52);
+    let shift = (52 - 10 + (-14 - e).max(0)) as u32;
+    let mut kept = sig >> shift;
+    let rem = sig & ((1u64 << shift) - 1);
+    let half = 1u64 << (shift - 1);
+    if rem > half || (rem == half && kept & 1 == 1) {
+        kept += 1;
+    }
+    // A normal half is ((e + 15) << 10) | (kept - 1024) = ((e + 14) << 10) + kept; a
+    // subnormal one (e clamped to -14) is `kept` itself. A carry out of the significand
+    // then steps the exponent up, to the smallest normal or to infinity, as it should.
+    sign | ((((e.max(-14) + 14) as u16) << 10) + kept as u16)
+}
+
+/// The `f64` equal to the IEEE binary16 value `bits` (exact: every half is a double).
+/// A NaN keeps its sign and payload, as in NumPy.
+pub fn f16_to_f64(bits: u16) -> f64 {
+    let sign = u64::from(bits >> 15) << 63;
+    let exp = u64::from((bits >> 10) & 0x1f);
+    let frac = u64::from(bits & 0x3ff);
+    let magnitude = match exp {
+        // Subnormal: frac * 2^-24, exact in f64.
+        0 => (frac as f64 * (1.0 / 16_777_216.0)).to_bits(),
+        0x1f => (0x7ffu64 << 52) | (frac << 42),
+        _ => ((exp + 1023 - 15) << 52) | (frac << 42),
+    };
+    f64::from_bits(sign | magnitude)
+}
+
 /// The length of the NUL-terminated byte string at `ptr`.
 ///
 /// # Safety
@@ -498,6 +554,7 @@ mod tests {
             (TypeCode::Double, Scalar::Float(1.25)),
             (TypeCode::Float, Scalar::Float(0.5)),
             (TypeCode::LongDouble, Scalar::Float(-3.75e300)),
+            (TypeCode::Half, Scalar::Float(-1.5)),
             (TypeCode::Bool, Scalar::Bool(true)),
             (TypeCode::VoidP, Scalar::Pointer(0xdead_beef)),
         ] {
@@ -599,6 +656,126 @@ mod tests {
         ] {
             assert_eq!(f128_to_f64(f64_to_f128(v)).to_bits(), v.to_bits(), "{v}");
         }
+    }
+
+    #[test]
+    fn half_bytes_in_both_orders() {
+        let buf = OwnedBuf::try_new(2, 2).unwrap();
+        for (swapped, want) in [(false, [0x00, 0x3c]), (true, [0x3c, 0x00])] {
+            // SAFETY: 2 bytes are available.
+            let bytes = unsafe {
+                write_scalar(buf.as_ptr(), TypeCode::Half, swapped, Scalar::Float(1.0));
+                std::slice::from_raw_parts(buf.as_ptr(), 2).to_vec()
+            };
+            let want = if cfg!(target_endian = "little") {
+                want
+            } else {
+                [want[1], want[0]]
+            };
+            assert_eq!(bytes, want, "swapped={swapped}");
+        }
+        // Integers convert through f64, like c_float's.
+        // SAFETY: 2 bytes are available.
+        let got = unsafe {
+            write_scalar(buf.as_ptr(), TypeCode::Half, false, Scalar::Signed(-3));
+            read_scalar(buf.as_ptr(), TypeCode::Half, false)
+        };
+        assert_eq!(got, Scalar::Float(-3.0));
+    }
+
+    #[test]
+    fn every_half_round_trips_through_f64() {
+        for bits in 0..=u16::MAX {
+            let v = f16_to_f64(bits);
+            let is_nan = bits & 0x7c00 == 0x7c00 && bits & 0x3ff != 0;
+            assert_eq!(v.is_nan(), is_nan, "{bits:#06x}");
+            if !is_nan {
+                assert_eq!(f64_to_f16(v), bits, "{bits:#06x} -> {v:e}");
+                // The value is the one the format defines.
+                let mag = bits & 0x7fff;
+                let want = match mag >> 10 {
+                    0 => f64::from(mag) * 2f64.powi(-24),
+                    31 => f64::INFINITY,
+                    e => f64::from((mag & 0x3ff) | 0x400) * 2f64.powi(i32::from(e) - 25),
+                };
+                assert_eq!(v.abs(), want, "{bits:#06x}");
+                assert_eq!(v.is_sign_negative(), bits & 0x8000 != 0, "{bits:#06x}");
+            } else {
+                // NaN payloads survive the round trip, as in NumPy.
+                assert_eq!(f64_to_f16(v), bits, "{bits:#06x}");
+            }
+        }
+    }
+
+    #[test]
+    fn f64_to_f16_rounds_to_nearest_even_between_every_pair_of_halves() {
+        // Between each pair of neighbouring finite halves (the top one may be infinity:
+        // 65520 is the midpoint between 65504 and the next step, 65536), the midpoint goes
+        // to the even one and the doubles just either side of it to the nearer one.
+        for lo in 0u16..0x7c00 {
+            let hi = lo + 1;
+            let a = f16_to_f64(lo);
+            let b = if hi == 0x7c00 {
+                65536.0
+            } else {
+                f16_to_f64(hi)
+            };
+            let mid = (a + b) / 2.0; // exact: both have few significant bits
+            let even = if lo & 1 == 0 { lo } else { hi };
+            for sign in [0u16, 0x8000] {
+                let s = if sign == 0 { 1.0 } else { -1.0 };
+                assert_eq!(f64_to_f16(s * mid), sign | even, "mid of {lo:#06x}");
+                let below = f64::from_bits(mid.to_bits() - 1);
+                let above = f64::from_bits(mid.to_bits() + 1);
+                assert_eq!(f64_to_f16(s * below), sign | lo, "below mid of {lo:#06x}");
+                assert_eq!(f64_to_f16(s * above), sign | hi, "above mid of {lo:#06x}");
+                assert_eq!(f64_to_f16(s * a), sign | lo);
+            }
+        }
+    }
+
+    #[test]
+    fn f64_to_f16_spot_checks() {
+        let cases: [(f64, u16); 22] = [
+            (0.0, 0x0000),
+            (-0.0, 0x8000),
+            (1.0, 0x3c00),
+            (-2.0, 0xc000),
+            (0.1, 0x2e66),
+            (1.0 / 3.0, 0x3555),
+            (65504.0, 0x7bff),
+            (65519.99, 0x7bff),
+            (65520.0, 0x7c00),
+            (1e6, 0x7c00),
+            (-1e300, 0xfc00),
+            (f64::MAX, 0x7c00),
+            (f64::INFINITY, 0x7c00),
+            (f64::NEG_INFINITY, 0xfc00),
+            (2f64.powi(-14), 0x0400),                // smallest normal
+            (2f64.powi(-24), 0x0001),                // smallest subnormal
+            (2f64.powi(-25), 0x0000),                // tie: to even, zero
+            (-(2f64.powi(-25) * 1.0000001), 0x8001), // just above the tie
+            (3.0 * 2f64.powi(-25), 0x0002),          // tie between 1 and 2 ulps: to 2
+            (1e-10, 0x0000),
+            (5e-324, 0x0000),
+            (-5e-324, 0x8000),
+        ];
+        for (v, want) in cases {
+            assert_eq!(f64_to_f16(v), want, "{v:e}");
+        }
+        // Ties in the normal range: 1 + 2^-11 is halfway between 1 and 1 + 2^-10.
+        assert_eq!(f64_to_f16(1.0 + 2f64.powi(-11)), 0x3c00);
+        assert_eq!(f64_to_f16(1.0 + 3.0 * 2f64.powi(-11)), 0x3c02);
+        // A sticky bit far below breaks the tie.
+        assert_eq!(f64_to_f16(1.0 + 2f64.powi(-11) + 2f64.powi(-50)), 0x3c01);
+        // NaN stays NaN, with its sign; Python's nan is NumPy's 0x7e00.
+        assert_eq!(f64_to_f16(f64::NAN), 0x7e00);
+        assert_eq!(f64_to_f16(-f64::NAN), 0xfe00);
+        // A payload only in the low bits still gives a NaN, not infinity.
+        assert_eq!(f64_to_f16(f64::from_bits(0x7ff0_0000_0000_0001)), 0x7c01);
+        assert!(f16_to_f64(0x7c01).is_nan());
+        assert_eq!(f16_to_f64(0x7bff), 65504.0);
+        assert_eq!(f16_to_f64(0x8000).to_bits(), (-0.0f64).to_bits());
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub enum TypeCode {
     Double,
     /// `long double` (`g`)
     LongDouble,
+    /// IEEE 754 binary16, C `_Float16` (`e`). ferrotype only: stdlib ctypes has no such
+    /// type. It lives in memory (fields, arrays, buffers) but cannot cross a call: libffi
+    /// has no way to say "a 2-byte value in an SSE register" (see [`TypeCode::ffi_type`]).
+    Half,
     /// `void *` (`P`)
     VoidP,
     /// `char *`, a NUL-terminated byte string (`z`)
@@ -86,8 +90,9 @@ pub enum LongDoubleFormat {
     Binary128,
 }
 
-/// All codes, in the order ctypes lists them in its error message.
-pub const ALL: [TypeCode; 20] = [
+/// All codes, in the order ctypes lists them in its error message (ferrotype's own
+/// codes last).
+pub const ALL: [TypeCode; 21] = [
     TypeCode::Char,
     TypeCode::Byte,
     TypeCode::UByte,
@@ -108,10 +113,12 @@ pub const ALL: [TypeCode; 20] = [
     TypeCode::PyObject,
     TypeCode::Bool,
     TypeCode::LongDouble,
+    TypeCode::Half,
 ];
 
-/// The codes ctypes accepts, as it lists them in its `_type_` error message.
-pub const VALID_CODES: &str = "cbBhHiIlLdfuzZqQPXOv?g";
+/// The codes ctypes accepts, as it lists them in its `_type_` error message, followed by
+/// ferrotype's own (`e`).
+pub const VALID_CODES: &str = "cbBhHiIlLdfuzZqQPXOv?ge";
 
 impl TypeCode {
     /// The code for a ctypes `_type_` character.
@@ -133,6 +140,7 @@ impl TypeCode {
             'f' => TypeCode::Float,
             'd' => TypeCode::Double,
             'g' => TypeCode::LongDouble,
+            'e' => TypeCode::Half,
             'P' => TypeCode::VoidP,
             'z' => TypeCode::CharP,
             'Z' => TypeCode::WCharP,
@@ -160,6 +168,7 @@ impl TypeCode {
             TypeCode::Float => 'f',
             TypeCode::Double => 'd',
             TypeCode::LongDouble => 'g',
+            TypeCode::Half => 'e',
             TypeCode::VoidP => 'P',
             TypeCode::CharP => 'z',
             TypeCode::WCharP => 'Z',
@@ -186,6 +195,7 @@ impl TypeCode {
             TypeCode::Float => "float",
             TypeCode::Double => "double",
             TypeCode::LongDouble => "long double",
+            TypeCode::Half => "_Float16",
             TypeCode::VoidP => "void *",
             TypeCode::CharP => "char *",
             TypeCode::WCharP => "wchar_t *",
@@ -206,6 +216,7 @@ impl TypeCode {
             TypeCode::Float => size_of::<f32>(),
             TypeCode::Double => size_of::<f64>(),
             TypeCode::LongDouble => long_double_ffi().size,
+            TypeCode::Half => 2,
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 size_of::<*mut c_void>()
             }
@@ -225,6 +236,7 @@ impl TypeCode {
             TypeCode::Float => align_of::<f32>(),
             TypeCode::Double => align_of::<f64>(),
             TypeCode::LongDouble => usize::from(long_double_ffi().alignment),
+            TypeCode::Half => 2,
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 align_of::<*mut c_void>()
             }
@@ -249,7 +261,9 @@ impl TypeCode {
                     ValueKind::Unsigned
                 }
             }
-            TypeCode::Float | TypeCode::Double | TypeCode::LongDouble => ValueKind::Float,
+            TypeCode::Float | TypeCode::Double | TypeCode::LongDouble | TypeCode::Half => {
+                ValueKind::Float
+            }
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 ValueKind::Pointer
             }
@@ -275,9 +289,23 @@ impl TypeCode {
     }
 
     /// Whether ctypes offers a byte-swapped twin (`__ctype_be__`/`__ctype_le__`) of this type.
-    /// ctypes: only integers, `float`, `double` and the one-byte `char` types have one.
+    /// ctypes: only integers, `float`, `double` and the one-byte `char` types have one;
+    /// ferrotype's `_Float16` has one too.
     pub fn has_swapped_twin(self) -> bool {
-        self.is_integer() || matches!(self, TypeCode::Float | TypeCode::Double | TypeCode::Char)
+        self.is_integer()
+            || matches!(
+                self,
+                TypeCode::Float | TypeCode::Double | TypeCode::Char | TypeCode::Half
+            )
+    }
+
+    /// Whether a value of this type can be passed to or returned from a foreign call.
+    /// `_Float16` cannot: the x86-64 and AArch64 ABIs pass it in a floating-point
+    /// register, and libffi has no type that says so. Its [`TypeCode::ffi_type`] only
+    /// describes its size and alignment, and [`crate::CallInterface`] refuses any
+    /// signature that contains it (inside a structure too).
+    pub fn is_callable(self) -> bool {
+        self != TypeCode::Half
     }
 
     /// The libffi type describing this C type in a call.
@@ -288,6 +316,9 @@ impl TypeCode {
             TypeCode::Float => &raw mut r::ffi_type_float,
             TypeCode::Double => &raw mut r::ffi_type_double,
             TypeCode::LongDouble => &raw mut r::ffi_type_longdouble,
+            // Size and alignment only (libffi has no `_Float16`): calls refuse the type
+            // (see `is_callable`), so the integer class is never used to pass one.
+            TypeCode::Half => &raw mut r::ffi_type_uint16,
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 &raw mut r::ffi_type_pointer
             }
@@ -308,6 +339,7 @@ impl TypeCode {
             TypeCode::Float => 'f',
             TypeCode::Double => 'd',
             TypeCode::LongDouble => 'g',
+            TypeCode::Half => 'e',
             TypeCode::VoidP => 'P',
             TypeCode::CharP => 'z',
             TypeCode::WCharP => 'Z',
@@ -467,6 +499,19 @@ mod tests {
             assert_eq!(TypeCode::ULong.format_char(), 'Q');
         }
         assert_eq!(TypeCode::CharP.format_char(), 'z');
+        assert_eq!(TypeCode::Half.format_char(), 'e');
+    }
+
+    #[test]
+    fn half_is_a_two_byte_float_that_cannot_be_called() {
+        let h = TypeCode::from_char('e').unwrap();
+        assert_eq!(h, TypeCode::Half);
+        assert_eq!((h.size(), h.align(), h.kind()), (2, 2, ValueKind::Float));
+        assert!(h.has_swapped_twin() && !h.is_integer() && !h.is_callable());
+        assert!(ALL
+            .iter()
+            .filter(|c| !c.is_callable())
+            .eq([&TypeCode::Half]));
     }
 
     #[test]

@@ -188,7 +188,8 @@ pub unsafe fn store(
             };
             Scalar::Unsigned(u64::from(u32::from(c)))
         }
-        TypeCode::Float | TypeCode::Double | TypeCode::LongDouble => {
+        // c_float16 takes what c_float takes; the core rounds to binary16 as NumPy does.
+        TypeCode::Float | TypeCode::Double | TypeCode::LongDouble | TypeCode::Half => {
             Scalar::Float(value.extract::<f64>()?)
         }
         TypeCode::VoidP => {

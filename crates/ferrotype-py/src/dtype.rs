@@ -25,7 +25,7 @@ fn scalar_spec(info: &StgInfo) -> PyResult<String> {
         TypeCode::Bool => "?".to_owned(),
         TypeCode::Char => "S1".to_owned(),
         TypeCode::WChar if size == 4 => format!("{order}U1"),
-        TypeCode::Float | TypeCode::Double => format!("{order}f{size}"),
+        TypeCode::Float | TypeCode::Double | TypeCode::Half => format!("{order}f{size}"),
         TypeCode::LongDouble => "g".to_owned(),
         TypeCode::VoidP => format!("{order}u{size}"),
         TypeCode::PyObject => "O".to_owned(),
@@ -68,6 +68,9 @@ fn spec<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
             let formats = PyList::empty(py);
             let offsets = PyList::empty(py);
             for n in &i.field_names {
+                if n.is_empty() {
+                    continue; // unnamed padding (as `ctypeslib.as_ctypes_type` makes)
+                }
                 let field = cls.getattr(n.as_str())?;
                 let field = field.cast::<CField>().map_err(PyErr::from)?.get();
                 if field.is_bitfield() {

@@ -27,7 +27,9 @@ pub fn to_py(err: Error) -> PyErr {
         }
         Error::UnknownTypeCode { .. } => PyValueError::new_err(err.to_string()),
         Error::PrepCif { .. } => PyRuntimeError::new_err(err.to_string()),
-        Error::Unsupported { .. } => PyTypeError::new_err(err.to_string()),
+        Error::Unsupported { .. } | Error::NotCallable { .. } => {
+            PyTypeError::new_err(err.to_string())
+        }
         _ => PyRuntimeError::new_err(err.to_string()),
     }
 }

@@ -26,6 +26,7 @@ use crate::cdata::{instantiate, CData};
 use crate::convert::{self, default_param, pointer_param, simple_param, Param};
 use crate::errors::{argument_error, CoreResultExt};
 use crate::gilcell::GilCell;
+use crate::ndarray::NdSpec;
 use crate::pointer::Pointer;
 use crate::simple::SimpleCData;
 use crate::stginfo::{info_of, Kind, StgInfo};
@@ -58,6 +59,8 @@ enum ArgConv {
         info: Py<StgInfo>,
         from_param: Py<PyAny>,
     },
+    /// An `ndpointer` class of `ferrotype.ctypeslib`: checked and converted in Rust.
+    NdPointer { spec: Py<NdSpec> },
     /// Anything else with a `from_param`: called, then converted by default rules.
     Custom { from_param: Py<PyAny> },
 }
@@ -68,6 +71,7 @@ impl ArgConv {
             ArgConv::Simple { info, .. }
             | ArgConv::Pointer { info, .. }
             | ArgConv::Struct { info, .. } => Some(info.bind(py).get().ffi.clone()),
+            ArgConv::NdPointer { .. } => Some(FfiType::Scalar(TypeCode::VoidP)),
             ArgConv::Custom { .. } => None,
         }
     }
@@ -108,6 +112,7 @@ impl ArgConv {
                 }
                 Ok(p)
             }
+            ArgConv::NdPointer { spec } => spec.get().param(arg),
             ArgConv::Custom { from_param } => {
                 let converted = from_param.bind(py).call1((arg,))?;
                 let mut p = default_param(&converted, index)?;
@@ -141,6 +146,8 @@ struct FuncState {
     restype: Option<Py<PyAny>>,
     ret: RetConv,
     ret_ffi: FfiType,
+    /// The restype's `_check_retval_`, applied to each result.
+    checker: Option<Py<PyAny>>,
     errcheck: Option<Py<PyAny>>,
     /// The interface for exactly the declared arguments, when all are built in.
     cif: Option<Arc<CallInterface>>,
@@ -155,6 +162,7 @@ impl FuncState {
             restype: None,
             ret: RetConv::Value(TypeCode::Int),
             ret_ffi: FfiType::Scalar(TypeCode::Int),
+            checker: None,
             errcheck: None,
             cif: None,
         }
@@ -186,6 +194,9 @@ impl FuncState {
                         info: info.clone_ref(py),
                         from_param: from_param.clone_ref(py),
                     },
+                    ArgConv::NdPointer { spec } => ArgConv::NdPointer {
+                        spec: spec.clone_ref(py),
+                    },
                     ArgConv::Custom { from_param } => ArgConv::Custom {
                         from_param: from_param.clone_ref(py),
                     },
@@ -202,6 +213,7 @@ impl FuncState {
                 RetConv::Callable(f) => RetConv::Callable(f.clone_ref(py)),
             },
             ret_ffi: self.ret_ffi.clone(),
+            checker: self.checker.as_ref().map(|c| c.clone_ref(py)),
             errcheck: self.errcheck.as_ref().map(|e| e.clone_ref(py)),
             cif: self.cif.clone(),
         }
@@ -250,6 +262,13 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
 fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
     let py = item.py();
     if let Ok(cls) = item.cast::<PyType>() {
+        if let Ok(spec) = cls.getattr(intern!(py, "_ft_ndspec_")) {
+            if let Ok(spec) = spec.cast_into::<NdSpec>() {
+                return Ok(ArgConv::NdPointer {
+                    spec: spec.unbind(),
+                });
+            }
+        }
         if let Some(info) = info_of(item) {
             match native_from_param_kind(cls)? {
                 Some(Kind::Simple) if info.get().kind == Kind::Simple => {
@@ -290,6 +309,17 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
             index + 1
         ))),
     }
+}
+
+/// The restype's `_check_retval_` (ctypes calls it with each result of a ctypes type).
+fn restype_checker(restype: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+    if restype.is_none() || info_of(restype).is_none() {
+        return None;
+    }
+    restype
+        .getattr(intern!(restype.py(), "_check_retval_"))
+        .ok()
+        .map(Bound::unbind)
 }
 
 fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
@@ -616,6 +646,10 @@ fn call_function<'py>(
             f.bind(py).call1((v,))?.unbind()
         }
     };
+    let result = match &st.checker {
+        Some(c) => c.bind(py).call1((result,))?.unbind(),
+        None => result,
+    };
     match &st.errcheck {
         Some(check) => {
             let args = PyTuple::new(py, args)?;
@@ -669,6 +703,7 @@ impl CFuncPtr {
         };
         if let Ok(rt) = cls.getattr(intern!(py, "_restype_")) {
             let (ret, ffi) = compile_restype(&rt)?;
+            st.checker = restype_checker(&rt);
             st.restype = Some(rt.unbind());
             st.ret = ret;
             st.ret_ffi = ffi;
@@ -755,7 +790,9 @@ impl CFuncPtr {
     #[setter]
     fn set_restype(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
         let (ret, ffi) = compile_restype(&value)?;
+        let checker = restype_checker(&value);
         slf.get().update(slf.py(), |st| {
+            st.checker = checker;
             st.restype = Some(value.unbind());
             st.ret = ret;
             st.ret_ffi = ffi;

@@ -17,6 +17,7 @@ mod errors;
 mod funcptr;
 mod functions;
 mod gilcell;
+mod ndarray;
 mod pointer;
 mod simple;
 mod stginfo;
@@ -67,6 +68,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(functions::from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(functions::resize, m)?)?;
+    m.add_class::<ndarray::NdSpec>()?;
+    m.add_function(wrap_pyfunction!(ndarray::ndarray_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(ndarray::view_keeping, m)?)?;
+    m.add_function(wrap_pyfunction!(ndarray::keep_alive, m)?)?;
     m.add_function(wrap_pyfunction!(functions::unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(functions::simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(functions::pointer_from_param, m)?)?;
