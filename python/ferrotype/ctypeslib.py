@@ -185,7 +185,11 @@ def _complex_type(dt):
         base = LittleEndianStructure
     else:
         base = Structure
-    ns = {"_fields_": [("real", part), ("imag", part)], "__module__": __name__}
+    ns = {
+        "_fields_": [("real", part), ("imag", part)],
+        "__module__": __name__,
+        "_ft_dtype_": dt,  # so that as_array gives the complex dtype back
+    }
     return type(base)(f"complex{dt.itemsize * 8}", (base,), ns)
 
 
@@ -398,6 +402,7 @@ class _concrete_ndptr(_ndptr):
 
 
 _ndpointer_cache: dict = {}
+_flagsobj = type(np.empty(0).flags)
 
 
 def ndpointer(dtype=None, ndim=None, shape=None, flags=None, *, nullable=False):
@@ -414,7 +419,7 @@ def ndpointer(dtype=None, ndim=None, shape=None, flags=None, *, nullable=False):
         elif isinstance(flags, (int, np.integer)):
             num = int(flags)
             flags = _flags_fromnum(num)
-        elif isinstance(flags, np.flagsobj):
+        elif isinstance(flags, _flagsobj):
             num = flags.num
             flags = _flags_fromnum(num)
         if num is None:

@@ -51,17 +51,27 @@ fn spec<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     };
     let info = info_of(cls)
         .ok_or_else(|| PyTypeError::new_err(format!("{} has no dtype equivalent", name())))?;
+    // A type made from a dtype that fields cannot express (complex) names it itself.
+    if let Ok(d) = cls.getattr(pyo3::intern!(py, "_ft_dtype_")) {
+        return Ok(d);
+    }
     let i = info.get();
     match i.kind {
         Kind::Simple => Ok(scalar_spec(i)?.into_pyobject(py)?.into_any()),
         Kind::Array => {
-            let elem = i
+            // Nested arrays are one subarray of the innermost element (NumPy's form).
+            let mut elem = i
                 .proto
                 .as_ref()
                 .expect("array has an element type")
-                .bind(py);
-            let shape = PyTuple::new(py, [i.length])?;
-            Ok(PyTuple::new(py, [spec(elem)?, shape.into_any()])?.into_any())
+                .bind(py)
+                .clone();
+            while let Some(e) = info_of(&elem).filter(|e| e.get().kind == Kind::Array) {
+                let next = e.get().proto.as_ref().expect("array has an element type");
+                elem = next.bind(py).clone();
+            }
+            let shape = PyTuple::new(py, &i.shape)?;
+            Ok(PyTuple::new(py, [spec(&elem)?, shape.into_any()])?.into_any())
         }
         Kind::Struct | Kind::Union => {
             let names = PyList::empty(py);
