@@ -44,8 +44,6 @@ def test_not_yet_built_names_say_so():
 
     with pytest.raises(ft.ArgumentError, match="NotImplementedError: .*unions by value"):
         ft.CDLL(None).abs(U())
-    with pytest.raises(NotImplementedError, match="callbacks"):
-        ft.CFUNCTYPE(ft.c_int)(lambda: 0)
 
 
 def test_call_plan_survives_reassignment_during_a_call(fixture_path):

@@ -4,6 +4,7 @@ Use it as ``import ferrotype as ctypes``. The names here are those of the standa
 library's ``ctypes`` module; the work happens in the ``_native`` extension.
 """
 
+import os as _os
 import sys as _sys
 
 from . import _native
@@ -44,6 +45,20 @@ from ._ctypes import CFuncPtr as _CFuncPtr
 from ._ctypes import dlopen as _dlopen
 
 __version__ = "1.1.0"  # the ctypes version this module mirrors
+
+
+def debug_callbacks(on=True):
+    """Callback debug mode (ferrotype only). While on, a callback object that is freed
+    keeps its C trampoline, marked dead: C code calling it later gets a zero result and
+    the foreign call that triggered it raises ``RuntimeError`` (on threads Python did not
+    create, the error goes to ``sys.unraisablehook``) instead of jumping into freed
+    memory. Costs a few dozen bytes per freed callback. Also enabled by the environment
+    variable ``FERROTYPE_DEBUG_CALLBACKS=1``. Returns the previous setting."""
+    return _native.debug_callbacks(bool(on))
+
+
+if _os.environ.get("FERROTYPE_DEBUG_CALLBACKS", "") not in ("", "0"):
+    debug_callbacks(True)
 
 _c_functype_cache = {}
 

@@ -221,7 +221,7 @@ def _from_structured(dt):
             end = offset + fdt.itemsize
         if dt.itemsize > end:
             out.append(("", c_char * (dt.itemsize - end)))
-    ns = {"_fields_": out, "__module__": __name__}
+    ns = {"_fields_": out, "__module__": __name__, "_ft_dtype_": dt}
     # The natural C layout reproduces the dtype when every field is aligned (then the type
     # keeps its C alignment, for nesting and passing by value); otherwise pack to bytes.
     aligns = [_alignment(t) for _, t in out]

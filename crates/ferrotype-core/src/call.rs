@@ -227,6 +227,17 @@ impl CallInterface {
         unsafe { libffi::raw::ffi_call(self.cif.get(), Some(code), ret.cast(), args) }
     }
 
+    /// Whether the interface was prepared for a variadic function.
+    pub fn is_variadic(&self) -> bool {
+        self.nfixed.is_some()
+    }
+
+    /// The prepared `ffi_cif`, for preparing closures over it (read-only after
+    /// preparation; it lives as long as `self`).
+    pub(crate) fn raw_cif(&self) -> *mut ffi_cif {
+        self.cif.get()
+    }
+
     /// Where in a result buffer the value starts. libffi stores integer results smaller
     /// than a register as a whole `ffi_arg`; on big-endian machines the value is then at
     /// the end of that register.

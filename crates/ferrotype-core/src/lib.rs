@@ -13,16 +13,19 @@
 //! - [`library`]: `dlopen`/`dlsym`, the process image; never closes implicitly.
 //! - [`call`]: the numbered call path: prepared and cached call interfaces, argument
 //!   slots, a result buffer at least one register wide.
+//! - [`closure`]: callbacks: C function pointers running Rust handlers (libffi
+//!   closures).
 //! - [`errno`]: the private per-thread errno that `use_errno` functions swap.
 //! - [`memory`]: the raw-memory helpers (scalar reads and writes, owned buffers).
 //! - [`ldcache`]: the dynamic loader's cache, for `find_library`.
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code is confined to `memory`, `call`, `library`, `errno` and `typecode`'s
+//! Unsafe code is confined to `memory`, `call`, `closure`, `library`, `errno` and `typecode`'s
 //! libffi statics; each block states why it is sound.
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod closure;
 pub mod errno;
 pub mod error;
 pub mod ffi_type;
@@ -33,6 +36,7 @@ pub mod memory;
 pub mod typecode;
 
 pub use call::{ArgSlot, CallInterface, RetBuf, MAX_ARGS};
+pub use closure::Closure;
 pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};
 pub use library::Library;

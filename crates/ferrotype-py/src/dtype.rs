@@ -51,27 +51,27 @@ fn spec<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     };
     let info = info_of(cls)
         .ok_or_else(|| PyTypeError::new_err(format!("{} has no dtype equivalent", name())))?;
-    // A type made from a dtype that fields cannot express (complex) names it itself.
-    if let Ok(d) = cls.getattr(pyo3::intern!(py, "_ft_dtype_")) {
+    // A type made from a dtype (`ctypeslib.as_ctypes_type`) converts back to exactly
+    // that dtype (complex numbers, subarray shapes, alignment flags); only the class's
+    // own attribute counts, not one inherited by a subclass that adds fields.
+    if let Ok(Some(d)) = cls
+        .getattr(pyo3::intern!(py, "__dict__"))
+        .and_then(|d| d.get_item(pyo3::intern!(py, "_ft_dtype_")).map(Some))
+        .or_else(|_| Ok::<_, PyErr>(None))
+    {
         return Ok(d);
     }
     let i = info.get();
     match i.kind {
         Kind::Simple => Ok(scalar_spec(i)?.into_pyobject(py)?.into_any()),
         Kind::Array => {
-            // Nested arrays are one subarray of the innermost element (NumPy's form).
-            let mut elem = i
+            let elem = i
                 .proto
                 .as_ref()
                 .expect("array has an element type")
-                .bind(py)
-                .clone();
-            while let Some(e) = info_of(&elem).filter(|e| e.get().kind == Kind::Array) {
-                let next = e.get().proto.as_ref().expect("array has an element type");
-                elem = next.bind(py).clone();
-            }
-            let shape = PyTuple::new(py, &i.shape)?;
-            Ok(PyTuple::new(py, [spec(&elem)?, shape.into_any()])?.into_any())
+                .bind(py);
+            let shape = PyTuple::new(py, [i.length])?;
+            Ok(PyTuple::new(py, [spec(elem)?, shape.into_any()])?.into_any())
         }
         Kind::Struct | Kind::Union => {
             let names = PyList::empty(py);

@@ -17,7 +17,7 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
-use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, PyTypeInfo};
@@ -30,6 +30,7 @@ use crate::ndarray::NdSpec;
 use crate::pointer::Pointer;
 use crate::simple::SimpleCData;
 use crate::stginfo::{info_of, Kind, StgInfo};
+use crate::thunk;
 
 /// ctypes' `FUNCFLAG_CDECL`.
 pub const FUNCFLAG_CDECL: u32 = 0x1;
@@ -366,6 +367,16 @@ pub struct CFuncPtr {
     /// `argtypes`, extra arguments, custom `from_param`), so repeated calls of the same
     /// shape skip the process-wide cache.
     memo: GilCell<Option<Arc<CallInterface>>>,
+    /// For a callback (made from a Python callable): the closure C calls.
+    callback: Option<thunk::Callback>,
+}
+
+impl Drop for CFuncPtr {
+    fn drop(&mut self) {
+        if let Some(cb) = self.callback.take() {
+            Python::attach(|py| thunk::release(py, cb));
+        }
+    }
 }
 
 impl CFuncPtr {
@@ -379,6 +390,7 @@ impl CFuncPtr {
             vectorcall: funcptr_vectorcall,
             state: GilCell::new(st),
             memo: GilCell::new(None),
+            callback: None,
         }
     }
 
@@ -615,13 +627,23 @@ fn call_function<'py>(
         ret: ret_ptr,
         use_errno: st.flags & FUNCFLAG_USE_ERRNO != 0,
     };
+    let debug = thunk::debug_enabled();
+    if debug {
+        thunk::enter_call();
+    }
     if st.flags & FUNCFLAG_PYTHONAPI != 0 {
         job.run();
         if let Some(err) = PyErr::take(py) {
+            if debug {
+                let _ = thunk::leave_call();
+            }
             return Err(err);
         }
     } else {
         py.detach(move || job.run());
+    }
+    if debug {
+        thunk::leave_call()?;
     }
     drop(keep);
 
@@ -677,6 +699,7 @@ impl CFuncPtr {
         if let Ok(flags) = cls.getattr(intern!(py, "_flags_")) {
             st.flags = flags.extract()?;
         }
+        let mut callback = None;
         let address: usize = match args.len() {
             0 => 0,
             1 => {
@@ -686,9 +709,17 @@ impl CFuncPtr {
                 } else if let Ok(t) = a.cast::<PyTuple>() {
                     symbol_address(t)?
                 } else if a.is_callable() {
-                    return Err(PyNotImplementedError::new_err(
-                        "ferrotype: callbacks (CFUNCTYPE instances made from Python callables) are not implemented yet",
-                    ));
+                    let restype = cls.getattr(intern!(py, "_restype_")).ok();
+                    let argtypes = cls.getattr(intern!(py, "_argtypes_")).ok();
+                    let cb = thunk::make(
+                        &a,
+                        restype.as_ref(),
+                        argtypes.as_ref(),
+                        st.flags & FUNCFLAG_USE_ERRNO != 0,
+                    )?;
+                    let code = cb.code_ptr() as usize;
+                    callback = Some(cb);
+                    code
                 } else {
                     return Err(PyTypeError::new_err(
                         "argument must be callable or integer function address",
@@ -728,7 +759,9 @@ impl CFuncPtr {
                 cd
             }
         };
-        Ok(PyClassInitializer::from(cd).add_subclass(CFuncPtr::with_state(st)))
+        let mut fp = CFuncPtr::with_state(st);
+        fp.callback = callback;
+        Ok(PyClassInitializer::from(cd).add_subclass(fp))
     }
 
     #[pyo3(signature = (*args, **kwargs))]

@@ -22,6 +22,7 @@ mod pointer;
 mod simple;
 mod stginfo;
 mod structure;
+mod thunk;
 mod util;
 
 #[pymodule]
@@ -69,6 +70,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(functions::resize, m)?)?;
     m.add_class::<ndarray::NdSpec>()?;
+    m.add_function(wrap_pyfunction!(thunk::debug_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(ndarray::ndarray_facts, m)?)?;
     m.add_function(wrap_pyfunction!(ndarray::view_keeping, m)?)?;
     m.add_function(wrap_pyfunction!(ndarray::keep_alive, m)?)?;

@@ -1,0 +1,320 @@
+//! Callbacks: `CFUNCTYPE(restype, *argtypes)(callable)` makes a C function pointer
+//! (a libffi closure, see `ferrotype_core::closure`) that calls a Python callable.
+//!
+//! On each call from C: the GIL is taken (also on threads Python did not create), the
+//! arguments are converted (simple types to Python values, anything else to an instance
+//! holding a copy of the bytes, as ctypes does), the callable is called, and its result
+//! is stored as the declared `restype`. An exception, or a result that does not
+//! convert, is reported through `sys.unraisablehook` with ctypes' messages, and C gets
+//! a zero result. With `use_errno`, the private errno is swapped in around the call.
+//!
+//! Debug mode (`ferrotype.debug_callbacks(True)` or `FERROTYPE_DEBUG_CALLBACKS=1`): a
+//! callback object that is freed keeps its trampoline allocated and marked dead, so C
+//! code calling it later reaches a stub that raises `RuntimeError` in the foreign call
+//! that triggered it (or reports it through the unraisable hook on other threads)
+//! instead of jumping into freed memory. The cost is the trampoline and a few words
+//! leaked per freed callback, and one flag check per foreign call.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ferrotype_core::closure::{write_int_result, Closure};
+use ferrotype_core::typecode::ValueKind;
+use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, TypeCode};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::cdata::{instantiate, CData};
+use crate::convert;
+use crate::errors::CoreResultExt;
+use crate::gilcell::GilSlot;
+use crate::stginfo::{info_of, Kind, StgInfo};
+
+/// Whether debug mode is on.
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Set while this thread is inside a foreign call made in debug mode.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+    /// The error a dead callback left for the foreign call on this thread.
+    static PENDING: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+const DEAD_MESSAGE: &str = "ferrotype: a callback was called after its CFUNCTYPE object was \
+     freed (keep a reference to callback objects for as long as C code may call them)";
+
+/// `ferrotype.debug_callbacks(on)`: switches debug mode; returns the previous setting.
+#[pyfunction]
+pub fn debug_callbacks(on: bool) -> bool {
+    DEBUG.swap(on, Ordering::Relaxed)
+}
+
+/// Whether debug mode is on (read on every foreign call).
+#[inline]
+pub fn debug_enabled() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// Marks the start of a foreign call in debug mode.
+pub fn enter_call() {
+    IN_CALL.with(|c| c.set(true));
+}
+
+/// Marks the end of a foreign call in debug mode: the error a dead callback left, if
+/// any.
+pub fn leave_call() -> PyResult<()> {
+    IN_CALL.with(|c| c.set(false));
+    match PENDING.with(Cell::take) {
+        Some(msg) => Err(PyRuntimeError::new_err(msg)),
+        None => Ok(()),
+    }
+}
+
+/// How one C argument becomes a Python object.
+enum ArgConv {
+    /// A simple type deriving directly from `_SimpleCData`: its Python value.
+    Value { code: TypeCode, swapped: bool },
+    /// Any other ferrotype type: an instance holding a copy of the bytes.
+    Instance { cls: Py<PyType>, info: Py<StgInfo> },
+}
+
+/// How the Python result is stored for C.
+enum RetConv {
+    Void,
+    Value { code: TypeCode, swapped: bool },
+}
+
+/// What a callback's closure holds.
+pub struct Thunk {
+    callable: GilSlot,
+    args: Vec<ArgConv>,
+    ret: RetConv,
+    use_errno: bool,
+    dead: AtomicBool,
+}
+
+// SAFETY: the Python objects inside are only touched with the GIL held (the handler
+// attaches to the interpreter first); the rest is plain data.
+unsafe impl Send for Thunk {}
+// SAFETY: as above.
+unsafe impl Sync for Thunk {}
+
+/// A callback's closure.
+pub type Callback = Closure<Thunk>;
+
+/// Builds the closure calling `callable` with the signature of a `CFUNCTYPE` class
+/// (`restype` and `argtypes` as the class declares them).
+pub fn make(
+    callable: &Bound<'_, PyAny>,
+    restype: Option<&Bound<'_, PyAny>>,
+    argtypes: Option<&Bound<'_, PyAny>>,
+    use_errno: bool,
+) -> PyResult<Callback> {
+    let py = callable.py();
+    let mut args = Vec::new();
+    let mut ffis = Vec::new();
+    if let Some(at) = argtypes {
+        for t in at.try_iter()? {
+            let t = t?;
+            let info = info_of(&t)
+                .filter(|_| t.is_instance_of::<PyType>())
+                .ok_or_else(|| PyTypeError::new_err("cannot build parameter"))?;
+            let i = info.get();
+            if i.kind == Kind::Union {
+                return Err(crate::structure::union_by_value_error());
+            }
+            ffis.push(i.ffi.clone());
+            args.push(if i.kind == Kind::Simple && i.direct {
+                ArgConv::Value {
+                    code: i.code.expect("simple type has a code"),
+                    swapped: i.swapped,
+                }
+            } else {
+                ArgConv::Instance {
+                    cls: t.cast_into::<PyType>()?.unbind(),
+                    info: info.unbind(),
+                }
+            });
+        }
+    }
+    let (ret, ret_ffi) = match restype.filter(|r| !r.is_none()) {
+        None => (RetConv::Void, FfiType::Void),
+        Some(r) => {
+            let info = info_of(r)
+                .filter(|i| i.get().kind == Kind::Simple)
+                .ok_or_else(|| PyTypeError::new_err("invalid result type for callback function"))?;
+            let i = info.get();
+            (
+                RetConv::Value {
+                    code: i.code.expect("simple type has a code"),
+                    swapped: i.swapped,
+                },
+                i.ffi.clone(),
+            )
+        }
+    };
+    let cif: Arc<CallInterface> = CallInterface::cached(&ret_ffi, &ffis, None).py()?;
+    let slot = GilSlot::new();
+    slot.set(py, Some(callable.clone().unbind()));
+    Closure::new(
+        cif,
+        handle,
+        Thunk {
+            callable: slot,
+            args,
+            ret,
+            use_errno,
+            dead: AtomicBool::new(false),
+        },
+    )
+    .py()
+}
+
+/// Called when the callback object is freed: in debug mode the closure stays
+/// allocated, marked dead, and the callable is released; otherwise it is freed.
+pub fn release(py: Python<'_>, cb: Callback) {
+    if debug_enabled() {
+        cb.user().dead.store(true, Ordering::Relaxed);
+        cb.user().callable.set(py, None);
+        std::mem::forget(cb);
+    } else {
+        drop(cb);
+    }
+}
+
+fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
+    Python::attach(|py| {
+        if t.dead.load(Ordering::Relaxed) {
+            if IN_CALL.with(Cell::get) {
+                PENDING.with(|p| p.set(Some(DEAD_MESSAGE)));
+            } else {
+                PyRuntimeError::new_err(DEAD_MESSAGE).write_unraisable(py, None);
+            }
+            return;
+        }
+        if t.use_errno {
+            errno::swap();
+        }
+        run(py, t, args, ret);
+        if t.use_errno {
+            errno::swap();
+        }
+    });
+}
+
+fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
+    let Some(callable) = t.callable.get(py) else {
+        return;
+    };
+    let converted: PyResult<Vec<Py<PyAny>>> = t
+        .args
+        .iter()
+        .zip(args)
+        .map(|(conv, &p)| arg_value(py, conv, p.cast()))
+        .collect();
+    let result = converted.and_then(|a| callable.call1(PyTuple::new(py, a)?));
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            unraisable(py, e, c"on calling ctypes callback function", &callable);
+            return;
+        }
+    };
+    if let RetConv::Value { code, swapped } = t.ret {
+        if let Err(e) = store_result(py, code, swapped, &result, ret) {
+            unraisable(
+                py,
+                e,
+                c"on converting result of ctypes callback function",
+                &callable,
+            );
+        }
+    }
+}
+
+fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>> {
+    match conv {
+        // SAFETY: libffi passes a pointer to a value of the declared type.
+        ArgConv::Value { code, swapped } => unsafe { convert::load(py, p, *code, *swapped) },
+        ArgConv::Instance { cls, info } => {
+            let info = info.bind(py);
+            let cd = CData::for_type(info)?;
+            // SAFETY: the argument holds a value of this type (`size` bytes); the new
+            // instance owns at least `size` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(p, cd.ptr(), info.get().size) };
+            Ok(instantiate(cls.bind(py), cd)?.unbind())
+        }
+    }
+}
+
+fn store_result(
+    py: Python<'_>,
+    code: TypeCode,
+    swapped: bool,
+    value: &Bound<'_, PyAny>,
+    ret: *mut u8,
+) -> PyResult<()> {
+    let mut slot = ArgSlot::default();
+    let p = (&raw mut slot).cast::<u8>();
+    // SAFETY: the slot holds 16 bytes, enough for any simple type.
+    let keep = unsafe { convert::store(p, code, swapped, value)? };
+    if let Some(k) = keep {
+        // The C side keeps the stored pointer: the object it points into must live on
+        // (ctypes leaks it too, and warns unless it is a `py_object` reference).
+        if code != TypeCode::PyObject {
+            pyo3::PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyRuntimeWarning>(),
+                c"memory leak in callback function.",
+                1,
+            )?;
+        }
+        std::mem::forget(k);
+    }
+    let size = code.size();
+    match code.kind() {
+        ValueKind::Signed | ValueKind::Unsigned | ValueKind::Bool if !swapped => {
+            // SAFETY: the slot holds `size` bytes of the value.
+            let bits = unsafe { ferrotype_core::memory::read_bits(p, size, false) };
+            // SAFETY: `ret` is the closure's result buffer.
+            unsafe { write_int_result(ret, bits, size, code.kind() == ValueKind::Signed) };
+        }
+        // SAFETY: `ret` has room for the result type; the slot holds `size` bytes.
+        _ => unsafe { std::ptr::copy_nonoverlapping(p, ret, size) },
+    }
+    Ok(())
+}
+
+#[cfg(not(Py_3_13))]
+extern "C" {
+    fn _PyErr_WriteUnraisableMsg(err_msg: *const c_char, obj: *mut pyo3::ffi::PyObject);
+}
+
+#[cfg(Py_3_13)]
+extern "C" {
+    fn PyErr_FormatUnraisable(format: *const c_char, ...);
+}
+
+/// Reports `err` through `sys.unraisablehook` as "Exception ignored <what>", with
+/// `obj` as the object, the way ctypes reports callback failures.
+fn unraisable(py: Python<'_>, err: PyErr, what: &CStr, obj: &Bound<'_, PyAny>) {
+    err.restore(py);
+    #[cfg(not(Py_3_13))]
+    // SAFETY: an exception is set (just restored); the message is a NUL-terminated
+    // string and `obj` a valid object; the call clears the exception.
+    unsafe {
+        _PyErr_WriteUnraisableMsg(what.as_ptr(), obj.as_ptr())
+    };
+    #[cfg(Py_3_13)]
+    // SAFETY: an exception is set; the format takes a C string and an object.
+    unsafe {
+        PyErr_FormatUnraisable(
+            c"Exception ignored %s %R".as_ptr(),
+            what.as_ptr(),
+            obj.as_ptr(),
+        )
+    };
+}
