@@ -149,6 +149,8 @@ struct FuncState {
     ret_ffi: FfiType,
     /// The restype's `_check_retval_`, applied to each result.
     checker: Option<Py<PyAny>>,
+    /// `paramflags` given when the function was made from `(name, dll)`.
+    paramflags: Option<Arc<Vec<ParamFlag>>>,
     errcheck: Option<Py<PyAny>>,
     /// The interface for exactly the declared arguments, when all are built in.
     cif: Option<Arc<CallInterface>>,
@@ -164,6 +166,7 @@ impl FuncState {
             ret: RetConv::Value(TypeCode::Int),
             ret_ffi: FfiType::Scalar(TypeCode::Int),
             checker: None,
+            paramflags: None,
             errcheck: None,
             cif: None,
         }
@@ -215,6 +218,7 @@ impl FuncState {
             },
             ret_ffi: self.ret_ffi.clone(),
             checker: self.checker.as_ref().map(|c| c.clone_ref(py)),
+            paramflags: self.paramflags.clone(),
             errcheck: self.errcheck.as_ref().map(|e| e.clone_ref(py)),
             cif: self.cif.clone(),
         }
@@ -510,6 +514,13 @@ fn call_function<'py>(
     slf: &Bound<'py, CFuncPtr>,
     args: &[Bound<'py, PyAny>],
 ) -> PyResult<Py<PyAny>> {
+    let result = call_raw(slf, args)?;
+    let st = slf.get().state.get(slf.py());
+    finish(slf, &st, result, args, None)
+}
+
+/// A call up to the result conversion (and `_check_retval_`), before `errcheck`.
+fn call_raw<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let this = slf.get();
     let fun = crate::pointer::address(slf.as_super().get()) as *const c_void;
@@ -672,13 +683,255 @@ fn call_function<'py>(
         Some(c) => c.bind(py).call1((result,))?.unbind(),
         None => result,
     };
-    match &st.errcheck {
-        Some(check) => {
-            let args = PyTuple::new(py, args)?;
-            Ok(check.bind(py).call1((result, slf, args))?.unbind())
+    Ok(result)
+}
+
+/// ctypes' `errcheck` protocol, then the output parameters: `errcheck(result, func,
+/// args)` replaces the result unless it returns `args` itself; with `paramflags`, the
+/// output parameters are then the result.
+fn finish<'py>(
+    slf: &Bound<'py, CFuncPtr>,
+    st: &FuncState,
+    result: Py<PyAny>,
+    args: &[Bound<'py, PyAny>],
+    out: Option<&OutParams>,
+) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    if let Some(check) = &st.errcheck {
+        let args_t = PyTuple::new(py, args)?;
+        let v = check.bind(py).call1((result.bind(py), slf, &args_t))?;
+        if !v.is(&args_t) {
+            return Ok(v.unbind());
         }
-        None => Ok(result),
     }
+    let Some(out) = out.filter(|o| o.count > 0) else {
+        return Ok(result);
+    };
+    let mut values = Vec::with_capacity(out.count);
+    for (i, a) in args.iter().enumerate() {
+        if out.inout.contains(&i) {
+            values.push(a.clone().unbind());
+        } else if out.out.contains(&i) {
+            values.push(
+                a.call_method0(intern!(py, "__ctypes_from_outparam__"))?
+                    .unbind(),
+            );
+        }
+    }
+    if values.len() == 1 {
+        return Ok(values.pop().expect("one value"));
+    }
+    Ok(PyTuple::new(py, values)?.into_any().unbind())
+}
+
+/// `paramflags` flags.
+const PARAMFLAG_FIN: i64 = 0x1;
+const PARAMFLAG_FOUT: i64 = 0x2;
+const PARAMFLAG_FLCID: i64 = 0x4;
+
+/// One entry of `paramflags`: `(flag, name, default)`.
+struct ParamFlag {
+    flag: i64,
+    name: Option<Py<PyString>>,
+    default: Option<Py<PyAny>>,
+}
+
+/// Which arguments of a call with `paramflags` are returned.
+struct OutParams {
+    out: Vec<usize>,
+    inout: Vec<usize>,
+    count: usize,
+}
+
+const PARAMFLAGS_SHAPE: &str = "paramflags must be a sequence of (int [,string [,value]]) tuples";
+
+/// ctypes' checks of `paramflags` against the prototype's `argtypes`.
+fn parse_paramflags(
+    paramflags: &Bound<'_, PyAny>,
+    argtypes: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Vec<ParamFlag>>> {
+    if paramflags.is_none() {
+        return Ok(None);
+    }
+    let Ok(items) = paramflags.cast::<PyTuple>() else {
+        return Err(PyTypeError::new_err("paramflags must be a tuple or None"));
+    };
+    let argtypes: Vec<Bound<'_, PyAny>> = match argtypes {
+        Some(a) => a.try_iter()?.collect::<PyResult<_>>()?,
+        None => Vec::new(),
+    };
+    if items.len() != argtypes.len() {
+        return Err(PyValueError::new_err(
+            "paramflags must have the same length as argtypes",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, (item, typ)) in items.iter().zip(&argtypes).enumerate() {
+        let t = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?;
+        if t.is_empty() || t.len() > 3 {
+            return Err(PyTypeError::new_err(PARAMFLAGS_SHAPE));
+        }
+        let flag: i64 = t
+            .get_item(0)?
+            .extract()
+            .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?;
+        let name = match t.get_item(1) {
+            Ok(n) if n.is_none() => None,
+            Ok(n) => Some(
+                n.cast_into::<PyString>()
+                    .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?
+                    .unbind(),
+            ),
+            Err(_) => None,
+        };
+        let default = t.get_item(2).ok().map(Bound::unbind);
+        match flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) {
+            0 | PARAMFLAG_FIN | 0x5 | 0x3 => {}
+            PARAMFLAG_FOUT => check_outarg_type(typ, i + 1)?,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "paramflag value {other} not supported"
+                )))
+            }
+        }
+        out.push(ParamFlag {
+            flag,
+            name,
+            default,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// An 'out' parameter must be a pointer (or array, or `c_void_p`/`c_char_p`/`c_wchar_p`).
+fn check_outarg_type(typ: &Bound<'_, PyAny>, index: usize) -> PyResult<()> {
+    if let Some(info) = info_of(typ) {
+        let i = info.get();
+        if matches!(i.kind, Kind::Pointer | Kind::Array)
+            || matches!(i.type_char, Some('P' | 'z' | 'Z'))
+        {
+            return Ok(());
+        }
+    }
+    let name = typ
+        .cast::<PyType>()
+        .ok()
+        .and_then(|t| t.name().ok())
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| convert::type_name(typ));
+    Err(PyTypeError::new_err(format!(
+        "'out' parameter {index} must be a pointer type, not {name}"
+    )))
+}
+
+/// The argument of `name`/`default` for an 'in' parameter: the next positional
+/// argument, else the keyword argument of that name, else the default.
+fn in_argument<'py>(
+    py: Python<'py>,
+    p: &ParamFlag,
+    next: &mut usize,
+    used_kw: &mut usize,
+    args: &[Bound<'py, PyAny>],
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if *next < args.len() {
+        *next += 1;
+        return Ok(args[*next - 1].clone());
+    }
+    if let (Some(kw), Some(name)) = (kwargs, &p.name) {
+        if let Some(v) = kw.get_item(name.bind(kw.py()))? {
+            *used_kw += 1;
+            return Ok(v);
+        }
+    }
+    if let Some(d) = &p.default {
+        return Ok(d.bind(py).clone());
+    }
+    Err(PyTypeError::new_err(match &p.name {
+        Some(n) => format!("required argument '{n}' missing"),
+        None => "not enough arguments".to_owned(),
+    }))
+}
+
+/// A call of a function with `paramflags`: ctypes' argument building (defaults,
+/// keywords, output parameters created here) and result building.
+fn call_with_paramflags<'py>(
+    slf: &Bound<'py, CFuncPtr>,
+    flags: &[ParamFlag],
+    args: &[Bound<'py, PyAny>],
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let st = slf.get().state.get(py);
+    let argtypes: Vec<Bound<'py, PyAny>> = match &st.argtypes {
+        Some(a) => a.bind(py).try_iter()?.collect::<PyResult<_>>()?,
+        None => Vec::new(),
+    };
+    let mut callargs = Vec::with_capacity(flags.len());
+    let mut out = OutParams {
+        out: Vec::new(),
+        inout: Vec::new(),
+        count: 0,
+    };
+    let (mut next, mut used_kw) = (0usize, 0usize);
+    for (i, p) in flags.iter().enumerate() {
+        match p.flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) {
+            0 | PARAMFLAG_FIN | 0x5 => {
+                callargs.push(in_argument(py, p, &mut next, &mut used_kw, args, kwargs)?)
+            }
+            0x3 => {
+                out.inout.push(i);
+                out.count += 1;
+                callargs.push(in_argument(py, p, &mut next, &mut used_kw, args, kwargs)?);
+            }
+            PARAMFLAG_FOUT => {
+                out.out.push(i);
+                out.count += 1;
+                if let Some(d) = &p.default {
+                    callargs.push(d.bind(py).clone());
+                    continue;
+                }
+                let typ = argtypes
+                    .get(i)
+                    .ok_or_else(|| PyTypeError::new_err("NULL stginfo unexpected"))?;
+                let info =
+                    info_of(typ).ok_or_else(|| PyTypeError::new_err("NULL stginfo unexpected"))?;
+                let obj = match info.get().kind {
+                    Kind::Array => typ.call0()?,
+                    Kind::Pointer => match info.get().pointer_target() {
+                        Some(t) => t.bind(py).call0()?,
+                        None => return Err(PyTypeError::new_err("NULL stginfo unexpected")),
+                    },
+                    _ => {
+                        return Err(PyTypeError::new_err(format!(
+                            "{} 'out' parameter must be passed as default value",
+                            typ.cast::<PyType>()?.name()?
+                        )))
+                    }
+                };
+                callargs.push(obj);
+            }
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "paramflag {other} not yet implemented"
+                )))
+            }
+        }
+    }
+    let given = args.len() + kwargs.map_or(0, |k| k.len());
+    if given != next + used_kw {
+        return Err(PyTypeError::new_err(format!(
+            "call takes exactly {} arguments ({} given)",
+            next + used_kw,
+            given
+        )));
+    }
+    drop(st);
+    let raw = call_raw(slf, &callargs)?;
+    let st = slf.get().state.get(py);
+    finish(slf, &st, raw, &callargs, Some(&out))
 }
 
 #[pymethods]
@@ -700,6 +953,7 @@ impl CFuncPtr {
             st.flags = flags.extract()?;
         }
         let mut callback = None;
+        let mut paramflags = None;
         let address: usize = match args.len() {
             0 => 0,
             1 => {
@@ -726,9 +980,19 @@ impl CFuncPtr {
                     ));
                 }
             }
+            2 => {
+                let a = args.get_item(0)?;
+                let Ok(t) = a.cast::<PyTuple>() else {
+                    return Err(PyTypeError::new_err(
+                        "argument must be callable or integer function address",
+                    ));
+                };
+                paramflags = Some(args.get_item(1)?);
+                symbol_address(t)?
+            }
             _ => {
                 return Err(PyTypeError::new_err(
-                    "ferrotype: function pointers with paramflags are not implemented yet",
+                    "argument must be callable or integer function address",
                 ))
             }
         };
@@ -741,6 +1005,10 @@ impl CFuncPtr {
         }
         if let Ok(at) = cls.getattr(intern!(py, "_argtypes_")) {
             set_argtypes(&mut st, &at)?;
+        }
+        if let Some(pf) = paramflags {
+            let argtypes = st.argtypes.as_ref().map(|a| a.bind(py).clone());
+            st.paramflags = parse_paramflags(&pf, argtypes.as_ref())?.map(Arc::new);
         }
         st.prepare(py)?;
         let cd = match crate::cdata::take_pending() {
@@ -770,9 +1038,12 @@ impl CFuncPtr {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        // ctypes ignores keyword arguments of functions without paramflags.
-        let _ = kwargs;
-        call_function(slf, args.as_slice())
+        let flags = slf.get().state.get(slf.py()).paramflags.clone();
+        match flags {
+            Some(f) => call_with_paramflags(slf, &f, args.as_slice(), kwargs),
+            // ctypes ignores keyword arguments of functions without paramflags.
+            None => call_function(slf, args.as_slice()),
+        }
     }
 
     #[getter]
@@ -923,9 +1194,7 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
         return Err(PyTypeError::new_err("function name and library expected"));
     }
     if t.len() > 2 {
-        return Err(PyTypeError::new_err(
-            "ferrotype: function pointers with paramflags are not implemented yet",
-        ));
+        return Err(PyTypeError::new_err("illegal func_spec argument"));
     }
     let name = t.get_item(0)?;
     let dll = t.get_item(1)?;
@@ -973,20 +1242,43 @@ unsafe extern "C" fn funcptr_vectorcall(
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: PyVectorcall_NARGS only masks the offset flag.
         let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
-        // ctypes ignores keyword arguments of functions without paramflags; they sit
-        // after the positional ones in `args` and are simply not read.
-        let _ = kwnames;
         // SAFETY: `callable` is a live CFuncPtr instance (see the contract above).
         let slf = unsafe { Bound::from_borrowed_ptr(py, callable) };
         let slf = slf.cast_into::<CFuncPtr>().map_err(PyErr::from)?;
-        let args: &[Bound<'_, PyAny>] = if nargs == 0 {
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            // SAFETY: kwnames is a tuple of the keyword names when not NULL.
+            unsafe { ffi::PyTuple_GET_SIZE(kwnames) as usize }
+        };
+        let all: &[Bound<'_, PyAny>] = if nargs + nkw == 0 {
             &[]
         } else {
-            // SAFETY: `args` holds `nargs` borrowed references for the duration of the
-            // call, and Bound<PyAny> has the layout of a `*mut PyObject`.
-            unsafe { std::slice::from_raw_parts(args.cast(), nargs) }
+            // SAFETY: `args` holds `nargs` positional and then `nkw` keyword values,
+            // borrowed for the duration of the call; Bound<PyAny> has the layout of a
+            // `*mut PyObject`.
+            unsafe { std::slice::from_raw_parts(args.cast(), nargs + nkw) }
         };
-        call_function(&slf, args)
+        let args = &all[..nargs];
+        let flags = slf.get().state.get(py).paramflags.clone();
+        match flags {
+            // ctypes ignores keyword arguments of functions without paramflags.
+            None => call_function(&slf, args),
+            Some(f) => {
+                let kwargs = if nkw == 0 {
+                    None
+                } else {
+                    // SAFETY: kwnames is a live tuple (checked non-NULL above).
+                    let names = unsafe { Bound::from_borrowed_ptr(py, kwnames) };
+                    let d = PyDict::new(py);
+                    for (name, value) in names.try_iter()?.zip(&all[nargs..]) {
+                        d.set_item(name?, value)?;
+                    }
+                    Some(d)
+                };
+                call_with_paramflags(&slf, &f, args, kwargs.as_ref())
+            }
+        }
     }));
     match outcome {
         Ok(Ok(obj)) => obj.into_ptr(),
