@@ -32,7 +32,7 @@ BUILD_DIR = TESTS_DIR / "_build"
 
 IMPLEMENTATIONS = ("ctypes", "ferrotype")
 
-CFLAGS = ("-shared", "-fPIC", "-O2", "-Wall", "-Wextra")
+CFLAGS = ("-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-pthread")
 
 
 # ---- building C libraries ---------------------------------------------------------------------

@@ -38,12 +38,18 @@ def test_null_function_pointer_raises():
         proto(0)()
 
 
-def test_not_yet_built_names_say_so():
-    class U(ft.Union):
-        _fields_ = [("a", ft.c_int), ("b", ft.c_double)]
+def test_unions_libffi_cannot_describe_say_so():
+    """A union with a `long double` member has no libffi description: refused with a
+    clear error instead of being passed wrongly."""
 
-    with pytest.raises(ft.ArgumentError, match="NotImplementedError: .*unions by value"):
+    class U(ft.Union):
+        _fields_ = [("a", ft.c_int), ("b", ft.c_longdouble)]
+
+    with pytest.raises(ft.ArgumentError, match="NotImplementedError: .*union by value"):
         ft.CDLL(None).abs(U())
+    f = ft.CDLL(None).abs
+    with pytest.raises(NotImplementedError, match="union by value"):
+        f.restype = U
 
 
 def test_call_plan_survives_reassignment_during_a_call(fixture_path):

@@ -227,6 +227,11 @@ impl CallInterface {
         unsafe { libffi::raw::ffi_call(self.cif.get(), Some(code), ret.cast(), args) }
     }
 
+    /// The number of fixed arguments of a variadic interface.
+    pub fn nfixed(&self) -> Option<usize> {
+        self.nfixed
+    }
+
     /// Whether the interface was prepared for a variadic function.
     pub fn is_variadic(&self) -> bool {
         self.nfixed.is_some()

@@ -79,7 +79,85 @@ impl FfiType {
     }
 }
 
-/// A struct (or union, described as its largest member) type for libffi.
+impl FfiType {
+    /// The alignment of a value of this type (1 for void).
+    pub fn align(&self) -> usize {
+        match self {
+            FfiType::Void => 1,
+            FfiType::Scalar(code) => code.align(),
+            FfiType::Struct(s) => usize::from(s.raw.alignment).max(1),
+        }
+    }
+
+    /// The scalar leaves of the type with their offsets, laid out as libffi lays out
+    /// struct elements (each at the next multiple of its alignment).
+    fn leaves(&self, base: usize, out: &mut Vec<(usize, TypeCode)>) {
+        match self {
+            FfiType::Void => {}
+            FfiType::Scalar(code) => out.push((base, *code)),
+            FfiType::Struct(s) => {
+                let mut off = 0usize;
+                for child in &s._children {
+                    off = off.next_multiple_of(child.align());
+                    child.leaves(base + off, out);
+                    off += child.size();
+                }
+            }
+        }
+    }
+
+    /// The libffi description of a union of `members` (all at offset 0) of `size`
+    /// bytes and alignment `align`. libffi has no union type, so the union becomes a
+    /// struct of `align`-sized slots, each an integer if any member has an integer or
+    /// pointer overlapping it, else a float of the slot's size: the eightbyte
+    /// classification of the x86-64 System V ABI (INTEGER wins over SSE), and an HFA on
+    /// AArch64 when every member is made of one float type. `long double` members are
+    /// refused (`None`): they are classified apart (x87) and cannot share a slot.
+    pub fn union_of(members: &[FfiType], size: usize, align: usize) -> Option<FfiType> {
+        let mut leaves = Vec::new();
+        for m in members {
+            m.leaves(0, &mut leaves);
+        }
+        if leaves.iter().any(|(_, c)| *c == TypeCode::LongDouble) || size == 0 {
+            return None;
+        }
+        let slot = align.clamp(1, 8);
+        if size % slot != 0 {
+            return None;
+        }
+        let int_of = |n: usize| match n {
+            1 => TypeCode::UByte,
+            2 => TypeCode::UShort,
+            4 => TypeCode::UInt,
+            _ => TypeCode::ULongLong,
+        };
+        let mut elems = Vec::with_capacity(size / slot);
+        for start in (0..size).step_by(slot) {
+            let end = start + slot;
+            let overlapping = leaves
+                .iter()
+                .filter(|(off, c)| *off < end && *off + c.size() > start);
+            let mut float = None;
+            let mut integer = false;
+            for (_, c) in overlapping {
+                match c {
+                    TypeCode::Float | TypeCode::Double => float = Some(*c),
+                    _ => integer = true,
+                }
+            }
+            elems.push(FfiType::Scalar(match (integer, float, slot) {
+                (false, Some(_), 4) => TypeCode::Float,
+                (false, Some(TypeCode::Double), 8) => TypeCode::Double,
+                // Two floats in one eightbyte (or padding next to one) are SSE too.
+                (false, Some(_), 8) => TypeCode::Double,
+                _ => int_of(slot),
+            }));
+        }
+        Some(FfiType::Struct(StructType::new(elems, size, align)))
+    }
+}
+
+/// A struct type for libffi (unions are described as structs, see [`FfiType::union_of`]).
 pub struct StructType {
     raw: Box<ffi_type>,
     _elements: Box<[*mut ffi_type]>,

@@ -341,6 +341,12 @@ impl CData {
         self.objects.get(py).map(Bound::unbind)
     }
 
+    /// ctypes' hook for output parameters (`paramflags`): the instance itself (simple
+    /// types return their value instead).
+    fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> Py<PyAny> {
+        slf.clone().into_any().unbind()
+    }
+
     /// Pickling, as in ctypes: the class, the instance `__dict__` and the bytes.
     /// Instances holding addresses cannot be pickled. (Beyond ctypes, unnamed array types
     /// such as `c_int * 3` pickle as the product that makes them; see `_ctypes.py`.)

@@ -447,14 +447,16 @@ fn cdata_param(obj: &Bound<'_, PyAny>, cd: &CData) -> PyResult<Param> {
     Ok(match cd.info().kind {
         Kind::Simple => simple_instance_param(obj, cd),
         // Structures go by value: libffi reads the instance's memory.
-        Kind::Struct => Param {
+        Kind::Union if cd.info().ffi == FfiType::Void => {
+            return Err(crate::structure::union_by_value_error())
+        }
+        Kind::Struct | Kind::Union => Param {
             ffi: cd.info().ffi.clone(),
             slot: ArgSlot::default(),
             keep: Some(obj.clone().unbind()),
             tag: 'V',
             by_value: cd.ptr(),
         },
-        Kind::Union => return Err(crate::structure::union_by_value_error()),
         Kind::Array => Param::pointer(cd.ptr(), Some(obj.clone().unbind()), 'P'),
         Kind::Pointer | Kind::FuncPtr => {
             // SAFETY: a pointer instance stores one pointer-sized value.

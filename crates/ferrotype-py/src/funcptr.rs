@@ -151,6 +151,9 @@ struct FuncState {
     checker: Option<Py<PyAny>>,
     /// `paramflags` given when the function was made from `(name, dll)`.
     paramflags: Option<Arc<Vec<ParamFlag>>>,
+    /// `func.variadic = True` (ferrotype): `argtypes` are the fixed arguments, and the
+    /// others get C's default argument promotions.
+    variadic: bool,
     errcheck: Option<Py<PyAny>>,
     /// The interface for exactly the declared arguments, when all are built in.
     cif: Option<Arc<CallInterface>>,
@@ -167,6 +170,7 @@ impl FuncState {
             ret_ffi: FfiType::Scalar(TypeCode::Int),
             checker: None,
             paramflags: None,
+            variadic: false,
             errcheck: None,
             cif: None,
         }
@@ -219,6 +223,7 @@ impl FuncState {
             ret_ffi: self.ret_ffi.clone(),
             checker: self.checker.as_ref().map(|c| c.clone_ref(py)),
             paramflags: self.paramflags.clone(),
+            variadic: self.variadic,
             errcheck: self.errcheck.as_ref().map(|e| e.clone_ref(py)),
             cif: self.cif.clone(),
         }
@@ -245,6 +250,7 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
     let simple = SimpleCData::type_object(py);
     let pointer = Pointer::type_object(py);
     let structure = crate::structure::Structure::type_object(py);
+    let union = crate::structure::Union::type_object(py);
     for k in cls.mro().iter() {
         let k = k.cast_into::<PyType>()?;
         if k.is(&simple) {
@@ -255,6 +261,9 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
         }
         if k.is(&structure) {
             return Ok(Some(Kind::Struct));
+        }
+        if k.is(&union) {
+            return Ok(Some(Kind::Union));
         }
         let dict = k.getattr(intern!(py, "__dict__"))?;
         if dict.contains(intern!(py, "from_param"))? {
@@ -292,8 +301,9 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                         info: info.unbind(),
                     })
                 }
-                Some(Kind::Struct)
-                    if info.get().kind == Kind::Struct && info.get().ffi != FfiType::Void =>
+                Some(Kind::Struct | Kind::Union)
+                    if matches!(info.get().kind, Kind::Struct | Kind::Union)
+                        && info.get().ffi != FfiType::Void =>
                 {
                     return Ok(ArgConv::Struct {
                         cls: cls.clone().unbind(),
@@ -341,6 +351,9 @@ fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
             return Err(PyTypeError::new_err(
                 "restype must be a type, a callable, or None",
             ));
+        }
+        if i.kind == Kind::Union && ffi == FfiType::Void {
+            return Err(crate::structure::union_by_value_error());
         }
         return Ok((
             RetConv::Instance {
@@ -507,6 +520,48 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
     }
 }
 
+/// An argument beyond the fixed ones of a function declared `variadic`: converted as
+/// without `argtypes`, plus Python floats, then promoted as C promotes variadic
+/// arguments (`float` to `double`, integers narrower than `int` to `int`).
+fn variadic_param(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+    if let Ok(f) = arg.cast::<PyFloat>() {
+        return Ok(Param {
+            ffi: FfiType::Scalar(TypeCode::Double),
+            slot: ArgSlot { f64: f.value() },
+            keep: None,
+            tag: 'd',
+            by_value: std::ptr::null_mut(),
+        });
+    }
+    let mut p = default_param(arg, index)?;
+    if let FfiType::Scalar(code) = p.ffi {
+        match code {
+            TypeCode::Float => {
+                // SAFETY: a float parameter's slot holds an f32.
+                let v = unsafe { p.slot.f32 };
+                p.slot = ArgSlot { f64: f64::from(v) };
+                p.ffi = FfiType::Scalar(TypeCode::Double);
+            }
+            c if c.size() < TypeCode::Int.size() && c != TypeCode::Half => {
+                // SAFETY: the slot holds the value's `size` low bytes in native order.
+                let bits = unsafe {
+                    ferrotype_core::memory::read_bits((&raw const p.slot).cast(), c.size(), false)
+                };
+                let n = c.size() * 8;
+                let v = if c.kind() == ferrotype_core::typecode::ValueKind::Signed {
+                    (((bits << (64 - n)) as i64) >> (64 - n)) as i32
+                } else {
+                    bits as i32
+                };
+                p.slot = ArgSlot { i32: v };
+                p.ffi = FfiType::Scalar(TypeCode::Int);
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
 /// Slot storage on the stack for calls with up to this many arguments.
 const INLINE_ARGS: usize = 8;
 
@@ -556,7 +611,10 @@ fn call_raw<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyRe
     };
     let fixed: Option<&CallInterface> = st.cif.as_deref().filter(|c| c.nargs() == nargs);
     let mut types: Vec<FfiType> = Vec::new();
-    let mut keep: Vec<Py<PyAny>> = Vec::new();
+    // Bound, not Py: the vectorcall entry does not register with PyO3's attach count,
+    // so dropping a `Py` here would defer the decref to PyO3's pool (a leak until some
+    // other PyO3 entry point flushes it); dropping a `Bound` decrefs at once.
+    let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
     // Structures passed by value: libffi reads their memory in place.
     let mut by_value: Vec<(usize, *mut c_void)> = Vec::new();
     for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
@@ -570,6 +628,7 @@ fn call_raw<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyRe
         }
         let param = match conv {
             Some(conv) => conv.convert(arg, i),
+            None if st.variadic => variadic_param(arg, i),
             None => default_param(arg, i),
         }
         .map_err(|e| argument_error(py, i, e))?;
@@ -578,27 +637,27 @@ fn call_raw<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyRe
             by_value.push((i, param.by_value.cast()));
         }
         if let Some(k) = param.keep {
-            keep.push(k);
+            keep.push(k.into_bound(py));
         }
         if fixed.is_none() {
             types.push(param.ffi);
         }
     }
 
-    // Step 3: the interface.
+    // Step 3: the interface. Arguments beyond `argtypes` make the call variadic, with
+    // the declared ones fixed (as ctypes does).
+    let nfixed = (st.argtypes.is_some() && nargs > nconv).then_some(nconv);
     let untyped: Arc<CallInterface>;
     let cif: &CallInterface = match fixed {
         Some(c) => c,
         None => {
             let memo = this.memo.get(py);
-            untyped = match memo
-                .as_ref()
-                .as_ref()
-                .filter(|c| c.args() == types.as_slice() && *c.ret() == st.ret_ffi)
-            {
+            untyped = match memo.as_ref().as_ref().filter(|c| {
+                c.args() == types.as_slice() && *c.ret() == st.ret_ffi && c.nfixed() == nfixed
+            }) {
                 Some(c) => Arc::clone(c),
                 None => {
-                    let c = CallInterface::cached(&st.ret_ffi, &types, None).py()?;
+                    let c = CallInterface::cached(&st.ret_ffi, &types, nfixed).py()?;
                     this.memo.set(py, Some(Arc::clone(&c)));
                     c
                 }
@@ -1046,6 +1105,22 @@ impl CFuncPtr {
         }
     }
 
+    /// Whether the function is declared variadic (ferrotype): `argtypes` are then its
+    /// fixed arguments, and further arguments get C's default promotions (`float` to
+    /// `double`, small integers to `int`; Python floats are accepted as `double`).
+    #[getter]
+    fn variadic(slf: &Bound<'_, Self>) -> bool {
+        slf.get().state.get(slf.py()).variadic
+    }
+
+    #[setter]
+    fn set_variadic(slf: &Bound<'_, Self>, value: bool) -> PyResult<()> {
+        slf.get().update(slf.py(), |st| {
+            st.variadic = value;
+            Ok(())
+        })
+    }
+
     #[getter]
     fn argtypes(slf: &Bound<'_, Self>) -> Option<Py<PyAny>> {
         let py = slf.py();
@@ -1177,6 +1252,13 @@ fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
         .try_iter()
         .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?
         .collect::<PyResult<_>>()?;
+    if items.len() > ferrotype_core::MAX_ARGS {
+        return Err(crate::errors::ArgumentError::new_err(format!(
+            "_argtypes_ has too many arguments ({}), maximum is {}",
+            items.len(),
+            ferrotype_core::MAX_ARGS
+        )));
+    }
     let converters = items
         .iter()
         .enumerate()
@@ -1190,10 +1272,7 @@ fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
 /// The address of `(name_or_ordinal, dll)`: `dll._handle` looked up with dlsym.
 fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
     let py = t.py();
-    if t.len() < 2 {
-        return Err(PyTypeError::new_err("function name and library expected"));
-    }
-    if t.len() > 2 {
+    if t.len() != 2 {
         return Err(PyTypeError::new_err("illegal func_spec argument"));
     }
     let name = t.get_item(0)?;

@@ -381,6 +381,15 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 /// Fills in a function pointer type's information.
 #[pyfunction]
 pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    if let Ok(at) = cls.getattr(intern!(cls.py(), "_argtypes_")) {
+        let n = at.len().unwrap_or(0);
+        if n > ferrotype_core::MAX_ARGS {
+            return Err(crate::errors::ArgumentError::new_err(format!(
+                "_argtypes_ has too many arguments ({n}), maximum is {}",
+                ferrotype_core::MAX_ARGS
+            )));
+        }
+    }
     let ptr = TypeCode::VoidP;
     let info = set_info(
         cls,

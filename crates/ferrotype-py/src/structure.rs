@@ -557,7 +557,20 @@ pub fn init_struct_type(
 
     // The libffi description, for passing by value.
     let ffi = if is_union {
-        FfiType::Void // unions by value are refused at the call (see convert.rs)
+        // Void when libffi cannot describe it: refused at the call (see convert.rs).
+        let members: Vec<FfiType> = decls
+            .iter()
+            .map(|d| {
+                let mut e = Vec::new();
+                push_ffi_elements(d.info.get(), &mut e);
+                let i = d.info.get();
+                match e.len() {
+                    1 => e.pop().expect("one element"),
+                    _ => FfiType::Struct(StructType::new(e, i.size, i.align)),
+                }
+            })
+            .collect();
+        FfiType::union_of(&members, layout.size, layout.align).unwrap_or(FfiType::Void)
     } else {
         let mut elems = Vec::new();
         if let Some(b) = &base_info {
@@ -768,7 +781,11 @@ compound_base!(
     Kind::Union
 );
 
-/// The error for passing a union by value, which libffi cannot describe portably.
+/// The error for passing by value a union that libffi cannot describe (one with a
+/// `long double` member, or an empty one).
 pub fn union_by_value_error() -> PyErr {
-    PyNotImplementedError::new_err("ferrotype: passing unions by value is not implemented yet")
+    PyNotImplementedError::new_err(
+        "ferrotype: passing this union by value is not supported (a long double member \
+         or no members)",
+    )
 }

@@ -123,7 +123,7 @@ pub fn make(
                 .filter(|_| t.is_instance_of::<PyType>())
                 .ok_or_else(|| PyTypeError::new_err("cannot build parameter"))?;
             let i = info.get();
-            if i.kind == Kind::Union {
+            if i.kind == Kind::Union && i.ffi == FfiType::Void {
                 return Err(crate::structure::union_by_value_error());
             }
             ffis.push(i.ffi.clone());
