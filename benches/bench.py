@@ -56,6 +56,8 @@ double scale(double a, double b);
 double mixed6(int8_t a, uint16_t b, int32_t c, int64_t d, float e, double f);
 int64_t sum_i64(const int64_t *p, int n);
 void noop(void);
+void shuffle_i32(int *a, int n, unsigned seed);
+void qsort(void *base, size_t nmemb, size_t size, int (*compar)(const void *, const void *));
 """
 
 WORKLOADS = [
@@ -69,6 +71,7 @@ WORKLOADS = [
     ("strbuf", "create_string_buffer(64).value"),
     ("field_get", "Structure field get p.x"),
     ("field_set", "Structure field set p.x = 1.5"),
+    ("qsort_cb", "qsort(int[1000]) with a Python comparator, per comparator call"),
     ("ndptr_call", "sum_i64(ndpointer int64[16], 16)"),
     ("ndptr_param", "ndpointer.from_param(arr), no call"),
     ("dtype20", "as_ctypes_type(20-field dtype)"),
@@ -81,15 +84,41 @@ WORKLOAD_IDS = [w for w, _ in WORKLOADS]
 CONTENDERS = ["ctypes", "ctypes-noargtypes", "ferrotype", "ferrotype-noargtypes", "cffi"]
 N_SUM = 16
 SUM_EXPECT = sum(range(N_SUM))
+N_SORT = 1000
+SORT_SEED = 12345
+
+
+def sort_comparisons() -> int:
+    """How many comparator calls glibc's qsort makes on the bench's shuffled input
+    (measured with stdlib ctypes, so every contender is divided by the same count)."""
+    import ctypes
+    import ctypes.util
+
+    lib = ctypes.CDLL(build_lib())
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    a = (ctypes.c_int * N_SORT)()
+    lib.shuffle_i32(a, N_SORT, SORT_SEED)
+    count = 0
+
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+    def cmp(x, y):
+        nonlocal count
+        count += 1
+        return x[0] - y[0]
+
+    libc.qsort(a, N_SORT, ctypes.sizeof(ctypes.c_int), cmp)
+    return count
 
 
 class Case:
-    """One cell: `stmt` run with the names of `ns` bound as locals; `check` must return True."""
+    """One cell: `stmt` run with the names of `ns` bound as locals; `check` must return True.
+    `per` divides the time of one statement (the callback row reports per comparator call)."""
 
-    def __init__(self, stmt, ns, check):
+    def __init__(self, stmt, ns, check, per=1):
         self.stmt = stmt
         self.ns = ns
         self.check = check
+        self.per = per
 
 
 # ------------------------------------------------------------------------------- build
@@ -182,6 +211,28 @@ def ctypes_cells(ct, libpath: str) -> dict:
         p = Point(2.5, 1.0)
         return Case("p.x = 1.5", {"p": p}, lambda: setattr(p, "x", 1.5) or p.x == 1.5)
 
+    def qsort_cb():
+        import ctypes.util
+
+        libc = ct.CDLL(ctypes.util.find_library("c"))
+        sort = libc.qsort
+        IP = ct.POINTER(ct.c_int)
+        CMP = ct.CFUNCTYPE(ct.c_int, IP, IP)
+        sort.argtypes = [ct.c_void_p, ct.c_size_t, ct.c_size_t, CMP]
+        sort.restype = None
+        shuf = fn("shuffle_i32", [ct.c_void_p, ct.c_int, ct.c_uint], None)
+        a = (ct.c_int * N_SORT)()
+        cb = CMP(lambda x, y: x[0] - y[0])
+
+        def check():
+            shuf(a, N_SORT, SORT_SEED)
+            sort(a, N_SORT, 4, cb)
+            return list(a) == list(range(N_SORT))
+
+        stmt = "shuf(a, 1000, 12345); sort(a, 1000, 4, cb)"
+        ns = {"shuf": shuf, "sort": sort, "a": a, "cb": cb}
+        return Case(stmt, ns, check, per=sort_comparisons())
+
     # The NumPy bridge: numpy.ctypeslib with stdlib ctypes, ferrotype.ctypeslib with
     # ferrotype.
     def npct():
@@ -238,6 +289,7 @@ def ctypes_cells(ct, libpath: str) -> dict:
         )
     )
     cells.update(
+        qsort_cb=qsort_cb,
         ndptr_call=ndptr_call,
         ndptr_param=ndptr_param,
         dtype20=dtype20,
@@ -334,11 +386,33 @@ def cffi_cells(libpath: str) -> dict:
         p = ffi.new("struct { double x, y; } *", {"x": 2.5, "y": 1.0})
         return Case("p.x = 1.5", {"p": p}, lambda: setattr(p, "x", 1.5) or p.x == 1.5)
 
-    return dict(
+    def qsort_cb():
+        libc = ffi.dlopen(None)
+        a = ffi.new("int[]", N_SORT)
+        shuf = lib.shuffle_i32
+        sort = libc.qsort
+        ip = "int *"
+
+        @ffi.callback("int(const void *, const void *)")
+        def cb(x, y):
+            return ffi.cast(ip, x)[0] - ffi.cast(ip, y)[0]
+
+        def check():
+            shuf(a, N_SORT, SORT_SEED)
+            sort(a, N_SORT, 4, cb)
+            return list(a) == list(range(N_SORT))
+
+        stmt = "shuf(a, 1000, 12345); sort(a, 1000, 4, cb)"
+        ns = {"shuf": shuf, "sort": sort, "a": a, "cb": cb}
+        return Case(stmt, ns, check, per=sort_comparisons())
+
+    cells = dict(
         by_name(
             add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
         )
     )
+    cells["qsort_cb"] = qsort_cb
+    return cells
 
 
 def by_name(*setups):
@@ -425,7 +499,7 @@ class Cell:
         self.n = max(1, round(n * target_ns / max(dt, 1)))
 
     def sample(self) -> None:
-        self.samples.append(self.time(self.n) / self.n)
+        self.samples.append(self.time(self.n) / self.n / self.case.per)
 
     def median(self) -> float:
         return statistics.median(self.samples)

@@ -23,3 +23,17 @@ int64_t sum_i64(const int64_t *p, int n) {
 }
 
 void noop(void) {}
+
+/* Fills a with 0..n-1 in an order fixed by seed (Fisher-Yates with an LCG), so every
+ * contender sorts the same input. */
+void shuffle_i32(int *a, int n, unsigned seed) {
+    for (int i = 0; i < n; i++)
+        a[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        seed = seed * 1103515245u + 12345u;
+        int j = (int)((seed >> 8) % (unsigned)(i + 1));
+        int t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}

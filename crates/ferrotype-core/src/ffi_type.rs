@@ -206,3 +206,56 @@ impl StructType {
         ptr::from_ref::<ffi_type>(&self.raw).cast_mut()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(t: &FfiType) -> Vec<TypeCode> {
+        let FfiType::Struct(s) = t else {
+            panic!("a union is described as a struct")
+        };
+        s._children
+            .iter()
+            .map(|c| match c {
+                FfiType::Scalar(code) => *code,
+                other => panic!("slot {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unions_are_classified_per_slot() {
+        let s = |c| FfiType::Scalar(c);
+        // int/float: the integer wins (INTEGER over SSE).
+        let u = FfiType::union_of(&[s(TypeCode::Int), s(TypeCode::Float)], 4, 4).unwrap();
+        assert_eq!(slots(&u), [TypeCode::UInt]);
+        // Only floating members: SSE (an HFA on AArch64).
+        let u = FfiType::union_of(&[s(TypeCode::Double), s(TypeCode::Float)], 8, 8).unwrap();
+        assert_eq!(slots(&u), [TypeCode::Double]);
+        // A struct of two floats next to a double: both eightbytes stay SSE.
+        let ff = FfiType::Struct(StructType::new(
+            vec![s(TypeCode::Float), s(TypeCode::Float)],
+            8,
+            4,
+        ));
+        let u = FfiType::union_of(&[ff, s(TypeCode::Double)], 8, 8).unwrap();
+        assert_eq!(slots(&u), [TypeCode::Double]);
+        // A long member over the second eightbyte only makes that one INTEGER.
+        let dl = FfiType::Struct(StructType::new(
+            vec![s(TypeCode::Double), s(TypeCode::LongLong)],
+            16,
+            8,
+        ));
+        let dd = FfiType::Struct(StructType::new(
+            vec![s(TypeCode::Double), s(TypeCode::Double)],
+            16,
+            8,
+        ));
+        let u = FfiType::union_of(&[dd, dl], 16, 8).unwrap();
+        assert_eq!(slots(&u), [TypeCode::Double, TypeCode::ULongLong]);
+        assert_eq!(u.size(), 16);
+        // long double members are refused.
+        assert!(FfiType::union_of(&[s(TypeCode::LongDouble)], 16, 16).is_none());
+    }
+}

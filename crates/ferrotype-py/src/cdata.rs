@@ -14,8 +14,8 @@ use ferrotype_core::OwnedBuf;
 use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
-use pyo3::PyTypeInfo;
 use pyo3::{ffi, PyTraverseError, PyVisit};
+use pyo3::{PyClassInitializer, PyTypeInfo};
 use std::cell::RefCell;
 
 use crate::errors::CoreResultExt;
@@ -498,6 +498,28 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
             cls.name()?,
             native.name()?
         )));
+    }
+    let tp = cls.as_type_ptr();
+    // The common kinds are made directly from their initializer, as PyO3's generated
+    // `__new__` does after parsing its arguments (`tp_new_impl` is the entry point the
+    // `#[new]` macro expands to). Function pointers go through their `__new__`, which
+    // reads the class's `argtypes`/`restype`.
+    macro_rules! direct {
+        ($sub:expr) => {{
+            let init = PyClassInitializer::from(data).add_subclass($sub);
+            // SAFETY: `cls` is a subtype of the native class (checked above).
+            let raw = unsafe { pyo3::impl_::pymethods::tp_new_impl(py, init, tp) }?;
+            // SAFETY: a new reference to the instance just made.
+            return Ok(unsafe { Bound::from_owned_ptr(py, raw) });
+        }};
+    }
+    match data.info().kind {
+        Kind::Simple => direct!(crate::simple::SimpleCData),
+        Kind::Array => direct!(crate::array::Array),
+        Kind::Pointer => direct!(crate::pointer::Pointer),
+        Kind::Struct => direct!(crate::structure::Structure),
+        Kind::Union => direct!(crate::structure::Union),
+        Kind::FuncPtr => {}
     }
     let args = pyo3::types::PyTuple::empty(py);
     // SAFETY: the native type object is a valid, initialised type; reading its slot.

@@ -27,15 +27,21 @@ fn set_address(cd: &CData, addr: usize) {
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, addr as u64) }
 }
 
-/// The target type and its current information. The information is looked up again
-/// on each use: the target may be a structure completed (`_fields_` set) after the
-/// pointer type was made.
+/// The target type and its current information. The information recorded when the
+/// pointer type was made is used when it is final; otherwise (a structure whose
+/// `_fields_` may be set later) it is looked up again.
 fn target<'py>(
     py: Python<'py>,
     info: &StgInfo,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
     let cls = info.pointer_target().ok_or_else(missing)?.bind(py).clone();
+    if let Some(known) = &info.proto_info {
+        let k = known.get();
+        if !matches!(k.kind, Kind::Struct | Kind::Union) || k.fields_final {
+            return Ok((cls, known.bind(py).clone()));
+        }
+    }
     let target_info = info_of(&cls).ok_or_else(missing)?;
     Ok((cls, target_info))
 }

@@ -25,7 +25,7 @@ use ferrotype_core::typecode::ValueKind;
 use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::PyType;
 
 use crate::cdata::{instantiate, CData};
 use crate::convert;
@@ -186,7 +186,12 @@ pub fn release(py: Python<'_>, cb: Callback) {
 }
 
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
-    Python::attach(|py| {
+    // Attaches to the interpreter on any thread, Python's or not (PyGILState_Ensure).
+    Python::attach(|py| handle_attached(py, t, args, ret));
+}
+
+fn handle_attached(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
+    {
         if t.dead.load(Ordering::Relaxed) {
             if IN_CALL.with(Cell::get) {
                 PENDING.with(|p| p.set(Some(DEAD_MESSAGE)));
@@ -202,20 +207,14 @@ fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
         if t.use_errno {
             errno::swap();
         }
-    });
+    }
 }
 
 fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     let Some(callable) = t.callable.get(py) else {
         return;
     };
-    let converted: PyResult<Vec<Py<PyAny>>> = t
-        .args
-        .iter()
-        .zip(args)
-        .map(|(conv, &p)| arg_value(py, conv, p.cast()))
-        .collect();
-    let result = converted.and_then(|a| callable.call1(PyTuple::new(py, a)?));
+    let result = call_with_args(py, t, &callable, args);
     let result = match result {
         Ok(r) => r,
         Err(e) => {
@@ -233,6 +232,62 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
             );
         }
     }
+}
+
+/// Converts the arguments and calls the callable through vectorcall (no tuple; the
+/// converted arguments live on the stack for up to eight arguments).
+fn call_with_args<'py>(
+    py: Python<'py>,
+    t: &Thunk,
+    callable: &Bound<'py, PyAny>,
+    args: &[*const c_void],
+) -> PyResult<Bound<'py, PyAny>> {
+    const INLINE: usize = 8;
+    let n = t.args.len().min(args.len());
+    let mut inline: [*mut pyo3::ffi::PyObject; INLINE + 1] = [std::ptr::null_mut(); INLINE + 1];
+    let mut heap: Vec<*mut pyo3::ffi::PyObject> = Vec::new();
+    let ptrs: &mut [*mut pyo3::ffi::PyObject] = if n <= INLINE {
+        &mut inline[..=n]
+    } else {
+        heap.resize(n + 1, std::ptr::null_mut());
+        &mut heap
+    };
+    let mut made = 0;
+    let mut failed = None;
+    for (conv, &p) in t.args.iter().zip(args) {
+        match arg_value(py, conv, p.cast()) {
+            // Slot 0 is left free for PY_VECTORCALL_ARGUMENTS_OFFSET.
+            Ok(v) => ptrs[made + 1] = v.into_ptr(),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        made += 1;
+    }
+    let raw = if failed.is_none() {
+        // SAFETY: `ptrs[1..=n]` hold `n` owned references; slot 0 is scratch space the
+        // callee may use (PY_VECTORCALL_ARGUMENTS_OFFSET).
+        unsafe {
+            pyo3::ffi::PyObject_Vectorcall(
+                callable.as_ptr(),
+                ptrs.as_ptr().add(1),
+                n | pyo3::ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                std::ptr::null_mut(),
+            )
+        }
+    } else {
+        std::ptr::null_mut()
+    };
+    for &p in &ptrs[1..=made] {
+        // SAFETY: each of these is an owned reference made above, released once.
+        unsafe { pyo3::ffi::Py_DecRef(p) };
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // SAFETY: a new reference, or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
 fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>> {
