@@ -38,18 +38,33 @@ def test_null_function_pointer_raises():
         proto(0)()
 
 
-def test_unions_libffi_cannot_describe_say_so():
-    """A union with a `long double` member has no libffi description: refused with a
-    clear error instead of being passed wrongly."""
+def test_layouts_libffi_cannot_describe_are_refused_by_value(fixture_path):
+    """A packed structure, an over-aligned one and a union with a `long double` member
+    have no libffi description: passing or returning them by value raises TypeError
+    (stdlib ctypes passes them with libffi's natural layout: wrong bytes)."""
+
+    class Packed(ft.Structure):
+        _pack_ = 1
+        _fields_ = [("a", ft.c_char), ("b", ft.c_int)]
+
+    class Wide(ft.Structure):
+        _align_ = 32
+        _fields_ = [("a", ft.c_int)]
 
     class U(ft.Union):
         _fields_ = [("a", ft.c_int), ("b", ft.c_longdouble)]
 
-    with pytest.raises(ft.ArgumentError, match="NotImplementedError: .*union by value"):
-        ft.CDLL(None).abs(U())
-    f = ft.CDLL(None).abs
-    with pytest.raises(NotImplementedError, match="union by value"):
-        f.restype = U
+    for tp in (Packed, Wide, U):
+        f = ft.CDLL(None).abs
+        with pytest.raises(ft.ArgumentError, match="TypeError: .*cannot be passed by value"):
+            f(tp())
+        with pytest.raises(TypeError, match="cannot be passed by value"):
+            f.restype = tp
+        with pytest.raises(TypeError, match="cannot be passed by value"):
+            ft.CFUNCTYPE(None, tp)(lambda v: None)
+    # By reference they are fine.
+    lib = ft.CDLL(fixture_path)
+    assert lib.ft_pt_norm2(ft.byref(Packed())) is not None
 
 
 def test_call_plan_survives_reassignment_during_a_call(fixture_path):

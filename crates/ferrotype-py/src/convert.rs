@@ -447,8 +447,8 @@ fn cdata_param(obj: &Bound<'_, PyAny>, cd: &CData) -> PyResult<Param> {
     Ok(match cd.info().kind {
         Kind::Simple => simple_instance_param(obj, cd),
         // Structures go by value: libffi reads the instance's memory.
-        Kind::Union if cd.info().ffi == FfiType::Void => {
-            return Err(crate::structure::union_by_value_error())
+        Kind::Struct | Kind::Union if cd.info().ffi == FfiType::Void && cd.info().size > 0 => {
+            return Err(crate::structure::by_value_error())
         }
         Kind::Struct | Kind::Union => Param {
             ffi: cd.info().ffi.clone(),

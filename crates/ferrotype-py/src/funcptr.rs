@@ -352,8 +352,8 @@ fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
                 "restype must be a type, a callable, or None",
             ));
         }
-        if i.kind == Kind::Union && ffi == FfiType::Void {
-            return Err(crate::structure::union_by_value_error());
+        if matches!(i.kind, Kind::Struct | Kind::Union) && ffi == FfiType::Void && i.size > 0 {
+            return Err(crate::structure::by_value_error());
         }
         return Ok((
             RetConv::Instance {

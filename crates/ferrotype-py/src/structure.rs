@@ -7,9 +7,7 @@ use ferrotype_core::layout::{
 };
 use ferrotype_core::memory;
 use ferrotype_core::{FfiType, StructType, TypeCode};
-use pyo3::exceptions::{
-    PyAttributeError, PyNotImplementedError, PyOverflowError, PyTypeError, PyValueError,
-};
+use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
@@ -322,15 +320,49 @@ fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
 /// The libffi element types of a field passed inside a struct by value: arrays are
 /// expanded into their elements (libffi has no array type).
 fn push_ffi_elements(info: &StgInfo, out: &mut Vec<FfiType>) {
+    let mut offsets = Vec::new();
+    push_ffi_elements_at(info, 0, out, &mut offsets);
+}
+
+/// Pushes the libffi elements of a value of type `info` at `offset` (arrays expanded
+/// into their elements), with the offset of each.
+fn push_ffi_elements_at(
+    info: &StgInfo,
+    offset: usize,
+    out: &mut Vec<FfiType>,
+    offsets: &mut Vec<usize>,
+) {
     if info.kind == Kind::Array {
         if let Some(e) = &info.proto_info {
-            for _ in 0..info.length {
-                push_ffi_elements(e.get(), out);
+            let size = e.get().size;
+            for k in 0..info.length {
+                push_ffi_elements_at(e.get(), offset + k * size, out, offsets);
             }
         }
     } else {
         out.push(info.ffi.clone());
+        offsets.push(offset);
     }
+}
+
+/// Whether libffi, which places struct elements at the next multiple of their
+/// alignment, puts `elems` at `offsets` and arrives at `size`: false for packed
+/// layouts, over-aligned ones and members libffi cannot describe.
+fn libffi_layout_matches(elems: &[FfiType], offsets: &[usize], size: usize) -> bool {
+    let mut off = 0usize;
+    let mut align = 1usize;
+    for (e, &want) in elems.iter().zip(offsets) {
+        if *e == FfiType::Void {
+            return false;
+        }
+        off = off.next_multiple_of(e.align());
+        if off != want {
+            return false;
+        }
+        off += e.size();
+        align = align.max(e.align());
+    }
+    off.next_multiple_of(align) == size
 }
 
 /// One `_fields_` entry, validated.
@@ -573,8 +605,9 @@ pub fn init_struct_type(
         FfiType::union_of(&members, layout.size, layout.align).unwrap_or(FfiType::Void)
     } else {
         let mut elems = Vec::new();
+        let mut offsets = Vec::new();
         if let Some(b) = &base_info {
-            push_ffi_elements(b.get(), &mut elems);
+            push_ffi_elements_at(b.get(), 0, &mut elems, &mut offsets);
         }
         let mut seen_units = Vec::new();
         for (d, fl) in decls.iter().zip(&layout.fields) {
@@ -582,12 +615,15 @@ pub fn init_struct_type(
                 if !seen_units.contains(&fl.offset) {
                     seen_units.push(fl.offset);
                     elems.push(unit_ffi(fl.size));
+                    offsets.push(fl.offset);
                 }
             } else {
-                push_ffi_elements(d.info.get(), &mut elems);
+                push_ffi_elements_at(d.info.get(), fl.offset, &mut elems, &mut offsets);
             }
         }
-        if elems.is_empty() {
+        // Void (refused at the call with a TypeError) when libffi would lay the
+        // elements out differently from the structure (packing, `_align_`).
+        if elems.is_empty() || !libffi_layout_matches(&elems, &offsets, layout.size) {
             FfiType::Void
         } else {
             FfiType::Struct(StructType::new(elems, layout.size, layout.align))
@@ -781,11 +817,11 @@ compound_base!(
     Kind::Union
 );
 
-/// The error for passing by value a union that libffi cannot describe (one with a
-/// `long double` member, or an empty one).
-pub fn union_by_value_error() -> PyErr {
-    PyNotImplementedError::new_err(
-        "ferrotype: passing this union by value is not supported (a long double member \
-         or no members)",
+/// The error for passing by value a structure or union that libffi cannot describe (a
+/// packed or over-aligned layout, a union with a `long double` member, no members).
+pub fn by_value_error() -> PyErr {
+    PyTypeError::new_err(
+        "ferrotype: this structure or union cannot be passed by value: libffi cannot \
+         describe its layout (packed, over-aligned, or a union with a long double member)",
     )
 }

@@ -123,8 +123,9 @@ pub fn make(
                 .filter(|_| t.is_instance_of::<PyType>())
                 .ok_or_else(|| PyTypeError::new_err("cannot build parameter"))?;
             let i = info.get();
-            if i.kind == Kind::Union && i.ffi == FfiType::Void {
-                return Err(crate::structure::union_by_value_error());
+            if matches!(i.kind, Kind::Struct | Kind::Union) && i.ffi == FfiType::Void && i.size > 0
+            {
+                return Err(crate::structure::by_value_error());
             }
             ffis.push(i.ffi.clone());
             args.push(if i.kind == Kind::Simple && i.direct {
