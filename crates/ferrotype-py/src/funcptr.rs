@@ -1339,9 +1339,14 @@ unsafe extern "C" fn funcptr_vectorcall(
             unsafe { std::slice::from_raw_parts(args.cast(), nargs + nkw) }
         };
         let args = &all[..nargs];
+        // (Checked without cloning the Arc: no atomic operation on the common path.)
+        // SAFETY: the closure only reads a field.
+        if unsafe { slf.get().state.with(py, |st| st.paramflags.is_none()) } {
+            // ctypes ignores keyword arguments of functions without paramflags.
+            return call_function(&slf, args);
+        }
         let flags = slf.get().state.get(py).paramflags.clone();
         match flags {
-            // ctypes ignores keyword arguments of functions without paramflags.
             None => call_function(&slf, args),
             Some(f) => {
                 let kwargs = if nkw == 0 {
