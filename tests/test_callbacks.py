@@ -954,3 +954,15 @@ def test_paramflags_length_checked_against_prototype_without_argtypes(ct, lib):
     with pytest.raises(ValueError) as exc:
         ct.CFUNCTYPE(ct.c_int)(("add", lib), ((1, "a"), (1, "b")))
     assert str(exc.value) == "paramflags must have the same length as argtypes"
+
+
+def test_paramflags_lcid_takes_the_default_or_zero(ct):
+    """['in', 'lcid'] (flag 5) never consumes an argument: its default, else 0."""
+    libm = ct.CDLL(ctypes.util.find_library("m"))
+    proto = ct.CFUNCTYPE(ct.c_double, ct.c_double, ct.POINTER(ct.c_int))
+    with_default = proto(("frexp", libm), ((5, "x", 4.0), (2, "exp")))
+    assert with_default() == 3
+    without = proto(("frexp", libm), ((5, "x"), (2, "exp")))
+    assert without() == 0
+    with pytest.raises(TypeError, match="call takes exactly 0 arguments"):
+        without(8.0)

@@ -937,9 +937,14 @@ fn call_with_paramflags<'py>(
     let (mut next, mut used_kw) = (0usize, 0usize);
     for (i, p) in flags.iter().enumerate() {
         match p.flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) {
-            0 | PARAMFLAG_FIN | 0x5 => {
+            0 | PARAMFLAG_FIN => {
                 callargs.push(in_argument(py, p, &mut next, &mut used_kw, args, kwargs)?)
             }
+            // ['in', 'lcid']: always the default, else 0 (ctypes; used on Windows).
+            0x5 => callargs.push(match &p.default {
+                Some(d) => d.bind(py).clone(),
+                None => 0i32.into_pyobject(py)?.into_any(),
+            }),
             0x3 => {
                 out.inout.push(i);
                 out.count += 1;

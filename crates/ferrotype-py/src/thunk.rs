@@ -188,7 +188,11 @@ pub fn release(py: Python<'_>, cb: Callback) {
 
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     // Attaches to the interpreter on any thread, Python's or not (PyGILState_Ensure).
-    Python::attach(|py| handle_attached(py, t, args, ret));
+    // A panic (PyO3 refuses to attach while the interpreter finalizes) must not unwind
+    // into C: the result then stays zero.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Python::attach(|py| handle_attached(py, t, args, ret))
+    }));
 }
 
 fn handle_attached(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
