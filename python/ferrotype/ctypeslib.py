@@ -224,9 +224,9 @@ def _from_structured(dt):
     ns = {"_fields_": out, "__module__": __name__, "_ft_dtype_": dt}
     # The natural C layout reproduces the dtype when every field is aligned (then the type
     # keeps its C alignment, for nesting and passing by value); otherwise pack to bytes.
-    aligns = [_alignment(t) for _, t in out]
+    aligns = [alignment(t) for _, t in out]
     natural = dt.itemsize % max(aligns, default=1) == 0 and all(
-        offset % _alignment(as_ctypes_type(fdt)) == 0 for offset, _, fdt in fields
+        offset % alignment(as_ctypes_type(fdt)) == 0 for offset, _, fdt in fields
     )
     if not natural:
         ns["_pack_"] = 1
@@ -235,10 +235,6 @@ def _from_structured(dt):
     if sizeof(t) != dt.itemsize:  # pragma: no cover - a layout rule was missed
         raise NotImplementedError(f"Converting {dt!r} to a ctypes type: size mismatch")
     return t
-
-
-def _alignment(t):
-    return alignment(t)
 
 
 # ---- as_ctypes / as_array --------------------------------------------------------------------

@@ -146,14 +146,7 @@ impl<U> Drop for Closure<U> {
 /// # Safety
 /// `result` must be a closure result buffer (at least one `ffi_arg`, aligned for it).
 pub unsafe fn write_int_result(result: *mut u8, value: u64, size: usize, signed: bool) {
-    let bits = size * 8;
-    let widened = if bits >= 64 {
-        value
-    } else if signed {
-        (((value << (64 - bits)) as i64) >> (64 - bits)) as u64
-    } else {
-        value & ((1u64 << bits) - 1)
-    };
+    let widened = crate::memory::widen(value, size, signed);
     // SAFETY: the caller guarantees an aligned buffer of at least one ffi_arg.
     unsafe { result.cast::<ffi_arg>().write(widened as ffi_arg) };
 }

@@ -75,6 +75,19 @@ impl Drop for OwnedBuf {
     }
 }
 
+/// The low `size` bytes of `value` widened to 64 bits: sign-extended if `signed`,
+/// zero-extended otherwise (C's integer promotions, libffi's `ffi_arg` results).
+pub fn widen(value: u64, size: usize, signed: bool) -> u64 {
+    let bits = size * 8;
+    if bits >= 64 {
+        value
+    } else if signed {
+        (((value << (64 - bits)) as i64) >> (64 - bits)) as u64
+    } else {
+        value & ((1u64 << bits) - 1)
+    }
+}
+
 /// A scalar value as read from or written to memory.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scalar {

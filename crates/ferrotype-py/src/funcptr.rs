@@ -547,13 +547,9 @@ fn variadic_param(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
                 let bits = unsafe {
                     ferrotype_core::memory::read_bits((&raw const p.slot).cast(), c.size(), false)
                 };
-                let n = c.size() * 8;
-                let v = if c.kind() == ferrotype_core::typecode::ValueKind::Signed {
-                    (((bits << (64 - n)) as i64) >> (64 - n)) as i32
-                } else {
-                    bits as i32
-                };
-                p.slot = ArgSlot { i32: v };
+                let signed = c.kind() == ferrotype_core::typecode::ValueKind::Signed;
+                let v = ferrotype_core::memory::widen(bits, c.size(), signed) as u32;
+                p.slot = ArgSlot { u32: v };
                 p.ffi = FfiType::Scalar(TypeCode::Int);
             }
             _ => {}
@@ -569,20 +565,25 @@ fn call_function<'py>(
     slf: &Bound<'py, CFuncPtr>,
     args: &[Bound<'py, PyAny>],
 ) -> PyResult<Py<PyAny>> {
-    let result = call_raw(slf, args)?;
+    // The plan as it is now: a converter that reassigns `argtypes` during the call
+    // replaces the cell's value, not this snapshot.
     let st = slf.get().state.get(slf.py());
+    let result = call_raw(slf, &st, args)?;
     finish(slf, &st, result, args, None)
 }
 
 /// A call up to the result conversion (and `_check_retval_`), before `errcheck`.
-fn call_raw<'py>(slf: &Bound<'py, CFuncPtr>, args: &[Bound<'py, PyAny>]) -> PyResult<Py<PyAny>> {
+fn call_raw<'py>(
+    slf: &Bound<'py, CFuncPtr>,
+    st: &FuncState,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let this = slf.get();
     let fun = crate::pointer::address(slf.as_super().get()) as *const c_void;
     if fun.is_null() {
         return Err(PyValueError::new_err("NULL function pointer"));
     }
-    let st = this.state.get(py);
     let nargs = args.len();
     let nconv = st.converters.len();
     if st.argtypes.is_some() && nargs < nconv {
@@ -787,6 +788,8 @@ fn finish<'py>(
 const PARAMFLAG_FIN: i64 = 0x1;
 const PARAMFLAG_FOUT: i64 = 0x2;
 const PARAMFLAG_FLCID: i64 = 0x4;
+const FIN_OUT: i64 = PARAMFLAG_FIN | PARAMFLAG_FOUT;
+const FIN_LCID: i64 = PARAMFLAG_FIN | PARAMFLAG_FLCID;
 
 /// One entry of `paramflags`: `(flag, name, default)`.
 struct ParamFlag {
@@ -847,7 +850,7 @@ fn parse_paramflags(
         };
         let default = t.get_item(2).ok().map(Bound::unbind);
         match flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) {
-            0 | PARAMFLAG_FIN | 0x5 | 0x3 => {}
+            0 | PARAMFLAG_FIN | FIN_LCID | FIN_OUT => {}
             PARAMFLAG_FOUT => check_outarg_type(typ, i + 1)?,
             other => {
                 return Err(PyTypeError::new_err(format!(
@@ -941,11 +944,11 @@ fn call_with_paramflags<'py>(
                 callargs.push(in_argument(py, p, &mut next, &mut used_kw, args, kwargs)?)
             }
             // ['in', 'lcid']: always the default, else 0 (ctypes; used on Windows).
-            0x5 => callargs.push(match &p.default {
+            FIN_LCID => callargs.push(match &p.default {
                 Some(d) => d.bind(py).clone(),
                 None => 0i32.into_pyobject(py)?.into_any(),
             }),
-            0x3 => {
+            FIN_OUT => {
                 out.inout.push(i);
                 out.count += 1;
                 callargs.push(in_argument(py, p, &mut next, &mut used_kw, args, kwargs)?);
@@ -992,9 +995,7 @@ fn call_with_paramflags<'py>(
             given
         )));
     }
-    drop(st);
-    let raw = call_raw(slf, &callargs)?;
-    let st = slf.get().state.get(py);
+    let raw = call_raw(slf, &st, &callargs)?;
     finish(slf, &st, raw, &callargs, Some(&out))
 }
 

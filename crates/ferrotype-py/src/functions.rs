@@ -288,7 +288,7 @@ pub fn from_address<'py>(
     if addr == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    view_at(cls, addr as *mut u8)
+    view_at(cls, addr as *mut u8, false)
 }
 
 /// `T.in_dll(library, name)`: an instance viewing a global variable of a library.
@@ -302,7 +302,7 @@ pub fn in_dll<'py>(
     // ctypes: a missing variable is a ValueError carrying the loader's message.
     let addr =
         dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
-    view_at(cls, addr as *mut u8)
+    view_at(cls, addr as *mut u8, false)
 }
 
 /// `T.from_param(obj)` for the built-in simple types.
@@ -394,11 +394,37 @@ fn type_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, StgInfo>> {
 }
 
 /// An instance of `cls` viewing its size in bytes at a raw address, owning nothing
-/// (`from_address`, `in_dll`).
-fn view_at<'py>(cls: &Bound<'py, PyType>, addr: *mut u8) -> PyResult<Bound<'py, PyAny>> {
+/// (`from_address`, `in_dll`); with `readonly`, it refuses writes from Python.
+fn view_at<'py>(
+    cls: &Bound<'py, PyType>,
+    addr: *mut u8,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let info = type_info(cls)?;
     let size = info.get().size;
-    instantiate(cls, CData::new_view(info.unbind(), addr, size, None, 0))
+    instantiate(
+        cls,
+        CData::new_view(info.unbind(), addr, size, None, 0).read_only(readonly),
+    )
+}
+
+/// An instance of `cls` viewing the memory at `address`, which `owner` keeps valid:
+/// the instance keeps `owner` alive (in `_objects`) and, if `readonly`, refuses writes
+/// (`from_buffer`, and `ctypeslib`'s views of arrays).
+#[pyfunction]
+pub fn view_keeping<'py>(
+    cls: &Bound<'py, PyType>,
+    address: usize,
+    owner: &Bound<'py, PyAny>,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inst = view_at(cls, address as *mut u8, readonly)?;
+    as_cdata(&inst).expect("just made").get().keep_alive(
+        cls.py(),
+        usize::MAX,
+        owner.clone().unbind(),
+    )?;
+    Ok(inst)
 }
 
 /// ctypes' checks of `offset` and of the buffer's length for `from_buffer*`: the offset
@@ -430,9 +456,9 @@ fn buffer_facts(
     }
     // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
     let mut view = unsafe { view.assume_init() };
+    let order = b'C' as std::ffi::c_char;
     // SAFETY: a filled-in view; PyBuffer_IsContiguous only reads it.
-    let contiguous =
-        unsafe { pyo3::ffi::PyBuffer_IsContiguous(&view, b'C' as std::ffi::c_char) } != 0;
+    let contiguous = unsafe { pyo3::ffi::PyBuffer_IsContiguous(&view, order) } != 0;
     let facts = (
         view.buf.cast::<u8>(),
         view.len as usize,
@@ -457,7 +483,6 @@ pub fn from_buffer<'py>(
     offset: isize,
     readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
     let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
     let (ptr, len, source_readonly, contiguous) =
@@ -470,17 +495,9 @@ pub fn from_buffer<'py>(
             "underlying buffer is not C contiguous",
         ));
     }
-    let (offset, size) = buffer_span(len, offset, info.get().size)?;
-    let data =
-        CData::new_view(info.unbind(), ptr.wrapping_add(offset), size, None, 0).read_only(readonly);
-    let inst = instantiate(cls, data)?;
+    let (offset, _) = buffer_span(len, offset, info.get().size)?;
     // ctypes: the instance keeps the memoryview (and so the exporter) alive.
-    as_cdata(&inst).expect("just made").get().keep_alive(
-        py,
-        usize::MAX,
-        view.into_any().unbind(),
-    )?;
-    Ok(inst)
+    view_keeping(cls, ptr as usize + offset, view.as_any(), readonly)
 }
 
 /// `T.from_buffer_copy(obj, offset=0)`: a new instance holding a copy of the bytes of a
@@ -522,4 +539,12 @@ pub fn unpickle<'py>(
     let obj = cls.call_method1(pyo3::intern!(cls.py(), "__new__"), (cls,))?;
     obj.call_method1(pyo3::intern!(cls.py(), "__setstate__"), state)?;
     Ok(obj)
+}
+
+/// Adds `value` to what `obj` keeps alive (`obj._objects`).
+#[pyfunction]
+pub fn keep_alive(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("expected a ctypes instance"))?;
+    cd.get()
+        .keep_alive(obj.py(), usize::MAX, value.clone().unbind())
 }

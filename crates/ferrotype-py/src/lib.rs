@@ -72,8 +72,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ndarray::NdSpec>()?;
     m.add_function(wrap_pyfunction!(thunk::debug_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(ndarray::ndarray_facts, m)?)?;
-    m.add_function(wrap_pyfunction!(ndarray::view_keeping, m)?)?;
-    m.add_function(wrap_pyfunction!(ndarray::keep_alive, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::view_keeping, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::keep_alive, m)?)?;
     m.add_function(wrap_pyfunction!(functions::unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(functions::simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(functions::pointer_from_param, m)?)?;

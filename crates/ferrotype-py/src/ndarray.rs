@@ -1,5 +1,5 @@
 //! NumPy arrays seen from Rust, for `ferrotype.ctypeslib`: `ndpointer` argument checks
-//! and views of array memory, without linking against NumPy.
+//! and the facts `as_ctypes` needs, without linking against NumPy.
 //!
 //! Soundness: an ndarray is read through the head of NumPy's public C struct
 //! `PyArrayObject_fields` (`data`, `nd`, `dimensions`, `strides`, `base`, `descr`,
@@ -18,9 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 use pyo3::{ffi, intern};
 
-use crate::cdata::{as_cdata, instantiate, CData};
 use crate::convert::{CArg, Param};
-use crate::stginfo::info_of;
 
 /// NumPy's `NPY_ARRAY_C_CONTIGUOUS`.
 const C_CONTIGUOUS: c_int = 0x0001;
@@ -234,34 +232,4 @@ pub fn ndarray_facts<'py>(
         a.flags & WRITEABLE != 0,
         descr,
     )))
-}
-
-/// An instance of `cls` viewing the memory at `address`, which `owner` keeps valid:
-/// the instance keeps `owner` alive (in `_objects`) and, if `readonly`, refuses writes.
-#[pyfunction]
-pub fn view_keeping<'py>(
-    cls: &Bound<'py, PyType>,
-    address: usize,
-    owner: &Bound<'py, PyAny>,
-    readonly: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
-    let info = info_of(cls.as_any()).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
-    let size = info.get().size;
-    let data =
-        CData::new_view(info.unbind(), address as *mut u8, size, None, 0).read_only(readonly);
-    let inst = instantiate(cls, data)?;
-    as_cdata(&inst)
-        .expect("just made")
-        .get()
-        .keep_alive(py, usize::MAX, owner.clone().unbind())?;
-    Ok(inst)
-}
-
-/// Adds `value` to what `obj` keeps alive (`obj._objects`).
-#[pyfunction]
-pub fn keep_alive(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("expected a ctypes instance"))?;
-    cd.get()
-        .keep_alive(obj.py(), usize::MAX, value.clone().unbind())
 }
