@@ -249,38 +249,12 @@ elif _native.SIZEOF_TIME_T == 4:
     c_time_t = c_int32
 
 
-def create_string_buffer(init, size=None):
-    """A mutable ``c_char`` array, from bytes (NUL-terminated) or a size."""
-    if isinstance(init, bytes):
-        if size is None:
-            size = len(init) + 1
-        buftype = c_char * size
-        buf = buftype()
-        buf.value = init
-        return buf
-    elif isinstance(init, int):
-        buftype = c_char * init
-        return buftype()
-    raise TypeError(init)
-
-
+# Native: ctypes' rules (bytes/str NUL-terminated, or a size; TypeError(init) for
+# anything else), with the array class found in a per-length cache.
+_native._set_char_types(c_char, c_wchar)
+create_string_buffer = _native.create_string_buffer
 c_buffer = create_string_buffer
-
-
-def create_unicode_buffer(init, size=None):
-    """A mutable ``c_wchar`` array, from a str (NUL-terminated) or a size."""
-    if isinstance(init, str):
-        if size is None:
-            size = len(init.encode("utf-32-le" if sizeof(c_wchar) == 4 else "utf-16-le"))
-            size = size // sizeof(c_wchar) + 1
-        buftype = c_wchar * size
-        buf = buftype()
-        buf.value = init
-        return buf
-    elif isinstance(init, int):
-        buftype = c_wchar * init
-        return buftype()
-    raise TypeError(init)
+create_unicode_buffer = _native.create_unicode_buffer
 
 
 def SetPointerType(pointer_type, cls):

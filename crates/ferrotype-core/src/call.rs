@@ -15,6 +15,18 @@
 //!    widening on big-endian machines.
 //!
 //! errno swapping (`use_errno`) and GIL handling happen around step 3 in the caller.
+//!
+//! **Register calls.** On x86-64 System V and AArch64, a signature of scalar arguments
+//! that all fit in argument registers (integers and pointers in the integer bank,
+//! `float`/`double` in the vector bank) and a scalar or `void` result can skip libffi:
+//! [`RegisterCall`] loads every argument register and calls the function directly.
+//! Loading registers the callee does not read is harmless for a non-variadic callee, so
+//! one call sequence per result class serves every such signature: no JIT, no table of
+//! argument counts. On x86-64 the sequence also sets `%al` to the number of vector
+//! registers used, as libffi does, so that functions which are variadic in C but called
+//! with full `argtypes` (the ctypes idiom for `printf`) still get their floating-point
+//! arguments. Everything else (structures by value, `long double`, more arguments,
+//! declared variadics, other targets) goes through libffi.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -25,6 +37,7 @@ use libffi::raw::{ffi_abi_FFI_DEFAULT_ABI, ffi_cif, ffi_type};
 
 use crate::error::{Error, FfiStatus, Result};
 use crate::ffi_type::FfiType;
+use crate::typecode::{TypeCode, ValueKind};
 
 /// The most arguments a call may have (ctypes' `CTYPES_MAX_ARGCOUNT`).
 pub const MAX_ARGS: usize = 1024;
@@ -257,6 +270,306 @@ impl CallInterface {
     }
 }
 
+/// Whether [`RegisterCall`] is available on this target.
+pub const REGISTER_CALLS: bool = cfg!(all(
+    any(
+        all(target_arch = "x86_64", not(windows)),
+        target_arch = "aarch64"
+    ),
+    target_endian = "little"
+));
+
+/// Integer argument registers of the C calling convention (x86-64 System V: rdi, rsi,
+/// rdx, rcx, r8, r9; AArch64: x0-x7).
+pub const INT_REGS: usize = if cfg!(target_arch = "aarch64") { 8 } else { 6 };
+
+/// Floating-point argument registers (xmm0-xmm7, v0-v7).
+pub const FLOAT_REGS: usize = 8;
+
+/// The argument registers of a [`RegisterCall`]: 64-bit integer registers and the bit
+/// patterns of the low 64 bits of the vector registers.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Registers {
+    /// Integer registers, each holding its argument widened to 64 bits.
+    pub int: [u64; INT_REGS],
+    /// Vector registers: a `double`'s bits, or a `float`'s bits in the low 32.
+    pub float: [u64; FLOAT_REGS],
+}
+
+/// Where one argument of a [`RegisterCall`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegArg {
+    /// An integer register; `code` says how the value is widened.
+    Int {
+        /// The register's position in the integer bank.
+        index: u8,
+        /// The argument's C type.
+        code: TypeCode,
+    },
+    /// A vector register.
+    Float {
+        /// The register's position in the vector bank.
+        index: u8,
+        /// `double` (else `float`).
+        double: bool,
+    },
+}
+
+/// Which register holds a [`RegisterCall`]'s result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RegReturn {
+    Int,
+    Float,
+}
+
+/// A scalar signature called without libffi (see the module docs).
+#[derive(Clone, Debug)]
+pub struct RegisterCall {
+    args: Box<[RegArg]>,
+    nfloat: u8,
+    ret: RegReturn,
+}
+
+/// The bank a scalar type is passed in, if it can go through a [`RegisterCall`].
+fn reg_bank(code: TypeCode) -> Option<bool> {
+    match code {
+        TypeCode::Float | TypeCode::Double => Some(true),
+        TypeCode::LongDouble | TypeCode::Half => None,
+        _ => Some(false),
+    }
+}
+
+impl RegisterCall {
+    /// The register plan for a signature, or `None` when it needs libffi: a non-scalar
+    /// argument or result, `long double`, `_Float16`, or more arguments of one bank than
+    /// it has registers. Variadic functions must not use it on targets that pass
+    /// variadic arguments differently (callers use it only for non-variadic calls).
+    pub fn try_new(ret: &FfiType, args: &[FfiType]) -> Option<RegisterCall> {
+        if !REGISTER_CALLS {
+            return None;
+        }
+        let ret = match ret {
+            FfiType::Void => RegReturn::Int,
+            FfiType::Scalar(c) => {
+                if reg_bank(*c)? {
+                    RegReturn::Float
+                } else {
+                    RegReturn::Int
+                }
+            }
+            FfiType::Struct(_) => return None,
+        };
+        let (mut ni, mut nf) = (0usize, 0usize);
+        let mut plan = Vec::with_capacity(args.len());
+        for a in args {
+            let FfiType::Scalar(code) = a else {
+                return None;
+            };
+            if reg_bank(*code)? {
+                if nf == FLOAT_REGS {
+                    return None;
+                }
+                plan.push(RegArg::Float {
+                    index: nf as u8,
+                    double: *code == TypeCode::Double,
+                });
+                nf += 1;
+            } else {
+                if ni == INT_REGS {
+                    return None;
+                }
+                plan.push(RegArg::Int {
+                    index: ni as u8,
+                    code: *code,
+                });
+                ni += 1;
+            }
+        }
+        Some(RegisterCall {
+            args: plan.into(),
+            nfloat: nf as u8,
+            ret,
+        })
+    }
+
+    /// Where each argument goes.
+    pub fn args(&self) -> &[RegArg] {
+        &self.args
+    }
+
+    /// Calls `fun` with the arguments in `regs` and returns the raw result register:
+    /// the integer register, or the bits of the vector register for a `float`/`double`
+    /// result (a `float` in the low 32 bits). Integer results narrower than 64 bits are
+    /// in the low bytes; the bits above them are unspecified.
+    ///
+    /// # Safety
+    /// `fun` must be a function whose C signature is the one this plan was made from,
+    /// and every argument register must hold a valid value of its type (pointers valid
+    /// for whatever the function does with them).
+    #[inline]
+    pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> u64 {
+        let float_ret = self.ret == RegReturn::Float;
+        // SAFETY: the caller's contract.
+        unsafe { raw_register_call(fun, regs, self.nfloat, float_ret) }
+    }
+}
+
+impl Registers {
+    /// Stores integer bits for an argument of type `code`: truncated to the type's width,
+    /// then sign- or zero-extended to 64 bits as the C ABI (and libffi) extend narrow
+    /// arguments.
+    #[inline]
+    pub fn set_int(&mut self, index: u8, code: TypeCode, bits: u64) {
+        // ctypes passes `char` as a signed char (see `TypeCode::ffi_type`).
+        let signed = code == TypeCode::Char || code.kind() == ValueKind::Signed;
+        self.int[usize::from(index)] = crate::memory::widen(bits, code.size(), signed);
+    }
+
+    /// Stores an argument from an [`ArgSlot`] written for its type.
+    #[inline]
+    pub fn set_from_slot(&mut self, arg: RegArg, slot: &ArgSlot) {
+        // SAFETY: an ArgSlot is plain initialised bytes; the value sits at offset 0 in
+        // native (little-endian) order, so the low bits of `u64` are the value.
+        let bits = unsafe { slot.u64 };
+        match arg {
+            RegArg::Int { index, code } => self.set_int(index, code, bits),
+            RegArg::Float { index, double } => {
+                self.float[usize::from(index)] = if double { bits } else { bits & 0xFFFF_FFFF };
+            }
+        }
+    }
+}
+
+/// The x86-64 System V call: six integer registers, eight vector registers, `%al` the
+/// number of vector registers in use (read by variadic callees).
+///
+/// # Safety
+/// See [`RegisterCall::call`].
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline]
+unsafe fn raw_register_call(fun: *const c_void, r: &Registers, nfloat: u8, float_ret: bool) -> u64 {
+    let rax: u64;
+    let xmm0: f64;
+    // SAFETY: `fun` follows the C calling convention (caller's contract). Every argument
+    // register is loaded, `%al` holds the vector register count, the compiler keeps the
+    // stack aligned for a call at the start of an asm block without `nostack`, and
+    // `clobber_abi("C")` tells it every caller-saved register may change.
+    unsafe {
+        core::arch::asm!(
+            "call {fun}",
+            fun = in(reg) fun,
+            in("rdi") r.int[0],
+            in("rsi") r.int[1],
+            in("rdx") r.int[2],
+            in("rcx") r.int[3],
+            in("r8") r.int[4],
+            in("r9") r.int[5],
+            inout("rax") u64::from(nfloat) => rax,
+            inout("xmm0") f64::from_bits(r.float[0]) => xmm0,
+            in("xmm1") f64::from_bits(r.float[1]),
+            in("xmm2") f64::from_bits(r.float[2]),
+            in("xmm3") f64::from_bits(r.float[3]),
+            in("xmm4") f64::from_bits(r.float[4]),
+            in("xmm5") f64::from_bits(r.float[5]),
+            in("xmm6") f64::from_bits(r.float[6]),
+            in("xmm7") f64::from_bits(r.float[7]),
+            clobber_abi("C"),
+        );
+    }
+    if float_ret {
+        xmm0.to_bits()
+    } else {
+        rax
+    }
+}
+
+/// The AArch64 call: eight integer and eight vector registers, through function pointer
+/// types whose parameters are exactly the argument registers (AAPCS64 assigns the
+/// banks independently, and variadic arguments on Linux travel like fixed ones).
+///
+/// # Safety
+/// See [`RegisterCall::call`].
+#[cfg(all(target_arch = "aarch64", target_endian = "little"))]
+#[inline]
+unsafe fn raw_register_call(
+    fun: *const c_void,
+    r: &Registers,
+    _nfloat: u8,
+    float_ret: bool,
+) -> u64 {
+    type IntFn = unsafe extern "C" fn(
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    ) -> u64;
+    type FloatFn = unsafe extern "C" fn(
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        u64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    ) -> f64;
+    let i = &r.int;
+    let f = r.float.map(f64::from_bits);
+    // SAFETY: `fun` is a C function (caller's contract); under AAPCS64 a callee reads
+    // only the registers of its own parameters, so calling it through a type that
+    // loads all of them passes its arguments exactly. The result register is x0 for
+    // integers and pointers, d0 (s0 in its low bits) for floating-point results.
+    unsafe {
+        if float_ret {
+            let g: FloatFn = core::mem::transmute(fun);
+            g(
+                i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4], f[5],
+                f[6], f[7],
+            )
+            .to_bits()
+        } else {
+            let g: IntFn = core::mem::transmute(fun);
+            g(
+                i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4], f[5],
+                f[6], f[7],
+            )
+        }
+    }
+}
+
+/// Targets without register calls ([`RegisterCall::try_new`] returns `None` there).
+///
+/// # Safety
+/// Never called.
+#[cfg(not(any(
+    all(target_arch = "x86_64", not(windows), target_endian = "little"),
+    all(target_arch = "aarch64", target_endian = "little")
+)))]
+unsafe fn raw_register_call(_: *const c_void, _: &Registers, _: u8, _: bool) -> u64 {
+    unreachable!("register calls are not available on this target")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +668,276 @@ mod tests {
             CallInterface::try_new(i, &args, None),
             Err(Error::TooManyArguments { .. })
         ));
+    }
+
+    // Register calls against libffi: the same functions, arguments and result reads
+    // through both paths.
+    extern "C" fn narrow_ints(a: i8, b: u8, c: i16, d: u16, e: i32, f: u32) -> i64 {
+        i64::from(a) * 1_000_000
+            + i64::from(b) * 10_000
+            + i64::from(c) * 100
+            + i64::from(d)
+            + i64::from(e)
+            + i64::from(f)
+    }
+    extern "C" fn mixed(a: f32, b: i64, c: f64, d: u8, e: f32, f: *const u8) -> f64 {
+        // SAFETY: the tests pass a pointer to at least one byte.
+        f64::from(a) * 2.0
+            + b as f64
+            + c * 3.0
+            + f64::from(d)
+            + f64::from(e)
+            + f64::from(unsafe { *f })
+    }
+    #[allow(clippy::too_many_arguments)]
+    extern "C" fn all_registers(
+        i0: u64,
+        i1: u64,
+        i2: u64,
+        i3: u64,
+        i4: u64,
+        i5: u64,
+        f0: f64,
+        f1: f64,
+        f2: f64,
+        f3: f64,
+        f4: f64,
+        f5: f64,
+        f6: f64,
+        f7: f32,
+    ) -> f64 {
+        (i0 + 2 * i1 + 3 * i2 + 4 * i3 + 5 * i4 + 6 * i5) as f64
+            + f0
+            + 2.0 * f1
+            + 3.0 * f2
+            + 4.0 * f3
+            + 5.0 * f4
+            + 6.0 * f5
+            + 7.0 * f6
+            + 8.0 * f64::from(f7)
+    }
+    extern "C" fn half_of(a: f32) -> f32 {
+        a / 2.0
+    }
+    extern "C" fn neg_byte(a: i8) -> i8 {
+        a.wrapping_neg()
+    }
+    extern "C" fn nothing(_a: i32) {}
+
+    fn both_ways(
+        fun: *const c_void,
+        ret: TypeCode,
+        args: &[(TypeCode, ArgSlot)],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let types: Vec<FfiType> = args.iter().map(|(c, _)| FfiType::Scalar(*c)).collect();
+        let rt = if ret == TypeCode::Int && fun == nothing as *const c_void {
+            FfiType::Void
+        } else {
+            FfiType::Scalar(ret)
+        };
+        let n = ret.size();
+        let ci = CallInterface::try_new(rt.clone(), &types, None).unwrap();
+        let mut slots: Vec<ArgSlot> = args.iter().map(|(_, s)| *s).collect();
+        let mut argv: Vec<*mut c_void> = slots
+            .iter_mut()
+            .map(|s| std::ptr::from_mut(s).cast())
+            .collect();
+        let mut rb = RetBuf::default();
+        // SAFETY: each test function has exactly the described signature.
+        unsafe { ci.call(fun, argv.as_mut_ptr(), rb.as_mut_ptr()) };
+        let via_ffi = rb.0[..n].to_vec();
+        let rc = RegisterCall::try_new(&rt, &types).expect("a register signature");
+        let mut regs = Registers::default();
+        for (a, (_, s)) in rc.args().iter().zip(args) {
+            regs.set_from_slot(*a, s);
+        }
+        // SAFETY: as above.
+        let bits = unsafe { rc.call(fun, &regs) };
+        (via_ffi, bits.to_ne_bytes()[..n].to_vec())
+    }
+
+    #[test]
+    fn register_calls_match_libffi() {
+        if !REGISTER_CALLS {
+            return;
+        }
+        use TypeCode as T;
+        let s = |v: u64| ArgSlot { u64: v };
+        let byte = 7u8;
+        type Case = (*const c_void, TypeCode, Vec<(TypeCode, ArgSlot)>);
+        let cases: Vec<Case> = vec![
+            (
+                narrow_ints as *const c_void,
+                T::LongLong,
+                vec![
+                    (T::Byte, s(0xF6)), // -10 in the low byte, garbage-free above
+                    (T::UByte, s(200)),
+                    (T::Short, s(0xFFFF_FFFF_FFFF_FF9C)), // -100
+                    (T::UShort, s(65535)),
+                    (T::Int, s((-5i32) as u32 as u64)),
+                    (T::UInt, s(4_000_000_000)),
+                ],
+            ),
+            (
+                mixed as *const c_void,
+                T::Double,
+                vec![
+                    (T::Float, ArgSlot { f32: 1.5 }),
+                    (T::LongLong, s((-40i64) as u64)),
+                    (T::Double, ArgSlot { f64: 0.25 }),
+                    (T::UByte, s(3)),
+                    (T::Float, ArgSlot { f32: -2.0 }),
+                    (
+                        T::VoidP,
+                        ArgSlot {
+                            ptr: (&raw const byte).cast_mut().cast(),
+                        },
+                    ),
+                ],
+            ),
+            (
+                all_registers as *const c_void,
+                T::Double,
+                (1..=6)
+                    .map(|i| (T::ULongLong, s(i)))
+                    .chain((1..=7).map(|i| {
+                        (
+                            T::Double,
+                            ArgSlot {
+                                f64: f64::from(i) / 4.0,
+                            },
+                        )
+                    }))
+                    .chain([(T::Float, ArgSlot { f32: 0.5 })])
+                    .collect(),
+            ),
+            (
+                half_of as *const c_void,
+                T::Float,
+                vec![(T::Float, ArgSlot { f32: 5.0 })],
+            ),
+            (neg_byte as *const c_void, T::Byte, vec![(T::Byte, s(0x80))]),
+            (nothing as *const c_void, T::Int, vec![(T::Int, s(1))]),
+        ];
+        for (fun, ret, args) in cases {
+            let (a, b) = both_ways(fun, ret, &args);
+            if fun != nothing as *const c_void {
+                assert_eq!(
+                    a,
+                    b,
+                    "{ret:?} {args:?}",
+                    args = args.iter().map(|a| a.0).collect::<Vec<_>>()
+                );
+            }
+        }
+        let f = both_ways(
+            mixed as *const c_void,
+            T::Double,
+            &[
+                (T::Float, ArgSlot { f32: 1.0 }),
+                (T::LongLong, s(1)),
+                (T::Double, ArgSlot { f64: 1.0 }),
+                (T::UByte, s(1)),
+                (T::Float, ArgSlot { f32: 1.0 }),
+                (
+                    T::VoidP,
+                    ArgSlot {
+                        ptr: (&raw const byte).cast_mut().cast(),
+                    },
+                ),
+            ],
+        );
+        assert_eq!(
+            f64::from_ne_bytes(f.1.try_into().unwrap()),
+            2.0 + 1.0 + 3.0 + 1.0 + 1.0 + 7.0
+        );
+    }
+
+    #[test]
+    fn register_plans() {
+        use TypeCode as T;
+        let sc = FfiType::Scalar;
+        if !REGISTER_CALLS {
+            assert!(RegisterCall::try_new(&FfiType::Void, &[]).is_none());
+            return;
+        }
+        assert!(RegisterCall::try_new(&sc(T::LongDouble), &[]).is_none());
+        assert!(RegisterCall::try_new(&FfiType::Void, &[sc(T::Half)]).is_none());
+        assert!(RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Int); INT_REGS + 1]).is_none());
+        assert!(
+            RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Double); FLOAT_REGS + 1]).is_none()
+        );
+        let st = FfiType::Struct(crate::StructType::new(vec![sc(T::Int)], 4, 4));
+        assert!(RegisterCall::try_new(&st, &[]).is_none());
+        assert!(RegisterCall::try_new(&FfiType::Void, &[st]).is_none());
+        let rc = RegisterCall::try_new(
+            &sc(T::Int),
+            &[sc(T::Double), sc(T::Int), sc(T::Float), sc(T::VoidP)],
+        )
+        .unwrap();
+        assert_eq!(
+            rc.args(),
+            &[
+                RegArg::Float {
+                    index: 0,
+                    double: true
+                },
+                RegArg::Int {
+                    index: 0,
+                    code: T::Int
+                },
+                RegArg::Float {
+                    index: 1,
+                    double: false
+                },
+                RegArg::Int {
+                    index: 1,
+                    code: T::VoidP
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn register_call_sets_the_vector_count_for_variadic_callees() {
+        if !REGISTER_CALLS {
+            return;
+        }
+        use TypeCode as T;
+        let sc = FfiType::Scalar;
+        let snprintf = Library::this().unwrap().symbol("snprintf").unwrap();
+        let rc = RegisterCall::try_new(
+            &sc(T::Int),
+            &[
+                sc(T::VoidP),
+                sc(T::ULong),
+                sc(T::VoidP),
+                sc(T::Double),
+                sc(T::Int),
+                sc(T::Double),
+            ],
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let fmt = c"%.2f %d %.1f";
+        let mut regs = Registers::default();
+        let vals = [
+            ArgSlot {
+                ptr: buf.as_mut_ptr().cast(),
+            },
+            ArgSlot { u64: 64 },
+            ArgSlot {
+                ptr: fmt.as_ptr().cast_mut().cast(),
+            },
+            ArgSlot { f64: 2.5 },
+            ArgSlot { i32: -7 },
+            ArgSlot { f64: 0.5 },
+        ];
+        for (a, v) in rc.args().iter().zip(&vals) {
+            regs.set_from_slot(*a, v);
+        }
+        // SAFETY: snprintf(char*, size_t, const char*, ...) with two doubles and an int.
+        let n = unsafe { rc.call(snprintf, &regs) } as u32 as i32;
+        assert_eq!(&buf[..n as usize], b"2.50 -7 0.5");
     }
 }

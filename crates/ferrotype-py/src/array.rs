@@ -5,7 +5,8 @@
 use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PySlice, PyString, PyTuple, PyType};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
 
 use crate::cdata::{as_cdata, instantiate, CData};
 use crate::convert;
@@ -312,7 +313,8 @@ pub fn set_char_units(
     code: TypeCode,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let data: Vec<u8> = if code == TypeCode::Char {
+    let wide;
+    let data: &[u8] = if code == TypeCode::Char {
         let b = value.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "bytes expected instead of {} instance",
@@ -322,7 +324,7 @@ pub fn set_char_units(
         if b.as_bytes().len() > length {
             return Err(PyValueError::new_err("byte string too long"));
         }
-        b.as_bytes().to_vec()
+        b.as_bytes()
     } else {
         let s = value.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -330,13 +332,13 @@ pub fn set_char_units(
                 convert::type_name(value)
             ))
         })?;
-        let wide = convert::wide_bytes(s)?;
+        wide = convert::wide_bytes(s)?;
         let units = wide.as_bytes().len() / code.size() - 1;
         if units > length {
             return Err(PyValueError::new_err("string too long"));
         }
         let b = wide.as_bytes();
-        b[..b.len() - code.size()].to_vec()
+        &b[..b.len() - code.size()]
     };
     let unit = code.size();
     let with_nul = data.len() / unit < length;
@@ -349,6 +351,125 @@ pub fn set_char_units(
         }
     }
     Ok(())
+}
+
+/// `c_char` and `c_wchar`, registered by the Python layer once they exist.
+static CHAR_TYPES: PyOnceLock<(Py<PyType>, Py<PyType>)> = PyOnceLock::new();
+
+/// Array types made by the string-buffer functions, by element kind and length: the
+/// very classes `c_char * n` returns (which caches them for good), found without the
+/// metaclass's `__mul__`.
+static CHAR_ARRAYS: PyOnceLock<[Py<PyDict>; 2]> = PyOnceLock::new();
+
+/// Registers `c_char` and `c_wchar` for [`create_string_buffer`] and
+/// [`create_unicode_buffer`].
+#[pyfunction]
+#[pyo3(name = "_set_char_types")]
+pub fn set_char_types(c_char: Bound<'_, PyType>, c_wchar: Bound<'_, PyType>) -> PyResult<()> {
+    let py = c_char.py();
+    CHAR_TYPES
+        .set(py, (c_char.unbind(), c_wchar.unbind()))
+        .map_err(|_| PyValueError::new_err("character types are already registered"))
+}
+
+/// `elem * length` for `c_char` (`wide` false) or `c_wchar`, and its type information.
+fn char_array_type<'py>(
+    py: Python<'py>,
+    wide: bool,
+    length: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyType>, Bound<'py, StgInfo>)> {
+    let (c_char, c_wchar) = CHAR_TYPES
+        .get(py)
+        .ok_or_else(|| PyTypeError::new_err("character types are not registered"))?;
+    let cache = &CHAR_ARRAYS
+        .get_or_init(py, || [PyDict::new(py).unbind(), PyDict::new(py).unbind()])
+        [usize::from(wide)];
+    let cache = cache.bind(py);
+    let exact = length.is_exact_instance_of::<PyInt>();
+    let cls = match cache.get_item(length)?.filter(|_| exact) {
+        Some(cls) => cls,
+        None => {
+            let elem = if wide { c_wchar } else { c_char };
+            // The metaclass's `*`: its checks and messages, and its cache.
+            let cls = elem.bind(py).as_any().mul(length)?;
+            if exact {
+                cache.set_item(length, &cls)?;
+            }
+            cls
+        }
+    };
+    let cls = cls.cast_into::<PyType>()?;
+    let info = crate::stginfo::info_of(cls.as_any())
+        .ok_or_else(|| PyTypeError::new_err("not a ferrotype array type"))?;
+    Ok((cls, info))
+}
+
+/// ctypes' `create_string_buffer` (`wide` false) and `create_unicode_buffer`: a new
+/// array from a size, or from a string copied in and NUL-terminated, sized for it
+/// unless `size` is given.
+fn make_char_buffer<'py>(
+    init: &Bound<'py, PyAny>,
+    size: Option<&Bound<'py, PyAny>>,
+    wide: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = init.py();
+    let text = if wide {
+        init.is_instance_of::<PyString>()
+    } else {
+        init.is_instance_of::<PyBytes>()
+    };
+    let length: Bound<'py, PyAny> = if text {
+        match size {
+            Some(s) => s.clone(),
+            None => {
+                let units = if wide {
+                    let s = init.cast::<PyString>()?;
+                    convert::wide_bytes(s)?.as_bytes().len() / TypeCode::WChar.size()
+                } else {
+                    init.cast::<PyBytes>()?.as_bytes().len() + 1
+                };
+                units.into_pyobject(py)?.into_any()
+            }
+        }
+    } else if init.is_instance_of::<PyInt>() {
+        init.clone()
+    } else {
+        // ctypes raises TypeError(init).
+        return Err(PyTypeError::new_err((init.clone().unbind(),)));
+    };
+    let (cls, info) = char_array_type(py, wide, &length)?;
+    let obj = instantiate(&cls, CData::for_type(&info)?)?;
+    if text {
+        // The pointer is taken from the instance: small buffers live inside it.
+        let cd = as_cdata(&obj).ok_or_else(|| PyTypeError::new_err("not a ferrotype array"))?;
+        let code = if wide {
+            TypeCode::WChar
+        } else {
+            TypeCode::Char
+        };
+        set_char_units(cd.get().ptr(), info.get().length, code, init)?;
+    }
+    Ok(obj)
+}
+
+/// ctypes' `create_string_buffer(init, size=None)`.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_string_buffer<'py>(
+    init: &Bound<'py, PyAny>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    make_char_buffer(init, size, false)
+}
+
+/// ctypes' `create_unicode_buffer(init, size=None)`.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_unicode_buffer<'py>(
+    init: &Bound<'py, PyAny>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    make_char_buffer(init, size, true)
 }
 
 /// `value` of a `c_char`/`c_wchar` array: the contents up to the first NUL.

@@ -39,6 +39,22 @@ pub fn nested<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T>
     r
 }
 
+/// Whether `obj`'s type is `cls` or a subclass of it, without `__instancecheck__`
+/// (ferrotype's metaclasses define none, so this is `isinstance` for our types at a
+/// fraction of the cost).
+#[inline]
+pub fn is_instance_of_type(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: both pointers are live objects; `cls` is only compared, or read as a type
+    // after the check that it is one.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj.as_ptr());
+        if tp.cast::<ffi::PyObject>() == cls.as_ptr() {
+            return true;
+        }
+        ffi::PyType_Check(cls.as_ptr()) != 0 && ffi::PyType_IsSubtype(tp, cls.as_ptr().cast()) != 0
+    }
+}
+
 /// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
 /// the attribute propagates (ctypes reports it for the argument).
 pub fn as_parameter<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -553,7 +569,7 @@ pub fn simple_param(
     }
     if let Some(cd) = as_cdata(obj) {
         if let Some(cls) = cls {
-            if obj.is_instance(cls.as_any())? {
+            if is_instance_of_type(obj, cls.as_any()) {
                 return Ok(simple_instance_param(obj, cd.get()));
             }
         }
@@ -662,11 +678,11 @@ pub fn pointer_param(
     }
     let proto = info.pointer_target().map(|p| p.bind(py));
     if let Some(cd) = as_cdata(obj) {
-        if obj.is_instance(cls.as_any())? {
+        if is_instance_of_type(obj, cls.as_any()) {
             return cdata_param(obj, cd.get());
         }
         if let Some(proto) = proto {
-            if obj.is_instance(proto)? {
+            if is_instance_of_type(obj, proto) {
                 // ctypes: a T instance for a POINTER(T) parameter is passed byref.
                 return Ok(Param::pointer(
                     cd.get().ptr(),
@@ -690,7 +706,7 @@ pub fn pointer_param(
     } else if let Ok(carg) = obj.cast::<CArg>() {
         let c = carg.get();
         if let (Some(target), Some(proto)) = (&c.obj, proto) {
-            if target.bind(py).is_instance(proto)? {
+            if is_instance_of_type(target.bind(py), proto) {
                 let mut p = c.param(py);
                 p.keep = Some(obj.clone().unbind());
                 return Ok(p);

@@ -10,13 +10,25 @@
 //! 2. convert each argument into a stack slot (`ArgumentError("argument N: ...")` on
 //!    failure), collecting the objects that must outlive the call;
 //! 3. pick the prepared interface, or the cached one for this call's types;
-//! 4. release the GIL (not for `PyDLL`), swap errno if asked, `ffi_call`;
+//! 4. release the GIL (not for `PyDLL`, nor where `release_gil = False`), swap errno if
+//!    asked, call;
 //! 5. convert the result, then run `errcheck`.
+//!
+//! Step 4 has two engines. A function whose declared signature is all scalars that fit
+//! in argument registers is called through the core's [`RegisterCall`] (no libffi;
+//! arguments are written straight into a register image); any other goes through
+//! libffi with the prepared interface. Both share the converters and the result path,
+//! and `_set_register_calls(False)` makes plans prepared afterwards use libffi only, so
+//! the tests can run every signature both ways.
 
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, RetBuf, TypeCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ferrotype_core::{
+    errno, ArgSlot, CallInterface, FfiType, RegArg, RegisterCall, Registers, RetBuf, TypeCode,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
@@ -88,7 +100,7 @@ impl ArgConv {
                 from_param,
             } => {
                 if let Some(cd) = crate::cdata::as_cdata(arg)
-                    .filter(|_| arg.is_instance(cls.bind(py)).unwrap_or(false))
+                    .filter(|_| convert::is_instance_of_type(arg, cls.bind(py)))
                 {
                     return Ok(Param {
                         ffi: info.get().ffi.clone(),
@@ -157,6 +169,86 @@ struct FuncState {
     errcheck: Option<Py<PyAny>>,
     /// The interface for exactly the declared arguments, when all are built in.
     cif: Option<Arc<CallInterface>>,
+    /// The register plan for exactly the declared arguments, when the signature fits.
+    reg: Option<RegPlan>,
+    /// Release the GIL around the call (ctypes' `CDLL` behaviour; ferrotype lets a
+    /// function opt out with `func.release_gil = False`).
+    release_gil: bool,
+}
+
+/// A register call and, per argument, the conversion that skips the converter for the
+/// most common Python values.
+#[derive(Clone)]
+struct RegPlan {
+    call: RegisterCall,
+    fast: Box<[FastArg]>,
+}
+
+/// The inline conversion of one argument of a [`RegPlan`].
+#[derive(Clone, Copy)]
+enum FastArg {
+    /// An exact `int` in `lo..=hi` (the type's range as checked by `int_for`, clipped to
+    /// what `PyLong_AsLongLongAndOverflow` returns) goes to integer register `index`,
+    /// truncated to the type's width and extended back by shifting left and right by
+    /// `shift` (arithmetically when `signed`).
+    Int {
+        index: u8,
+        shift: u32,
+        signed: bool,
+        lo: i64,
+        hi: i64,
+    },
+    /// An exact `float` for `double` (or `float`) goes to vector register `index`.
+    Float { index: u8, double: bool },
+    /// Always through the converter.
+    General,
+}
+
+impl RegPlan {
+    fn new(call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
+        let fast = call
+            .args()
+            .iter()
+            .zip(converters)
+            .map(|(reg, conv)| match (reg, conv) {
+                (RegArg::Int { index, code }, ArgConv::Simple { .. }) if code.is_integer() => {
+                    let bits = (code.size() * 8) as u32;
+                    let (lo, hi) = if bits >= 64 {
+                        (i64::MIN, i64::MAX)
+                    } else {
+                        (-(1i64 << (bits - 1)), (1i64 << bits) - 1)
+                    };
+                    FastArg::Int {
+                        index: *index,
+                        shift: 64 - bits.min(64),
+                        signed: code.kind() == ferrotype_core::typecode::ValueKind::Signed
+                            || *code == TypeCode::Char,
+                        lo,
+                        hi,
+                    }
+                }
+                (RegArg::Float { index, double }, ArgConv::Simple { .. }) => FastArg::Float {
+                    index: *index,
+                    double: *double,
+                },
+                _ => FastArg::General,
+            })
+            .collect();
+        RegPlan { call, fast }
+    }
+}
+
+/// Whether plans prepared from now on may use register calls (tests turn this off to
+/// compare both engines).
+static REGISTER_CALLS_ON: AtomicBool = AtomicBool::new(true);
+
+/// Turns register calls on or off for function plans prepared afterwards (argtypes or
+/// restype assigned, function objects made); returns the previous setting. For tests
+/// and benchmarks comparing the register engine with libffi.
+#[pyfunction]
+#[pyo3(name = "_set_register_calls")]
+pub fn set_register_calls(on: bool) -> bool {
+    REGISTER_CALLS_ON.swap(on, Ordering::Relaxed)
 }
 
 impl FuncState {
@@ -173,6 +265,8 @@ impl FuncState {
             variadic: false,
             errcheck: None,
             cif: None,
+            reg: None,
+            release_gil: true,
         }
     }
 
@@ -226,18 +320,29 @@ impl FuncState {
             variadic: self.variadic,
             errcheck: self.errcheck.as_ref().map(|e| e.clone_ref(py)),
             cif: self.cif.clone(),
+            reg: self.reg.clone(),
+            release_gil: self.release_gil,
         }
     }
 
     /// Prepares the fixed interface when every converter has a known type.
     fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
         self.cif = None;
+        self.reg = None;
         if self.argtypes.is_none() {
             return Ok(());
         }
         let types: Option<Vec<FfiType>> = self.converters.iter().map(|c| c.ffi(py)).collect();
         if let Some(types) = types {
+            // The libffi interface is always prepared: it also checks the signature
+            // (float16 refused) and serves calls with extra arguments.
             self.cif = Some(CallInterface::cached(&self.ret_ffi, &types, None).py()?);
+            // A function declared variadic keeps libffi: its variadic arguments may
+            // travel differently from fixed ones.
+            if !self.variadic && REGISTER_CALLS_ON.load(Ordering::Relaxed) {
+                self.reg = RegisterCall::try_new(&self.ret_ffi, &types)
+                    .map(|call| RegPlan::new(call, &self.converters));
+            }
         }
         Ok(())
     }
@@ -568,8 +673,124 @@ fn call_function<'py>(
     // The plan as it is now: a converter that reassigns `argtypes` during the call
     // replaces the cell's value, not this snapshot.
     let st = slf.get().state.get(slf.py());
-    let result = call_raw(slf, &st, args)?;
+    let result = match &st.reg {
+        Some(plan) if plan.fast.len() == args.len() => call_registers(slf, &st, plan, args)?,
+        _ => call_raw(slf, &st, args)?,
+    };
     finish(slf, &st, result, args, None)
+}
+
+/// A call through the register engine: the declared converters write each argument
+/// straight into its register, then the result takes the common path.
+fn call_registers<'py>(
+    slf: &Bound<'py, CFuncPtr>,
+    st: &FuncState,
+    plan: &RegPlan,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let fun = crate::pointer::address(slf.as_super().get());
+    if fun == 0 {
+        return Err(PyValueError::new_err("NULL function pointer"));
+    }
+    let rc = &plan.call;
+    let mut regs = Registers::default();
+    // Objects made by conversions (a `c_wchar_p` buffer from a str, ...), which must
+    // outlive the call. Arguments themselves are kept alive by the caller.
+    let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+    for (i, ((arg, fast), reg)) in args
+        .iter()
+        .zip(plan.fast.iter())
+        .zip(rc.args().iter())
+        .enumerate()
+    {
+        // The inline conversions accept exactly what the converter would accept the
+        // same way; anything else (out of range included) takes the converter, which
+        // also produces ctypes' error.
+        match *fast {
+            FastArg::Int {
+                index,
+                shift,
+                signed,
+                lo,
+                hi,
+            } if arg.is_exact_instance_of::<PyInt>() => {
+                let mut overflow: std::ffi::c_int = 0;
+                // SAFETY: `arg` is an exact int, for which the call cannot fail; it
+                // reports values beyond 64 bits through `overflow`.
+                let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(arg.as_ptr(), &mut overflow) };
+                if overflow == 0 && (lo..=hi).contains(&v) {
+                    regs.int[usize::from(index)] = if signed {
+                        ((v << shift) >> shift) as u64
+                    } else {
+                        ((v as u64) << shift) >> shift
+                    };
+                    continue;
+                }
+            }
+            FastArg::Float { index, double } if arg.is_exact_instance_of::<PyFloat>() => {
+                // SAFETY: `arg` is an exact float.
+                let v = unsafe { ffi::PyFloat_AS_DOUBLE(arg.as_ptr()) };
+                regs.float[usize::from(index)] = if double {
+                    v.to_bits()
+                } else {
+                    u64::from((v as f32).to_bits())
+                };
+                continue;
+            }
+            _ => {}
+        }
+        let param = st.converters[i]
+            .convert(arg, i)
+            .map_err(|e| argument_error(py, i, e))?;
+        regs.set_from_slot(*reg, &param.slot);
+        if let Some(k) = param.keep {
+            let k = k.into_bound(py);
+            if !k.is(arg) {
+                keep.push(k);
+            }
+        }
+    }
+
+    let use_errno = st.flags & FUNCFLAG_USE_ERRNO != 0;
+    let run = move || {
+        if use_errno {
+            errno::swap();
+        }
+        // SAFETY: the plan was made from the declared signature, which the converters
+        // just satisfied; pointer arguments point into objects alive until the call
+        // returns (the arguments and `keep`).
+        let bits = unsafe { rc.call(fun as *const c_void, &regs) };
+        if use_errno {
+            errno::swap();
+        }
+        bits
+    };
+    let debug = thunk::debug_enabled();
+    if debug {
+        thunk::enter_call();
+    }
+    let bits = if st.flags & FUNCFLAG_PYTHONAPI != 0 {
+        let bits = run();
+        if let Some(err) = PyErr::take(py) {
+            if debug {
+                let _ = thunk::leave_call();
+            }
+            return Err(err);
+        }
+        bits
+    } else if st.release_gil {
+        py.detach(run)
+    } else {
+        run()
+    };
+    if debug {
+        thunk::leave_call()?;
+    }
+    drop(keep);
+    let mut retbuf = RetBuf::default();
+    retbuf.0[..8].copy_from_slice(&bits.to_ne_bytes());
+    convert_result(py, st, retbuf.as_mut_ptr())
 }
 
 /// A call up to the result conversion (and `_check_retval_`), before `errcheck`.
@@ -638,7 +859,11 @@ fn call_raw<'py>(
             by_value.push((i, param.by_value.cast()));
         }
         if let Some(k) = param.keep {
-            keep.push(k.into_bound(py));
+            // An argument converted to itself is kept alive by the caller already.
+            let k = k.into_bound(py);
+            if !k.is(arg) {
+                keep.push(k);
+            }
         }
         if fixed.is_none() {
             types.push(param.ffi);
@@ -711,7 +936,11 @@ fn call_raw<'py>(
             return Err(err);
         }
     } else {
-        py.detach(move || job.run());
+        if st.release_gil {
+            py.detach(move || job.run());
+        } else {
+            job.run();
+        }
     }
     if debug {
         thunk::leave_call()?;
@@ -719,7 +948,12 @@ fn call_raw<'py>(
     drop(keep);
 
     // Step 5: the result.
-    let value_ptr = cif.ret_ptr(ret_ptr);
+    convert_result(py, st, cif.ret_ptr(ret_ptr))
+}
+
+/// Step 5: the Python result from the value at `value_ptr`, then `_check_retval_`.
+#[inline]
+fn convert_result(py: Python<'_>, st: &FuncState, value_ptr: *mut u8) -> PyResult<Py<PyAny>> {
     let result = match &st.ret {
         RetConv::Void => py.None(),
         // SAFETY: the result buffer holds a value of the restype's code.
@@ -1241,6 +1475,23 @@ impl CFuncPtr {
         ))
     }
 
+    /// Whether calls release the GIL (ferrotype; default true, as `CDLL` functions do).
+    /// `func.release_gil = False` keeps it for short functions that never block nor call
+    /// back from another thread; `PyDLL` functions never release it.
+    #[getter]
+    fn release_gil(slf: &Bound<'_, Self>) -> bool {
+        let st = slf.get().state.get(slf.py());
+        st.release_gil && st.flags & FUNCFLAG_PYTHONAPI == 0
+    }
+
+    #[setter]
+    fn set_release_gil(slf: &Bound<'_, Self>, value: bool) -> PyResult<()> {
+        slf.get().update(slf.py(), |st| {
+            st.release_gil = value;
+            Ok(())
+        })
+    }
+
     #[getter]
     fn _flags_(slf: &Bound<'_, Self>) -> u32 {
         slf.get().state.get(slf.py()).flags
@@ -1327,9 +1578,11 @@ unsafe extern "C" fn funcptr_vectorcall(
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: PyVectorcall_NARGS only masks the offset flag.
         let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
-        // SAFETY: `callable` is a live CFuncPtr instance (see the contract above).
+        // SAFETY: `callable` is a live object (see the contract above).
         let slf = unsafe { Bound::from_borrowed_ptr(py, callable) };
-        let slf = slf.cast_into::<CFuncPtr>().map_err(PyErr::from)?;
+        // SAFETY: the vectorcall offset is only installed on CFuncPtr types, and
+        // subclasses of them make CFuncPtr instances.
+        let slf = unsafe { slf.cast_into_unchecked::<CFuncPtr>() };
         let nkw = if kwnames.is_null() {
             0
         } else {
@@ -1345,13 +1598,20 @@ unsafe extern "C" fn funcptr_vectorcall(
             unsafe { std::slice::from_raw_parts(args.cast(), nargs + nkw) }
         };
         let args = &all[..nargs];
-        // (Checked without cloning the Arc: no atomic operation on the common path.)
-        // SAFETY: the closure only reads a field.
-        if unsafe { slf.get().state.with(py, |st| st.paramflags.is_none()) } {
+        let st = slf.get().state.get(py);
+        if st.paramflags.is_none() {
             // ctypes ignores keyword arguments of functions without paramflags.
-            return call_function(&slf, args);
+            let result = match &st.reg {
+                Some(plan) if plan.fast.len() == nargs => call_registers(&slf, &st, plan, args)?,
+                _ => call_raw(&slf, &st, args)?,
+            };
+            if st.errcheck.is_none() {
+                return Ok(result);
+            }
+            return finish(&slf, &st, result, args, None);
         }
-        let flags = slf.get().state.get(py).paramflags.clone();
+        let flags = st.paramflags.clone();
+        drop(st);
         match flags {
             None => call_function(&slf, args),
             Some(f) => {

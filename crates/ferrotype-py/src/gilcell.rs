@@ -38,18 +38,6 @@ impl<T> GilCell<T> {
         GilCell(UnsafeCell::new(Rc::new(value)))
     }
 
-    /// Runs `f` on the current value without cloning the `Rc`.
-    ///
-    /// # Safety
-    /// `f` must not run Python code (nor anything else that could `set` the cell):
-    /// the value it borrows would be freed if the cell were replaced meanwhile.
-    #[inline]
-    pub unsafe fn with<R>(&self, _py: Python<'_>, f: impl FnOnce(&T) -> R) -> R {
-        // SAFETY: the GIL is held (token), so no other thread touches the cell, and the
-        // caller guarantees `f` does not replace it; the borrow ends with `f`.
-        f(unsafe { &**self.0.get() })
-    }
-
     /// The current value (a cheap, non-atomic `Rc` clone).
     pub fn get(&self, _py: Python<'_>) -> Rc<T> {
         // SAFETY: the GIL is held (token), so no other access runs concurrently, and no

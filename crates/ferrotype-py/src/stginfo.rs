@@ -7,9 +7,9 @@ use std::ffi::CString;
 
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
+use pyo3::{ffi, intern};
 
 /// What kind of ctypes type a class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +164,31 @@ pub const INFO_ATTR: &str = "_ft_info_";
 /// The type information of `cls`, or `TypeError(msg)` if it has none.
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
     let py = cls.py();
-    let attr = cls.getattr(intern!(py, INFO_ATTR)).ok()?;
+    let name = intern!(py, INFO_ATTR);
+    // Every concrete ferrotype class holds its own info, so the class's own dict answers
+    // almost always, without the attribute protocol (metaclass lookup, MRO walk).
+    if let Ok(t) = cls.cast::<PyType>() {
+        // SAFETY: `t` is a live type object; tp_dict is its attribute dict (or NULL),
+        // read with the GIL held; the result is a borrowed reference turned into an
+        // owned one at once.
+        let hit = unsafe {
+            let dict = (*t.as_type_ptr()).tp_dict;
+            if dict.is_null() {
+                std::ptr::null_mut()
+            } else {
+                ffi::PyDict_GetItemWithError(dict, name.as_ptr())
+            }
+        };
+        if !hit.is_null() {
+            // SAFETY: a borrowed reference from the dict, still alive.
+            let v = unsafe { Bound::from_borrowed_ptr(py, hit) };
+            return v.cast_into::<StgInfo>().ok();
+        }
+        // A lookup error (not a KeyError) would be left set: clear it and take the
+        // general path, which reports nothing either.
+        let _ = PyErr::take(py);
+    }
+    let attr = cls.getattr(name).ok()?;
     attr.cast_into::<StgInfo>().ok()
 }
 
