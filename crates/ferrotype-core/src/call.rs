@@ -314,13 +314,38 @@ pub enum RegArg {
         /// `double` (else `float`).
         double: bool,
     },
+    /// A structure or union of at most 16 bytes passed in registers (x86-64 System V):
+    /// each of its `n` eightbytes goes to the register named in `parts`.
+    Struct {
+        /// The structure's size in bytes.
+        size: u8,
+        /// The number of eightbytes (1 or 2).
+        n: u8,
+        /// Per eightbyte: the bank (`true` for vector) and the register's position.
+        parts: [(bool, u8); 2],
+    },
 }
 
-/// Which register holds a [`RegisterCall`]'s result.
+/// Which registers hold a [`RegisterCall`]'s result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RegReturn {
     Int,
     Float,
+    /// A structure of `size` bytes returned in registers: per eightbyte, whether it
+    /// comes from the vector bank (else the integer bank), in order.
+    Struct {
+        size: u8,
+        n: u8,
+        sse: [bool; 2],
+    },
+}
+
+/// The result registers after a [`RegisterCall`]: rax/rdx and the low 64 bits of
+/// xmm0/xmm1 (x0 and d0 on AArch64).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RegResult {
+    int: [u64; 2],
+    float: [u64; 2],
 }
 
 /// A scalar signature called without libffi (see the module docs).
@@ -340,11 +365,46 @@ fn reg_bank(code: TypeCode) -> Option<bool> {
     }
 }
 
+/// The x86-64 System V classes of an aggregate's eightbytes (`true` for SSE) when it is
+/// passed and returned in registers: at most 16 bytes, every scalar naturally aligned
+/// within one eightbyte, no `long double`. An eightbyte is SSE when all the scalars in
+/// it are `float`/`double`, INTEGER otherwise.
+fn sysv_eightbytes(t: &FfiType) -> Option<(u8, u8, [bool; 2])> {
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let size = t.size();
+    if size == 0 || size > 16 {
+        return None;
+    }
+    let mut leaves = Vec::new();
+    t.leaves(0, &mut leaves);
+    let n = size.div_ceil(8);
+    let mut sse = [true; 2];
+    let mut seen = [false; 2];
+    for (off, code) in leaves {
+        if matches!(code, TypeCode::LongDouble | TypeCode::Half)
+            || off % code.align() != 0
+            || off / 8 != (off + code.size() - 1) / 8
+            || off + code.size() > size
+        {
+            return None;
+        }
+        seen[off / 8] = true;
+        sse[off / 8] &= matches!(code, TypeCode::Float | TypeCode::Double);
+    }
+    if seen[..n].contains(&false) {
+        return None;
+    }
+    Some((size as u8, n as u8, sse))
+}
+
 impl RegisterCall {
-    /// The register plan for a signature, or `None` when it needs libffi: a non-scalar
-    /// argument or result, `long double`, `_Float16`, or more arguments of one bank than
-    /// it has registers. Variadic functions must not use it on targets that pass
-    /// variadic arguments differently (callers use it only for non-variadic calls).
+    /// The register plan for a signature, or `None` when it needs libffi: `long double`,
+    /// `_Float16`, an aggregate that does not travel in registers (or any aggregate on
+    /// AArch64), or more arguments of one bank than it has registers. Variadic functions
+    /// must not use it on targets that pass variadic arguments differently (callers use
+    /// it only for non-variadic calls).
     pub fn try_new(ret: &FfiType, args: &[FfiType]) -> Option<RegisterCall> {
         if !REGISTER_CALLS {
             return None;
@@ -358,37 +418,56 @@ impl RegisterCall {
                     RegReturn::Int
                 }
             }
-            FfiType::Struct(_) => return None,
+            FfiType::Struct(_) => {
+                let (size, n, sse) = sysv_eightbytes(ret)?;
+                RegReturn::Struct { size, n, sse }
+            }
         };
-        let (mut ni, mut nf) = (0usize, 0usize);
+        let (mut ni, mut nf) = (0u8, 0u8);
+        let mut take = |float: bool| -> Option<u8> {
+            let (next, max) = if float {
+                (&mut nf, FLOAT_REGS)
+            } else {
+                (&mut ni, INT_REGS)
+            };
+            if usize::from(*next) == max {
+                return None;
+            }
+            *next += 1;
+            Some(*next - 1)
+        };
         let mut plan = Vec::with_capacity(args.len());
         for a in args {
-            let FfiType::Scalar(code) = a else {
-                return None;
-            };
-            if reg_bank(*code)? {
-                if nf == FLOAT_REGS {
-                    return None;
+            plan.push(match a {
+                FfiType::Void => return None,
+                FfiType::Scalar(code) => {
+                    if reg_bank(*code)? {
+                        RegArg::Float {
+                            index: take(true)?,
+                            double: *code == TypeCode::Double,
+                        }
+                    } else {
+                        RegArg::Int {
+                            index: take(false)?,
+                            code: *code,
+                        }
+                    }
                 }
-                plan.push(RegArg::Float {
-                    index: nf as u8,
-                    double: *code == TypeCode::Double,
-                });
-                nf += 1;
-            } else {
-                if ni == INT_REGS {
-                    return None;
+                FfiType::Struct(_) => {
+                    // The ABI passes the whole aggregate in memory when its eightbytes do
+                    // not all fit in the registers left; libffi handles that case.
+                    let (size, n, sse) = sysv_eightbytes(a)?;
+                    let mut parts = [(false, 0u8); 2];
+                    for (i, part) in parts.iter_mut().enumerate().take(usize::from(n)) {
+                        *part = (sse[i], take(sse[i])?);
+                    }
+                    RegArg::Struct { size, n, parts }
                 }
-                plan.push(RegArg::Int {
-                    index: ni as u8,
-                    code: *code,
-                });
-                ni += 1;
-            }
+            });
         }
         Some(RegisterCall {
             args: plan.into(),
-            nfloat: nf as u8,
+            nfloat: nf,
             ret,
         })
     }
@@ -398,20 +477,53 @@ impl RegisterCall {
         &self.args
     }
 
-    /// Calls `fun` with the arguments in `regs` and returns the raw result register:
-    /// the integer register, or the bits of the vector register for a `float`/`double`
-    /// result (a `float` in the low 32 bits). Integer results narrower than 64 bits are
-    /// in the low bytes; the bits above them are unspecified.
+    /// Calls `fun` with the arguments in `regs`; read the result with
+    /// [`RegisterCall::scalar`] or [`RegisterCall::write_result`].
     ///
     /// # Safety
     /// `fun` must be a function whose C signature is the one this plan was made from,
     /// and every argument register must hold a valid value of its type (pointers valid
     /// for whatever the function does with them).
     #[inline]
-    pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> u64 {
-        let float_ret = self.ret == RegReturn::Float;
+    pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> RegResult {
         // SAFETY: the caller's contract.
-        unsafe { raw_register_call(fun, regs, self.nfloat, float_ret) }
+        unsafe { raw_register_call(fun, regs, self.nfloat, self.ret == RegReturn::Float) }
+    }
+
+    /// A scalar result's register: the integer register, or the bits of the vector
+    /// register for a `float`/`double` result (a `float` in the low 32 bits). Integer
+    /// results narrower than 64 bits are in the low bytes; the bits above them are
+    /// unspecified.
+    #[inline]
+    pub fn scalar(&self, r: &RegResult) -> u64 {
+        if self.ret == RegReturn::Float {
+            r.float[0]
+        } else {
+            r.int[0]
+        }
+    }
+
+    /// Writes the result's bytes to `out` as they would lie in memory: a scalar's
+    /// register in native order (8 bytes), or an aggregate's eightbytes (its size).
+    pub fn write_result(&self, r: &RegResult, out: &mut [u8; 16]) {
+        match self.ret {
+            RegReturn::Struct { size, n, sse } => {
+                let (mut i, mut f) = (0, 0);
+                let mut bytes = [0u8; 16];
+                for (k, is_sse) in sse.iter().enumerate().take(usize::from(n)) {
+                    let v = if *is_sse {
+                        f += 1;
+                        r.float[f - 1]
+                    } else {
+                        i += 1;
+                        r.int[i - 1]
+                    };
+                    bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+                }
+                out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
+            }
+            _ => out[..8].copy_from_slice(&self.scalar(r).to_ne_bytes()),
+        }
     }
 }
 
@@ -426,7 +538,8 @@ impl Registers {
         self.int[usize::from(index)] = crate::memory::widen(bits, code.size(), signed);
     }
 
-    /// Stores an argument from an [`ArgSlot`] written for its type.
+    /// Stores a scalar argument from an [`ArgSlot`] written for its type (a structure
+    /// argument takes [`Registers::set_struct`]).
     #[inline]
     pub fn set_from_slot(&mut self, arg: RegArg, slot: &ArgSlot) {
         // SAFETY: an ArgSlot is plain initialised bytes; the value sits at offset 0 in
@@ -437,20 +550,53 @@ impl Registers {
             RegArg::Float { index, double } => {
                 self.float[usize::from(index)] = if double { bits } else { bits & 0xFFFF_FFFF };
             }
+            RegArg::Struct { .. } => {}
+        }
+    }
+
+    /// Stores a structure argument from its memory.
+    ///
+    /// # Safety
+    /// `arg` must be a [`RegArg::Struct`] (other kinds are ignored) and `mem` valid for
+    /// reads of its `size` bytes.
+    #[inline]
+    pub unsafe fn set_struct(&mut self, arg: RegArg, mem: *const u8) {
+        let RegArg::Struct { size, n, parts } = arg else {
+            return;
+        };
+        let size = usize::from(size);
+        for (k, (sse, index)) in parts.iter().enumerate().take(usize::from(n)) {
+            let mut word = [0u8; 8];
+            let len = (size - k * 8).min(8);
+            // SAFETY: the caller guarantees `size` readable bytes; this eightbyte's
+            // bytes lie within them.
+            unsafe { std::ptr::copy_nonoverlapping(mem.add(k * 8), word.as_mut_ptr(), len) };
+            let v = u64::from_ne_bytes(word);
+            if *sse {
+                self.float[usize::from(*index)] = v;
+            } else {
+                self.int[usize::from(*index)] = v;
+            }
         }
     }
 }
 
 /// The x86-64 System V call: six integer registers, eight vector registers, `%al` the
-/// number of vector registers in use (read by variadic callees).
+/// number of vector registers in use (read by variadic callees); the result is read
+/// from rax, rdx, xmm0 and xmm1.
 ///
 /// # Safety
 /// See [`RegisterCall::call`].
 #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
 #[inline]
-unsafe fn raw_register_call(fun: *const c_void, r: &Registers, nfloat: u8, float_ret: bool) -> u64 {
-    let rax: u64;
-    let xmm0: f64;
+unsafe fn raw_register_call(
+    fun: *const c_void,
+    r: &Registers,
+    nfloat: u8,
+    _float_ret: bool,
+) -> RegResult {
+    let (rax, rdx): (u64, u64);
+    let (xmm0, xmm1): (f64, f64);
     // SAFETY: `fun` follows the C calling convention (caller's contract). Every argument
     // register is loaded, `%al` holds the vector register count, the compiler keeps the
     // stack aligned for a call at the start of an asm block without `nostack`, and
@@ -461,13 +607,13 @@ unsafe fn raw_register_call(fun: *const c_void, r: &Registers, nfloat: u8, float
             fun = in(reg) fun,
             in("rdi") r.int[0],
             in("rsi") r.int[1],
-            in("rdx") r.int[2],
+            inout("rdx") r.int[2] => rdx,
             in("rcx") r.int[3],
             in("r8") r.int[4],
             in("r9") r.int[5],
             inout("rax") u64::from(nfloat) => rax,
             inout("xmm0") f64::from_bits(r.float[0]) => xmm0,
-            in("xmm1") f64::from_bits(r.float[1]),
+            inout("xmm1") f64::from_bits(r.float[1]) => xmm1,
             in("xmm2") f64::from_bits(r.float[2]),
             in("xmm3") f64::from_bits(r.float[3]),
             in("xmm4") f64::from_bits(r.float[4]),
@@ -477,10 +623,9 @@ unsafe fn raw_register_call(fun: *const c_void, r: &Registers, nfloat: u8, float
             clobber_abi("C"),
         );
     }
-    if float_ret {
-        xmm0.to_bits()
-    } else {
-        rax
+    RegResult {
+        int: [rax, rdx],
+        float: [xmm0.to_bits(), xmm1.to_bits()],
     }
 }
 
@@ -497,7 +642,7 @@ unsafe fn raw_register_call(
     r: &Registers,
     _nfloat: u8,
     float_ret: bool,
-) -> u64 {
+) -> RegResult {
     type IntFn = unsafe extern "C" fn(
         u64,
         u64,
@@ -543,17 +688,24 @@ unsafe fn raw_register_call(
     unsafe {
         if float_ret {
             let g: FloatFn = core::mem::transmute(fun);
-            g(
+            let v = g(
                 i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4], f[5],
                 f[6], f[7],
-            )
-            .to_bits()
+            );
+            RegResult {
+                int: [0; 2],
+                float: [v.to_bits(), 0],
+            }
         } else {
             let g: IntFn = core::mem::transmute(fun);
-            g(
+            let v = g(
                 i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4], f[5],
                 f[6], f[7],
-            )
+            );
+            RegResult {
+                int: [v, 0],
+                float: [0; 2],
+            }
         }
     }
 }
@@ -566,7 +718,7 @@ unsafe fn raw_register_call(
     all(target_arch = "x86_64", not(windows), target_endian = "little"),
     all(target_arch = "aarch64", target_endian = "little")
 )))]
-unsafe fn raw_register_call(_: *const c_void, _: &Registers, _: u8, _: bool) -> u64 {
+unsafe fn raw_register_call(_: *const c_void, _: &Registers, _: u8, _: bool) -> RegResult {
     unreachable!("register calls are not available on this target")
 }
 
@@ -752,8 +904,8 @@ mod tests {
             regs.set_from_slot(*a, s);
         }
         // SAFETY: as above.
-        let bits = unsafe { rc.call(fun, &regs) };
-        (via_ffi, bits.to_ne_bytes()[..n].to_vec())
+        let r = unsafe { rc.call(fun, &regs) };
+        (via_ffi, rc.scalar(&r).to_ne_bytes()[..n].to_vec())
     }
 
     #[test]
@@ -867,9 +1019,20 @@ mod tests {
         assert!(
             RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Double); FLOAT_REGS + 1]).is_none()
         );
+        let big = FfiType::Struct(crate::StructType::new(vec![sc(T::LongLong); 3], 24, 8));
+        assert!(RegisterCall::try_new(&big, &[]).is_none());
+        assert!(RegisterCall::try_new(&FfiType::Void, &[big]).is_none());
+        let ld = FfiType::Struct(crate::StructType::new(vec![sc(T::LongDouble)], 16, 16));
+        assert!(RegisterCall::try_new(&FfiType::Void, &[ld]).is_none());
         let st = FfiType::Struct(crate::StructType::new(vec![sc(T::Int)], 4, 4));
-        assert!(RegisterCall::try_new(&st, &[]).is_none());
-        assert!(RegisterCall::try_new(&FfiType::Void, &[st]).is_none());
+        let rc = RegisterCall::try_new(&st, std::slice::from_ref(&st));
+        assert_eq!(rc.is_some(), cfg!(target_arch = "x86_64"));
+        // Six integer registers hold five scalars and one eightbyte, not a two-eightbyte
+        // aggregate: the whole call falls back to libffi.
+        let two = FfiType::Struct(crate::StructType::new(vec![sc(T::LongLong); 2], 16, 8));
+        let mut args = vec![sc(T::Int); 5];
+        args.push(two);
+        assert!(RegisterCall::try_new(&FfiType::Void, &args).is_none());
         let rc = RegisterCall::try_new(
             &sc(T::Int),
             &[sc(T::Double), sc(T::Int), sc(T::Float), sc(T::VoidP)],
@@ -937,7 +1100,171 @@ mod tests {
             regs.set_from_slot(*a, v);
         }
         // SAFETY: snprintf(char*, size_t, const char*, ...) with two doubles and an int.
-        let n = unsafe { rc.call(snprintf, &regs) } as u32 as i32;
+        let r = unsafe { rc.call(snprintf, &regs) };
+        let n = rc.scalar(&r) as u32 as i32;
         assert_eq!(&buf[..n as usize], b"2.50 -7 0.5");
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Pt {
+        x: f64,
+        y: f64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Mixed {
+        a: i32,
+        b: f32,
+        c: f64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Small {
+        a: u8,
+        b: u16,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct F3 {
+        x: f32,
+        y: f32,
+        z: f32,
+    }
+    extern "C" fn pt_add(a: Pt, b: Pt) -> Pt {
+        Pt {
+            x: a.x + b.x,
+            y: a.y + b.y,
+        }
+    }
+    extern "C" fn mixed_swap(k: i64, m: Mixed, d: f64) -> Mixed {
+        Mixed {
+            a: m.a + k as i32,
+            b: m.c as f32,
+            c: f64::from(m.b) + d,
+        }
+    }
+    extern "C" fn small_f3(s: Small, f: F3) -> F3 {
+        F3 {
+            x: f.z + f32::from(s.a),
+            y: f.x,
+            z: f.y + f32::from(s.b),
+        }
+    }
+
+    /// Calls `fun` with structure arguments both ways and returns both results.
+    fn struct_both_ways<R: Copy>(
+        fun: *const c_void,
+        ret: &FfiType,
+        args: &[(FfiType, *const u8)],
+    ) -> (R, R) {
+        let types: Vec<FfiType> = args.iter().map(|(t, _)| t.clone()).collect();
+        let ci = CallInterface::try_new(ret.clone(), &types, None).unwrap();
+        let mut argv: Vec<*mut c_void> = args.iter().map(|(_, p)| p.cast_mut().cast()).collect();
+        let mut rb = RetBuf::default();
+        // SAFETY: the functions have exactly these signatures; argv points at values.
+        unsafe { ci.call(fun, argv.as_mut_ptr(), rb.as_mut_ptr()) };
+        // SAFETY: the buffer holds an R.
+        let a = unsafe { rb.0.as_ptr().cast::<R>().read_unaligned() };
+        let rc = RegisterCall::try_new(ret, &types).expect("a register signature");
+        let mut regs = Registers::default();
+        for (reg, (t, p)) in rc.args().iter().zip(args) {
+            match t {
+                // SAFETY: `p` points at a value of the aggregate.
+                FfiType::Struct(_) => unsafe { regs.set_struct(*reg, *p) },
+                _ => {
+                    let mut slot = ArgSlot::default();
+                    // SAFETY: `p` points at a scalar of at most 8 bytes.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(*p, (&raw mut slot).cast::<u8>(), t.size())
+                    };
+                    regs.set_from_slot(*reg, &slot);
+                }
+            }
+        }
+        // SAFETY: as above.
+        let r = unsafe { rc.call(fun, &regs) };
+        let mut out = [0u8; 16];
+        rc.write_result(&r, &mut out);
+        // SAFETY: `out` holds an R (at most 16 bytes).
+        let b = unsafe { out.as_ptr().cast::<R>().read_unaligned() };
+        (a, b)
+    }
+
+    #[test]
+    fn register_calls_pass_small_structs_like_libffi() {
+        if !(REGISTER_CALLS && cfg!(target_arch = "x86_64")) {
+            return;
+        }
+        use TypeCode as T;
+        let sc = FfiType::Scalar;
+        let st =
+            |e: Vec<FfiType>, size, align| FfiType::Struct(crate::StructType::new(e, size, align));
+        let pt = st(vec![sc(T::Double), sc(T::Double)], 16, 8);
+        let mixed = st(vec![sc(T::Int), sc(T::Float), sc(T::Double)], 16, 8);
+        let small = st(vec![sc(T::UByte), sc(T::UShort)], 4, 2);
+        let f3 = st(vec![sc(T::Float); 3], 12, 4);
+
+        let (a, b) = (Pt { x: 1.5, y: -2.0 }, Pt { x: 0.25, y: 8.0 });
+        let r: (Pt, Pt) = struct_both_ways(
+            pt_add as *const c_void,
+            &pt,
+            &[
+                (pt.clone(), (&raw const a).cast()),
+                (pt.clone(), (&raw const b).cast()),
+            ],
+        );
+        assert_eq!(r.0, r.1);
+        assert_eq!(r.1, Pt { x: 1.75, y: 6.0 });
+
+        let k = 5i64;
+        let m = Mixed {
+            a: -3,
+            b: 0.5,
+            c: 10.0,
+        };
+        let d = 0.125f64;
+        let r: (Mixed, Mixed) = struct_both_ways(
+            mixed_swap as *const c_void,
+            &mixed,
+            &[
+                (sc(T::LongLong), (&raw const k).cast()),
+                (mixed.clone(), (&raw const m).cast()),
+                (sc(T::Double), (&raw const d).cast()),
+            ],
+        );
+        assert_eq!(r.0, r.1);
+        assert_eq!(
+            r.1,
+            Mixed {
+                a: 2,
+                b: 10.0,
+                c: 0.625
+            }
+        );
+
+        let s = Small { a: 7, b: 300 };
+        let f = F3 {
+            x: 1.0,
+            y: 2.0,
+            z: 3.0,
+        };
+        let r: (F3, F3) = struct_both_ways(
+            small_f3 as *const c_void,
+            &f3,
+            &[
+                (small.clone(), (&raw const s).cast()),
+                (f3.clone(), (&raw const f).cast()),
+            ],
+        );
+        assert_eq!(r.0, r.1);
+        assert_eq!(
+            r.1,
+            F3 {
+                x: 10.0,
+                y: 1.0,
+                z: 302.0
+            }
+        );
     }
 }

@@ -91,7 +91,7 @@ impl FfiType {
 
     /// The scalar leaves of the type with their offsets, laid out as libffi lays out
     /// struct elements (each at the next multiple of its alignment).
-    fn leaves(&self, base: usize, out: &mut Vec<(usize, TypeCode)>) {
+    pub(crate) fn leaves(&self, base: usize, out: &mut Vec<(usize, TypeCode)>) {
         match self {
             FfiType::Void => {}
             FfiType::Scalar(code) => out.push((base, *code)),

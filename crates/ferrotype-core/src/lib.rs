@@ -35,7 +35,9 @@ pub mod library;
 pub mod memory;
 pub mod typecode;
 
-pub use call::{ArgSlot, CallInterface, RegArg, RegisterCall, Registers, RetBuf, MAX_ARGS};
+pub use call::{
+    ArgSlot, CallInterface, RegArg, RegResult, RegisterCall, Registers, RetBuf, MAX_ARGS,
+};
 pub use closure::Closure;
 pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};

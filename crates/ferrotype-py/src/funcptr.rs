@@ -200,6 +200,8 @@ enum FastArg {
     },
     /// An exact `float` for `double` (or `float`) goes to vector register `index`.
     Float { index: u8, double: bool },
+    /// An instance of the declared structure type: its bytes go to their registers.
+    Struct,
     /// Always through the converter.
     General,
 }
@@ -231,6 +233,7 @@ impl RegPlan {
                     index: *index,
                     double: *double,
                 },
+                (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
                 _ => FastArg::General,
             })
             .collect();
@@ -728,6 +731,18 @@ fn call_registers<'py>(
                     continue;
                 }
             }
+            FastArg::Struct => {
+                if let ArgConv::Struct { cls, .. } = &st.converters[i] {
+                    if let Some(cd) = crate::cdata::as_cdata(arg)
+                        .filter(|_| convert::is_instance_of_type(arg, cls.bind(py)))
+                    {
+                        // SAFETY: `reg` is this argument's structure plan and the
+                        // instance holds the structure's bytes.
+                        unsafe { regs.set_struct(*reg, cd.get().ptr()) };
+                        continue;
+                    }
+                }
+            }
             FastArg::Float { index, double } if arg.is_exact_instance_of::<PyFloat>() => {
                 // SAFETY: `arg` is an exact float.
                 let v = unsafe { ffi::PyFloat_AS_DOUBLE(arg.as_ptr()) };
@@ -743,7 +758,13 @@ fn call_registers<'py>(
         let param = st.converters[i]
             .convert(arg, i)
             .map_err(|e| argument_error(py, i, e))?;
-        regs.set_from_slot(*reg, &param.slot);
+        if param.by_value.is_null() {
+            regs.set_from_slot(*reg, &param.slot);
+        } else {
+            // SAFETY: a by-value parameter points at the structure's bytes (kept alive
+            // by `param.keep` below, and copied into registers right here).
+            unsafe { regs.set_struct(*reg, param.by_value) };
+        }
         if let Some(k) = param.keep {
             let k = k.into_bound(py);
             if !k.is(arg) {
@@ -760,25 +781,25 @@ fn call_registers<'py>(
         // SAFETY: the plan was made from the declared signature, which the converters
         // just satisfied; pointer arguments point into objects alive until the call
         // returns (the arguments and `keep`).
-        let bits = unsafe { rc.call(fun as *const c_void, &regs) };
+        let r = unsafe { rc.call(fun as *const c_void, &regs) };
         if use_errno {
             errno::swap();
         }
-        bits
+        r
     };
     let debug = thunk::debug_enabled();
     if debug {
         thunk::enter_call();
     }
-    let bits = if st.flags & FUNCFLAG_PYTHONAPI != 0 {
-        let bits = run();
+    let regs_out = if st.flags & FUNCFLAG_PYTHONAPI != 0 {
+        let r = run();
         if let Some(err) = PyErr::take(py) {
             if debug {
                 let _ = thunk::leave_call();
             }
             return Err(err);
         }
-        bits
+        r
     } else if st.release_gil {
         py.detach(run)
     } else {
@@ -789,7 +810,9 @@ fn call_registers<'py>(
     }
     drop(keep);
     let mut retbuf = RetBuf::default();
-    retbuf.0[..8].copy_from_slice(&bits.to_ne_bytes());
+    let mut bytes = [0u8; 16];
+    rc.write_result(&regs_out, &mut bytes);
+    retbuf.0[..16].copy_from_slice(&bytes);
     convert_result(py, st, retbuf.as_mut_ptr())
 }
 
