@@ -492,7 +492,10 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
         Kind::Struct => crate::structure::Structure::type_object(py),
         Kind::Union => crate::structure::Union::type_object(py),
     };
-    if !cls.is_subclass(&native)? {
+    // SAFETY: both are live type objects. (PyType_IsSubtype walks the MRO; the
+    // metaclass's `__subclasscheck__` is not consulted, as for `tp_new` itself.)
+    let is_sub = unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), native.as_type_ptr()) } != 0;
+    if !is_sub {
         return Err(PyTypeError::new_err(format!(
             "{} is not a {} type",
             cls.name()?,

@@ -271,6 +271,30 @@ pub unsafe fn load(
     code: TypeCode,
     swapped: bool,
 ) -> PyResult<Py<PyAny>> {
+    // The common numeric types in native order, read directly.
+    if !swapped {
+        // SAFETY: the caller guarantees `code.size()` readable bytes at `ptr`.
+        let fast = unsafe {
+            match (code, code.size()) {
+                (TypeCode::Int, 4) => Some(ptr.cast::<i32>().read_unaligned().into_pyobject(py)?),
+                (TypeCode::UInt, 4) => Some(ptr.cast::<u32>().read_unaligned().into_pyobject(py)?),
+                (TypeCode::Long | TypeCode::LongLong, 8) => {
+                    Some(ptr.cast::<i64>().read_unaligned().into_pyobject(py)?)
+                }
+                (TypeCode::ULong | TypeCode::ULongLong, 8) => {
+                    Some(ptr.cast::<u64>().read_unaligned().into_pyobject(py)?)
+                }
+                (TypeCode::Double, _) => {
+                    let v = ptr.cast::<f64>().read_unaligned();
+                    return Ok(v.into_pyobject(py)?.into_any().unbind());
+                }
+                _ => None,
+            }
+        };
+        if let Some(v) = fast {
+            return Ok(v.into_any().unbind());
+        }
+    }
     // SAFETY: the caller guarantees readable bytes.
     let scalar = unsafe { memory::read_scalar(ptr, code, swapped) };
     Ok(match (code, scalar) {

@@ -180,11 +180,7 @@ impl Pointer {
         let index: isize = key
             .extract()
             .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
-        if addr == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
-        }
-        let p = (addr as *mut u8).wrapping_offset(index * esize as isize);
-        get_item_at(slf.as_any(), &cls, &info, p, 0)
+        Pointer::item(slf.as_any(), cd, index)
     }
 
     fn __setitem__(
@@ -205,5 +201,115 @@ impl Pointer {
         let i = info.get();
         let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
         set_item_at(cd, &cls, i, p, index as usize, value)
+    }
+}
+
+impl Pointer {
+    /// `p[index]`: the element at the pointer's address plus `index` elements.
+    fn item(slf: &Bound<'_, PyAny>, cd: &CData, index: isize) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let addr = address(cd);
+        let (cls, info) = target(py, cd.info())?;
+        if addr == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let p = (addr as *mut u8).wrapping_offset(index * info.get().size as isize);
+        get_item_at(slf, &cls, &info, p, 0)
+    }
+}
+
+/// The subscript slot PyO3 generated for `Pointer.__getitem__`, which the fast slot
+/// below falls back to for anything but an exact int.
+static GENERATED_SUBSCRIPT: std::sync::OnceLock<pyo3::ffi::binaryfunc> = std::sync::OnceLock::new();
+
+/// The `mp_subscript` slot of pointer types (installed by [`install_pointer_slots`]):
+/// `p[i]` with an int enters here directly, without PyO3's generic argument handling.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `obj` an instance of a pointer type (the
+/// slot is installed on `_Pointer` and inherited by its subclasses) and `key` a live
+/// object.
+unsafe extern "C" fn pointer_subscript(
+    obj: *mut pyo3::ffi::PyObject,
+    key: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: `key` is a live object.
+    let exact_int = unsafe { pyo3::ffi::PyLong_CheckExact(key) } != 0;
+    if !exact_int {
+        if let Some(generated) = GENERATED_SUBSCRIPT.get() {
+            // SAFETY: the generated slot for the same object and key.
+            return unsafe { generated(obj, key) };
+        }
+    }
+    // SAFETY: the interpreter holds the GIL when it calls a slot.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `obj` and `key` are live objects borrowed for the call.
+        let (o, k) = unsafe {
+            (
+                pyo3::Borrowed::from_ptr(py, obj),
+                pyo3::Borrowed::from_ptr(py, key),
+            )
+        };
+        // SAFETY: the slot is only installed on pointer types (see
+        // `use_fast_subscript`), whose instances are `Pointer`s.
+        let slf = unsafe { o.cast_unchecked::<Pointer>() };
+        let index: isize = k
+            .extract()
+            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        Pointer::item(slf.as_any(), slf.as_super().get(), index)
+    }));
+    match outcome {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while indexing")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Remembers the subscript slot PyO3 generated for `_Pointer` (at module
+/// initialisation).
+pub fn install_pointer_slots(py: Python<'_>) {
+    use pyo3::PyTypeInfo;
+    let tp = Pointer::type_object(py).as_type_ptr();
+    // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as the
+    // class defines `__getitem__`) is only read.
+    unsafe {
+        let mapping = (*tp).tp_as_mapping;
+        if let Some(generated) = mapping.as_ref().and_then(|m| m.mp_subscript) {
+            let _ = GENERATED_SUBSCRIPT.set(generated);
+        }
+    }
+}
+
+/// Gives a pointer class the fast subscript slot, unless the class (or a base between
+/// it and `_Pointer`) defines its own `__getitem__`. CPython derives a new class's slot
+/// from the `__getitem__` it inherits, which is PyO3's generated one, so each class is
+/// switched when it is made.
+pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
+    let Some(generated) = GENERATED_SUBSCRIPT.get() else {
+        return;
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live heap type being initialised; its mapping table belongs to
+    // it (heap types embed their own). Only a slot that still is PyO3's generated
+    // function is replaced, by one with the same behaviour; PyType_Modified drops any
+    // cached lookups.
+    unsafe {
+        let mapping = (*tp).tp_as_mapping;
+        if mapping.is_null() {
+            return;
+        }
+        let current = (*mapping).mp_subscript.map(|f| f as usize);
+        if current == Some(*generated as usize) {
+            (*mapping).mp_subscript = Some(pointer_subscript);
+            pyo3::ffi::PyType_Modified(tp);
+        }
     }
 }

@@ -351,6 +351,7 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 #[pyfunction]
 pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
+    crate::pointer::use_fast_subscript(cls);
     let proto = cls.getattr(intern!(py, "_type_")).ok();
     // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
     let own = cls
