@@ -544,6 +544,62 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
     Ok(obj)
 }
 
+#[cfg(not(Py_3_13))]
+extern "C" {
+    /// CPython's pointer to an object's instance dict (materialising a managed dict that
+    /// only has inline values); exported by 3.11 and 3.12.
+    fn _PyObject_GetDictPtr(obj: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
+}
+
+/// Whether `obj`, an instance of class `cls` that the caller holds the only reference
+/// to, can be given new bytes instead of making a new instance: nobody else can reach
+/// it (reference count 1, no weak reference), it is still of class `cls`, it has no
+/// instance attributes, and its memory is inline (its own, at most 16 bytes). Giving it
+/// new contents is then indistinguishable from a new instance. (Callbacks use this for
+/// their pointer arguments.)
+pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
+    if cfg!(Py_3_13) {
+        // The instance-dict layout changed; no reuse there (yet).
+        return false;
+    }
+    let raw = obj.as_ptr();
+    // SAFETY: `obj` is a live object whose type is checked first; the weak-reference
+    // slot is at the type's `tp_weaklistoffset` (a live slot of every instance of a type
+    // that has one), and `_PyObject_GetDictPtr` accepts any object.
+    unsafe {
+        if ffi::Py_REFCNT(raw) != 1 || ffi::Py_TYPE(raw) != cls.as_type_ptr() {
+            return false;
+        }
+        let weak = (*cls.as_type_ptr()).tp_weaklistoffset;
+        if weak != 0 && !(*raw.cast::<u8>().offset(weak).cast::<*mut ffi::PyObject>()).is_null() {
+            return false;
+        }
+        #[cfg(not(Py_3_13))]
+        {
+            let dict = _PyObject_GetDictPtr(raw);
+            if !dict.is_null() && !(*dict).is_null() && ffi::PyDict_Size(*dict) != 0 {
+                return false;
+            }
+        }
+    }
+    obj.cast::<CData>().is_ok_and(|cd| {
+        let c = cd.get();
+        // SAFETY: the storage is only replaced by `resize` under the GIL (held here).
+        matches!(unsafe { &*c.storage.get() }, Storage::Inline) && c.base.is_none()
+    })
+}
+
+/// Gives an instance that is [`reusable`] the `n` bytes at `src` (its size) and
+/// forgets what it kept alive.
+///
+/// # Safety
+/// `src` must be valid for reads of `n` bytes, `n` at most the instance's size.
+pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
+    // SAFETY: the caller guarantees the source; the instance owns `size` >= n bytes.
+    unsafe { std::ptr::copy_nonoverlapping(src, cd.ptr(), n.min(cd.size())) };
+    cd.objects.set(py, None);
+}
+
 /// The `CData` of an instance, if it is a ferrotype instance.
 #[inline]
 pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {

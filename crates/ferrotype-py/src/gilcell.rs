@@ -76,6 +76,12 @@ impl GilSlot {
         unsafe { (*self.0.get()).as_ref().map(|o| o.bind(py).clone()) }
     }
 
+    /// Takes the object out, leaving the slot empty.
+    pub fn take<'py>(&self, py: Python<'py>) -> Option<pyo3::Bound<'py, pyo3::PyAny>> {
+        // SAFETY: GIL held (token); the value is moved out before the borrow ends.
+        unsafe { (*self.0.get()).take().map(|o| o.into_bound(py)) }
+    }
+
     /// Replaces the object; the old one is dropped after the slot is updated.
     pub fn set(&self, _py: Python<'_>, value: Option<pyo3::Py<pyo3::PyAny>>) {
         // SAFETY: GIL held (token); the swap completes before the old value is dropped.

@@ -77,8 +77,14 @@ pub fn leave_call() -> PyResult<()> {
 enum ArgConv {
     /// A simple type deriving directly from `_SimpleCData`: its Python value.
     Value { code: TypeCode, swapped: bool },
-    /// Any other ferrotype type: an instance holding a copy of the bytes.
-    Instance { cls: Py<PyType>, info: Py<StgInfo> },
+    /// Any other ferrotype type: an instance holding a copy of the bytes. `spare` keeps
+    /// the instance of the previous call when nothing else kept it (see
+    /// `cdata::reusable`), to be refilled instead of making a new one.
+    Instance {
+        cls: Py<PyType>,
+        info: Py<StgInfo>,
+        spare: GilSlot,
+    },
 }
 
 /// How the Python result is stored for C.
@@ -137,6 +143,7 @@ pub fn make(
                 ArgConv::Instance {
                     cls: t.cast_into::<PyType>()?.unbind(),
                     info: info.unbind(),
+                    spare: GilSlot::new(),
                 }
             });
         }
@@ -284,9 +291,15 @@ fn call_with_args<'py>(
     } else {
         std::ptr::null_mut()
     };
-    for &p in &ptrs[1..=made] {
-        // SAFETY: each of these is an owned reference made above, released once.
-        unsafe { pyo3::ffi::Py_DecRef(p) };
+    for (conv, &p) in t.args.iter().zip(&ptrs[1..=made]) {
+        // SAFETY: each of these is an owned reference made above, released once (kept
+        // as the spare instead when nothing else holds it).
+        let obj = unsafe { Bound::from_owned_ptr(py, p) };
+        if let ArgConv::Instance { cls, spare, .. } = conv {
+            if crate::cdata::reusable(&obj, cls.bind(py)) {
+                spare.set(py, Some(obj.unbind()));
+            }
+        }
     }
     if let Some(e) = failed {
         return Err(e);
@@ -299,8 +312,16 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
     match conv {
         // SAFETY: libffi passes a pointer to a value of the declared type.
         ArgConv::Value { code, swapped } => unsafe { convert::load(py, p, *code, *swapped) },
-        ArgConv::Instance { cls, info } => {
+        ArgConv::Instance { cls, info, spare } => {
             let info = info.bind(py);
+            if let Some(obj) = spare.take(py) {
+                if let Some(cd) = crate::cdata::as_cdata(&obj) {
+                    // SAFETY: the argument holds a value of this type (`size` bytes);
+                    // the spare was checked reusable when it was kept.
+                    unsafe { crate::cdata::refill(py, cd.get(), p, info.get().size) };
+                    return Ok(obj.unbind());
+                }
+            }
             let cd = CData::for_type(info)?;
             // SAFETY: the argument holds a value of this type (`size` bytes); the new
             // instance owns at least `size` bytes.
