@@ -167,16 +167,10 @@ class PyCArrayType(_CDataType):
         _native.init_array_type(cls)
         code = getattr(cls._type_, "_type_", None)
         if code == "c":
-            type.__setattr__(
-                cls, "value", property(_native.char_array_get_value, _native.char_array_set_value)
-            )
-            type.__setattr__(
-                cls, "raw", property(_native.char_array_get_raw, _native.char_array_set_raw)
-            )
+            type.__setattr__(cls, "value", _native.CharArrayAttr(False))
+            type.__setattr__(cls, "raw", _native.CharArrayAttr(True))
         elif code == "u":
-            type.__setattr__(
-                cls, "value", property(_native.char_array_get_value, _native.char_array_set_value)
-            )
+            type.__setattr__(cls, "value", _native.CharArrayAttr(False))
 
 
 def _reduce_array_type(cls):

@@ -521,3 +521,104 @@ pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> P
     cd.get().write_bytes(&data);
     Ok(())
 }
+
+/// The `value` and `raw` attributes of character array classes (installed on each
+/// `c_char`/`c_wchar` array class by its metaclass): a descriptor whose read enters
+/// through a raw `tp_descr_get` slot (see [`install_char_attr_slots`]).
+#[pyclass(frozen, module = "ferrotype._native", name = "CharArrayAttr")]
+pub struct CharArrayAttr {
+    /// `raw` (all bytes) rather than `value` (up to the first NUL).
+    raw: bool,
+}
+
+impl CharArrayAttr {
+    fn read(&self, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if self.raw {
+            char_array_get_raw(obj)
+        } else {
+            char_array_get_value(obj)
+        }
+    }
+}
+
+#[pymethods]
+impl CharArrayAttr {
+    #[new]
+    fn new(raw: bool) -> Self {
+        CharArrayAttr { raw }
+    }
+
+    fn __get__(
+        slf: &Bound<'_, Self>,
+        obj: Option<&Bound<'_, PyAny>>,
+        _owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        match obj.filter(|o| !o.is_none()) {
+            Some(o) => slf.get().read(o),
+            None => Ok(slf.clone().into_any().unbind()),
+        }
+    }
+
+    fn __set__(
+        slf: &Bound<'_, Self>,
+        obj: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        if slf.get().raw {
+            char_array_set_raw(obj, value)
+        } else {
+            char_array_set_value(obj, value)
+        }
+    }
+}
+
+/// The raw descriptor-get slot of [`CharArrayAttr`]: `buf.value` without PyO3's generic
+/// argument handling.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `descr` a `CharArrayAttr` (the slot is
+/// installed on that final class only) and `obj` NULL, `None` or a live object.
+unsafe extern "C" fn char_attr_descr_get(
+    descr: *mut pyo3::ffi::PyObject,
+    obj: *mut pyo3::ffi::PyObject,
+    _owner: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
+    let py = unsafe { Python::assume_attached() };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: see the contract: a live CharArrayAttr, borrowed for the call.
+        let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayAttr>() };
+        // SAFETY: NULL is checked first; otherwise `obj` is a live object.
+        if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
+            return Ok(d.to_owned().into_any().unbind());
+        }
+        // SAFETY: a live object borrowed for the call.
+        let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
+        d.get().read(&o)
+    }));
+    match outcome {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while reading a string")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Installs the raw descriptor-get slot on `CharArrayAttr` (at module initialisation).
+pub fn install_char_attr_slots(py: Python<'_>) {
+    use pyo3::PyTypeInfo;
+    let tp = CharArrayAttr::type_object(py).as_type_ptr();
+    // SAFETY: the type object is initialised, final (not subclassable) and has no
+    // instance yet; replacing a slot and calling PyType_Modified is the documented way
+    // to change a type's behaviour after creation.
+    unsafe {
+        (*tp).tp_descr_get = Some(char_attr_descr_get);
+        pyo3::ffi::PyType_Modified(tp);
+    }
+}

@@ -47,6 +47,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<structure::CField>()?;
     structure::install_field_slots(py);
     pointer::install_pointer_slots(py);
+    m.add_class::<array::CharArrayAttr>()?;
+    array::install_char_attr_slots(py);
     m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;
     m.add_function(wrap_pyfunction!(dtype::dtype_spec, m)?)?;
     m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;

@@ -96,6 +96,33 @@ unsafe extern "C" fn cfield_descr_get(
 ) -> *mut pyo3::ffi::PyObject {
     // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
     let py = unsafe { Python::assume_attached() };
+    // The commonest read, `double` or `int` of an exact instance in native order, made
+    // without a result wrapper (nothing here can fail but the allocation, which sets its
+    // own exception).
+    // SAFETY: `descr` is a live CField (see below); `obj` is compared before any use and
+    // an exact instance of the field's owner class is a CData whose memory holds the
+    // field at `offset`.
+    unsafe {
+        if !obj.is_null() {
+            let f = pyo3::Borrowed::from_ptr(py, descr)
+                .cast_unchecked::<CField>()
+                .get();
+            if !f.swapped && pyo3::ffi::Py_TYPE(obj).cast() == f.owner.as_ptr() {
+                let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
+                let ptr = cd.get().ptr().wrapping_add(f.offset);
+                match f.scalar {
+                    Some(TypeCode::Double) => {
+                        return pyo3::ffi::PyFloat_FromDouble(ptr.cast::<f64>().read_unaligned())
+                    }
+                    Some(TypeCode::Int) if TypeCode::Int.size() == 4 => {
+                        let v = ptr.cast::<i32>().read_unaligned();
+                        return pyo3::ffi::PyLong_FromLong(v.into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
             // SAFETY: `descr` is a live CField: the slot is installed on CField's type
