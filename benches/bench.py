@@ -11,6 +11,9 @@ Contenders (columns):
                         ctypes cannot convert by itself are wrapped per call, e.g. c_double(x))
   ferrotype             `import ferrotype as ct`, run through the very same code as `ctypes`
   ferrotype-noargtypes  the same for the noargtypes column
+  ferrotype-keepgil     the ferrotype code with `func.release_gil = False` on every function
+                        (the opt-out for short calls; the `ferrotype` column releases the GIL
+                        around every call, as ctypes' CDLL does)
   cffi                  cffi ABI mode: ffi.cdef + ffi.dlopen, nothing compiled
 
 A contender whose import fails is reported as unavailable and skipped. A cell whose set-up
@@ -56,6 +59,9 @@ double scale(double a, double b);
 double mixed6(int8_t a, uint16_t b, int32_t c, int64_t d, float e, double f);
 int64_t sum_i64(const int64_t *p, int n);
 void noop(void);
+typedef struct { double x, y; } Point;
+Point pt_add(Point a, Point b);
+int fill_buf(char *p, int n);
 void shuffle_i32(int *a, int n, unsigned seed);
 void qsort(void *base, size_t nmemb, size_t size, int (*compar)(const void *, const void *));
 """
@@ -65,10 +71,12 @@ WORKLOADS = [
     ("scale", "scale(double, double)"),
     ("mixed6", "mixed6(i8, u16, i32, i64, float, double)"),
     ("noop", "noop()"),
+    ("pt_add", "pt_add(Point, Point) by value"),
     ("sum_i64", "sum_i64(int64[16] pointer, 16)"),
     ("c_int_new", "c_int(5)"),
     ("c_int_value", "c_int .value read"),
     ("strbuf", "create_string_buffer(64).value"),
+    ("strbuf_fill", "create_string_buffer(256) + fill + .value"),
     ("field_get", "Structure field get p.x"),
     ("field_set", "Structure field set p.x = 1.5"),
     ("qsort_cb", "qsort(int[1000]) with a Python comparator, per comparator call"),
@@ -81,7 +89,16 @@ WORKLOADS = [
     ("as_array_1e6", "as_array(c_double * 10**6)"),
 ]
 WORKLOAD_IDS = [w for w, _ in WORKLOADS]
-CONTENDERS = ["ctypes", "ctypes-noargtypes", "ferrotype", "ferrotype-noargtypes", "cffi"]
+CONTENDERS = [
+    "ctypes",
+    "ctypes-noargtypes",
+    "ferrotype",
+    "ferrotype-keepgil",
+    "ferrotype-noargtypes",
+    "cffi",
+]
+# The rows that call a foreign function: the only ones the keepgil contender changes.
+CALL_ROWS = ["add", "scale", "mixed6", "noop", "pt_add", "sum_i64", "strbuf_fill", "ndptr_call"]
 N_SUM = 16
 SUM_EXPECT = sum(range(N_SUM))
 N_SORT = 1000
@@ -155,13 +172,16 @@ def build_lib() -> str:
 # module that lacks a feature fails that cell only.
 
 
-def ctypes_cells(ct, libpath: str) -> dict:
-    """The ctypes code, written once against a module object: stdlib ctypes or ferrotype."""
+def ctypes_cells(ct, libpath: str, keep_gil: bool = False) -> dict:
+    """The ctypes code, written once against a module object: stdlib ctypes or ferrotype.
+    `keep_gil` sets ferrotype's `release_gil = False` on every function."""
 
     def fn(name, argtypes, restype):
         f = getattr(ct.CDLL(libpath), name)  # a fresh CDLL: argtypes never leak between cells
         f.argtypes = argtypes
         f.restype = restype
+        if keep_gil:
+            f.release_gil = False
         return f
 
     def add():
@@ -188,6 +208,26 @@ def ctypes_cells(ct, libpath: str) -> dict:
         p = ct.cast(arr, P)
         return Case("f(p, 16)", {"f": f, "p": p, "arr": arr}, lambda: f(p, 16) == SUM_EXPECT)
 
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+    def pt_add():
+        f = fn("pt_add", [Point, Point], Point)
+        a, b = Point(1.0, 2.0), Point(3.0, 4.0)
+        return Case("f(a, b)", {"f": f, "a": a, "b": b}, lambda: f(a, b).y == 6.0)
+
+    def strbuf_fill():
+        fill = fn("fill_buf", [ct.c_char_p, ct.c_int], ct.c_int)
+        csb = ct.create_string_buffer
+
+        def check():
+            b = csb(256)
+            fill(b, 256)
+            return b.value == b"x" * 255
+
+        stmt = "b = csb(256); fill(b, 256); v = b.value"
+        return Case(stmt, {"csb": csb, "fill": fill}, check)
+
     def c_int_new():
         C = ct.c_int
         return Case("C(5)", {"C": C}, lambda: C(5).value == 5)
@@ -199,9 +239,6 @@ def ctypes_cells(ct, libpath: str) -> dict:
     def strbuf():
         csb = ct.create_string_buffer
         return Case("csb(64).value", {"csb": csb}, lambda: csb(64).value == b"")
-
-    class Point(ct.Structure):
-        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
 
     def field_get():
         p = Point(2.5, 1.0)
@@ -285,7 +322,18 @@ def ctypes_cells(ct, libpath: str) -> dict:
 
     cells = dict(
         by_name(
-            add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
+            add,
+            scale,
+            mixed6,
+            noop,
+            pt_add,
+            sum_i64,
+            c_int_new,
+            c_int_value,
+            strbuf,
+            strbuf_fill,
+            field_get,
+            field_set,
         )
     )
     cells.update(
@@ -357,6 +405,22 @@ def cffi_cells(libpath: str) -> dict:
         f = lib.noop
         return Case("f()", {"f": f}, lambda: f() is None)
 
+    def pt_add():
+        f = lib.pt_add
+        a, b = ffi.new("Point *", (1.0, 2.0))[0], ffi.new("Point *", (3.0, 4.0))[0]
+        return Case("f(a, b)", {"f": f, "a": a, "b": b}, lambda: f(a, b).y == 6.0)
+
+    def strbuf_fill():
+        new, string, fill = ffi.new, ffi.string, lib.fill_buf
+
+        def check():
+            b = new("char[256]")
+            fill(b, 256)
+            return string(b) == b"x" * 255
+
+        stmt = "b = new('char[256]'); fill(b, 256); v = string(b)"
+        return Case(stmt, {"new": new, "string": string, "fill": fill}, check)
+
     def sum_i64():
         f = lib.sum_i64
         p = ffi.new("int64_t[]", list(range(N_SUM)))
@@ -408,7 +472,18 @@ def cffi_cells(libpath: str) -> dict:
 
     cells = dict(
         by_name(
-            add, scale, mixed6, noop, sum_i64, c_int_new, c_int_value, strbuf, field_get, field_set
+            add,
+            scale,
+            mixed6,
+            noop,
+            pt_add,
+            sum_i64,
+            c_int_new,
+            c_int_value,
+            strbuf,
+            strbuf_fill,
+            field_get,
+            field_set,
         )
     )
     cells["qsort_cb"] = qsort_cb
@@ -432,11 +507,13 @@ def load_contenders(libpath: str, wanted: list[str], module: str) -> tuple[dict,
         if not hasattr(ft, "CDLL"):
             raise ImportError(f"{module} has no CDLL yet")
     except Exception as e:  # a half-built extension may fail in any way: report, don't crash
-        for c in ("ferrotype", "ferrotype-noargtypes"):
+        for c in ("ferrotype", "ferrotype-keepgil", "ferrotype-noargtypes"):
             unavailable[c] = f"{type(e).__name__}: {e}"
     else:
         versions[module] = getattr(ft, "__version__", "?")
         cells["ferrotype"] = ctypes_cells(ft, libpath)
+        keepgil = ctypes_cells(ft, libpath, keep_gil=True)
+        cells["ferrotype-keepgil"] = {w: keepgil[w] for w in CALL_ROWS if w in keepgil}
         cells["ferrotype-noargtypes"] = ctypes_noargtypes_cells(ft, libpath)
     try:
         import cffi
@@ -528,7 +605,7 @@ def fmt_ratio(v: float | None) -> str:
 
 def print_table(cells: dict, workloads: list[str], contenders: list[str]) -> dict:
     titles = dict(WORKLOADS)
-    heads = [*contenders, "ft/ctypes", "ft/cffi"]
+    heads = [*contenders, "ft/ctypes", "ft/cffi", "keepgil/ctypes"]
     w0 = max(len(titles[w]) for w in workloads) + 2
     widths = [max(9, len(h) + 2) for h in heads]
     print("\nns per op (median; lower is better); ratios = median of paired per-repeat ratios")
@@ -538,6 +615,7 @@ def print_table(cells: dict, workloads: list[str], contenders: list[str]) -> dic
         ft = cells.get((w, "ferrotype"))
         r_ct = paired_ratio(ft, cells.get((w, "ctypes")))
         r_cffi = paired_ratio(ft, cells.get((w, "cffi")))
+        r_kg = paired_ratio(cells.get((w, "ferrotype-keepgil")), cells.get((w, "ctypes")))
         ratios[w] = {  # every contender against both references, for --json
             f"{c}/{ref}": paired_ratio(cells.get((w, c)), cells.get((w, ref)))
             for c in contenders
@@ -545,7 +623,7 @@ def print_table(cells: dict, workloads: list[str], contenders: list[str]) -> dic
             if c != ref
         }
         vals = [fmt_ns(cells[(w, c)].median()) if (w, c) in cells else "-" for c in contenders]
-        vals += [fmt_ratio(r_ct), fmt_ratio(r_cffi)]
+        vals += [fmt_ratio(r_ct), fmt_ratio(r_cffi), fmt_ratio(r_kg)]
         print(titles[w].ljust(w0) + "".join(v.rjust(x) for v, x in zip(vals, widths, strict=True)))
     return ratios
 

@@ -24,6 +24,24 @@ int64_t sum_i64(const int64_t *p, int n) {
 
 void noop(void) {}
 
+/* A small structure by value: two doubles travel in two vector registers each way. */
+typedef struct {
+    double x, y;
+} Point;
+
+Point pt_add(Point a, Point b) {
+    Point r = {a.x + b.x, a.y + b.y};
+    return r;
+}
+
+/* Writes n - 1 bytes of 'x' and a NUL, as a C function filling a caller's buffer. */
+int fill_buf(char *p, int n) {
+    for (int i = 0; i < n - 1; i++)
+        p[i] = 'x';
+    p[n - 1] = 0;
+    return n - 1;
+}
+
 /* Fills a with 0..n-1 in an order fixed by seed (Fisher-Yates with an LCG), so every
  * contender sorts the same input. */
 void shuffle_i32(int *a, int n, unsigned seed) {
