@@ -28,6 +28,20 @@ import pytest
 K = 3  # the k every ft_bv_<name> call gets
 
 
+@pytest.fixture(autouse=True, params=["register", "libffi"])
+def engine(request, is_ferrotype, ferrotype):
+    """ferrotype passes small structures and unions in registers itself (its register
+    engine); every test here also runs with that engine off, through libffi."""
+    if not is_ferrotype or request.param == "register":
+        yield request.param
+        return
+    previous = ferrotype._native._set_register_calls(False)
+    try:
+        yield request.param
+    finally:
+        ferrotype._native._set_register_calls(previous)
+
+
 # ---- struct shapes ---------------------------------------------------------------------------
 # name: (fields(ct, inner types), constructor arguments, expected fields after ft_bv_<name>(s, 3))
 # Field values are given as Python values; arrays as lists. Floats are exact in float32.

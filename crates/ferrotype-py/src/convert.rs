@@ -678,6 +678,15 @@ pub fn simple_param(
             tag: code.as_char(),
             by_value: std::ptr::null_mut(),
         }),
+        // An address that does not fit a pointer is ferrotype's no-truncation
+        // OverflowError, as for the integer types (ctypes masks it).
+        Err(e)
+            if code == TypeCode::VoidP
+                && e.is_instance_of::<PyOverflowError>(py)
+                && obj.is_instance_of::<PyInt>() =>
+        {
+            Err(e)
+        }
         // ctypes answers "wrong type" for any failed conversion of a non-integer type;
         // for integers only the range check (ferrotype's no-truncation rule) surfaces.
         Err(e) if e.is_instance_of::<PyTypeError>(py) || !code.is_integer() => {
@@ -696,8 +705,20 @@ pub fn pointer_param(
     info: &StgInfo,
     obj: &Bound<'_, PyAny>,
 ) -> PyResult<Param> {
+    pointer_param_from(cls, info, obj, true)
+}
+
+/// `pointer_param`; `direct` is false for a value taken from `_as_parameter_`, which
+/// ctypes checks with the generic rules only (an instance of `cls`, or `byref` of a
+/// target instance): a `T` instance is not passed by reference then, nor is an array.
+fn pointer_param_from(
+    cls: &Bound<'_, PyType>,
+    info: &StgInfo,
+    obj: &Bound<'_, PyAny>,
+    direct: bool,
+) -> PyResult<Param> {
     let py = obj.py();
-    if obj.is_none() {
+    if direct && obj.is_none() {
         return Ok(Param::pointer(std::ptr::null_mut(), None, 'P'));
     }
     let proto = info.pointer_target().map(|p| p.bind(py));
@@ -705,7 +726,7 @@ pub fn pointer_param(
         if is_instance_of_type(obj, cls.as_any()) {
             return cdata_param(obj, cd.get());
         }
-        if let Some(proto) = proto {
+        if let Some(proto) = proto.filter(|_| direct) {
             if is_instance_of_type(obj, proto) {
                 // ctypes: a T instance for a POINTER(T) parameter is passed byref.
                 return Ok(Param::pointer(
@@ -749,7 +770,7 @@ pub fn pointer_param(
         )));
     }
     if let Some(inner) = as_parameter(obj)? {
-        return nested(py, || pointer_param(cls, info, &inner));
+        return nested(py, || pointer_param_from(cls, info, &inner, false));
     }
     Err(PyTypeError::new_err(format!(
         "expected {} instance instead of {}",

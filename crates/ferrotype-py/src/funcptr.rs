@@ -808,12 +808,15 @@ fn call_registers<'py>(
     if debug {
         thunk::leave_call()?;
     }
-    drop(keep);
     let mut retbuf = RetBuf::default();
     let mut bytes = [0u8; 16];
     rc.write_result(&regs_out, &mut bytes);
     retbuf.0[..16].copy_from_slice(&bytes);
-    convert_result(py, st, retbuf.as_mut_ptr())
+    // The converted arguments live until the result is converted: a pointer result may
+    // point into one of them (ctypes keeps them as long).
+    let result = convert_result(py, st, retbuf.as_mut_ptr());
+    drop(keep);
+    result
 }
 
 /// A call up to the result conversion (and `_check_retval_`), before `errcheck`.
@@ -968,10 +971,12 @@ fn call_raw<'py>(
     if debug {
         thunk::leave_call()?;
     }
-    drop(keep);
 
-    // Step 5: the result.
-    convert_result(py, st, cif.ret_ptr(ret_ptr))
+    // Step 5: the result, converted while the converted arguments still live (a pointer
+    // result may point into one of them).
+    let result = convert_result(py, st, cif.ret_ptr(ret_ptr));
+    drop(keep);
+    result
 }
 
 /// Step 5: the Python result from the value at `value_ptr`, then `_check_retval_`.
