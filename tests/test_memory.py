@@ -486,3 +486,22 @@ def test_static_int_through_pointer(ct, cfunc):
     p = cfunc("get_static_int_ptr", ct.POINTER(ct.c_int))()
     value = ct.c_int.from_address(ct.addressof(p.contents))
     assert value.value == 1234
+
+
+@pytest.mark.parametrize(
+    ("attr", "error", "message"),
+    [("value", TypeError, "can't delete attribute"), ("raw", AttributeError, "cannot delete")],
+)
+def test_string_buffer_attributes_cannot_be_deleted(ct, attr, error, message):
+    buf = ct.create_string_buffer(b"ab")
+    with pytest.raises(error, match=message):
+        delattr(buf, attr)
+    assert buf.value == b"ab"
+
+
+def test_string_buffer_attributes_on_the_class(ct):
+    buf = ct.create_string_buffer(4)
+    assert "value" in type(buf).__dict__ and "raw" in type(buf).__dict__
+    assert not hasattr(ct.c_int * 4, "value")
+    wide = ct.create_unicode_buffer(3)
+    assert "value" in type(wide).__dict__ and "raw" not in type(wide).__dict__

@@ -543,6 +543,17 @@ impl CharArrayAttr {
 
 #[pymethods]
 impl CharArrayAttr {
+    /// ctypes: `del buf.value` raises TypeError, `del buf.raw` AttributeError.
+    fn __delete__(slf: &Bound<'_, Self>, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        if slf.get().raw {
+            Err(pyo3::exceptions::PyAttributeError::new_err(
+                "cannot delete attribute",
+            ))
+        } else {
+            Err(PyTypeError::new_err("can't delete attribute"))
+        }
+    }
+
     #[new]
     fn new(raw: bool) -> Self {
         CharArrayAttr { raw }
