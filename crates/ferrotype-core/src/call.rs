@@ -834,12 +834,8 @@ mod tests {
     }
     extern "C" fn mixed(a: f32, b: i64, c: f64, d: u8, e: f32, f: *const u8) -> f64 {
         // SAFETY: the tests pass a pointer to at least one byte.
-        f64::from(a) * 2.0
-            + b as f64
-            + c * 3.0
-            + f64::from(d)
-            + f64::from(e)
-            + f64::from(unsafe { *f })
+        let byte = unsafe { *f };
+        f64::from(a) * 2.0 + b as f64 + c * 3.0 + f64::from(d) + f64::from(e) + f64::from(byte)
     }
     #[allow(clippy::too_many_arguments)]
     extern "C" fn all_registers(
