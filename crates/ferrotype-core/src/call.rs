@@ -597,10 +597,11 @@ unsafe fn raw_register_call(
 ) -> RegResult {
     let (rax, rdx): (u64, u64);
     let (xmm0, xmm1): (f64, f64);
-    // SAFETY: `fun` follows the C calling convention (caller's contract). Every argument
-    // register is loaded, `%al` holds the vector register count, the compiler keeps the
-    // stack aligned for a call at the start of an asm block without `nostack`, and
-    // `clobber_abi("C")` tells it every caller-saved register may change.
+    // Every argument register is loaded and `%al` holds the vector register count; the
+    // compiler keeps the stack aligned for a call at the start of an asm block without
+    // `nostack`.
+    // SAFETY: `fun` follows the C calling convention (caller's contract), and
+    // `clobber_abi("C")` tells the compiler every caller-saved register may change.
     unsafe {
         core::arch::asm!(
             "call {fun}",
@@ -681,10 +682,10 @@ unsafe fn raw_register_call(
     ) -> f64;
     let i = &r.int;
     let f = r.float.map(f64::from_bits);
-    // SAFETY: `fun` is a C function (caller's contract); under AAPCS64 a callee reads
-    // only the registers of its own parameters, so calling it through a type that
-    // loads all of them passes its arguments exactly. The result register is x0 for
-    // integers and pointers, d0 (s0 in its low bits) for floating-point results.
+    // Under AAPCS64 a callee reads only the registers of its own parameters. The result
+    // register is x0 for integers and pointers, d0 (s0 in its low bits) for floats.
+    // SAFETY: `fun` is a C function (caller's contract); a type that loads all argument
+    // registers passes its arguments exactly.
     unsafe {
         if float_ret {
             let g: FloatFn = core::mem::transmute(fun);

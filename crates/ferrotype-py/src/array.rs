@@ -596,7 +596,7 @@ unsafe extern "C" fn char_attr_descr_get(
 ) -> *mut pyo3::ffi::PyObject {
     // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
     let py = unsafe { Python::assume_attached() };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::errors::run_slot(py, "ferrotype: a Rust panic while reading a string", || {
         // SAFETY: see the contract: a live CharArrayAttr, borrowed for the call.
         let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayAttr>() };
         // SAFETY: NULL is checked first; otherwise `obj` is a live object.
@@ -606,19 +606,7 @@ unsafe extern "C" fn char_attr_descr_get(
         // SAFETY: a live object borrowed for the call.
         let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
         d.get().read(&o)
-    }));
-    match outcome {
-        Ok(Ok(v)) => v.into_ptr(),
-        Ok(Err(e)) => {
-            e.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while reading a string")
-                .restore(py);
-            std::ptr::null_mut()
-        }
-    }
+    })
 }
 
 /// Installs the raw descriptor-get slot on `CharArrayAttr` (at module initialisation).

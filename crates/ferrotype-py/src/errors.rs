@@ -64,3 +64,25 @@ pub fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
     new.set_cause(py, Some(err));
     new
 }
+
+/// Runs the body of a raw type slot (vectorcall, descriptor get, subscript), entered
+/// without PyO3's trampolines: a Rust error becomes the raised exception and NULL, and a
+/// panic becomes `PanicException(panic_message)` instead of unwinding into the
+/// interpreter.
+pub fn run_slot(
+    py: Python<'_>,
+    panic_message: &'static str,
+    body: impl FnOnce() -> PyResult<Py<PyAny>>,
+) -> *mut pyo3::ffi::PyObject {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err(panic_message).restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}

@@ -587,7 +587,8 @@ fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> Py
     Ok(false)
 }
 
-/// Reads a simple result, with the common `int`/`long`/`double` cases inline.
+/// Reads a simple result (`convert::load`, which reads the common numeric types
+/// directly), taking over a `py_object` result's reference.
 ///
 /// # Safety
 /// `ptr` must hold a value of type `code` (a call's result buffer, 16-aligned).
@@ -595,36 +596,17 @@ fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> Py
 unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResult<Py<PyAny>> {
     // SAFETY: the caller guarantees a value of `code` at the aligned `ptr`.
     unsafe {
-        match code {
-            TypeCode::Int if code.size() == 4 => Ok(ptr
-                .cast::<i32>()
-                .read()
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()),
-            TypeCode::Long | TypeCode::LongLong if code.size() == 8 => Ok(ptr
-                .cast::<i64>()
-                .read()
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()),
-            TypeCode::Double => Ok(ptr
-                .cast::<f64>()
-                .read()
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()),
+        if code == TypeCode::PyObject {
             // ctypes: a `py_object` result is a new reference, which the result takes over.
-            TypeCode::PyObject => {
-                let p = ptr.cast::<*mut ffi::PyObject>().read();
-                if p.is_null() {
-                    return Err(PyErr::take(py)
-                        .unwrap_or_else(|| PyValueError::new_err("PyObject is NULL")));
-                }
-                Ok(Bound::from_owned_ptr(py, p).unbind())
+            let p = ptr.cast::<*mut ffi::PyObject>().read();
+            if p.is_null() {
+                return Err(
+                    PyErr::take(py).unwrap_or_else(|| PyValueError::new_err("PyObject is NULL"))
+                );
             }
-            _ => convert::load(py, ptr, code, false),
+            return Ok(Bound::from_owned_ptr(py, p).unbind());
         }
+        convert::load(py, ptr, code, false)
     }
 }
 
@@ -669,18 +651,22 @@ fn variadic_param(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
 /// Slot storage on the stack for calls with up to this many arguments.
 const INLINE_ARGS: usize = 8;
 
+/// A call without `paramflags`, with the plan `st` (a snapshot: a converter that
+/// reassigns `argtypes` during the call replaces the cell's value, not this plan).
+#[inline]
 fn call_function<'py>(
     slf: &Bound<'py, CFuncPtr>,
+    st: &FuncState,
     args: &[Bound<'py, PyAny>],
 ) -> PyResult<Py<PyAny>> {
-    // The plan as it is now: a converter that reassigns `argtypes` during the call
-    // replaces the cell's value, not this snapshot.
-    let st = slf.get().state.get(slf.py());
     let result = match &st.reg {
-        Some(plan) if plan.fast.len() == args.len() => call_registers(slf, &st, plan, args)?,
-        _ => call_raw(slf, &st, args)?,
+        Some(plan) if plan.fast.len() == args.len() => call_registers(slf, st, plan, args)?,
+        _ => call_raw(slf, st, args)?,
     };
-    finish(slf, &st, result, args, None)
+    if st.errcheck.is_none() {
+        return Ok(result);
+    }
+    finish(slf, st, result, args, None)
 }
 
 /// A call through the register engine: the declared converters write each argument
@@ -1365,11 +1351,14 @@ impl CFuncPtr {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        let flags = slf.get().state.get(slf.py()).paramflags.clone();
-        match flags {
-            Some(f) => call_with_paramflags(slf, &f, args.as_slice(), kwargs),
+        let st = slf.get().state.get(slf.py());
+        match st.paramflags.clone() {
+            Some(f) => {
+                drop(st);
+                call_with_paramflags(slf, &f, args.as_slice(), kwargs)
+            }
             // ctypes ignores keyword arguments of functions without paramflags.
-            None => call_function(slf, args.as_slice()),
+            None => call_function(slf, &st, args.as_slice()),
         }
     }
 
@@ -1603,7 +1592,7 @@ unsafe extern "C" fn funcptr_vectorcall(
 ) -> *mut ffi::PyObject {
     // SAFETY: the interpreter holds the GIL when it calls a vectorcall function.
     let py = unsafe { Python::assume_attached() };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::errors::run_slot(py, "ferrotype: a Rust panic during a foreign call", || {
         // SAFETY: PyVectorcall_NARGS only masks the offset flag.
         let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
         // SAFETY: `callable` is a live object (see the contract above).
@@ -1627,49 +1616,24 @@ unsafe extern "C" fn funcptr_vectorcall(
         };
         let args = &all[..nargs];
         let st = slf.get().state.get(py);
-        if st.paramflags.is_none() {
+        let Some(flags) = st.paramflags.clone() else {
             // ctypes ignores keyword arguments of functions without paramflags.
-            let result = match &st.reg {
-                Some(plan) if plan.fast.len() == nargs => call_registers(&slf, &st, plan, args)?,
-                _ => call_raw(&slf, &st, args)?,
-            };
-            if st.errcheck.is_none() {
-                return Ok(result);
-            }
-            return finish(&slf, &st, result, args, None);
-        }
-        let flags = st.paramflags.clone();
+            return call_function(&slf, &st, args);
+        };
         drop(st);
-        match flags {
-            None => call_function(&slf, args),
-            Some(f) => {
-                let kwargs = if nkw == 0 {
-                    None
-                } else {
-                    // SAFETY: kwnames is a live tuple (checked non-NULL above).
-                    let names = unsafe { Bound::from_borrowed_ptr(py, kwnames) };
-                    let d = PyDict::new(py);
-                    for (name, value) in names.try_iter()?.zip(&all[nargs..]) {
-                        d.set_item(name?, value)?;
-                    }
-                    Some(d)
-                };
-                call_with_paramflags(&slf, &f, args, kwargs.as_ref())
+        let kwargs = if nkw == 0 {
+            None
+        } else {
+            // SAFETY: kwnames is a live tuple (checked non-NULL above).
+            let names = unsafe { Bound::from_borrowed_ptr(py, kwnames) };
+            let d = PyDict::new(py);
+            for (name, value) in names.try_iter()?.zip(&all[nargs..]) {
+                d.set_item(name?, value)?;
             }
-        }
-    }));
-    match outcome {
-        Ok(Ok(obj)) => obj.into_ptr(),
-        Ok(Err(err)) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic during a foreign call")
-                .restore(py);
-            std::ptr::null_mut()
-        }
-    }
+            Some(d)
+        };
+        call_with_paramflags(&slf, &flags, args, kwargs.as_ref())
+    })
 }
 
 /// The byte offset of the `vectorcall` field in a `CFuncPtr` object, measured once.

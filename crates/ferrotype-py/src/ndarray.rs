@@ -54,10 +54,10 @@ fn array_of<'a>(obj: &'a Bound<'_, PyAny>, ndarray: &Bound<'_, PyType>) -> Optio
         return None;
     }
     let head = obj.as_ptr().cast::<ArrayHead>();
+    // The dimensions array holds `nd` entries and lives as long as the array, which
+    // `obj` keeps alive for 'a.
     // SAFETY: `obj` is an ndarray (checked above), so its memory starts with NumPy's
-    // PyArrayObject_fields, whose head `ArrayHead` mirrors (module comment). The
-    // dimensions array holds `nd` entries and lives as long as the array, which `obj`
-    // keeps alive for 'a.
+    // PyArrayObject_fields, whose head `ArrayHead` mirrors (module comment).
     unsafe {
         let nd = (*head).nd.max(0) as usize;
         let shape = if nd == 0 || (*head).dimensions.is_null() {

@@ -243,7 +243,7 @@ unsafe extern "C" fn pointer_subscript(
     }
     // SAFETY: the interpreter holds the GIL when it calls a slot.
     let py = unsafe { Python::assume_attached() };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::errors::run_slot(py, "ferrotype: a Rust panic while indexing", || {
         // SAFETY: `obj` and `key` are live objects borrowed for the call.
         let (o, k) = unsafe {
             (
@@ -258,19 +258,7 @@ unsafe extern "C" fn pointer_subscript(
             .extract()
             .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         Pointer::item(slf.as_any(), slf.as_super().get(), index)
-    }));
-    match outcome {
-        Ok(Ok(v)) => v.into_ptr(),
-        Ok(Err(e)) => {
-            e.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while indexing")
-                .restore(py);
-            std::ptr::null_mut()
-        }
-    }
+    })
 }
 
 /// Remembers the subscript slot PyO3 generated for `_Pointer` (at module
@@ -297,9 +285,9 @@ pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
         return;
     };
     let tp = cls.as_type_ptr();
-    // SAFETY: `cls` is a live heap type being initialised; its mapping table belongs to
-    // it (heap types embed their own). Only a slot that still is PyO3's generated
-    // function is replaced, by one with the same behaviour; PyType_Modified drops any
+    // Heap types embed their own mapping table. Only a slot that still is PyO3's
+    // generated function is replaced, by one with the same behaviour.
+    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
     // cached lookups.
     unsafe {
         let mapping = (*tp).tp_as_mapping;

@@ -123,31 +123,18 @@ unsafe extern "C" fn cfield_descr_get(
             }
         }
     }
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
-            // SAFETY: `descr` is a live CField: the slot is installed on CField's type
-            // only, which cannot be subclassed. Borrowed: the caller holds the reference.
-            let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CField>() };
-            // SAFETY: a NULL check first; otherwise `obj` is a live object.
-            if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
-                return Ok(d.to_owned().into_any().unbind());
-            }
-            // SAFETY: `obj` is a live object (checked non-NULL above), borrowed for the call.
-            let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
-            CField::get_value(&d, &o)
-        }));
-    match outcome {
-        Ok(Ok(v)) => v.into_ptr(),
-        Ok(Err(e)) => {
-            e.restore(py);
-            std::ptr::null_mut()
+    crate::errors::run_slot(py, "ferrotype: a Rust panic while reading a field", || {
+        // SAFETY: `descr` is a live CField: the slot is installed on CField's type
+        // only, which cannot be subclassed. Borrowed: the caller holds the reference.
+        let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CField>() };
+        // SAFETY: a NULL check first; otherwise `obj` is a live object.
+        if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
+            return Ok(d.to_owned().into_any().unbind());
         }
-        Err(_) => {
-            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic while reading a field")
-                .restore(py);
-            std::ptr::null_mut()
-        }
-    }
+        // SAFETY: `obj` is a live object (checked non-NULL above), borrowed for the call.
+        let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
+        CField::get_value(&d, &o)
+    })
 }
 
 /// Installs the fast descriptor-get slot on `CField` (at module initialisation, before
@@ -173,7 +160,7 @@ impl CField {
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let Some(code) = f.scalar {
             // SAFETY: the field lies inside the structure's memory (layout invariant).
-            return unsafe { load_scalar_field(py, ptr, code, f.swapped) };
+            return unsafe { crate::convert::load(py, ptr, code, f.swapped) };
         }
         if let Some((shift, bits, kind)) = f.bits {
             // SAFETY: the layout keeps every storage unit inside the structure, whose
@@ -293,37 +280,6 @@ impl CField {
                 self.offset, self.size
             ),
         })
-    }
-}
-
-/// Reads a scalar field, with `double` and `int` inline.
-///
-/// # Safety
-/// `ptr` must be valid for reads of `code.size()` bytes.
-#[inline]
-unsafe fn load_scalar_field(
-    py: Python<'_>,
-    ptr: *const u8,
-    code: TypeCode,
-    swapped: bool,
-) -> PyResult<Py<PyAny>> {
-    // SAFETY: the caller guarantees the bytes; reads are unaligned (packed structures).
-    unsafe {
-        match (code, swapped) {
-            (TypeCode::Double, false) => Ok(ptr
-                .cast::<f64>()
-                .read_unaligned()
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()),
-            (TypeCode::Int, false) if code.size() == 4 => Ok(ptr
-                .cast::<i32>()
-                .read_unaligned()
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()),
-            _ => crate::convert::load(py, ptr, code, swapped),
-        }
     }
 }
 
