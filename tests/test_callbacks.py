@@ -640,6 +640,94 @@ def test_exception_in_foreign_thread_callback(ct, cfunc, unraisable, is_ferrotyp
         assert total == 4 * 99
 
 
+# ---- where the GIL is when a callback runs ----------------------------------------------------
+# A foreign call gives the GIL up; a callback on the same thread takes it back and gives it up
+# again, also when C code took the GIL itself (PyGILState_Ensure) before calling the callback.
+
+
+@pytest.mark.parametrize("loader", ["CDLL", "PyDLL"])
+def test_callback_called_with_the_gil_taken_by_c(ct, fixture_path, unraisable, loader):
+    lib = getattr(ct, loader)(fixture_path)
+    proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+    with_gil = lib.ft_cb_with_gil
+    with_gil.restype, with_gil.argtypes = ct.c_int, [proto, ct.c_int]
+    in_thread = lib.ft_cb_in_thread_with_gil
+    in_thread.restype, in_thread.argtypes = ct.c_int, [proto, ct.c_int]
+    call = lib.ft_cb_call_int
+    call.restype, call.argtypes = ct.c_int, [proto, ct.c_int]
+    seen = []
+
+    def inner(x):
+        seen.append(x)
+        return x * 2
+
+    inner_cb = proto(inner)
+
+    def outer(x):
+        # Python code inside the callback makes further foreign calls, which give the
+        # GIL up and call back again.
+        return call(inner_cb, x) + with_gil(inner_cb, x + 1) + 1
+
+    cb = proto(outer)
+    assert with_gil(cb, 10) == 20 + 22 + 1
+    assert call(cb, 7) == 14 + 16 + 1
+    if loader == "CDLL":  # (PyDLL keeps the GIL: the thread could never take it)
+        assert in_thread(cb, 5) == 10 + 12 + 1
+        assert seen == [10, 11, 7, 8, 5, 6]
+    else:
+        assert seen == [10, 11, 7, 8]
+    assert unraisable == []
+
+
+def _nest(ct, call, proto, depth, trail):
+    def cb(x):
+        trail.append(x)
+        if x >= depth:
+            return x
+        return call(proto(_nest(ct, call, proto, depth, trail)), x + 1) + 1
+
+    return cb
+
+
+@pytest.mark.parametrize("depth", [1, 8])
+def test_nested_callbacks_through_foreign_calls(ct, cfunc, unraisable, depth):
+    proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+    call = cfunc("ft_cb_call_int", ct.c_int, proto, ct.c_int)
+    trail = []
+    assert call(proto(_nest(ct, call, proto, depth, trail)), 0) == 2 * depth
+    assert trail == list(range(depth + 1))
+    assert unraisable == []
+
+
+def test_other_threads_run_during_a_call_with_callbacks(ct, cfunc):
+    """The GIL is given up between callbacks: a Python thread makes progress meanwhile."""
+    import threading
+
+    proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+    run = cfunc("ft_cb_threads", ct.c_int, proto, ct.c_int, ct.c_int)
+    call = cfunc("ft_cb_call_int", ct.c_int, proto, ct.c_int)
+    stop = threading.Event()
+    ticks = []
+
+    def spin():
+        while not stop.is_set():
+            ticks.append(1)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        done = 0
+        for _ in range(200):
+            done += call(proto(lambda x: x), 1)
+        # and callbacks from foreign threads while this thread waits in a foreign call
+        assert run(proto(lambda i: 1), 2, 500) == 1000
+    finally:
+        stop.set()
+        t.join()
+    assert done == 200
+    assert ticks
+
+
 # ---- function pointers returned by C ---------------------------------------------------------
 
 

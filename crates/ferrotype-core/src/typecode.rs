@@ -366,6 +366,7 @@ impl TypeCode {
     /// This is ferrotype's rule: `c_uint(-1)` and `c_int(0xFFFFFFFF)` keep working as
     /// they do in ctypes, but a value that would lose bits raises instead of being
     /// silently truncated.
+    #[inline]
     pub fn int_fits(self, value: i128) -> bool {
         let bits = (self.size() * 8) as u32;
         if bits >= 128 {

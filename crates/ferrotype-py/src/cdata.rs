@@ -551,8 +551,8 @@ extern "C" {
     fn _PyObject_GetDictPtr(obj: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
 }
 
-/// Whether `obj`, an instance of class `cls` that the caller holds the only reference
-/// to, can be given new bytes instead of making a new instance: nobody else can reach
+/// Whether `obj`, an instance of the ferrotype class `cls` that the caller holds the
+/// only reference to, can be given new bytes instead of making a new instance: nobody else can reach
 /// it (reference count 1, no weak reference), it is still of class `cls`, it has no
 /// instance attributes, and its memory is inline (its own, at most 16 bytes). Giving it
 /// new contents is then indistinguishable from a new instance. (Callbacks use this for
@@ -582,11 +582,11 @@ pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
             }
         }
     }
-    obj.cast::<CData>().is_ok_and(|cd| {
-        let c = cd.get();
-        // SAFETY: the storage is only replaced by `resize` under the GIL (held here).
-        matches!(unsafe { &*c.storage.get() }, Storage::Inline) && c.base.is_none()
-    })
+    // SAFETY: `obj` is exactly of class `cls`, a ferrotype class (the caller's
+    // guarantee), so it is a `CData`.
+    let c = unsafe { obj.cast_unchecked::<CData>() }.get();
+    // SAFETY: the storage is only replaced by `resize` under the GIL (held here).
+    matches!(unsafe { &*c.storage.get() }, Storage::Inline) && c.base.is_none()
 }
 
 /// Gives an instance that is [`reusable`] the `n` bytes at `src` (its size) and

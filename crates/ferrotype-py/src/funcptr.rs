@@ -787,7 +787,7 @@ fn call_registers<'py>(
         }
         r
     } else if st.release_gil {
-        py.detach(run)
+        crate::gil::released(py, run)
     } else {
         run()
     };
@@ -949,7 +949,7 @@ fn call_raw<'py>(
         }
     } else {
         if st.release_gil {
-            py.detach(move || job.run());
+            crate::gil::released(py, move || job.run());
         } else {
             job.run();
         }

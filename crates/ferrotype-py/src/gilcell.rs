@@ -11,7 +11,7 @@
 //! The count is an `Rc`'s, not an `Arc`'s: two atomic operations per call were a tenth
 //! of a foreign call's cost. That is sound because every count change happens with the
 //! GIL held: `Rc` is `!Send`, so a clone cannot move into the GIL-released part of a
-//! call (`Python::detach` requires `Send`), and it is dropped before the thread gives
+//! call (`gil::released`, like `Python::detach`, requires `Send`), and it is dropped before the thread gives
 //! the GIL up for good.
 
 use std::cell::UnsafeCell;
@@ -82,11 +82,13 @@ impl GilSlot {
         unsafe { (*self.0.get()).take().map(|o| o.into_bound(py)) }
     }
 
-    /// Replaces the object; the old one is dropped after the slot is updated.
-    pub fn set(&self, _py: Python<'_>, value: Option<pyo3::Py<pyo3::PyAny>>) {
+    /// Replaces the object; the old one is released after the slot is updated. (As a
+    /// `Bound`: released at once even where PyO3 does not count the thread as attached,
+    /// see `gil::attach_callback`.)
+    pub fn set(&self, py: Python<'_>, value: Option<pyo3::Py<pyo3::PyAny>>) {
         // SAFETY: GIL held (token); the swap completes before the old value is dropped.
         let old = unsafe { std::mem::replace(&mut *self.0.get(), value) };
-        drop(old);
+        drop(old.map(|o| o.into_bound(py)));
     }
 
     /// Visits the object for the garbage collector.

@@ -23,6 +23,7 @@ mod dtype;
 mod errors;
 mod funcptr;
 mod functions;
+mod gil;
 mod gilcell;
 mod ndarray;
 mod pointer;

@@ -257,7 +257,24 @@ unsafe extern "C" fn pointer_subscript(
         let index: isize = k
             .extract()
             .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
-        Pointer::item(slf.as_any(), slf.as_super().get(), index)
+        let cd = slf.as_super().get();
+        // The common case, a pointer to a simple type whose elements are Python values:
+        // read the element directly (the same read `get_item_at` makes).
+        if let Some(elem) = cd.info().proto_info.as_ref().map(Py::get) {
+            if elem.kind == Kind::Simple && elem.direct {
+                if let Some(code) = elem.code {
+                    let addr = address(cd);
+                    if addr == 0 {
+                        return Err(PyValueError::new_err("NULL pointer access"));
+                    }
+                    let p = (addr as *const u8).wrapping_offset(index * elem.size as isize);
+                    // SAFETY: like ctypes, indexing a pointer trusts that the memory
+                    // there holds elements of its type.
+                    return unsafe { crate::convert::load(py, p, code, elem.swapped) };
+                }
+            }
+        }
+        Pointer::item(slf.as_any(), cd, index)
     })
 }
 

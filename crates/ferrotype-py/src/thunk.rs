@@ -194,12 +194,9 @@ pub fn release(py: Python<'_>, cb: Callback) {
 }
 
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
-    // Attaches to the interpreter on any thread, Python's or not (PyGILState_Ensure).
-    // A panic (PyO3 refuses to attach while the interpreter finalizes) must not unwind
-    // into C: the result then stays zero.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Python::attach(|py| handle_attached(py, t, args, ret))
-    }));
+    // Attaches to the interpreter on any thread, Python's or not. If that fails (the
+    // interpreter finalizes), the result stays zero.
+    let _ = crate::gil::attach_callback(|py| handle_attached(py, t, args, ret));
 }
 
 fn handle_attached(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
@@ -315,12 +312,13 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
         ArgConv::Instance { cls, info, spare } => {
             let info = info.bind(py);
             if let Some(obj) = spare.take(py) {
-                if let Some(cd) = crate::cdata::as_cdata(&obj) {
-                    // SAFETY: the argument holds a value of this type (`size` bytes);
-                    // the spare was checked reusable when it was kept.
-                    unsafe { crate::cdata::refill(py, cd.get(), p, info.get().size) };
-                    return Ok(obj.unbind());
-                }
+                // SAFETY: the spare was checked `reusable` when it was kept: an instance
+                // of `cls`, a ferrotype class, that nothing else can reach (so it is
+                // still one).
+                let cd = unsafe { obj.cast_unchecked::<CData>() };
+                // SAFETY: the argument holds a value of this type (`size` bytes).
+                unsafe { crate::cdata::refill(py, cd.get(), p, info.get().size) };
+                return Ok(obj.unbind());
             }
             let cd = CData::for_type(info)?;
             // SAFETY: the argument holds a value of this type (`size` bytes); the new
@@ -338,6 +336,22 @@ fn store_result(
     value: &Bound<'_, PyAny>,
     ret: *mut u8,
 ) -> PyResult<()> {
+    let kind = code.kind();
+    if !swapped
+        && matches!(kind, ValueKind::Signed | ValueKind::Unsigned)
+        && value.is_exact_instance_of::<pyo3::types::PyInt>()
+    {
+        // The common case, an int result: checked against the type's width as
+        // `convert::store` checks it, and written straight into the result.
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: `value` is an exact int; overflow is reported through the flag.
+        let v = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(value.as_ptr(), &mut overflow) };
+        if overflow == 0 && code.int_fits(i128::from(v)) {
+            // SAFETY: `ret` is the closure's result buffer.
+            unsafe { write_int_result(ret, v as u64, code.size(), kind == ValueKind::Signed) };
+            return Ok(());
+        }
+    }
     let mut slot = ArgSlot::default();
     let p = (&raw mut slot).cast::<u8>();
     // SAFETY: the slot holds 16 bytes, enough for any simple type.
