@@ -31,7 +31,7 @@ use ferrotype_core::{
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern, PyTypeInfo};
 
 use crate::cdata::{instantiate, CData};
@@ -202,6 +202,13 @@ enum FastArg {
     Float { index: u8, double: bool },
     /// An instance of the declared structure type: its bytes go to their registers.
     Struct,
+    /// A `c_char_p` or `c_void_p` (`void`) parameter: `None` or exact `bytes` (for
+    /// `c_void_p` also an exact `int` in `i64` range, and arrays, pointers and function
+    /// pointers) go to integer register `index` as an address.
+    Address { index: u8, void: bool },
+    /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
+    /// integer register `index` as the address it holds.
+    Pointer { index: u8 },
     /// Always through the converter.
     General,
 }
@@ -234,10 +241,52 @@ impl RegPlan {
                     double: *double,
                 },
                 (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
+                (RegArg::Int { index, code }, ArgConv::Simple { .. })
+                    if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
+                {
+                    FastArg::Address {
+                        index: *index,
+                        void: *code == TypeCode::VoidP,
+                    }
+                }
+                (RegArg::Int { index, .. }, ArgConv::Pointer { .. }) => {
+                    FastArg::Pointer { index: *index }
+                }
                 _ => FastArg::General,
             })
             .collect();
         RegPlan { call, fast }
+    }
+}
+
+/// The address a `c_char_p` or `c_void_p` (`void`) parameter passes for `arg`, for the
+/// common arguments (see [`FastArg::Address`]); `None` for anything else, which the
+/// converter handles. The same addresses the converter passes: `bytes` are immutable and
+/// live as long as the argument, arrays pass their memory, pointers the address they
+/// hold.
+#[inline]
+fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
+    if arg.is_none() {
+        return Some(0);
+    }
+    if let Ok(b) = arg.cast_exact::<PyBytes>() {
+        return Some(b.as_bytes().as_ptr() as u64);
+    }
+    if !void {
+        return None;
+    }
+    if arg.is_exact_instance_of::<PyInt>() {
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: `arg` is an exact int; values beyond 64 bits set `overflow`.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(arg.as_ptr(), &mut overflow) };
+        // Negative addresses wrap, as the converter's do.
+        return (overflow == 0).then_some(v as u64);
+    }
+    let cd = crate::cdata::as_cdata(arg)?.get();
+    match cd.info().kind {
+        Kind::Array => Some(cd.ptr() as u64),
+        Kind::Pointer | Kind::FuncPtr => Some(crate::pointer::address(cd) as u64),
+        _ => None,
     }
 }
 
@@ -725,6 +774,26 @@ fn call_registers<'py>(
                         // SAFETY: `reg` is this argument's structure plan and the
                         // instance holds the structure's bytes.
                         unsafe { regs.set_struct(*reg, cd.get().ptr()) };
+                        continue;
+                    }
+                }
+            }
+            FastArg::Address { index, void } => {
+                if let Some(a) = fast_address(arg, void) {
+                    regs.int[usize::from(index)] = a;
+                    continue;
+                }
+            }
+            FastArg::Pointer { index } => {
+                if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
+                    if arg.is_none() {
+                        regs.int[usize::from(index)] = 0;
+                        continue;
+                    }
+                    if arg.get_type().is(cls) {
+                        // SAFETY: an instance of a pointer type is a `CData`.
+                        let cd = unsafe { arg.cast_unchecked::<CData>() };
+                        regs.int[usize::from(index)] = crate::pointer::address(cd.get()) as u64;
                         continue;
                     }
                 }
