@@ -864,6 +864,12 @@ CB_CASES = [
     Case("ft_cb_threads", "c_int", (Fn("c_int", "c_int"), "c_int", "c_int"),
          ((callback(Fn("c_int", "c_int"), lambda ct, v: 2 * v + 1, "thread-cb", False), 4, 25),),
          needs_gil_release=True),
+    # C takes the GIL itself (PyGILState_Ensure) around the callback
+    Case("ft_cb_with_gil", "c_int", (Fn("c_int", "c_int"), "c_int"),
+         ((callback(Fn("c_int", "c_int"), lambda ct, v: 2 * v + 1, "gil-cb", False), 20),)),
+    Case("ft_cb_in_thread_with_gil", "c_int", (Fn("c_int", "c_int"), "c_int"),
+         ((callback(Fn("c_int", "c_int"), lambda ct, v: 2 * v + 1, "gil-thread-cb", False), 7),),
+         needs_gil_release=True),
 ]
 # fmt: on
 

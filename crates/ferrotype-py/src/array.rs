@@ -293,7 +293,13 @@ pub fn char_units_value(
     if code == TypeCode::Char {
         // SAFETY: the caller's memory holds `length` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(ptr, length) };
-        let end = bytes.iter().position(|&b| b == 0).unwrap_or(length);
+        // SAFETY: searches the same `length` bytes.
+        let nul = unsafe { libc::memchr(ptr.cast(), 0, length) };
+        let end = if nul.is_null() {
+            length
+        } else {
+            nul as usize - ptr as usize
+        };
         return Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind());
     }
     let wide: Vec<libc::wchar_t> = (0..length)
@@ -386,21 +392,19 @@ fn char_array_type<'py>(
         [usize::from(wide)];
     let cache = cache.bind(py);
     let exact = length.is_exact_instance_of::<PyInt>();
-    let cls = match cache.get_item(length)?.filter(|_| exact) {
-        Some(cls) => cls,
-        None => {
-            let elem = if wide { c_wchar } else { c_char };
-            // The metaclass's `*`: its checks and messages, and its cache.
-            let cls = elem.bind(py).as_any().mul(length)?;
-            if exact {
-                cache.set_item(length, &cls)?;
-            }
-            cls
-        }
-    };
-    let cls = cls.cast_into::<PyType>()?;
+    // The cache maps a length to `(class, type information)`.
+    if let Some(entry) = cache.get_item(length)?.filter(|_| exact) {
+        let (cls, info): (Bound<'py, PyType>, Bound<'py, StgInfo>) = entry.extract()?;
+        return Ok((cls, info));
+    }
+    let elem = if wide { c_wchar } else { c_char };
+    // The metaclass's `*`: its checks and messages, and its cache.
+    let cls = elem.bind(py).as_any().mul(length)?.cast_into::<PyType>()?;
     let info = crate::stginfo::info_of(cls.as_any())
         .ok_or_else(|| PyTypeError::new_err("not a ferrotype array type"))?;
+    if exact {
+        cache.set_item(length, (&cls, &info))?;
+    }
     Ok((cls, info))
 }
 

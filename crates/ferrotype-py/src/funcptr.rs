@@ -202,9 +202,9 @@ enum FastArg {
     Float { index: u8, double: bool },
     /// An instance of the declared structure type: its bytes go to their registers.
     Struct,
-    /// A `c_char_p` or `c_void_p` (`void`) parameter: `None` or exact `bytes` (for
-    /// `c_void_p` also an exact `int` in `i64` range, and arrays, pointers and function
-    /// pointers) go to integer register `index` as an address.
+    /// A `c_char_p` or `c_void_p` (`void`) parameter: `None`, exact `bytes`, arrays of
+    /// and pointers to `c_char` (for `c_void_p` any array, pointer or function pointer,
+    /// and an exact `int` in `i64` range) go to integer register `index` as an address.
     Address { index: u8, void: bool },
     /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
     /// integer register `index` as the address it holds.
@@ -273,7 +273,18 @@ fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
         return Some(b.as_bytes().as_ptr() as u64);
     }
     if !void {
-        return None;
+        // Arrays of and pointers to `c_char`.
+        let cd = crate::cdata::as_cdata(arg)?.get();
+        let info = cd.info();
+        let elem = info.proto_info.as_ref()?.get();
+        if elem.kind != Kind::Simple || elem.code != Some(TypeCode::Char) {
+            return None;
+        }
+        return match info.kind {
+            Kind::Array => Some(cd.ptr() as u64),
+            Kind::Pointer => Some(crate::pointer::address(cd) as u64),
+            _ => None,
+        };
     }
     if arg.is_exact_instance_of::<PyInt>() {
         let mut overflow: std::ffi::c_int = 0;
@@ -862,6 +873,24 @@ fn call_registers<'py>(
     };
     if debug {
         thunk::leave_call()?;
+    }
+    if st.checker.is_none() {
+        if let RetConv::Value(code) = st.ret {
+            // The common results straight from their register (what `load_result`
+            // makes of them).
+            let bits = rc.scalar(&regs_out);
+            let value = match (code, code.size()) {
+                (TypeCode::Int, 4) => Some((bits as i32).into_pyobject(py)?.into_any()),
+                (TypeCode::Long | TypeCode::LongLong, 8) => {
+                    Some((bits as i64).into_pyobject(py)?.into_any())
+                }
+                (TypeCode::Double, _) => Some(f64::from_bits(bits).into_pyobject(py)?.into_any()),
+                _ => None,
+            };
+            if let Some(v) = value {
+                return Ok(v.unbind());
+            }
+        }
     }
     let mut retbuf = RetBuf::default();
     let mut bytes = [0u8; 16];
