@@ -369,3 +369,41 @@ def test_many_failed_calls_do_not_leak_references(ct, lib):
     del param
     gc.collect()
     assert sys.getrefcount(marker) == before
+
+
+def test_a_class_that_only_carries_type_information_is_not_trusted(fixture_path):
+    """A class that copies a ferrotype type's information without deriving from its base is
+    refused as an argument type's value, never read as an instance (both call engines)."""
+    import ferrotype as ct
+    from ferrotype import _native
+
+    lib = ct.CDLL(fixture_path)
+
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+    class FakePoint:
+        _ft_info_ = Point._ft_info_
+
+        @classmethod
+        def from_param(cls, obj):
+            return obj
+
+    class FakePointer:
+        _ft_info_ = ct.POINTER(ct.c_int)._ft_info_
+
+        @classmethod
+        def from_param(cls, obj):
+            return obj
+
+    for registers in (True, False):
+        previous = _native._set_register_calls(registers)
+        try:
+            f = _declared(lib, ct, "ft_pt_add", Point, FakePoint, FakePoint)
+            with pytest.raises(ct.ArgumentError, match="argument 1"):
+                f(FakePoint(), FakePoint())
+            g = _declared(lib, ct, "ft_cb_call_int", ct.c_int, FakePointer, ct.c_int)
+            with pytest.raises(ct.ArgumentError, match="argument 1"):
+                g(FakePointer(), 1)
+        finally:
+            _native._set_register_calls(previous)

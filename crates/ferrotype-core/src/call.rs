@@ -566,12 +566,17 @@ impl Registers {
         };
         let size = usize::from(size);
         for (k, (sse, index)) in parts.iter().enumerate().take(usize::from(n)) {
-            let mut word = [0u8; 8];
             let len = (size - k * 8).min(8);
-            // SAFETY: the caller guarantees `size` readable bytes; this eightbyte's
-            // bytes lie within them.
-            unsafe { std::ptr::copy_nonoverlapping(mem.add(k * 8), word.as_mut_ptr(), len) };
-            let v = u64::from_ne_bytes(word);
+            let v = if len == 8 {
+                // SAFETY: the caller guarantees `size` readable bytes; this whole
+                // eightbyte lies within them.
+                unsafe { mem.add(k * 8).cast::<u64>().read_unaligned() }
+            } else {
+                let mut word = [0u8; 8];
+                // SAFETY: as above, for the `len` bytes of a trailing part.
+                unsafe { std::ptr::copy_nonoverlapping(mem.add(k * 8), word.as_mut_ptr(), len) };
+                u64::from_ne_bytes(word)
+            };
             if *sse {
                 self.float[usize::from(*index)] = v;
             } else {

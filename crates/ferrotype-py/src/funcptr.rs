@@ -214,7 +214,15 @@ enum FastArg {
 }
 
 impl RegPlan {
-    fn new(call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
+    fn new(py: Python<'_>, call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
+        // The inline paths for structure and pointer arguments trust an instance of
+        // exactly the declared class to be a `CData`: true for classes deriving from the
+        // native bases (not for a class that merely carries type information).
+        let native = |cls: &Py<PyType>| {
+            let base = <CData as pyo3::PyTypeInfo>::type_object(py);
+            // SAFETY: both are live type objects.
+            unsafe { ffi::PyType_IsSubtype(cls.bind(py).as_type_ptr(), base.as_type_ptr()) != 0 }
+        };
         let fast = call
             .args()
             .iter()
@@ -240,7 +248,9 @@ impl RegPlan {
                     index: *index,
                     double: *double,
                 },
-                (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
+                (RegArg::Struct { .. }, ArgConv::Struct { cls, .. }) if native(cls) => {
+                    FastArg::Struct
+                }
                 (RegArg::Int { index, code }, ArgConv::Simple { .. })
                     if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
                 {
@@ -249,7 +259,7 @@ impl RegPlan {
                         void: *code == TypeCode::VoidP,
                     }
                 }
-                (RegArg::Int { index, .. }, ArgConv::Pointer { .. }) => {
+                (RegArg::Int { index, .. }, ArgConv::Pointer { cls, .. }) if native(cls) => {
                     FastArg::Pointer { index: *index }
                 }
                 _ => FastArg::General,
@@ -404,7 +414,7 @@ impl FuncState {
             // travel differently from fixed ones.
             if !self.variadic && REGISTER_CALLS_ON.load(Ordering::Relaxed) {
                 self.reg = RegisterCall::try_new(&self.ret_ffi, &types)
-                    .map(|call| RegPlan::new(call, &self.converters));
+                    .map(|call| RegPlan::new(py, call, &self.converters));
             }
         }
         Ok(())
@@ -779,9 +789,15 @@ fn call_registers<'py>(
             }
             FastArg::Struct => {
                 if let ArgConv::Struct { cls, .. } = &st.converters[i] {
-                    if let Some(cd) = crate::cdata::as_cdata(arg)
-                        .filter(|_| convert::is_instance_of_type(arg, cls.bind(py)))
-                    {
+                    let cd = if arg.get_type().is(cls) {
+                        // SAFETY: `cls` derives from `CData` (checked when the plan was
+                        // made), so its instances are `CData`s.
+                        Some(unsafe { arg.cast_unchecked::<CData>() })
+                    } else {
+                        crate::cdata::as_cdata(arg)
+                            .filter(|_| convert::is_instance_of_type(arg, cls.bind(py)))
+                    };
+                    if let Some(cd) = cd {
                         // SAFETY: `reg` is this argument's structure plan and the
                         // instance holds the structure's bytes.
                         unsafe { regs.set_struct(*reg, cd.get().ptr()) };
@@ -802,7 +818,8 @@ fn call_registers<'py>(
                         continue;
                     }
                     if arg.get_type().is(cls) {
-                        // SAFETY: an instance of a pointer type is a `CData`.
+                        // SAFETY: `cls` derives from `CData` (checked when the plan was
+                        // made), so its instances are `CData`s.
                         let cd = unsafe { arg.cast_unchecked::<CData>() };
                         regs.int[usize::from(index)] = crate::pointer::address(cd.get()) as u64;
                         continue;
