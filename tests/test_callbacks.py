@@ -640,6 +640,35 @@ def test_exception_in_foreign_thread_callback(ct, cfunc, unraisable, is_ferrotyp
         assert total == 4 * 99
 
 
+# ---- int results of character callbacks -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rtype, arg, value, expected, error",
+    [
+        ("c_char", b"a", 65, b"A", None),
+        ("c_char", b"a", -1, b"\x00", "one character bytes, bytearray or integer expected"),
+        ("c_char", b"a", 256, b"\x00", "one character bytes, bytearray or integer expected"),
+        ("c_wchar", "a", 65, "\x00", "unicode string expected instead of int instance"),
+        ("c_int8", 1, 255, -1, None),
+    ],
+)
+def test_int_results_of_character_callbacks(
+    ct, cfunc, unraisable, rtype, arg, value, expected, error
+):
+    """An int returned for `c_char` must be a byte value; for `c_wchar` it is refused."""
+    t = getattr(ct, rtype)
+    proto = ct.CFUNCTYPE(t, t)
+    caller = {
+        "c_char": "ft_cb_call_char",
+        "c_wchar": "ft_cb_call_wchar",
+        "c_int8": "ft_cb_call_int8",
+    }
+    call = cfunc(caller[rtype], t, proto, t)
+    assert call(proto(lambda x: value), arg) == expected
+    assert [str(r.exc_value) for r in unraisable] == ([error] if error else [])
+
+
 # ---- where the GIL is when a callback runs ----------------------------------------------------
 # A foreign call gives the GIL up; a callback on the same thread takes it back and gives it up
 # again, also when C code took the GIL itself (PyGILState_Ensure) before calling the callback.

@@ -214,15 +214,7 @@ enum FastArg {
 }
 
 impl RegPlan {
-    fn new(py: Python<'_>, call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
-        // The inline paths for structure and pointer arguments trust an instance of
-        // exactly the declared class to be a `CData`: true for classes deriving from the
-        // native bases (not for a class that merely carries type information).
-        let native = |cls: &Py<PyType>| {
-            let base = <CData as pyo3::PyTypeInfo>::type_object(py);
-            // SAFETY: both are live type objects.
-            unsafe { ffi::PyType_IsSubtype(cls.bind(py).as_type_ptr(), base.as_type_ptr()) != 0 }
-        };
+    fn new(call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
         let fast = call
             .args()
             .iter()
@@ -248,9 +240,7 @@ impl RegPlan {
                     index: *index,
                     double: *double,
                 },
-                (RegArg::Struct { .. }, ArgConv::Struct { cls, .. }) if native(cls) => {
-                    FastArg::Struct
-                }
+                (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
                 (RegArg::Int { index, code }, ArgConv::Simple { .. })
                     if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
                 {
@@ -259,7 +249,7 @@ impl RegPlan {
                         void: *code == TypeCode::VoidP,
                     }
                 }
-                (RegArg::Int { index, .. }, ArgConv::Pointer { cls, .. }) if native(cls) => {
+                (RegArg::Int { index, .. }, ArgConv::Pointer { .. }) => {
                     FastArg::Pointer { index: *index }
                 }
                 _ => FastArg::General,
@@ -414,7 +404,7 @@ impl FuncState {
             // travel differently from fixed ones.
             if !self.variadic && REGISTER_CALLS_ON.load(Ordering::Relaxed) {
                 self.reg = RegisterCall::try_new(&self.ret_ffi, &types)
-                    .map(|call| RegPlan::new(py, call, &self.converters));
+                    .map(|call| RegPlan::new(call, &self.converters));
             }
         }
         Ok(())
@@ -790,8 +780,9 @@ fn call_registers<'py>(
             FastArg::Struct => {
                 if let ArgConv::Struct { cls, .. } = &st.converters[i] {
                     let cd = if arg.get_type().is(cls) {
-                        // SAFETY: `cls` derives from `CData` (checked when the plan was
-                        // made), so its instances are `CData`s.
+                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                        // native base in its MRO (`native_from_param_kind`), so its
+                        // instances are `CData`s.
                         Some(unsafe { arg.cast_unchecked::<CData>() })
                     } else {
                         crate::cdata::as_cdata(arg)
@@ -818,8 +809,9 @@ fn call_registers<'py>(
                         continue;
                     }
                     if arg.get_type().is(cls) {
-                        // SAFETY: `cls` derives from `CData` (checked when the plan was
-                        // made), so its instances are `CData`s.
+                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                        // native base in its MRO (`native_from_param_kind`), so its
+                        // instances are `CData`s.
                         let cd = unsafe { arg.cast_unchecked::<CData>() };
                         regs.int[usize::from(index)] = crate::pointer::address(cd.get()) as u64;
                         continue;

@@ -83,10 +83,10 @@ pub fn attach_callback<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
     // SAFETY: the state this thread gave up in `released`.
     unsafe { ffi::PyEval_RestoreThread(state) };
     let _give_up = GiveUp;
-    // SAFETY: this thread holds the GIL. PyO3's attach count may be zero here (the raw
-    // slots make their tokens without counting), so a `Py` dropped in the body would
-    // wait in PyO3's pool until its next attach: the callback path drops references as
-    // `Bound` (see `GilSlot::set`).
+    // PyO3's attach count may be zero here (the raw slots make their tokens without
+    // counting), so a `Py` dropped in the body would wait in PyO3's pool until its next
+    // attach: the callback path drops references as `Bound` (see `GilSlot::set`).
+    // SAFETY: this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))).ok()
 }

@@ -337,10 +337,7 @@ fn store_result(
     ret: *mut u8,
 ) -> PyResult<()> {
     let kind = code.kind();
-    if !swapped
-        && matches!(kind, ValueKind::Signed | ValueKind::Unsigned)
-        && value.is_exact_instance_of::<pyo3::types::PyInt>()
-    {
+    if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
         // The common case, an int result: checked against the type's width as
         // `convert::store` checks it, and written straight into the result.
         let mut overflow: std::ffi::c_int = 0;
