@@ -11,8 +11,8 @@
 //! The count is an `Rc`'s, not an `Arc`'s: two atomic operations per call were a tenth
 //! of a foreign call's cost. That is sound because every count change happens with the
 //! GIL held: `Rc` is `!Send`, so a clone cannot move into the GIL-released part of a
-//! call (`gil::released`, like `Python::detach`, requires `Send`), and it is dropped before the thread gives
-//! the GIL up for good.
+//! call (`gil::released`, like `Python::detach`, requires `Send`), and it is dropped
+//! before the thread gives the GIL up for good.
 
 use std::cell::UnsafeCell;
 use std::rc::Rc;
