@@ -883,23 +883,12 @@ fn call_registers<'py>(
     if debug {
         thunk::leave_call()?;
     }
-    if st.checker.is_none() {
-        if let RetConv::Value(code) = st.ret {
-            // The common results straight from their register (what `load_result`
-            // makes of them).
-            let bits = rc.scalar(&regs_out);
-            let value = match (code, code.size()) {
-                (TypeCode::Int, 4) => Some((bits as i32).into_pyobject(py)?.into_any()),
-                (TypeCode::Long | TypeCode::LongLong, 8) => {
-                    Some((bits as i64).into_pyobject(py)?.into_any())
-                }
-                (TypeCode::Double, _) => Some(f64::from_bits(bits).into_pyobject(py)?.into_any()),
-                _ => None,
-            };
-            if let Some(v) = value {
-                return Ok(v.unbind());
-            }
-        }
+    if let (RetConv::Value(code), None) = (&st.ret, &st.checker) {
+        // A simple result, read straight from its register's bits (laid out as
+        // `write_result` lays them out, and aligned for any scalar).
+        let bits = rc.scalar(&regs_out);
+        // SAFETY: `bits` holds a value of the restype's code.
+        return unsafe { load_result(py, (&raw const bits).cast(), *code) };
     }
     let mut retbuf = RetBuf::default();
     let mut bytes = [0u8; 16];

@@ -336,16 +336,14 @@ fn store_result(
     value: &Bound<'_, PyAny>,
     ret: *mut u8,
 ) -> PyResult<()> {
-    let kind = code.kind();
     if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
         // The common case, an int result: checked against the type's width as
-        // `convert::store` checks it, and written straight into the result.
-        let mut overflow: std::ffi::c_int = 0;
-        // SAFETY: `value` is an exact int; overflow is reported through the flag.
-        let v = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(value.as_ptr(), &mut overflow) };
-        if overflow == 0 && code.int_fits(i128::from(v)) {
+        // `convert::store` checks it (an error is left to it), and written straight
+        // into the result.
+        if let Ok(v) = convert::int_for(value, code) {
+            let signed = code.kind() == ValueKind::Signed;
             // SAFETY: `ret` is the closure's result buffer.
-            unsafe { write_int_result(ret, v as u64, code.size(), kind == ValueKind::Signed) };
+            unsafe { write_int_result(ret, v as u64, code.size(), signed) };
             return Ok(());
         }
     }
