@@ -747,12 +747,7 @@ fn call_registers<'py>(
     // Objects made by conversions (a `c_wchar_p` buffer from a str, ...), which must
     // outlive the call. Arguments themselves are kept alive by the caller.
     let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
-    for (i, ((arg, fast), reg)) in args
-        .iter()
-        .zip(plan.fast.iter())
-        .zip(rc.args().iter())
-        .enumerate()
-    {
+    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
         // The inline conversions accept exactly what the converter would accept the
         // same way; anything else (out of range included) takes the converter, which
         // also produces ctypes' error.
@@ -789,9 +784,9 @@ fn call_registers<'py>(
                             .filter(|_| convert::is_instance_of_type(arg, cls.bind(py)))
                     };
                     if let Some(cd) = cd {
-                        // SAFETY: `reg` is this argument's structure plan and the
-                        // instance holds the structure's bytes.
-                        unsafe { regs.set_struct(*reg, cd.get().ptr()) };
+                        // SAFETY: the plan's entry for this argument is its structure
+                        // plan and the instance holds the structure's bytes.
+                        unsafe { regs.set_struct(rc.args()[i], cd.get().ptr()) };
                         continue;
                     }
                 }
@@ -833,12 +828,13 @@ fn call_registers<'py>(
         let param = st.converters[i]
             .convert(arg, i)
             .map_err(|e| argument_error(py, i, e))?;
+        let reg = rc.args()[i];
         if param.by_value.is_null() {
-            regs.set_from_slot(*reg, &param.slot);
+            regs.set_from_slot(reg, &param.slot);
         } else {
             // SAFETY: a by-value parameter points at the structure's bytes (kept alive
             // by `param.keep` below, and copied into registers right here).
-            unsafe { regs.set_struct(*reg, param.by_value) };
+            unsafe { regs.set_struct(reg, param.by_value) };
         }
         if let Some(k) = param.keep {
             let k = k.into_bound(py);
@@ -849,6 +845,7 @@ fn call_registers<'py>(
     }
 
     let use_errno = st.flags & FUNCFLAG_USE_ERRNO != 0;
+    let regs = &regs;
     let run = move || {
         if use_errno {
             errno::swap();
@@ -856,7 +853,7 @@ fn call_registers<'py>(
         // SAFETY: the plan was made from the declared signature, which the converters
         // just satisfied; pointer arguments point into objects alive until the call
         // returns (the arguments and `keep`).
-        let r = unsafe { rc.call(fun as *const c_void, &regs) };
+        let r = unsafe { rc.call(fun as *const c_void, regs) };
         if use_errno {
             errno::swap();
         }
