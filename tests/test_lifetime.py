@@ -4,6 +4,7 @@
 import gc
 import os
 import pickle
+import sys
 import weakref
 
 import pytest
@@ -218,6 +219,86 @@ def test_instances_are_freed(ct):
         del obj
         _collect()
         assert ref() is None
+
+
+def test_freeing_an_instance_releases_what_it_keeps_at_once(ct):
+    """Reference counting alone frees what an instance kept: no collection needed."""
+    Point = _point(ct)
+
+    class Outer(ct.Structure):
+        _fields_ = [("pt", Point), ("n", ct.c_int)]
+
+    target = ct.c_int(1)
+    p = ct.pointer(target)
+    ref = weakref.ref(target)
+    del target
+    assert ref() is not None
+    del p
+    assert ref() is None
+
+    outer = Outer()
+    view = outer.pt  # a view keeps the memory's owner alive
+    ref = weakref.ref(outer)
+    del outer
+    assert ref() is not None
+    del view
+    assert ref() is None
+
+    data = b"kept" * 8
+    s = ct.c_char_p(data)
+    ref_count = sys.getrefcount(data)
+    del s
+    assert sys.getrefcount(data) == ref_count - 1
+
+
+def test_instances_release_their_class(ct):
+    """Every instance holds a reference to its (heap) class and gives it back."""
+    Point = _point(ct)
+    IntArray = ct.c_int * 4
+    IntPtr = ct.POINTER(ct.c_int)
+
+    class U(ct.Union):
+        _fields_ = [("i", ct.c_int), ("d", ct.c_double)]
+
+    class MyInt(ct.c_int):
+        pass
+
+    for cls, make in [
+        (Point, lambda: Point(1, 2)),
+        (IntArray, lambda: IntArray(1, 2, 3)),
+        (IntPtr, lambda: IntPtr()),
+        (U, lambda: U()),
+        (MyInt, lambda: MyInt(3)),
+        (Point, lambda: _element_view(Point)),
+    ]:
+        make()  # types made on first use (`Point * 1`) hold their own references
+        before = sys.getrefcount(cls)
+        objs = [make() for _ in range(100)]
+        assert sys.getrefcount(cls) >= before + 100
+        del objs
+        assert sys.getrefcount(cls) == before
+
+
+def _element_view(cls):
+    """An instance made by the library rather than by calling the class: an element
+    of an array (a view that keeps the array alive)."""
+    return (cls * 1)()[0]
+
+
+def test_abstract_methods_do_not_stop_instantiation(ct):
+    """ctypes allocates instances directly, so ABC bookkeeping does not refuse them."""
+    import abc
+
+    class Meta(type(ct.Structure), abc.ABCMeta):
+        pass
+
+    class A(ct.Structure, metaclass=Meta):
+        _fields_ = [("x", ct.c_int)]
+
+        @abc.abstractmethod
+        def f(self): ...
+
+    assert A(3).x == 3
 
 
 def test_cycles_through_objects_are_collected(ct):

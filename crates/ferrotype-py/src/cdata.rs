@@ -305,6 +305,23 @@ impl CData {
         cur.map(Bound::unbind)
     }
 
+    /// Releases what the instance holds, in field order, dropping each reference at once
+    /// (as a `Bound`): for the raw deallocation slot, where PyO3 may not count the thread
+    /// as attached and would otherwise defer the decrements to its pool.
+    pub fn dispose(self, py: Python<'_>) {
+        let CData {
+            storage,
+            base,
+            objects,
+            info,
+            ..
+        } = self;
+        drop(storage);
+        drop(base.map(|b| b.into_bound(py)));
+        drop(objects.take(py));
+        drop(info.into_bound(py));
+    }
+
     /// The memory's owner, if borrowed.
     pub fn base(&self) -> Option<&Py<PyAny>> {
         self.base.as_ref()
@@ -501,6 +518,11 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
             cls.name()?,
             native.name()?
         )));
+    }
+    if data.info().kind != Kind::FuncPtr && crate::slots::installed() {
+        // SAFETY: the slots are installed, and `cls` is a subtype of the native class of
+        // `data`'s kind, one of the five kinds they serve (checked above).
+        return unsafe { crate::slots::alloc(cls, data) };
     }
     let tp = cls.as_type_ptr();
     // The common kinds are made directly from their initializer, as PyO3's generated

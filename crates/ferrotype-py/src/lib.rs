@@ -3,7 +3,8 @@
 //! here or in `ferrotype-core`.
 //!
 //! Module map: `cdata` (instances and memory), `stginfo` (type information),
-//! `simple`/`array`/`pointer`/`funcptr`/`structure` (the kinds of types), `convert` (Python <-> C
+//! `simple`/`array`/`pointer`/`funcptr`/`structure` (the kinds of types), `slots` (making
+//! and freeing instances), `convert` (Python <-> C
 //! values), `functions` (module functions), `dtype` (NumPy dtype descriptions), `errors` (exceptions), `gilcell`,
 //! `util` (find_library support).
 
@@ -28,6 +29,7 @@ mod gilcell;
 mod ndarray;
 mod pointer;
 mod simple;
+mod slots;
 mod stginfo;
 mod structure;
 mod thunk;
@@ -46,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<structure::Structure>()?;
     m.add_class::<structure::Union>()?;
     m.add_class::<structure::CField>()?;
+    slots::install(py)?;
     structure::install_field_slots(py);
     pointer::install_pointer_slots(py);
     m.add_class::<array::CharArrayAttr>()?;

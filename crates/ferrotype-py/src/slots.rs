@@ -1,0 +1,224 @@
+//! Raw type slots that make and free instances of the data classes.
+//!
+//! PyO3 makes an instance of a `#[pyclass]` in three steps:
+//! 1. It parses the constructor's arguments into a tuple and a dict.
+//! 2. It calls `object.__new__` with an empty tuple, which also sets up an instance dict
+//!    eagerly.
+//! 3. It moves the Rust value in.
+//!
+//! It frees an instance through a generic trampoline. Half of the cost of `Point()` or
+//! `c_int(5)` went there.
+//!
+//! Five data kinds have no state of their own: simple, array, pointer, structure and
+//! union. All their state is the [`CData`] of their `_CData` base. For these kinds,
+//! [`install`] puts in `tp_new` and `tp_dealloc` slots that do the same work directly:
+//! - Making: `tp_alloc`, then the `CData` written in place.
+//! - Freeing: the `CData` read back out and released, then `tp_free`.
+//!
+//! A class's own `tp_new` is copied from its base when the class is made, so the
+//! Python classes built on these natives (all made after module initialisation) get the
+//! new slot. `tp_dealloc` is found on the base at each deallocation.
+//!
+//! Soundness rests on the layout. Three facts must hold:
+//! - The `CData` lies at the same offset in every instance of these classes.
+//! - PyO3's bookkeeping fields of these frozen, `Send` classes take no space.
+//! - The five classes add nothing to the `_CData` layout.
+//!
+//! [`install`] measures the offset on an instance that PyO3 made and checks the type
+//! sizes against it. If anything differs, it installs nothing and PyO3's own slots stay
+//! in use: the `#[new]` methods of the five classes are that fallback.
+
+use std::sync::OnceLock;
+
+use ferrotype_core::{FfiType, TypeCode};
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use pyo3::{ffi, PyClassInitializer, PyTypeInfo};
+
+use crate::array::Array;
+use crate::cdata::{construct, CData};
+use crate::pointer::Pointer;
+use crate::simple::SimpleCData;
+use crate::stginfo::{Kind, StgInfo};
+use crate::structure::{Structure, Union};
+
+// The five kinds keep all their state in `CData`.
+const _: () = assert!(
+    size_of::<SimpleCData>() == 0
+        && size_of::<Array>() == 0
+        && size_of::<Pointer>() == 0
+        && size_of::<Structure>() == 0
+        && size_of::<Union>() == 0
+);
+
+/// The offset of the `CData` in an instance, once [`install`] has checked the layout.
+static OFFSET: OnceLock<usize> = OnceLock::new();
+
+/// Whether instances of the five kinds are made and freed by this module's slots.
+#[inline]
+pub fn installed() -> bool {
+    OFFSET.get().is_some()
+}
+
+/// Checks the layout and installs the slots on the five native classes. Called once at
+/// module initialisation, before any Python class derives from them.
+pub fn install(py: Python<'_>) -> PyResult<()> {
+    let Some(offset) = measure(py)? else {
+        return Ok(());
+    };
+    if OFFSET.set(offset).is_err() {
+        return Ok(());
+    }
+    let natives: [(*mut ffi::PyTypeObject, ffi::newfunc); 5] = [
+        (SimpleCData::type_object(py).as_type_ptr(), new_simple),
+        (Array::type_object(py).as_type_ptr(), new_array),
+        (Pointer::type_object(py).as_type_ptr(), new_pointer),
+        (Structure::type_object(py).as_type_ptr(), new_struct),
+        (Union::type_object(py).as_type_ptr(), new_union),
+    ];
+    for (tp, new) in natives {
+        // SAFETY: a live, initialised heap type of this module that no class derives
+        // from yet; PyType_Modified drops anything cached about it.
+        unsafe {
+            (*tp).tp_new = Some(new);
+            (*tp).tp_dealloc = Some(dealloc);
+            ffi::PyType_Modified(tp);
+        }
+    }
+    Ok(())
+}
+
+/// The offset of the `CData` in an instance PyO3 made, if every one of the five classes
+/// is laid out as `_CData` is: a `PyObject` header, then the `CData` and nothing else.
+fn measure(py: Python<'_>) -> PyResult<Option<usize>> {
+    let info = Py::new(
+        py,
+        StgInfo::base(Kind::Pointer, 8, 8, FfiType::Scalar(TypeCode::VoidP), "P"),
+    )?;
+    let probe = CData::new_view(info, std::ptr::null_mut(), 0, None, 0);
+    let probe = Bound::new(py, PyClassInitializer::from(probe).add_subclass(Pointer))?;
+    let object = probe.as_ptr() as usize;
+    let data = std::ptr::from_ref(probe.as_super().get()) as usize;
+    let Some(offset) = data.checked_sub(object) else {
+        return Ok(None);
+    };
+    let base = CData::type_object(py).as_type_ptr();
+    // SAFETY: reading the size fields of live, initialised type objects.
+    let sizes_match = unsafe {
+        let size = (*base).tp_basicsize;
+        (*base).tp_itemsize == 0
+            && usize::try_from(size).ok() == Some(offset + size_of::<CData>())
+            && [
+                SimpleCData::type_object(py),
+                Array::type_object(py),
+                Pointer::type_object(py),
+                Structure::type_object(py),
+                Union::type_object(py),
+            ]
+            .iter()
+            .all(|t| {
+                let tp = t.as_type_ptr();
+                (*tp).tp_basicsize == size && (*tp).tp_itemsize == 0
+            })
+    };
+    let fits = offset >= size_of::<ffi::PyObject>() && offset % align_of::<CData>() == 0;
+    Ok((sizes_match && fits).then_some(offset))
+}
+
+/// Makes an instance of `cls` holding `data`, without `__init__`.
+///
+/// # Safety
+/// [`installed`] must be true, and `cls` must be a subtype of the native class of
+/// `data`'s kind, one of the five kinds of this module.
+pub unsafe fn alloc<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let Some(&offset) = OFFSET.get() else {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "ferrotype: instance slots are not installed",
+        ));
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `tp` is a live type object; `tp_alloc` returns zeroed memory of the
+    // class's size, or NULL with an exception set. (Like ctypes, and unlike
+    // `object.__new__`, this does not refuse classes with abstract methods.)
+    let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
+    if obj.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: the object is an instance of a subtype of one of the five classes (the
+    // caller's guarantee), so its `CData` lies at `offset` (checked by `install`) in
+    // memory that nothing has initialised yet; no Python code runs between the
+    // allocation and this write, so the collector cannot see the zeroed fields.
+    unsafe {
+        obj.cast::<u8>().add(offset).cast::<CData>().write(data);
+        Ok(Bound::from_owned_ptr(py, obj))
+    }
+}
+
+/// Declares the `tp_new` slot of one kind: the class's type information (or the error
+/// ctypes gives for a class without it), then [`alloc`]. The arguments are for
+/// `__init__`.
+macro_rules! new_slot {
+    ($name:ident, $kind:expr, $missing:literal) => {
+        unsafe extern "C" fn $name(
+            subtype: *mut ffi::PyTypeObject,
+            _args: *mut ffi::PyObject,
+            _kwds: *mut ffi::PyObject,
+        ) -> *mut ffi::PyObject {
+            // SAFETY: the interpreter calls tp_new with the GIL held.
+            let py = unsafe { Python::assume_attached() };
+            crate::errors::run_slot(
+                py,
+                "ferrotype: a Rust panic while making an instance",
+                || {
+                    let subtype = subtype.cast::<ffi::PyObject>();
+                    // SAFETY: `subtype` is the live class being instantiated, borrowed
+                    // for the call.
+                    let cls = unsafe { Bound::ref_from_ptr(py, &subtype) };
+                    // SAFETY: as above, a type object.
+                    let cls = unsafe { cls.cast_unchecked::<PyType>() };
+                    let data = construct(cls, $kind, $missing)?;
+                    // SAFETY: CPython calls a class's tp_new for that class, and this slot
+                    // is only installed on (and inherited from) the native class of `$kind`
+                    // (`object.__new__`-style calls check the subtype relation).
+                    unsafe { alloc(cls, data) }.map(Bound::unbind)
+                },
+            )
+        }
+    };
+}
+
+new_slot!(new_simple, Kind::Simple, "abstract class");
+new_slot!(new_array, Kind::Array, "abstract class");
+new_slot!(
+    new_pointer,
+    Kind::Pointer,
+    "Cannot create instance: has no _type_"
+);
+new_slot!(new_struct, Kind::Struct, "abstract class");
+new_slot!(new_union, Kind::Union, "abstract class");
+
+/// The `tp_dealloc` slot of the five kinds (called directly for instances of the native
+/// classes, and by CPython's `subtype_dealloc` for Python subclasses, after it has
+/// cleared their own dict and slots).
+unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
+    // SAFETY: the interpreter calls tp_dealloc with the GIL held, once, when the last
+    // reference is gone. The slot is installed only after `OFFSET` is set, and only on
+    // the five classes, whose instances hold a `CData` there (written by `alloc` or by
+    // PyO3); it is read out exactly once, then the memory goes back through the class's
+    // `tp_free`, and the reference every heap-type instance holds on its class is
+    // released, as PyO3's own slot does.
+    unsafe {
+        ffi::PyObject_GC_UnTrack(obj.cast());
+        if let Some(&offset) = OFFSET.get() {
+            let data = obj.cast::<u8>().add(offset).cast::<CData>().read();
+            let py = Python::assume_attached();
+            // A panic must not unwind into the interpreter; releasing references does
+            // not panic, but a leak is the safe outcome if it ever did.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| data.dispose(py)));
+        }
+        let tp = ffi::Py_TYPE(obj);
+        (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+        ffi::Py_DECREF(tp.cast());
+    }
+}
