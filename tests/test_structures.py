@@ -41,6 +41,50 @@ def test_positional_and_keyword_init(ct, Point, Rec):
         Point(1, x=2)
 
 
+def test_init_through_the_class_hierarchy(ct, Point):
+    """`__init__` as inherited, overridden, chained with super() and called explicitly,
+    for every kind of data class."""
+
+    class Point3(Point):
+        _fields_ = [("z", ct.c_double)]
+
+    class Scaled(Point):
+        def __init__(self, x, y, k=2.0):
+            super().__init__(x * k, y=y * k)
+
+    class Again(Scaled):
+        pass
+
+    class MyInt(ct.c_int):
+        def __init__(self, v):
+            ct.c_int.__init__(self, v + 1)
+
+    class MyIntPlain(ct.c_int):
+        pass
+
+    IntPtr = ct.POINTER(ct.c_int)
+
+    class MyArr(ct.c_int * 3):
+        def __init__(self, *values):
+            super().__init__(*reversed(values))
+
+    assert (Point3(1, 2, 3).x, Point3(1, 2, 3).z) == (1.0, 3.0)
+    assert (Scaled(1, 2).x, Scaled(1, 2).y) == (2.0, 4.0)
+    assert (Again(1, 2, k=3).x, Again(1, 2, k=3).y) == (3.0, 6.0)
+    assert MyInt(4).value == 5
+    assert MyIntPlain(4).value == 4
+    target = ct.c_int(9)
+    assert IntPtr(target).contents.value == 9
+    assert list(MyArr(1, 2, 3)) == [3, 2, 1]
+    p = Point(1, 2)
+    Point.__init__(p, 5)  # re-initialising an instance, as ctypes allows
+    assert (p.x, p.y) == (5.0, 2.0)
+    with pytest.raises(TypeError, match="too many initializers"):
+        Point3(1, 2, 3, 4)
+    with pytest.raises(TypeError, match="at most 1 argument"):
+        MyIntPlain(1, 2)
+
+
 def test_char_array_field_reads_bytes(ct, Rec):
     r = Rec()
     r.name = b"hello"

@@ -172,10 +172,7 @@ impl Array {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        for (i, v) in args.iter().enumerate() {
-            Array::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &v)?;
-        }
-        Ok(())
+        init_array(slf, args)
     }
 
     fn __len__(slf: &Bound<'_, Self>) -> usize {
@@ -624,4 +621,12 @@ pub fn install_char_attr_slots(py: Python<'_>) {
         (*tp).tp_descr_get = Some(char_attr_descr_get);
         pyo3::ffi::PyType_Modified(tp);
     }
+}
+
+/// `__init__` of arrays: the first elements, in order.
+pub fn init_array(slf: &Bound<'_, Array>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    for (i, v) in args.iter().enumerate() {
+        Array::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &v)?;
+    }
+    Ok(())
 }

@@ -79,13 +79,7 @@ impl Pointer {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        match args.len() {
-            0 => Ok(()),
-            1 => set_contents(slf.py(), slf.as_super().get(), &args.get_item(0)?),
-            n => Err(PyTypeError::new_err(format!(
-                "__init__ expected at most 1 argument, got {n}"
-            ))),
-        }
+        init_pointer(slf.as_super(), args)
     }
 
     #[getter]
@@ -316,5 +310,16 @@ pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
             (*mapping).mp_subscript = Some(pointer_subscript);
             pyo3::ffi::PyType_Modified(tp);
         }
+    }
+}
+
+/// `__init__` of pointer instances: at most one target.
+pub fn init_pointer(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    match args.len() {
+        0 => Ok(()),
+        1 => set_contents(cd.py(), cd.get(), &args.get_item(0)?),
+        n => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {n}"
+        ))),
     }
 }

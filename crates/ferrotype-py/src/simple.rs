@@ -51,13 +51,7 @@ impl SimpleCData {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        match args.len() {
-            0 => Ok(()),
-            1 => set_simple_value(slf.as_super(), &args.get_item(0)?),
-            n => Err(PyTypeError::new_err(format!(
-                "__init__ expected at most 1 argument, got {n}"
-            ))),
-        }
+        init_simple(slf.as_super(), args)
     }
 
     #[getter]
@@ -102,5 +96,16 @@ impl SimpleCData {
         } else {
             Ok(slf.clone().into_any().unbind())
         }
+    }
+}
+
+/// `__init__` of simple instances: at most one value.
+pub fn init_simple(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    match args.len() {
+        0 => Ok(()),
+        1 => set_simple_value(cd, &args.get_item(0)?),
+        n => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {n}"
+        ))),
     }
 }

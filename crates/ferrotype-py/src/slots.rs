@@ -28,11 +28,13 @@
 //! sizes against it. If anything differs, it installs nothing and PyO3's own slots stay
 //! in use: the `#[new]` methods of the five classes are that fallback.
 
+use std::ffi::c_int;
 use std::sync::OnceLock;
 
 use ferrotype_core::{FfiType, TypeCode};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::{ffi, PyClassInitializer, PyTypeInfo};
 
 use crate::array::Array;
@@ -76,16 +78,54 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
         (Structure::type_object(py).as_type_ptr(), new_struct),
         (Union::type_object(py).as_type_ptr(), new_union),
     ];
-    for (tp, new) in natives {
+    let raw_inits: [ffi::initproc; 5] = [
+        init_simple,
+        init_array,
+        init_pointer,
+        init_compound,
+        init_compound,
+    ];
+    let mut inits = [(0usize, raw_inits[0]); 5];
+    for (((tp, new), raw), slot) in natives.into_iter().zip(raw_inits).zip(&mut inits) {
         // SAFETY: a live, initialised heap type of this module that no class derives
         // from yet; PyType_Modified drops anything cached about it.
         unsafe {
+            *slot = ((*tp).tp_init.map_or(0, |f| f as usize), raw);
             (*tp).tp_new = Some(new);
             (*tp).tp_dealloc = Some(dealloc);
             ffi::PyType_Modified(tp);
         }
     }
+    let _ = INITS.set(inits);
     Ok(())
+}
+
+/// PyO3's `tp_init` of each of the five native classes (as an address), with the raw
+/// slot that does the same work.
+static INITS: OnceLock<[(usize, ffi::initproc); 5]> = OnceLock::new();
+
+/// Gives a new data class the raw `tp_init` of its kind, if its `tp_init` is still
+/// PyO3's. A class's `tp_init` comes from the `__init__` it inherits, and CPython takes
+/// the function wrapped by the native class's `__init__` descriptor, PyO3's, so each
+/// class is switched when it is made. A class (or a base) that defines `__init__` in
+/// Python keeps its own; calls through `__init__` itself reach PyO3's, which shares the
+/// raw slot's body.
+pub fn adopt(cls: &Bound<'_, PyType>) {
+    let Some(inits) = INITS.get() else {
+        return;
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+    // cached lookups.
+    unsafe {
+        let Some(current) = (*tp).tp_init else {
+            return;
+        };
+        if let Some((_, raw)) = inits.iter().find(|(g, _)| *g == current as usize) {
+            (*tp).tp_init = Some(*raw);
+            ffi::PyType_Modified(tp);
+        }
+    }
 }
 
 /// The offset of the `CData` in an instance PyO3 made, if every one of the five classes
@@ -165,7 +205,9 @@ macro_rules! new_slot {
             _args: *mut ffi::PyObject,
             _kwds: *mut ffi::PyObject,
         ) -> *mut ffi::PyObject {
-            // SAFETY: the interpreter calls tp_new with the GIL held.
+            // SAFETY: the interpreter calls tp_new with the GIL held. (PyO3 does not
+            // count the thread as attached here: nothing below drops a `Py`, which PyO3
+            // would then release only later.)
             let py = unsafe { Python::assume_attached() };
             crate::errors::run_slot(
                 py,
@@ -222,3 +264,90 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
         ffi::Py_DECREF(tp.cast());
     }
 }
+
+/// Runs the body of a raw `tp_init` slot: 0, or -1 with the error set (a panic becomes
+/// a `PanicException`).
+///
+/// PyO3 does not count the thread as attached in a raw slot (counting it costs more
+/// than the rest of a plain `__init__`), so a `Py` dropped here would be released only
+/// later, from PyO3's pool: the bodies hold references as `Bound`, released at once.
+fn run_init(body: impl for<'py> FnOnce(Python<'py>) -> PyResult<()>) -> c_int {
+    // SAFETY: the interpreter calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(py))) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            e.restore(py);
+            -1
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic in __init__").restore(py);
+            -1
+        }
+    }
+}
+
+/// Refuses keyword arguments as the `__init__` of the native class `class` does.
+fn no_keywords(class: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    match kwargs.and_then(|k| k.keys().iter().next()) {
+        Some(key) => Err(PyTypeError::new_err(format!(
+            "{class}.__init__() got an unexpected keyword argument {}",
+            key.repr()?
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Declares a raw `tp_init` slot: the instance as a `CData`, the arguments as a tuple
+/// and an optional dict, then `$body`.
+macro_rules! init_slot {
+    ($name:ident, |$cd:ident, $args:ident, $kwargs:ident| $body:expr) => {
+        unsafe extern "C" fn $name(
+            slf: *mut ffi::PyObject,
+            args: *mut ffi::PyObject,
+            kwds: *mut ffi::PyObject,
+        ) -> c_int {
+            run_init(|py| {
+                // SAFETY: `slf` and `args` are live objects borrowed for the call.
+                let (slf, args) = unsafe {
+                    (
+                        Bound::ref_from_ptr(py, &slf),
+                        Bound::ref_from_ptr(py, &args),
+                    )
+                };
+                let kwds = if kwds.is_null() {
+                    None
+                } else {
+                    // SAFETY: `kwds` is a live object, borrowed for the call.
+                    Some(unsafe { Bound::ref_from_ptr(py, &kwds) })
+                };
+                // SAFETY: CPython calls a class's tp_init for instances of that class,
+                // and `adopt` gives this slot only to classes whose `__init__` is that of
+                // a native data class, so to subclasses of it: the instance is a `CData`.
+                let $cd = unsafe { slf.cast_unchecked::<CData>() };
+                let $args = args.cast::<PyTuple>()?;
+                let $kwargs = match kwds {
+                    Some(k) => Some(k.cast::<PyDict>()?),
+                    None => None,
+                };
+                $body
+            })
+        }
+    };
+}
+
+init_slot!(init_simple, |cd, args, kwargs| {
+    no_keywords("_SimpleCData", kwargs)?;
+    crate::simple::init_simple(cd, args)
+});
+init_slot!(init_array, |cd, args, kwargs| {
+    no_keywords("Array", kwargs)?;
+    crate::array::init_array(cd.cast::<Array>()?, args)
+});
+init_slot!(init_pointer, |cd, args, kwargs| {
+    no_keywords("_Pointer", kwargs)?;
+    crate::pointer::init_pointer(cd, args)
+});
+init_slot!(init_compound, |cd, args, kwargs| {
+    crate::structure::init_compound(cd, args, kwargs)
+});

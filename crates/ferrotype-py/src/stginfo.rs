@@ -202,6 +202,7 @@ pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'p
 pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
     let info = Bound::new(cls.py(), info)?;
     cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
+    crate::slots::adopt(cls);
     Ok(info)
 }
 

@@ -724,6 +724,20 @@ fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
     out
 }
 
+/// `__init__` of structures and unions: positional values for the fields in order,
+/// keyword values by name.
+pub fn init_compound(
+    cd: &Bound<'_, CData>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    if args.is_empty() && kwargs.is_none_or(|k| k.is_empty()) {
+        return Ok(());
+    }
+    let info = cd.get().info_obj().bind(cd.py()).clone();
+    init_fields(cd.as_any(), info.get(), args, kwargs)
+}
+
 fn init_fields(
     slf: &Bound<'_, PyAny>,
     info: &StgInfo,
@@ -780,8 +794,7 @@ macro_rules! compound_base {
                 args: &Bound<'_, PyTuple>,
                 kwargs: Option<&Bound<'_, PyDict>>,
             ) -> PyResult<()> {
-                let info = slf.as_super().get().info_obj().clone_ref(slf.py());
-                init_fields(slf.as_any(), info.get(), args, kwargs)
+                init_compound(slf.as_super(), args, kwargs)
             }
         }
     };
