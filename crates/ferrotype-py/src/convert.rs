@@ -158,6 +158,26 @@ pub unsafe fn store(
     swapped: bool,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<Option<Py<PyAny>>> {
+    // The common case, an exact int into an integer type in native order, is written
+    // directly after the same width check as below.
+    if !swapped && code.is_integer() && value.is_exact_instance_of::<PyInt>() {
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: `value` is an exact int; values beyond 64 bits set `overflow`.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(value.as_ptr(), &mut overflow) };
+        let size = code.size();
+        if overflow == 0 && size <= 8 && code.int_fits(i128::from(v)) {
+            let bytes = v.to_ne_bytes();
+            let low = if cfg!(target_endian = "big") {
+                8 - size
+            } else {
+                0
+            };
+            // SAFETY: the caller guarantees `size` writable bytes at `ptr`; the source
+            // is a separate local array holding at least `low + size` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().add(low), ptr, size) };
+            return Ok(None);
+        }
+    }
     let mut keep = None;
     let scalar = match code {
         TypeCode::Bool => Scalar::Bool(value.is_truthy()?),

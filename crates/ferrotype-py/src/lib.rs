@@ -49,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<structure::Union>()?;
     m.add_class::<structure::CField>()?;
     slots::install(py)?;
+    simple::install_value_descriptor(py)?;
     structure::install_field_slots(py);
     pointer::install_pointer_slots(py);
     m.add_class::<array::CharArrayAttr>()?;

@@ -2,6 +2,7 @@
 //! value lives in the instance's memory; `.value` converts with the type's code.
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
@@ -54,21 +55,6 @@ impl SimpleCData {
         init_simple(slf.as_super(), args)
     }
 
-    #[getter]
-    fn value(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        simple_value(slf.as_super().get(), slf.py())
-    }
-
-    #[setter]
-    fn set_value(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
-        set_simple_value(slf.as_super(), &value)
-    }
-
-    #[deleter]
-    fn delete_value(_slf: &Bound<'_, Self>) -> PyResult<()> {
-        Err(PyTypeError::new_err("can't delete attribute"))
-    }
-
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         let cd = slf.as_super().get();
         // ctypes: true when any byte of the value is non-zero.
@@ -107,5 +93,71 @@ pub fn init_simple(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult
         n => Err(PyTypeError::new_err(format!(
             "__init__ expected at most 1 argument, got {n}"
         ))),
+    }
+}
+
+/// Gives `_SimpleCData` its `value` attribute: a getset descriptor whose functions are
+/// called by CPython directly (PyO3's getter trampoline costs about as much as reading
+/// the value). Called once at module initialisation.
+pub fn install_value_descriptor(py: Python<'_>) -> PyResult<()> {
+    use pyo3::PyTypeInfo;
+    let tp = SimpleCData::type_object(py);
+    let def = Box::leak(Box::new(ffi::PyGetSetDef {
+        name: c"value".as_ptr(),
+        get: Some(value_get),
+        set: Some(value_set),
+        doc: c"the value of the instance, converted with its type".as_ptr(),
+        closure: std::ptr::null_mut(),
+    }));
+    // SAFETY: `def` lives for the rest of the process, as a descriptor requires; the type
+    // object is initialised and PyDescr_NewGetSet returns a new reference or NULL.
+    let descr =
+        unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp.as_type_ptr(), def))? };
+    tp.setattr("value", descr)
+}
+
+/// `instance.value`.
+unsafe extern "C" fn value_get(
+    slf: *mut ffi::PyObject,
+    _closure: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a getset getter with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::errors::run_slot(py, "ferrotype: a Rust panic reading .value", || {
+        // SAFETY: `slf` is a live object borrowed for the call; the descriptor checked
+        // that it is an instance of `_SimpleCData`, so a `CData`.
+        let cd = unsafe { Bound::ref_from_ptr(py, &slf).cast_unchecked::<CData>() };
+        simple_value(cd.get(), py)
+    })
+}
+
+/// `instance.value = v` (`v` NULL: `del instance.value`, refused).
+unsafe extern "C" fn value_set(
+    slf: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    _closure: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
+    // SAFETY: CPython calls a getset setter with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let done = crate::errors::run_slot(py, "ferrotype: a Rust panic setting .value", || {
+        if value.is_null() {
+            return Err(PyTypeError::new_err("can't delete attribute"));
+        }
+        // SAFETY: as in `value_get`; `value` is a live object borrowed for the call.
+        let (cd, value) = unsafe {
+            (
+                Bound::ref_from_ptr(py, &slf).cast_unchecked::<CData>(),
+                Bound::ref_from_ptr(py, &value),
+            )
+        };
+        set_simple_value(cd, value)?;
+        Ok(py.None())
+    });
+    if done.is_null() {
+        -1
+    } else {
+        // SAFETY: `done` is the new reference to None made above.
+        unsafe { ffi::Py_DECREF(done) };
+        0
     }
 }
