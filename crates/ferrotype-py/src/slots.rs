@@ -17,7 +17,9 @@
 //!
 //! A class's own `tp_new` is copied from its base when the class is made, so the
 //! Python classes built on these natives (all made after module initialisation) get the
-//! new slot. `tp_dealloc` is found on the base at each deallocation.
+//! new slot. `tp_dealloc` is found on the base at each deallocation. `tp_init` is not
+//! inherited that way: [`adopt`] gives each new class a raw `tp_init` that runs the same
+//! body as the native `__init__` method, without PyO3's argument parsing.
 //!
 //! Soundness rests on the layout. Three facts must hold:
 //! - The `CData` lies at the same offset in every instance of these classes.
