@@ -338,6 +338,42 @@ def test_pointer_indexing(ct):
     assert arr[2] == 33
 
 
+def test_array_indexing_keys(ct):
+    """Every kind of key through an array's subscript: ints (negative too), bools,
+    `__index__` objects, slices, and the errors for the rest."""
+
+    class Idx:
+        def __index__(self):
+            return 2
+
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    arr = (ct.c_int * 4)(10, 20, 30, 40)
+    assert (arr[0], arr[3], arr[-1], arr[-4]) == (10, 40, 40, 10)
+    assert (arr[True], arr[Idx()]) == (20, 30)
+    assert arr[1:3] == [20, 30]
+    assert arr[::-2] == [40, 20]
+    for bad in (4, -5):
+        with pytest.raises(IndexError, match="invalid index"):
+            arr[bad]
+    with pytest.raises(TypeError):
+        arr["1"]
+    chars = ct.create_string_buffer(b"ab")
+    assert (chars[0], chars[1:2]) == (b"a", b"b")
+    points = (Point * 2)(Point(1, 2), Point(3, 4))
+    view = points[1]
+    view.x = 30
+    assert points[1].x == 30 and view._b_base_ is points
+
+    class Doubling(ct.c_int * 2):
+        def __getitem__(self, i):
+            return 2 * super().__getitem__(i)
+
+    d = Doubling(5, 6)
+    assert (d[0], d[1]) == (10, 12)
+
+
 # ---- cast -------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@
 
 use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
@@ -621,6 +622,57 @@ pub fn install_char_attr_slots(py: Python<'_>) {
         (*tp).tp_descr_get = Some(char_attr_descr_get);
         pyo3::ffi::PyType_Modified(tp);
     }
+}
+
+/// PyO3's subscript slot for `Array`, kept for keys other than exact ints.
+static GENERATED_SUBSCRIPT: std::sync::OnceLock<ffi::binaryfunc> = std::sync::OnceLock::new();
+
+/// Remembers the subscript slot PyO3 generated for `Array` (at module initialisation).
+pub fn install_array_slots(py: Python<'_>) {
+    use pyo3::PyTypeInfo;
+    if let Some(generated) = crate::slots::generated_subscript(&Array::type_object(py)) {
+        let _ = GENERATED_SUBSCRIPT.set(generated);
+    }
+}
+
+/// Gives an array class the fast subscript slot (see [`crate::slots::switch_subscript`]).
+pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
+    if let Some(generated) = GENERATED_SUBSCRIPT.get() {
+        crate::slots::switch_subscript(cls, *generated, array_subscript);
+    }
+}
+
+/// The `mp_subscript` slot of array types: `a[i]` for an exact int `i` without PyO3's
+/// method trampoline (slices and other keys take the generated slot).
+unsafe extern "C" fn array_subscript(
+    obj: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: `key` is a live object.
+    if unsafe { ffi::PyLong_CheckExact(key) } == 0 {
+        if let Some(generated) = GENERATED_SUBSCRIPT.get() {
+            // SAFETY: the generated slot for the same object and key.
+            return unsafe { generated(obj, key) };
+        }
+    }
+    // SAFETY: the interpreter holds the GIL when it calls a slot.
+    let py = unsafe { Python::assume_attached() };
+    crate::errors::run_slot(py, "ferrotype: a Rust panic while indexing", || {
+        // SAFETY: `obj` and `key` are live objects borrowed for the call.
+        let (o, k) = unsafe { (Bound::ref_from_ptr(py, &obj), Bound::ref_from_ptr(py, &key)) };
+        // SAFETY: the slot is only installed on array types (see `use_fast_subscript`),
+        // whose instances are `Array`s.
+        let slf = unsafe { o.cast_unchecked::<Array>() };
+        let index: isize = k
+            .extract()
+            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let cd = slf.as_super().get();
+        let info = cd.info();
+        let i = normalize_index(index, info.length)?;
+        let (ecls, einfo) = elem_of(py, info);
+        let ptr = cd.ptr().wrapping_add(i * einfo.get().size);
+        get_item_at(slf.as_any(), &ecls, &einfo, ptr, i)
+    })
 }
 
 /// `__init__` of arrays: the first elements, in order.

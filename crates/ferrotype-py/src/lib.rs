@@ -52,6 +52,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     simple::install_value_descriptor(py)?;
     structure::install_field_slots(py);
     pointer::install_pointer_slots(py);
+    array::install_array_slots(py);
     m.add_class::<array::CharArrayAttr>()?;
     array::install_char_attr_slots(py);
     m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;

@@ -276,40 +276,15 @@ unsafe extern "C" fn pointer_subscript(
 /// initialisation).
 pub fn install_pointer_slots(py: Python<'_>) {
     use pyo3::PyTypeInfo;
-    let tp = Pointer::type_object(py).as_type_ptr();
-    // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as the
-    // class defines `__getitem__`) is only read.
-    unsafe {
-        let mapping = (*tp).tp_as_mapping;
-        if let Some(generated) = mapping.as_ref().and_then(|m| m.mp_subscript) {
-            let _ = GENERATED_SUBSCRIPT.set(generated);
-        }
+    if let Some(generated) = crate::slots::generated_subscript(&Pointer::type_object(py)) {
+        let _ = GENERATED_SUBSCRIPT.set(generated);
     }
 }
 
-/// Gives a pointer class the fast subscript slot, unless the class (or a base between
-/// it and `_Pointer`) defines its own `__getitem__`. CPython derives a new class's slot
-/// from the `__getitem__` it inherits, which is PyO3's generated one, so each class is
-/// switched when it is made.
+/// Gives a pointer class the fast subscript slot (see [`crate::slots::switch_subscript`]).
 pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
-    let Some(generated) = GENERATED_SUBSCRIPT.get() else {
-        return;
-    };
-    let tp = cls.as_type_ptr();
-    // Heap types embed their own mapping table. Only a slot that still is PyO3's
-    // generated function is replaced, by one with the same behaviour.
-    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
-    // cached lookups.
-    unsafe {
-        let mapping = (*tp).tp_as_mapping;
-        if mapping.is_null() {
-            return;
-        }
-        let current = (*mapping).mp_subscript.map(|f| f as usize);
-        if current == Some(*generated as usize) {
-            (*mapping).mp_subscript = Some(pointer_subscript);
-            pyo3::ffi::PyType_Modified(tp);
-        }
+    if let Some(generated) = GENERATED_SUBSCRIPT.get() {
+        crate::slots::switch_subscript(cls, *generated, pointer_subscript);
     }
 }
 

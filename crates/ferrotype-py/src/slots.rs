@@ -130,6 +130,42 @@ pub fn adopt(cls: &Bound<'_, PyType>) {
     }
 }
 
+/// The `mp_subscript` slot PyO3 generated for a native class's `__getitem__`.
+pub fn generated_subscript(native: &Bound<'_, PyType>) -> Option<ffi::binaryfunc> {
+    // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as the
+    // class defines `__getitem__`) is only read.
+    unsafe {
+        let mapping = (*native.as_type_ptr()).tp_as_mapping;
+        mapping.as_ref().and_then(|m| m.mp_subscript)
+    }
+}
+
+/// Gives a class the raw subscript slot `fast`, unless the class (or a base between it
+/// and the native class) defines its own `__getitem__`. CPython derives a new class's
+/// slot from the `__getitem__` it inherits, which is PyO3's `generated` one, so each
+/// class is switched when it is made. `fast` must behave as `generated` does.
+pub fn switch_subscript(
+    cls: &Bound<'_, PyType>,
+    generated: ffi::binaryfunc,
+    fast: ffi::binaryfunc,
+) {
+    let tp = cls.as_type_ptr();
+    // Heap types embed their own mapping table. Only a slot that still is PyO3's
+    // generated function is replaced.
+    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+    // cached lookups.
+    unsafe {
+        let mapping = (*tp).tp_as_mapping;
+        if mapping.is_null() {
+            return;
+        }
+        if (*mapping).mp_subscript.map(|f| f as usize) == Some(generated as usize) {
+            (*mapping).mp_subscript = Some(fast);
+            ffi::PyType_Modified(tp);
+        }
+    }
+}
+
 /// The offset of the `CData` in an instance PyO3 made, if every one of the five classes
 /// is laid out as `_CData` is: a `PyObject` header, then the `CData` and nothing else.
 fn measure(py: Python<'_>) -> PyResult<Option<usize>> {

@@ -284,6 +284,7 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
 #[pyfunction]
 pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
+    crate::array::use_fast_subscript(cls);
     let length = cls
         .getattr(intern!(py, "_length_"))
         .map_err(|_| PyAttributeError::new_err("class must define a '_length_' attribute"))?;
