@@ -167,7 +167,7 @@ impl Array {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let cd = crate::cdata::construct(cls, Kind::Array, "abstract class")?;
+        let cd = crate::cdata::construct(cls, Kind::Array)?;
         Ok(PyClassInitializer::from(cd).add_subclass(Array))
     }
 
@@ -624,23 +624,9 @@ pub fn install_char_attr_slots(py: Python<'_>) {
     }
 }
 
-/// PyO3's subscript slot for `Array`, kept for keys other than exact ints.
-static GENERATED_SUBSCRIPT: std::sync::OnceLock<ffi::binaryfunc> = std::sync::OnceLock::new();
-
-/// Remembers the subscript slot PyO3 generated for `Array` (at module initialisation).
-pub fn install_array_slots(py: Python<'_>) {
-    use pyo3::PyTypeInfo;
-    if let Some(generated) = crate::slots::generated_subscript(&Array::type_object(py)) {
-        let _ = GENERATED_SUBSCRIPT.set(generated);
-    }
-}
-
-/// Gives an array class the fast subscript slot (see [`crate::slots::switch_subscript`]).
-pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
-    if let Some(generated) = GENERATED_SUBSCRIPT.get() {
-        crate::slots::switch_subscript(cls, *generated, array_subscript);
-    }
-}
+/// The fast subscript slot of array classes (given to each by `init_array_type`).
+pub static SUBSCRIPT: crate::slots::FastSubscript =
+    crate::slots::FastSubscript::new(array_subscript);
 
 /// The `mp_subscript` slot of array types: `a[i]` for an exact int `i` without PyO3's
 /// method trampoline (slices and other keys take the generated slot).
@@ -648,19 +634,16 @@ unsafe extern "C" fn array_subscript(
     obj: *mut ffi::PyObject,
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: `key` is a live object.
-    if unsafe { ffi::PyLong_CheckExact(key) } == 0 {
-        if let Some(generated) = GENERATED_SUBSCRIPT.get() {
-            // SAFETY: the generated slot for the same object and key.
-            return unsafe { generated(obj, key) };
-        }
+    // SAFETY: the slot's own arguments, GIL held.
+    if let Some(r) = unsafe { SUBSCRIPT.other_key(obj, key) } {
+        return r;
     }
     // SAFETY: the interpreter holds the GIL when it calls a slot.
     let py = unsafe { Python::assume_attached() };
     crate::errors::run_slot(py, "ferrotype: a Rust panic while indexing", || {
         // SAFETY: `obj` and `key` are live objects borrowed for the call.
         let (o, k) = unsafe { (Bound::ref_from_ptr(py, &obj), Bound::ref_from_ptr(py, &key)) };
-        // SAFETY: the slot is only installed on array types (see `use_fast_subscript`),
+        // SAFETY: the slot is only installed on array types (see `SUBSCRIPT`),
         // whose instances are `Array`s.
         let slf = unsafe { o.cast_unchecked::<Array>() };
         let index: isize = k

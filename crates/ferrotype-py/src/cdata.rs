@@ -470,23 +470,27 @@ impl CData {
 }
 
 thread_local! {
-    /// The memory for the instance [`instantiate`] is creating; taken by the native
-    /// `__new__` it calls.
+    /// The memory for the function pointer instance [`instantiate`] is creating; taken
+    /// by the native `__new__` it calls.
     static PENDING: RefCell<Option<CData>> = const { RefCell::new(None) };
 }
 
-/// The memory of a new instance of `cls` in a native `__new__`: what [`instantiate`]
-/// prepared, or a zero-filled buffer of the class's size. A class without type
-/// information of the right kind (an abstract base) raises `TypeError(missing)`.
-pub fn construct(cls: &Bound<'_, PyType>, kind: Kind, missing: &'static str) -> PyResult<CData> {
-    if let Some(cd) = take_pending() {
-        return Ok(cd);
-    }
+/// The memory of a new instance of `cls` of kind `kind` (one of the five data kinds) in
+/// its `tp_new`: a zero-filled buffer of the class's size. A class without type
+/// information of that kind (an abstract base, a pointer class without `_type_`)
+/// raises ctypes' `TypeError`.
+pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::stginfo::info_of(cls.as_any())
         .filter(|i| {
             i.get().kind == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
         })
-        .ok_or_else(|| PyTypeError::new_err(missing))?;
+        .ok_or_else(|| {
+            PyTypeError::new_err(if kind == Kind::Pointer {
+                "Cannot create instance: has no _type_"
+            } else {
+                "abstract class"
+            })
+        })?;
     CData::for_type(&info)
 }
 

@@ -51,8 +51,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     slots::install(py)?;
     simple::install_value_descriptor(py)?;
     structure::install_field_slots(py);
-    pointer::install_pointer_slots(py);
-    array::install_array_slots(py);
+    pointer::SUBSCRIPT.install(&<pointer::Pointer as pyo3::PyTypeInfo>::type_object(py));
+    array::SUBSCRIPT.install(&<array::Array as pyo3::PyTypeInfo>::type_object(py));
     m.add_class::<array::CharArrayAttr>()?;
     array::install_char_attr_slots(py);
     m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;

@@ -72,8 +72,7 @@ impl Pointer {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let cd =
-            crate::cdata::construct(cls, Kind::Pointer, "Cannot create instance: has no _type_")?;
+        let cd = crate::cdata::construct(cls, Kind::Pointer)?;
         Ok(PyClassInitializer::from(cd).add_subclass(Pointer))
     }
 
@@ -212,11 +211,11 @@ impl Pointer {
     }
 }
 
-/// The subscript slot PyO3 generated for `Pointer.__getitem__`, which the fast slot
-/// below falls back to for anything but an exact int.
-static GENERATED_SUBSCRIPT: std::sync::OnceLock<pyo3::ffi::binaryfunc> = std::sync::OnceLock::new();
+/// The fast subscript slot of pointer classes (given to each by `init_pointer_type`).
+pub static SUBSCRIPT: crate::slots::FastSubscript =
+    crate::slots::FastSubscript::new(pointer_subscript);
 
-/// The `mp_subscript` slot of pointer types (installed by [`install_pointer_slots`]):
+/// The `mp_subscript` slot of pointer types (see [`SUBSCRIPT`]):
 /// `p[i]` with an int enters here directly, without PyO3's generic argument handling.
 ///
 /// # Safety
@@ -227,13 +226,9 @@ unsafe extern "C" fn pointer_subscript(
     obj: *mut pyo3::ffi::PyObject,
     key: *mut pyo3::ffi::PyObject,
 ) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: `key` is a live object.
-    let exact_int = unsafe { pyo3::ffi::PyLong_CheckExact(key) } != 0;
-    if !exact_int {
-        if let Some(generated) = GENERATED_SUBSCRIPT.get() {
-            // SAFETY: the generated slot for the same object and key.
-            return unsafe { generated(obj, key) };
-        }
+    // SAFETY: the slot's own arguments, GIL held.
+    if let Some(r) = unsafe { SUBSCRIPT.other_key(obj, key) } {
+        return r;
     }
     // SAFETY: the interpreter holds the GIL when it calls a slot.
     let py = unsafe { Python::assume_attached() };
@@ -246,7 +241,7 @@ unsafe extern "C" fn pointer_subscript(
             )
         };
         // SAFETY: the slot is only installed on pointer types (see
-        // `use_fast_subscript`), whose instances are `Pointer`s.
+        // `SUBSCRIPT`), whose instances are `Pointer`s.
         let slf = unsafe { o.cast_unchecked::<Pointer>() };
         let index: isize = k
             .extract()
@@ -270,22 +265,6 @@ unsafe extern "C" fn pointer_subscript(
         }
         Pointer::item(slf.as_any(), cd, index)
     })
-}
-
-/// Remembers the subscript slot PyO3 generated for `_Pointer` (at module
-/// initialisation).
-pub fn install_pointer_slots(py: Python<'_>) {
-    use pyo3::PyTypeInfo;
-    if let Some(generated) = crate::slots::generated_subscript(&Pointer::type_object(py)) {
-        let _ = GENERATED_SUBSCRIPT.set(generated);
-    }
-}
-
-/// Gives a pointer class the fast subscript slot (see [`crate::slots::switch_subscript`]).
-pub fn use_fast_subscript(cls: &Bound<'_, PyType>) {
-    if let Some(generated) = GENERATED_SUBSCRIPT.get() {
-        crate::slots::switch_subscript(cls, *generated, pointer_subscript);
-    }
 }
 
 /// `__init__` of pointer instances: at most one target.

@@ -46,7 +46,7 @@ impl SimpleCData {
         _args: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let cd = crate::cdata::construct(cls, Kind::Simple, "abstract class")?;
+        let cd = crate::cdata::construct(cls, Kind::Simple)?;
         Ok(PyClassInitializer::from(cd).add_subclass(SimpleCData))
     }
 

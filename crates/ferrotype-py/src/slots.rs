@@ -130,39 +130,77 @@ pub fn adopt(cls: &Bound<'_, PyType>) {
     }
 }
 
-/// The `mp_subscript` slot PyO3 generated for a native class's `__getitem__`.
-pub fn generated_subscript(native: &Bound<'_, PyType>) -> Option<ffi::binaryfunc> {
-    // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as the
-    // class defines `__getitem__`) is only read.
-    unsafe {
-        let mapping = (*native.as_type_ptr()).tp_as_mapping;
-        mapping.as_ref().and_then(|m| m.mp_subscript)
-    }
+/// A raw `mp_subscript` slot for exact-int keys (`p[i]`, `a[i]`), over the slot PyO3
+/// generated for a native class's `__getitem__`, which every other key still takes.
+pub struct FastSubscript {
+    generated: OnceLock<ffi::binaryfunc>,
+    fast: ffi::binaryfunc,
 }
 
-/// Gives a class the raw subscript slot `fast`, unless the class (or a base between it
-/// and the native class) defines its own `__getitem__`. CPython derives a new class's
-/// slot from the `__getitem__` it inherits, which is PyO3's `generated` one, so each
-/// class is switched when it is made. `fast` must behave as `generated` does.
-pub fn switch_subscript(
-    cls: &Bound<'_, PyType>,
-    generated: ffi::binaryfunc,
-    fast: ffi::binaryfunc,
-) {
-    let tp = cls.as_type_ptr();
-    // Heap types embed their own mapping table. Only a slot that still is PyO3's
-    // generated function is replaced.
-    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
-    // cached lookups.
-    unsafe {
-        let mapping = (*tp).tp_as_mapping;
-        if mapping.is_null() {
+impl FastSubscript {
+    /// The fast slot `fast`, which must behave as the native `__getitem__` does.
+    pub const fn new(fast: ffi::binaryfunc) -> Self {
+        FastSubscript {
+            generated: OnceLock::new(),
+            fast,
+        }
+    }
+
+    /// Remembers PyO3's slot of the native class (at module initialisation).
+    pub fn install(&self, native: &Bound<'_, PyType>) {
+        // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as
+        // the class defines `__getitem__`) is only read.
+        let generated = unsafe {
+            let mapping = (*native.as_type_ptr()).tp_as_mapping;
+            mapping.as_ref().and_then(|m| m.mp_subscript)
+        };
+        if let Some(g) = generated {
+            let _ = self.generated.set(g);
+        }
+    }
+
+    /// Gives a class made from the native class the fast slot, unless the class (or a
+    /// base between it and the native class) defines its own `__getitem__`. CPython
+    /// derives a new class's slot from the `__getitem__` it inherits, which is PyO3's,
+    /// so each class is switched when it is made.
+    pub fn adopt(&self, cls: &Bound<'_, PyType>) {
+        let Some(generated) = self.generated.get() else {
             return;
+        };
+        let tp = cls.as_type_ptr();
+        // Heap types embed their own mapping table. Only a slot that still is PyO3's is
+        // replaced.
+        // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+        // cached lookups.
+        unsafe {
+            let mapping = (*tp).tp_as_mapping;
+            if mapping.is_null() {
+                return;
+            }
+            if (*mapping).mp_subscript.map(|f| f as usize) == Some(*generated as usize) {
+                (*mapping).mp_subscript = Some(self.fast);
+                ffi::PyType_Modified(tp);
+            }
         }
-        if (*mapping).mp_subscript.map(|f| f as usize) == Some(generated as usize) {
-            (*mapping).mp_subscript = Some(fast);
-            ffi::PyType_Modified(tp);
+    }
+
+    /// For the fast slot: PyO3's slot's result when `key` is not an exact int, which
+    /// the fast slot then returns as it is.
+    ///
+    /// # Safety
+    /// `obj` and `key` must be the live arguments of the fast slot, called with the GIL
+    /// held.
+    pub unsafe fn other_key(
+        &self,
+        obj: *mut ffi::PyObject,
+        key: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
+        // SAFETY: `key` is a live object (the caller's guarantee).
+        if unsafe { ffi::PyLong_CheckExact(key) } != 0 {
+            return None;
         }
+        // SAFETY: the generated slot, for the object and key it was made for.
+        self.generated.get().map(|g| unsafe { g(obj, key) })
     }
 }
 
@@ -223,21 +261,21 @@ pub unsafe fn alloc<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Boun
     if obj.is_null() {
         return Err(PyErr::fetch(py));
     }
-    // SAFETY: the object is an instance of a subtype of one of the five classes (the
-    // caller's guarantee), so its `CData` lies at `offset` (checked by `install`) in
-    // memory that nothing has initialised yet; no Python code runs between the
-    // allocation and this write, so the collector cannot see the zeroed fields.
+    // The object is an instance of a subtype of one of the five classes (the caller's
+    // guarantee), so its `CData` lies at `offset` (checked by `install`), in memory
+    // nothing has initialised yet. No Python code runs between the allocation and this
+    // write, so the collector cannot see the zeroed fields.
+    // SAFETY: as just said; `obj` is a new reference.
     unsafe {
         obj.cast::<u8>().add(offset).cast::<CData>().write(data);
         Ok(Bound::from_owned_ptr(py, obj))
     }
 }
 
-/// Declares the `tp_new` slot of one kind: the class's type information (or the error
-/// ctypes gives for a class without it), then [`alloc`]. The arguments are for
-/// `__init__`.
+/// Declares the `tp_new` slot of one kind: [`construct`], then [`alloc`]. The arguments
+/// are for `__init__`.
 macro_rules! new_slot {
-    ($name:ident, $kind:expr, $missing:literal) => {
+    ($name:ident, $kind:expr) => {
         unsafe extern "C" fn $name(
             subtype: *mut ffi::PyTypeObject,
             _args: *mut ffi::PyObject,
@@ -257,7 +295,7 @@ macro_rules! new_slot {
                     let cls = unsafe { Bound::ref_from_ptr(py, &subtype) };
                     // SAFETY: as above, a type object.
                     let cls = unsafe { cls.cast_unchecked::<PyType>() };
-                    let data = construct(cls, $kind, $missing)?;
+                    let data = construct(cls, $kind)?;
                     // SAFETY: CPython calls a class's tp_new for that class, and this slot
                     // is only installed on (and inherited from) the native class of `$kind`
                     // (`object.__new__`-style calls check the subtype relation).
@@ -268,26 +306,23 @@ macro_rules! new_slot {
     };
 }
 
-new_slot!(new_simple, Kind::Simple, "abstract class");
-new_slot!(new_array, Kind::Array, "abstract class");
-new_slot!(
-    new_pointer,
-    Kind::Pointer,
-    "Cannot create instance: has no _type_"
-);
-new_slot!(new_struct, Kind::Struct, "abstract class");
-new_slot!(new_union, Kind::Union, "abstract class");
+new_slot!(new_simple, Kind::Simple);
+new_slot!(new_array, Kind::Array);
+new_slot!(new_pointer, Kind::Pointer);
+new_slot!(new_struct, Kind::Struct);
+new_slot!(new_union, Kind::Union);
 
 /// The `tp_dealloc` slot of the five kinds (called directly for instances of the native
 /// classes, and by CPython's `subtype_dealloc` for Python subclasses, after it has
 /// cleared their own dict and slots).
 unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
-    // SAFETY: the interpreter calls tp_dealloc with the GIL held, once, when the last
-    // reference is gone. The slot is installed only after `OFFSET` is set, and only on
-    // the five classes, whose instances hold a `CData` there (written by `alloc` or by
-    // PyO3); it is read out exactly once, then the memory goes back through the class's
+    // The interpreter calls tp_dealloc with the GIL held, once, when the last reference
+    // is gone. The slot is installed only after `OFFSET` is set, and only on the five
+    // classes, whose instances hold a `CData` there (written by `alloc` or by PyO3). It
+    // is read out exactly once, then the memory goes back through the class's
     // `tp_free`, and the reference every heap-type instance holds on its class is
     // released, as PyO3's own slot does.
+    // SAFETY: as just said.
     unsafe {
         ffi::PyObject_GC_UnTrack(obj.cast());
         if let Some(&offset) = OFFSET.get() {

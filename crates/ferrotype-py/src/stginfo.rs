@@ -284,7 +284,7 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
 #[pyfunction]
 pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
-    crate::array::use_fast_subscript(cls);
+    crate::array::SUBSCRIPT.adopt(cls);
     let length = cls
         .getattr(intern!(py, "_length_"))
         .map_err(|_| PyAttributeError::new_err("class must define a '_length_' attribute"))?;
@@ -351,7 +351,7 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 #[pyfunction]
 pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
-    crate::pointer::use_fast_subscript(cls);
+    crate::pointer::SUBSCRIPT.adopt(cls);
     let proto = cls.getattr(intern!(py, "_type_")).ok();
     // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
     let own = cls

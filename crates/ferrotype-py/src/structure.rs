@@ -784,7 +784,7 @@ macro_rules! compound_base {
                 _args: &Bound<'_, PyTuple>,
                 _kwargs: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<PyClassInitializer<Self>> {
-                let cd = crate::cdata::construct(cls, $kind, "abstract class")?;
+                let cd = crate::cdata::construct(cls, $kind)?;
                 Ok(PyClassInitializer::from(cd).add_subclass($rust))
             }
 
