@@ -352,7 +352,12 @@ def c_program(case: Case) -> str:
     out.append(f"    {top.tag} v;\n    __builtin_memset(&v, 0, sizeof v);\n")
     for leaf in case.leaves:
         if leaf.row is not None:
-            for i, b in enumerate(leaf.value):
+            # ctypes: a char[n] field takes the bytes up to the first NUL, and the NUL
+            # when there is room for it.
+            data = leaf.value.split(b"\0", 1)[0]
+            if len(data) < leaf.row:
+                data += b"\0"
+            for i, b in enumerate(data):
                 out.append(f"    {c_path(leaf.path)}[{i}] = (char)0x{b:02x};\n")
         else:
             out.append(f"    {c_path(leaf.path)} = {c_value(leaf, leaf.value)};\n")

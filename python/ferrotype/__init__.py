@@ -215,6 +215,20 @@ class c_wchar(_SimpleCData):
     _type_ = "u"
 
 
+def _reset_cache():
+    """Forgets the cached pointer and function types (ctypes' function of that name)."""
+    _pointer_type_cache.clear()
+    _c_functype_cache.clear()
+    # As in ctypes: pointer-to-character arguments convert as character strings do
+    # (bytes for POINTER(c_char), str for POINTER(c_wchar)).
+    POINTER(c_wchar).from_param = c_wchar_p.from_param
+    POINTER(c_char).from_param = c_char_p.from_param
+    _pointer_type_cache[None] = c_void_p
+
+
+_reset_cache()
+
+
 if sizeof(c_uint) == sizeof(c_void_p):
     c_size_t = c_uint
     c_ssize_t = c_int

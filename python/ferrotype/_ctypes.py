@@ -79,7 +79,11 @@ class _CDataType(type):
     def __new__(mcls, name, bases, namespace, **kwargs):
         abstract = namespace.pop("_ft_abstract_", False)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        if not abstract:
+        if "_abstract_" in namespace:
+            # ctypes: a class declaring `_abstract_` gets no type information of its
+            # own (not its base's either), so it cannot be instantiated.
+            type.__setattr__(cls, "_ft_info_", None)
+        elif not abstract:
             cls._ft_init_()
         return cls
 
@@ -217,21 +221,25 @@ class PyCFuncPtrType(_CDataType):
 
 
 class _SimpleCData(_native._SimpleCData, metaclass=PyCSimpleType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None  # ctypes instances are mutable and unhashable
 
 
 class Array(_native.Array, metaclass=PyCArrayType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None
 
 
 class _Pointer(_native._Pointer, metaclass=PyCPointerType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None
 
 
 class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None
 
@@ -243,6 +251,10 @@ class PyCStructType(_CDataType):
     _ft_union_ = False
 
     def _ft_init_(cls):
+        if "_ft_info_" in cls.__dict__:
+            # Laid out already: `_fields_` was assigned while the class was being made
+            # (by an `__init_subclass__`).
+            return
         _native.init_struct_type(cls, cls._ft_union_, None)
         fields = cls.__dict__.get("_fields_")
         if fields is not None:
@@ -263,11 +275,13 @@ class UnionType(PyCStructType):
 
 
 class Structure(_native.Structure, metaclass=PyCStructType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None
 
 
 class Union(_native.Union, metaclass=UnionType):
+    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
     _ft_abstract_ = True
     __hash__ = None
 

@@ -68,8 +68,15 @@ pub fn set_item_at(
             // instance's memory is valid for its size (same type, same size). `copy`
             // tolerates overlap.
             unsafe { std::ptr::copy(s.ptr(), ptr, elem.size.min(s.size())) };
-            // ctypes: assigning an instance copies it and keeps what it keeps alive.
-            if let Some(kept) = s.kept_objects(py) {
+            // ctypes: assigning an instance copies it and keeps what it keeps alive. A
+            // function pointer's code (a callback's trampoline) lives in the object
+            // itself, so that is kept.
+            let kept = if s.info().kind == Kind::FuncPtr {
+                Some(value.clone().unbind())
+            } else {
+                s.kept_objects(py)
+            };
+            if let Some(kept) = kept {
                 owner_cd.keep_alive(py, index, kept)?;
             }
             return Ok(());
@@ -88,10 +95,34 @@ pub fn set_item_at(
             }
         }
     }
+    if elem.kind == Kind::Pointer && value.is_none() {
+        // ctypes: `None` is the NULL pointer (what the field kept alive stays kept).
+        // SAFETY: a pointer element is pointer-sized and writable.
+        unsafe { ferrotype_core::memory::write_bits(ptr, TypeCode::VoidP.size(), false, 0) };
+        return Ok(());
+    }
     if matches!(elem.kind, Kind::Array | Kind::Struct | Kind::Union) {
         if let Ok(t) = value.cast::<pyo3::types::PyTuple>() {
-            // ctypes: a tuple initialises an array, structure or union in place.
-            let made = elem_cls.call1(t)?;
+            // ctypes: a tuple initialises an array, structure or union in place; a
+            // failure is reported as a RuntimeError naming the type.
+            let made = elem_cls.call1(t).map_err(|e| {
+                let name = elem_cls
+                    .cast::<PyType>()
+                    .ok()
+                    .and_then(|c| c.name().ok())
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                let err = pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "({name}) {}: {}",
+                    e.get_type(py)
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    e.value(py)
+                ));
+                err.set_cause(py, Some(e));
+                err
+            })?;
             return set_item_at(owner_cd, elem_cls, elem, ptr, index, &made);
         }
     }
@@ -267,6 +298,10 @@ impl Array {
         let i = normalize_index(index, info.length)?;
         set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, value)
     }
+
+    fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Array does not support item deletion"))
+    }
 }
 
 fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, TypeCode)> {
@@ -310,25 +345,40 @@ pub fn char_units_value(
 }
 
 /// Stores bytes (`c_char`) or a str (`c_wchar`) into `length` units at `ptr`,
-/// NUL-terminating when there is room (ctypes' `.value` setter of character arrays).
+/// NUL-terminating when there is room: ctypes' `.value` setter of character arrays, or
+/// with `field`, its setter of character-array structure fields (whose bytes are taken
+/// up to the first NUL, and whose messages name the lengths).
 pub fn set_char_units(
     ptr: *mut u8,
     length: usize,
     code: TypeCode,
     value: &Bound<'_, PyAny>,
+    field: bool,
 ) -> PyResult<()> {
     let wide;
     let data: &[u8] = if code == TypeCode::Char {
         let b = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "bytes expected instead of {} instance",
-                convert::type_name(value)
-            ))
+            PyTypeError::new_err(if field {
+                format!("expected bytes, {} found", convert::type_name(value))
+            } else {
+                format!(
+                    "bytes expected instead of {} instance",
+                    convert::type_name(value)
+                )
+            })
         })?;
-        if b.as_bytes().len() > length {
-            return Err(PyValueError::new_err("byte string too long"));
+        let mut data = b.as_bytes();
+        if field {
+            data = &data[..data.iter().position(|&c| c == 0).unwrap_or(data.len())];
         }
-        b.as_bytes()
+        if data.len() > length {
+            return Err(PyValueError::new_err(if field {
+                format!("bytes too long ({}, maximum length {length})", data.len())
+            } else {
+                "byte string too long".to_owned()
+            }));
+        }
+        data
     } else {
         let s = value.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -339,7 +389,11 @@ pub fn set_char_units(
         wide = convert::wide_bytes(s)?;
         let units = wide.as_bytes().len() / code.size() - 1;
         if units > length {
-            return Err(PyValueError::new_err("string too long"));
+            return Err(PyValueError::new_err(if field {
+                format!("string too long ({units}, maximum length {length})")
+            } else {
+                "string too long".to_owned()
+            }));
         }
         let b = wide.as_bytes();
         &b[..b.len() - code.size()]
@@ -449,7 +503,7 @@ fn make_char_buffer<'py>(
         } else {
             TypeCode::Char
         };
-        set_char_units(cd.get().ptr(), info.get().length, code, init)?;
+        set_char_units(cd.get().ptr(), info.get().length, code, init, false)?;
     }
     Ok(obj)
 }
@@ -488,7 +542,7 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
     c.check_writable()?;
-    set_char_units(c.ptr(), c.info().length, code, value)
+    set_char_units(c.ptr(), c.info().length, code, value, false)
 }
 
 /// `raw` of a `c_char` array: all its bytes.

@@ -71,6 +71,7 @@ impl CData {
         index: usize,
         info: Py<StgInfo>,
     ) -> CData {
+        info.get().seal();
         CData {
             inline: Inline(UnsafeCell::new([0; INLINE])),
             storage: UnsafeCell::new(storage),
@@ -409,11 +410,15 @@ impl CData {
             .map_err(|_| PyTypeError::new_err("__setstate__() argument 1 must be dict"))?;
         slf.get().check_writable()?;
         slf.get().write_bytes(data.as_bytes());
-        if !dict.is_empty() {
-            slf.getattr(pyo3::intern!(py, "__dict__"))?
-                .call_method1(pyo3::intern!(py, "update"), (dict,))?;
-        }
-        Ok(())
+        let mine = slf.getattr(pyo3::intern!(py, "__dict__"))?;
+        let mine = mine.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{}.__dict__ must be a dictionary, not {}",
+                crate::convert::type_name(slf.as_any()),
+                crate::convert::type_name(&mine)
+            ))
+        })?;
+        mine.update(dict.as_mapping())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -32,7 +32,7 @@ use ferrotype_core::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
-use pyo3::{ffi, intern, PyTypeInfo};
+use pyo3::{ffi, intern, PyTraverseError, PyTypeInfo, PyVisit};
 
 use crate::cdata::{instantiate, CData};
 use crate::convert::{self, default_param, pointer_param, simple_param, Param};
@@ -484,9 +484,25 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         }
     }
     match item.getattr(intern!(py, "from_param")) {
-        Ok(fp) => Ok(ArgConv::Custom {
-            from_param: fp.unbind(),
-        }),
+        Ok(fp) => {
+            // Another type's converter borrowed as `from_param` (ctypes itself sets
+            // `POINTER(c_char).from_param = c_char_p.from_param`, and the same for
+            // `c_wchar`): converted as that type when it is a native one.
+            if let Ok(owner) = fp.getattr(intern!(py, "__self__")) {
+                if let Ok(owner_cls) = owner.cast::<PyType>() {
+                    if !owner.is(item)
+                        && info_of(&owner).is_some()
+                        && native_from_param_kind(owner_cls)?.is_some()
+                        && owner.getattr(intern!(py, "from_param"))?.eq(&fp)?
+                    {
+                        return compile_argtype(&owner, index);
+                    }
+                }
+            }
+            Ok(ArgConv::Custom {
+                from_param: fp.unbind(),
+            })
+        }
         Err(_) => Err(PyTypeError::new_err(format!(
             "item {} in _argtypes_ has no from_param method",
             index + 1
@@ -1342,6 +1358,23 @@ fn call_with_paramflags<'py>(
 
 #[pymethods]
 impl CFuncPtr {
+    /// Visits what the function object refers to (its callable, argtypes, restype,
+    /// errcheck), so that cycles through them are collected.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(cb) = &self.callback {
+            cb.user().traverse(&visit)?;
+        }
+        self.state.traverse(&visit, |st| {
+            for o in [&st.argtypes, &st.restype, &st.checker, &st.errcheck]
+                .into_iter()
+                .flatten()
+            {
+                visit.call(o)?;
+            }
+            Ok(())
+        })
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args, **_kwargs))]

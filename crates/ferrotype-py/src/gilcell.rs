@@ -45,6 +45,14 @@ impl<T> GilCell<T> {
         unsafe { Rc::clone(&*self.0.get()) }
     }
 
+    /// Lends the current value to `f` during a garbage-collector traversal (where no
+    /// `Python` token is at hand).
+    pub fn traverse<R>(&self, _visit: &pyo3::PyVisit<'_>, f: impl FnOnce(&T) -> R) -> R {
+        // SAFETY: the collector calls tp_traverse with the GIL held and no Python code
+        // runs during traversal, so the cell cannot be replaced while `f` reads it.
+        f(unsafe { &*self.0.get() })
+    }
+
     /// Replaces the value; the old one is dropped after the cell is updated.
     pub fn set(&self, _py: Python<'_>, value: T) {
         // SAFETY: as in `get`; the swap completes before the old Rc is dropped, so code

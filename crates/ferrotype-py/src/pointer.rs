@@ -38,7 +38,7 @@ fn target<'py>(
     let cls = info.pointer_target().ok_or_else(missing)?.bind(py).clone();
     if let Some(known) = &info.proto_info {
         let k = known.get();
-        if !matches!(k.kind, Kind::Struct | Kind::Union) || k.fields_final {
+        if !matches!(k.kind, Kind::Struct | Kind::Union) || k.is_final() {
             return Ok((cls, known.bind(py).clone()));
         }
     }
@@ -126,13 +126,15 @@ impl Pointer {
             if step == 0 {
                 return Err(PyValueError::new_err("slice step cannot be zero"));
             }
-            let start = start.unwrap_or(if step > 0 {
-                0
-            } else {
-                return Err(PyValueError::new_err(
-                    "slice start is required for step < 0",
-                ));
-            });
+            let start = match start {
+                Some(s) => s,
+                None if step > 0 => 0,
+                None => {
+                    return Err(PyValueError::new_err(
+                        "slice start is required for step < 0",
+                    ))
+                }
+            };
             if addr == 0 {
                 return Err(PyValueError::new_err("NULL pointer access"));
             }
@@ -194,6 +196,12 @@ impl Pointer {
         let i = info.get();
         let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
         set_item_at(cd, &cls, i, p, index as usize, value)
+    }
+
+    fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "Pointer does not support item deletion",
+        ))
     }
 }
 

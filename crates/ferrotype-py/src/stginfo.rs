@@ -61,6 +61,11 @@ pub struct StgInfo {
     pub field_names: Vec<String>,
     /// Structures and unions: whether `_fields_` has been set (it is final then).
     pub fields_final: bool,
+    /// Structures and unions without `_fields_` yet: set once the type is used (an
+    /// instance made, a field, array element or subclass declared with it), after which
+    /// `_fields_` can no longer be set, as in ctypes: what was made from the empty layout
+    /// would not fit a new one.
+    pub sealed: std::sync::atomic::AtomicBool,
     /// Pointer types made incomplete (`POINTER("name")`): the target type, set once by
     /// `set_type`. Kept in the same StgInfo so that everything that already holds it
     /// (fields, instances, call plans) sees the completed type.
@@ -100,6 +105,20 @@ impl StgInfo {
 }
 
 impl StgInfo {
+    /// Whether the layout can no longer change (`_fields_` set, or the type used).
+    pub fn is_final(&self) -> bool {
+        self.fields_final || self.sealed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks a structure or union type without `_fields_` as used (see `sealed`).
+    #[inline]
+    pub fn seal(&self) {
+        if matches!(self.kind, Kind::Struct | Kind::Union) && !self.fields_final {
+            self.sealed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// Information with the given essentials and everything else empty.
     pub fn base(kind: Kind, size: usize, align: usize, ffi: FfiType, format: &str) -> StgInfo {
         StgInfo {
@@ -119,6 +138,7 @@ impl StgInfo {
             type_char: None,
             field_names: Vec::new(),
             fields_final: false,
+            sealed: std::sync::atomic::AtomicBool::new(false),
             completed_target: std::sync::OnceLock::new(),
             format_members: Vec::new(),
             has_pointer: false,
@@ -312,6 +332,8 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         return Err(PyTypeError::new_err("_type_ must have storage info"));
     };
     let e = elem.get();
+    // The elements are laid out with the element type's present size.
+    e.seal();
     let size = e
         .size
         .checked_mul(length)
@@ -352,10 +374,12 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
     crate::pointer::SUBSCRIPT.adopt(cls);
-    let proto = cls.getattr(intern!(py, "_type_")).ok();
+    // ctypes reads `_type_` from the class's own namespace: a subclass of a pointer
+    // type that does not name it again has no target (and no instances).
+    let dict = cls.getattr(intern!(py, "__dict__"))?;
+    let proto = dict.get_item(intern!(py, "_type_")).ok();
     // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
-    let own = cls
-        .getattr(intern!(py, "__dict__"))?
+    let own = dict
         .get_item(INFO_ATTR)
         .ok()
         .and_then(|i| i.cast_into::<StgInfo>().ok());

@@ -10,7 +10,7 @@ use ferrotype_core::{FfiType, StructType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::array::{get_item_at, set_item_at};
 use crate::cdata::{as_cdata, CData};
@@ -237,8 +237,9 @@ impl CField {
         }
         let info = f.proto_info.bind(py).get();
         if let Some(code) = info.char_elem {
-            if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() {
-                return crate::array::set_char_units(ptr, info.length, code, value);
+            // ctypes: a character-array field takes a string (instances are copied).
+            if as_cdata(value).is_none() {
+                return crate::array::set_char_units(ptr, info.length, code, value, true);
             }
         }
         set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
@@ -391,13 +392,14 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                         .unwrap_or_default()
                 ))
             })?;
-            let b: i64 = t.get_item(2)?.extract().map_err(|_| {
-                PyValueError::new_err(format!("number of bits invalid for bit field {name:?}"))
-            })?;
+            let b: i64 = t
+                .get_item(2)?
+                .extract()
+                .map_err(|_| PyValueError::new_err("number of bits invalid for bit field"))?;
             if b < 1 || b as usize > info.get().size * 8 {
-                return Err(PyValueError::new_err(format!(
-                    "number of bits invalid for bit field {name:?}"
-                )));
+                return Err(PyValueError::new_err(
+                    "number of bits invalid for bit field",
+                ));
             }
             Some((b, kind))
         } else {
@@ -438,12 +440,16 @@ pub fn init_struct_type(
         .get_item(crate::stginfo::INFO_ATTR)
         .ok()
         .and_then(|i| i.cast_into::<StgInfo>().ok());
-    if own.as_ref().is_some_and(|i| i.get().fields_final) {
+    if own.as_ref().is_some_and(|i| i.get().is_final()) {
         return Err(PyAttributeError::new_err("_fields_ is final"));
     }
     let base_cls = cls.getattr(intern!(py, "__bases__"))?.get_item(0)?;
     let base_info =
         info_of(&base_cls).filter(|b| matches!(b.get().kind, Kind::Struct | Kind::Union));
+    if let Some(b) = &base_info {
+        // A subclass is laid out after its base: the base's layout is final now.
+        b.get().seal();
+    }
     let Some(fields) = fields else {
         // No fields of its own: the base's layout (ctypes copies the base's StgInfo),
         // or an empty, still completable type.
@@ -468,7 +474,6 @@ pub fn init_struct_type(
         set_info(cls, info)?;
         return Ok(());
     };
-    let decls = parse_fields(fields)?;
     let layout_name: Option<String> = cls
         .getattr("_layout_")
         .ok()
@@ -497,6 +502,12 @@ pub fn init_struct_type(
                 py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
             ),
         )?;
+    }
+    let decls = parse_fields(fields)?;
+    if decls.iter().any(|d| d.ty.is(cls)) {
+        return Err(PyAttributeError::new_err(
+            "Structure or union cannot contain itself",
+        ));
     }
     let mut spec: StructSpec = opts.spec(is_union);
     if let Some(b) = &base_info {
@@ -619,6 +630,10 @@ pub fn init_struct_type(
         let members = format_members(base_info.as_ref().map(|b| b.get()), &decls, &layout);
         (struct_format(&members, layout.size), members)
     };
+    for d in &decls {
+        // Laid out with its present size: a field's type is final now.
+        d.info.get().seal();
+    }
     set_info(
         cls,
         StgInfo {

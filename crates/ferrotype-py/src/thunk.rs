@@ -108,6 +108,14 @@ unsafe impl Send for Thunk {}
 // SAFETY: as above.
 unsafe impl Sync for Thunk {}
 
+impl Thunk {
+    /// Visits the callable for the garbage collector (a callable that refers back to
+    /// the callback object, like a bound method of an object holding it, is a cycle).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.callable.traverse(visit)
+    }
+}
+
 /// A callback's closure.
 pub type Callback = Closure<Thunk>;
 
