@@ -1,0 +1,397 @@
+"""Behaviours found by running CPython's own ctypes test suite against ferrotype
+(``test_cpython_suite.py``), pinned here against stdlib ctypes: keep-alive of function
+pointers stored in memory, garbage collection of callbacks, finalisation of incomplete
+structures, pointer slices, string conversions of character pointers and fields, and the
+errors ctypes raises for the rest."""
+
+import gc
+import weakref
+
+import pytest
+
+
+def _collect():
+    for _ in range(3):
+        gc.collect()
+
+
+def _raises(exc, fn, *args):
+    with pytest.raises(exc) as info:
+        fn(*args)
+    return str(info.value)
+
+
+# ---- function pointers stored in memory ---------------------------------------------------------
+
+
+def _adder_type(ct):
+    return ct.CFUNCTYPE(ct.c_int, ct.c_int, ct.c_int)
+
+
+def test_callback_stored_in_a_field_is_kept_alive(ct):
+    CB = _adder_type(ct)
+
+    class Inner(ct.Structure):
+        _fields_ = [("op", CB), ("n", ct.c_int)]
+
+    class Outer(ct.Structure):
+        _fields_ = [("inner", Inner)]
+
+    def sub(a, b):
+        return a - b
+
+    held = weakref.ref(sub)
+    o = Outer()
+    o.inner.op = CB(sub)
+    del sub
+    _collect()
+    assert held() is not None
+    # New callbacks would take the freed one's place if it had been released.
+    others = [CB(lambda a, b: 0) for _ in range(50)]
+    assert o.inner.op(5, 3) == 2
+    del others, o
+    _collect()
+    assert held() is None
+
+
+def test_callback_stored_in_an_array_is_kept_alive(ct):
+    CB = _adder_type(ct)
+    arr = (CB * 2)(CB(lambda a, b: a * b))
+    arr[1] = CB(lambda a, b: a + b)
+    _collect()
+    others = [CB(lambda a, b: 0) for _ in range(50)]
+    assert (arr[0](3, 4), arr[1](3, 4)) == (12, 7)
+    del others
+
+
+def test_callback_cycle_through_a_bound_method_is_collected(ct):
+    proto = ct.CFUNCTYPE(None)
+
+    class Holder:
+        def func(self):
+            pass
+
+        def __init__(self):
+            self.cb = proto(self.func)
+
+    refs = [weakref.ref(Holder()) for _ in range(8)]
+    _collect()
+    assert [r() for r in refs] == [None] * 8
+
+
+def test_function_cycle_through_errcheck_is_collected(ct):
+    libc = ct.CDLL(None)
+
+    class Wrapper:
+        def __init__(self):
+            self.f = ct.CFUNCTYPE(ct.c_int)(("getpid", libc))
+            self.f.errcheck = self.check
+
+        def check(self, result, func, args):
+            return result
+
+    w = Wrapper()
+    assert w.f() > 0
+    ref = weakref.ref(w)
+    del w
+    _collect()
+    assert ref() is None
+
+
+# ---- incomplete structures ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use", ["instance", "field", "subclass"])
+def test_incomplete_structure_is_final_once_used(ct, use):
+    class X(ct.Structure):
+        pass
+
+    if use == "instance":
+        X()
+    elif use == "field":
+
+        class Y(ct.Structure):
+            _fields_ = [("x", X)]
+    else:
+
+        class Z(X):
+            pass
+
+    assert ct.sizeof(X) == 0
+    assert _raises(AttributeError, setattr, X, "_fields_", [("a", ct.c_int)]) == "_fields_ is final"
+    assert ct.sizeof(X) == 0
+
+
+def test_instance_made_before_fields_never_sees_a_larger_layout(ct):
+    class X(ct.Structure):
+        pass
+
+    x = X()
+    with pytest.raises(AttributeError):
+        X._fields_ = [("big", ct.c_char * 4096)]
+    assert ct.sizeof(x) == 0
+    assert not hasattr(x, "big")
+
+
+def test_structure_cannot_contain_itself(ct):
+    class R(ct.Structure):
+        pass
+
+    msg = _raises(AttributeError, setattr, R, "_fields_", [("next", R)])
+    assert "Structure or union cannot contain itself" in msg
+
+    class Node(ct.Structure):
+        pass
+
+    # A pointer to itself is the way.
+    Node._fields_ = [("next", ct.POINTER(Node)), ("v", ct.c_int)]
+    r = Node(v=3)
+    r.next = ct.pointer(r)
+    assert r.next.contents.next.contents.v == 3
+
+
+def test_structures_cannot_contain_each_other(ct):
+    class First(ct.Structure):
+        pass
+
+    class Second(ct.Structure):
+        pass
+
+    First._fields_ = [("second", Second)]
+    assert _raises(AttributeError, setattr, Second, "_fields_", [("first", First)]) == (
+        "_fields_ is final"
+    )
+
+
+def test_abstract_class_has_no_instances(ct):
+    class Base(ct.Structure):
+        _fields_ = [("a", ct.c_int)]
+
+    class X(Base):
+        _abstract_ = "yes"
+
+    assert _raises(TypeError, X) == "abstract class"
+    assert Base(1).a == 1
+
+
+def test_pack_is_checked_before_fields(ct):
+    ns = {"_fields_": [("a", "not a type")], "_pack_": -1}
+    with pytest.raises(ValueError):
+        type(ct.Structure)("X", (ct.Structure,), ns)
+
+
+def test_invalid_bit_count_message(ct):
+    with pytest.raises(ValueError) as info:
+
+        class X(ct.Structure):
+            _fields_ = [("a", ct.c_int, 0)]
+
+    assert str(info.value) == "number of bits invalid for bit field"
+
+
+# ---- fields and elements ------------------------------------------------------------------------
+
+
+def test_none_is_the_null_pointer_for_pointer_fields_and_elements(ct):
+    class S(ct.Structure):
+        _fields_ = [("p", ct.POINTER(ct.c_int))]
+
+    s = S(ct.pointer(ct.c_int(5)))
+    assert s.p.contents.value == 5
+    s.p = None
+    assert not s.p
+    arr = (ct.POINTER(ct.c_int) * 2)(ct.pointer(ct.c_int(1)))
+    arr[0] = None
+    assert not arr[0]
+    CB = ct.CFUNCTYPE(None)
+
+    class T(ct.Structure):
+        _fields_ = [("f", CB)]
+
+    with pytest.raises(TypeError):
+        T().f = None
+
+
+def test_char_array_field_takes_bytes_up_to_the_first_nul(ct):
+    class X(ct.Structure):
+        _fields_ = [("c", ct.c_char * 5)]
+
+    x = X(b"#####")
+    x.c = b"a\0b\0"
+    assert bytes(x) == b"a\0###"
+    x.c = b"abcde"
+    assert bytes(x) == b"abcde"
+    x.c = b"ab\0" + b"x" * 20  # ctypes measures up to the NUL
+    assert bytes(x) == b"ab\0de"
+    assert _raises(ValueError, setattr, x, "c", b"abcdef") == "bytes too long (6, maximum length 5)"
+    assert _raises(TypeError, setattr, x, "c", 1) == "expected bytes, int found"
+    arr = (ct.c_char * 5)()
+    arr.value = b"a\0b"  # the array's own .value copies every byte
+    assert arr.raw == b"a\0b\0\0"
+
+
+def test_wchar_array_field_errors(ct):
+    class X(ct.Structure):
+        _fields_ = [("w", ct.c_wchar * 4)]
+
+    x = X()
+    x.w = "abc"
+    assert x.w == "abc"
+    msg = _raises(ValueError, setattr, x, "w", "abcde")
+    assert msg == "string too long (5, maximum length 4)"
+    msg = _raises(TypeError, setattr, x, "w", 1)
+    assert msg == "unicode string expected instead of int instance"
+
+
+def test_tuple_initialised_field_errors_are_runtime_errors(ct):
+    class Phone(ct.Structure):
+        _fields_ = [("areacode", ct.c_char * 6), ("number", ct.c_char * 12)]
+
+    class Person(ct.Structure):
+        _fields_ = [("name", ct.c_char * 12), ("phone", Phone), ("age", ct.c_int)]
+
+    msg = _raises(RuntimeError, Person, b"Someone", (1, 2))
+    assert msg == "(Phone) TypeError: expected bytes, int found"
+    msg = _raises(RuntimeError, Person, b"Someone", (b"a", b"b", b"c"))
+    assert msg == "(Phone) TypeError: too many initializers"
+
+    class Ints(ct.Structure):
+        _fields_ = [("a", ct.c_int * 4)]
+
+    assert Ints((1, 2)).a[:] == [1, 2, 0, 0]
+    with pytest.raises(RuntimeError):
+        Ints((1, 2, 3, 4, 5))
+
+
+def test_item_deletion_is_a_type_error(ct):
+    arr = (ct.c_int * 2)()
+    assert _raises(TypeError, arr.__delitem__, 0) == "Array does not support item deletion"
+    p = ct.pointer(ct.c_int())
+    assert _raises(TypeError, p.__delitem__, 0) == "Pointer does not support item deletion"
+
+
+# ---- pointers -----------------------------------------------------------------------------------
+
+
+def test_pointer_slices_with_a_negative_step(ct):
+    arr = (ct.c_int * 5)(1, 2, 3, 4, 5)
+    p = ct.cast(arr, ct.POINTER(ct.c_int))
+    assert p[3:-1:-1] == [4, 3, 2, 1]
+    assert p[4:0:-2] == [5, 3]
+    assert p[0:3:-1] == []
+    assert _raises(ValueError, p.__getitem__, slice(None, 0, -1)) == (
+        "slice start is required for step < 0"
+    )
+    s = ct.cast(ct.c_char_p(b"abc"), ct.POINTER(ct.c_char))
+    assert s[2:-1:-1] == b"cba"
+
+
+def test_pointer_subclass_without_its_own_type_has_no_instances(ct):
+    class A(ct.POINTER(ct.c_ulong)):
+        pass
+
+    assert ct.POINTER(ct.c_ulong)(ct.c_ulong(22)).contents.value == 22
+    assert _raises(TypeError, A, ct.c_ulong(33)) == "Cannot create instance: has no _type_"
+
+    class B(ct.POINTER(ct.c_ulong)):
+        _type_ = ct.c_ulong
+
+    assert B(ct.c_ulong(44)).contents.value == 44
+
+
+def test_char_pointer_parameters_take_strings(ct):
+    libc = ct.CDLL(None)
+    strchr = libc.strchr
+    strchr.argtypes = [ct.POINTER(ct.c_char), ct.c_char]
+    strchr.restype = ct.c_char_p
+    assert strchr(b"abcdef", b"c") == b"cdef"
+    assert strchr(ct.create_string_buffer(b"xyz"), b"y") == b"yz"
+    assert strchr(ct.cast(ct.c_char_p(b"hello"), ct.POINTER(ct.c_char)), b"l") == b"llo"
+    with pytest.raises(ct.ArgumentError) as info:
+        strchr("text", b"t")
+    assert str(info.value) == "argument 1: TypeError: wrong type"
+    wcslen = libc.wcslen
+    wcslen.argtypes = [ct.POINTER(ct.c_wchar)]
+    wcslen.restype = ct.c_size_t
+    assert wcslen("hello") == 5
+    with pytest.raises(ct.ArgumentError):
+        wcslen(b"hello")
+    assert ct.POINTER(ct.c_char).from_param == ct.c_char_p.from_param
+
+
+def test_borrowed_from_param_of_a_native_type(ct):
+    libc = ct.CDLL(None)
+
+    class Text(ct.c_void_p):
+        from_param = ct.c_char_p.from_param
+
+    strlen = libc.strlen
+    strlen.argtypes = [Text]
+    strlen.restype = ct.c_size_t
+    assert strlen(b"four") == 4
+    with pytest.raises(ct.ArgumentError):
+        strlen(4)
+
+
+# ---- instances ----------------------------------------------------------------------------------
+
+
+def test_slots_leave_instances_without_a_dict(ct):
+    class P(ct.BigEndianStructure):
+        __slots__ = ()
+        _fields_ = [("x", ct.c_int)]
+
+    class Q(ct.Structure):
+        __slots__ = ("tag",)
+        _fields_ = [("x", ct.c_int)]
+
+    p = P(3)
+    assert p.x == 3
+    with pytest.raises(AttributeError):
+        p.z = 1
+    q = Q(4)
+    q.tag = "t"
+    assert (q.x, q.tag) == (4, "t")
+    with pytest.raises(AttributeError):
+        q.z = 1
+    c = ct.c_int(1)
+    c.extra = 2
+    assert c.__dict__ == {"extra": 2}
+
+
+def test_setstate_needs_a_dict(ct):
+    class Bad(ct.Structure):
+        _fields_ = [("a", ct.c_int)]
+
+        @property
+        def __dict__(self):
+            return None
+
+    class Worse(ct.Structure):
+        _fields_ = [("a", ct.c_int)]
+
+        @property
+        def __dict__(self):
+            raise ZeroDivisionError
+
+    with pytest.raises(TypeError):
+        Bad().__setstate__({}, b"foo")
+    with pytest.raises(ZeroDivisionError):
+        Worse().__setstate__({}, b"foo")
+
+
+def test_fields_assigned_by_init_subclass(ferrotype):
+    # Beyond ctypes (which refuses this with "ctypes state is not initialized"): a class
+    # whose `__init_subclass__` assigns `_fields_` gets that layout.
+    ct = ferrotype
+
+    class Base(ct.Structure):
+        def __init_subclass__(cls, **kwargs):
+            super().__init_subclass__(**kwargs)
+            cls._fields_ = [("a", ct.c_int), ("b", ct.c_int)]
+
+    class Sub(Base):
+        pass
+
+    s = Sub(1, 2)
+    assert (s.a, s.b, ct.sizeof(Sub)) == (1, 2, 8)
