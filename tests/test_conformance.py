@@ -395,3 +395,96 @@ def test_fields_assigned_by_init_subclass(ferrotype):
 
     s = Sub(1, 2)
     assert (s.a, s.b, ct.sizeof(Sub)) == (1, 2, 8)
+
+
+# ---- found by the differential fuzzer (test_fuzz_differential.py) -------------------------------
+
+
+def test_pointer_may_point_at_an_instance_of_another_type(ct):
+    # ctypes lets a pointer point at any instance: a character array through
+    # POINTER(c_char), a structure through a pointer to its first field's type.
+    buf = ct.create_string_buffer(b"hi")
+    p = ct.POINTER(ct.c_char)(buf)
+    assert p[0] == b"h" and p._objects is not None
+
+    class S(ct.Structure):
+        _fields_ = [("a", ct.c_int), ("b", ct.c_int)]
+
+    s = S(5, 6)
+    q = ct.POINTER(ct.c_int)()
+    q.contents = s
+    assert q[0] == 5
+    q.contents = ct.c_uint(7)
+    assert q[0] == 7
+    with pytest.raises(TypeError, match="^expected c_int instead of int$"):
+        ct.POINTER(ct.c_int)(3)
+
+
+def test_pointer_refuses_a_smaller_target(ferrotype):
+    # Beyond ctypes (which accepts it, and whose p[0] then reads past the object).
+    ct = ferrotype
+    with pytest.raises(TypeError, match=r"expected c_int instead of c_short \(2 bytes"):
+        ct.POINTER(ct.c_int)(ct.c_short(1))
+
+
+def _setitem(obj, key, value):
+    obj[key] = value
+
+
+def test_index_beyond_ssize_t_is_an_index_error(ct):
+    a = (ct.c_int * 3)()
+    p = ct.pointer(ct.c_int(1))
+    for op in (lambda: a[2**70], lambda: _setitem(a, 2**70, 1), lambda: p[2**70]):
+        assert _raises(IndexError, op) == "cannot fit 'int' into an index-sized integer"
+    assert _raises(TypeError, lambda: a["x"]) == "indices must be integers"
+    assert _raises(TypeError, _setitem, p, slice(0, 1), [1]) == (
+        "sequence index must be integer, not 'slice'"
+    )
+
+
+def test_slice_assignment_of_a_non_sequence(ct):
+    a = (ct.c_int * 3)()
+    assert _raises(ValueError, _setitem, a, slice(0, 2), 5) == (
+        "Can only assign sequence of same size"
+    )
+
+
+def test_tuple_assigned_to_a_pointer_field_or_element(ct):
+    class S(ct.Structure):
+        _fields_ = [("p", ct.POINTER(ct.c_int))]
+
+    x = ct.c_int(4)
+    s = S((x,))
+    assert s.p[0] == 4
+    a = (ct.POINTER(ct.c_int) * 1)(())
+    assert not a[0]
+    msg = _raises(RuntimeError, _setitem, a, 0, (1,))
+    assert msg == "(LP_c_int) TypeError: expected c_int instead of int"
+
+
+def test_errors_assigning_fields_and_elements(ct):
+    class S(ct.Structure):
+        _fields_ = [("p", ct.POINTER(ct.c_int)), ("b", ct.c_bool), ("s", ct.c_char_p)]
+
+    assert _raises(TypeError, S, 5) == "expected LP_c_int instance, got int"
+    assert _raises(TypeError, S, None, ct.c_int(0)) == (
+        "incompatible types, c_int instance instead of c_bool instance"
+    )
+    assert _raises(TypeError, S, None, True, ct.create_string_buffer(b"x")) == (
+        "incompatible types, c_char_Array_2 instance instead of c_char_p instance"
+    )
+    a = (ct.c_int * 1)()
+    assert _raises(TypeError, _setitem, a, 0, ct.c_uint(3)) == (
+        "incompatible types, c_uint instance instead of c_int instance"
+    )
+    # fields are assigned before surplus initializers are refused
+    assert _raises(RuntimeError, S, (1,), True, None, 4).startswith("(LP_c_int) TypeError")
+
+
+def test_str_without_argtypes_cannot_hold_a_nul(ct, lib):
+    msg = _raises(ct.ArgumentError, lib.wstr_len, "a\0b")
+    assert msg == "argument 1: ValueError: embedded null character"
+    f = lib.wstr_len
+    f.argtypes = [ct.c_wchar_p]
+    f.restype = ct.c_size_t
+    assert f("a\0b") == 1

@@ -101,9 +101,10 @@ pub fn set_item_at(
         unsafe { ferrotype_core::memory::write_bits(ptr, TypeCode::VoidP.size(), false, 0) };
         return Ok(());
     }
-    if matches!(elem.kind, Kind::Array | Kind::Struct | Kind::Union) {
+    if elem.kind != Kind::Simple {
         if let Ok(t) = value.cast::<pyo3::types::PyTuple>() {
-            // ctypes: a tuple initialises an array, structure or union in place; a
+            // ctypes: a tuple is the arguments of the element's type (an array, structure,
+            // union, pointer or function pointer), whose instance is then stored; a
             // failure is reported as a RuntimeError naming the type.
             let made = elem_cls.call1(t).map_err(|e| {
                 let name = elem_cls
@@ -126,7 +127,9 @@ pub fn set_item_at(
             return set_item_at(owner_cd, elem_cls, elem, ptr, index, &made);
         }
     }
-    if elem.kind == Kind::Simple {
+    if elem.kind == Kind::Simple && as_cdata(value).is_none() {
+        // ctypes converts only plain Python values; another instance must be of the
+        // element's type (the copy above).
         let code = elem.code.expect("simple type has a code");
         // SAFETY: ptr addresses code.size() writable bytes of the owner.
         let keep = unsafe { convert::store(ptr, code, elem.swapped, value)? };
@@ -135,11 +138,12 @@ pub fn set_item_at(
         }
         return Ok(());
     }
-    Err(PyTypeError::new_err(format!(
-        "incompatible types, {} instance instead of {} instance",
-        value.get_type().name()?,
-        elem_cls.cast::<PyType>()?.name()?
-    )))
+    let (have, want) = (value.get_type().name()?, elem_cls.cast::<PyType>()?.name()?);
+    Err(PyTypeError::new_err(if as_cdata(value).is_some() {
+        format!("incompatible types, {have} instance instead of {want} instance")
+    } else {
+        format!("expected {want} instance, got {have}")
+    }))
 }
 
 fn elem_of<'py>(py: Python<'py>, info: &StgInfo) -> (Bound<'py, PyAny>, Bound<'py, StgInfo>) {
@@ -156,6 +160,31 @@ fn elem_of<'py>(py: Python<'py>, info: &StgInfo) -> (Bound<'py, PyAny>, Bound<'p
         .bind(py)
         .clone();
     (cls, ei)
+}
+
+/// An integer subscript as ctypes reads it: anything with `__index__`; an int beyond
+/// `isize` raises `IndexError`, as Python sequences do, and a non-integer key the error
+/// `not_index` makes.
+pub(crate) fn index_key(
+    key: &Bound<'_, PyAny>,
+    not_index: impl FnOnce() -> PyErr,
+) -> PyResult<isize> {
+    let py = key.py();
+    match key.extract::<isize>() {
+        Ok(i) => Ok(i),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(py) => {
+            Err(PyIndexError::new_err(format!(
+                "cannot fit '{}' into an index-sized integer",
+                key.get_type().name()?
+            )))
+        }
+        Err(e) if e.is_instance_of::<PyTypeError>(py) => Err(not_index()),
+        Err(e) => Err(e),
+    }
+}
+
+fn not_an_index() -> PyErr {
+    PyTypeError::new_err("indices must be integers")
 }
 
 fn normalize_index(index: isize, len: usize) -> PyResult<usize> {
@@ -239,9 +268,7 @@ impl Array {
                 .collect::<PyResult<Vec<_>>>()?;
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
-        let index: isize = key
-            .extract()
-            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let index = index_key(key, not_an_index)?;
         let i = normalize_index(index, info.length)?;
         get_item_at(
             slf.as_any(),
@@ -271,7 +298,7 @@ impl Array {
             } else {
                 value
                     .try_iter()
-                    .map_err(|_| PyTypeError::new_err("can only assign sequence of same size"))?
+                    .map_err(|_| PyValueError::new_err("Can only assign sequence of same size"))?
                     .collect::<PyResult<_>>()?
             };
             if values.len() != ind.slicelength {
@@ -292,9 +319,7 @@ impl Array {
             }
             return Ok(());
         }
-        let index: isize = key
-            .extract()
-            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let index = index_key(key, not_an_index)?;
         let i = normalize_index(index, info.length)?;
         set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, value)
     }
@@ -700,9 +725,7 @@ unsafe extern "C" fn array_subscript(
         // SAFETY: the slot is only installed on array types (see `SUBSCRIPT`),
         // whose instances are `Array`s.
         let slf = unsafe { o.cast_unchecked::<Array>() };
-        let index: isize = k
-            .extract()
-            .map_err(|_| PyTypeError::new_err("indices must be integers"))?;
+        let index = index_key(k, not_an_index)?;
         let cd = slf.as_super().get();
         let info = cd.info();
         let i = normalize_index(index, info.length)?;

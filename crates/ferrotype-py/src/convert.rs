@@ -553,6 +553,11 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         return Ok(Param::pointer(bytes_ptr(b), None, 'z'));
     }
     if let Ok(s) = obj.cast::<PyString>() {
+        // ctypes converts a str without argtypes as a C wide string, which cannot hold a
+        // NUL (a declared `c_wchar_p` argument can: it ends at the first one).
+        if s.contains("\0")? {
+            return Err(PyValueError::new_err("embedded null character"));
+        }
         let b = wide_bytes(s)?;
         return Ok(Param::pointer(
             bytes_ptr(&b),

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PySlice, PyTuple, PyType};
 
-use crate::array::{get_item_at, set_item_at};
+use crate::array::{get_item_at, index_key, set_item_at};
 use crate::cdata::{as_cdata, CData};
 use crate::stginfo::{info_of, Kind, StgInfo};
 
@@ -47,16 +47,35 @@ fn target<'py>(
 }
 
 /// Points `ptr_cd` at `value` (an instance of the target type), keeping it alive.
+fn not_an_index() -> PyErr {
+    PyTypeError::new_err("Pointer indices must be integer")
+}
+
 pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) -> PyResult<()> {
     ptr_cd.check_writable()?;
-    let (cls, _) = target(py, ptr_cd.info())?;
-    let Some(v) = as_cdata(value).filter(|_| value.is_instance(&cls).unwrap_or(false)) else {
-        return Err(PyTypeError::new_err(format!(
-            "expected {} instead of {}",
+    let (cls, info) = target(py, ptr_cd.info())?;
+    let refuse = |extra: String| -> PyResult<()> {
+        Err(PyTypeError::new_err(format!(
+            "expected {} instead of {}{extra}",
             cls.cast::<PyType>()?.name()?,
             value.get_type().name()?
-        )));
+        )))
     };
+    let Some(v) = as_cdata(value) else {
+        return refuse(String::new());
+    };
+    // ctypes lets a pointer point at any instance (`POINTER(c_char)(buffer)` views a
+    // character array, `POINTER(c_int)(struct)` its first field), but not at one smaller
+    // than its target type, where `.contents` and `p[0]` would read past the object.
+    if !value.is_instance(&cls)? {
+        let need = info.get().size;
+        let have = v.get().size();
+        if have < need {
+            return refuse(format!(
+                " ({have} bytes, smaller than the {need} of the target)"
+            ));
+        }
+    }
     set_address(ptr_cd, v.get().ptr() as usize);
     // ctypes: the pointer keeps its target (and what the target keeps) alive.
     ptr_cd.keep_alive(py, 1, value.clone().unbind())
@@ -172,9 +191,7 @@ impl Pointer {
             }
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
-        let index: isize = key
-            .extract()
-            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let index = index_key(key, not_an_index)?;
         Pointer::item(slf.as_any(), cd, index)
     }
 
@@ -187,9 +204,13 @@ impl Pointer {
         let cd = slf.as_super().get();
         let addr = address(cd);
         let (cls, info) = target(py, cd.info())?;
-        let index: isize = key
-            .extract()
-            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        // ctypes assigns items through the sequence protocol, which words the error so
+        let index = index_key(key, || match key.get_type().name() {
+            Ok(name) => {
+                PyTypeError::new_err(format!("sequence index must be integer, not '{name}'"))
+            }
+            Err(e) => e,
+        })?;
         if addr == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
@@ -251,9 +272,7 @@ unsafe extern "C" fn pointer_subscript(
         // SAFETY: the slot is only installed on pointer types (see
         // `SUBSCRIPT`), whose instances are `Pointer`s.
         let slf = unsafe { o.cast_unchecked::<Pointer>() };
-        let index: isize = k
-            .extract()
-            .map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let index = index_key(&k, not_an_index)?;
         let cd = slf.as_super().get();
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes).

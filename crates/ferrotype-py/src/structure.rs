@@ -760,11 +760,12 @@ fn init_fields(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     let names = &info.field_names;
-    if args.len() > names.len() {
-        return Err(PyTypeError::new_err("too many initializers"));
-    }
+    // As in ctypes, the fields are assigned before the surplus is refused.
     for (name, v) in names.iter().zip(args.iter()) {
         slf.setattr(name.as_str(), v)?;
+    }
+    if args.len() > names.len() {
+        return Err(PyTypeError::new_err("too many initializers"));
     }
     if let Some(kw) = kwargs {
         for (k, v) in kw.iter() {
