@@ -13,7 +13,8 @@ from ctypes on purpose"): where ctypes keeps the low bits of an out-of-range int
 ferrotype raises ``OverflowError`` (``ArgumentError`` mentioning it in a call), and a
 pointer cannot be aimed at an object smaller than its target type. The program stops
 there, since the two states differ from then on. Keyword arguments are given only to
-structures and unions (ctypes ignores them elsewhere; ferrotype refuses them). Bit-field
+structures and unions (ctypes ignores them elsewhere; ferrotype refuses them). An
+instance that holds an unnamed array type pickles in ferrotype only. Bit-field
 layouts are not compared (ferrotype follows the C compiler where CPython 3.11 does not);
 whether a bit-field declaration is accepted is.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -48,11 +50,24 @@ FLOATS = [0.0, -1.5, 2.5, 1e300, -1e-300, math.inf, math.nan]
 BYTES = [b"", b"a", b"ab", b"a\0b", b"x" * 40]
 STRS = ["", "a", "ab", "\xe9", "a\0b", "\U0001f600", "y" * 40]
 
-simple_t = st.sampled_from(SIMPLE).map(lambda n: ("simple", n))
+simple_t = st.one_of(
+    st.sampled_from(SIMPLE).map(lambda n: ("simple", n)),
+    st.sampled_from(INT_TYPES[:8] + FLOAT_TYPES[:2]).map(lambda n: ("swapped", n)),
+)
+BITS = [0, 1, 3, 7, 8, 16, 31, 32, 33, 63, 64, 65, -1]
 
 
 def _compound(inner):
-    field = st.tuples(st.sampled_from(["a", "b", "c", "d"]), inner)
+    field = st.one_of(
+        st.tuples(st.sampled_from(["a", "b", "c", "d"]), inner),
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.sampled_from(INT_TYPES + ["c_bool", "c_char", "c_double"]).map(
+                lambda n: ("simple", n)
+            ),
+            st.sampled_from(BITS),
+        ),
+    )
     return st.one_of(
         st.tuples(st.just("array"), inner, st.sampled_from([-1, 0, 1, 2, 3])),
         st.tuples(st.just("pointer"), inner),
@@ -105,7 +120,7 @@ op_t = st.one_of(
     st.tuples(st.just("getattr"), name_t),
     st.tuples(st.just("setattr"), name_t, nested_value_t),
     st.sampled_from([("len",), ("bool",), ("bytes",), ("sizeof",), ("pointer",), ("byref",),
-                     ("contents",), ("snapshot",)]),
+                     ("contents",), ("snapshot",), ("memoryview",), ("pickle",)]),
     st.tuples(st.just("cast"), type_t),
     st.tuples(st.just("from_buffer"), st.sampled_from([0, 1, 4, 16, 64]),
               st.sampled_from([0, 1, 3, -1, 100])),
@@ -160,6 +175,9 @@ def make_type(ct, desc, cache):
     kind = desc[0]
     if kind == "simple":
         t = getattr(ct, desc[1])
+    elif kind == "swapped":
+        # the byte order that is not the machine's
+        t = getattr(ct, desc[1]).__ctype_be__
     elif kind == "array":
         t = make_type(ct, desc[1], cache) * desc[2]
     elif kind == "pointer":
@@ -170,7 +188,7 @@ def make_type(ct, desc, cache):
         if desc[2] is not None:
             ns["_pack_"] = desc[2]
         t = type("S", (base,), ns)
-        t._fields_ = [(name, make_type(ct, sub, cache)) for name, sub in desc[1]]
+        t._fields_ = [(f[0], make_type(ct, f[1], cache), *f[2:]) for f in desc[1]]
     cache[key] = t
     return t
 
@@ -185,7 +203,7 @@ def make_value(ct, desc, cache):
         t = make_type(ct, desc[1], cache)
         seed = desc[2]
         name = desc[1][1]
-        if name in POINTERISH:
+        if name in POINTERISH or desc[1][0] == "swapped":
             return t()
         if name == "c_char":
             return t(bytes([seed]))
@@ -214,8 +232,14 @@ def holds_pointers(ct, t):
     return False
 
 
-def norm(ct, v, depth=0):
-    """A value without addresses, comparable between the two modules."""
+def raw(ct, obj):
+    """The bytes of an instance's memory."""
+    return ct.string_at(ct.addressof(obj), ct.sizeof(obj))
+
+
+def norm(ct, v, depth=0, layout=True):
+    """A value without addresses, comparable between the two modules (and without sizes and
+    raw bytes if `layout` is false)."""
     if depth > 4:
         return "..."
     if isinstance(v, float):
@@ -223,7 +247,7 @@ def norm(ct, v, depth=0):
     if isinstance(v, (int, bytes, str, type(None))):
         return v
     if isinstance(v, (list, tuple)):
-        return [norm(ct, x, depth + 1) for x in v]
+        return [norm(ct, x, depth + 1, layout) for x in v]
     if isinstance(v, ct._Pointer):
         return ("pointer", bool(v))
     if isinstance(v, ct._CFuncPtr):
@@ -233,16 +257,21 @@ def norm(ct, v, depth=0):
             return ("simple", v._type_, v.value is None)
         if v._type_ == "O":
             return ("py_object",)
-        return ("simple", v._type_, norm(ct, v.value, depth + 1))
+        return ("simple", v._type_, norm(ct, v.value, depth + 1, layout))
     if isinstance(v, ct.Array):
-        return ("array", len(v), [norm(ct, v[i], depth + 1) for i in range(min(len(v), 8))])
+        return ("array", len(v), [norm(ct, v[i], depth + 1, layout) for i in range(min(len(v), 8))])
     if isinstance(v, (ct.Structure, ct.Union)):
         if isinstance(v, ct.Union):
             # a union's members overlap: compare its bytes where they hold no address
             t = type(v)
-            raw = None if holds_pointers(ct, t) else bytes(memoryview(v).cast("B"))
-            return ("union", ct.sizeof(v), raw)
-        return ("struct", [(f[0], norm(ct, getattr(v, f[0]), depth + 1)) for f in v._fields_])
+            if not layout:
+                return ("union",)
+            data = None if holds_pointers(ct, t) else raw(ct, v)
+            return ("union", ct.sizeof(v), data)
+        return (
+            "struct",
+            [(f[0], norm(ct, getattr(v, f[0]), depth + 1, layout)) for f in v._fields_],
+        )
     if isinstance(v, memoryview):
         return ("memoryview", v.nbytes)
     if type(v).__name__ == "CArgObject":
@@ -252,11 +281,35 @@ def norm(ct, v, depth=0):
 
 def has_string_pointer(desc):
     """Whether the type holds a `c_char_p`/`c_wchar_p`, which reads the string it points at."""
-    if desc[0] == "simple":
+    if desc[0] in ("simple", "swapped"):
         return desc[1] in ("c_char_p", "c_wchar_p")
     if desc[0] in ("array", "pointer"):
         return has_string_pointer(desc[1])
-    return any(has_string_pointer(sub) for _, sub in desc[1])
+    return any(has_string_pointer(f[1]) for f in desc[1])
+
+
+def has_compound(desc):
+    if desc[0] in ("simple", "swapped"):
+        return False
+    if desc[0] in ("array", "pointer"):
+        return has_compound(desc[1])
+    return True
+
+
+def has_bitfield(desc):
+    if desc[0] in ("simple", "swapped"):
+        return False
+    if desc[0] in ("array", "pointer"):
+        return has_bitfield(desc[1])
+    return any(len(f) > 2 or has_bitfield(f[1]) for f in desc[1])
+
+
+def is_instance_value(value):
+    """Whether a value is (or holds) a ctypes instance; stdlib ctypes crashes assigning one to
+    a bit-field."""
+    if value[0] == "tuple":
+        return any(is_instance_value(v) for v in value[1])
+    return value[0] in ("inst", "buffer", "array_of")
 
 
 def has_address(value):
@@ -286,6 +339,12 @@ def step(ct, env, op):
     if isinstance(x, ct._Pointer) and kind in ("getitem", "setitem"):
         if not pointer_key_is_safe(x, op[1]):
             return "skipped"
+    if env["bits"]:
+        if kind in ("set_value", "setitem", "setattr") and is_instance_value(op[-1]):
+            return "skipped"
+        # ferrotype places bit-fields as the C compiler does, CPython 3.11 not always
+        if kind in ("bytes", "sizeof", "from_buffer", "from_buffer_copy", "memoryview"):
+            return "skipped"
     if kind == "value":
         return x.value
     if kind == "set_value":
@@ -308,7 +367,7 @@ def step(ct, env, op):
     if kind == "bool":
         return bool(x)
     if kind == "bytes":
-        b = bytes(memoryview(x).cast("B"))
+        b = raw(ct, x)
         return None if holds_pointers(ct, T) else b
     if kind == "sizeof":
         return (ct.sizeof(x), ct.sizeof(T), ct.alignment(T))
@@ -323,15 +382,23 @@ def step(ct, env, op):
         return bool(x) if isinstance(x, ct._Pointer) else x.contents
     if kind == "snapshot":
         return x
+    if kind == "memoryview":
+        m = memoryview(x)
+        # the format of compound types differs on purpose (README); their shape does not
+        fmt = None if has_compound(env["desc"]) else m.format
+        return (m.nbytes, m.itemsize, m.ndim, m.shape, m.readonly, fmt)
+    if kind == "pickle":
+        y = pickle.loads(pickle.dumps(x))
+        return None if holds_pointers(ct, T) else raw(ct, y)
     if kind == "cast":
         ct.cast(x, ct.POINTER(make_type(ct, op[1], env["cache"])))
         return None
     if kind == "from_buffer":
         y = T.from_buffer(bytearray(op[1]), op[2])
-        return None if holds_pointers(ct, T) else bytes(memoryview(y).cast("B"))
+        return None if holds_pointers(ct, T) else raw(ct, y)
     if kind == "from_buffer_copy":
         y = T.from_buffer_copy(bytes(range(op[1])), op[2])
-        return None if holds_pointers(ct, T) else bytes(memoryview(y).cast("B"))
+        return None if holds_pointers(ct, T) else raw(ct, y)
     if kind == "call":
         _, name, args, declared = op
         restype, argtypes = CALLS[name]
@@ -348,20 +415,28 @@ def step(ct, env, op):
             return "skipped"
         if name in ("str_len", "wstr_len") and any(has_address(a) for a in args):
             return "skipped"  # an int is taken as the string's address
+        if any(a[0] == "inst" and a[1][0] == "swapped" for a in args):
+            return "skipped"  # stdlib ctypes crashes passing one beyond argtypes
         return f(*[make_value(ct, a, env["cache"]) for a in args])
     raise AssertionError(op)
 
 
-def outcome(ct, fn):
+def outcome(ct, fn, layout=True):
     try:
-        return ("ok", norm(ct, fn()))
+        return ("ok", norm(ct, fn(), layout=layout))
     except Exception as e:  # noqa: BLE001 - every exception is an outcome to compare
         return ("err", type(e).__name__, str(e))
 
 
 def run_program(ct, lib, program):
     type_desc, new, ops = program
-    env = {"cache": {}, "lib": lib, "strings": has_string_pointer(type_desc)}
+    env = {
+        "cache": {},
+        "lib": lib,
+        "strings": has_string_pointer(type_desc),
+        "bits": has_bitfield(type_desc),
+        "desc": type_desc,
+    }
     results = []
     r = outcome(ct, lambda: make_type(ct, type_desc, env["cache"]))
     results.append(("type", r))
@@ -372,6 +447,8 @@ def run_program(ct, lib, program):
     def construct():
         if env["strings"] and any(has_address(v) for v in _values(new)):
             raise Stop("a string pointer would be set from an address")
+        if env["bits"] and any(is_instance_value(v) for v in _values(new)):
+            raise Stop("an instance would be assigned to a bit-field")
         if new[0] == "new_kw" and type_desc[0] not in ("struct", "union"):
             # ctypes ignores keyword arguments of simple, array and pointer types; ferrotype
             # refuses them (README, "differs on purpose")
@@ -382,14 +459,14 @@ def run_program(ct, lib, program):
             env["x"] = T(**{k: make_value(ct, v, env["cache"]) for k, v in new[1].items()})
         return env["x"]
 
-    r = outcome(ct, construct)
+    r = outcome(ct, construct, not env["bits"])
     if r[0] == "err" and r[1] == "Stop":
         return results
     results.append(("new", r))
     if r[0] == "err":
         return results
     for op in ops:
-        results.append((op[0], outcome(ct, lambda op=op: step(ct, env, op))))
+        results.append((op[0], outcome(ct, lambda op=op: step(ct, env, op), not env["bits"])))
     return results
 
 
@@ -415,6 +492,8 @@ def compare(program, ours, theirs):
         if a[0] == "err" and b[0] == "err":
             assert a[1] == b[1], (what, a, b, program)
             continue
+        if what == "pickle" and a[0] == "ok" and b[1:2] == ("PicklingError",):
+            continue  # unnamed array types pickle in ferrotype (README), not in ctypes
         assert a == b, (what, a, b, program)
     assert len(ours) == len(theirs), (ours, theirs, program)
 
