@@ -46,11 +46,12 @@ fn target<'py>(
     Ok((cls, target_info))
 }
 
-/// Points `ptr_cd` at `value` (an instance of the target type), keeping it alive.
 fn not_an_index() -> PyErr {
     PyTypeError::new_err("Pointer indices must be integer")
 }
 
+/// Points `ptr_cd` at `value` (an instance of the target type, or of another type at
+/// least as large), keeping it alive.
 pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) -> PyResult<()> {
     ptr_cd.check_writable()?;
     let (cls, info) = target(py, ptr_cd.info())?;
