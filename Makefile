@@ -50,16 +50,17 @@ bench: build  ## call-overhead benchmarks against ctypes and cffi
 ffibench: build  ## the shared yardstick
 	$(PY) ../shared/bench/ffibench.py --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"
 
-lint: $(STAMP)  ## rustfmt, clippy -D warnings, ruff
+lint: $(STAMP)  ## rustfmt, clippy -D warnings, ruff, the extension's layering rules
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches examples
-	$(VENV)/bin/ruff format --check python tests benches examples
+	$(PY) tools/check_structure.py
+	$(VENV)/bin/ruff check python tests benches examples tools
+	$(VENV)/bin/ruff format --check python tests benches examples tools
 
 fmt: $(STAMP)  ## format Rust and Python sources
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests benches examples
-	$(VENV)/bin/ruff check --fix python tests benches examples
+	$(VENV)/bin/ruff format python tests benches examples tools
+	$(VENV)/bin/ruff check --fix python tests benches examples tools
 
 clean:  ## remove build products and the venv
 	cargo clean

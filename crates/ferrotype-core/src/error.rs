@@ -5,8 +5,10 @@ use std::fmt;
 
 /// Errors of the core. Variants carry the context needed to build a message that
 /// matches ctypes' (the loader's own text for library and symbol errors).
+///
+/// Not `#[non_exhaustive]`: the Python extension maps every variant to an exception
+/// with an exhaustive match, so that a new variant forces a decision there.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// `dlopen` failed; `message` is the loader's text, as ctypes reports it.
     #[error("{message}")]
@@ -109,6 +111,13 @@ pub enum Error {
     /// A struct or union larger than `isize::MAX` bytes (ctypes: `OverflowError`).
     #[error("structure or union is too large")]
     LayoutTooLarge,
+    /// An allocation failed, or asked for more than the allocator can give (ctypes:
+    /// `MemoryError`).
+    #[error("cannot allocate {size} bytes")]
+    OutOfMemory {
+        /// The size asked for.
+        size: usize,
+    },
 }
 
 /// The core's result type.
@@ -134,6 +143,7 @@ impl Error {
             Error::PackWithGccLayout => "PackWithGccLayout",
             Error::NegativeAlign { .. } => "NegativeAlign",
             Error::LayoutTooLarge => "LayoutTooLarge",
+            Error::OutOfMemory { .. } => "OutOfMemory",
         }
     }
 }

@@ -41,14 +41,10 @@ impl OwnedBuf {
     pub fn try_new(size: usize, align: usize) -> Result<OwnedBuf> {
         let align = align.max(MIN_ALIGN).next_power_of_two();
         let layout =
-            Layout::from_size_align(size.max(1), align).map_err(|_| Error::Unsupported {
-                what: "an allocation of this size",
-            })?;
+            Layout::from_size_align(size.max(1), align).map_err(|_| Error::OutOfMemory { size })?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).ok_or(Error::Unsupported {
-            what: "an allocation of this size (out of memory)",
-        })?;
+        let ptr = NonNull::new(raw).ok_or(Error::OutOfMemory { size })?;
         Ok(OwnedBuf { ptr, layout })
     }
 
@@ -548,6 +544,53 @@ pub unsafe fn memmove(dst: *mut c_void, src: *const c_void, len: usize) {
 pub unsafe fn memset(dst: *mut c_void, byte: u8, len: usize) {
     // SAFETY: caller guarantees validity.
     unsafe { std::ptr::write_bytes(dst.cast::<u8>(), byte, len) }
+}
+
+/// Copies `len` bytes from `src` to `dst`, which must not overlap (an instance's bytes
+/// into a fresh buffer, a call's result into a new instance).
+///
+/// # Safety
+/// `src` must be valid for reads and `dst` for writes of `len` bytes, and the regions
+/// must not overlap.
+#[inline]
+pub unsafe fn copy_bytes(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller guarantees both regions and that they are disjoint.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, len) }
+}
+
+/// Copies `len` bytes from `src` to `dst`; the regions may overlap (an instance
+/// assigned into memory it may share).
+///
+/// # Safety
+/// `src` must be valid for reads and `dst` for writes of `len` bytes.
+#[inline]
+pub unsafe fn move_bytes(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller guarantees both regions; `copy` allows overlap.
+    unsafe { std::ptr::copy(src, dst, len) }
+}
+
+/// Sets `len` bytes at `dst` to zero.
+///
+/// # Safety
+/// `dst` must be valid for writes of `len` bytes.
+#[inline]
+pub unsafe fn zero_bytes(dst: *mut u8, len: usize) {
+    // SAFETY: the caller guarantees the region.
+    unsafe { std::ptr::write_bytes(dst, 0, len) }
+}
+
+/// The `len` bytes at `ptr` as a slice.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `len` bytes, which nothing writes while the slice
+/// lives.
+#[inline]
+pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller guarantees the region and that it is not written meanwhile.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
 }
 
 #[cfg(test)]

@@ -2,13 +2,25 @@
 //! (`python/ferrotype`) assembles its classes on top of these; all the work happens
 //! here or in `ferrotype-core`.
 //!
-//! Module map: `cdata` (instances and memory), `stginfo` (type information),
-//! `simple`/`array`/`pointer`/`funcptr`/`structure` (the kinds of types), `slots` (making
-//! and freeing instances), `convert` (Python <-> C
-//! values), `functions` (module functions), `dtype` (NumPy dtype descriptions), `errors` (exceptions), `gilcell`,
-//! `util` (find_library support).
+//! The crate is layered, and imports only go down (`tools/check_structure.py`, run by
+//! `make lint`, enforces it):
+//!
+//! - [`capi`]: the boundary with CPython, PyO3 and NumPy internals, and its soundness
+//!   page. Nothing else touches `pyo3::ffi`, raw type slots or private symbols.
+//! - [`model`]: type information, instances and their memory, the native class of each
+//!   kind, errors.
+//! - [`codec`]: values between Python and C (scalars, call arguments, elements).
+//! - [`types`]: one module per Python class (`_SimpleCData`, `Array`, `_Pointer`,
+//!   `Structure`/`Union`, `CFuncPtr`, callbacks, `ndpointer` specs).
+//! - [`api`]: module-level functions.
+//!
+//! This file is the only one that names every kind: it registers the classes, hands
+//! the raw slots their kinds, and fills the model's registry.
 
+use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
+use pyo3::{PyClassInitializer, PyTypeInfo};
 
 /// Every Rust allocation of the extension (instance buffers, conversion scratch) goes to
 /// mimalloc: a small zeroed buffer costs tens of instructions instead of the hundreds
@@ -17,96 +29,168 @@ use pyo3::prelude::*;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod array;
-mod cdata;
-mod convert;
-mod dtype;
-mod errors;
-mod funcptr;
-mod functions;
-mod gil;
-mod gilcell;
-mod ndarray;
-mod pointer;
-mod simple;
-mod slots;
-mod stginfo;
-mod structure;
-mod thunk;
-mod util;
+mod api;
+mod capi;
+mod codec;
+mod model;
+mod types;
+
+use capi::objects;
+use capi::slots;
+use ferrotype_core::{FfiType, TypeCode};
+use model::cdata::CData;
+use model::stginfo::{Kind, StgInfo};
+use types::array::{Array, CharArrayAttr};
+use types::funcptr::CFuncPtr;
+use types::pointer::Pointer;
+use types::simple::SimpleCData;
+use types::structure::{CField, Structure, Union};
+
+// The five data kinds keep all their state in `CData` (capi's layout assumption 1).
+const _: () = assert!(
+    size_of::<SimpleCData>() == 0
+        && size_of::<Array>() == 0
+        && size_of::<Pointer>() == 0
+        && size_of::<Structure>() == 0
+        && size_of::<Union>() == 0
+);
+
+/// Checks the instance layout and installs the raw slots on the native classes
+/// (before any Python class derives from them).
+fn install_slots(py: Python<'_>) -> PyResult<()> {
+    let natives = [
+        SimpleCData::type_object(py),
+        Array::type_object(py),
+        Pointer::type_object(py),
+        Structure::type_object(py),
+        Union::type_object(py),
+    ];
+    let measured = {
+        // A probe instance made by PyO3, freed by PyO3's own slot before the raw ones
+        // are installed.
+        let info = Py::new(
+            py,
+            StgInfo::base(Kind::Pointer, 8, 8, FfiType::Scalar(TypeCode::VoidP), "P"),
+        )?;
+        let probe = CData::new_view(info, std::ptr::null_mut(), 0, None, 0);
+        let probe = Bound::new(py, PyClassInitializer::from(probe).add_subclass(Pointer))?;
+        objects::measure(probe.as_any(), probe.as_super().get(), &natives)
+    };
+    if !measured {
+        return Err(PyImportError::new_err(
+            "ferrotype: this interpreter or PyO3 lays out instances differently from what \
+             ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
+        ));
+    }
+    objects::install::<SimpleCData>(py)?;
+    objects::install::<Array>(py)?;
+    objects::install::<Pointer>(py)?;
+    objects::install::<Structure>(py)?;
+    objects::install::<Union>(py)?;
+    types::array::SUBSCRIPT.install::<Array>(py);
+    types::pointer::SUBSCRIPT.install::<Pointer>(py);
+    slots::install_descr_get::<CField>(py);
+    slots::install_descr_get::<CharArrayAttr>(py);
+    slots::install_getset::<types::simple::Value>(
+        &SimpleCData::type_object(py),
+        c"value",
+        c"the value of the instance, converted with its type",
+    )?;
+    let registry = [
+        (Kind::Simple, SimpleCData::type_object(py)),
+        (Kind::Array, Array::type_object(py)),
+        (Kind::Pointer, Pointer::type_object(py)),
+        (Kind::FuncPtr, CFuncPtr::type_object(py)),
+        (Kind::Struct, Structure::type_object(py)),
+        (Kind::Union, Union::type_object(py)),
+    ];
+    for (kind, cls) in registry {
+        model::registry::register(kind, cls)?;
+    }
+    Ok(())
+}
+
+/// Which raw slots `cls` has (for the boundary tests): see `capi::report`.
+#[pyfunction]
+#[pyo3(name = "_slot_report")]
+fn slot_report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    capi::report(cls)
+}
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add_class::<cdata::CData>()?;
-    m.add_class::<simple::SimpleCData>()?;
-    m.add_class::<array::Array>()?;
-    m.add_class::<pointer::Pointer>()?;
-    m.add_class::<funcptr::CFuncPtr>()?;
-    m.add_class::<convert::CArg>()?;
-    m.add_class::<stginfo::StgInfo>()?;
-    m.add_class::<structure::Structure>()?;
-    m.add_class::<structure::Union>()?;
-    m.add_class::<structure::CField>()?;
-    slots::install(py)?;
-    simple::install_value_descriptor(py)?;
-    structure::install_field_slots(py);
-    pointer::SUBSCRIPT.install(&<pointer::Pointer as pyo3::PyTypeInfo>::type_object(py));
-    array::SUBSCRIPT.install(&<array::Array as pyo3::PyTypeInfo>::type_object(py));
-    m.add_class::<array::CharArrayAttr>()?;
-    array::install_char_attr_slots(py);
-    m.add_function(wrap_pyfunction!(structure::init_struct_type, m)?)?;
-    m.add_function(wrap_pyfunction!(dtype::dtype_spec, m)?)?;
-    m.add("ArgumentError", py.get_type::<errors::ArgumentError>())?;
-    m.add_function(wrap_pyfunction!(stginfo::init_simple_type, m)?)?;
-    m.add_function(wrap_pyfunction!(stginfo::init_array_type, m)?)?;
-    m.add_function(wrap_pyfunction!(stginfo::init_pointer_type, m)?)?;
-    m.add_function(wrap_pyfunction!(stginfo::init_funcptr_type, m)?)?;
-    m.add_function(wrap_pyfunction!(array::char_array_get_value, m)?)?;
-    m.add_function(wrap_pyfunction!(array::set_char_types, m)?)?;
-    m.add_function(wrap_pyfunction!(array::create_string_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(array::create_unicode_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(array::char_array_set_value, m)?)?;
-    m.add_function(wrap_pyfunction!(array::char_array_get_raw, m)?)?;
-    m.add_function(wrap_pyfunction!(array::char_array_set_raw, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::sizeof, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::alignment, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::byref, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::addressof, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::cast, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::memmove, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::memset, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::string_at, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::wstring_at, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::get_errno, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::set_errno, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::dlopen, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::dlsym, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::dlclose, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::from_address, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::in_dll, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::from_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::from_buffer_copy, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::resize, m)?)?;
-    m.add_class::<ndarray::NdSpec>()?;
-    m.add_function(wrap_pyfunction!(thunk::debug_callbacks, m)?)?;
-    m.add_function(wrap_pyfunction!(funcptr::set_register_calls, m)?)?;
-    m.add_function(wrap_pyfunction!(ndarray::ndarray_facts, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::view_keeping, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::keep_alive, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::unpickle, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::simple_from_param, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::pointer_from_param, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::generic_from_param, m)?)?;
-    m.add("FUNCFLAG_CDECL", funcptr::FUNCFLAG_CDECL)?;
-    m.add("FUNCFLAG_HRESULT", funcptr::FUNCFLAG_HRESULT)?;
-    m.add("FUNCFLAG_PYTHONAPI", funcptr::FUNCFLAG_PYTHONAPI)?;
-    m.add("FUNCFLAG_USE_ERRNO", funcptr::FUNCFLAG_USE_ERRNO)?;
-    m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LASTERROR)?;
+    m.add_class::<CData>()?;
+    m.add_class::<SimpleCData>()?;
+    m.add_class::<Array>()?;
+    m.add_class::<Pointer>()?;
+    m.add_class::<CFuncPtr>()?;
+    m.add_class::<codec::param::CArg>()?;
+    m.add_class::<StgInfo>()?;
+    m.add_class::<Structure>()?;
+    m.add_class::<Union>()?;
+    m.add_class::<CField>()?;
+    m.add_class::<CharArrayAttr>()?;
+    m.add_class::<types::ndpointer::NdSpec>()?;
+    install_slots(py)?;
+    m.add(
+        "ArgumentError",
+        py.get_type::<model::errors::ArgumentError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(types::structure::init_struct_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::simple::init_simple_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::init_array_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::pointer::init_pointer_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::funcptr::init_funcptr_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::char_array_get_value, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::set_char_types, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::create_string_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::create_unicode_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::char_array_set_value, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::char_array_get_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(types::array::char_array_set_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(types::thunk::debug_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(types::funcptr::set_register_calls, m)?)?;
+    m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::alignment, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::addressof, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::cast, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::memmove, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::memset, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::string_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::wstring_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::get_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::set_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::dlopen, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::dlsym, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::dlclose, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::from_address, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::in_dll, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::from_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::from_buffer_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::resize, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::view_keeping, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::keep_alive, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::pointer_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::generic_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(slot_report, m)?)?;
+    m.add("FUNCFLAG_CDECL", types::funcptr::FUNCFLAG_CDECL)?;
+    m.add("FUNCFLAG_HRESULT", types::funcptr::FUNCFLAG_HRESULT)?;
+    m.add("FUNCFLAG_PYTHONAPI", types::funcptr::FUNCFLAG_PYTHONAPI)?;
+    m.add("FUNCFLAG_USE_ERRNO", types::funcptr::FUNCFLAG_USE_ERRNO)?;
+    m.add(
+        "FUNCFLAG_USE_LASTERROR",
+        types::funcptr::FUNCFLAG_USE_LASTERROR,
+    )?;
     m.add("RTLD_LOCAL", ferrotype_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotype_core::library::RTLD_GLOBAL)?;
     m.add("DEFAULT_MODE", ferrotype_core::library::DEFAULT_MODE)?;
     m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
-    util::register(m)?;
+    api::util::register(m)?;
     Ok(())
 }

@@ -7,15 +7,18 @@ use ferrotype_core::layout::{
 };
 use ferrotype_core::memory;
 use ferrotype_core::{FfiType, StructType, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::array::{get_item_at, set_item_at};
-use crate::cdata::{as_cdata, CData};
-use crate::errors::CoreResultExt;
-use crate::stginfo::{info_of, set_info, Kind, StgInfo};
+use crate::capi::objects::DataClass;
+use crate::capi::slots::{DescrGet, Quick};
+use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
+use crate::codec::scalar::{int_value, load};
+use crate::model::cdata::{as_cdata, construct, CData};
+use crate::model::errors::{to_py, CoreResultExt};
+use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
 #[pyclass(frozen, module = "ferrotype._native", name = "CField")]
@@ -83,71 +86,33 @@ fn instance<'a, 'py>(
     as_cdata(obj).ok_or_else(|| PyTypeError::new_err("not a ctypes instance"))
 }
 
-/// The descriptor-get slot of `CField` (installed by [`install_field_slots`]): the
-/// attribute read `p.x` enters here directly, without PyO3's generic argument handling.
-///
-/// # Safety
-/// Called by the interpreter with the GIL held, `descr` a `CField` and `obj` NULL,
-/// `None` or the instance the attribute is read from.
-unsafe extern "C" fn cfield_descr_get(
-    descr: *mut pyo3::ffi::PyObject,
-    obj: *mut pyo3::ffi::PyObject,
-    _owner: *mut pyo3::ffi::PyObject,
-) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
-    let py = unsafe { Python::assume_attached() };
-    // The commonest read, `double` or `int` of an exact instance in native order, made
-    // without a result wrapper (nothing here can fail but the allocation, which sets its
-    // own exception).
-    // SAFETY: `descr` is a live CField (see below); `obj` is compared before any use and
-    // an exact instance of the field's owner class is a CData whose memory holds the
-    // field at `offset`.
-    unsafe {
-        if !obj.is_null() {
-            let f = pyo3::Borrowed::from_ptr(py, descr)
-                .cast_unchecked::<CField>()
-                .get();
-            if !f.swapped && pyo3::ffi::Py_TYPE(obj).cast() == f.owner.as_ptr() {
-                let cd = pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>();
-                let ptr = cd.get().ptr().wrapping_add(f.offset);
-                match f.scalar {
-                    Some(TypeCode::Double) => {
-                        return pyo3::ffi::PyFloat_FromDouble(ptr.cast::<f64>().read_unaligned())
-                    }
-                    Some(TypeCode::Int) if TypeCode::Int.size() == 4 => {
-                        let v = ptr.cast::<i32>().read_unaligned();
-                        return pyo3::ffi::PyLong_FromLong(v.into());
-                    }
-                    _ => {}
+impl DescrGet for CField {
+    /// The commonest read, a `double` or `int` field of an exact instance of the class
+    /// that declared it, in native order: no result wrapper (nothing here can fail).
+    #[inline]
+    fn quick(&self, obj: &Bound<'_, PyAny>) -> Option<Quick> {
+        if self.swapped || obj.get_type_ptr().cast::<u8>() != self.owner.as_ptr().cast::<u8>() {
+            return None;
+        }
+        // SAFETY: an exact instance of the field's owner class, a structure or union
+        // class (so a subclass of the native `_CData`), is a CData.
+        let cd = unsafe { obj.cast_unchecked::<CData>() };
+        let ptr = cd.get().ptr().wrapping_add(self.offset);
+        // SAFETY: the layout keeps the field inside the structure's memory, which the
+        // instance holds; the field's code gives the type read.
+        unsafe {
+            match self.scalar {
+                Some(TypeCode::Double) => Some(Quick::Float(ptr.cast::<f64>().read_unaligned())),
+                Some(TypeCode::Int) if TypeCode::Int.size() == 4 => {
+                    Some(Quick::Int(ptr.cast::<i32>().read_unaligned().into()))
                 }
+                _ => None,
             }
         }
     }
-    crate::errors::run_slot(py, "ferrotype: a Rust panic while reading a field", || {
-        // SAFETY: `descr` is a live CField: the slot is installed on CField's type
-        // only, which cannot be subclassed. Borrowed: the caller holds the reference.
-        let d = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CField>() };
-        // SAFETY: a NULL check first; otherwise `obj` is a live object.
-        if obj.is_null() || obj == unsafe { pyo3::ffi::Py_None() } {
-            return Ok(d.to_owned().into_any().unbind());
-        }
-        // SAFETY: `obj` is a live object (checked non-NULL above), borrowed for the call.
-        let o = unsafe { pyo3::Borrowed::from_ptr(py, obj) };
-        CField::get_value(&d, &o)
-    })
-}
 
-/// Installs the fast descriptor-get slot on `CField` (at module initialisation, before
-/// any field exists).
-pub fn install_field_slots(py: Python<'_>) {
-    use pyo3::PyTypeInfo;
-    let tp = CField::type_object(py).as_type_ptr();
-    // SAFETY: CField's type object is initialised and no instance has been created yet;
-    // replacing a slot and calling PyType_Modified is the documented way to change a
-    // type's behaviour after creation.
-    unsafe {
-        (*tp).tp_descr_get = Some(cfield_descr_get);
-        pyo3::ffi::PyType_Modified(tp);
+    fn get(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        CField::get_value(slf, obj)
     }
 }
 
@@ -160,7 +125,7 @@ impl CField {
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let Some(code) = f.scalar {
             // SAFETY: the field lies inside the structure's memory (layout invariant).
-            return unsafe { crate::convert::load(py, ptr, code, f.swapped) };
+            return unsafe { load(py, ptr, code, f.swapped) };
         }
         if let Some((shift, bits, kind)) = f.bits {
             // SAFETY: the layout keeps every storage unit inside the structure, whose
@@ -180,7 +145,7 @@ impl CField {
         let info = f.proto_info.bind(py);
         if let Some(code) = info.get().char_elem {
             // ctypes: a char array field reads as bytes (a wchar array as str) up to NUL.
-            return crate::array::char_units_value(py, ptr, info.get().length, code);
+            return char_units_value(py, ptr, info.get().length, code);
         }
         get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
     }
@@ -220,7 +185,7 @@ impl CField {
             let v: u64 = if kind == IntKind::Bool {
                 u64::from(value.is_truthy()?)
             } else {
-                let v = crate::convert::int_value(value)?;
+                let v = int_value(value)?;
                 // ferrotype's no-truncation rule, at the field's width.
                 let min = -(1i128 << (bits - 1));
                 let max = (1i128 << bits) - 1;
@@ -239,7 +204,7 @@ impl CField {
         if let Some(code) = info.char_elem {
             // ctypes: a character-array field takes a string (instances are copied).
             if as_cdata(value).is_none() {
-                return crate::array::set_char_units(ptr, info.length, code, value, true);
+                return set_char_units(ptr, info.length, code, value, true);
             }
         }
         set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
@@ -392,15 +357,14 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                         .unwrap_or_default()
                 ))
             })?;
-            let b: i64 = t
-                .get_item(2)?
-                .extract()
-                .map_err(|_| PyValueError::new_err("number of bits invalid for bit field"))?;
-            if b < 1 || b as usize > info.get().size * 8 {
-                return Err(PyValueError::new_err(
-                    "number of bits invalid for bit field",
-                ));
-            }
+            // The width is checked by the core's layout (`FieldSpec::try_bitfield`); a
+            // value that is not even an i64 is out of range as well.
+            let b: i64 = t.get_item(2)?.extract().map_err(|_| {
+                to_py(ferrotype_core::Error::BitfieldWidth {
+                    field: name.clone(),
+                    bits: i64::MAX,
+                })
+            })?;
             Some((b, kind))
         } else {
             None
@@ -437,7 +401,7 @@ pub fn init_struct_type(
     let kind = if is_union { Kind::Union } else { Kind::Struct };
     let own = cls
         .getattr(intern!(py, "__dict__"))?
-        .get_item(crate::stginfo::INFO_ATTR)
+        .get_item(INFO_ATTR)
         .ok()
         .and_then(|i| i.cast_into::<StgInfo>().ok());
     if own.as_ref().is_some_and(|i| i.get().is_final()) {
@@ -485,9 +449,7 @@ pub fn init_struct_type(
         align: opt_int(cls, "_align_", "_align_")?,
         swapped_bytes: cls.hasattr("_swappedbytes_")?,
     };
-    let opts = attrs
-        .resolve()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let opts = attrs.resolve().py()?;
     if opts.implicit_ms_deprecated && py.version_info() >= (3, 14) {
         let warn = py.import("warnings")?;
         warn.call_method1(
@@ -523,9 +485,7 @@ pub fn init_struct_type(
             None => FieldSpec::value(d.name.clone(), i.size, i.align),
         });
     }
-    let layout: Layout = spec
-        .layout()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let layout: Layout = spec.layout().py()?;
     let swapped = opts.byte_order == ByteOrder::Swapped;
 
     // Field descriptors.
@@ -790,20 +750,24 @@ macro_rules! compound_base {
         #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = $py_name)]
         pub struct $rust;
 
-        #[pymethods]
-        impl $rust {
-            #[new]
-            #[classmethod]
-            #[pyo3(signature = (*_args, **_kwargs))]
-            fn new(
-                cls: &Bound<'_, PyType>,
-                _args: &Bound<'_, PyTuple>,
-                _kwargs: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<PyClassInitializer<Self>> {
-                let cd = crate::cdata::construct(cls, $kind)?;
-                Ok(PyClassInitializer::from(cd).add_subclass($rust))
+        impl DataClass for $rust {
+            type Data = CData;
+
+            fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
+                construct(cls, $kind)
             }
 
+            fn init(
+                data: &Bound<'_, CData>,
+                args: &Bound<'_, PyTuple>,
+                kwargs: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<()> {
+                init_compound(data, args, kwargs)
+            }
+        }
+
+        #[pymethods]
+        impl $rust {
             #[pyo3(signature = (*args, **kwargs))]
             fn __init__(
                 slf: &Bound<'_, Self>,
@@ -828,12 +792,3 @@ compound_base!(
     "Union",
     Kind::Union
 );
-
-/// The error for passing by value a structure or union that libffi cannot describe (a
-/// packed or over-aligned layout, a union with a `long double` member, no members).
-pub fn by_value_error() -> PyErr {
-    PyTypeError::new_err(
-        "ferrotype: this structure or union cannot be passed by value: libffi cannot \
-         describe its layout (packed, over-aligned, or a union with a long double member)",
-    )
-}

@@ -11,16 +11,16 @@ use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_int;
 
 use ferrotype_core::OwnedBuf;
-use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
-use pyo3::{ffi, PyTraverseError, PyVisit};
-use pyo3::{PyClassInitializer, PyTypeInfo};
-use std::cell::RefCell;
+use pyo3::{PyTraverseError, PyVisit};
 
-use crate::errors::CoreResultExt;
-use crate::gilcell::GilSlot;
-use crate::stginfo::{Kind, StgInfo};
+use crate::capi;
+use crate::capi::buffer::RawBuffer;
+use crate::capi::gilcell::GilSlot;
+use crate::model::errors::{type_name, CoreResultExt};
+use crate::model::stginfo::{Kind, StgInfo};
 
 /// Inline storage for small values (ctypes keeps up to 16 bytes in the object).
 #[repr(C, align(16))]
@@ -306,23 +306,6 @@ impl CData {
         cur.map(Bound::unbind)
     }
 
-    /// Releases what the instance holds, in field order, dropping each reference at once
-    /// (as a `Bound`): for the raw deallocation slot, where PyO3 may not count the thread
-    /// as attached and would otherwise defer the decrements to its pool.
-    pub fn dispose(self, py: Python<'_>) {
-        let CData {
-            storage,
-            base,
-            objects,
-            info,
-            ..
-        } = self;
-        drop(storage);
-        drop(base.map(|b| b.into_bound(py)));
-        drop(objects.take(py));
-        drop(info.into_bound(py));
-    }
-
     /// The memory's owner, if borrowed.
     pub fn base(&self) -> Option<&Py<PyAny>> {
         self.base.as_ref()
@@ -339,6 +322,24 @@ impl CData {
         let n = data.len().min(self.size());
         // SAFETY: ptr() is valid for size >= n bytes; `data` is a separate Rust slice.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n) }
+    }
+}
+
+impl capi::objects::Payload for CData {
+    /// Releases what the instance holds, in field order, dropping each reference at once
+    /// (as a `Bound`).
+    fn dispose(self, py: Python<'_>) {
+        let CData {
+            storage,
+            base,
+            objects,
+            info,
+            ..
+        } = self;
+        drop(storage);
+        drop(base.map(|b| b.into_bound(py)));
+        drop(objects.take(py));
+        drop(info.into_bound(py));
     }
 }
 
@@ -414,8 +415,8 @@ impl CData {
         let mine = mine.cast::<PyDict>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "{}.__dict__ must be a dictionary, not {}",
-                crate::convert::type_name(slf.as_any()),
-                crate::convert::type_name(&mine)
+                type_name(slf.as_any()),
+                type_name(&mine)
             ))
         })?;
         mine.update(dict.as_mapping())
@@ -433,51 +434,26 @@ impl CData {
     /// The buffer protocol: the instance's bytes, with ctypes' format and shape.
     unsafe fn __getbuffer__(
         slf: Bound<'_, Self>,
-        view: *mut ffi::Py_buffer,
+        view: *mut RawBuffer,
         flags: c_int,
     ) -> PyResult<()> {
-        if view.is_null() {
-            return Err(PyBufferError::new_err("View is null"));
-        }
         let this = slf.get();
-        if this.readonly && flags & ffi::PyBUF_WRITABLE != 0 {
-            return Err(PyBufferError::new_err("Object is not writable."));
-        }
         let info = this.info();
-        // SAFETY: `view` is a valid, writable Py_buffer provided by the interpreter for
-        // the duration of this call; the pointers stored in it (format, shape) point into
-        // the StgInfo, which `obj` (a new reference to `slf`) keeps alive via `info`.
-        unsafe {
-            (*view).obj = slf.clone().into_any().into_ptr();
-            (*view).buf = this.ptr().cast();
-            (*view).len = this.size() as isize;
-            (*view).readonly = c_int::from(this.readonly);
-            (*view).itemsize = info.itemsize() as isize;
-            (*view).format = if flags & ffi::PyBUF_FORMAT != 0 {
-                info.format.as_ptr().cast_mut()
-            } else {
-                std::ptr::null_mut()
-            };
-            (*view).ndim = info.shape.len() as c_int;
-            (*view).shape = if flags & ffi::PyBUF_ND != 0 && !info.shape.is_empty() {
-                info.shape.as_ptr().cast_mut()
-            } else {
-                std::ptr::null_mut()
-            };
-            (*view).strides = std::ptr::null_mut();
-            (*view).suboffsets = std::ptr::null_mut();
-            (*view).internal = std::ptr::null_mut();
-        }
-        Ok(())
+        let export = capi::buffer::Export {
+            buf: this.ptr(),
+            len: this.size(),
+            readonly: this.readonly,
+            itemsize: info.itemsize(),
+            format: &info.format,
+            shape: &info.shape,
+        };
+        // SAFETY: `view` is the view CPython passed with `flags`; the memory, format and
+        // shape stay valid while the instance lives (its memory invariant, and the
+        // StgInfo it keeps alive through `info`), which the view keeps alive.
+        unsafe { capi::buffer::fill_view(view, slf.as_any(), &export, flags) }
     }
 
-    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
-}
-
-thread_local! {
-    /// The memory for the function pointer instance [`instantiate`] is creating; taken
-    /// by the native `__new__` it calls.
-    static PENDING: RefCell<Option<CData>> = const { RefCell::new(None) };
+    unsafe fn __releasebuffer__(&self, _view: *mut RawBuffer) {}
 }
 
 /// The memory of a new instance of `cls` of kind `kind` (one of the five data kinds) in
@@ -485,7 +461,7 @@ thread_local! {
 /// information of that kind (an abstract base, a pointer class without `_type_`)
 /// raises ctypes' `TypeError`.
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
-    let info = crate::stginfo::info_of(cls.as_any())
+    let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {
             i.get().kind == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
         })
@@ -499,119 +475,16 @@ pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     CData::for_type(&info)
 }
 
-/// The `CData` an [`instantiate`] call prepared, if this `__new__` runs on its behalf.
-pub fn take_pending() -> Option<CData> {
-    PENDING.with(|p| p.borrow_mut().take())
-}
-
-/// Creates an instance of `cls` (a Python subclass of the native class for `data`'s
-/// kind) around `data`, without running `__init__` or a Python-level `__new__` (ctypes
-/// allocates such instances directly too): the native class's `tp_new` is called for
-/// `cls` and picks up `data`.
-pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
-    let native = match data.info().kind {
-        Kind::Simple => crate::simple::SimpleCData::type_object(py),
-        Kind::Array => crate::array::Array::type_object(py),
-        Kind::Pointer => crate::pointer::Pointer::type_object(py),
-        Kind::FuncPtr => crate::funcptr::CFuncPtr::type_object(py),
-        Kind::Struct => crate::structure::Structure::type_object(py),
-        Kind::Union => crate::structure::Union::type_object(py),
-    };
-    // SAFETY: both are live type objects. (PyType_IsSubtype walks the MRO; the
-    // metaclass's `__subclasscheck__` is not consulted, as for `tp_new` itself.)
-    let is_sub = unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), native.as_type_ptr()) } != 0;
-    if !is_sub {
-        return Err(PyTypeError::new_err(format!(
-            "{} is not a {} type",
-            cls.name()?,
-            native.name()?
-        )));
-    }
-    if data.info().kind != Kind::FuncPtr && crate::slots::installed() {
-        // SAFETY: the slots are installed, and `cls` is a subtype of the native class of
-        // `data`'s kind, one of the five kinds they serve (checked above).
-        return unsafe { crate::slots::alloc(cls, data) };
-    }
-    let tp = cls.as_type_ptr();
-    // The common kinds are made directly from their initializer, as PyO3's generated
-    // `__new__` does after parsing its arguments (`tp_new_impl` is the entry point the
-    // `#[new]` macro expands to). Function pointers go through their `__new__`, which
-    // reads the class's `argtypes`/`restype`.
-    macro_rules! direct {
-        ($sub:expr) => {{
-            let init = PyClassInitializer::from(data).add_subclass($sub);
-            // SAFETY: `cls` is a subtype of the native class (checked above).
-            let raw = unsafe { pyo3::impl_::pymethods::tp_new_impl(py, init, tp) }?;
-            // SAFETY: a new reference to the instance just made.
-            return Ok(unsafe { Bound::from_owned_ptr(py, raw) });
-        }};
-    }
-    match data.info().kind {
-        Kind::Simple => direct!(crate::simple::SimpleCData),
-        Kind::Array => direct!(crate::array::Array),
-        Kind::Pointer => direct!(crate::pointer::Pointer),
-        Kind::Struct => direct!(crate::structure::Structure),
-        Kind::Union => direct!(crate::structure::Union),
-        Kind::FuncPtr => {}
-    }
-    let args = pyo3::types::PyTuple::empty(py);
-    // SAFETY: the native type object is a valid, initialised type; reading its slot.
-    let tp_new = unsafe { (*native.as_type_ptr()).tp_new }
-        .ok_or_else(|| PyTypeError::new_err("type has no __new__"))?;
-    PENDING.with(|p| *p.borrow_mut() = Some(data));
-    // SAFETY: calling the native tp_new with a subtype of it (checked above), an empty
-    // args tuple and no kwargs, as type.__call__ would; it returns a new reference or
-    // NULL with an exception set.
-    let raw = unsafe { tp_new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut()) };
-    let leftover = take_pending();
-    // SAFETY: `raw` is a new reference or NULL with an exception set.
-    let obj = unsafe { Bound::from_owned_ptr_or_err(py, raw) }?;
-    if leftover.is_some() {
-        return Err(PyTypeError::new_err(
-            "instance creation did not use the prepared memory",
-        ));
-    }
-    Ok(obj)
-}
-
-#[cfg(not(Py_3_13))]
-extern "C" {
-    /// CPython's pointer to an object's instance dict (materialising a managed dict that
-    /// only has inline values); exported by 3.11 and 3.12.
-    fn _PyObject_GetDictPtr(obj: *mut ffi::PyObject) -> *mut *mut ffi::PyObject;
-}
-
 /// Whether `obj`, an instance of the ferrotype class `cls` that the caller holds the
-/// only reference to, can be given new bytes instead of making a new instance: nobody else can reach
-/// it (reference count 1, no weak reference), it is still of class `cls`, it has no
-/// instance attributes, and its memory is inline (its own, at most 16 bytes). Giving it
-/// new contents is then indistinguishable from a new instance. (Callbacks use this for
-/// their pointer arguments.)
+/// only reference to, can be given new bytes instead of making a new instance: nobody
+/// else can reach it (see `capi::private::sole_plain_instance`: reference count 1, no
+/// weak reference, no instance attributes, still of class `cls`), and its memory is
+/// inline (its own, at most 16 bytes). Giving it new contents is then
+/// indistinguishable from a new instance. (Callbacks use this for their pointer
+/// arguments.)
 pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
-    if cfg!(Py_3_13) {
-        // The instance-dict layout changed; no reuse there (yet).
+    if !capi::private::sole_plain_instance(obj, cls) {
         return false;
-    }
-    let raw = obj.as_ptr();
-    // SAFETY: `obj` is a live object whose type is checked first; the weak-reference
-    // slot is at the type's `tp_weaklistoffset` (a live slot of every instance of a type
-    // that has one), and `_PyObject_GetDictPtr` accepts any object.
-    unsafe {
-        if ffi::Py_REFCNT(raw) != 1 || ffi::Py_TYPE(raw) != cls.as_type_ptr() {
-            return false;
-        }
-        let weak = (*cls.as_type_ptr()).tp_weaklistoffset;
-        if weak != 0 && !(*raw.cast::<u8>().offset(weak).cast::<*mut ffi::PyObject>()).is_null() {
-            return false;
-        }
-        #[cfg(not(Py_3_13))]
-        {
-            let dict = _PyObject_GetDictPtr(raw);
-            if !dict.is_null() && !(*dict).is_null() && ffi::PyDict_Size(*dict) != 0 {
-                return false;
-            }
-        }
     }
     // SAFETY: `obj` is exactly of class `cls`, a ferrotype class (the caller's
     // guarantee), so it is a `CData`.

@@ -8,8 +8,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
-use crate::stginfo::{info_of, Kind, StgInfo};
-use crate::structure::CField;
+use crate::model::stginfo::{info_of, Kind, StgInfo};
+use crate::types::structure::CField;
 
 fn scalar_spec(info: &StgInfo) -> PyResult<String> {
     let code = info.code.expect("simple type has a code");

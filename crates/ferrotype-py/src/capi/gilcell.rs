@@ -72,6 +72,12 @@ unsafe impl Sync for GilSlot {}
 // SAFETY: as above.
 unsafe impl Send for GilSlot {}
 
+impl Default for GilSlot {
+    fn default() -> Self {
+        GilSlot::new()
+    }
+}
+
 impl GilSlot {
     /// An empty slot.
     pub const fn new() -> Self {

@@ -16,22 +16,24 @@
 //! leaked per freed callback, and one flag check per foreign call.
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ferrotype_core::closure::{write_int_result, Closure};
 use ferrotype_core::typecode::ValueKind;
-use ferrotype_core::{errno, ArgSlot, CallInterface, FfiType, TypeCode};
+use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-use crate::cdata::{instantiate, CData};
-use crate::convert;
-use crate::errors::CoreResultExt;
-use crate::gilcell::GilSlot;
-use crate::stginfo::{info_of, Kind, StgInfo};
+use crate::capi;
+use crate::capi::gilcell::GilSlot;
+use crate::codec::scalar::{int_for, load, store};
+use crate::model::cdata::{refill, reusable, CData};
+use crate::model::errors::{by_value_error, CoreResultExt};
+use crate::model::registry::instantiate;
+use crate::model::stginfo::{info_of, Kind, StgInfo};
 
 /// Whether debug mode is on.
 static DEBUG: AtomicBool = AtomicBool::new(false);
@@ -139,7 +141,7 @@ pub fn make(
             let i = info.get();
             if matches!(i.kind, Kind::Struct | Kind::Union) && i.ffi == FfiType::Void && i.size > 0
             {
-                return Err(crate::structure::by_value_error());
+                return Err(by_value_error());
             }
             ffis.push(i.ffi.clone());
             args.push(if i.kind == Kind::Simple && i.direct {
@@ -204,7 +206,7 @@ pub fn release(py: Python<'_>, cb: Callback) {
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     // Attaches to the interpreter on any thread, Python's or not. If that fails (the
     // interpreter finalizes), the result stays zero.
-    let _ = crate::gil::attach_callback(|py| handle_attached(py, t, args, ret));
+    let _ = capi::gil::attach_callback(|py| handle_attached(py, t, args, ret));
 }
 
 fn handle_attached(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
@@ -235,13 +237,18 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            unraisable(py, e, c"on calling ctypes callback function", &callable);
+            capi::private::write_unraisable(
+                py,
+                e,
+                c"on calling ctypes callback function",
+                &callable,
+            );
             return;
         }
     };
     if let RetConv::Value { code, swapped } = t.ret {
         if let Err(e) = store_result(py, code, swapped, &result, ret) {
-            unraisable(
+            capi::private::write_unraisable(
                 py,
                 e,
                 c"on converting result of ctypes callback function",
@@ -261,62 +268,46 @@ fn call_with_args<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     const INLINE: usize = 8;
     let n = t.args.len().min(args.len());
-    let mut inline: [*mut pyo3::ffi::PyObject; INLINE + 1] = [std::ptr::null_mut(); INLINE + 1];
-    let mut heap: Vec<*mut pyo3::ffi::PyObject> = Vec::new();
-    let ptrs: &mut [*mut pyo3::ffi::PyObject] = if n <= INLINE {
+    // Slot 0 is left free for the callee (vectorcall's argument-offset flag).
+    let mut inline: [Option<Bound<'py, PyAny>>; INLINE + 1] = Default::default();
+    let mut heap: Vec<Option<Bound<'py, PyAny>>> = Vec::new();
+    let slots: &mut [Option<Bound<'py, PyAny>>] = if n <= INLINE {
         &mut inline[..=n]
     } else {
-        heap.resize(n + 1, std::ptr::null_mut());
+        heap.resize(n + 1, None);
         &mut heap
     };
-    let mut made = 0;
     let mut failed = None;
-    for (conv, &p) in t.args.iter().zip(args) {
+    for (k, (conv, &p)) in t.args.iter().zip(args).take(n).enumerate() {
         match arg_value(py, conv, p.cast()) {
-            // Slot 0 is left free for PY_VECTORCALL_ARGUMENTS_OFFSET.
-            Ok(v) => ptrs[made + 1] = v.into_ptr(),
+            Ok(v) => slots[k + 1] = Some(v.into_bound(py)),
             Err(e) => {
                 failed = Some(e);
                 break;
             }
         }
-        made += 1;
     }
-    let raw = if failed.is_none() {
-        // SAFETY: `ptrs[1..=n]` hold `n` owned references; slot 0 is scratch space the
-        // callee may use (PY_VECTORCALL_ARGUMENTS_OFFSET).
-        unsafe {
-            pyo3::ffi::PyObject_Vectorcall(
-                callable.as_ptr(),
-                ptrs.as_ptr().add(1),
-                n | pyo3::ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-                std::ptr::null_mut(),
-            )
-        }
-    } else {
-        std::ptr::null_mut()
+    let result = match failed {
+        None => capi::values::vectorcall_with_offset(callable, slots),
+        Some(e) => Err(e),
     };
-    for (conv, &p) in t.args.iter().zip(&ptrs[1..=made]) {
-        // SAFETY: each of these is an owned reference made above, released once (kept
-        // as the spare instead when nothing else holds it).
-        let obj = unsafe { Bound::from_owned_ptr(py, p) };
-        if let ArgConv::Instance { cls, spare, .. } = conv {
-            if crate::cdata::reusable(&obj, cls.bind(py)) {
-                spare.set(py, Some(obj.unbind()));
-            }
+    for (conv, slot) in t.args.iter().zip(&mut slots[1..]) {
+        // Each argument is released here, or kept as the spare when nothing else
+        // holds it.
+        let (Some(obj), ArgConv::Instance { cls, spare, .. }) = (slot.take(), conv) else {
+            continue;
+        };
+        if reusable(&obj, cls.bind(py)) {
+            spare.set(py, Some(obj.unbind()));
         }
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    // SAFETY: a new reference, or NULL with an exception set.
-    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+    result
 }
 
 fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>> {
     match conv {
         // SAFETY: libffi passes a pointer to a value of the declared type.
-        ArgConv::Value { code, swapped } => unsafe { convert::load(py, p, *code, *swapped) },
+        ArgConv::Value { code, swapped } => unsafe { load(py, p, *code, *swapped) },
         ArgConv::Instance { cls, info, spare } => {
             let info = info.bind(py);
             if let Some(obj) = spare.take(py) {
@@ -325,7 +316,7 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
                 // still one).
                 let cd = unsafe { obj.cast_unchecked::<CData>() };
                 // SAFETY: the argument holds a value of this type (`size` bytes).
-                unsafe { crate::cdata::refill(py, cd.get(), p, info.get().size) };
+                unsafe { refill(py, cd.get(), p, info.get().size) };
                 return Ok(obj.unbind());
             }
             let cd = CData::for_type(info)?;
@@ -348,7 +339,7 @@ fn store_result(
         // The common case, an int result: checked against the type's width as
         // `convert::store` checks it (an error is left to it), and written straight
         // into the result.
-        if let Ok(v) = convert::int_for(value, code) {
+        if let Ok(v) = int_for(value, code) {
             let signed = code.kind() == ValueKind::Signed;
             // SAFETY: `ret` is the closure's result buffer.
             unsafe { write_int_result(ret, v as u64, code.size(), signed) };
@@ -358,7 +349,7 @@ fn store_result(
     let mut slot = ArgSlot::default();
     let p = (&raw mut slot).cast::<u8>();
     // SAFETY: the slot holds 16 bytes, enough for any simple type.
-    let keep = unsafe { convert::store(p, code, swapped, value)? };
+    let keep = unsafe { store(p, code, swapped, value)? };
     if let Some(k) = keep {
         // The C side keeps the stored pointer: the object it points into must live on
         // (ctypes leaks it too, and warns unless it is a `py_object` reference).
@@ -376,7 +367,7 @@ fn store_result(
     match code.kind() {
         ValueKind::Signed | ValueKind::Unsigned | ValueKind::Bool if !swapped => {
             // SAFETY: the slot holds `size` bytes of the value.
-            let bits = unsafe { ferrotype_core::memory::read_bits(p, size, false) };
+            let bits = unsafe { memory::read_bits(p, size, false) };
             // SAFETY: `ret` is the closure's result buffer.
             unsafe { write_int_result(ret, bits, size, code.kind() == ValueKind::Signed) };
         }
@@ -384,35 +375,4 @@ fn store_result(
         _ => unsafe { std::ptr::copy_nonoverlapping(p, ret, size) },
     }
     Ok(())
-}
-
-#[cfg(not(Py_3_13))]
-extern "C" {
-    fn _PyErr_WriteUnraisableMsg(err_msg: *const c_char, obj: *mut pyo3::ffi::PyObject);
-}
-
-#[cfg(Py_3_13)]
-extern "C" {
-    fn PyErr_FormatUnraisable(format: *const c_char, ...);
-}
-
-/// Reports `err` through `sys.unraisablehook` as "Exception ignored <what>", with
-/// `obj` as the object, the way ctypes reports callback failures.
-fn unraisable(py: Python<'_>, err: PyErr, what: &CStr, obj: &Bound<'_, PyAny>) {
-    err.restore(py);
-    #[cfg(not(Py_3_13))]
-    // SAFETY: an exception is set (just restored); the message is a NUL-terminated
-    // string and `obj` a valid object; the call clears the exception.
-    unsafe {
-        _PyErr_WriteUnraisableMsg(what.as_ptr(), obj.as_ptr())
-    };
-    #[cfg(Py_3_13)]
-    // SAFETY: an exception is set; the format takes a C string and an object.
-    unsafe {
-        PyErr_FormatUnraisable(
-            c"Exception ignored %s %R".as_ptr(),
-            what.as_ptr(),
-            obj.as_ptr(),
-        )
-    };
 }

@@ -2,19 +2,99 @@
 //! and indexing view the memory there, keeping the pointer (and through its
 //! `_objects`, the target) alive.
 
-use ferrotype_core::memory;
-use ferrotype_core::TypeCode;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use ferrotype_core::{memory, FfiType, TypeCode};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PySlice, PyTuple, PyType};
+use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 
-use crate::array::{get_item_at, index_key, set_item_at};
-use crate::cdata::{as_cdata, CData};
-use crate::stginfo::{info_of, Kind, StgInfo};
+use crate::capi::objects::DataClass;
+use crate::capi::slots::{FastSubscript, IntSubscript};
+use crate::codec::element::{get_item_at, index_key, set_item_at};
+use crate::codec::scalar::load;
+use crate::model::cdata::{as_cdata, construct, CData};
+use crate::model::registry::instantiate;
+use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
 
 /// The base of the pointer types.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_Pointer")]
 pub struct Pointer;
+
+impl DataClass for Pointer {
+    type Data = CData;
+
+    fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
+        construct(cls, Kind::Pointer)
+    }
+
+    fn init(
+        data: &Bound<'_, CData>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        crate::types::no_keywords("_Pointer", kwargs)?;
+        init_pointer(data, args)
+    }
+}
+
+/// Fills in a pointer type's information; `_type_` may be missing (an incomplete
+/// pointer type, completed later).
+#[pyfunction]
+pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    SUBSCRIPT.adopt(cls);
+    // ctypes reads `_type_` from the class's own namespace: a subclass of a pointer
+    // type that does not name it again has no target (and no instances).
+    let dict = cls.getattr(intern!(py, "__dict__"))?;
+    let proto = dict.get_item(intern!(py, "_type_")).ok();
+    // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
+    let own = dict
+        .get_item(INFO_ATTR)
+        .ok()
+        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    if let (Some(own), Some(p)) = (&own, &proto) {
+        let o = own.get();
+        if o.kind == Kind::Pointer && o.proto.is_none() {
+            if info_of(p)
+                .filter(|_| p.is_instance_of::<PyType>())
+                .is_none()
+            {
+                return Err(PyTypeError::new_err("_type_ must have storage info"));
+            }
+            if o.completed_target.set(p.clone().unbind()).is_err() {
+                return Err(PyAttributeError::new_err("_type_ already set"));
+            }
+            return Ok(());
+        }
+    }
+    let (proto, proto_info, format) = match proto {
+        Some(p) => {
+            let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
+                return Err(PyTypeError::new_err("_type_ must have storage info"));
+            };
+            let fmt = format!("&{}", info.get().member_format());
+            (Some(p.unbind()), Some(info.unbind()), fmt)
+        }
+        None => (None, None, "&B".to_owned()),
+    };
+    let ptr = TypeCode::VoidP;
+    set_info(
+        cls,
+        StgInfo {
+            proto,
+            proto_info,
+            has_pointer: true,
+            ..StgInfo::base(
+                Kind::Pointer,
+                ptr.size(),
+                ptr.align(),
+                FfiType::Scalar(ptr),
+                &format,
+            )
+        },
+    )?;
+    Ok(())
+}
 
 /// The address stored in a pointer instance.
 pub fn address(cd: &CData) -> usize {
@@ -84,18 +164,6 @@ pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) ->
 
 #[pymethods]
 impl Pointer {
-    #[new]
-    #[classmethod]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(
-        cls: &Bound<'_, PyType>,
-        _args: &Bound<'_, PyTuple>,
-        _kwargs: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyClassInitializer<Self>> {
-        let cd = crate::cdata::construct(cls, Kind::Pointer)?;
-        Ok(PyClassInitializer::from(cd).add_subclass(Pointer))
-    }
-
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         init_pointer(slf.as_super(), args)
@@ -117,7 +185,7 @@ impl Pointer {
             Some(slf.clone().into_any().unbind()),
             0,
         );
-        Ok(crate::cdata::instantiate(cls.cast::<PyType>()?, view)?.unbind())
+        Ok(instantiate(cls.cast::<PyType>()?, view)?.unbind())
     }
 
     #[setter]
@@ -193,7 +261,7 @@ impl Pointer {
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
         let index = index_key(key, not_an_index)?;
-        Pointer::item(slf.as_any(), cd, index)
+        Pointer::item_at(slf.as_any(), cd, index)
     }
 
     fn __setitem__(
@@ -229,7 +297,7 @@ impl Pointer {
 
 impl Pointer {
     /// `p[index]`: the element at the pointer's address plus `index` elements.
-    fn item(slf: &Bound<'_, PyAny>, cd: &CData, index: isize) -> PyResult<Py<PyAny>> {
+    fn item_at(slf: &Bound<'_, PyAny>, cd: &CData, index: isize) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let addr = address(cd);
         let (cls, info) = target(py, cd.info())?;
@@ -241,39 +309,18 @@ impl Pointer {
     }
 }
 
-/// The fast subscript slot of pointer classes (given to each by `init_pointer_type`).
-pub static SUBSCRIPT: crate::slots::FastSubscript =
-    crate::slots::FastSubscript::new(pointer_subscript);
+/// The fast subscript slot of pointer classes (given to each by [`init_pointer_type`]).
+pub static SUBSCRIPT: FastSubscript = FastSubscript::new();
 
-/// The `mp_subscript` slot of pointer types (see [`SUBSCRIPT`]):
-/// `p[i]` with an int enters here directly, without PyO3's generic argument handling.
-///
-/// # Safety
-/// Called by the interpreter with the GIL held, `obj` an instance of a pointer type (the
-/// slot is installed on `_Pointer` and inherited by its subclasses) and `key` a live
-/// object.
-unsafe extern "C" fn pointer_subscript(
-    obj: *mut pyo3::ffi::PyObject,
-    key: *mut pyo3::ffi::PyObject,
-) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: the slot's own arguments, GIL held.
-    if let Some(r) = unsafe { SUBSCRIPT.other_key(obj, key) } {
-        return r;
+impl IntSubscript for Pointer {
+    fn subscript() -> &'static FastSubscript {
+        &SUBSCRIPT
     }
-    // SAFETY: the interpreter holds the GIL when it calls a slot.
-    let py = unsafe { Python::assume_attached() };
-    crate::errors::run_slot(py, "ferrotype: a Rust panic while indexing", || {
-        // SAFETY: `obj` and `key` are live objects borrowed for the call.
-        let (o, k) = unsafe {
-            (
-                pyo3::Borrowed::from_ptr(py, obj),
-                pyo3::Borrowed::from_ptr(py, key),
-            )
-        };
-        // SAFETY: the slot is only installed on pointer types (see
-        // `SUBSCRIPT`), whose instances are `Pointer`s.
-        let slf = unsafe { o.cast_unchecked::<Pointer>() };
-        let index = index_key(&k, not_an_index)?;
+
+    /// `p[i]` for an int `i`, as `__getitem__` reads it.
+    fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes).
@@ -287,12 +334,12 @@ unsafe extern "C" fn pointer_subscript(
                     let p = (addr as *const u8).wrapping_offset(index * elem.size as isize);
                     // SAFETY: like ctypes, indexing a pointer trusts that the memory
                     // there holds elements of its type.
-                    return unsafe { crate::convert::load(py, p, code, elem.swapped) };
+                    return unsafe { load(py, p, code, elem.swapped) };
                 }
             }
         }
-        Pointer::item(slf.as_any(), cd, index)
-    })
+        Pointer::item_at(slf.as_any(), cd, index)
+    }
 }
 
 /// `__init__` of pointer instances: at most one target.

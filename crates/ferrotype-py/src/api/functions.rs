@@ -11,10 +11,14 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyType};
 
-use crate::cdata::{as_cdata, instantiate, CData};
-use crate::convert::{self, CArg, Param};
-use crate::errors::{argument_error, CoreResultExt};
-use crate::stginfo::{info_of, info_of_type_or_instance, Kind, StgInfo};
+use crate::capi::buffer::{self, Request};
+use crate::capi::values::{nested, str_from_wide};
+use crate::codec::param::{pointer_param, simple_param, CArg, Param};
+use crate::codec::scalar::{address_value, as_parameter};
+use crate::model::cdata::{as_cdata, CData};
+use crate::model::errors::{argument_error, type_name, CoreResultExt};
+use crate::model::registry::instantiate;
+use crate::model::stginfo::{info_of, info_of_type_or_instance, Kind, StgInfo};
 
 /// ctypes' `sizeof(obj_or_type)`.
 #[pyfunction]
@@ -73,7 +77,7 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 fn void_p(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
     let py = obj.py();
     let info = void_p_info(py)?;
-    convert::simple_param(None, info.get(), obj).map_err(|e| argument_error(py, index, e))
+    simple_param(None, info.get(), obj).map_err(|e| argument_error(py, index, e))
 }
 
 fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
@@ -101,7 +105,8 @@ fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
 }
 
 fn param_address(p: &Param) -> usize {
-    convert::slot_ptr(&p.slot) as usize
+    // SAFETY: reading the pointer field of the Copy union reinterprets initialised bits.
+    unsafe { p.slot().ptr as usize }
 }
 
 /// ctypes' `cast(obj, typ)`: a `typ` instance holding `obj`'s address, keeping `obj`
@@ -127,7 +132,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             .cast::<PyType>()
             .ok()
             .and_then(|t| t.name().ok().map(|n| n.to_string()))
-            .unwrap_or_else(|| crate::convert::type_name(typ));
+            .unwrap_or_else(|| type_name(typ));
         return Err(PyTypeError::new_err(format!(
             "cast() argument 2 must be a pointer type, not {name}"
         )));
@@ -224,7 +229,7 @@ pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
         size as usize
     };
     // SAFETY: as above.
-    unsafe { convert::wide_to_str(ptr.py(), p, len) }
+    unsafe { str_from_wide(ptr.py(), p, len) }
 }
 
 /// ctypes' `get_errno()`.
@@ -284,7 +289,7 @@ pub fn from_address<'py>(
     cls: &Bound<'py, PyType>,
     address: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let addr = convert::address_value(address)?;
+    let addr = address_value(address)?;
     if addr == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -325,7 +330,7 @@ pub fn simple_from_param<'py>(
     {
         return Ok(py.None());
     }
-    let p = convert::simple_param(Some(cls), i, obj)?;
+    let p = simple_param(Some(cls), i, obj)?;
     // ctypes: arrays and pointers accepted by the string and void pointer types are
     // returned as they are, not wrapped.
     if as_cdata(obj).is_some_and(|c| {
@@ -353,7 +358,7 @@ pub fn pointer_from_param<'py>(
     if obj.is_instance(cls.as_any())? {
         return Ok(obj.clone().unbind());
     }
-    let p = convert::pointer_param(cls, info.get(), obj)?;
+    let p = pointer_param(cls, info.get(), obj)?;
     if as_cdata(obj).is_some_and(|c| matches!(c.get().info().kind, Kind::Array | Kind::Pointer)) {
         return Ok(obj.clone().unbind());
     }
@@ -378,8 +383,8 @@ pub fn generic_from_param<'py>(
             }
         }
     }
-    if let Some(inner) = convert::as_parameter(obj)? {
-        return convert::nested(py, || generic_from_param(cls, &inner));
+    if let Some(inner) = as_parameter(obj)? {
+        return nested(py, || generic_from_param(cls, &inner));
     }
     Err(PyTypeError::new_err(format!(
         "expected {} instance instead of {}",
@@ -441,35 +446,6 @@ fn buffer_span(len: usize, offset: isize, size: usize) -> PyResult<(usize, usize
     Ok((offset, size))
 }
 
-/// A contiguous view of `obj`'s buffer: its address and length, whether it is
-/// read-only, and whether it is C-contiguous. The view is released before returning;
-/// the caller keeps the exporter (a memoryview) alive while it uses the address.
-fn buffer_facts(
-    obj: &Bound<'_, PyAny>,
-    flags: std::ffi::c_int,
-) -> PyResult<(*mut u8, usize, bool, bool)> {
-    let mut view = std::mem::MaybeUninit::<pyo3::ffi::Py_buffer>::zeroed();
-    // SAFETY: `view` is writable storage for a Py_buffer; on success it is filled in and
-    // released below, on failure an exception is set.
-    if unsafe { pyo3::ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) } != 0 {
-        return Err(PyErr::fetch(obj.py()));
-    }
-    // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
-    let mut view = unsafe { view.assume_init() };
-    let order = b'C' as std::ffi::c_char;
-    // SAFETY: a filled-in view; PyBuffer_IsContiguous only reads it.
-    let contiguous = unsafe { pyo3::ffi::PyBuffer_IsContiguous(&view, order) } != 0;
-    let facts = (
-        view.buf.cast::<u8>(),
-        view.len as usize,
-        view.readonly != 0,
-        contiguous,
-    );
-    // SAFETY: releases the view obtained above exactly once.
-    unsafe { pyo3::ffi::PyBuffer_Release(&mut view) };
-    Ok(facts)
-}
-
 /// `T.from_buffer(obj, offset=0)`: an instance sharing the memory of a writable,
 /// C-contiguous buffer, which it keeps alive (and locked against resizing).
 ///
@@ -486,7 +462,7 @@ pub fn from_buffer<'py>(
     let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
     let (ptr, len, source_readonly, contiguous) =
-        buffer_facts(view.as_any(), pyo3::ffi::PyBUF_FULL_RO)?;
+        buffer::facts(view.as_any(), Request::FullReadOnly)?;
     if source_readonly && !readonly {
         return Err(PyTypeError::new_err("underlying buffer is not writable"));
     }
@@ -510,12 +486,12 @@ pub fn from_buffer_copy<'py>(
     offset: isize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let info = type_info(cls)?;
-    let (ptr, len, _, _) = buffer_facts(obj, pyo3::ffi::PyBUF_SIMPLE)?;
+    let (ptr, len, _, _) = buffer::facts(obj, Request::Simple)?;
     let (offset, size) = buffer_span(len, offset, info.get().size)?;
     let data = CData::for_type(&info)?;
     // SAFETY: the buffer holds at least offset + size bytes (checked) and `obj`, which
     // owns them, is alive for this call; the new instance owns `size` bytes.
-    unsafe { std::ptr::copy_nonoverlapping(ptr.add(offset), data.ptr(), size) };
+    unsafe { memory::copy_bytes(ptr.add(offset), data.ptr(), size) };
     instantiate(cls, data)
 }
 

@@ -1,0 +1,123 @@
+//! # The CPython boundary
+//!
+//! Everything ferrotype assumes about CPython, PyO3 and NumPy beyond their safe, public
+//! APIs lives in this module and nowhere else: `pyo3::ffi`, raw type slots, private
+//! CPython symbols, PyO3's unchecked entry points and NumPy's struct layout. The rest
+//! of the crate uses the safe functions and generic slots defined here.
+//! `tools/check_structure.py` (run by `make lint`) fails the build on any use of
+//! `pyo3::ffi`, `pyo3::impl_`, an `extern "C"` block or function outside `capi/`.
+//!
+//! An upgrade of CPython, PyO3 or NumPy is an audit of this directory against the list
+//! below.
+//!
+//! ## Rationale
+//!
+//! A foreign call through ferrotype costs a few hundred instructions. PyO3's generic
+//! trampolines (argument tuples, `object.__new__`, method wrappers) cost as much again
+//! for the hottest operations: making an instance, `s.x`, `a[i]`, `c.value`, calling a
+//! function. For those, ferrotype enters Rust through raw slots it installs on PyO3's
+//! classes. The slots are generic over traits that the layers above implement
+//! ([`objects::DataClass`], [`slots::IntSubscript`], [`slots::DescrGet`],
+//! [`slots::GetSet`], [`slots::Vectorcall`]), so this module names no ctypes kind and
+//! the crate's imports only go down.
+//!
+//! ## Assumptions, the versions they hold for, and how each is verified
+//!
+//! Checked on CPython 3.11 (the interpreter the suite runs on), PyO3 0.30, NumPy 1.24
+//! to 2.x.
+//!
+//! 1. **Object layout of the data classes.** PyO3 lays out the frozen, `Send` class
+//!    `_CData` as a `PyObject` header followed by the `CData` value with no bookkeeping
+//!    fields, and its five subclasses (`_SimpleCData`, `Array`, `_Pointer`,
+//!    `Structure`, `Union`) add nothing. *Verified at start-up* by
+//!    [`objects::measure`]: a probe instance made by PyO3 gives the payload's offset,
+//!    and every class's `tp_basicsize` must equal offset + `size_of::<CData>()`, with
+//!    no items. *If it does not hold,* importing `ferrotype._native` fails with
+//!    `ImportError`: there is no slower fallback path to keep untested.
+//! 2. **Slots replaced after `PyType_Ready`.** Writing `tp_new`, `tp_dealloc`,
+//!    `tp_init`, `mp_subscript`, `tp_descr_get`, `tp_vectorcall_offset` and
+//!    `Py_TPFLAGS_HAVE_VECTORCALL` on a heap type that nothing derives from yet, then
+//!    calling `PyType_Modified`, changes its behaviour (CPython's own documented way).
+//!    Later subclasses copy `tp_new`, `tp_dealloc` and `tp_descr_get` from their base;
+//!    they re-derive `tp_init` and `mp_subscript` from the `__init__`/`__getitem__`
+//!    they inherit, so [`objects::adopt`] and [`slots::FastSubscript::adopt`] switch
+//!    each new class whose slot is still PyO3's; `Py_TPFLAGS_HAVE_VECTORCALL` is not
+//!    inherited by heap types on 3.11, so [`slots::enable_vectorcall`] runs per class.
+//!    *Verified by tests:* `tests/test_boundary.py` reads [`report`] (which slots each
+//!    class of a fresh hierarchy has) and the whole suite runs through these slots.
+//! 3. **Function addresses identify PyO3's slots.** [`objects::adopt`] and
+//!    [`slots::FastSubscript`] recognise PyO3's generated `tp_init`/`mp_subscript` by
+//!    address. If PyO3 changed how it fills them, classes would keep PyO3's slots:
+//!    slower, never wrong. *Verified by* `tests/test_boundary.py` (the raw slots are
+//!    in place on user classes).
+//! 4. **Private CPython symbols**, in [`private`]: `_PyType_Lookup` (every 3.x),
+//!    `_PyObject_GetDictPtr` (3.11 and 3.12 only; on 3.13+ the reuse it serves is
+//!    off), `_PyErr_WriteUnraisableMsg` (3.11 and 3.12) or the public
+//!    `PyErr_FormatUnraisable` (3.13+). *Verified at link/load time:* a missing
+//!    symbol fails the import, never a call.
+//! 5. **The GIL.** [`gil::released`] gives the GIL up with `PyEval_SaveThread` without
+//!    PyO3's attach bookkeeping, and raw slots make their `Python` token with
+//!    `Python::assume_attached`, because CPython calls slots with the GIL held. The
+//!    argument is in [`gil`]. [`gilcell`] keeps call plans in `Rc`s guarded by the GIL;
+//!    free-threaded builds are refused at compile time. *Verified by* the callback and
+//!    threading tests (`tests/test_callbacks.py`, `tests/test_lifetime.py`).
+//! 6. **`Bound<PyAny>` and `Option<Bound<PyAny>>` have the layout of a (nullable)
+//!    `*mut PyObject`**, so an argument vector can be borrowed as a slice of `Bound`s.
+//!    *Verified at compile time* (the assertion below).
+//! 7. **NumPy's `PyArrayObject_fields` head**, in [`numpy`]. *Verified by*
+//!    `tests/test_ctypeslib.py`, which compares every fact read with NumPy's own
+//!    attributes, and `tests/test_boundary.py`.
+//!
+//! ## Limitations
+//!
+//! - CPython only, GIL-enabled builds only (free-threaded builds fail to compile).
+//! - The layout check of assumption 1 fails closed: an interpreter or PyO3 version that
+//!   lays classes out differently cannot import ferrotype until this module is ported.
+//! - Versions after 3.11 are compiled through the `cfg(Py_3_x)` gates here, but only
+//!   3.11 runs the suite in CI so far.
+
+pub mod buffer;
+pub mod gil;
+pub mod gilcell;
+pub mod numpy;
+pub mod objects;
+pub mod private;
+pub mod slots;
+pub mod values;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use pyo3::{ffi, Bound, PyAny};
+
+// Assumption 6.
+const _: () = assert!(
+    size_of::<Bound<'static, PyAny>>() == size_of::<*mut ffi::PyObject>()
+        && size_of::<Option<Bound<'static, PyAny>>>() == size_of::<*mut ffi::PyObject>()
+);
+
+/// Which of the raw slots `cls` has, for the boundary tests: a dict of
+/// `tp_new`/`tp_init`/`tp_dealloc`/`mp_subscript`/`tp_descr_get` addresses (0 when
+/// unset) and the vectorcall offset and flag.
+pub fn report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(cls.py());
+    let tp = cls.as_type_ptr();
+    // SAFETY: reading slots of a live, initialised type object.
+    unsafe {
+        d.set_item("tp_new", (*tp).tp_new.map_or(0, |f| f as usize))?;
+        d.set_item("tp_init", (*tp).tp_init.map_or(0, |f| f as usize))?;
+        d.set_item("tp_dealloc", (*tp).tp_dealloc.map_or(0, |f| f as usize))?;
+        d.set_item("tp_descr_get", (*tp).tp_descr_get.map_or(0, |f| f as usize))?;
+        let mapping = (*tp).tp_as_mapping;
+        let sub = mapping
+            .as_ref()
+            .and_then(|m| m.mp_subscript)
+            .map_or(0, |f| f as usize);
+        d.set_item("mp_subscript", sub)?;
+        d.set_item("tp_vectorcall_offset", (*tp).tp_vectorcall_offset)?;
+        d.set_item(
+            "have_vectorcall",
+            (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_VECTORCALL != 0,
+        )?;
+    }
+    Ok(d)
+}

@@ -1,0 +1,374 @@
+//! Making and freeing instances of the data classes through raw type slots.
+//!
+//! PyO3 makes an instance of a `#[pyclass]` in three steps: it parses the constructor's
+//! arguments into a tuple and a dict, calls `object.__new__` (which also sets up an
+//! instance dict eagerly), then moves the Rust value in. It frees an instance through a
+//! generic trampoline. Half of the cost of `Point()` or `c_int(5)` went there.
+//!
+//! The five data kinds (simple, array, pointer, structure, union) keep all their state in
+//! one Rust value, the payload (`CData`), which lies right after the object header. For
+//! them [`install`] puts in `tp_new` and `tp_dealloc` slots that do the same work
+//! directly: `tp_alloc`, then the payload written in place; the payload read back out
+//! and released, then `tp_free`.
+//!
+//! A class's own `tp_new` is copied from its base when the class is made, so the Python
+//! classes built on these natives get the new slot. `tp_dealloc` is found on the base at
+//! each deallocation. `tp_init` is not inherited that way: [`adopt`] gives each new class
+//! the raw `tp_init` of its kind, which runs the same body as the native `__init__`.
+//!
+//! The kinds are named by the layers above through [`DataClass`]; this module knows
+//! none of them. The layout assumptions are checked by [`measure`] at module start-up
+//! (see the soundness page in `capi/mod.rs`).
+
+use std::any::TypeId;
+use std::ffi::c_int;
+use std::sync::{Mutex, OnceLock};
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
+use pyo3::{ffi, PyClass};
+
+use super::slots::run_slot;
+
+/// The Rust value every instance of the data classes holds after its object header.
+pub trait Payload: PyClass + Send + Sync + Sized + 'static {
+    /// Releases what the value holds. Called from the raw deallocation slot, where PyO3
+    /// may not count the thread as attached: references must be dropped as `Bound`s
+    /// (released at once), not as `Py`s (which PyO3 would defer to its pool).
+    fn dispose(self, py: Python<'_>);
+}
+
+/// A native data class whose instances are made by this module's slots.
+pub trait DataClass: PyClass + 'static {
+    /// The instance's payload type.
+    type Data: Payload;
+    /// The payload of a new instance of `cls` (a subclass of this class), in `tp_new`.
+    fn construct(cls: &Bound<'_, PyType>) -> PyResult<Self::Data>;
+    /// The body of `__init__`, shared with the class's PyO3 `__init__` method.
+    fn init(
+        data: &Bound<'_, Self::Data>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()>;
+}
+
+/// The payload type the layout was measured for, and the payload's offset in an
+/// instance.
+static LAYOUT: OnceLock<(TypeId, usize)> = OnceLock::new();
+
+/// The payload's offset, if the layout was measured for payload type `D`.
+#[inline]
+fn offset_of<D: Payload>() -> Option<usize> {
+    match LAYOUT.get() {
+        Some(&(id, offset)) if id == TypeId::of::<D>() => Some(offset),
+        _ => None,
+    }
+}
+
+/// Measures where the payload lies in `probe` (an instance PyO3 made of one of
+/// `natives`, holding `payload`) and checks that every class in `natives`, and the
+/// payload's own class, is laid out as a `PyObject` header followed by the payload and
+/// nothing else. Returns false, and installs nothing, if any of that does not hold.
+pub fn measure<D: Payload>(
+    probe: &Bound<'_, PyAny>,
+    payload: &D,
+    natives: &[Bound<'_, PyType>],
+) -> bool {
+    let object = probe.as_ptr() as usize;
+    let data = std::ptr::from_ref(payload) as usize;
+    let Some(offset) = data.checked_sub(object) else {
+        return false;
+    };
+    let base = D::type_object(probe.py());
+    // SAFETY: reading the size fields of live, initialised type objects.
+    let sizes_match = unsafe {
+        let size = (*base.as_type_ptr()).tp_basicsize;
+        (*base.as_type_ptr()).tp_itemsize == 0
+            && usize::try_from(size).ok() == Some(offset + size_of::<D>())
+            && natives.iter().all(|t| {
+                let tp = t.as_type_ptr();
+                (*tp).tp_basicsize == size && (*tp).tp_itemsize == 0
+            })
+    };
+    let fits = offset >= size_of::<ffi::PyObject>() && offset % align_of::<D>() == 0;
+    sizes_match && fits && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
+}
+
+/// PyO3's `tp_init` of each native data class (as an address), with the raw slot that
+/// does the same work.
+static INITS: Mutex<Vec<(usize, ffi::initproc)>> = Mutex::new(Vec::new());
+
+/// Puts the raw `tp_new` and `tp_dealloc` slots on the native class of `K`, and records
+/// its raw `tp_init` for [`adopt`]. Called at module initialisation, after [`measure`],
+/// before any Python class derives from the native class.
+pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
+    if offset_of::<K::Data>().is_none() {
+        return Err(PyRuntimeError::new_err(
+            "ferrotype: instance slots installed before the layout was measured",
+        ));
+    }
+    let tp = K::type_object(py).as_type_ptr();
+    // SAFETY: a live, initialised heap type of this module that no class derives from
+    // yet; PyType_Modified drops anything cached about it.
+    let pyo3_init = unsafe {
+        let init = (*tp).tp_init.map_or(0, |f| f as usize);
+        (*tp).tp_new = Some(new_slot::<K>);
+        (*tp).tp_dealloc = Some(dealloc_slot::<K::Data>);
+        ffi::PyType_Modified(tp);
+        init
+    };
+    if let Ok(mut inits) = INITS.lock() {
+        inits.push((pyo3_init, init_slot::<K>));
+    }
+    add_new_method::<K>(py)
+}
+
+/// Gives the native class of `K` a `__new__` method doing what its `tp_new` slot does
+/// (`T.__new__(T)`, as pickling calls it). CPython adds `__new__` to a class's dict only
+/// for a `tp_new` given at creation, and these classes get theirs afterwards.
+fn add_new_method<K: DataClass>(py: Python<'_>) -> PyResult<()> {
+    let native = K::type_object(py);
+    let new = PyCFunction::new_closure(
+        py,
+        Some(c"__new__"),
+        Some(c"Create and return a new object."),
+        |args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>| -> PyResult<Py<PyAny>> {
+            let py = args.py();
+            let native = K::type_object(py);
+            let cls = args.get_item(0).map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{}.__new__(): not enough arguments",
+                    native.name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
+            let cls = cls.cast_into::<PyType>().map_err(|e| {
+                PyTypeError::new_err(format!(
+                    "{}.__new__(X): X is not a type object ({})",
+                    native.name().map(|n| n.to_string()).unwrap_or_default(),
+                    e.into_inner()
+                        .get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            if !is_subtype(&cls, &native) {
+                return Err(PyTypeError::new_err(format!(
+                    "{}.__new__({}): {} is not a subtype of {}",
+                    native.name()?,
+                    cls.name()?,
+                    cls.name()?,
+                    native.name()?
+                )));
+            }
+            let data = K::construct(&cls)?;
+            // SAFETY: `cls` is a subtype of `K`'s native class (checked above), which
+            // `install` set up for `K::Data`.
+            unsafe { alloc(&cls, data) }.map(Bound::unbind)
+        },
+    )?;
+    let staticmethod = py
+        .import("builtins")?
+        .getattr("staticmethod")?
+        .call1((new,))?;
+    native.setattr("__new__", staticmethod)
+}
+
+/// Gives a new data class the raw `tp_init` of its kind, if its `tp_init` is still
+/// PyO3's. A class's `tp_init` comes from the `__init__` it inherits, and CPython takes
+/// the function wrapped by the native class's `__init__` descriptor, PyO3's, so each
+/// class is switched when it is made. A class (or a base) that defines `__init__` in
+/// Python keeps its own; calls through `__init__` itself reach PyO3's, which shares the
+/// raw slot's body.
+pub fn adopt(cls: &Bound<'_, PyType>) {
+    let Ok(inits) = INITS.lock() else {
+        return;
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+    // cached lookups.
+    unsafe {
+        let Some(current) = (*tp).tp_init else {
+            return;
+        };
+        if let Some((_, raw)) = inits.iter().find(|(g, _)| *g == current as usize) {
+            (*tp).tp_init = Some(*raw);
+            ffi::PyType_Modified(tp);
+        }
+    }
+}
+
+/// Makes an instance of `cls` holding `data`, without `__init__`.
+///
+/// # Safety
+/// `cls` must be a subtype of a native class installed with [`install`] for payload
+/// type `D`.
+pub unsafe fn alloc<'py, D: Payload>(
+    cls: &Bound<'py, PyType>,
+    data: D,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let Some(offset) = offset_of::<D>() else {
+        return Err(PyRuntimeError::new_err(
+            "ferrotype: instance slots are not installed",
+        ));
+    };
+    let tp = cls.as_type_ptr();
+    // SAFETY: `tp` is a live type object; `tp_alloc` returns zeroed memory of the
+    // class's size, or NULL with an exception set. (Like ctypes, and unlike
+    // `object.__new__`, this does not refuse classes with abstract methods.)
+    let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
+    if obj.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // The object is an instance of a subtype of an installed class (the caller's
+    // guarantee), so its payload lies at `offset` (checked by `measure`), in memory
+    // nothing has initialised yet. No Python code runs between the allocation and this
+    // write, so the collector cannot see the zeroed fields.
+    // SAFETY: as just said; `obj` is a new reference.
+    unsafe {
+        obj.cast::<u8>().add(offset).cast::<D>().write(data);
+        Ok(Bound::from_owned_ptr(py, obj))
+    }
+}
+
+/// Whether `cls` is `base` or a subclass of it, by the MRO (the metaclass's
+/// `__subclasscheck__` is not consulted, as for `tp_new` itself).
+#[inline]
+pub fn is_subtype(cls: &Bound<'_, PyType>, base: &Bound<'_, PyType>) -> bool {
+    // SAFETY: both are live type objects.
+    unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), base.as_type_ptr()) != 0 }
+}
+
+/// Calls the `tp_new` of `native` for `cls` with no arguments, as `type.__call__` would
+/// before `__init__`: a new instance, made by the native class's own constructor.
+pub fn call_native_new<'py>(
+    native: &Bound<'py, PyType>,
+    cls: &Bound<'py, PyType>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    if !is_subtype(cls, native) {
+        return Err(PyTypeError::new_err(format!(
+            "{} is not a {} type",
+            cls.name()?,
+            native.name()?
+        )));
+    }
+    let args = PyTuple::empty(py);
+    // SAFETY: the native type object is a valid, initialised type; reading its slot.
+    let tp_new = unsafe { (*native.as_type_ptr()).tp_new }
+        .ok_or_else(|| PyTypeError::new_err("type has no __new__"))?;
+    // SAFETY: calling the native tp_new with a subtype of it (checked above), an empty
+    // args tuple and no kwargs; it returns a new reference or NULL with an exception.
+    let raw = unsafe { tp_new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut()) };
+    // SAFETY: `raw` is a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+}
+
+/// The `tp_new` slot of data class `K`: [`DataClass::construct`], then [`alloc`]. The
+/// arguments are for `__init__`.
+unsafe extern "C" fn new_slot<K: DataClass>(
+    subtype: *mut ffi::PyTypeObject,
+    _args: *mut ffi::PyObject,
+    _kwds: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter calls tp_new with the GIL held. (PyO3 does not count the
+    // thread as attached here: nothing below drops a `Py`, which PyO3 would then release
+    // only later.)
+    let py = unsafe { Python::assume_attached() };
+    run_slot(
+        py,
+        "ferrotype: a Rust panic while making an instance",
+        || {
+            let subtype = subtype.cast::<ffi::PyObject>();
+            // SAFETY: `subtype` is the live class being instantiated, borrowed for the call.
+            let cls = unsafe { Bound::ref_from_ptr(py, &subtype) };
+            // SAFETY: as above, a type object.
+            let cls = unsafe { cls.cast_unchecked::<PyType>() };
+            let data = K::construct(cls)?;
+            // SAFETY: CPython calls a class's tp_new for that class, and this slot is only
+            // installed on (and inherited from) the native class of `K`, installed for
+            // `K::Data` (`object.__new__`-style calls check the subtype relation).
+            unsafe { alloc(cls, data) }.map(Bound::unbind)
+        },
+    )
+}
+
+/// The `tp_dealloc` slot of the data classes (called directly for instances of the
+/// native classes, and by CPython's `subtype_dealloc` for Python subclasses, after it
+/// has cleared their own dict and slots).
+unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
+    // The interpreter calls tp_dealloc with the GIL held, once, when the last reference
+    // is gone. The slot is installed only after the layout was measured for `D`, and only
+    // on classes whose instances hold a `D` there (written by `alloc` or by PyO3). It is
+    // read out exactly once, then the memory goes back through the class's `tp_free`,
+    // and the reference every heap-type instance holds on its class is released, as
+    // PyO3's own slot does.
+    // SAFETY: as just said.
+    unsafe {
+        ffi::PyObject_GC_UnTrack(obj.cast());
+        if let Some(offset) = offset_of::<D>() {
+            let data = obj.cast::<u8>().add(offset).cast::<D>().read();
+            let py = Python::assume_attached();
+            // A panic must not unwind into the interpreter; releasing references does
+            // not panic, but a leak is the safe outcome if it ever did.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| data.dispose(py)));
+        }
+        let tp = ffi::Py_TYPE(obj);
+        (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+        ffi::Py_DECREF(tp.cast());
+    }
+}
+
+/// The raw `tp_init` slot of data class `K`: the instance as its payload, the
+/// arguments as a tuple and an optional dict, then [`DataClass::init`]; 0, or -1 with
+/// the error set (a panic becomes a `PanicException`).
+///
+/// PyO3 does not count the thread as attached in a raw slot (counting it costs more
+/// than the rest of a plain `__init__`), so a `Py` dropped here would be released only
+/// later, from PyO3's pool: the bodies hold references as `Bound`, released at once.
+unsafe extern "C" fn init_slot<K: DataClass>(
+    slf: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwds: *mut ffi::PyObject,
+) -> c_int {
+    // SAFETY: the interpreter calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let body = || -> PyResult<()> {
+        // SAFETY: `slf` and `args` are live objects borrowed for the call.
+        let (slf, args) = unsafe {
+            (
+                Bound::ref_from_ptr(py, &slf),
+                Bound::ref_from_ptr(py, &args),
+            )
+        };
+        let kwds = if kwds.is_null() {
+            None
+        } else {
+            // SAFETY: `kwds` is a live object, borrowed for the call.
+            Some(unsafe { Bound::ref_from_ptr(py, &kwds) })
+        };
+        // SAFETY: CPython calls a class's tp_init for instances of that class, and
+        // `adopt` gives this slot only to classes whose `__init__` is that of the native
+        // class of `K`, so to its subclasses: the instance holds a `K::Data`.
+        let data = unsafe { slf.cast_unchecked::<K::Data>() };
+        let args = args.cast::<PyTuple>()?;
+        let kwargs = match kwds {
+            Some(k) => Some(k.cast::<PyDict>()?),
+            None => None,
+        };
+        K::init(data, args, kwargs)
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            e.restore(py);
+            -1
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic in __init__").restore(py);
+            -1
+        }
+    }
+}

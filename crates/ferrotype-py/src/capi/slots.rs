@@ -1,0 +1,398 @@
+//! Raw type slots that make the hot operations enter Rust directly, without PyO3's
+//! generic trampolines: `a[i]` and `p[i]` for an int (`mp_subscript`), field and string
+//! attribute reads (`tp_descr_get`), a simple instance's `.value` (a getset descriptor),
+//! and calls of function pointers (vectorcall).
+//!
+//! Each slot is generic over a trait the layers above implement (the slot knows no
+//! kind): the slot does the raw part (argument pointers, the GIL token, the result
+//! reference, the error protocol) and calls the trait's safe body. Every body runs
+//! through [`run_slot`], so a Rust error becomes the raised exception and a panic a
+//! `PanicException`, never an unwind into the interpreter.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::sync::OnceLock;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+use pyo3::{ffi, Borrowed, PyClass};
+
+/// Runs the body of a raw slot: a Rust error becomes the raised exception and NULL, and
+/// a panic becomes `PanicException(panic_message)` instead of unwinding into the
+/// interpreter.
+pub(super) fn run_slot(
+    py: Python<'_>,
+    panic_message: &'static str,
+    body: impl FnOnce() -> PyResult<Py<PyAny>>,
+) -> *mut ffi::PyObject {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(v)) => v.into_ptr(),
+        Ok(Err(e)) => {
+            e.restore(py);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err(panic_message).restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Subscripts.
+
+/// A native class whose instances take `obj[i]` for an exact int through a raw slot.
+pub trait IntSubscript: PyClass + 'static {
+    /// The class's slot record.
+    fn subscript() -> &'static FastSubscript;
+    /// `slf[key]`, `key` an exact int: must behave as the class's `__getitem__` does.
+    fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
+}
+
+/// A raw `mp_subscript` slot for exact-int keys over the slot PyO3 generated for a
+/// native class's `__getitem__`, which every other key still takes.
+pub struct FastSubscript {
+    generated: OnceLock<ffi::binaryfunc>,
+    fast: OnceLock<ffi::binaryfunc>,
+}
+
+impl FastSubscript {
+    /// An empty record, filled by [`FastSubscript::install`].
+    pub const fn new() -> Self {
+        FastSubscript {
+            generated: OnceLock::new(),
+            fast: OnceLock::new(),
+        }
+    }
+
+    /// Remembers PyO3's slot of the native class of `K` and makes the fast slot `K`'s
+    /// (at module initialisation).
+    pub fn install<K: IntSubscript>(&self, py: Python<'_>) {
+        let native = K::type_object(py);
+        // SAFETY: the type object is initialised; its mapping table (PyO3 made one, as
+        // the class defines `__getitem__`) is only read.
+        let generated = unsafe {
+            let mapping = (*native.as_type_ptr()).tp_as_mapping;
+            mapping.as_ref().and_then(|m| m.mp_subscript)
+        };
+        if let Some(g) = generated {
+            let _ = self.generated.set(g);
+            let _ = self.fast.set(int_subscript::<K>);
+        }
+    }
+
+    /// Gives a class made from the native class the fast slot, unless the class (or a
+    /// base between it and the native class) defines its own `__getitem__`. CPython
+    /// derives a new class's slot from the `__getitem__` it inherits, which is PyO3's,
+    /// so each class is switched when it is made.
+    pub fn adopt(&self, cls: &Bound<'_, PyType>) {
+        let (Some(generated), Some(fast)) = (self.generated.get(), self.fast.get()) else {
+            return;
+        };
+        let tp = cls.as_type_ptr();
+        // Heap types embed their own mapping table. Only a slot that still is PyO3's is
+        // replaced.
+        // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+        // cached lookups.
+        unsafe {
+            let mapping = (*tp).tp_as_mapping;
+            if mapping.is_null() {
+                return;
+            }
+            if (*mapping).mp_subscript.map(|f| f as usize) == Some(*generated as usize) {
+                (*mapping).mp_subscript = Some(*fast);
+                ffi::PyType_Modified(tp);
+            }
+        }
+    }
+}
+
+impl Default for FastSubscript {
+    fn default() -> Self {
+        FastSubscript::new()
+    }
+}
+
+/// The fast `mp_subscript` slot of `K`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `obj` an instance of a class that
+/// [`FastSubscript::adopt`] switched (a subclass of `K`'s native class) and `key` a
+/// live object.
+unsafe extern "C" fn int_subscript<K: IntSubscript>(
+    obj: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: `key` is a live object (the contract above).
+    if unsafe { ffi::PyLong_CheckExact(key) } == 0 {
+        if let Some(g) = K::subscript().generated.get() {
+            // SAFETY: the generated slot, for the object and key it was made for.
+            return unsafe { g(obj, key) };
+        }
+    }
+    // SAFETY: the interpreter holds the GIL when it calls a slot.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic while indexing", || {
+        // SAFETY: `obj` and `key` are live objects borrowed for the call; the slot is
+        // only installed on subclasses of `K`'s native class, whose instances are `K`s.
+        let (slf, key) = unsafe {
+            (
+                Borrowed::from_ptr(py, obj).cast_unchecked::<K>(),
+                Borrowed::from_ptr(py, key),
+            )
+        };
+        K::item(&slf, &key)
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Descriptors.
+
+/// A value a descriptor slot can hand back without a result wrapper.
+pub enum Quick {
+    /// A Python float.
+    Float(f64),
+    /// A Python int.
+    Int(i64),
+}
+
+/// A final, frozen descriptor class whose reads enter through a raw `tp_descr_get`
+/// slot.
+pub trait DescrGet: PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync + 'static {
+    /// The value for `obj` (not `None`) when it is one of the common cases that cannot
+    /// fail; `None` takes [`DescrGet::get`].
+    #[inline]
+    fn quick(&self, _obj: &Bound<'_, PyAny>) -> Option<Quick> {
+        None
+    }
+    /// The attribute's value for the instance `obj` (not `None`).
+    fn get(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
+}
+
+/// Installs the raw descriptor-get slot on `D` (at module initialisation, before any
+/// instance of `D` exists). `D` must not be subclassable.
+pub fn install_descr_get<D: DescrGet>(py: Python<'_>) {
+    let tp = D::type_object(py).as_type_ptr();
+    // SAFETY: the type object is initialised, final and has no instance yet; replacing
+    // a slot and calling PyType_Modified is the documented way to change a type's
+    // behaviour after creation.
+    unsafe {
+        (*tp).tp_descr_get = Some(descr_get::<D>);
+        ffi::PyType_Modified(tp);
+    }
+}
+
+/// # Safety
+/// Called by the interpreter with the GIL held, `descr` a `D` (the slot is installed on
+/// that final class only) and `obj` NULL, `None` or a live object.
+unsafe extern "C" fn descr_get<D: DescrGet>(
+    descr: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+    _owner: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a descriptor slot.
+    let py = unsafe { Python::assume_attached() };
+    if !obj.is_null() {
+        // SAFETY: `descr` is a live `D` and `obj` a live object, both borrowed for the
+        // call; the constructors return a new reference or NULL with the error set.
+        unsafe {
+            let d = Borrowed::from_ptr(py, descr).cast_unchecked::<D>();
+            match d.get().quick(&Borrowed::from_ptr(py, obj)) {
+                Some(Quick::Float(v)) => return ffi::PyFloat_FromDouble(v),
+                Some(Quick::Int(v)) => return ffi::PyLong_FromLongLong(v),
+                None => {}
+            }
+        }
+    }
+    run_slot(
+        py,
+        "ferrotype: a Rust panic while reading an attribute",
+        || {
+            // SAFETY: `descr` is a live `D` (the contract), borrowed for the call.
+            let d = unsafe { Borrowed::from_ptr(py, descr).cast_unchecked::<D>() };
+            // SAFETY: NULL is checked first; otherwise `obj` is a live object.
+            if obj.is_null() || obj == unsafe { ffi::Py_None() } {
+                return Ok(d.to_owned().into_any().unbind());
+            }
+            // SAFETY: a live object borrowed for the call.
+            let o = unsafe { Borrowed::from_ptr(py, obj) };
+            D::get(&d, &o)
+        },
+    )
+}
+
+/// An attribute of the instances of `Target` served by a getset descriptor, whose
+/// functions CPython calls directly (PyO3's getter trampoline costs about as much as
+/// the body of a plain read).
+pub trait GetSet: 'static {
+    /// The class whose instances have the attribute.
+    type Target: PyClass;
+    /// The attribute's value.
+    fn get(obj: &Bound<'_, Self::Target>) -> PyResult<Py<PyAny>>;
+    /// Sets the attribute (deletion is refused before this is called).
+    fn set(obj: &Bound<'_, Self::Target>, value: &Bound<'_, PyAny>) -> PyResult<()>;
+}
+
+/// Gives `cls` the attribute `name` served by `G`. `cls` must be `G::Target` or a
+/// subclass of it (checked).
+pub fn install_getset<G: GetSet>(
+    cls: &Bound<'_, PyType>,
+    name: &'static CStr,
+    doc: &'static CStr,
+) -> PyResult<()> {
+    let py = cls.py();
+    if !cls.is_subclass_of::<G::Target>()? {
+        return Err(PyTypeError::new_err(
+            "ferrotype: a getset descriptor on a foreign class",
+        ));
+    }
+    let def = Box::leak(Box::new(ffi::PyGetSetDef {
+        name: name.as_ptr(),
+        get: Some(getset_get::<G>),
+        set: Some(getset_set::<G>),
+        doc: doc.as_ptr(),
+        closure: std::ptr::null_mut(),
+    }));
+    // SAFETY: `def` lives for the rest of the process, as a descriptor requires; the type
+    // object is initialised and PyDescr_NewGetSet returns a new reference or NULL.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(cls.as_type_ptr(), def))?
+    };
+    cls.setattr(name.to_str().unwrap_or_default(), descr)
+}
+
+/// # Safety
+/// Called by CPython with the GIL held; the getset descriptor checked that `slf` is an
+/// instance of the class it was installed on, a subclass of `G::Target`.
+unsafe extern "C" fn getset_get<G: GetSet>(
+    slf: *mut ffi::PyObject,
+    _closure: *mut c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a getset getter with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic reading an attribute", || {
+        // SAFETY: `slf` is a live instance of `G::Target` (the contract), borrowed.
+        let obj = unsafe { Bound::ref_from_ptr(py, &slf).cast_unchecked::<G::Target>() };
+        G::get(obj)
+    })
+}
+
+/// # Safety
+/// As [`getset_get`]; `value` is NULL (deletion) or a live object.
+unsafe extern "C" fn getset_set<G: GetSet>(
+    slf: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    _closure: *mut c_void,
+) -> c_int {
+    // SAFETY: CPython calls a getset setter with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let done = run_slot(py, "ferrotype: a Rust panic setting an attribute", || {
+        if value.is_null() {
+            return Err(PyTypeError::new_err("can't delete attribute"));
+        }
+        // SAFETY: as in `getset_get`; `value` is a live object borrowed for the call.
+        let (obj, value) = unsafe {
+            (
+                Bound::ref_from_ptr(py, &slf).cast_unchecked::<G::Target>(),
+                Bound::ref_from_ptr(py, &value),
+            )
+        };
+        G::set(obj, value)?;
+        Ok(py.None())
+    });
+    if done.is_null() {
+        -1
+    } else {
+        // SAFETY: `done` is the new reference to None made above.
+        unsafe { ffi::Py_DECREF(done) };
+        0
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Vectorcall.
+
+/// A class whose instances are called through vectorcall.
+pub trait Vectorcall: PyClass + 'static {
+    /// `slf(*args, **kwargs)`: `args` the positional arguments, `kwargs` the keyword
+    /// names and their values (`None` when there are none).
+    fn call<'py>(
+        slf: &Bound<'py, Self>,
+        args: &[Bound<'py, PyAny>],
+        kwargs: Option<(Bound<'py, PyTuple>, &[Bound<'py, PyAny>])>,
+    ) -> PyResult<Py<PyAny>>;
+}
+
+/// The vectorcall entry point an instance stores (the type's `tp_vectorcall_offset`
+/// points at it).
+pub struct VectorcallEntry(#[allow(dead_code)] ffi::vectorcallfunc);
+
+impl VectorcallEntry {
+    /// The entry point of class `T`.
+    pub fn of<T: Vectorcall>() -> Self {
+        VectorcallEntry(vectorcall::<T>)
+    }
+}
+
+/// Installs the vectorcall protocol on `cls`. Needed for every subclass, because
+/// CPython 3.11 does not pass `Py_TPFLAGS_HAVE_VECTORCALL` on to heap subtypes.
+///
+/// # Safety
+/// Every instance of `cls` must hold, at byte `offset`, a [`VectorcallEntry`] made by
+/// [`VectorcallEntry::of`] for a class the instance belongs to.
+pub unsafe fn enable_vectorcall(cls: &Bound<'_, PyType>, offset: isize) {
+    let tp = cls.as_type_ptr();
+    // SAFETY: setting the slot and flag of a type before it is used, then calling
+    // PyType_Modified, is how CPython itself enables vectorcall on a type; the entry at
+    // `offset` is the caller's guarantee.
+    unsafe {
+        (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+        ffi::PyType_Modified(tp);
+    }
+}
+
+/// The vectorcall entry point of `T`: the interpreter passes the arguments as an array,
+/// so no argument tuple is built for a call.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `callable` a `T` instance (the entry is
+/// only stored in `T` instances) and `args` holding `nargs` positional and then the
+/// keyword values, borrowed.
+unsafe extern "C" fn vectorcall<T: Vectorcall>(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a vectorcall function.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic during a foreign call", || {
+        // SAFETY: PyVectorcall_NARGS only masks the offset flag.
+        let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
+        // SAFETY: `callable` is a live `T` (the contract), borrowed for the call.
+        let slf = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<T>() };
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            // SAFETY: kwnames is a tuple of the keyword names when not NULL.
+            unsafe { ffi::PyTuple_GET_SIZE(kwnames) as usize }
+        };
+        let all: &[Bound<'_, PyAny>] = if nargs + nkw == 0 {
+            &[]
+        } else {
+            // SAFETY: `args` holds `nargs` positional and then `nkw` keyword values,
+            // borrowed for the duration of the call; Bound<PyAny> has the layout of a
+            // `*mut PyObject`.
+            unsafe { std::slice::from_raw_parts(args.cast(), nargs + nkw) }
+        };
+        let kwargs = if nkw == 0 {
+            None
+        } else {
+            // SAFETY: kwnames is a live tuple (checked non-NULL above).
+            let names = unsafe { Bound::from_borrowed_ptr(py, kwnames).cast_into_unchecked() };
+            Some((names, &all[nargs..]))
+        };
+        T::call(&slf, &all[..nargs], kwargs)
+    })
+}

@@ -1,0 +1,308 @@
+//! Scalar values between Python and C: ctypes' setfunc ([`store`]) and getfunc
+//! ([`load`]) for the simple types, the integer range rules, and wide strings.
+
+use ferrotype_core::memory::{self, Scalar};
+use ferrotype_core::TypeCode;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString};
+
+use crate::capi::values::{exact_i64, object_at, str_from_wide};
+use crate::model::errors::{type_name, CoreResultExt};
+
+/// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
+/// the attribute propagates (ctypes reports it for the argument).
+pub fn as_parameter<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match obj.getattr(intern!(obj.py(), "_as_parameter_")) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(obj.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A Python int as a 128-bit value; beyond 64 bits it raises ctypes' OverflowError.
+#[inline]
+pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<i128> {
+    if let Some(v) = exact_i64(obj) {
+        return Ok(i128::from(v));
+    }
+    match obj.extract::<i64>() {
+        Ok(v) => Ok(i128::from(v)),
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => obj
+            .extract::<u64>()
+            .map(i128::from)
+            .map_err(|_| PyOverflowError::new_err("int too long to convert")),
+        Err(e) => Err(e),
+    }
+}
+
+/// A Python int checked against `code`'s width (ferrotype's no-truncation rule).
+#[inline]
+pub fn int_for(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<i128> {
+    let v = int_value(obj)?;
+    if code.int_fits(v) {
+        Ok(v)
+    } else {
+        Err(code.overflow_error()).py()
+    }
+}
+
+/// An integer as the core's scalar (negative values signed).
+pub fn int_scalar(v: i128) -> Scalar {
+    if v < 0 {
+        Scalar::Signed(v as i64)
+    } else {
+        Scalar::Unsigned(v as u64)
+    }
+}
+
+/// A pointer-sized address from a Python int (negative values wrap, like ctypes).
+pub fn address_value(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    Ok(int_for(obj, TypeCode::VoidP)? as u64 as usize)
+}
+
+/// `str` encoded as a NUL-terminated `wchar_t` string, in a bytes object that can be
+/// kept alive as the memory's owner.
+pub fn wide_bytes<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes>> {
+    let py = s.py();
+    let codec = match (TypeCode::WChar.size(), cfg!(target_endian = "little")) {
+        (4, true) => "utf-32-le",
+        (4, false) => "utf-32-be",
+        (_, true) => "utf-16-le",
+        (_, false) => "utf-16-be",
+    };
+    let with_nul = s.add("\0")?;
+    Ok(with_nul
+        .call_method1(intern!(py, "encode"), (codec, "surrogatepass"))?
+        .cast_into::<PyBytes>()?)
+}
+
+/// The address of a bytes object's contents (immutable, alive as long as the object).
+pub fn bytes_ptr(b: &Bound<'_, PyBytes>) -> *mut u8 {
+    b.as_bytes().as_ptr().cast_mut()
+}
+
+/// ctypes' setfunc: stores `value` as type `code` at `ptr`. Returns the object that
+/// must be kept alive for the stored value to stay valid (the bytes behind a
+/// `c_char_p`, for example).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `code.size()` bytes.
+pub unsafe fn store(
+    ptr: *mut u8,
+    code: TypeCode,
+    swapped: bool,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Option<Py<PyAny>>> {
+    // The common case, an exact int into an integer type in native order, is written
+    // directly after the same width check as below.
+    if let Some(v) = exact_i64(value).filter(|_| !swapped && code.is_integer()) {
+        let size = code.size();
+        if size <= 8 && code.int_fits(i128::from(v)) {
+            let bytes = v.to_ne_bytes();
+            let low = if cfg!(target_endian = "big") {
+                8 - size
+            } else {
+                0
+            };
+            // SAFETY: the caller guarantees `size` writable bytes at `ptr`; the source
+            // is a separate local array holding at least `low + size` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().add(low), ptr, size) };
+            return Ok(None);
+        }
+    }
+    let mut keep = None;
+    let scalar = match code {
+        TypeCode::Bool => Scalar::Bool(value.is_truthy()?),
+        TypeCode::Char => {
+            let byte = if let Ok(b) = value.cast::<PyBytes>() {
+                match b.as_bytes() {
+                    [c] => Some(*c),
+                    _ => None,
+                }
+            } else if let Ok(b) = value.cast::<PyByteArray>() {
+                let v = b.to_vec();
+                if v.len() == 1 {
+                    Some(v[0])
+                } else {
+                    None
+                }
+            } else if value.is_instance_of::<PyInt>() {
+                value
+                    .extract::<i64>()
+                    .ok()
+                    .and_then(|v| u8::try_from(v).ok())
+            } else {
+                None
+            };
+            let Some(byte) = byte else {
+                return Err(PyTypeError::new_err(
+                    "one character bytes, bytearray or integer expected",
+                ));
+            };
+            Scalar::Unsigned(u64::from(byte))
+        }
+        TypeCode::WChar => {
+            let s = value.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "unicode string expected instead of {} instance",
+                    type_name(value)
+                ))
+            })?;
+            let mut chars = s.to_cow()?.chars().collect::<Vec<_>>().into_iter();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(PyTypeError::new_err(
+                    "one character unicode string expected",
+                ));
+            };
+            Scalar::Unsigned(u64::from(u32::from(c)))
+        }
+        // c_float16 takes what c_float takes; the core rounds to binary16 as NumPy does.
+        TypeCode::Float | TypeCode::Double | TypeCode::LongDouble | TypeCode::Half => {
+            Scalar::Float(value.extract::<f64>()?)
+        }
+        TypeCode::VoidP => {
+            if value.is_none() {
+                Scalar::Pointer(0)
+            } else if value.is_instance_of::<PyInt>() {
+                Scalar::Pointer(address_value(value)?)
+            } else {
+                return Err(PyTypeError::new_err("cannot be converted to pointer"));
+            }
+        }
+        TypeCode::CharP => {
+            if value.is_none() {
+                Scalar::Pointer(0)
+            } else if let Ok(b) = value.cast::<PyBytes>() {
+                keep = Some(b.clone().into_any().unbind());
+                Scalar::Pointer(bytes_ptr(b) as usize)
+            } else if value.is_instance_of::<PyInt>() {
+                Scalar::Pointer(address_value(value)?)
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "bytes or integer address expected instead of {} instance",
+                    value.get_type().name()?
+                )));
+            }
+        }
+        TypeCode::WCharP => {
+            if value.is_none() {
+                Scalar::Pointer(0)
+            } else if let Ok(s) = value.cast::<PyString>() {
+                let b = wide_bytes(s)?;
+                let p = bytes_ptr(&b);
+                keep = Some(b.into_any().unbind());
+                Scalar::Pointer(p as usize)
+            } else if value.is_instance_of::<PyInt>() {
+                Scalar::Pointer(address_value(value)?)
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "unicode string or integer address expected instead of {} instance",
+                    value.get_type().name()?
+                )));
+            }
+        }
+        TypeCode::PyObject => {
+            keep = Some(value.clone().unbind());
+            Scalar::Pointer(value.as_ptr() as usize)
+        }
+        _ => int_scalar(int_for(value, code)?),
+    };
+    // SAFETY: the caller guarantees code.size() writable bytes at ptr.
+    unsafe { memory::write_scalar(ptr, code, swapped, scalar) };
+    Ok(keep)
+}
+
+/// ctypes' getfunc: the Python value of the `code` stored at `ptr`.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `code.size()` bytes; for `c_char_p`/`c_wchar_p`
+/// a non-NULL stored pointer must point to a NUL-terminated string (as in ctypes).
+pub unsafe fn load(
+    py: Python<'_>,
+    ptr: *const u8,
+    code: TypeCode,
+    swapped: bool,
+) -> PyResult<Py<PyAny>> {
+    // The common numeric types in native order, read directly.
+    if !swapped {
+        // SAFETY: the caller guarantees `code.size()` readable bytes at `ptr`.
+        let fast = unsafe {
+            match (code, code.size()) {
+                (TypeCode::Int, 4) => Some(ptr.cast::<i32>().read_unaligned().into_pyobject(py)?),
+                (TypeCode::UInt, 4) => Some(ptr.cast::<u32>().read_unaligned().into_pyobject(py)?),
+                (TypeCode::Long | TypeCode::LongLong, 8) => {
+                    Some(ptr.cast::<i64>().read_unaligned().into_pyobject(py)?)
+                }
+                (TypeCode::ULong | TypeCode::ULongLong, 8) => {
+                    Some(ptr.cast::<u64>().read_unaligned().into_pyobject(py)?)
+                }
+                (TypeCode::Double, _) => {
+                    let v = ptr.cast::<f64>().read_unaligned();
+                    return Ok(v.into_pyobject(py)?.into_any().unbind());
+                }
+                _ => None,
+            }
+        };
+        if let Some(v) = fast {
+            return Ok(v.into_any().unbind());
+        }
+    }
+    // SAFETY: the caller guarantees readable bytes.
+    let scalar = unsafe { memory::read_scalar(ptr, code, swapped) };
+    Ok(match (code, scalar) {
+        (TypeCode::Char, Scalar::Unsigned(b)) => PyBytes::new(py, &[b as u8]).into_any().unbind(),
+        (TypeCode::WChar, s) => {
+            let w = match s {
+                Scalar::Signed(v) => v as libc::wchar_t,
+                Scalar::Unsigned(v) => v as libc::wchar_t,
+                _ => 0,
+            };
+            // SAFETY: one wide character on the stack.
+            unsafe { str_from_wide(py, &w, 1)? }
+        }
+        (TypeCode::CharP, Scalar::Pointer(p)) => {
+            if p == 0 {
+                py.None()
+            } else {
+                let p = p as *const u8;
+                // SAFETY: the caller guarantees a NUL-terminated string at a non-NULL p.
+                let bytes = unsafe { std::slice::from_raw_parts(p, memory::strlen(p)) };
+                PyBytes::new(py, bytes).into_any().unbind()
+            }
+        }
+        (TypeCode::WCharP, Scalar::Pointer(p)) => {
+            if p == 0 {
+                py.None()
+            } else {
+                let p = p as *const libc::wchar_t;
+                // SAFETY: as above, a NUL-terminated wide string.
+                unsafe { str_from_wide(py, p, memory::wcslen(p))? }
+            }
+        }
+        (TypeCode::VoidP, Scalar::Pointer(p)) => {
+            if p == 0 {
+                py.None()
+            } else {
+                p.into_pyobject(py)?.into_any().unbind()
+            }
+        }
+        (TypeCode::PyObject, Scalar::Pointer(p)) => {
+            if p == 0 {
+                return Err(PyValueError::new_err("PyObject is NULL"));
+            }
+            // SAFETY: a py_object stores a pointer to a live object that its `_objects`
+            // keeps alive; we take a new reference.
+            unsafe { object_at(py, p) }.unbind()
+        }
+        (_, Scalar::Signed(v)) => v.into_pyobject(py)?.into_any().unbind(),
+        (_, Scalar::Unsigned(v)) => v.into_pyobject(py)?.into_any().unbind(),
+        (_, Scalar::Float(v)) => v.into_pyobject(py)?.into_any().unbind(),
+        (_, Scalar::Bool(v)) => pyo3::types::PyBool::new(py, v)
+            .to_owned()
+            .into_any()
+            .unbind(),
+        (_, Scalar::Pointer(p)) => p.into_pyobject(py)?.into_any().unbind(),
+    })
+}

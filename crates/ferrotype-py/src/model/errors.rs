@@ -1,0 +1,102 @@
+//! Errors: the core's [`Error`] becomes the exception ctypes would raise, here and
+//! nowhere else (an exhaustive match, so a new core error forces a decision); the
+//! `ArgumentError` exception with ctypes' message shape; and the one builder of each
+//! message that several modules raise.
+
+use ferrotype_core::Error;
+use pyo3::exceptions::{
+    PyAttributeError, PyMemoryError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
+    PyValueError,
+};
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    ferrotype,
+    ArgumentError,
+    pyo3::exceptions::PyException,
+    "Raised when a foreign function call cannot convert one of the passed arguments."
+);
+
+/// The exception ctypes raises for a core error.
+pub fn to_py(err: Error) -> PyErr {
+    let msg = err.to_string();
+    match err {
+        Error::LibraryLoad { .. } | Error::LibraryClose { .. } => PyOSError::new_err(msg),
+        Error::SymbolNotFound { .. } => PyAttributeError::new_err(msg),
+        Error::IntegerOverflow { .. } | Error::LayoutTooLarge => PyOverflowError::new_err(msg),
+        Error::TooManyArguments { given, max } => too_many_arguments(given, max, false),
+        // ctypes names the field from 3.12 on.
+        Error::BitfieldWidth { .. } if !cfg!(Py_3_12) => {
+            PyValueError::new_err("number of bits invalid for bit field")
+        }
+        Error::UnknownTypeCode { .. }
+        | Error::BitfieldWidth { .. }
+        | Error::UnknownLayout { .. }
+        | Error::NegativePack { .. }
+        | Error::PackTooBig { .. }
+        | Error::PackWithGccLayout
+        | Error::NegativeAlign { .. } => PyValueError::new_err(msg),
+        // ctypes: "ffi_prep_cif failed" is a RuntimeError.
+        Error::PrepCif { .. } => PyRuntimeError::new_err(msg),
+        Error::Unsupported { .. } | Error::NotCallable { .. } => PyTypeError::new_err(msg),
+        Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
+    }
+}
+
+/// `result.py()?` converts a core result at a call site.
+pub trait CoreResultExt<T> {
+    /// Converts the error with [`to_py`].
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> CoreResultExt<T> for Result<T, Error> {
+    #[inline]
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}
+
+/// ctypes' `ArgumentError` for a call with more than `max` arguments (`argtypes`: for
+/// an `_argtypes_` sequence that long).
+pub fn too_many_arguments(given: usize, max: usize, argtypes: bool) -> PyErr {
+    ArgumentError::new_err(if argtypes {
+        format!("_argtypes_ has too many arguments ({given}), maximum is {max}")
+    } else {
+        format!("too many arguments ({given}), maximum is {max}")
+    })
+}
+
+/// ctypes' `ArgumentError("argument N: <ExcType>: <message>")` from the error raised
+/// while converting argument `index` (0-based).
+pub fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
+    let ty = err.get_type(py);
+    let name = ty
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let msg = err
+        .value(py)
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let new = ArgumentError::new_err(format!("argument {}: {}: {}", index + 1, name, msg));
+    new.set_cause(py, Some(err));
+    new
+}
+
+/// The error for passing by value a structure or union that libffi cannot describe (a
+/// packed or over-aligned layout, a union with a `long double` member, no members).
+pub fn by_value_error() -> PyErr {
+    PyTypeError::new_err(
+        "ferrotype: this structure or union cannot be passed by value: libffi cannot \
+         describe its layout (packed, over-aligned, or a union with a long double member)",
+    )
+}
+
+/// The name of `obj`'s type, for error messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}

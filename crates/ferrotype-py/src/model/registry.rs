@@ -1,0 +1,97 @@
+//! The native class of each kind, registered by `lib.rs` at module start-up, and
+//! [`instantiate`], which makes an instance of any ferrotype class around prepared
+//! memory. The model names no kind's module: the base does not know its subclasses.
+
+use std::cell::RefCell;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+use crate::capi;
+use crate::model::cdata::CData;
+use crate::model::stginfo::Kind;
+
+/// The native classes, in the order of [`slot`].
+static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
+    PyOnceLock::new(),
+    PyOnceLock::new(),
+    PyOnceLock::new(),
+    PyOnceLock::new(),
+    PyOnceLock::new(),
+    PyOnceLock::new(),
+];
+
+fn slot(kind: Kind) -> usize {
+    match kind {
+        Kind::Simple => 0,
+        Kind::Array => 1,
+        Kind::Pointer => 2,
+        Kind::FuncPtr => 3,
+        Kind::Struct => 4,
+        Kind::Union => 5,
+    }
+}
+
+/// Registers `cls` as the native class of `kind` (once, at module start-up).
+pub fn register(kind: Kind, cls: Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    NATIVES[slot(kind)]
+        .set(py, cls.unbind())
+        .map_err(|_| PyRuntimeError::new_err("ferrotype: a native class registered twice"))
+}
+
+/// The native class of `kind`.
+pub fn native(py: Python<'_>, kind: Kind) -> PyResult<&Bound<'_, PyType>> {
+    NATIVES[slot(kind)]
+        .get(py)
+        .map(|t| t.bind(py))
+        .ok_or_else(|| PyRuntimeError::new_err("ferrotype: native classes not registered"))
+}
+
+thread_local! {
+    /// The memory for the function pointer instance [`instantiate`] is creating; taken
+    /// by the function pointer's native `__new__`, which it calls.
+    static PENDING: RefCell<Option<CData>> = const { RefCell::new(None) };
+}
+
+/// The `CData` an [`instantiate`] call prepared, if this `__new__` runs on its behalf.
+pub fn take_pending() -> Option<CData> {
+    PENDING.with(|p| p.borrow_mut().take())
+}
+
+/// Creates an instance of `cls` (a Python subclass of the native class for `data`'s
+/// kind) around `data`, without running `__init__` or a Python-level `__new__` (ctypes
+/// allocates such instances directly too).
+///
+/// The five data kinds are allocated by `capi::objects::alloc`. Function pointers hold
+/// state of their own (the call plan), so their native `__new__` is called, and picks
+/// up `data` from [`take_pending`].
+pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let kind = data.info().kind;
+    let native = native(py, kind)?;
+    if !capi::objects::is_subtype(cls, native) {
+        return Err(PyTypeError::new_err(format!(
+            "{} is not a {} type",
+            cls.name()?,
+            native.name()?
+        )));
+    }
+    if kind != Kind::FuncPtr {
+        // SAFETY: `cls` is a subtype of the native class of `data`'s kind (checked
+        // above), one of the five data classes `lib.rs` installs for `CData`.
+        return unsafe { capi::objects::alloc(cls, data) };
+    }
+    PENDING.with(|p| *p.borrow_mut() = Some(data));
+    let made = capi::objects::call_native_new(native, cls);
+    let leftover = take_pending();
+    let obj = made?;
+    if leftover.is_some() {
+        return Err(PyTypeError::new_err(
+            "instance creation did not use the prepared memory",
+        ));
+    }
+    Ok(obj)
+}

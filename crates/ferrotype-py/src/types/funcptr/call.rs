@@ -1,0 +1,569 @@
+//! The two call engines and what they share: steps 2 to 5 of the call path (see the
+//! module docs of `funcptr`). The register engine writes each converted argument
+//! straight into a register image; the libffi engine fills argument slots for the
+//! prepared (or cached) interface. Both run the call inside the same [`bracket`] (debug
+//! bookkeeping, errno, the GIL, `PyDLL`'s error check) and end in the same
+//! [`finish_call`] (the result, converted while the converted arguments still live).
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, Registers, RetBuf, TypeCode};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyFloat, PyInt, PyTuple};
+
+use crate::capi;
+use crate::capi::gilcell::GilCell;
+use crate::capi::values::{exact_f64, exact_i64, is_instance_of_type};
+use crate::codec::param::{default_param, ArgValue, Param};
+use crate::codec::scalar::{int_for, load};
+use crate::model::cdata::{as_cdata, CData};
+use crate::model::errors::{argument_error, too_many_arguments, CoreResultExt};
+use crate::model::registry::instantiate;
+use crate::types::pointer::address;
+use crate::types::thunk;
+
+use super::plan::{
+    fast_address, ArgConv, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO,
+};
+
+/// The function object being called, as the engines see it.
+pub struct Callee<'a, 'py> {
+    /// The function object (`errcheck` receives it).
+    pub obj: &'a Bound<'py, PyAny>,
+    /// The address of the function.
+    pub fun: usize,
+    /// The interface of the last call whose types were not all declared (calls without
+    /// `argtypes`, extra arguments, custom `from_param`), so repeated calls of the same
+    /// shape skip the process-wide cache.
+    pub memo: &'a GilCell<Option<Arc<CallInterface>>>,
+}
+
+/// Which arguments of a call with `paramflags` are returned.
+pub struct OutParams {
+    /// Output parameters made by the call.
+    pub out: Vec<usize>,
+    /// Parameters both passed in and returned.
+    pub inout: Vec<usize>,
+    /// How many there are.
+    pub count: usize,
+}
+
+/// The raw pieces of a libffi call, handed to the thread that runs it without the GIL.
+struct CallJob {
+    cif: *const CallInterface,
+    fun: *const c_void,
+    args: *mut *mut c_void,
+    ret: *mut u8,
+}
+
+// SAFETY: the job only carries addresses of buffers owned by the calling frame, which
+// outlives the detached section; nothing in it is tied to a thread.
+unsafe impl Send for CallJob {}
+
+impl CallJob {
+    fn run(self) {
+        // SAFETY: the interface matches the converted arguments (built from them or
+        // from the declared argtypes they were converted with); args holds one valid
+        // pointer per argument and ret is a buffer of the result's size (at least a
+        // RetBuf), 16-aligned.
+        unsafe { (*self.cif).call(self.fun, self.args, self.ret) };
+    }
+}
+
+/// Converts an exact `int` or `float` for a simple argument type straight into `slot`.
+/// Returns false when `arg` needs the general conversion.
+#[inline]
+fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> PyResult<bool> {
+    if code.is_integer() && arg.is_exact_instance_of::<PyInt>() {
+        let v = int_for(arg, code)?;
+        // Low bytes in native order, as libffi reads an integer argument of this size.
+        match code.size() {
+            1 => slot.u8 = v as u8,
+            2 => slot.u16 = v as u16,
+            4 => slot.u32 = v as u32,
+            _ => slot.u64 = v as u64,
+        }
+        return Ok(true);
+    }
+    if let Some(v) = exact_f64(arg).filter(|_| matches!(code, TypeCode::Double | TypeCode::Float)) {
+        if code == TypeCode::Double {
+            slot.f64 = v;
+        } else {
+            slot.f32 = v as f32;
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Reads a simple result (`load`, which reads the common numeric types directly),
+/// taking over a `py_object` result's reference.
+///
+/// # Safety
+/// `ptr` must hold a value of type `code` (a call's result buffer, 16-aligned).
+#[inline]
+unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResult<Py<PyAny>> {
+    // SAFETY: the caller guarantees a value of `code` at the aligned `ptr`.
+    unsafe {
+        if code == TypeCode::PyObject {
+            // ctypes: a `py_object` result is a new reference, which the result takes over.
+            let addr = ptr.cast::<usize>().read();
+            return match capi::values::take_object_at(py, addr) {
+                Some(r) => r.map(Bound::unbind),
+                None => Err(PyValueError::new_err("PyObject is NULL")),
+            };
+        }
+        load(py, ptr, code, false)
+    }
+}
+
+/// An argument beyond the fixed ones of a function declared `variadic`: converted as
+/// without `argtypes`, plus Python floats, then promoted as C promotes variadic
+/// arguments (`float` to `double`, integers narrower than `int` to `int`).
+fn variadic_param(arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+    if let Ok(f) = arg.cast::<PyFloat>() {
+        return Ok(Param::bits(
+            FfiType::Scalar(TypeCode::Double),
+            ArgSlot { f64: f.value() },
+            None,
+            'd',
+        ));
+    }
+    let mut p = default_param(arg, index)?;
+    if let (FfiType::Scalar(code), ArgValue::Bits(slot)) = (&p.ffi, p.value) {
+        match *code {
+            TypeCode::Float => {
+                // SAFETY: a float parameter's slot holds an f32.
+                let v = unsafe { slot.f32 };
+                p.value = ArgValue::Bits(ArgSlot { f64: f64::from(v) });
+                p.ffi = FfiType::Scalar(TypeCode::Double);
+            }
+            c if c.size() < TypeCode::Int.size() && c != TypeCode::Half => {
+                // SAFETY: the slot holds the value's `size` low bytes in native order.
+                let bits = unsafe { memory::read_bits((&raw const slot).cast(), c.size(), false) };
+                let signed = c.kind() == ferrotype_core::typecode::ValueKind::Signed;
+                let v = memory::widen(bits, c.size(), signed) as u32;
+                p.value = ArgValue::Bits(ArgSlot { u32: v });
+                p.ffi = FfiType::Scalar(TypeCode::Int);
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// Keeps what a converted argument needs alive until the result is converted (an
+/// argument converted to itself is kept alive by the caller already). `Bound`, not
+/// `Py`: the vectorcall entry does not register with PyO3's attach count, so dropping
+/// a `Py` here would defer the decref to PyO3's pool; dropping a `Bound` decrefs at
+/// once.
+#[inline]
+fn keep_param<'py>(
+    keep: &mut Vec<Bound<'py, PyAny>>,
+    param_keep: Option<Py<PyAny>>,
+    arg: &Bound<'py, PyAny>,
+) {
+    if let Some(k) = param_keep {
+        let k = k.into_bound(arg.py());
+        if !k.is(arg) {
+            keep.push(k);
+        }
+    }
+}
+
+/// Step 4 around either engine's call `run`: debug-mode bookkeeping, the private errno
+/// swapped in (`use_errno`), the GIL released (not for `PyDLL`, nor where
+/// `release_gil = False`), and for `PyDLL` functions the Python error the call left.
+#[inline]
+fn bracket<R: Send>(py: Python<'_>, st: &FuncState, run: impl FnOnce() -> R + Send) -> PyResult<R> {
+    let use_errno = st.flags & FUNCFLAG_USE_ERRNO != 0;
+    let call = move || {
+        if use_errno {
+            errno::swap();
+        }
+        let r = run();
+        if use_errno {
+            errno::swap();
+        }
+        r
+    };
+    let debug = thunk::debug_enabled();
+    if debug {
+        thunk::enter_call();
+    }
+    let r = if st.flags & FUNCFLAG_PYTHONAPI != 0 {
+        let r = call();
+        if let Some(err) = PyErr::take(py) {
+            if debug {
+                let _ = thunk::leave_call();
+            }
+            return Err(err);
+        }
+        r
+    } else if st.release_gil {
+        capi::gil::released(py, call)
+    } else {
+        call()
+    };
+    if debug {
+        thunk::leave_call()?;
+    }
+    Ok(r)
+}
+
+/// Step 5, shared by both engines: the result converted while the converted arguments
+/// in `keep` still live (a pointer result may point into one of them; ctypes keeps
+/// them as long).
+#[inline]
+fn finish_call(
+    py: Python<'_>,
+    st: &FuncState,
+    value_ptr: *mut u8,
+    keep: Vec<Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let result = convert_result(py, st, value_ptr);
+    drop(keep);
+    result
+}
+
+/// Slot storage on the stack for calls with up to this many arguments.
+const INLINE_ARGS: usize = 8;
+
+/// A call without `paramflags`, with the plan `st` (a snapshot: a converter that
+/// reassigns `argtypes` during the call replaces the cell's value, not this plan).
+#[inline]
+pub fn call_function<'py>(
+    callee: &Callee<'_, 'py>,
+    st: &FuncState,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
+    let result = match &st.reg {
+        Some(plan) if plan.fast.len() == args.len() => call_registers(callee, st, plan, args)?,
+        _ => call_raw(callee, st, args)?,
+    };
+    if st.errcheck.is_none() {
+        return Ok(result);
+    }
+    finish(callee, st, result, args, None)
+}
+
+/// A call through the register engine: the declared converters write each argument
+/// straight into its register, then the result takes the common path.
+fn call_registers<'py>(
+    callee: &Callee<'_, 'py>,
+    st: &FuncState,
+    plan: &RegPlan,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
+    let py = callee.obj.py();
+    let fun = callee.fun;
+    if fun == 0 {
+        return Err(PyValueError::new_err("NULL function pointer"));
+    }
+    let rc = &plan.call;
+    let mut regs = Registers::default();
+    // Objects made by conversions (a `c_wchar_p` buffer from a str, ...), which must
+    // outlive the call. Arguments themselves are kept alive by the caller.
+    let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
+        // The inline conversions accept exactly what the converter would accept the
+        // same way; anything else (out of range included) takes the converter, which
+        // also produces ctypes' error.
+        match *fast {
+            FastArg::Int {
+                index,
+                shift,
+                signed,
+                lo,
+                hi,
+            } => {
+                if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
+                    regs.int[usize::from(index)] = if signed {
+                        ((v << shift) >> shift) as u64
+                    } else {
+                        ((v as u64) << shift) >> shift
+                    };
+                    continue;
+                }
+            }
+            FastArg::Struct => {
+                if let ArgConv::Struct { cls, .. } = &st.converters[i] {
+                    let cd = if arg.get_type().is(cls) {
+                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                        // native base in its MRO (`native_from_param_kind`), so its
+                        // instances are `CData`s.
+                        Some(unsafe { arg.cast_unchecked::<CData>() })
+                    } else {
+                        as_cdata(arg).filter(|_| is_instance_of_type(arg, cls.bind(py)))
+                    };
+                    if let Some(cd) = cd {
+                        // SAFETY: the plan's entry for this argument is its structure
+                        // plan and the instance holds the structure's bytes.
+                        unsafe { regs.set_struct(rc.args()[i], cd.get().ptr()) };
+                        continue;
+                    }
+                }
+            }
+            FastArg::Address { index, void } => {
+                if let Some(a) = fast_address(arg, void) {
+                    regs.int[usize::from(index)] = a;
+                    continue;
+                }
+            }
+            FastArg::Pointer { index } => {
+                if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
+                    if arg.is_none() {
+                        regs.int[usize::from(index)] = 0;
+                        continue;
+                    }
+                    if arg.get_type().is(cls) {
+                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                        // native base in its MRO (`native_from_param_kind`), so its
+                        // instances are `CData`s.
+                        let cd = unsafe { arg.cast_unchecked::<CData>() };
+                        regs.int[usize::from(index)] = address(cd.get()) as u64;
+                        continue;
+                    }
+                }
+            }
+            FastArg::Float { index, double } => {
+                if let Some(v) = exact_f64(arg) {
+                    regs.float[usize::from(index)] = if double {
+                        v.to_bits()
+                    } else {
+                        u64::from((v as f32).to_bits())
+                    };
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        let param = st.converters[i]
+            .convert(arg, i)
+            .map_err(|e| argument_error(py, i, e))?;
+        let reg = rc.args()[i];
+        match param.value {
+            ArgValue::Bits(slot) => regs.set_from_slot(reg, &slot),
+            // SAFETY: a by-value parameter points at the structure's bytes (kept alive
+            // by `param.keep` below, and copied into registers right here).
+            ArgValue::Memory(mem) => unsafe { regs.set_struct(reg, mem) },
+        }
+        keep_param(&mut keep, param.keep, arg);
+    }
+
+    let regs = &regs;
+    // SAFETY: the plan was made from the declared signature, which the converters just
+    // satisfied; pointer arguments point into objects alive until the call returns (the
+    // arguments and `keep`).
+    let regs_out = bracket(py, st, move || unsafe {
+        rc.call(fun as *const c_void, regs)
+    })?;
+    if let (RetConv::Value(code), None) = (&*st.ret, &st.checker) {
+        // A simple result, read straight from its register's bits (laid out as
+        // `write_result` lays them out, and aligned for any scalar).
+        let bits = rc.scalar(&regs_out);
+        // SAFETY: `bits` holds a value of the restype's code.
+        return unsafe { load_result(py, (&raw const bits).cast(), *code) };
+    }
+    let mut retbuf = RetBuf::default();
+    let mut bytes = [0u8; 16];
+    rc.write_result(&regs_out, &mut bytes);
+    retbuf.0[..16].copy_from_slice(&bytes);
+    finish_call(py, st, retbuf.as_mut_ptr(), keep)
+}
+
+/// A call through libffi up to the result conversion (and `_check_retval_`), before
+/// `errcheck`.
+pub fn call_raw<'py>(
+    callee: &Callee<'_, 'py>,
+    st: &FuncState,
+    args: &[Bound<'py, PyAny>],
+) -> PyResult<Py<PyAny>> {
+    let py = callee.obj.py();
+    let fun = callee.fun as *const c_void;
+    if fun.is_null() {
+        return Err(PyValueError::new_err("NULL function pointer"));
+    }
+    let nargs = args.len();
+    let nconv = st.converters.len();
+    if st.argtypes.is_some() && nargs < nconv {
+        return Err(PyTypeError::new_err(format!(
+            "this function takes at least {} argument{} ({} given)",
+            nconv,
+            if nconv == 1 { "" } else { "s" },
+            nargs
+        )));
+    }
+    if nargs > ferrotype_core::MAX_ARGS {
+        return Err(too_many_arguments(nargs, ferrotype_core::MAX_ARGS, false));
+    }
+
+    // Step 2: convert into slots.
+    let mut inline_slots = [ArgSlot::default(); INLINE_ARGS];
+    let mut heap_slots: Vec<ArgSlot> = Vec::new();
+    let slots: &mut [ArgSlot] = if nargs <= INLINE_ARGS {
+        &mut inline_slots[..nargs]
+    } else {
+        heap_slots.resize(nargs, ArgSlot::default());
+        &mut heap_slots
+    };
+    let fixed: Option<&CallInterface> = st.cif.as_deref().filter(|c| c.nargs() == nargs);
+    let mut types: Vec<FfiType> = Vec::new();
+    let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+    // Structures passed by value: libffi reads their memory in place.
+    let mut by_value: Vec<(usize, *mut c_void)> = Vec::new();
+    for (i, (arg, slot)) in args.iter().zip(slots.iter_mut()).enumerate() {
+        let conv = st.converters.get(i);
+        // Fast path: an exact int or float for a declared integer or floating type is
+        // written straight into its slot (the same rules as `simple_param`).
+        if let (Some(ArgConv::Simple { code, .. }), Some(_)) = (conv, fixed) {
+            if fast_scalar(arg, *code, slot).map_err(|e| argument_error(py, i, e))? {
+                continue;
+            }
+        }
+        let param = match conv {
+            Some(conv) => conv.convert(arg, i),
+            None if st.variadic => variadic_param(arg, i),
+            None => default_param(arg, i),
+        }
+        .map_err(|e| argument_error(py, i, e))?;
+        match param.value {
+            ArgValue::Bits(bits) => *slot = bits,
+            ArgValue::Memory(mem) => by_value.push((i, mem.cast())),
+        }
+        keep_param(&mut keep, param.keep, arg);
+        if fixed.is_none() {
+            types.push(param.ffi);
+        }
+    }
+
+    // Step 3: the interface. Arguments beyond `argtypes` make the call variadic, with
+    // the declared ones fixed (as ctypes does).
+    let nfixed = (st.argtypes.is_some() && nargs > nconv).then_some(nconv);
+    let untyped: Arc<CallInterface>;
+    let cif: &CallInterface = match fixed {
+        Some(c) => c,
+        None => {
+            let memo = callee.memo.get(py);
+            untyped = match memo.as_ref().as_ref().filter(|c| {
+                c.args() == types.as_slice() && *c.ret() == st.ret_ffi && c.nfixed() == nfixed
+            }) {
+                Some(c) => Arc::clone(c),
+                None => {
+                    let c = CallInterface::cached(&st.ret_ffi, &types, nfixed).py()?;
+                    callee.memo.set(py, Some(Arc::clone(&c)));
+                    c
+                }
+            };
+            &untyped
+        }
+    };
+
+    let mut inline_ptrs = [std::ptr::null_mut::<c_void>(); INLINE_ARGS];
+    let mut heap_ptrs: Vec<*mut c_void> = Vec::new();
+    let ptrs: &mut [*mut c_void] = if nargs <= INLINE_ARGS {
+        &mut inline_ptrs[..nargs]
+    } else {
+        heap_ptrs.resize(nargs, std::ptr::null_mut());
+        &mut heap_ptrs
+    };
+    for (p, s) in ptrs.iter_mut().zip(slots.iter_mut()) {
+        *p = std::ptr::from_mut(s).cast();
+    }
+    for &(i, mem) in &by_value {
+        ptrs[i] = mem;
+    }
+
+    // Step 4: the call.
+    let mut retbuf = RetBuf::default();
+    let mut big_ret: Vec<u128> = Vec::new();
+    let ret_ptr = if cif.ret_size() <= retbuf.0.len() {
+        retbuf.as_mut_ptr()
+    } else {
+        big_ret.resize(cif.ret_size().div_ceil(16), 0);
+        big_ret.as_mut_ptr().cast()
+    };
+    let job = CallJob {
+        cif: std::ptr::from_ref(cif),
+        fun,
+        args: ptrs.as_mut_ptr(),
+        ret: ret_ptr,
+    };
+    bracket(py, st, move || job.run())?;
+
+    // Step 5.
+    finish_call(py, st, cif.ret_ptr(ret_ptr), keep)
+}
+
+/// Step 5: the Python result from the value at `value_ptr`, then `_check_retval_`.
+#[inline]
+fn convert_result(py: Python<'_>, st: &FuncState, value_ptr: *mut u8) -> PyResult<Py<PyAny>> {
+    let result = match &*st.ret {
+        RetConv::Void => py.None(),
+        // SAFETY: the result buffer holds a value of the restype's code.
+        RetConv::Value(code) => unsafe { load_result(py, value_ptr, *code)? },
+        RetConv::Instance { cls, info } => {
+            let info_b = info.bind(py);
+            let cd = CData::for_type(info_b)?;
+            let n = info_b.get().size;
+            // SAFETY: the result buffer holds `n` bytes of the restype; the new instance
+            // owns at least `n` bytes.
+            unsafe { memory::copy_bytes(value_ptr, cd.ptr(), n) };
+            instantiate(cls.bind(py), cd)?.unbind()
+        }
+        RetConv::Callable(f) => {
+            // SAFETY: a callable restype means the C result is an int.
+            let v = unsafe { load(py, value_ptr, TypeCode::Int, false)? };
+            f.bind(py).call1((v,))?.unbind()
+        }
+    };
+    let result = match &st.checker {
+        Some(c) => c.bind(py).call1((result,))?.unbind(),
+        None => result,
+    };
+    Ok(result)
+}
+
+/// ctypes' `errcheck` protocol, then the output parameters: `errcheck(result, func,
+/// args)` replaces the result unless it returns `args` itself; with `paramflags`, the
+/// output parameters are then the result.
+pub fn finish<'py>(
+    callee: &Callee<'_, 'py>,
+    st: &FuncState,
+    result: Py<PyAny>,
+    args: &[Bound<'py, PyAny>],
+    out: Option<&OutParams>,
+) -> PyResult<Py<PyAny>> {
+    let py = callee.obj.py();
+    if let Some(check) = &st.errcheck {
+        let args_t = PyTuple::new(py, args)?;
+        let v = check
+            .bind(py)
+            .call1((result.bind(py), callee.obj, &args_t))?;
+        if !v.is(&args_t) {
+            return Ok(v.unbind());
+        }
+    }
+    let Some(out) = out.filter(|o| o.count > 0) else {
+        return Ok(result);
+    };
+    let mut values = Vec::with_capacity(out.count);
+    for (i, a) in args.iter().enumerate() {
+        if out.inout.contains(&i) {
+            values.push(a.clone().unbind());
+        } else if out.out.contains(&i) {
+            values.push(
+                a.call_method0(intern!(py, "__ctypes_from_outparam__"))?
+                    .unbind(),
+            );
+        }
+    }
+    if values.len() == 1 {
+        return Ok(values.pop().expect("one value"));
+    }
+    Ok(PyTuple::new(py, values)?.into_any().unbind())
+}

@@ -1,0 +1,633 @@
+//! The call plan of a function pointer, compiled once when `argtypes`, `restype`,
+//! `errcheck` or the flags are assigned: one converter per declared argument, the
+//! result converter, the prepared libffi interface and, when the signature fits, the
+//! register plan with its inline conversions. Also `paramflags`, checked here.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ferrotype_core::{CallInterface, FfiType, RegArg, RegisterCall, TypeCode};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
+
+use crate::capi::values::{exact_i64, is_instance_of_type};
+use crate::codec::param::{default_param, pointer_param, simple_param, ArgValue, Param};
+use crate::model::cdata::as_cdata;
+use crate::model::errors::{by_value_error, too_many_arguments, type_name, CoreResultExt};
+use crate::model::registry;
+use crate::model::stginfo::{info_of, Kind, StgInfo};
+use crate::types::ndpointer::NdSpec;
+use crate::types::pointer::address;
+
+/// ctypes' `FUNCFLAG_CDECL`.
+pub const FUNCFLAG_CDECL: u32 = 0x1;
+/// ctypes' `FUNCFLAG_HRESULT`.
+pub const FUNCFLAG_HRESULT: u32 = 0x2;
+/// ctypes' `FUNCFLAG_PYTHONAPI`: keep the GIL and check for a Python error.
+pub const FUNCFLAG_PYTHONAPI: u32 = 0x4;
+/// ctypes' `FUNCFLAG_USE_ERRNO`.
+pub const FUNCFLAG_USE_ERRNO: u32 = 0x8;
+/// ctypes' `FUNCFLAG_USE_LASTERROR`.
+pub const FUNCFLAG_USE_LASTERROR: u32 = 0x10;
+
+/// `paramflags` flags.
+pub const PARAMFLAG_FIN: i64 = 0x1;
+pub const PARAMFLAG_FOUT: i64 = 0x2;
+pub const PARAMFLAG_FLCID: i64 = 0x4;
+pub const FIN_OUT: i64 = PARAMFLAG_FIN | PARAMFLAG_FOUT;
+pub const FIN_LCID: i64 = PARAMFLAG_FIN | PARAMFLAG_FLCID;
+
+/// One entry of `paramflags`: `(flag, name, default)`.
+pub struct ParamFlag {
+    /// The `PARAMFLAG_*` bits.
+    pub flag: i64,
+    /// The parameter's name, for keyword arguments.
+    pub name: Option<Py<PyString>>,
+    /// The default value.
+    pub default: Option<Py<PyAny>>,
+}
+
+const PARAMFLAGS_SHAPE: &str = "paramflags must be a sequence of (int [,string [,value]]) tuples";
+
+/// ctypes' checks of `paramflags` against the prototype's `argtypes`.
+pub fn parse_paramflags(
+    paramflags: &Bound<'_, PyAny>,
+    argtypes: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Vec<ParamFlag>>> {
+    if paramflags.is_none() {
+        return Ok(None);
+    }
+    let Ok(items) = paramflags.cast::<PyTuple>() else {
+        return Err(PyTypeError::new_err("paramflags must be a tuple or None"));
+    };
+    let argtypes: Vec<Bound<'_, PyAny>> = match argtypes {
+        Some(a) => a.try_iter()?.collect::<PyResult<_>>()?,
+        None => Vec::new(),
+    };
+    if items.len() != argtypes.len() {
+        return Err(PyValueError::new_err(
+            "paramflags must have the same length as argtypes",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, (item, typ)) in items.iter().zip(&argtypes).enumerate() {
+        let t = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?;
+        if t.is_empty() || t.len() > 3 {
+            return Err(PyTypeError::new_err(PARAMFLAGS_SHAPE));
+        }
+        let flag: i64 = t
+            .get_item(0)?
+            .extract()
+            .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?;
+        let name = match t.get_item(1) {
+            Ok(n) if n.is_none() => None,
+            Ok(n) => Some(
+                n.cast_into::<PyString>()
+                    .map_err(|_| PyTypeError::new_err(PARAMFLAGS_SHAPE))?
+                    .unbind(),
+            ),
+            Err(_) => None,
+        };
+        let default = t.get_item(2).ok().map(Bound::unbind);
+        match flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) {
+            0 | PARAMFLAG_FIN | FIN_LCID | FIN_OUT => {}
+            PARAMFLAG_FOUT => check_outarg_type(typ, i + 1)?,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "paramflag value {other} not supported"
+                )))
+            }
+        }
+        out.push(ParamFlag {
+            flag,
+            name,
+            default,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// An 'out' parameter must be a pointer (or array, or `c_void_p`/`c_char_p`/`c_wchar_p`).
+fn check_outarg_type(typ: &Bound<'_, PyAny>, index: usize) -> PyResult<()> {
+    if let Some(info) = info_of(typ) {
+        let i = info.get();
+        if matches!(i.kind, Kind::Pointer | Kind::Array)
+            || matches!(i.type_char, Some('P' | 'z' | 'Z'))
+        {
+            return Ok(());
+        }
+    }
+    let name = typ
+        .cast::<PyType>()
+        .ok()
+        .and_then(|t| t.name().ok())
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| type_name(typ));
+    Err(PyTypeError::new_err(format!(
+        "'out' parameter {index} must be a pointer type, not {name}"
+    )))
+}
+
+/// How one declared argument is converted.
+pub enum ArgConv {
+    /// A built-in simple type: converted in Rust with ctypes' `from_param` rules.
+    Simple {
+        cls: Py<PyType>,
+        info: Py<StgInfo>,
+        code: TypeCode,
+    },
+    /// A built-in pointer type.
+    Pointer { cls: Py<PyType>, info: Py<StgInfo> },
+    /// A structure passed by value: its instances go straight to libffi; anything else
+    /// goes through the type's `from_param`.
+    Struct {
+        cls: Py<PyType>,
+        info: Py<StgInfo>,
+        from_param: Py<PyAny>,
+    },
+    /// An `ndpointer` class of `ferrotype.ctypeslib`: checked and converted in Rust.
+    NdPointer { spec: Py<NdSpec> },
+    /// Anything else with a `from_param`: called, then converted by default rules.
+    Custom { from_param: Py<PyAny> },
+}
+
+impl ArgConv {
+    fn ffi(&self, py: Python<'_>) -> Option<FfiType> {
+        match self {
+            ArgConv::Simple { info, .. }
+            | ArgConv::Pointer { info, .. }
+            | ArgConv::Struct { info, .. } => Some(info.bind(py).get().ffi.clone()),
+            ArgConv::NdPointer { .. } => Some(FfiType::Scalar(TypeCode::VoidP)),
+            ArgConv::Custom { .. } => None,
+        }
+    }
+
+    /// Converts `arg`, argument `index` of a call.
+    pub fn convert(&self, arg: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+        let py = arg.py();
+        match self {
+            ArgConv::Simple { cls, info, .. } => simple_param(Some(cls.bind(py)), info.get(), arg),
+            ArgConv::Pointer { cls, info } => pointer_param(cls.bind(py), info.get(), arg),
+            ArgConv::Struct {
+                cls,
+                info,
+                from_param,
+            } => {
+                if let Some(cd) = as_cdata(arg).filter(|_| is_instance_of_type(arg, cls.bind(py))) {
+                    return Ok(Param {
+                        ffi: info.get().ffi.clone(),
+                        value: ArgValue::Memory(cd.get().ptr()),
+                        keep: Some(arg.clone().unbind()),
+                        tag: 'V',
+                    });
+                }
+                let converted = from_param.bind(py).call1((arg,))?;
+                let mut p = default_param(&converted, index)?;
+                if p.ffi != info.get().ffi {
+                    // The prepared interface expects this structure by value.
+                    return Err(PyTypeError::new_err(format!(
+                        "expected {} instance instead of {}",
+                        cls.bind(py).name()?,
+                        type_name(arg)
+                    )));
+                }
+                if p.keep.is_none() {
+                    p.keep = Some(converted.unbind());
+                }
+                Ok(p)
+            }
+            ArgConv::NdPointer { spec } => spec.get().param(arg),
+            ArgConv::Custom { from_param } => {
+                let converted = from_param.bind(py).call1((arg,))?;
+                let mut p = default_param(&converted, index)?;
+                if p.keep.is_none() {
+                    p.keep = Some(converted.unbind());
+                }
+                Ok(p)
+            }
+        }
+    }
+}
+
+/// How the result is turned into a Python object.
+pub enum RetConv {
+    /// `restype = None`.
+    Void,
+    /// A simple type deriving directly from `_SimpleCData`: its Python value.
+    Value(TypeCode),
+    /// Any other ferrotype type: an instance holding a copy of the result.
+    Instance { cls: Py<PyType>, info: Py<StgInfo> },
+    /// A callable that is not a ferrotype type: called with the `int` result.
+    Callable(Py<PyAny>),
+}
+
+/// Everything a call needs, rebuilt when `argtypes`/`restype`/`errcheck` change.
+pub struct FuncState {
+    /// The `FUNCFLAG_*` bits.
+    pub flags: u32,
+    /// The sequence as assigned (ctypes returns the very object).
+    pub argtypes: Option<Py<PyAny>>,
+    /// One converter per declared argument.
+    pub converters: Arc<[ArgConv]>,
+    /// The restype as assigned.
+    pub restype: Option<Py<PyAny>>,
+    /// How the result becomes a Python object.
+    pub ret: Arc<RetConv>,
+    /// The libffi type of the result.
+    pub ret_ffi: FfiType,
+    /// The restype's `_check_retval_`, applied to each result.
+    pub checker: Option<Py<PyAny>>,
+    /// `paramflags` given when the function was made from `(name, dll)`.
+    pub paramflags: Option<Arc<Vec<ParamFlag>>>,
+    /// `func.variadic = True` (ferrotype): `argtypes` are the fixed arguments, and the
+    /// others get C's default argument promotions.
+    pub variadic: bool,
+    /// `errcheck`.
+    pub errcheck: Option<Py<PyAny>>,
+    /// The interface for exactly the declared arguments, when all are built in.
+    pub cif: Option<Arc<CallInterface>>,
+    /// The register plan for exactly the declared arguments, when the signature fits.
+    pub reg: Option<RegPlan>,
+    /// Release the GIL around the call (ctypes' `CDLL` behaviour; ferrotype lets a
+    /// function opt out with `func.release_gil = False`).
+    pub release_gil: bool,
+}
+
+/// A register call and, per argument, the conversion that skips the converter for the
+/// most common Python values.
+#[derive(Clone)]
+pub struct RegPlan {
+    /// The register call of the declared signature.
+    pub call: RegisterCall,
+    /// The inline conversion of each argument.
+    pub fast: Box<[FastArg]>,
+}
+
+/// The inline conversion of one argument of a [`RegPlan`].
+#[derive(Clone, Copy)]
+pub enum FastArg {
+    /// An exact `int` in `lo..=hi` (the type's range as checked by `int_for`, clipped to
+    /// what `PyLong_AsLongLongAndOverflow` returns) goes to integer register `index`,
+    /// truncated to the type's width and extended back by shifting left and right by
+    /// `shift` (arithmetically when `signed`).
+    Int {
+        index: u8,
+        shift: u32,
+        signed: bool,
+        lo: i64,
+        hi: i64,
+    },
+    /// An exact `float` for `double` (or `float`) goes to vector register `index`.
+    Float { index: u8, double: bool },
+    /// An instance of the declared structure type: its bytes go to their registers.
+    Struct,
+    /// A `c_char_p` or `c_void_p` (`void`) parameter: `None`, exact `bytes`, arrays of
+    /// and pointers to `c_char` (for `c_void_p` any array, pointer or function pointer,
+    /// and an exact `int` in `i64` range) go to integer register `index` as an address.
+    Address { index: u8, void: bool },
+    /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
+    /// integer register `index` as the address it holds.
+    Pointer { index: u8 },
+    /// Always through the converter.
+    General,
+}
+
+impl RegPlan {
+    fn new(call: RegisterCall, converters: &[ArgConv]) -> RegPlan {
+        let fast = call
+            .args()
+            .iter()
+            .zip(converters)
+            .map(|(reg, conv)| match (reg, conv) {
+                (RegArg::Int { index, code }, ArgConv::Simple { .. }) if code.is_integer() => {
+                    let bits = (code.size() * 8) as u32;
+                    let (lo, hi) = if bits >= 64 {
+                        (i64::MIN, i64::MAX)
+                    } else {
+                        (-(1i64 << (bits - 1)), (1i64 << bits) - 1)
+                    };
+                    FastArg::Int {
+                        index: *index,
+                        shift: 64 - bits.min(64),
+                        signed: code.kind() == ferrotype_core::typecode::ValueKind::Signed
+                            || *code == TypeCode::Char,
+                        lo,
+                        hi,
+                    }
+                }
+                (RegArg::Float { index, double }, ArgConv::Simple { .. }) => FastArg::Float {
+                    index: *index,
+                    double: *double,
+                },
+                (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
+                (RegArg::Int { index, code }, ArgConv::Simple { .. })
+                    if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
+                {
+                    FastArg::Address {
+                        index: *index,
+                        void: *code == TypeCode::VoidP,
+                    }
+                }
+                (RegArg::Int { index, .. }, ArgConv::Pointer { .. }) => {
+                    FastArg::Pointer { index: *index }
+                }
+                _ => FastArg::General,
+            })
+            .collect();
+        RegPlan { call, fast }
+    }
+}
+
+/// The address a `c_char_p` or `c_void_p` (`void`) parameter passes for `arg`, for the
+/// common arguments (see [`FastArg::Address`]); `None` for anything else, which the
+/// converter handles. The same addresses the converter passes: `bytes` are immutable and
+/// live as long as the argument, arrays pass their memory, pointers the address they
+/// hold.
+#[inline]
+pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
+    if arg.is_none() {
+        return Some(0);
+    }
+    if let Ok(b) = arg.cast_exact::<PyBytes>() {
+        return Some(b.as_bytes().as_ptr() as u64);
+    }
+    if !void {
+        // Arrays of and pointers to `c_char`.
+        let cd = as_cdata(arg)?.get();
+        let info = cd.info();
+        let elem = info.proto_info.as_ref()?.get();
+        if elem.kind != Kind::Simple || elem.code != Some(TypeCode::Char) {
+            return None;
+        }
+        return match info.kind {
+            Kind::Array => Some(cd.ptr() as u64),
+            Kind::Pointer => Some(address(cd) as u64),
+            _ => None,
+        };
+    }
+    if let Some(v) = exact_i64(arg) {
+        // Negative addresses wrap, as the converter's do.
+        return Some(v as u64);
+    }
+    let cd = as_cdata(arg)?.get();
+    match cd.info().kind {
+        Kind::Array => Some(cd.ptr() as u64),
+        Kind::Pointer | Kind::FuncPtr => Some(address(cd) as u64),
+        _ => None,
+    }
+}
+
+/// Whether plans prepared from now on may use register calls (tests turn this off to
+/// compare both engines).
+static REGISTER_CALLS_ON: AtomicBool = AtomicBool::new(true);
+
+/// Turns register calls on or off for function plans prepared afterwards (argtypes or
+/// restype assigned, function objects made); returns the previous setting. For tests
+/// and benchmarks comparing the register engine with libffi.
+#[pyfunction]
+#[pyo3(name = "_set_register_calls")]
+pub fn set_register_calls(on: bool) -> bool {
+    REGISTER_CALLS_ON.swap(on, Ordering::Relaxed)
+}
+
+impl FuncState {
+    /// The state of a function made without a prototype: ctypes' defaults.
+    pub fn empty() -> FuncState {
+        FuncState {
+            flags: FUNCFLAG_CDECL,
+            argtypes: None,
+            converters: Arc::new([]),
+            restype: None,
+            ret: Arc::new(RetConv::Value(TypeCode::Int)),
+            ret_ffi: FfiType::Scalar(TypeCode::Int),
+            checker: None,
+            paramflags: None,
+            variadic: false,
+            errcheck: None,
+            cif: None,
+            reg: None,
+            release_gil: true,
+        }
+    }
+
+    /// A copy to edit, sharing the compiled converters and result converter (which are
+    /// only ever replaced whole).
+    pub fn clone_ref(&self, py: Python<'_>) -> FuncState {
+        let cl = |o: &Option<Py<PyAny>>| o.as_ref().map(|o| o.clone_ref(py));
+        FuncState {
+            argtypes: cl(&self.argtypes),
+            restype: cl(&self.restype),
+            checker: cl(&self.checker),
+            errcheck: cl(&self.errcheck),
+            converters: Arc::clone(&self.converters),
+            ret: Arc::clone(&self.ret),
+            ret_ffi: self.ret_ffi.clone(),
+            paramflags: self.paramflags.clone(),
+            cif: self.cif.clone(),
+            reg: self.reg.clone(),
+            ..*self
+        }
+    }
+
+    /// Prepares the fixed interface when every converter has a known type.
+    pub fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.cif = None;
+        self.reg = None;
+        if self.argtypes.is_none() {
+            return Ok(());
+        }
+        let types: Option<Vec<FfiType>> = self.converters.iter().map(|c| c.ffi(py)).collect();
+        if let Some(types) = types {
+            // The libffi interface is always prepared: it also checks the signature
+            // (float16 refused) and serves calls with extra arguments.
+            self.cif = Some(CallInterface::cached(&self.ret_ffi, &types, None).py()?);
+            // A function declared variadic keeps libffi: its variadic arguments may
+            // travel differently from fixed ones.
+            if !self.variadic && REGISTER_CALLS_ON.load(Ordering::Relaxed) {
+                self.reg = RegisterCall::try_new(&self.ret_ffi, &types)
+                    .map(|call| RegPlan::new(call, &self.converters));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where `from_param` of `cls` comes from: a native base class (built-in conversion) or
+/// a Python class that overrides it.
+fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
+    let py = cls.py();
+    let simple = registry::native(py, Kind::Simple)?;
+    let pointer = registry::native(py, Kind::Pointer)?;
+    let structure = registry::native(py, Kind::Struct)?;
+    let union = registry::native(py, Kind::Union)?;
+    for k in cls.mro().iter() {
+        let k = k.cast_into::<PyType>()?;
+        if k.is(simple) {
+            return Ok(Some(Kind::Simple));
+        }
+        if k.is(pointer) {
+            return Ok(Some(Kind::Pointer));
+        }
+        if k.is(structure) {
+            return Ok(Some(Kind::Struct));
+        }
+        if k.is(union) {
+            return Ok(Some(Kind::Union));
+        }
+        let dict = k.getattr(intern!(py, "__dict__"))?;
+        if dict.contains(intern!(py, "from_param"))? {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
+    let py = item.py();
+    if let Ok(cls) = item.cast::<PyType>() {
+        if let Ok(spec) = cls.getattr(intern!(py, "_ft_ndspec_")) {
+            if let Ok(spec) = spec.cast_into::<NdSpec>() {
+                return Ok(ArgConv::NdPointer {
+                    spec: spec.unbind(),
+                });
+            }
+        }
+        if let Some(info) = info_of(item) {
+            match native_from_param_kind(cls)? {
+                Some(Kind::Simple) if info.get().kind == Kind::Simple => {
+                    return Ok(ArgConv::Simple {
+                        cls: cls.clone().unbind(),
+                        code: info.get().code.expect("simple type has a code"),
+                        info: info.unbind(),
+                    })
+                }
+                Some(Kind::Pointer)
+                    if info.get().kind == Kind::Pointer
+                        && info.get().pointer_target().is_some() =>
+                {
+                    return Ok(ArgConv::Pointer {
+                        cls: cls.clone().unbind(),
+                        info: info.unbind(),
+                    })
+                }
+                Some(Kind::Struct | Kind::Union)
+                    if matches!(info.get().kind, Kind::Struct | Kind::Union)
+                        && info.get().ffi != FfiType::Void =>
+                {
+                    return Ok(ArgConv::Struct {
+                        cls: cls.clone().unbind(),
+                        info: info.unbind(),
+                        from_param: item.getattr(intern!(py, "from_param"))?.unbind(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    match item.getattr(intern!(py, "from_param")) {
+        Ok(fp) => {
+            // Another type's converter borrowed as `from_param` (ctypes itself sets
+            // `POINTER(c_char).from_param = c_char_p.from_param`, and the same for
+            // `c_wchar`): converted as that type when it is a native one.
+            if let Ok(owner) = fp.getattr(intern!(py, "__self__")) {
+                if let Ok(owner_cls) = owner.cast::<PyType>() {
+                    if !owner.is(item)
+                        && info_of(&owner).is_some()
+                        && native_from_param_kind(owner_cls)?.is_some()
+                        && owner.getattr(intern!(py, "from_param"))?.eq(&fp)?
+                    {
+                        return compile_argtype(&owner, index);
+                    }
+                }
+            }
+            Ok(ArgConv::Custom {
+                from_param: fp.unbind(),
+            })
+        }
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "item {} in _argtypes_ has no from_param method",
+            index + 1
+        ))),
+    }
+}
+
+/// The restype's `_check_retval_` (ctypes calls it with each result of a ctypes type).
+pub fn restype_checker(restype: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+    if restype.is_none() || info_of(restype).is_none() {
+        return None;
+    }
+    restype
+        .getattr(intern!(restype.py(), "_check_retval_"))
+        .ok()
+        .map(Bound::unbind)
+}
+
+pub fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
+    if restype.is_none() {
+        return Ok((RetConv::Void, FfiType::Void));
+    }
+    if let (Ok(cls), Some(info)) = (restype.cast::<PyType>(), info_of(restype)) {
+        let i = info.get();
+        let ffi = i.ffi.clone();
+        if i.kind == Kind::Simple && i.direct {
+            return Ok((RetConv::Value(i.code.expect("simple type has a code")), ffi));
+        }
+        if i.kind == Kind::Array {
+            return Err(PyTypeError::new_err(
+                "restype must be a type, a callable, or None",
+            ));
+        }
+        if matches!(i.kind, Kind::Struct | Kind::Union) && ffi == FfiType::Void && i.size > 0 {
+            return Err(by_value_error());
+        }
+        return Ok((
+            RetConv::Instance {
+                cls: cls.clone().unbind(),
+                info: info.clone().unbind(),
+            },
+            ffi,
+        ));
+    }
+    if restype.is_callable() {
+        return Ok((
+            RetConv::Callable(restype.clone().unbind()),
+            FfiType::Scalar(TypeCode::Int),
+        ));
+    }
+    Err(PyTypeError::new_err(
+        "restype must be a type, a callable, or None",
+    ))
+}
+
+/// Compiles `value` as the declared argument types of `st`.
+pub fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = value.py();
+    if value.is_instance_of::<PyString>() || !value.hasattr(intern!(py, "__len__"))? {
+        return Err(PyTypeError::new_err(
+            "_argtypes_ must be a sequence of types",
+        ));
+    }
+    let items: Vec<Bound<'_, PyAny>> = value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?
+        .collect::<PyResult<_>>()?;
+    if items.len() > ferrotype_core::MAX_ARGS {
+        return Err(too_many_arguments(
+            items.len(),
+            ferrotype_core::MAX_ARGS,
+            true,
+        ));
+    }
+    let converters = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| compile_argtype(it, i))
+        .collect::<PyResult<Arc<[_]>>>()?;
+    st.argtypes = Some(value.clone().unbind());
+    st.converters = converters;
+    Ok(())
+}

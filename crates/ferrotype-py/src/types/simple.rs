@@ -1,0 +1,186 @@
+//! `_SimpleCData`: instances of `c_int`, `c_char_p` and the other simple types. The
+//! value lives in the instance's memory; `.value` converts with the type's code.
+
+use ferrotype_core::{FfiType, TypeCode};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
+
+use crate::capi::objects::DataClass;
+use crate::capi::slots::GetSet;
+use crate::codec::scalar::{load, store};
+use crate::model::cdata::{construct, CData};
+use crate::model::stginfo::{endian_prefix, info_of, set_info, Kind, StgInfo};
+
+/// The base of the simple types.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_SimpleCData")]
+pub struct SimpleCData;
+
+impl DataClass for SimpleCData {
+    type Data = CData;
+
+    fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
+        construct(cls, Kind::Simple)
+    }
+
+    fn init(
+        data: &Bound<'_, CData>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        crate::types::no_keywords("_SimpleCData", kwargs)?;
+        init_simple(data, args)
+    }
+}
+
+/// Fills in a simple type's information from its `_type_` (called by the metaclass).
+/// `swapped` marks the byte-swapped twin (`__ctype_be__` on little-endian machines).
+#[pyfunction]
+#[pyo3(signature = (cls, swapped = false))]
+pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> {
+    let py = cls.py();
+    let tp = match cls.getattr(intern!(py, "_type_")) {
+        Ok(t) => t,
+        Err(_) => {
+            return Err(PyAttributeError::new_err(
+                "class must define a '_type_' attribute",
+            ))
+        }
+    };
+    let Ok(tp) = tp.cast_into::<PyString>() else {
+        return Err(PyTypeError::new_err(
+            "class must define a '_type_' string attribute",
+        ));
+    };
+    let s = tp.to_str()?;
+    let mut chars = s.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return Err(PyValueError::new_err(
+            "class must define a '_type_' attribute which must be a string of length 1",
+        ));
+    };
+    let code = TypeCode::from_char(c).map_err(|_| {
+        PyAttributeError::new_err(format!(
+            "class must define a '_type_' attribute which must be\n\
+             a single character string containing one of '{}'.",
+            ferrotype_core::typecode::VALID_CODES
+        ))
+    })?;
+    // ctypes: a type deriving directly from the abstract `_SimpleCData` (whose base has
+    // no type information) converts to Python values; subclasses of such types do not.
+    let direct = cls
+        .getattr(intern!(py, "__bases__"))
+        .and_then(|b| b.get_item(0))
+        .map(|b0| info_of(&b0).is_none())
+        .unwrap_or(false);
+    let swapped = swapped && code.size() > 1;
+    let format = format!("{}{}", endian_prefix(swapped), code.format_char());
+    set_info(
+        cls,
+        StgInfo {
+            code: Some(code),
+            swapped,
+            direct,
+            type_char: Some(c),
+            has_pointer: matches!(
+                code,
+                TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject
+            ),
+            ..StgInfo::base(
+                Kind::Simple,
+                code.size(),
+                code.align(),
+                FfiType::Scalar(code),
+                &format,
+            )
+        },
+    )?;
+    Ok(())
+}
+
+/// Stores `value` into a simple instance, with ctypes' keep-alive of the stored object.
+pub fn set_simple_value(cd: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let c = cd.get();
+    c.check_writable()?;
+    let info = c.info();
+    let code = info.code.expect("simple instance has a code");
+    // SAFETY: the instance's memory holds code.size() bytes (its type's size).
+    let keep = unsafe { store(c.ptr(), code, info.swapped, value)? };
+    if let Some(k) = keep {
+        c.keep_alive(value.py(), 0, k)?;
+    }
+    Ok(())
+}
+
+/// The Python value of a simple instance.
+pub fn simple_value(cd: &CData, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let info = cd.info();
+    let code = info.code.expect("simple instance has a code");
+    // SAFETY: the instance's memory holds code.size() bytes.
+    unsafe { load(py, cd.ptr(), code, info.swapped) }
+}
+
+#[pymethods]
+impl SimpleCData {
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        init_simple(slf.as_super(), args)
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        let cd = slf.as_super().get();
+        // ctypes: true when any byte of the value is non-zero.
+        cd.to_vec().iter().any(|&b| b != 0)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let cd = slf.as_super().get();
+        let ty = slf.get_type();
+        let name = ty.name()?;
+        if cd.info().direct {
+            let v = simple_value(cd, slf.py())?;
+            Ok(format!("{}({})", name, v.bind(slf.py()).repr()?))
+        } else {
+            Ok(format!("<{} object at {:#x}>", name, slf.as_ptr() as usize))
+        }
+    }
+
+    /// ctypes: an out-parameter of a simple type is returned as its value, unless the
+    /// type is a subclass of a simple type.
+    fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let cd = slf.as_super().get();
+        if cd.info().direct {
+            simple_value(cd, slf.py())
+        } else {
+            Ok(slf.clone().into_any().unbind())
+        }
+    }
+}
+
+/// `__init__` of simple instances: at most one value.
+pub fn init_simple(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    match args.len() {
+        0 => Ok(()),
+        1 => set_simple_value(cd, &args.get_item(0)?),
+        n => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {n}"
+        ))),
+    }
+}
+
+/// The `value` attribute of simple instances, a getset descriptor on `_SimpleCData`
+/// (installed by `lib.rs` with `capi::slots::install_getset`).
+pub struct Value;
+
+impl GetSet for Value {
+    type Target = CData;
+
+    fn get(obj: &Bound<'_, CData>) -> PyResult<Py<PyAny>> {
+        simple_value(obj.get(), obj.py())
+    }
+
+    fn set(obj: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_simple_value(obj, value)
+    }
+}

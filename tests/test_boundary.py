@@ -1,0 +1,114 @@
+"""The assumptions of the CPython boundary (``crates/ferrotype-py/src/capi/mod.rs``), checked.
+
+Each test names the assumption of the soundness page it verifies. The layout assumption (1) is
+checked at import itself: ``ferrotype._native`` refuses to load when it does not hold, so these
+tests running at all is its check.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def native(ferrotype):
+    return ferrotype._native
+
+
+def test_data_classes_use_the_raw_instance_slots(ferrotype, native) -> None:
+    """Assumption 2: subclasses inherit tp_new/tp_dealloc; tp_init is switched per class."""
+    ft = ferrotype
+
+    class Point(ft.Structure):
+        _fields_ = [("x", ft.c_int), ("y", ft.c_double)]
+
+    class Sub(Point):
+        pass
+
+    cases = [
+        (native.Structure, Point),
+        (native.Structure, Sub),
+        (native._SimpleCData, ft.c_int),
+        (native.Array, ft.c_int * 3),
+        (native._Pointer, ft.POINTER(ft.c_int)),
+        (native.Union, type("U", (ft.Union,), {"_fields_": [("a", ft.c_int)]})),
+    ]
+    pyo3_dealloc = native._slot_report(native._CData)["tp_dealloc"]
+    for base, cls in cases:
+        b, c = native._slot_report(base), native._slot_report(cls)
+        assert c["tp_new"] == b["tp_new"] != 0, cls
+        # Python subclasses free through CPython's subtype_dealloc, which calls the
+        # native class's slot: the raw one, not PyO3's.
+        assert b["tp_dealloc"] not in (0, pyo3_dealloc), base
+        # The native class keeps PyO3's tp_init (its __init__ method); classes made from
+        # it get the raw slot (assumption 3: PyO3's slot is recognised by address).
+        assert c["tp_init"] not in (0, b["tp_init"]), cls
+    # A class that defines __init__ in Python keeps its own.
+
+    class Custom(ft.Structure):
+        _fields_ = [("x", ft.c_int)]
+
+        def __init__(self, x):
+            super().__init__(x * 2)
+
+    assert Custom(4).x == 8
+    assert native._slot_report(Custom)["tp_init"] != native._slot_report(Point)["tp_init"]
+
+
+def test_subscript_slots_are_switched_per_class(ferrotype, native) -> None:
+    """Assumptions 2 and 3: mp_subscript is re-derived per class and replaced."""
+    ft = ferrotype
+    for base, cls in [(native.Array, ft.c_int * 4), (native._Pointer, ft.POINTER(ft.c_double))]:
+        b, c = native._slot_report(base), native._slot_report(cls)
+        assert c["mp_subscript"] not in (0, b["mp_subscript"])
+
+    class Own(ft.c_int * 2):
+        def __getitem__(self, i):
+            return "own"
+
+    assert Own()[0] == "own"
+    a = (ft.c_int * 3)(1, 2, 3)
+    assert (a[1], a[-1], a[0:2]) == (2, 3, [1, 2])
+
+
+def test_descriptor_and_vectorcall_slots(ferrotype, native) -> None:
+    """Assumption 2: tp_descr_get on the descriptor classes, vectorcall on every function type."""
+    ft = ferrotype
+    assert native._slot_report(native.CField)["tp_descr_get"] != 0
+    assert native._slot_report(native.CharArrayAttr)["tp_descr_get"] != 0
+    proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+
+    class Sub(proto):
+        pass
+
+    for cls in (proto, Sub):
+        r = native._slot_report(cls)
+        assert r["have_vectorcall"] and r["tp_vectorcall_offset"] > 0
+    assert Sub(lambda v: v + 1)(41) == 42
+
+
+def test_numpy_array_head_matches_numpy(native) -> None:
+    """Assumption 7: the facts read from NumPy's struct head are NumPy's own."""
+    np = pytest.importorskip("numpy")
+    base = np.arange(24, dtype=np.int32).reshape(4, 6)
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    cases = [
+        base,
+        base[:, 1:4],
+        base.T,
+        np.zeros((), dtype=np.float64),
+        np.zeros((2, 0, 3), dtype=np.uint8),
+        ro,
+        np.zeros(5, dtype=[("a", "<i4"), ("b", "<f8")]),
+    ]
+    for arr in cases:
+        facts = native.ndarray_facts(arr, np.ndarray)
+        assert facts is not None
+        address, shape, c_contiguous, writeable, dtype = facts
+        assert address == arr.__array_interface__["data"][0]
+        assert shape == arr.shape
+        assert c_contiguous == arr.flags.c_contiguous
+        assert writeable == arr.flags.writeable
+        assert dtype is arr.dtype
+    assert native.ndarray_facts([1, 2], np.ndarray) is None
