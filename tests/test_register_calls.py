@@ -876,7 +876,8 @@ CB_CASES = [
 ALL_CASES = CASES + CB_CASES
 
 # Exported functions that are not in the table: a structure or union passed or returned by
-# value (not a scalar signature; test_byvalue.py), or tested on their own below.
+# value (not a scalar signature; test_byvalue.py and test_byvalue_arrays.py), or tested on their
+# own below.
 # fmt: off
 NOT_SCALAR = {
     "ft_pt_add", "ft_rec_sum", "ft_rec_make", "ft_small_make", "ft_small_sum", "ft_floats_sum",
@@ -884,6 +885,10 @@ NOT_SCALAR = {
     "ft_bv_dd", "ft_bv_df", "ft_bv_fi", "ft_bv_lld", "ft_bv_c3", "ft_bv_f2", "ft_bv_icd",
     "ft_bv_ll5", "ft_bv_d4", "ft_bv_nest", "ft_bv_cd", "ft_bv_pi", "ft_bv_u17", "ft_bv_mix",
     "ft_bv_spill", "ft_bv_spill_ii", "ft_bu_if", "ft_bu_if_float", "ft_bu_dl", "ft_bu_dl_double",
+    "ft_ba_cs_bump", "ft_ba_fi_bump", "ft_ba_d2_bump", "ft_ba_f4_bump", "ft_ba_if3_bump",
+    "ft_ba_c5f_bump", "ft_ba_s23_bump", "ft_ba_p2_bump", "ft_ba_bits_bump", "ft_ba_mixed",
+    "ft_ba_spill", "ft_ba_med_bump", "ft_ba_d4_bump", "ft_ba_big_sum", "ft_ba_big_bump",
+    "ft_bau_fi_bump", "ft_bau_fd_bump", "ft_bau_big_bump", "ft_bau_ld_bump", "ft_bau_ld_scale",
 }
 # fmt: on
 TESTED_ALONE = {

@@ -377,8 +377,11 @@ fn sysv_eightbytes(t: &FfiType) -> Option<(u8, u8, [bool; 2])> {
     if size == 0 || size > 16 {
         return None;
     }
+    // At most 16 bytes, so at most 16 leaves (never a walk over a long array).
     let mut leaves = Vec::new();
-    t.leaves(0, &mut leaves);
+    if !t.leaves(&mut leaves) {
+        return None;
+    }
     let n = size.div_ceil(8);
     let mut sse = [true; 2];
     let mut seen = [false; 2];

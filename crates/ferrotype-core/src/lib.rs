@@ -9,7 +9,8 @@
 //!   type, PEP 3118 format character.
 //! - [`layout`]: struct and union layout by the C compiler's rules (gcc-sysv and ms,
 //!   `_pack_`, `_align_`, bit-fields, swapped byte order).
-//! - [`ffi_type`]: owned libffi type descriptions (scalars and structs by value).
+//! - [`ffi_type`]: owned libffi type descriptions (scalars, and structs, unions and
+//!   arrays by value, built from a C layout).
 //! - [`library`]: `dlopen`/`dlsym`, the process image; never closes implicitly.
 //! - [`call`]: the numbered call path: prepared and cached call interfaces, argument
 //!   slots, a result buffer at least one register wide.

@@ -6,7 +6,7 @@ use ferrotype_core::layout::{
     BaseSpec, ByteOrder, CtypesAttrs, FieldSpec, IntKind, Layout, StructSpec,
 };
 use ferrotype_core::memory;
-use ferrotype_core::{FfiType, StructType, TypeCode};
+use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -266,52 +266,16 @@ fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
     }
 }
 
-/// The libffi element types of a field passed inside a struct by value: arrays are
-/// expanded into their elements (libffi has no array type).
-fn push_ffi_elements(info: &StgInfo, out: &mut Vec<FfiType>) {
-    let mut offsets = Vec::new();
-    push_ffi_elements_at(info, 0, out, &mut offsets);
-}
-
-/// Pushes the libffi elements of a value of type `info` at `offset` (arrays expanded
-/// into their elements), with the offset of each.
-fn push_ffi_elements_at(
-    info: &StgInfo,
-    offset: usize,
-    out: &mut Vec<FfiType>,
-    offsets: &mut Vec<usize>,
-) {
+/// The libffi description of a member of type `info` inside a structure or union passed
+/// by value: an array as one `FfiType::array` of its element's description (an array's
+/// own `ffi` is a pointer, for calls), `None` for an empty array, which libffi leaves out.
+fn member_ffi(info: &StgInfo) -> Option<FfiType> {
     if info.kind == Kind::Array {
-        if let Some(e) = &info.proto_info {
-            let size = e.get().size;
-            for k in 0..info.length {
-                push_ffi_elements_at(e.get(), offset + k * size, out, offsets);
-            }
-        }
+        let elem = member_ffi(info.proto_info.as_ref()?.get())?;
+        FfiType::array(&elem, info.length)
     } else {
-        out.push(info.ffi.clone());
-        offsets.push(offset);
+        Some(info.ffi.clone())
     }
-}
-
-/// Whether libffi, which places struct elements at the next multiple of their
-/// alignment, puts `elems` at `offsets` and arrives at `size`: false for packed
-/// layouts, over-aligned ones and members libffi cannot describe.
-fn libffi_layout_matches(elems: &[FfiType], offsets: &[usize], size: usize) -> bool {
-    let mut off = 0usize;
-    let mut align = 1usize;
-    for (e, &want) in elems.iter().zip(offsets) {
-        if *e == FfiType::Void {
-            return false;
-        }
-        off = off.next_multiple_of(e.align());
-        if off != want {
-            return false;
-        }
-        off += e.size();
-        align = align.max(e.align());
-    }
-    off.next_multiple_of(align) == size
 }
 
 /// One `_fields_` entry, validated.
@@ -543,45 +507,31 @@ pub fn init_struct_type(
 
     // The libffi description, for passing by value.
     let ffi = if is_union {
-        // Void when libffi cannot describe it: refused at the call (see convert.rs).
+        // Void when libffi cannot describe it: refused at the call (see codec/param.rs).
         let members: Vec<FfiType> = decls
             .iter()
-            .map(|d| {
-                let mut e = Vec::new();
-                push_ffi_elements(d.info.get(), &mut e);
-                let i = d.info.get();
-                match e.len() {
-                    1 => e.pop().expect("one element"),
-                    _ => FfiType::Struct(StructType::new(e, i.size, i.align)),
-                }
-            })
+            .filter_map(|d| member_ffi(d.info.get()))
             .collect();
         FfiType::union_of(&members, layout.size, layout.align).unwrap_or(FfiType::Void)
     } else {
-        let mut elems = Vec::new();
-        let mut offsets = Vec::new();
+        let mut members = Vec::new();
         if let Some(b) = &base_info {
-            push_ffi_elements_at(b.get(), 0, &mut elems, &mut offsets);
+            members.extend(member_ffi(b.get()).map(|t| (0, t)));
         }
         let mut seen_units = Vec::new();
         for (d, fl) in decls.iter().zip(&layout.fields) {
             if d.bits.is_some() {
                 if !seen_units.contains(&fl.offset) {
                     seen_units.push(fl.offset);
-                    elems.push(unit_ffi(fl.size));
-                    offsets.push(fl.offset);
+                    members.push((fl.offset, FfiType::bitfield_unit(fl.size)));
                 }
-            } else {
-                push_ffi_elements_at(d.info.get(), fl.offset, &mut elems, &mut offsets);
+            } else if let Some(t) = member_ffi(d.info.get()) {
+                members.push((fl.offset, t));
             }
         }
         // Void (refused at the call with a TypeError) when libffi would lay the
-        // elements out differently from the structure (packing, `_align_`).
-        if elems.is_empty() || !libffi_layout_matches(&elems, &offsets, layout.size) {
-            FfiType::Void
-        } else {
-            FfiType::Struct(StructType::new(elems, layout.size, layout.align))
-        }
+        // members out differently from the structure (packing, `_align_`).
+        FfiType::struct_of(&members, layout.size, layout.align)
     };
     // PEP 3118 has no unions: they export plain bytes, as in ctypes.
     let (format, format_members) = if is_union {
@@ -607,15 +557,6 @@ pub fn init_struct_type(
         },
     )?;
     Ok(())
-}
-
-fn unit_ffi(size: usize) -> FfiType {
-    FfiType::Scalar(match size {
-        1 => TypeCode::UByte,
-        2 => TypeCode::UShort,
-        4 => TypeCode::UInt,
-        _ => TypeCode::ULongLong,
-    })
 }
 
 fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
