@@ -47,8 +47,10 @@ test-slow: build  ## the long-running tests as well
 bench: build  ## call-overhead benchmarks against ctypes and cffi
 	$(PY) benches/bench.py
 
-ffibench: build  ## the shared yardstick
-	$(PY) ../shared/bench/ffibench.py --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"
+FFIBENCH ?= ../shared/bench/ffibench.py
+ffibench: build  ## the shared yardstick (not in this repo: FFIBENCH=path/to/ffibench.py)
+	@test -f "$(FFIBENCH)" || { echo "ffibench.py not found at $(FFIBENCH); set FFIBENCH=path/to/ffibench.py"; exit 2; }
+	$(PY) "$(FFIBENCH)" --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"
 
 lint: $(STAMP)  ## rustfmt, clippy -D warnings, ruff, the extension's layering rules
 	cargo fmt --all -- --check

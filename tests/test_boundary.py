@@ -55,6 +55,25 @@ def test_data_classes_use_the_raw_instance_slots(ferrotype, native) -> None:
     assert native._slot_report(Custom)["tp_init"] != native._slot_report(Point)["tp_init"]
 
 
+def test_native_new_methods_reach_the_raw_slot(ferrotype, native) -> None:
+    """`T.__new__(T)` (pickling calls it) makes an instance through the raw slot, and giving
+    the natives a `__new__` does not turn their subclasses' tp_new into a Python-level one."""
+    ft = ferrotype
+    for base, cls in [
+        (native._SimpleCData, ft.c_int),
+        (native.Array, ft.c_int * 2),
+        (native._Pointer, ft.POINTER(ft.c_int)),
+        (native.Structure, type("S", (ft.Structure,), {"_fields_": [("a", ft.c_int)]})),
+        (native.Union, type("U", (ft.Union,), {"_fields_": [("a", ft.c_int)]})),
+    ]:
+        assert type(base.__dict__["__new__"]).__name__ == "builtin_function_or_method"
+        obj = cls.__new__(cls)
+        assert type(obj) is cls and ft.sizeof(obj) == ft.sizeof(cls)
+        assert native._slot_report(cls)["tp_new"] == native._slot_report(base)["tp_new"]
+    with pytest.raises(TypeError):
+        native._SimpleCData.__new__(int)
+
+
 def test_subscript_slots_are_switched_per_class(ferrotype, native) -> None:
     """Assumptions 2 and 3: mp_subscript is re-derived per class and replaced."""
     ft = ferrotype

@@ -208,7 +208,7 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
         size as usize
     };
     // SAFETY: as above.
-    let bytes = unsafe { std::slice::from_raw_parts(p, len) };
+    let bytes = unsafe { memory::bytes(p, len) };
     Ok(PyBytes::new(ptr.py(), bytes))
 }
 

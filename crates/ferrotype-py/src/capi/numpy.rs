@@ -7,7 +7,7 @@
 //! The head is only read from objects that pass `PyObject_TypeCheck` against the
 //! `numpy.ndarray` type object handed over by `ctypeslib` (a subclass instance starts
 //! with the same struct), and only while the GIL is held, so the array cannot be freed
-//! or reshaped during the read. `tests/test_ctypeslib.py` checks every fact read here
+//! or reshaped during the read. `tests/test_boundary.py` checks every fact read here
 //! against NumPy's own attributes.
 
 use std::ffi::{c_char, c_int};

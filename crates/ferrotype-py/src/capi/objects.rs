@@ -26,7 +26,7 @@ use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::{ffi, PyClass};
 
 use super::slots::run_slot;
@@ -121,58 +121,21 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
     if let Ok(mut inits) = INITS.lock() {
         inits.push((pyo3_init, init_slot::<K>));
     }
-    add_new_method::<K>(py)
+    Ok(())
 }
 
-/// Gives the native class of `K` a `__new__` method doing what its `tp_new` slot does
-/// (`T.__new__(T)`, as pickling calls it). CPython adds `__new__` to a class's dict only
-/// for a `tp_new` given at creation, and these classes get theirs afterwards.
-fn add_new_method<K: DataClass>(py: Python<'_>) -> PyResult<()> {
-    let native = K::type_object(py);
-    let new = PyCFunction::new_closure(
-        py,
-        Some(c"__new__"),
-        Some(c"Create and return a new object."),
-        |args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>| -> PyResult<Py<PyAny>> {
-            let py = args.py();
-            let native = K::type_object(py);
-            let cls = args.get_item(0).map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "{}.__new__(): not enough arguments",
-                    native.name().map(|n| n.to_string()).unwrap_or_default()
-                ))
-            })?;
-            let cls = cls.cast_into::<PyType>().map_err(|e| {
-                PyTypeError::new_err(format!(
-                    "{}.__new__(X): X is not a type object ({})",
-                    native.name().map(|n| n.to_string()).unwrap_or_default(),
-                    e.into_inner()
-                        .get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
-                ))
-            })?;
-            if !is_subtype(&cls, &native) {
-                return Err(PyTypeError::new_err(format!(
-                    "{}.__new__({}): {} is not a subtype of {}",
-                    native.name()?,
-                    cls.name()?,
-                    cls.name()?,
-                    native.name()?
-                )));
-            }
-            let data = K::construct(&cls)?;
-            // SAFETY: `cls` is a subtype of `K`'s native class (checked above), which
-            // `install` set up for `K::Data`.
-            unsafe { alloc(&cls, data) }.map(Bound::unbind)
-        },
-    )?;
-    let staticmethod = py
-        .import("builtins")?
-        .getattr("staticmethod")?
-        .call1((new,))?;
-    native.setattr("__new__", staticmethod)
+/// The error of a native data class's PyO3 constructor. The classes declare one only so
+/// that CPython gives them a `__new__` method (`T.__new__(T)`, as pickling calls it),
+/// which calls the class's `tp_new` slot: [`install`] replaces that slot at start-up,
+/// before any instance exists, so the constructor never runs.
+pub fn replaced_constructor<K: DataClass>(py: Python<'_>) -> PyErr {
+    let name = K::type_object(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyRuntimeError::new_err(format!(
+        "ferrotype: the raw constructor of {name} is not installed"
+    ))
 }
 
 /// Gives a new data class the raw `tp_init` of its kind, if its `tp_init` is still

@@ -66,7 +66,7 @@ pub fn set_item_at(
             // SAFETY: ptr addresses elem.size writable bytes of the owner; the source
             // instance's memory is valid for its size (same type, same size). `copy`
             // tolerates overlap.
-            unsafe { std::ptr::copy(s.ptr(), ptr, elem.size.min(s.size())) };
+            unsafe { memory::move_bytes(s.ptr(), ptr, elem.size.min(s.size())) };
             // ctypes: assigning an instance copies it and keeps what it keeps alive. A
             // function pointer's code (a callback's trampoline) lives in the object
             // itself, so that is kept.
@@ -172,7 +172,7 @@ pub fn char_units_value(
     let size = code.size();
     if code == TypeCode::Char {
         // SAFETY: the caller's memory holds `length` bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(ptr, length) };
+        let bytes = unsafe { memory::bytes(ptr, length) };
         // SAFETY: searches the same `length` bytes.
         let nul = unsafe { libc::memchr(ptr.cast(), 0, length) };
         let end = if nul.is_null() {
@@ -247,9 +247,9 @@ pub fn set_char_units(
     // SAFETY: data.len() <= length * unit bytes, plus one unit for the NUL only when
     // there is room; the caller's memory holds length * unit bytes.
     unsafe {
-        std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len());
+        memory::copy_bytes(data.as_ptr(), ptr, data.len());
         if with_nul {
-            std::ptr::write_bytes(ptr.add(data.len()), 0, unit);
+            memory::zero_bytes(ptr.add(data.len()), unit);
         }
     }
     Ok(())

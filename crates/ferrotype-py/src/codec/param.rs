@@ -160,7 +160,7 @@ fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
     let mut slot = ArgSlot::default();
     let n = cd.size().min(16);
     // SAFETY: cd.ptr() is valid for size bytes; the slot has 16.
-    unsafe { std::ptr::copy_nonoverlapping(cd.ptr(), (&raw mut slot).cast::<u8>(), n) };
+    unsafe { memory::copy_bytes(cd.ptr(), (&raw mut slot).cast::<u8>(), n) };
     // A c_char_p instance's string is kept alive by the instance.
     Param::bits(
         info.ffi.clone(),

@@ -108,7 +108,7 @@ pub unsafe fn store(
             };
             // SAFETY: the caller guarantees `size` writable bytes at `ptr`; the source
             // is a separate local array holding at least `low + size` bytes.
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().add(low), ptr, size) };
+            unsafe { memory::copy_bytes(bytes.as_ptr().add(low), ptr, size) };
             return Ok(None);
         }
     }
@@ -268,7 +268,7 @@ pub unsafe fn load(
             } else {
                 let p = p as *const u8;
                 // SAFETY: the caller guarantees a NUL-terminated string at a non-NULL p.
-                let bytes = unsafe { std::slice::from_raw_parts(p, memory::strlen(p)) };
+                let bytes = unsafe { memory::bytes(p, memory::strlen(p)) };
                 PyBytes::new(py, bytes).into_any().unbind()
             }
         }

@@ -10,7 +10,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_int;
 
-use ferrotype_core::OwnedBuf;
+use ferrotype_core::{memory, OwnedBuf};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
@@ -178,9 +178,7 @@ impl CData {
         if size <= capacity {
             if size > self.size() {
                 // SAFETY: the storage holds `capacity >= size` bytes.
-                unsafe {
-                    std::ptr::write_bytes(self.ptr().add(self.size()), 0, size - self.size())
-                };
+                unsafe { memory::zero_bytes(self.ptr().add(self.size()), size - self.size()) };
             }
             self.size.set(size);
             return Ok(());
@@ -188,7 +186,7 @@ impl CData {
         let fresh = OwnedBuf::try_new(size, self.info().align).py()?;
         // SAFETY: the old memory holds size() bytes, the new one size > size() bytes;
         // they are distinct allocations.
-        unsafe { std::ptr::copy_nonoverlapping(self.ptr(), fresh.as_ptr(), self.size()) };
+        unsafe { memory::copy_bytes(self.ptr(), fresh.as_ptr(), self.size()) };
         // SAFETY: resize runs under the GIL with no outstanding reference into the
         // storage (ptr() and the borrows above have ended); replacing it keeps every
         // old heap buffer alive in the retired list.
@@ -314,14 +312,14 @@ impl CData {
     /// The bytes as a `Vec` (copy).
     pub fn to_vec(&self) -> Vec<u8> {
         // SAFETY: ptr() is valid for size bytes (module invariant).
-        unsafe { std::slice::from_raw_parts(self.ptr(), self.size()) }.to_vec()
+        unsafe { memory::bytes(self.ptr(), self.size()) }.to_vec()
     }
 
     /// Overwrites the bytes with `data` (at most `size` bytes are copied).
     pub fn write_bytes(&self, data: &[u8]) {
         let n = data.len().min(self.size());
         // SAFETY: ptr() is valid for size >= n bytes; `data` is a separate Rust slice.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n) }
+        unsafe { memory::copy_bytes(data.as_ptr(), self.ptr(), n) }
     }
 }
 
@@ -500,7 +498,7 @@ pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
 /// `src` must be valid for reads of `n` bytes, `n` at most the instance's size.
 pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
     // SAFETY: the caller guarantees the source; the instance owns `size` >= n bytes.
-    unsafe { std::ptr::copy_nonoverlapping(src, cd.ptr(), n.min(cd.size())) };
+    unsafe { memory::copy_bytes(src, cd.ptr(), n.min(cd.size())) };
     cd.objects.set(py, None);
 }
 

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
 
-use crate::capi::objects::DataClass;
+use crate::capi::objects::{replaced_constructor, DataClass};
 use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
 use crate::capi::values::str_from_wide;
 use crate::codec::element::{
@@ -163,6 +163,17 @@ fn char_slice(py: Python<'_>, cd: &CData, code: TypeCode, idx: &[usize]) -> PyRe
 
 #[pymethods]
 impl Array {
+    /// Gives the class its `__new__` (see `capi::objects::replaced_constructor`).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        Err(replaced_constructor::<Self>(py))
+    }
+
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         init_array(slf, args)

@@ -8,7 +8,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 
-use crate::capi::objects::DataClass;
+use crate::capi::objects::{replaced_constructor, DataClass};
 use crate::capi::slots::{FastSubscript, IntSubscript};
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::scalar::load;
@@ -164,6 +164,17 @@ pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) ->
 
 #[pymethods]
 impl Pointer {
+    /// Gives the class its `__new__` (see `capi::objects::replaced_constructor`).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        Err(replaced_constructor::<Self>(py))
+    }
+
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         init_pointer(slf.as_super(), args)

@@ -7,7 +7,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::capi::objects::DataClass;
+use crate::capi::objects::{replaced_constructor, DataClass};
 use crate::capi::slots::GetSet;
 use crate::codec::scalar::{load, store};
 use crate::model::cdata::{construct, CData};
@@ -123,6 +123,17 @@ pub fn simple_value(cd: &CData, py: Python<'_>) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl SimpleCData {
+    /// Gives the class its `__new__` (see `capi::objects::replaced_constructor`).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        Err(replaced_constructor::<Self>(py))
+    }
+
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         init_simple(slf.as_super(), args)

@@ -12,7 +12,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::capi::objects::DataClass;
+use crate::capi::objects::{replaced_constructor, DataClass};
 use crate::capi::slots::{DescrGet, Quick};
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -709,6 +709,17 @@ macro_rules! compound_base {
 
         #[pymethods]
         impl $rust {
+            /// Gives the class its `__new__` (see `capi::objects::replaced_constructor`).
+            #[new]
+            #[pyo3(signature = (*_args, **_kwargs))]
+            fn new(
+                py: Python<'_>,
+                _args: &Bound<'_, PyTuple>,
+                _kwargs: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<PyClassInitializer<Self>> {
+                Err(replaced_constructor::<Self>(py))
+            }
+
             #[pyo3(signature = (*args, **kwargs))]
             fn __init__(
                 slf: &Bound<'_, Self>,

@@ -322,7 +322,7 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
             let cd = CData::for_type(info)?;
             // SAFETY: the argument holds a value of this type (`size` bytes); the new
             // instance owns at least `size` bytes.
-            unsafe { std::ptr::copy_nonoverlapping(p, cd.ptr(), info.get().size) };
+            unsafe { memory::copy_bytes(p, cd.ptr(), info.get().size) };
             Ok(instantiate(cls.bind(py), cd)?.unbind())
         }
     }
@@ -372,7 +372,7 @@ fn store_result(
             unsafe { write_int_result(ret, bits, size, code.kind() == ValueKind::Signed) };
         }
         // SAFETY: `ret` has room for the result type; the slot holds `size` bytes.
-        _ => unsafe { std::ptr::copy_nonoverlapping(p, ret, size) },
+        _ => unsafe { memory::copy_bytes(p, ret, size) },
     }
     Ok(())
 }
