@@ -29,11 +29,13 @@
 //! 1. **Object layout of the data classes.** PyO3 lays out the frozen, `Send` class
 //!    `_CData` as a `PyObject` header followed by the `CData` value with no bookkeeping
 //!    fields, and its five subclasses (`_SimpleCData`, `Array`, `_Pointer`,
-//!    `Structure`, `Union`) add nothing. *Verified at start-up* by
-//!    [`objects::measure`]: a probe instance made by PyO3 gives the payload's offset,
-//!    and every class's `tp_basicsize` must equal offset + `size_of::<CData>()`, with
-//!    no items. *If it does not hold,* importing `ferrotype._native` fails with
-//!    `ImportError`: there is no slower fallback path to keep untested.
+//!    `Structure`, `Union`) add nothing; all six are collected (GC) types, so the raw
+//!    deallocation slot untracks an object before freeing it. *Verified at start-up*
+//!    by [`objects::measure`]: a probe instance made by PyO3 gives the payload's
+//!    offset, every class's `tp_basicsize` must equal offset + `size_of::<CData>()`,
+//!    with no items, and every class must have `Py_TPFLAGS_HAVE_GC`. *If it does not
+//!    hold,* importing `ferrotype._native` fails with `ImportError`: there is no slower
+//!    fallback path to keep untested.
 //! 2. **Slots replaced after `PyType_Ready`.** Writing `tp_new`, `tp_dealloc`,
 //!    `tp_init`, `mp_subscript`, `tp_descr_get`, `tp_vectorcall_offset` and
 //!    `Py_TPFLAGS_HAVE_VECTORCALL` on a heap type that nothing derives from yet, then
@@ -43,8 +45,14 @@
 //!    they inherit, so [`objects::adopt`] and [`slots::FastSubscript::adopt`] switch
 //!    each new class whose slot is still PyO3's; `Py_TPFLAGS_HAVE_VECTORCALL` is not
 //!    inherited by heap types on 3.11, so [`slots::enable_vectorcall`] runs per class.
+//!    The five natives declare a PyO3 `#[new]` whose body never runs
+//!    ([`objects::replaced_constructor`]): it only makes CPython put a `__new__` (its
+//!    `tp_new_wrapper`) in the class dict, which calls the class's current `tp_new`,
+//!    the raw one, and lets subclasses inherit that slot (a `__new__` of any other
+//!    kind would give every subclass CPython's slower `slot_tp_new`).
 //!    *Verified by tests:* `tests/test_boundary.py` reads [`report`] (which slots each
-//!    class of a fresh hierarchy has) and the whole suite runs through these slots.
+//!    class of a fresh hierarchy has, and `T.__new__(T)`), and the whole suite runs
+//!    through these slots.
 //! 3. **Function addresses identify PyO3's slots.** [`objects::adopt`] and
 //!    [`slots::FastSubscript`] recognise PyO3's generated `tp_init`/`mp_subscript` by
 //!    address. If PyO3 changed how it fills them, classes would keep PyO3's slots:

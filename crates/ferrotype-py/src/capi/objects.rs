@@ -68,8 +68,9 @@ fn offset_of<D: Payload>() -> Option<usize> {
 
 /// Measures where the payload lies in `probe` (an instance PyO3 made of one of
 /// `natives`, holding `payload`) and checks that every class in `natives`, and the
-/// payload's own class, is laid out as a `PyObject` header followed by the payload and
-/// nothing else. Returns false, and installs nothing, if any of that does not hold.
+/// payload's own class, is a collected type laid out as a `PyObject` header followed by
+/// the payload and nothing else. Returns false, and installs nothing, if any of that
+/// does not hold.
 pub fn measure<D: Payload>(
     probe: &Bound<'_, PyAny>,
     payload: &D,
@@ -92,7 +93,15 @@ pub fn measure<D: Payload>(
             })
     };
     let fits = offset >= size_of::<ffi::PyObject>() && offset % align_of::<D>() == 0;
-    sizes_match && fits && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
+    // The deallocation slot untracks the object from the collector first: every class
+    // must be a collected (GC) type.
+    // SAFETY: reading the flags of live, initialised type objects.
+    let collected = unsafe {
+        std::iter::once(&base)
+            .chain(natives)
+            .all(|t| (*t.as_type_ptr()).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0)
+    };
+    sizes_match && fits && collected && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
 }
 
 /// PyO3's `tp_init` of each native data class (as an address), with the raw slot that

@@ -10,38 +10,25 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
 
-use crate::capi::objects::{replaced_constructor, DataClass};
+use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
 use crate::capi::values::str_from_wide;
 use crate::codec::element::{
     char_units_value, get_item_at, index_key, set_char_units, set_item_at,
 };
 use crate::codec::scalar::wide_bytes;
-use crate::model::cdata::{as_cdata, construct, CData};
+use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, set_info, Kind, StgInfo};
 
-/// The base of the array types.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "Array")]
-pub struct Array;
-
-impl DataClass for Array {
-    type Data = CData;
-
-    fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-        construct(cls, Kind::Array)
-    }
-
-    fn init(
-        data: &Bound<'_, CData>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        crate::types::no_keywords("Array", kwargs)?;
-        init_array(data.cast::<Array>()?, args)
-    }
-}
+crate::types::data_class!(
+    /// The base of the array types.
+    Array,
+    "Array",
+    Kind::Array,
+    init_array
+);
 
 /// Fills in an array type's information from `_type_` and `_length_`.
 #[pyfunction]
@@ -176,7 +163,7 @@ impl Array {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        init_array(slf, args)
+        init_array(slf.as_super(), args, None)
     }
 
     fn __len__(slf: &Bound<'_, Self>) -> usize {
@@ -538,7 +525,13 @@ impl IntSubscript for Array {
 }
 
 /// `__init__` of arrays: the first elements, in order.
-pub fn init_array(slf: &Bound<'_, Array>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+pub fn init_array(
+    data: &Bound<'_, CData>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    crate::types::no_keywords("Array", kwargs)?;
+    let slf = data.cast::<Array>()?;
     for (i, v) in args.iter().enumerate() {
         Array::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &v)?;
     }

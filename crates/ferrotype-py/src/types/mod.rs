@@ -14,6 +14,35 @@ pub mod simple;
 pub mod structure;
 pub mod thunk;
 
+/// Declares a native data class, whose instances hold only a `CData`, and its
+/// `capi::objects::DataClass` implementation: instances of `$kind`, made by the raw
+/// slots, and `$init` (`fn(&Bound<CData>, &Bound<PyTuple>, Option<&Bound<PyDict>>)`) as
+/// the body of `__init__`.
+macro_rules! data_class {
+    ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr, $init:path) => {
+        $(#[$doc])*
+        #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = $py_name)]
+        pub struct $rust;
+
+        impl crate::capi::objects::DataClass for $rust {
+            type Data = CData;
+
+            fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
+                crate::model::cdata::construct(cls, $kind)
+            }
+
+            fn init(
+                data: &Bound<'_, CData>,
+                args: &Bound<'_, PyTuple>,
+                kwargs: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<()> {
+                $init(data, args, kwargs)
+            }
+        }
+    };
+}
+pub(crate) use data_class;
+
 /// Refuses keyword arguments as the `__init__` of the native class `class` does.
 pub fn no_keywords(class: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
     match kwargs.and_then(|k| k.keys().iter().next()) {

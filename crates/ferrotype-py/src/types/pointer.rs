@@ -8,34 +8,21 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 
-use crate::capi::objects::{replaced_constructor, DataClass};
+use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{FastSubscript, IntSubscript};
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::scalar::load;
-use crate::model::cdata::{as_cdata, construct, CData};
+use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
 
-/// The base of the pointer types.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_Pointer")]
-pub struct Pointer;
-
-impl DataClass for Pointer {
-    type Data = CData;
-
-    fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-        construct(cls, Kind::Pointer)
-    }
-
-    fn init(
-        data: &Bound<'_, CData>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        crate::types::no_keywords("_Pointer", kwargs)?;
-        init_pointer(data, args)
-    }
-}
+crate::types::data_class!(
+    /// The base of the pointer types.
+    Pointer,
+    "_Pointer",
+    Kind::Pointer,
+    init_pointer
+);
 
 /// Fills in a pointer type's information; `_type_` may be missing (an incomplete
 /// pointer type, completed later).
@@ -177,7 +164,7 @@ impl Pointer {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        init_pointer(slf.as_super(), args)
+        init_pointer(slf.as_super(), args, None)
     }
 
     #[getter]
@@ -354,7 +341,12 @@ impl IntSubscript for Pointer {
 }
 
 /// `__init__` of pointer instances: at most one target.
-pub fn init_pointer(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+pub fn init_pointer(
+    cd: &Bound<'_, CData>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    crate::types::no_keywords("_Pointer", kwargs)?;
     match args.len() {
         0 => Ok(()),
         1 => set_contents(cd.py(), cd.get(), &args.get_item(0)?),

@@ -7,32 +7,19 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::capi::objects::{replaced_constructor, DataClass};
+use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::GetSet;
 use crate::codec::scalar::{load, store};
-use crate::model::cdata::{construct, CData};
+use crate::model::cdata::CData;
 use crate::model::stginfo::{endian_prefix, info_of, set_info, Kind, StgInfo};
 
-/// The base of the simple types.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "_SimpleCData")]
-pub struct SimpleCData;
-
-impl DataClass for SimpleCData {
-    type Data = CData;
-
-    fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-        construct(cls, Kind::Simple)
-    }
-
-    fn init(
-        data: &Bound<'_, CData>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        crate::types::no_keywords("_SimpleCData", kwargs)?;
-        init_simple(data, args)
-    }
-}
+crate::types::data_class!(
+    /// The base of the simple types.
+    SimpleCData,
+    "_SimpleCData",
+    Kind::Simple,
+    init_simple
+);
 
 /// Fills in a simple type's information from its `_type_` (called by the metaclass).
 /// `swapped` marks the byte-swapped twin (`__ctype_be__` on little-endian machines).
@@ -136,7 +123,7 @@ impl SimpleCData {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        init_simple(slf.as_super(), args)
+        init_simple(slf.as_super(), args, None)
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
@@ -170,7 +157,12 @@ impl SimpleCData {
 }
 
 /// `__init__` of simple instances: at most one value.
-pub fn init_simple(cd: &Bound<'_, CData>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+pub fn init_simple(
+    cd: &Bound<'_, CData>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    crate::types::no_keywords("_SimpleCData", kwargs)?;
     match args.len() {
         0 => Ok(()),
         1 => set_simple_value(cd, &args.get_item(0)?),

@@ -12,11 +12,11 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::capi::objects::{replaced_constructor, DataClass};
+use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, Quick};
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
-use crate::model::cdata::{as_cdata, construct, CData};
+use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{to_py, CoreResultExt};
 use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
 
@@ -687,25 +687,7 @@ fn init_fields(
 /// class's type information, and ctypes' positional/keyword initialisation.
 macro_rules! compound_base {
     ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr) => {
-        $(#[$doc])*
-        #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = $py_name)]
-        pub struct $rust;
-
-        impl DataClass for $rust {
-            type Data = CData;
-
-            fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-                construct(cls, $kind)
-            }
-
-            fn init(
-                data: &Bound<'_, CData>,
-                args: &Bound<'_, PyTuple>,
-                kwargs: Option<&Bound<'_, PyDict>>,
-            ) -> PyResult<()> {
-                init_compound(data, args, kwargs)
-            }
-        }
+        crate::types::data_class!($(#[$doc])* $rust, $py_name, $kind, init_compound);
 
         #[pymethods]
         impl $rust {
