@@ -47,7 +47,7 @@
 //!   every scalar, descending likewise, has that type: nesting changes neither. Other
 //!   aggregates are passed by their size alone (in integer registers up to 16 bytes,
 //!   else as a pointer to a copy).
-//! - **The register engine** ([`crate::call::RegisterCall`]) classifies a struct of at
+//! - **The register engine** ([`crate::regcall::RegisterCall`]) classifies a struct of at
 //!   most 16 bytes from its scalar leaves, which are the same (same offsets, same
 //!   types) for the nested and the flat description.
 //!
@@ -425,7 +425,8 @@ impl StructType {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{ArgSlot, CallInterface, RegisterCall};
+    use crate::call::{ArgSlot, CallInterface};
+    use crate::regcall::RegisterCall;
     use core::ffi::c_void;
     use std::collections::HashSet;
     use TypeCode as T;

@@ -12,8 +12,10 @@
 //! - [`ffi_type`]: owned libffi type descriptions (scalars, and structs, unions and
 //!   arrays by value, built from a C layout).
 //! - [`library`]: `dlopen`/`dlsym`, the process image; never closes implicitly.
-//! - [`call`]: the numbered call path: prepared and cached call interfaces, argument
-//!   slots, a result buffer at least one register wide.
+//! - [`call`]: the numbered call path through libffi: prepared and cached call
+//!   interfaces, argument slots, a result buffer at least one register wide.
+//! - [`regcall`]: the register engine: signatures that fit in argument registers,
+//!   called without libffi (x86-64 System V and AArch64).
 //! - [`closure`]: callbacks: C function pointers running Rust handlers (libffi
 //!   closures).
 //! - [`errno`]: the private per-thread errno that `use_errno` functions swap.
@@ -21,7 +23,7 @@
 //! - [`ldcache`]: the dynamic loader's cache, for `find_library`.
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code is confined to `memory`, `call`, `closure`, `library`, `errno` and `typecode`'s
+//! Unsafe code is confined to `memory`, `call`, `regcall`, `closure`, `library`, `errno` and `typecode`'s
 //! libffi statics; each block states why it is sound.
 #![deny(missing_docs)]
 
@@ -34,14 +36,14 @@ pub mod layout;
 pub mod ldcache;
 pub mod library;
 pub mod memory;
+pub mod regcall;
 pub mod typecode;
 
-pub use call::{
-    ArgSlot, CallInterface, RegArg, RegResult, RegisterCall, Registers, RetBuf, MAX_ARGS,
-};
+pub use call::{ArgSlot, CallInterface, RetBuf, MAX_ARGS};
 pub use closure::Closure;
 pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};
 pub use library::Library;
 pub use memory::{OwnedBuf, Scalar};
+pub use regcall::{RegArg, RegResult, RegisterCall, Registers};
 pub use typecode::TypeCode;

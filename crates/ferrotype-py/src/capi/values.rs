@@ -103,29 +103,62 @@ pub unsafe fn str_from_wide(
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }.map(Bound::unbind)
 }
 
-/// `callable(*args)` through vectorcall with the argument-offset flag: `slots[0]` must
-/// be `None` (scratch space the callee may use), the arguments are `slots[1..]`.
-pub fn vectorcall_with_offset<'py>(
+/// `callable(*args)` through vectorcall with the argument-offset flag, for `n`
+/// arguments made by `make(i)`: they live on the stack for up to eight arguments (no
+/// tuple), and after the call each is handed to `done(i, arg)`, which keeps or releases
+/// it. If making an argument fails, the call is not made, the arguments made so far
+/// still go to `done`, and the error is returned.
+#[inline]
+pub fn vectorcall_made<'py>(
     callable: &Bound<'py, PyAny>,
-    slots: &mut [Option<Bound<'py, PyAny>>],
+    n: usize,
+    mut make: impl FnMut(usize) -> PyResult<Bound<'py, PyAny>>,
+    mut done: impl FnMut(usize, Bound<'py, PyAny>),
 ) -> PyResult<Bound<'py, PyAny>> {
-    let n = slots.len().saturating_sub(1);
-    if slots.first().is_none_or(Option::is_some) || slots[1..].iter().any(Option::is_none) {
-        return Err(pyo3::exceptions::PySystemError::new_err(
-            "ferrotype: malformed vectorcall arguments",
-        ));
-    }
-    // SAFETY: `Option<Bound>` has the layout of a nullable `*mut PyObject`; slots 1..=n
-    // hold live references (checked above) borrowed for the call, and slot 0 is scratch
-    // space the callee may write and must restore (PY_VECTORCALL_ARGUMENTS_OFFSET).
-    let raw = unsafe {
-        ffi::PyObject_Vectorcall(
-            callable.as_ptr(),
-            slots.as_ptr().add(1).cast(),
-            n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-            std::ptr::null_mut(),
-        )
+    const INLINE: usize = 8;
+    let py = callable.py();
+    let mut inline: [*mut ffi::PyObject; INLINE + 1] = [std::ptr::null_mut(); INLINE + 1];
+    let mut heap: Vec<*mut ffi::PyObject> = Vec::new();
+    // Slot 0 is left free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET).
+    let ptrs: &mut [*mut ffi::PyObject] = if n <= INLINE {
+        &mut inline[..=n]
+    } else {
+        heap.resize(n + 1, std::ptr::null_mut());
+        &mut heap
     };
+    let mut made = 0;
+    let mut failed = None;
+    while made < n {
+        match make(made) {
+            Ok(v) => ptrs[made + 1] = v.into_ptr(),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        made += 1;
+    }
+    let raw = if failed.is_none() {
+        // SAFETY: `ptrs[1..=n]` hold `n` owned references; slot 0 is scratch space the
+        // callee may use (PY_VECTORCALL_ARGUMENTS_OFFSET).
+        unsafe {
+            ffi::PyObject_Vectorcall(
+                callable.as_ptr(),
+                ptrs.as_ptr().add(1),
+                n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                std::ptr::null_mut(),
+            )
+        }
+    } else {
+        std::ptr::null_mut()
+    };
+    for (i, &p) in ptrs[1..=made].iter().enumerate() {
+        // SAFETY: each of these is an owned reference made above, handed on once.
+        done(i, unsafe { Bound::from_owned_ptr(py, p) });
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
     // SAFETY: a new reference, or NULL with an exception set.
-    unsafe { Bound::from_owned_ptr_or_err(callable.py(), raw) }
+    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }

@@ -259,49 +259,27 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
 }
 
 /// Converts the arguments and calls the callable through vectorcall (no tuple; the
-/// converted arguments live on the stack for up to eight arguments).
+/// converted arguments live on the stack for up to eight arguments). An instance
+/// argument nothing else kept is kept as the next call's spare.
 fn call_with_args<'py>(
     py: Python<'py>,
     t: &Thunk,
     callable: &Bound<'py, PyAny>,
     args: &[*const c_void],
 ) -> PyResult<Bound<'py, PyAny>> {
-    const INLINE: usize = 8;
     let n = t.args.len().min(args.len());
-    // Slot 0 is left free for the callee (vectorcall's argument-offset flag).
-    let mut inline: [Option<Bound<'py, PyAny>>; INLINE + 1] = Default::default();
-    let mut heap: Vec<Option<Bound<'py, PyAny>>> = Vec::new();
-    let slots: &mut [Option<Bound<'py, PyAny>>] = if n <= INLINE {
-        &mut inline[..=n]
-    } else {
-        heap.resize(n + 1, None);
-        &mut heap
-    };
-    let mut failed = None;
-    for (k, (conv, &p)) in t.args.iter().zip(args).take(n).enumerate() {
-        match arg_value(py, conv, p.cast()) {
-            Ok(v) => slots[k + 1] = Some(v.into_bound(py)),
-            Err(e) => {
-                failed = Some(e);
-                break;
+    capi::values::vectorcall_made(
+        callable,
+        n,
+        |i| Ok(arg_value(py, &t.args[i], args[i].cast())?.into_bound(py)),
+        |i, obj| {
+            if let ArgConv::Instance { cls, spare, .. } = &t.args[i] {
+                if reusable(&obj, cls.bind(py)) {
+                    spare.set(py, Some(obj.unbind()));
+                }
             }
-        }
-    }
-    let result = match failed {
-        None => capi::values::vectorcall_with_offset(callable, slots),
-        Some(e) => Err(e),
-    };
-    for (conv, slot) in t.args.iter().zip(&mut slots[1..]) {
-        // Each argument is released here, or kept as the spare when nothing else
-        // holds it.
-        let (Some(obj), ArgConv::Instance { cls, spare, .. }) = (slot.take(), conv) else {
-            continue;
-        };
-        if reusable(&obj, cls.bind(py)) {
-            spare.set(py, Some(obj.unbind()));
-        }
-    }
-    result
+        },
+    )
 }
 
 fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>> {
