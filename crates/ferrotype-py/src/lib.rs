@@ -39,7 +39,7 @@ use capi::objects;
 use capi::slots;
 use ferrotype_core::{FfiType, TypeCode};
 use model::cdata::CData;
-use model::stginfo::{Kind, StgInfo};
+use model::stginfo::{Detail, Kind, PointerInfo, StgInfo};
 use types::array::{Array, CharArrayAttr};
 use types::funcptr::CFuncPtr;
 use types::pointer::Pointer;
@@ -70,7 +70,17 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
         // are installed.
         let info = Py::new(
             py,
-            StgInfo::base(Kind::Pointer, 8, 8, FfiType::Scalar(TypeCode::VoidP), "P"),
+            StgInfo::new(
+                Detail::Pointer(PointerInfo {
+                    target: None,
+                    target_info: None,
+                    completed: std::sync::OnceLock::new(),
+                }),
+                8,
+                8,
+                FfiType::Scalar(TypeCode::VoidP),
+                "P",
+            ),
         )?;
         let probe = CData::new_view(info, std::ptr::null_mut(), 0, None, 0);
         let probe = Bound::new(py, PyClassInitializer::from(probe).add_subclass(Pointer))?;

@@ -12,7 +12,9 @@ use crate::model::stginfo::{info_of, Kind, StgInfo};
 use crate::types::structure::CField;
 
 fn scalar_spec(info: &StgInfo) -> PyResult<String> {
-    let code = info.code.expect("simple type has a code");
+    let code = info
+        .code()
+        .ok_or_else(|| PyTypeError::new_err("not a simple type"))?;
     let size = code.size();
     let order = if size == 1 {
         '|'
@@ -62,22 +64,25 @@ fn spec<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         return Ok(d);
     }
     let i = info.get();
-    match i.kind {
+    match i.kind() {
         Kind::Simple => Ok(scalar_spec(i)?.into_pyobject(py)?.into_any()),
         Kind::Array => {
             let elem = i
-                .proto
-                .as_ref()
-                .expect("array has an element type")
+                .proto()
+                .ok_or_else(|| PyTypeError::new_err("not an array type"))?
                 .bind(py);
-            let shape = PyTuple::new(py, [i.length])?;
+            let shape = PyTuple::new(py, [i.length()])?;
             Ok(PyTuple::new(py, [spec(elem)?, shape.into_any()])?.into_any())
         }
         Kind::Struct | Kind::Union => {
             let names = PyList::empty(py);
             let formats = PyList::empty(py);
             let offsets = PyList::empty(py);
-            for n in &i.field_names {
+            for n in i
+                .compound()
+                .map(|c| c.field_names.as_slice())
+                .unwrap_or_default()
+            {
                 if n.is_empty() {
                     continue; // unnamed padding (as `ctypeslib.as_ctypes_type` makes)
                 }

@@ -18,7 +18,7 @@ use crate::codec::scalar::{address_value, as_parameter};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
-use crate::model::stginfo::{info_of, info_of_type_or_instance, Kind, StgInfo};
+use crate::model::stginfo::{info_of, info_of_type_or_instance, Detail, Kind, SimpleInfo, StgInfo};
 
 /// ctypes' `sizeof(obj_or_type)`.
 #[pyfunction]
@@ -87,18 +87,17 @@ fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
         let code = TypeCode::VoidP;
         Py::new(
             py,
-            StgInfo {
-                code: Some(code),
-                direct: true,
-                type_char: Some('P'),
-                ..StgInfo::base(
-                    Kind::Simple,
-                    code.size(),
-                    code.align(),
-                    FfiType::Scalar(code),
-                    "<P",
-                )
-            },
+            StgInfo::new(
+                Detail::Simple(SimpleInfo {
+                    code,
+                    direct: true,
+                    type_char: 'P',
+                }),
+                code.size(),
+                code.align(),
+                FfiType::Scalar(code),
+                "<P",
+            ),
         )
     })?;
     Ok(info.bind(py).clone())
@@ -117,10 +116,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let pointer_like = typ.cast::<PyType>().ok().and_then(|t| {
         let info = info_of(t.as_any())?;
         let i = info.get();
-        let ok = match i.kind {
+        let ok = match i.kind() {
             Kind::Pointer | Kind::FuncPtr => true,
             Kind::Simple => matches!(
-                i.code,
+                i.code(),
                 Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
             ),
             Kind::Array | Kind::Struct | Kind::Union => false,
@@ -324,7 +323,7 @@ pub fn simple_from_param<'py>(
     let i = info.get();
     if obj.is_none()
         && matches!(
-            i.code,
+            i.code(),
             Some(TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP)
         )
     {
@@ -335,7 +334,7 @@ pub fn simple_from_param<'py>(
     // returned as they are, not wrapped.
     if as_cdata(obj).is_some_and(|c| {
         matches!(
-            c.get().info().kind,
+            c.get().info().kind(),
             Kind::Array | Kind::Pointer | Kind::FuncPtr
         )
     }) {
@@ -359,7 +358,7 @@ pub fn pointer_from_param<'py>(
         return Ok(obj.clone().unbind());
     }
     let p = pointer_param(cls, info.get(), obj)?;
-    if as_cdata(obj).is_some_and(|c| matches!(c.get().info().kind, Kind::Array | Kind::Pointer)) {
+    if as_cdata(obj).is_some_and(|c| matches!(c.get().info().kind(), Kind::Array | Kind::Pointer)) {
         return Ok(obj.clone().unbind());
     }
     Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())

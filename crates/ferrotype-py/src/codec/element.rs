@@ -26,8 +26,7 @@ pub fn get_item_at<'py>(
 ) -> PyResult<Py<PyAny>> {
     let py = owner.py();
     let e = elem.get();
-    if e.kind == Kind::Simple && e.direct {
-        let code = e.code.expect("simple type has a code");
+    if let Some(code) = e.value_code() {
         // SAFETY: ptr addresses one element of the owner's memory (checked by callers).
         return unsafe { load(py, ptr, code, e.swapped) };
     }
@@ -35,7 +34,7 @@ pub fn get_item_at<'py>(
     // A part of a read-only object is read-only; a pointer's target is not its memory.
     let readonly = as_cdata(owner)
         .map(|o| o.get())
-        .is_some_and(|o| o.is_readonly() && o.info().kind != Kind::Pointer);
+        .is_some_and(|o| o.is_readonly() && o.info().kind() != Kind::Pointer);
     let view = CData::new_view(
         elem.clone().unbind(),
         ptr,
@@ -57,7 +56,7 @@ pub fn set_item_at(
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let py = value.py();
-    if owner_cd.info().kind != Kind::Pointer {
+    if owner_cd.info().kind() != Kind::Pointer {
         owner_cd.check_writable()?;
     }
     if let Some(src) = as_cdata(value) {
@@ -70,7 +69,7 @@ pub fn set_item_at(
             // ctypes: assigning an instance copies it and keeps what it keeps alive. A
             // function pointer's code (a callback's trampoline) lives in the object
             // itself, so that is kept.
-            let kept = if s.info().kind == Kind::FuncPtr {
+            let kept = if s.info().kind() == Kind::FuncPtr {
                 Some(value.clone().unbind())
             } else {
                 s.kept_objects(py)
@@ -80,8 +79,8 @@ pub fn set_item_at(
             }
             return Ok(());
         }
-        if elem.kind == Kind::Pointer && src.get().info().kind == Kind::Array {
-            if let (Some(want), Some(have)) = (&elem.proto, &src.get().info().proto) {
+        if elem.kind() == Kind::Pointer && src.get().info().kind() == Kind::Array {
+            if let (Some(want), Some(have)) = (&elem.proto(), &src.get().info().proto()) {
                 if have.bind(py).cast::<PyType>()?.is_subclass(want.bind(py))? {
                     let addr = src.get().ptr() as u64;
                     // SAFETY: a pointer element is pointer-sized and writable.
@@ -92,13 +91,13 @@ pub fn set_item_at(
             }
         }
     }
-    if elem.kind == Kind::Pointer && value.is_none() {
+    if elem.kind() == Kind::Pointer && value.is_none() {
         // ctypes: `None` is the NULL pointer (what the field kept alive stays kept).
         // SAFETY: a pointer element is pointer-sized and writable.
         unsafe { memory::write_bits(ptr, TypeCode::VoidP.size(), false, 0) };
         return Ok(());
     }
-    if elem.kind != Kind::Simple {
+    if elem.kind() != Kind::Simple {
         if let Ok(t) = value.cast::<pyo3::types::PyTuple>() {
             // ctypes: a tuple is the arguments of the element's type (an array, structure,
             // union, pointer or function pointer), whose instance is then stored; a
@@ -124,10 +123,9 @@ pub fn set_item_at(
             return set_item_at(owner_cd, elem_cls, elem, ptr, index, &made);
         }
     }
-    if elem.kind == Kind::Simple && as_cdata(value).is_none() {
+    if let (Some(code), None) = (elem.code(), as_cdata(value)) {
         // ctypes converts only plain Python values; another instance must be of the
         // element's type (the copy above).
-        let code = elem.code.expect("simple type has a code");
         // SAFETY: ptr addresses code.size() writable bytes of the owner.
         let keep = unsafe { store(ptr, code, elem.swapped, value)? };
         if let Some(k) = keep {

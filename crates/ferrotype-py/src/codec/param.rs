@@ -166,14 +166,14 @@ fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
         info.ffi.clone(),
         slot,
         Some(obj.clone().unbind()),
-        info.type_char.unwrap_or('?'),
+        info.type_char().unwrap_or('?'),
     )
 }
 
 /// The `Param` for any ferrotype instance passed without a declared type: simple values
 /// by value, arrays by address, pointers and function pointers by their value.
 fn cdata_param(obj: &Bound<'_, PyAny>, cd: &CData) -> PyResult<Param> {
-    Ok(match cd.info().kind {
+    Ok(match cd.info().kind() {
         Kind::Simple => simple_instance_param(obj, cd),
         // Structures go by value: libffi reads the instance's memory.
         Kind::Struct | Kind::Union if cd.info().ffi == FfiType::Void && cd.info().size > 0 => {
@@ -250,10 +250,10 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
 }
 
 fn elem_code(info: &StgInfo) -> Option<TypeCode> {
-    info.proto_info.as_ref().and_then(|p| {
+    info.proto_info().as_ref().and_then(|p| {
         let p = p.get();
-        if p.kind == Kind::Simple {
-            p.code
+        if p.kind() == Kind::Simple {
+            p.code()
         } else {
             None
         }
@@ -268,7 +268,9 @@ pub fn simple_param(
     obj: &Bound<'_, PyAny>,
 ) -> PyResult<Param> {
     let py = obj.py();
-    let code = info.code.expect("simple type has a code");
+    let code = info
+        .code()
+        .ok_or_else(|| PyTypeError::new_err("wrong type"))?;
     // Fast path: an exact int for an integer type.
     if code.is_integer() && obj.is_exact_instance_of::<PyInt>() {
         let v = int_for(obj, code)?;
@@ -295,13 +297,13 @@ pub fn simple_param(
             TypeCode::WCharP => Some(TypeCode::WChar),
             _ => None,
         };
-        let pointer_like = matches!(other.kind, Kind::Array | Kind::Pointer);
+        let pointer_like = matches!(other.kind(), Kind::Array | Kind::Pointer);
         if code == TypeCode::VoidP {
-            let accept = match other.kind {
+            let accept = match other.kind() {
                 Kind::Array | Kind::Pointer | Kind::FuncPtr => true,
                 Kind::Struct | Kind::Union => false,
                 Kind::Simple => matches!(
-                    other.code,
+                    other.code(),
                     Some(TypeCode::CharP | TypeCode::WCharP | TypeCode::VoidP)
                 ),
             };
@@ -331,7 +333,7 @@ pub fn simple_param(
                         } else {
                             TypeCode::WChar
                         };
-                        i.code == Some(want) || elem_code(i) == Some(want)
+                        i.code() == Some(want) || elem_code(i) == Some(want)
                     });
             if ok && c.tag == 'P' {
                 let mut p = c.param(py);
@@ -426,8 +428,8 @@ fn pointer_param_from(
                 ));
             }
             let other = cd.get().info();
-            if matches!(other.kind, Kind::Array | Kind::Pointer) {
-                if let Some(op) = &other.proto {
+            if matches!(other.kind(), Kind::Array | Kind::Pointer) {
+                if let Some(op) = &other.proto() {
                     if op
                         .bind(py)
                         .cast::<PyType>()

@@ -260,7 +260,7 @@ impl CData {
     /// built from the index path, like ctypes' `"index:index"` keys, so replacing a
     /// field's value replaces its entry.
     pub fn keep_alive(&self, py: Python<'_>, index: usize, obj: Py<PyAny>) -> PyResult<()> {
-        if self.base.is_none() && self.info().kind == Kind::Simple {
+        if self.base.is_none() && self.info().kind() == Kind::Simple {
             self.objects.set(py, Some(obj));
             return Ok(());
         }
@@ -461,7 +461,7 @@ impl CData {
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {
-            i.get().kind == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
+            i.get().kind() == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
         })
         .ok_or_else(|| {
             PyTypeError::new_err(if kind == Kind::Pointer {

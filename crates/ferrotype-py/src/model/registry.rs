@@ -70,7 +70,7 @@ pub fn take_pending() -> Option<CData> {
 /// up `data` from [`take_pending`].
 pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let kind = data.info().kind;
+    let kind = data.info().kind();
     let native = native(py, kind)?;
     if !capi::objects::is_subtype(cls, native) {
         return Err(PyTypeError::new_err(format!(

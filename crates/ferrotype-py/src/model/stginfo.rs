@@ -29,54 +29,103 @@ pub enum Kind {
     Union,
 }
 
-/// The type information of a ferrotype class.
+/// The type information of a ferrotype class: what every kind has, and in [`Detail`]
+/// what only one kind has.
 #[pyclass(frozen, module = "ferrotype._native", name = "StgInfo")]
 pub struct StgInfo {
-    pub kind: Kind,
     pub size: usize,
     pub align: usize,
-    /// Array length (0 for non-arrays).
-    pub length: usize,
-    /// The simple type code (simple types only).
-    pub code: Option<TypeCode>,
     /// Whether values are stored in non-native byte order.
     pub swapped: bool,
-    /// Whether the class derives directly from `_SimpleCData`. ctypes turns results and
-    /// elements of such types into Python values, and of their subclasses into instances.
-    pub direct: bool,
-    /// The element type (arrays) or target type (pointers).
-    pub proto: Option<Py<PyAny>>,
-    /// The type information of `proto`.
-    pub proto_info: Option<Py<StgInfo>>,
     /// The libffi type used when a value of this type is passed.
     pub ffi: FfiType,
     /// The PEP 3118 format, NUL-terminated for the buffer protocol.
     pub format: CString,
     /// The buffer shape (arrays: one entry per dimension).
     pub shape: Vec<isize>,
-    /// The element code of a `c_char` or `c_wchar` array (enables `.value`/`.raw`).
-    pub char_elem: Option<TypeCode>,
-    /// The C type's `_type_` string (`'i'`), kept to answer without re-reading it.
-    pub type_char: Option<char>,
-    /// Structures and unions: the field names in initialiser order (base class first).
-    pub field_names: Vec<String>,
-    /// Structures and unions: whether `_fields_` has been set (it is final then).
-    pub fields_final: bool,
-    /// Structures and unions without `_fields_` yet: set once the type is used (an
-    /// instance made, a field, array element or subclass declared with it), after which
-    /// `_fields_` can no longer be set, as in ctypes: what was made from the empty layout
-    /// would not fit a new one.
-    pub sealed: std::sync::atomic::AtomicBool,
-    /// Pointer types made incomplete (`POINTER("name")`): the target type, set once by
-    /// `set_type`. Kept in the same StgInfo so that everything that already holds it
-    /// (fields, instances, call plans) sees the completed type.
-    pub completed_target: std::sync::OnceLock<Py<PyAny>>,
-    /// Structures: the members of the buffer format (`(offset, size, "<i:x:")`), base
-    /// class members first, so that a derived structure describes all of its bytes.
-    pub format_members: Vec<(usize, usize, String)>,
     /// Whether values hold addresses (pointers, `c_char_p`, `py_object`...), directly or
     /// in a field or element: such instances cannot be pickled (ctypes' rule).
     pub has_pointer: bool,
+    /// What only this kind of type has.
+    pub detail: Detail,
+}
+
+/// The part of the type information that depends on the kind.
+pub enum Detail {
+    /// `_SimpleCData` subclasses.
+    Simple(SimpleInfo),
+    /// `Array` subclasses.
+    Array(ArrayInfo),
+    /// `_Pointer` subclasses.
+    Pointer(PointerInfo),
+    /// `CFuncPtr` subclasses.
+    FuncPtr,
+    /// `Structure` subclasses.
+    Struct(CompoundInfo),
+    /// `Union` subclasses.
+    Union(CompoundInfo),
+}
+
+impl Detail {
+    /// A structure's (`union` false) or union's detail.
+    pub fn compound(union: bool, info: CompoundInfo) -> Detail {
+        if union {
+            Detail::Union(info)
+        } else {
+            Detail::Struct(info)
+        }
+    }
+}
+
+/// A simple type.
+pub struct SimpleInfo {
+    /// The type code.
+    pub code: TypeCode,
+    /// Whether the class derives directly from `_SimpleCData`. ctypes turns results and
+    /// elements of such types into Python values, and of their subclasses into instances.
+    pub direct: bool,
+    /// The C type's `_type_` character (`'i'`), kept to answer without re-reading it.
+    pub type_char: char,
+}
+
+/// An array type.
+pub struct ArrayInfo {
+    /// The number of elements.
+    pub length: usize,
+    /// The element type.
+    pub elem: Py<PyAny>,
+    /// Its type information.
+    pub elem_info: Py<StgInfo>,
+    /// The element code of a `c_char` or `c_wchar` array (enables `.value`/`.raw`).
+    pub char_elem: Option<TypeCode>,
+}
+
+/// A pointer type.
+pub struct PointerInfo {
+    /// The target type given at creation (`_type_`), if any.
+    pub target: Option<Py<PyAny>>,
+    /// Its type information.
+    pub target_info: Option<Py<StgInfo>>,
+    /// Pointer types made incomplete (`POINTER("name")`): the target type, set once by
+    /// `set_type`. Kept in the same StgInfo so that everything that already holds it
+    /// (fields, instances, call plans) sees the completed type.
+    pub completed: std::sync::OnceLock<Py<PyAny>>,
+}
+
+/// A structure or union type.
+#[derive(Default)]
+pub struct CompoundInfo {
+    /// The field names in initialiser order (base class first).
+    pub field_names: Vec<String>,
+    /// Whether `_fields_` has been set (it is final then).
+    pub fields_final: bool,
+    /// Without `_fields_` yet: set once the type is used (an instance made, a field,
+    /// array element or subclass declared with it), after which `_fields_` can no longer
+    /// be set, as in ctypes: what was made from the empty layout would not fit a new one.
+    pub sealed: std::sync::atomic::AtomicBool,
+    /// Structures: the members of the buffer format (`(offset, size, "<i:x:")`), base
+    /// class members first, so that a derived structure describes all of its bytes.
+    pub format_members: Vec<(usize, usize, String)>,
 }
 
 #[pymethods]
@@ -89,9 +138,9 @@ impl StgInfo {
     fn align(&self) -> usize {
         self.align
     }
-    #[getter]
-    fn length(&self) -> usize {
-        self.length
+    #[getter(length)]
+    fn py_length(&self) -> usize {
+        self.length()
     }
     #[getter]
     fn format(&self) -> String {
@@ -100,49 +149,149 @@ impl StgInfo {
     fn __repr__(&self) -> String {
         format!(
             "<StgInfo {:?} size={} align={} format={:?}>",
-            self.kind, self.size, self.align, self.format
+            self.kind(),
+            self.size,
+            self.align,
+            self.format
         )
     }
 }
 
 impl StgInfo {
-    /// Whether the layout can no longer change (`_fields_` set, or the type used).
+    /// Information of the given kind and essentials, in native byte order, without a
+    /// shape and holding no addresses.
+    pub fn new(detail: Detail, size: usize, align: usize, ffi: FfiType, format: &str) -> StgInfo {
+        StgInfo {
+            size,
+            align,
+            swapped: false,
+            ffi,
+            format: CString::new(format).unwrap_or_default(),
+            shape: Vec::new(),
+            has_pointer: false,
+            detail,
+        }
+    }
+
+    /// The kind of type.
+    #[inline]
+    pub fn kind(&self) -> Kind {
+        match self.detail {
+            Detail::Simple(_) => Kind::Simple,
+            Detail::Array(_) => Kind::Array,
+            Detail::Pointer(_) => Kind::Pointer,
+            Detail::FuncPtr => Kind::FuncPtr,
+            Detail::Struct(_) => Kind::Struct,
+            Detail::Union(_) => Kind::Union,
+        }
+    }
+
+    /// A simple type's information.
+    #[inline]
+    pub fn simple(&self) -> Option<&SimpleInfo> {
+        match &self.detail {
+            Detail::Simple(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// An array type's information.
+    #[inline]
+    pub fn array(&self) -> Option<&ArrayInfo> {
+        match &self.detail {
+            Detail::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// A pointer type's information.
+    #[inline]
+    pub fn pointer(&self) -> Option<&PointerInfo> {
+        match &self.detail {
+            Detail::Pointer(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A structure or union type's information.
+    #[inline]
+    pub fn compound(&self) -> Option<&CompoundInfo> {
+        match &self.detail {
+            Detail::Struct(c) | Detail::Union(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// An array type's length (0 for other types).
+    #[inline]
+    pub fn length(&self) -> usize {
+        self.array().map_or(0, |a| a.length)
+    }
+
+    /// The element code of a `c_char` or `c_wchar` array.
+    #[inline]
+    pub fn char_elem(&self) -> Option<TypeCode> {
+        self.array().and_then(|a| a.char_elem)
+    }
+
+    /// A simple type's `_type_` character.
+    #[inline]
+    pub fn type_char(&self) -> Option<char> {
+        self.simple().map(|s| s.type_char)
+    }
+
+    /// A simple type's code.
+    #[inline]
+    pub fn code(&self) -> Option<TypeCode> {
+        self.simple().map(|s| s.code)
+    }
+
+    /// The code of a simple type deriving directly from `_SimpleCData`, whose values
+    /// read as Python values (not instances).
+    #[inline]
+    pub fn value_code(&self) -> Option<TypeCode> {
+        self.simple().filter(|s| s.direct).map(|s| s.code)
+    }
+
+    /// The element type (arrays) or target type given at creation (pointers).
+    #[inline]
+    pub fn proto(&self) -> Option<&Py<PyAny>> {
+        match &self.detail {
+            Detail::Array(a) => Some(&a.elem),
+            Detail::Pointer(p) => p.target.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The type information of [`StgInfo::proto`].
+    #[inline]
+    pub fn proto_info(&self) -> Option<&Py<StgInfo>> {
+        match &self.detail {
+            Detail::Array(a) => Some(&a.elem_info),
+            Detail::Pointer(p) => p.target_info.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A structure's or union's field names, in initialiser order (empty for other
+    /// types).
+    #[inline]
+    pub fn field_names(&self) -> &[String] {
+        self.compound().map_or(&[], |c| c.field_names.as_slice())
+    }
+
+    /// Whether the layout can no longer change (`_fields_` set, or the type used);
+    /// always for types other than structures and unions.
     pub fn is_final(&self) -> bool {
-        self.fields_final || self.sealed.load(std::sync::atomic::Ordering::Relaxed)
+        self.compound()
+            .is_none_or(|c| c.fields_final || c.sealed.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Marks a structure or union type without `_fields_` as used (see `sealed`).
     #[inline]
     pub fn seal(&self) {
-        if matches!(self.kind, Kind::Struct | Kind::Union) && !self.fields_final {
-            self.sealed
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    /// Information with the given essentials and everything else empty.
-    pub fn base(kind: Kind, size: usize, align: usize, ffi: FfiType, format: &str) -> StgInfo {
-        StgInfo {
-            kind,
-            size,
-            align,
-            length: 0,
-            code: None,
-            swapped: false,
-            direct: false,
-            proto: None,
-            proto_info: None,
-            ffi,
-            format: CString::new(format).unwrap_or_default(),
-            shape: Vec::new(),
-            char_elem: None,
-            type_char: None,
-            field_names: Vec::new(),
-            fields_final: false,
-            sealed: std::sync::atomic::AtomicBool::new(false),
-            completed_target: std::sync::OnceLock::new(),
-            format_members: Vec::new(),
-            has_pointer: false,
+        if let Some(c) = self.compound().filter(|c| !c.fields_final) {
+            c.sealed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -166,15 +315,16 @@ impl StgInfo {
     /// A pointer type's target: `_type_` at creation, or the type given later to
     /// `set_type`.
     pub fn pointer_target(&self) -> Option<&Py<PyAny>> {
-        self.proto.as_ref().or_else(|| self.completed_target.get())
+        let p = self.pointer()?;
+        p.target.as_ref().or_else(|| p.completed.get())
     }
 
     /// The element size of the buffer view (ctypes reports the innermost element's
     /// size, also for empty arrays).
     pub fn itemsize(&self) -> usize {
-        match (&self.proto_info, self.kind) {
-            (Some(p), Kind::Array) => p.get().itemsize(),
-            _ => self.size,
+        match self.array() {
+            Some(a) => a.elem_info.get().itemsize(),
+            None => self.size,
         }
     }
 }

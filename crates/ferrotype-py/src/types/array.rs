@@ -20,7 +20,7 @@ use crate::codec::scalar::wide_bytes;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
 use crate::model::registry::instantiate;
-use crate::model::stginfo::{info_of, set_info, Kind, StgInfo};
+use crate::model::stginfo::{info_of, set_info, ArrayInfo, Detail, Kind, StgInfo};
 
 crate::types::data_class!(
     /// The base of the array types.
@@ -71,23 +71,23 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         .ok_or_else(|| PyOverflowError::new_err("array too large"))?;
     let mut shape = vec![length as isize];
     shape.extend_from_slice(&e.shape);
-    let char_elem = match (e.kind, e.code) {
-        (Kind::Simple, Some(c @ (TypeCode::Char | TypeCode::WChar))) => Some(c),
-        _ => None,
-    };
+    let char_elem = e
+        .code()
+        .filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
     set_info(
         cls,
         StgInfo {
-            length,
-            proto: Some(proto.clone().unbind()),
-            proto_info: Some(elem.clone().unbind()),
             format: e.format.clone(),
             shape,
-            char_elem,
             has_pointer: e.has_pointer,
             // Arrays decay to a pointer when passed to a function.
-            ..StgInfo::base(
-                Kind::Array,
+            ..StgInfo::new(
+                Detail::Array(ArrayInfo {
+                    length,
+                    elem: proto.clone().unbind(),
+                    elem_info: elem.clone().unbind(),
+                    char_elem,
+                }),
                 size,
                 e.align,
                 FfiType::Scalar(TypeCode::VoidP),
@@ -98,20 +98,15 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     Ok(())
 }
 
-fn elem_of<'py>(py: Python<'py>, info: &StgInfo) -> (Bound<'py, PyAny>, Bound<'py, StgInfo>) {
-    let cls = info
-        .proto
-        .as_ref()
-        .expect("array has an element type")
-        .bind(py)
-        .clone();
-    let ei = info
-        .proto_info
-        .as_ref()
-        .expect("array has element info")
-        .bind(py)
-        .clone();
-    (cls, ei)
+/// An array instance's element type and its information.
+fn elem_of<'py>(
+    py: Python<'py>,
+    info: &StgInfo,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
+    let a = info
+        .array()
+        .ok_or_else(|| PyTypeError::new_err("not an array type"))?;
+    Ok((a.elem.bind(py).clone(), a.elem_info.bind(py).clone()))
 }
 
 fn not_an_index() -> PyErr {
@@ -167,21 +162,21 @@ impl Array {
     }
 
     fn __len__(slf: &Bound<'_, Self>) -> usize {
-        slf.as_super().get().info().length
+        slf.as_super().get().info().length()
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let cd = slf.as_super().get();
         let info = cd.info();
-        let (ecls, einfo) = elem_of(py, info);
+        let (ecls, einfo) = elem_of(py, info)?;
         let esize = einfo.get().size;
         if let Ok(slice) = key.cast::<PySlice>() {
-            let ind = slice.indices(info.length as isize)?;
+            let ind = slice.indices(info.length() as isize)?;
             let idx: Vec<usize> = (0..ind.slicelength)
                 .map(|k| (ind.start + k as isize * ind.step) as usize)
                 .collect();
-            if let Some(code) = info.char_elem {
+            if let Some(code) = info.char_elem() {
                 return char_slice(py, cd, code, &idx);
             }
             let items = idx
@@ -199,7 +194,7 @@ impl Array {
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
         let index = index_key(key, not_an_index)?;
-        let i = normalize_index(index, info.length)?;
+        let i = normalize_index(index, info.length())?;
         get_item_at(
             slf.as_any(),
             &ecls,
@@ -217,11 +212,11 @@ impl Array {
         let py = slf.py();
         let cd = slf.as_super().get();
         let info = cd.info();
-        let (ecls, einfo) = elem_of(py, info);
+        let (ecls, einfo) = elem_of(py, info)?;
         let e = einfo.get();
         if let Ok(slice) = key.cast::<PySlice>() {
-            let ind = slice.indices(info.length as isize)?;
-            let values: Vec<Bound<'_, PyAny>> = if info.char_elem.is_some()
+            let ind = slice.indices(info.length() as isize)?;
+            let values: Vec<Bound<'_, PyAny>> = if info.char_elem().is_some()
                 && (value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>())
             {
                 value.try_iter()?.collect::<PyResult<_>>()?
@@ -238,7 +233,7 @@ impl Array {
             }
             for (k, v) in values.iter().enumerate() {
                 let i = (ind.start + k as isize * ind.step) as usize;
-                let v = if info.char_elem == Some(TypeCode::Char)
+                let v = if info.char_elem() == Some(TypeCode::Char)
                     && v.is_instance_of::<pyo3::types::PyInt>()
                 {
                     PyBytes::new(py, &[v.extract::<u8>()?]).into_any()
@@ -250,7 +245,7 @@ impl Array {
             return Ok(());
         }
         let index = index_key(key, not_an_index)?;
-        let i = normalize_index(index, info.length)?;
+        let i = normalize_index(index, info.length())?;
         set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, value)
     }
 
@@ -264,7 +259,7 @@ fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, 
     let code = cd
         .get()
         .info()
-        .char_elem
+        .char_elem()
         .ok_or_else(|| PyTypeError::new_err("expected a character array"))?;
     Ok((cd, code))
 }
@@ -361,7 +356,7 @@ fn make_char_buffer<'py>(
         } else {
             TypeCode::Char
         };
-        set_char_units(cd.get().ptr(), info.get().length, code, init, false)?;
+        set_char_units(cd.get().ptr(), info.get().length(), code, init, false)?;
     }
     Ok(obj)
 }
@@ -391,7 +386,7 @@ pub fn create_unicode_buffer<'py>(
 pub fn char_array_get_value(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
-    char_units_value(obj.py(), c.ptr(), c.info().length, code)
+    char_units_value(obj.py(), c.ptr(), c.info().length(), code)
 }
 
 /// Sets `value` of a `c_char`/`c_wchar` array, NUL-terminating when there is room.
@@ -400,7 +395,7 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
     let (cd, code) = char_array(obj)?;
     let c = cd.get();
     c.check_writable()?;
-    set_char_units(c.ptr(), c.info().length, code, value, false)
+    set_char_units(c.ptr(), c.info().length(), code, value, false)
 }
 
 /// `raw` of a `c_char` array: all its bytes.
@@ -517,8 +512,8 @@ impl IntSubscript for Array {
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
         let info = cd.info();
-        let i = normalize_index(index, info.length)?;
-        let (ecls, einfo) = elem_of(py, info);
+        let i = normalize_index(index, info.length())?;
+        let (ecls, einfo) = elem_of(py, info)?;
         let ptr = cd.ptr().wrapping_add(i * einfo.get().size);
         get_item_at(slf.as_any(), &ecls, &einfo, ptr, i)
     }

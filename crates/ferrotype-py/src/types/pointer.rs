@@ -14,7 +14,7 @@ use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
-use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
+use crate::model::stginfo::{info_of, set_info, Detail, Kind, PointerInfo, StgInfo, INFO_ATTR};
 
 crate::types::data_class!(
     /// The base of the pointer types.
@@ -41,14 +41,15 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         .and_then(|i| i.cast_into::<StgInfo>().ok());
     if let (Some(own), Some(p)) = (&own, &proto) {
         let o = own.get();
-        if o.kind == Kind::Pointer && o.proto.is_none() {
+        if o.kind() == Kind::Pointer && o.proto().is_none() {
             if info_of(p)
                 .filter(|_| p.is_instance_of::<PyType>())
                 .is_none()
             {
                 return Err(PyTypeError::new_err("_type_ must have storage info"));
             }
-            if o.completed_target.set(p.clone().unbind()).is_err() {
+            let completed = o.pointer().map(|pi| pi.completed.set(p.clone().unbind()));
+            if completed.is_none_or(|r| r.is_err()) {
                 return Err(PyAttributeError::new_err("_type_ already set"));
             }
             return Ok(());
@@ -68,11 +69,13 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     set_info(
         cls,
         StgInfo {
-            proto,
-            proto_info,
             has_pointer: true,
-            ..StgInfo::base(
-                Kind::Pointer,
+            ..StgInfo::new(
+                Detail::Pointer(PointerInfo {
+                    target: proto,
+                    target_info: proto_info,
+                    completed: std::sync::OnceLock::new(),
+                }),
                 ptr.size(),
                 ptr.align(),
                 FfiType::Scalar(ptr),
@@ -103,9 +106,9 @@ fn target<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
     let cls = info.pointer_target().ok_or_else(missing)?.bind(py).clone();
-    if let Some(known) = &info.proto_info {
+    if let Some(known) = &info.proto_info() {
         let k = known.get();
-        if !matches!(k.kind, Kind::Struct | Kind::Union) || k.is_final() {
+        if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
             return Ok((cls, known.bind(py).clone()));
         }
     }
@@ -232,7 +235,7 @@ impl Pointer {
             }
             let i_code = info
                 .get()
-                .code
+                .value_code()
                 .filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
             let items = idx
                 .iter()
@@ -246,7 +249,7 @@ impl Pointer {
                     )
                 })
                 .collect::<PyResult<Vec<_>>>()?;
-            if let Some(code) = i_code.filter(|_| info.get().direct) {
+            if let Some(code) = i_code {
                 // ctypes: slices of char pointers are bytes, of wchar pointers str.
                 let parts = PyList::new(py, items)?;
                 let empty = if code == TypeCode::Char {
@@ -322,18 +325,16 @@ impl IntSubscript for Pointer {
         let cd = slf.as_super().get();
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes).
-        if let Some(elem) = cd.info().proto_info.as_ref().map(Py::get) {
-            if elem.kind == Kind::Simple && elem.direct {
-                if let Some(code) = elem.code {
-                    let addr = address(cd);
-                    if addr == 0 {
-                        return Err(PyValueError::new_err("NULL pointer access"));
-                    }
-                    let p = (addr as *const u8).wrapping_offset(index * elem.size as isize);
-                    // SAFETY: like ctypes, indexing a pointer trusts that the memory
-                    // there holds elements of its type.
-                    return unsafe { load(py, p, code, elem.swapped) };
+        if let Some(elem) = cd.info().proto_info().map(Py::get) {
+            if let Some(code) = elem.value_code() {
+                let addr = address(cd);
+                if addr == 0 {
+                    return Err(PyValueError::new_err("NULL pointer access"));
                 }
+                let p = (addr as *const u8).wrapping_offset(index * elem.size as isize);
+                // SAFETY: like ctypes, indexing a pointer trusts that the memory there
+                // holds elements of its type.
+                return unsafe { load(py, p, code, elem.swapped) };
             }
         }
         Pointer::item_at(slf.as_any(), cd, index)

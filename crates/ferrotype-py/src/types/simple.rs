@@ -11,7 +11,7 @@ use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::GetSet;
 use crate::codec::scalar::{load, store};
 use crate::model::cdata::CData;
-use crate::model::stginfo::{endian_prefix, info_of, set_info, Kind, StgInfo};
+use crate::model::stginfo::{endian_prefix, info_of, set_info, Detail, Kind, SimpleInfo, StgInfo};
 
 crate::types::data_class!(
     /// The base of the simple types.
@@ -66,16 +66,17 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
     set_info(
         cls,
         StgInfo {
-            code: Some(code),
             swapped,
-            direct,
-            type_char: Some(c),
             has_pointer: matches!(
                 code,
                 TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject
             ),
-            ..StgInfo::base(
-                Kind::Simple,
+            ..StgInfo::new(
+                Detail::Simple(SimpleInfo {
+                    code,
+                    direct,
+                    type_char: c,
+                }),
                 code.size(),
                 code.align(),
                 FfiType::Scalar(code),
@@ -86,12 +87,18 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
     Ok(())
 }
 
+/// The code of a simple instance's type.
+fn simple_code(info: &StgInfo) -> PyResult<TypeCode> {
+    info.code()
+        .ok_or_else(|| PyTypeError::new_err("not a simple instance"))
+}
+
 /// Stores `value` into a simple instance, with ctypes' keep-alive of the stored object.
 pub fn set_simple_value(cd: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let c = cd.get();
     c.check_writable()?;
     let info = c.info();
-    let code = info.code.expect("simple instance has a code");
+    let code = simple_code(info)?;
     // SAFETY: the instance's memory holds code.size() bytes (its type's size).
     let keep = unsafe { store(c.ptr(), code, info.swapped, value)? };
     if let Some(k) = keep {
@@ -103,7 +110,7 @@ pub fn set_simple_value(cd: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyRe
 /// The Python value of a simple instance.
 pub fn simple_value(cd: &CData, py: Python<'_>) -> PyResult<Py<PyAny>> {
     let info = cd.info();
-    let code = info.code.expect("simple instance has a code");
+    let code = simple_code(info)?;
     // SAFETY: the instance's memory holds code.size() bytes.
     unsafe { load(py, cd.ptr(), code, info.swapped) }
 }
@@ -136,7 +143,7 @@ impl SimpleCData {
         let cd = slf.as_super().get();
         let ty = slf.get_type();
         let name = ty.name()?;
-        if cd.info().direct {
+        if cd.info().value_code().is_some() {
             let v = simple_value(cd, slf.py())?;
             Ok(format!("{}({})", name, v.bind(slf.py()).repr()?))
         } else {
@@ -148,7 +155,7 @@ impl SimpleCData {
     /// type is a subclass of a simple type.
     fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let cd = slf.as_super().get();
-        if cd.info().direct {
+        if cd.info().value_code().is_some() {
             simple_value(cd, slf.py())
         } else {
             Ok(slf.clone().into_any().unbind())

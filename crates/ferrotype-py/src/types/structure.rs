@@ -18,7 +18,7 @@ use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_i
 use crate::codec::scalar::{int_value, load};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{to_py, CoreResultExt};
-use crate::model::stginfo::{info_of, set_info, Kind, StgInfo, INFO_ATTR};
+use crate::model::stginfo::{info_of, set_info, CompoundInfo, Detail, Kind, StgInfo, INFO_ATTR};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
 #[pyclass(frozen, module = "ferrotype._native", name = "CField")]
@@ -143,9 +143,9 @@ impl CField {
             });
         }
         let info = f.proto_info.bind(py);
-        if let Some(code) = info.get().char_elem {
+        if let Some(code) = info.get().char_elem() {
             // ctypes: a char array field reads as bytes (a wchar array as str) up to NUL.
-            return char_units_value(py, ptr, info.get().length, code);
+            return char_units_value(py, ptr, info.get().length(), code);
         }
         get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
     }
@@ -201,10 +201,10 @@ impl CField {
             return Ok(());
         }
         let info = f.proto_info.bind(py).get();
-        if let Some(code) = info.char_elem {
+        if let Some(code) = info.char_elem() {
             // ctypes: a character-array field takes a string (instances are copied).
             if as_cdata(value).is_none() {
-                return set_char_units(ptr, info.length, code, value, true);
+                return set_char_units(ptr, info.length(), code, value, true);
             }
         }
         set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
@@ -251,7 +251,7 @@ impl CField {
 
 /// Whether a simple type may hold a bit-field (ctypes: the integer types and `c_bool`).
 fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
-    let code = info.code.filter(|_| info.kind == Kind::Simple)?;
+    let code = info.code().filter(|_| info.kind() == Kind::Simple)?;
     match code {
         TypeCode::Bool => Some(IntKind::Bool),
         // ctypes refuses the character types (c_char, c_wchar) as bit-fields.
@@ -270,9 +270,9 @@ fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
 /// by value: an array as one `FfiType::array` of its element's description (an array's
 /// own `ffi` is a pointer, for calls), `None` for an empty array, which libffi leaves out.
 fn member_ffi(info: &StgInfo) -> Option<FfiType> {
-    if info.kind == Kind::Array {
-        let elem = member_ffi(info.proto_info.as_ref()?.get())?;
-        FfiType::array(&elem, info.length)
+    if info.kind() == Kind::Array {
+        let elem = member_ffi(info.proto_info().as_ref()?.get())?;
+        FfiType::array(&elem, info.length())
     } else {
         Some(info.ffi.clone())
     }
@@ -362,7 +362,6 @@ pub fn init_struct_type(
     fields: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let py = cls.py();
-    let kind = if is_union { Kind::Union } else { Kind::Struct };
     let own = cls
         .getattr(intern!(py, "__dict__"))?
         .get_item(INFO_ATTR)
@@ -373,7 +372,7 @@ pub fn init_struct_type(
     }
     let base_cls = cls.getattr(intern!(py, "__bases__"))?.get_item(0)?;
     let base_info =
-        info_of(&base_cls).filter(|b| matches!(b.get().kind, Kind::Struct | Kind::Union));
+        info_of(&base_cls).filter(|b| matches!(b.get().kind(), Kind::Struct | Kind::Union));
     if let Some(b) = &base_info {
         // A subclass is laid out after its base: the base's layout is final now.
         b.get().seal();
@@ -384,12 +383,18 @@ pub fn init_struct_type(
         let info = match &base_info {
             Some(b) => {
                 let b = b.get();
+                let inherited = CompoundInfo {
+                    field_names: b.field_names().to_vec(),
+                    format_members: b
+                        .compound()
+                        .map(|c| c.format_members.clone())
+                        .unwrap_or_default(),
+                    ..CompoundInfo::default()
+                };
                 StgInfo {
-                    field_names: b.field_names.clone(),
-                    format_members: b.format_members.clone(),
                     has_pointer: b.has_pointer,
-                    ..StgInfo::base(
-                        kind,
+                    ..StgInfo::new(
+                        Detail::compound(is_union, inherited),
                         b.size,
                         b.align,
                         b.ffi.clone(),
@@ -397,7 +402,13 @@ pub fn init_struct_type(
                     )
                 }
             }
-            None => StgInfo::base(kind, 0, 1, FfiType::Void, "B"),
+            None => StgInfo::new(
+                Detail::compound(is_union, CompoundInfo::default()),
+                0,
+                1,
+                FfiType::Void,
+                "B",
+            ),
         };
         set_info(cls, info)?;
         return Ok(());
@@ -453,10 +464,12 @@ pub fn init_struct_type(
     let swapped = opts.byte_order == ByteOrder::Swapped;
 
     // Field descriptors.
-    let base_count = base_info.as_ref().map_or(0, |b| b.get().field_names.len());
+    let base_count = base_info
+        .as_ref()
+        .map_or(0, |b| b.get().field_names().len());
     let mut names: Vec<String> = base_info
         .as_ref()
-        .map(|b| b.get().field_names.clone())
+        .map(|b| b.get().field_names().to_vec())
         .unwrap_or_default();
     let mut descriptors = Vec::with_capacity(decls.len());
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
@@ -480,7 +493,7 @@ pub fn init_struct_type(
                     d.info.get().swapped
                 },
                 scalar: match (d.bits, d.info.get()) {
-                    (None, i) if i.kind == Kind::Simple && i.direct => i.code,
+                    (None, i) => i.value_code(),
                     _ => None,
                 },
                 owner: cls.clone().unbind(),
@@ -547,13 +560,24 @@ pub fn init_struct_type(
     set_info(
         cls,
         StgInfo {
-            field_names: names,
-            fields_final: true,
             swapped,
-            format_members,
             has_pointer: base_info.as_ref().is_some_and(|b| b.get().has_pointer)
                 || decls.iter().any(|d| d.info.get().has_pointer),
-            ..StgInfo::base(kind, layout.size, layout.align, ffi, &format)
+            ..StgInfo::new(
+                Detail::compound(
+                    is_union,
+                    CompoundInfo {
+                        field_names: names,
+                        fields_final: true,
+                        format_members,
+                        ..CompoundInfo::default()
+                    },
+                ),
+                layout.size,
+                layout.align,
+                ffi,
+                &format,
+            )
         },
     )?;
     Ok(())
@@ -563,13 +587,13 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
     let py = cls.py();
     let proto = field.proto.bind(py);
     let info = field.proto_info.get();
-    if !matches!(info.kind, Kind::Struct | Kind::Union) {
+    if !matches!(info.kind(), Kind::Struct | Kind::Union) {
         return Err(PyTypeError::new_err(format!(
             "anonymous field '{}' must be a structure or union",
             field.name
         )));
     }
-    for name in &info.field_names {
+    for name in info.field_names() {
         let Ok(sub) = proto.getattr(name.as_str()) else {
             continue;
         };
@@ -602,7 +626,10 @@ fn format_members(
     decls: &[FieldDecl<'_>],
     layout: &Layout,
 ) -> Vec<(usize, usize, String)> {
-    let mut members = base.map(|b| b.format_members.clone()).unwrap_or_default();
+    let mut members = base
+        .and_then(|b| b.compound())
+        .map(|c| c.format_members.clone())
+        .unwrap_or_default();
     let mut end = base.map_or(0, |b| b.size);
     let mut order: Vec<usize> = (0..decls.len()).collect();
     order.sort_by_key(|&i| layout.fields[i].offset);
@@ -660,7 +687,7 @@ fn init_fields(
     args: &Bound<'_, PyTuple>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
-    let names = &info.field_names;
+    let names = info.field_names();
     // As in ctypes, the fields are assigned before the surplus is refused.
     for (name, v) in names.iter().zip(args.iter()) {
         slf.setattr(name.as_str(), v)?;

@@ -139,14 +139,16 @@ pub fn make(
                 .filter(|_| t.is_instance_of::<PyType>())
                 .ok_or_else(|| PyTypeError::new_err("cannot build parameter"))?;
             let i = info.get();
-            if matches!(i.kind, Kind::Struct | Kind::Union) && i.ffi == FfiType::Void && i.size > 0
+            if matches!(i.kind(), Kind::Struct | Kind::Union)
+                && i.ffi == FfiType::Void
+                && i.size > 0
             {
                 return Err(by_value_error());
             }
             ffis.push(i.ffi.clone());
-            args.push(if i.kind == Kind::Simple && i.direct {
+            args.push(if let Some(code) = i.value_code() {
                 ArgConv::Value {
-                    code: i.code.expect("simple type has a code"),
+                    code,
                     swapped: i.swapped,
                 }
             } else {
@@ -162,12 +164,14 @@ pub fn make(
         None => (RetConv::Void, FfiType::Void),
         Some(r) => {
             let info = info_of(r)
-                .filter(|i| i.get().kind == Kind::Simple)
                 .ok_or_else(|| PyTypeError::new_err("invalid result type for callback function"))?;
             let i = info.get();
+            let code = i
+                .code()
+                .ok_or_else(|| PyTypeError::new_err("invalid result type for callback function"))?;
             (
                 RetConv::Value {
-                    code: i.code.expect("simple type has a code"),
+                    code,
                     swapped: i.swapped,
                 },
                 i.ffi.clone(),

@@ -44,7 +44,7 @@ use crate::codec::scalar::address_value;
 use crate::model::cdata::CData;
 use crate::model::errors::{too_many_arguments, CoreResultExt};
 use crate::model::registry::{instantiate, take_pending};
-use crate::model::stginfo::{info_of, set_info, Kind, StgInfo};
+use crate::model::stginfo::{info_of, set_info, Detail, Kind, StgInfo};
 use crate::types::pointer::address;
 use crate::types::thunk;
 
@@ -139,7 +139,7 @@ impl CFuncPtr {
     ) -> PyResult<PyClassInitializer<Self>> {
         let py = cls.py();
         let info = info_of(cls.as_any())
-            .filter(|i| i.get().kind == Kind::FuncPtr)
+            .filter(|i| i.get().kind() == Kind::FuncPtr)
             .ok_or_else(|| PyTypeError::new_err("abstract class"))?;
         let mut st = FuncState::empty();
         if let Ok(flags) = cls.getattr(intern!(py, "_flags_")) {
@@ -486,8 +486,8 @@ pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         cls,
         StgInfo {
             has_pointer: true,
-            ..StgInfo::base(
-                Kind::FuncPtr,
+            ..StgInfo::new(
+                Detail::FuncPtr,
                 ptr.size(),
                 ptr.align(),
                 FfiType::Scalar(ptr),

@@ -90,7 +90,7 @@ pub fn call_with_paramflags<'py>(
                     .ok_or_else(|| PyTypeError::new_err("NULL stginfo unexpected"))?;
                 let info =
                     info_of(typ).ok_or_else(|| PyTypeError::new_err("NULL stginfo unexpected"))?;
-                let obj = match info.get().kind {
+                let obj = match info.get().kind() {
                     Kind::Array => typ.call0()?,
                     Kind::Pointer => match info.get().pointer_target() {
                         Some(t) => t.bind(py).call0()?,

@@ -115,8 +115,8 @@ pub fn parse_paramflags(
 fn check_outarg_type(typ: &Bound<'_, PyAny>, index: usize) -> PyResult<()> {
     if let Some(info) = info_of(typ) {
         let i = info.get();
-        if matches!(i.kind, Kind::Pointer | Kind::Array)
-            || matches!(i.type_char, Some('P' | 'z' | 'Z'))
+        if matches!(i.kind(), Kind::Pointer | Kind::Array)
+            || matches!(i.type_char(), Some('P' | 'z' | 'Z'))
         {
             return Ok(());
         }
@@ -359,11 +359,11 @@ pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
         // Arrays of and pointers to `c_char`.
         let cd = as_cdata(arg)?.get();
         let info = cd.info();
-        let elem = info.proto_info.as_ref()?.get();
-        if elem.kind != Kind::Simple || elem.code != Some(TypeCode::Char) {
+        let elem = info.proto_info().as_ref()?.get();
+        if elem.kind() != Kind::Simple || elem.code() != Some(TypeCode::Char) {
             return None;
         }
-        return match info.kind {
+        return match info.kind() {
             Kind::Array => Some(cd.ptr() as u64),
             Kind::Pointer => Some(address(cd) as u64),
             _ => None,
@@ -374,7 +374,7 @@ pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
         return Some(v as u64);
     }
     let cd = as_cdata(arg)?.get();
-    match cd.info().kind {
+    match cd.info().kind() {
         Kind::Array => Some(cd.ptr() as u64),
         Kind::Pointer | Kind::FuncPtr => Some(address(cd) as u64),
         _ => None,
@@ -497,16 +497,16 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
             }
         }
         if let Some(info) = info_of(item) {
-            match native_from_param_kind(cls)? {
-                Some(Kind::Simple) if info.get().kind == Kind::Simple => {
+            match (native_from_param_kind(cls)?, info.get().code()) {
+                (Some(Kind::Simple), Some(code)) => {
                     return Ok(ArgConv::Simple {
                         cls: cls.clone().unbind(),
-                        code: info.get().code.expect("simple type has a code"),
+                        code,
                         info: info.unbind(),
                     })
                 }
-                Some(Kind::Pointer)
-                    if info.get().kind == Kind::Pointer
+                (Some(Kind::Pointer), _)
+                    if info.get().kind() == Kind::Pointer
                         && info.get().pointer_target().is_some() =>
                 {
                     return Ok(ArgConv::Pointer {
@@ -514,8 +514,8 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                         info: info.unbind(),
                     })
                 }
-                Some(Kind::Struct | Kind::Union)
-                    if matches!(info.get().kind, Kind::Struct | Kind::Union)
+                (Some(Kind::Struct | Kind::Union), _)
+                    if matches!(info.get().kind(), Kind::Struct | Kind::Union)
                         && info.get().ffi != FfiType::Void =>
                 {
                     return Ok(ArgConv::Struct {
@@ -573,15 +573,15 @@ pub fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType
     if let (Ok(cls), Some(info)) = (restype.cast::<PyType>(), info_of(restype)) {
         let i = info.get();
         let ffi = i.ffi.clone();
-        if i.kind == Kind::Simple && i.direct {
-            return Ok((RetConv::Value(i.code.expect("simple type has a code")), ffi));
+        if let Some(code) = i.value_code() {
+            return Ok((RetConv::Value(code), ffi));
         }
-        if i.kind == Kind::Array {
+        if i.kind() == Kind::Array {
             return Err(PyTypeError::new_err(
                 "restype must be a type, a callable, or None",
             ));
         }
-        if matches!(i.kind, Kind::Struct | Kind::Union) && ffi == FfiType::Void && i.size > 0 {
+        if matches!(i.kind(), Kind::Struct | Kind::Union) && ffi == FfiType::Void && i.size > 0 {
             return Err(by_value_error());
         }
         return Ok((
