@@ -5,14 +5,14 @@
 //! The crate is layered, and imports only go down (`tools/check_structure.py`, run by
 //! `make lint`, enforces it):
 //!
-//! - [`capi`]: the boundary with CPython, PyO3 and NumPy internals, and its soundness
+//! - `capi`: the boundary with CPython, PyO3 and NumPy internals, and its soundness
 //!   page. Nothing else touches `pyo3::ffi`, raw type slots or private symbols.
-//! - [`model`]: type information, instances and their memory, the native class of each
+//! - `model`: type information, instances and their memory, the native class of each
 //!   kind, errors.
-//! - [`codec`]: values between Python and C (scalars, call arguments, elements).
-//! - [`types`]: one module per Python class (`_SimpleCData`, `Array`, `_Pointer`,
+//! - `codec`: values between Python and C (scalars, call arguments, elements).
+//! - `types`: one module per Python class (`_SimpleCData`, `Array`, `_Pointer`,
 //!   `Structure`/`Union`, `CFuncPtr`, callbacks, `ndpointer` specs).
-//! - [`api`]: module-level functions.
+//! - `api`: module-level functions.
 //!
 //! This file is the only one that names every kind: it registers the classes, hands
 //! the raw slots their kinds, and fills the model's registry.

@@ -324,7 +324,8 @@ pub trait Vectorcall: PyClass + 'static {
 }
 
 /// The vectorcall entry point an instance stores (the type's `tp_vectorcall_offset`
-/// points at it).
+/// points at it): a function pointer, laid out as one.
+#[repr(transparent)]
 pub struct VectorcallEntry(#[allow(dead_code)] ffi::vectorcallfunc);
 
 impl VectorcallEntry {

@@ -81,7 +81,7 @@ enum ArgConv {
     Value { code: TypeCode, swapped: bool },
     /// Any other ferrotype type: an instance holding a copy of the bytes. `spare` keeps
     /// the instance of the previous call when nothing else kept it (see
-    /// `cdata::reusable`), to be refilled instead of making a new one.
+    /// `model::cdata::reusable`), to be refilled instead of making a new one.
     Instance {
         cls: Py<PyType>,
         info: Py<StgInfo>,
@@ -319,7 +319,7 @@ fn store_result(
 ) -> PyResult<()> {
     if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
         // The common case, an int result: checked against the type's width as
-        // `convert::store` checks it (an error is left to it), and written straight
+        // `codec::scalar::store` checks it (an error is left to it), and written straight
         // into the result.
         if let Ok(v) = int_for(value, code) {
             let signed = code.kind() == ValueKind::Signed;
