@@ -23,6 +23,7 @@ import sys
 import textwrap
 
 import pytest
+from test_byvalue import _plain
 
 K = 3  # the k every ft_ba_<name>_bump call gets
 
@@ -119,15 +120,6 @@ def make_struct(ct, name):
 
     S.__name__ = S.__qualname__ = f"ba_{name}"
     return S
-
-
-def _plain(value):
-    """A value as a comparable Python value (arrays as lists, structures as tuples)."""
-    if hasattr(value, "_fields_"):
-        return tuple(_plain(getattr(value, f[0])) for f in value._fields_)
-    if hasattr(value, "_length_") and not isinstance(value, bytes | str):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _fill(arr, values):

@@ -97,7 +97,10 @@ pub unsafe fn store(
 ) -> PyResult<Option<Py<PyAny>>> {
     // The common case, an exact int into an integer type in native order, is written
     // directly after the same width check as below.
-    if let Some(v) = exact_i64(value).filter(|_| !swapped && code.is_integer()) {
+    if let Some(v) = (!swapped && code.is_integer())
+        .then(|| exact_i64(value))
+        .flatten()
+    {
         let size = code.size();
         if size <= 8 && code.int_fits(i128::from(v)) {
             let bytes = v.to_ne_bytes();

@@ -89,7 +89,10 @@ fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> Py
         }
         return Ok(true);
     }
-    if let Some(v) = exact_f64(arg).filter(|_| matches!(code, TypeCode::Double | TypeCode::Float)) {
+    if let Some(v) = matches!(code, TypeCode::Double | TypeCode::Float)
+        .then(|| exact_f64(arg))
+        .flatten()
+    {
         if code == TypeCode::Double {
             slot.f64 = v;
         } else {
@@ -562,8 +565,8 @@ pub fn finish<'py>(
             );
         }
     }
-    if values.len() == 1 {
-        return Ok(values.pop().expect("one value"));
+    if let [single] = values.as_slice() {
+        return Ok(single.clone_ref(py));
     }
     Ok(PyTuple::new(py, values)?.into_any().unbind())
 }
