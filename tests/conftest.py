@@ -28,7 +28,8 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"
-BUILD_DIR = TESTS_DIR / "_build"
+# One directory per interpreter: the matrix runs 3.14/3.15 in a chroot with a newer libc.
+BUILD_DIR = TESTS_DIR / "_build" / f"py{sys.version_info[0]}.{sys.version_info[1]}"
 
 IMPLEMENTATIONS = ("ctypes", "ferrotype")
 

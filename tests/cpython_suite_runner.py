@@ -1,10 +1,15 @@
-"""Runs the interpreter's own ctypes test suite (``ctypes/test``, shipped with CPython 3.11)
-with ferrotype standing in for ``ctypes``, and prints a JSON report: the modules run, the
-tests run, and the ids of the tests that failed or errored (with the last line of the
-error), as the last line of its output. Used by ``test_cpython_suite.py`` in a
-subprocess, since it replaces ``sys.modules["ctypes"]``.
+"""Runs the interpreter's own ctypes test suite with ferrotype standing in for ``ctypes``
+(or, with ``--impl ctypes``, with the stdlib itself, to count what passes there), and prints
+a JSON report as the last line of its output: the modules run, the tests run, the ids of the
+tests that passed, and the ids of the tests that failed or errored with the last line of the
+error. Used by ``test_cpython_suite.py`` in a subprocess, since it replaces
+``sys.modules["ctypes"]``.
 
-    python tests/cpython_suite_runner.py            # the whole suite
+CPython 3.11 ships the suite as ``ctypes/test``; 3.12 and later as ``test/test_ctypes``.
+Test ids are ``module.Class.method`` in both.
+
+    python tests/cpython_suite_runner.py                     # the whole suite, ferrotype
+    python tests/cpython_suite_runner.py --impl ctypes       # the whole suite, the stdlib
     python tests/cpython_suite_runner.py test_pointers test_cast
 """
 
@@ -17,11 +22,20 @@ import unittest
 from pathlib import Path
 
 
-def suite_dir() -> Path | None:
+def suite_location() -> tuple[Path, str] | None:
+    """The directory of the suite and the package name its modules import under."""
     import ctypes
 
-    d = Path(ctypes.__file__).parent / "test"
-    return d if (d / "__init__.py").exists() else None
+    old = Path(ctypes.__file__).parent / "test"
+    if (old / "__init__.py").exists():
+        return old, "ctypes.test"
+    try:
+        spec = importlib.util.find_spec("test.test_ctypes")
+    except ImportError:
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))), "test.test_ctypes"
 
 
 def load(name: str, path: Path):
@@ -32,33 +46,75 @@ def load(name: str, path: Path):
     return mod
 
 
-def main(names: list[str]) -> None:
-    d = suite_dir()
-    if d is None:
-        print(json.dumps({"available": False}))
-        return
+def stand_in() -> None:
+    """Make ``import ctypes`` (and its submodules, and ``_ctypes``) give ferrotype's."""
     import ferrotype
 
     sys.modules["ctypes"] = ferrotype
-    sys.modules["ctypes.util"] = importlib.import_module("ferrotype.util")
-    ferrotype.test = load("ctypes.test", d / "__init__.py")
-    names = names or sorted(p.stem for p in d.glob("test_*.py"))
-    report = {"available": True, "modules": [], "missing": {}, "run": 0, "problems": {}}
+    for sub in ("util", "_endian"):
+        mod = importlib.import_module(f"ferrotype.{sub}")
+        sys.modules[f"ctypes.{sub}"] = mod
+        setattr(ferrotype, sub, mod)
+    sys.modules["_ctypes"] = importlib.import_module("ferrotype._ctypes")
+
+
+class _Recorder(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.passed = []
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed.append(test.id())
+
+
+def main(argv: list[str]) -> None:
+    impl = "ferrotype"
+    if argv[:1] == ["--impl"]:
+        impl, argv = argv[1], argv[2:]
+    where = suite_location()
+    if where is None:
+        print(json.dumps({"available": False}))
+        return
+    d, package = where
+    if impl == "ferrotype":
+        stand_in()
+    if package == "ctypes.test":
+        parent = load(package, d / "__init__.py")
+        sys.modules["ctypes"].test = parent
+    else:
+        parent = importlib.import_module(package)
+    names = argv or sorted(p.stem for p in d.glob("test_*.py"))
+    report = {
+        "available": True,
+        "impl": impl,
+        "modules": [],
+        "missing": {},
+        "run": 0,
+        "passed": [],
+        "problems": {},
+    }
     for name in names:
         try:
-            mod = load(f"ctypes.test.{name}", d / f"{name}.py")
-            setattr(ferrotype.test, name, mod)
-        except ImportError as exc:
-            # Modules for other platforms (macholib, wintypes) that ferrotype does not have.
+            mod = load(f"{package}.{name}", d / f"{name}.py")
+            setattr(parent, name, mod)
+        except Exception as exc:
+            # Modules for other platforms (macholib, wintypes) that ferrotype does not have,
+            # or a module that fails to import: every test in it counts as not passing.
             report["missing"][name] = f"{type(exc).__name__}: {exc}"
             continue
         suite = unittest.defaultTestLoader.loadTestsFromModule(mod)
-        result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(suite)
+        runner = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0, resultclass=_Recorder)
+        result = runner.run(suite)
         report["modules"].append(name)
         report["run"] += result.testsRun
+        prefix = package + "."
+        report["passed"] += [t.removeprefix(prefix) for t in result.passed]
         for test, trace in result.failures + result.errors:
             last = trace.strip().splitlines()[-1]
-            report["problems"][test.id().removeprefix("ctypes.test.")] = last
+            report["problems"][test.id().removeprefix(prefix)] = last
+        for test, _ in result.unexpectedSuccesses:
+            report["problems"][test.id().removeprefix(prefix)] = "unexpected success"
     print(json.dumps(report))
 
 
