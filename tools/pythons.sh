@@ -13,9 +13,13 @@
 # reused between runs on the same machine). The checkout (at the same path) and the host's
 # Rust toolchain are bind-mounted into it for the duration of each command.
 #
-# Each version gets its own venv (.venvs/<ver> on the host, /opt/venvs/<ver> in the chroot;
-# 3.11 uses `make build`'s .venv) and its own cargo target directory (target/py<ver>; 3.11:
-# target), so the builds never overwrite each other. Environment: FERROTYPE_SID, DEBIAN_MIRROR, PYTEST_ARGS (default: -m "not slow").
+# Each version gets its own venv (.venvs/<ver>, also for the chroot's interpreters, whose
+# venvs only work inside it; 3.11 uses `make build`'s .venv) and its own cargo target
+# directory (target/py<ver>; 3.11: target), so the builds never overwrite each other.
+#
+# Environment: FERROTYPE_SID, DEBIAN_MIRROR, PYTEST_ARGS (default: -m "not slow"). Variables
+# named CARGO_PROFILE_* or FERROTYPE_* reach commands run in the chroot too (for a quicker
+# build while iterating: CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,9 +94,7 @@ setup_chroot() {
 # ---- running a command under a version --------------------------------------------------------
 
 venv_dir() {  # 3.11 shares the venv and target directory of `make build`
-    if in_chroot_version "$1"; then echo "/opt/venvs/$1"
-    elif [[ $1 == 3.11 ]]; then echo "$REPO/.venv"
-    else echo "$REPO/.venvs/$1"; fi
+    if [[ $1 == 3.11 ]]; then echo "$REPO/.venv"; else echo "$REPO/.venvs/$1"; fi
 }
 
 target_dir() {
@@ -117,6 +119,9 @@ run_in() {
             HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
             if [[ -n ${!name:-} ]]; then pass+=("$name=${!name}"); fi
         done
+        while IFS='=' read -r name value; do  # e.g. CARGO_PROFILE_RELEASE_LTO=off
+            if [[ $name == CARGO_PROFILE_* || $name == FERROTYPE_* ]]; then pass+=("$name=$value"); fi
+        done < <(env)
         chroot_exec env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" "${ca[@]}" "${pass[@]}" \
             PATH="$venv/bin:/root/.cargo/bin:/usr/local/bin:/usr/bin:/bin" "${envs[@]}" \
             bash -c 'cd "$0" && exec "$@"' "$REPO" "$@"
@@ -131,7 +136,8 @@ ensure_venv() {
     if in_chroot_version "$v"; then
         setup_chroot "$v"
         py="/usr/bin/python$v"
-        [[ -x $SID$venv/bin/python ]] || run_in "$v" "$py" -m venv "$venv"
+        # the venv is in the checkout, but its interpreter only exists in the chroot
+        [[ -f $venv/pyvenv.cfg ]] || run_in "$v" "$py" -m venv "$venv"
     else
         py=$(host_python "$v")
         [[ -x $py ]] || die "python $v not found at $py"

@@ -7,7 +7,7 @@ library's ``ctypes`` module; the work happens in the ``_native`` extension.
 import os as _os
 import sys as _sys
 
-from . import _native
+from . import _native, _version
 from ._ctypes import (
     DEFAULT_MODE,
     POINTER,
@@ -257,10 +257,13 @@ for _kind in (c_ushort, c_uint, c_ulong, c_ulonglong):
         c_uint64 = _kind
 del _kind
 
-if _native.SIZEOF_TIME_T == 8:
-    c_time_t = c_int64
-elif _native.SIZEOF_TIME_T == 4:
-    c_time_t = c_int32
+if _version.HAS_TIME_T:
+    from ._ctypes import SIZEOF_TIME_T
+
+    if SIZEOF_TIME_T == 8:
+        c_time_t = c_int64
+    elif SIZEOF_TIME_T == 4:
+        c_time_t = c_int32
 
 
 # Native: ctypes' rules (bytes/str NUL-terminated, or a size; TypeError(init) for

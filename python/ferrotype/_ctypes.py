@@ -31,6 +31,10 @@ from ._native import (
     sizeof,
 )
 from ._native import CArgObject as _CArgObject
+from ._version import HAS_TIME_T as _HAS_TIME_T
+
+if _HAS_TIME_T:
+    from ._native import SIZEOF_TIME_T
 
 __all__ = [
     "ArgumentError",
@@ -68,6 +72,8 @@ __all__ = [
     "set_errno",
     "sizeof",
 ]
+if _HAS_TIME_T:
+    __all__.append("SIZEOF_TIME_T")
 
 _pointer_type_cache = {}
 _array_type_cache = {}

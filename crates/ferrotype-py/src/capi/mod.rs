@@ -92,6 +92,7 @@ pub mod objects;
 pub mod private;
 pub mod slots;
 pub mod values;
+pub mod version;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};

@@ -3,6 +3,7 @@
 //! `ArgumentError` exception with ctypes' message shape; and the one builder of each
 //! message that several modules raise.
 
+use crate::capi::version;
 use ferrotype_core::Error;
 use pyo3::exceptions::{
     PyAttributeError, PyMemoryError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
@@ -26,7 +27,7 @@ pub fn to_py(err: Error) -> PyErr {
         Error::IntegerOverflow { .. } | Error::LayoutTooLarge => PyOverflowError::new_err(msg),
         Error::TooManyArguments { given, max } => too_many_arguments(given, max, false),
         // ctypes names the field from 3.12 on.
-        Error::BitfieldWidth { .. } if !cfg!(Py_3_12) => {
+        Error::BitfieldWidth { .. } if !version::BITFIELD_ERROR_NAMES_FIELD => {
             PyValueError::new_err("number of bits invalid for bit field")
         }
         Error::UnknownTypeCode { .. }

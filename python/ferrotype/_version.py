@@ -1,0 +1,15 @@
+"""What differs between the CPython versions ferrotype supports, in one place.
+
+On interpreter 3.X, ferrotype behaves as 3.X's ``ctypes``. Every name, default and
+behaviour of the Python layer that depends on the version is one flag here, named for
+the behaviour and documented with the version that brought it; the rest of the package
+reads these flags and never tests ``sys.version_info`` itself. The extension's own table
+is ``crates/ferrotype-py/src/capi/version.rs``.
+"""
+
+import sys as _sys
+
+PYTHON = _sys.version_info[:2]
+
+#: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
+HAS_TIME_T = PYTHON >= (3, 12)
