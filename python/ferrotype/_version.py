@@ -13,3 +13,16 @@ PYTHON = _sys.version_info[:2]
 
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
+
+
+def _check_build():
+    from . import _native
+
+    if tuple(_native._BUILT_FOR) != PYTHON:
+        raise ImportError(
+            f"ferrotype's extension was built for Python {_native._BUILT_FOR[0]}."
+            f"{_native._BUILT_FOR[1]}, not {PYTHON[0]}.{PYTHON[1]}"
+        )
+
+
+_check_build()
