@@ -9,7 +9,9 @@ Stdlib ctypes (3.11.7) facts these tests pin, each checked against it:
   ``TypeError("invalid result type for callback function")`` when the callback is made.
 * An exception in a callback goes to ``sys.unraisablehook`` with ``err_msg`` "Exception ignored on
   calling ctypes callback function" and ``object`` the callable; a result that cannot be converted
-  goes there with "Exception ignored on converting result of ctypes callback function". What C then
+  goes there with "Exception ignored on converting result of ctypes callback function" (from 3.13
+  the message ends with the callable's repr and ``object`` is None; 3.14 says "while calling",
+  "while converting": the tests take the wording from the running stdlib). What C then
   receives is undefined in stdlib (an uninitialised result buffer); ferrotype zeroes it, and only
   the ferrotype run asserts that.
 * Returning ``bytes``/``str`` from a ``c_char_p``/``c_wchar_p`` callback makes stdlib leak the
@@ -29,6 +31,7 @@ import types
 import weakref
 
 import pytest
+from stdlib_errors import stdlib_error
 
 # ---- helpers ---------------------------------------------------------------------------------
 
@@ -86,8 +89,49 @@ def libc(ct):
     return ct.CDLL(ctypes.util.find_library("c"))
 
 
-CALLING_MSG = "Exception ignored on calling ctypes callback function"
-CONVERTING_MSG = "Exception ignored on converting result of ctypes callback function"
+def _stdlib_report(proto, callback, *args):
+    """The ``(err_msg, object)`` stdlib ctypes reports for a callback that fails."""
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda a: seen.append((a.err_msg, a.object))
+    try:
+        proto(callback)(*args)
+    finally:
+        sys.unraisablehook = old
+    ((err_msg, obj),) = seen
+    return err_msg, obj
+
+
+def _fails(v):
+    raise ValueError(v)
+
+
+def _bad_result(v):
+    return "not an int"
+
+
+_CALLING = _stdlib_report(ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), _fails, 1)
+_CONVERTING = _stdlib_report(ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int), _bad_result, 1)
+# 3.11, 3.12: the message is fixed and the object is the callable; from 3.13 the message ends
+# with the callable's repr and the object is None. 3.14 says "while" where 3.11 says "on".
+_NAMES_CALLABLE = _CALLING[1] is None
+CALLING_MSG = _CALLING[0].removesuffix(f" {_fails!r}")
+CONVERTING_MSG = _CONVERTING[0].removesuffix(f" {_bad_result!r}")
+
+
+def calling_msg(callback):
+    """The ``err_msg`` of an exception raised by ``callback``."""
+    return f"{CALLING_MSG} {callback!r}" if _NAMES_CALLABLE else CALLING_MSG
+
+
+def converting_msg(callback):
+    """The ``err_msg`` of a result of ``callback`` that cannot be converted."""
+    return f"{CONVERTING_MSG} {callback!r}" if _NAMES_CALLABLE else CONVERTING_MSG
+
+
+def reported_object(callback):
+    """The ``object`` of an unraisable report about ``callback``."""
+    return None if _NAMES_CALLABLE else callback
 
 
 # ---- prototypes ------------------------------------------------------------------------------
@@ -529,8 +573,8 @@ def test_exception_in_callback_is_unraisable(ct, cfunc, unraisable, is_ferrotype
     (rec,) = unraisable
     assert rec.exc_type is ZeroDivisionError
     assert str(rec.exc_value) == "boom 5"
-    assert rec.err_msg == CALLING_MSG
-    assert rec.object is callback
+    assert rec.err_msg == calling_msg(callback)
+    assert rec.object is reported_object(callback)
     if is_ferrotype:  # stdlib leaves the result buffer uninitialised; ferrotype zeroes it
         assert result == 0
     # the interpreter and the prototype survive
@@ -546,7 +590,7 @@ def test_exception_in_double_callback_gives_zero(ct, cfunc, unraisable, is_ferro
 
     call = cfunc("ft_cb_call_double", ct.c_double, proto, ct.c_double)
     result = call(proto(callback), 2.5)
-    assert [(r.exc_type, r.err_msg) for r in unraisable] == [(KeyError, CALLING_MSG)]
+    assert [(r.exc_type, r.err_msg) for r in unraisable] == [(KeyError, calling_msg(callback))]
     if is_ferrotype:  # undefined in stdlib
         assert result == 0.0
 
@@ -574,8 +618,8 @@ def test_wrong_result_type_is_unraisable(
     result = call(proto(callback), arg)
     (rec,) = unraisable
     assert rec.exc_type is TypeError
-    assert rec.err_msg == CONVERTING_MSG
-    assert rec.object is callback
+    assert rec.err_msg == converting_msg(callback)
+    assert rec.object is reported_object(callback)
     if is_ferrotype:  # undefined in stdlib (for c_double it returns stack garbage)
         assert not result
 
@@ -601,7 +645,7 @@ def test_exceptions_in_many_calls(ct, cfunc, unraisable):
     call(proto(callback), 50)
     assert seen == list(range(50))
     assert [r.exc_value.args for r in unraisable] == [(i,) for i in range(50)]
-    assert {(r.exc_type, r.err_msg) for r in unraisable} == {(ValueError, CALLING_MSG)}
+    assert {(r.exc_type, r.err_msg) for r in unraisable} == {(ValueError, calling_msg(callback))}
 
 
 # ---- callbacks from threads Python did not create --------------------------------------------
@@ -635,7 +679,7 @@ def test_exception_in_foreign_thread_callback(ct, cfunc, unraisable, is_ferrotyp
     run = cfunc("ft_cb_threads", ct.c_int, proto, ct.c_int, ct.c_int)
     total = run(proto(callback), 4, 100)
     assert len(unraisable) == 4
-    assert {(r.exc_type, r.err_msg) for r in unraisable} == {(RuntimeError, CALLING_MSG)}
+    assert {(r.exc_type, r.err_msg) for r in unraisable} == {(RuntimeError, calling_msg(callback))}
     if is_ferrotype:  # each failed call counts 0; undefined in stdlib
         assert total == 4 * 99
 
@@ -644,19 +688,21 @@ def test_exception_in_foreign_thread_callback(ct, cfunc, unraisable, is_ferrotyp
 
 
 @pytest.mark.parametrize(
-    "rtype, arg, value, expected, error",
+    "rtype, arg, value, expected, fails",
     [
-        ("c_char", b"a", 65, b"A", None),
-        ("c_char", b"a", -1, b"\x00", "one character bytes, bytearray or integer expected"),
-        ("c_char", b"a", 256, b"\x00", "one character bytes, bytearray or integer expected"),
-        ("c_wchar", "a", 65, "\x00", "unicode string expected instead of int instance"),
-        ("c_int8", 1, 255, -1, None),
+        ("c_char", b"a", 65, b"A", False),
+        ("c_char", b"a", -1, b"\x00", True),
+        ("c_char", b"a", 256, b"\x00", True),
+        ("c_wchar", "a", 65, "\x00", True),
+        ("c_int8", 1, 255, -1, False),
     ],
 )
 def test_int_results_of_character_callbacks(
-    ct, cfunc, unraisable, rtype, arg, value, expected, error
+    ct, cfunc, unraisable, rtype, arg, value, expected, fails
 ):
-    """An int returned for `c_char` must be a byte value; for `c_wchar` it is refused."""
+    """An int returned for `c_char` must be a byte value; for `c_wchar` it is refused, with
+    the message of the type's constructor (whose wording changed in 3.14)."""
+    error = stdlib_error(lambda m: getattr(m, rtype)(value))[1] if fails else None
     t = getattr(ct, rtype)
     proto = ct.CFUNCTYPE(t, t)
     caller = {

@@ -29,7 +29,11 @@ def _declared(lib, ct, name, restype, *argtypes):
     return f
 
 
-# Each case: (id, action(ct, lib, path), exception type, message regex or None).
+# The running interpreter's ctypes' own message, for errors whose wording changed between
+# versions ("wrong type" on 3.11, the conversion's error from 3.12, ...).
+STDLIB = object()
+
+# Each case: (id, action(ct, lib, path), exception type, message: a regex, STDLIB or None).
 CASES = [
     # -- calls: argument count and types
     (
@@ -42,7 +46,7 @@ CASES = [
         "wrong-type",
         lambda ct, lib, path: _declared(lib, ct, "add", ct.c_int, ct.c_int, ct.c_int)(1, "x"),
         "ArgumentError",
-        r"^argument 2: TypeError: wrong type$",
+        STDLIB,
     ),
     (
         "float-no-argtypes",
@@ -54,7 +58,7 @@ CASES = [
         "char-p-given-str",
         lambda ct, lib, path: _declared(lib, ct, "str_len", ct.c_size_t, ct.c_char_p)("text"),
         "ArgumentError",
-        r"^argument 1: TypeError: wrong type$",
+        STDLIB,
     ),
     (
         "pointer-given-int",
@@ -87,7 +91,7 @@ CASES = [
         "huge-int-to-double-arg",
         lambda ct, lib, path: _declared(lib, ct, "echo_double", ct.c_double, ct.c_double)(2**2000),
         "ArgumentError",
-        r"^argument 1: TypeError: wrong type$",
+        STDLIB,
     ),
     (
         "set-errno-overflow",
@@ -221,12 +225,12 @@ CASES = [
     # -- helpers given the wrong kind of object
     ("sizeof-int", lambda ct, lib, path: ct.sizeof(1), TypeError, r"^this type has no size$"),
     ("alignment-int", lambda ct, lib, path: ct.alignment(1), TypeError, r"^no alignment info$"),
-    ("addressof-int", lambda ct, lib, path: ct.addressof(1), TypeError, r"^invalid type$"),
+    ("addressof-int", lambda ct, lib, path: ct.addressof(1), TypeError, STDLIB),
     (
         "byref-int",
         lambda ct, lib, path: ct.byref(1),
         TypeError,
-        r"^byref\(\) argument must be a ctypes instance, not 'int'$",
+        STDLIB,
     ),
     (
         "pointer-int",
@@ -245,13 +249,13 @@ CASES = [
         "cast-simple-instance",
         lambda ct, lib, path: ct.cast(ct.c_int(1), ct.c_void_p),
         "ArgumentError",
-        r"^argument 1: TypeError: wrong type$",
+        STDLIB,
     ),
     (
         "from-param-wrong-type",
         lambda ct, lib, path: ct.c_char_p.from_param("x"),
         TypeError,
-        r"^wrong type$",
+        STDLIB,
     ),
     # -- declarations
     (
@@ -324,6 +328,12 @@ CASES = [
     "action, exc, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )  # fmt: skip
 def test_bad_input_raises(ct, lib, fixture_path, action, exc, message):
+    if message is STDLIB:
+        import ctypes
+
+        with pytest.raises(Exception) as expected:
+            action(ctypes, ctypes.CDLL(fixture_path), fixture_path)
+        message = "^" + re.escape(str(expected.value)) + "$"
     if exc == "ArgumentError":
         exc = ct.ArgumentError
     with pytest.raises(exc) as info:

@@ -15,6 +15,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdlib_errors import raises_like_stdlib
 
 # (name, bits, signed) for every integer type, aliases included.
 INT_TYPES = [
@@ -449,66 +450,46 @@ def test_c_bool_truthiness(ct, arg, expected):
 # ---- errors -----------------------------------------------------------------------------------
 
 
+# (type, argument, exception); the message is the running interpreter's ctypes' own.
 CONSTRUCTOR_ERRORS = [
-    ("c_int", 1.5, TypeError, "'float' object cannot be interpreted as an integer"),
-    ("c_int", "1", TypeError, "'str' object cannot be interpreted as an integer"),
-    ("c_int", None, TypeError, "'NoneType' object cannot be interpreted as an integer"),
-    ("c_int", b"1", TypeError, "'bytes' object cannot be interpreted as an integer"),
-    ("c_uint", 1.5, TypeError, "'float' object cannot be interpreted as an integer"),
-    ("c_longlong", 1.5, TypeError, "'float' object cannot be interpreted as an integer"),
-    ("c_ubyte", 1.5, TypeError, "'float' object cannot be interpreted as an integer"),
-    ("c_double", "x", TypeError, "must be real number, not str"),
-    ("c_double", None, TypeError, "must be real number, not NoneType"),
-    ("c_float", "x", TypeError, "must be real number, not str"),
-    ("c_longdouble", "x", TypeError, "must be real number, not str"),
-    ("c_double", 2**2000, OverflowError, "int too large to convert to float"),
-    ("c_char", b"ab", TypeError, "one character bytes, bytearray or integer expected"),
-    ("c_char", b"", TypeError, "one character bytes, bytearray or integer expected"),
-    ("c_char", "a", TypeError, "one character bytes, bytearray or integer expected"),
-    ("c_char", 256, TypeError, "one character bytes, bytearray or integer expected"),
-    ("c_char", -1, TypeError, "one character bytes, bytearray or integer expected"),
-    ("c_wchar", "ab", TypeError, "one character unicode string expected"),
-    ("c_wchar", "", TypeError, "one character unicode string expected"),
-    ("c_wchar", b"a", TypeError, "unicode string expected instead of bytes instance"),
-    ("c_wchar", 97, TypeError, "unicode string expected instead of int instance"),
-    ("c_char_p", "str", TypeError, "bytes or integer address expected instead of str instance"),
-    (
-        "c_char_p",
-        bytearray(b"x"),
-        TypeError,
-        "bytes or integer address expected instead of bytearray instance",
-    ),
-    ("c_char_p", 1.5, TypeError, "bytes or integer address expected instead of float instance"),
-    (
-        "c_wchar_p",
-        b"x",
-        TypeError,
-        "unicode string or integer address expected instead of bytes instance",
-    ),
-    (
-        "c_wchar_p",
-        1.5,
-        TypeError,
-        "unicode string or integer address expected instead of float instance",
-    ),
-    ("c_void_p", b"x", TypeError, "cannot be converted to pointer"),
-    ("c_void_p", "x", TypeError, "cannot be converted to pointer"),
-    ("c_void_p", 1.5, TypeError, "cannot be converted to pointer"),
+    ("c_int", 1.5, TypeError),
+    ("c_int", "1", TypeError),
+    ("c_int", None, TypeError),
+    ("c_int", b"1", TypeError),
+    ("c_uint", 1.5, TypeError),
+    ("c_longlong", 1.5, TypeError),
+    ("c_ubyte", 1.5, TypeError),
+    ("c_double", "x", TypeError),
+    ("c_double", None, TypeError),
+    ("c_float", "x", TypeError),
+    ("c_longdouble", "x", TypeError),
+    ("c_double", 2**2000, OverflowError),
+    ("c_char", b"ab", TypeError),
+    ("c_char", b"", TypeError),
+    ("c_char", "a", TypeError),
+    ("c_char", 256, TypeError),
+    ("c_char", -1, TypeError),
+    ("c_wchar", "ab", TypeError),
+    ("c_wchar", "", TypeError),
+    ("c_wchar", b"a", TypeError),
+    ("c_wchar", 97, TypeError),
+    ("c_char_p", "str", TypeError),
+    ("c_char_p", bytearray(b"x"), TypeError),
+    ("c_char_p", 1.5, TypeError),
+    ("c_wchar_p", b"x", TypeError),
+    ("c_wchar_p", 1.5, TypeError),
+    ("c_void_p", b"x", TypeError),
+    ("c_void_p", "x", TypeError),
+    ("c_void_p", 1.5, TypeError),
 ]
 
 
-@pytest.mark.parametrize("name, arg, exc, message", CONSTRUCTOR_ERRORS)
-def test_constructor_errors(ct, name, arg, exc, message):
-    cls = getattr(ct, name)
-    with pytest.raises(exc) as info:
-        cls(arg)
-    assert type(info.value) is exc
-    assert str(info.value) == message
+@pytest.mark.parametrize("name, arg, exc", CONSTRUCTOR_ERRORS)
+def test_constructor_errors(ct, name, arg, exc):
+    error = raises_like_stdlib(ct, lambda m: getattr(m, name)(arg))
+    assert type(error) is exc
     # the value setter uses the same conversion
-    obj = cls()
-    with pytest.raises(exc) as info:
-        obj.value = arg
-    assert str(info.value) == message
+    raises_like_stdlib(ct, lambda m: setattr(getattr(m, name)(), "value", arg))
 
 
 def test_constructor_takes_one_argument(ct):
@@ -659,14 +640,15 @@ def test_from_param_instance_is_returned_as_is(ct, name, value):
     [("c_int", 1.5), ("c_int", "x"), ("c_char_p", "x"), ("c_wchar_p", b"x"), ("c_double", "x")],
 )
 def test_from_param_wrong_type(ct, name, value):
-    with pytest.raises(TypeError, match="^wrong type$"):
-        getattr(ct, name).from_param(value)
+    # 3.11: "wrong type"; 3.12+ the conversion's error; 3.13+ c_char_p names the type
+    error = raises_like_stdlib(ct, lambda m: getattr(m, name).from_param(value))
+    assert type(error) is TypeError
 
 
 def test_from_param_other_simple_instance_is_wrong_type(ct):
     # c_long is not a c_int: from_param does not convert between simple types
-    with pytest.raises(TypeError, match="^wrong type$"):
-        ct.c_int.from_param(ct.c_long(1))
+    error = raises_like_stdlib(ct, lambda m: m.c_int.from_param(m.c_long(1)))
+    assert type(error) is TypeError
 
 
 def test_from_param_overflow(ct, is_ferrotype):

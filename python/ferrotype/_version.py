@@ -14,6 +14,10 @@ PYTHON = _sys.version_info[:2]
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
+#: 3.13: ``util.find_library`` skips a path in the linker's trace that does not exist
+#: (gh-114257); before, its FileNotFoundError propagates.
+FIND_LIBRARY_SKIPS_MISSING_FILES = PYTHON >= (3, 13)
+
 
 def _check_build():
     from . import _native

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 
-from . import _native
+from . import _native, _version
 
 __all__ = ["find_library"]
 
@@ -49,9 +49,18 @@ def _trace_pattern(name):
 
 
 def _is_elf(path):
-    """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976)."""
-    with open(path, "rb") as f:
-        return f.read(4) == b"\x7fELF"
+    """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976).
+
+    From 3.13 a path in the trace that does not exist is not one (gh-114257: the trace
+    of ``-llibc`` names ``liblibc.a``); before, the FileNotFoundError propagates.
+    """
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except FileNotFoundError:
+        if _version.FIND_LIBRARY_SKIPS_MISSING_FILES:
+            return False
+        raise
 
 
 def _link_trace_gcc(name):

@@ -7,12 +7,13 @@ use std::os::unix::ffi::OsStrExt;
 
 use ferrotype_core::memory;
 use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
-use crate::capi::values::{nested, str_from_wide};
+use crate::capi::values::{nested, str_from_wide, tp_name};
+use crate::capi::version;
 use crate::codec::param::{pointer_param, simple_param, CArg, Param};
 use crate::codec::scalar::{address_value, as_parameter};
 use crate::model::cdata::{as_cdata, CData};
@@ -49,10 +50,16 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 #[pyo3(signature = (obj, offset = 0))]
 pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
     let Some(cd) = as_cdata(obj) else {
-        return Err(PyTypeError::new_err(format!(
-            "byref() argument must be a ctypes instance, not '{}'",
-            obj.get_type().name()?
-        )));
+        return Err(PyTypeError::new_err(
+            if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
+                format!("byref() argument 1 {}", not_cdata(obj))
+            } else {
+                format!(
+                    "byref() argument must be a ctypes instance, not '{}'",
+                    tp_name(obj)
+                )
+            },
+        ));
     };
     // ctypes: byref(obj, offset) adds offset to the address.
     let p = cd.get().ptr().wrapping_offset(offset);
@@ -70,7 +77,23 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     as_cdata(obj)
         .map(|c| c.get().ptr() as usize)
-        .ok_or_else(|| PyTypeError::new_err("invalid type"))
+        .ok_or_else(|| {
+            PyTypeError::new_err(if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
+                format!("addressof() argument {}", not_cdata(obj))
+            } else {
+                "invalid type".to_owned()
+            })
+        })
+}
+
+/// The end of 3.14's message for an argument that is not a ctypes instance.
+fn not_cdata(obj: &Bound<'_, PyAny>) -> String {
+    let what = if obj.is_none() {
+        "None".to_owned()
+    } else {
+        tp_name(obj)
+    };
+    format!("must be _ctypes._CData, not {what}")
 }
 
 /// The address an argument declared `c_void_p` would receive, and its keep-alive.
@@ -127,6 +150,12 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         ok.then(|| (t.clone(), info))
     });
     let Some((cls, info)) = pointer_like else {
+        // From 3.13 only a ctypes type is named.
+        if version::CAST_NAMES_ONLY_CTYPES_TYPES && info_of(typ).is_none() {
+            return Err(PyTypeError::new_err(
+                "cast() argument 2 must be a pointer type",
+            ));
+        }
         let name = typ
             .cast::<PyType>()
             .ok()
@@ -263,13 +292,35 @@ pub fn dlopen(name: Option<&Bound<'_, PyAny>>, mode: i32) -> PyResult<usize> {
     Ok(lib.handle() as usize)
 }
 
-/// `dlsym(handle, name)`: the symbol's address.
-#[pyfunction]
-pub fn dlsym(handle: usize, name: &Bound<'_, PyString>) -> PyResult<usize> {
+/// The address of `name` in the library `handle`; a symbol that resolves to NULL (a GNU
+/// indirect function returning NULL) is `Ok(None)`, which each caller reports in its own
+/// way, as ctypes does (GH-126554) rather than passing a NULL address on.
+fn symbol_at(handle: usize, name: &Bound<'_, PyString>) -> PyResult<Option<usize>> {
     // SAFETY: the handle is one the caller got from dlopen (a raw-handle API, as in
     // ctypes' `_ctypes.dlsym`).
     let lib = unsafe { Library::from_handle(handle as *mut c_void) };
-    Ok(lib.symbol(name.to_str()?).py()? as usize)
+    let addr = lib.symbol(name.to_str()?).py()? as usize;
+    Ok((addr != 0).then_some(addr))
+}
+
+/// A missing symbol's error (the loader's message) as exception `E`; other errors as
+/// they are.
+fn missing_as<E: pyo3::PyTypeInfo>(py: Python<'_>, e: PyErr) -> PyErr {
+    if e.is_instance_of::<PyAttributeError>(py) {
+        PyErr::from_type(py.get_type::<E>(), e.value(py).to_string())
+    } else {
+        e
+    }
+}
+
+/// `dlsym(handle, name)`: the symbol's address. ctypes reports a missing symbol as
+/// `OSError`.
+#[pyfunction]
+pub fn dlsym(handle: usize, name: &Bound<'_, PyString>) -> PyResult<usize> {
+    let py = name.py();
+    symbol_at(handle, name)
+        .map_err(|e| missing_as::<PyOSError>(py, e))?
+        .ok_or_else(|| PyOSError::new_err(format!("symbol '{name}' not found")))
 }
 
 /// `dlclose(handle)`.
@@ -304,8 +355,9 @@ pub fn in_dll<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let handle: usize = dll.getattr("_handle")?.extract()?;
     // ctypes: a missing variable is a ValueError carrying the loader's message.
-    let addr =
-        dlsym(handle, name).map_err(|e| PyValueError::new_err(e.value(name.py()).to_string()))?;
+    let addr = symbol_at(handle, name)
+        .map_err(|e| missing_as::<PyValueError>(name.py(), e))?
+        .ok_or_else(|| PyValueError::new_err(format!("symbol '{name}' not found")))?;
     view_at(cls, addr as *mut u8, false)
 }
 
@@ -497,7 +549,15 @@ pub fn from_buffer_copy<'py>(
 /// ctypes' `resize(obj, size)`: see [`CData::resize`].
 #[pyfunction]
 pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
-    let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("excepted ctypes instance"))?;
+    let cd = as_cdata(obj).ok_or_else(|| {
+        PyTypeError::new_err(if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
+            format!("resize() argument 1 {}", not_cdata(obj))
+        } else if version::RESIZE_MESSAGE_SPELLED {
+            "expected ctypes instance".to_owned()
+        } else {
+            "excepted ctypes instance".to_owned()
+        })
+    })?;
     let min = cd.get().info().size;
     let size = usize::try_from(size)
         .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("minimum size is {min}")))?;

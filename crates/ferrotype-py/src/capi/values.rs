@@ -47,6 +47,24 @@ pub fn is_instance_of_type(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>) -> bo
     }
 }
 
+/// The `tp_name` of `obj`'s type, as CPython's messages print it with `%s`: the bare
+/// name for a class made by a `class` statement, `module.Name` for a type made in C
+/// (`_ctypes.CArgObject`), the bare name for built-in types (`int`).
+pub fn tp_name(obj: &Bound<'_, PyAny>) -> String {
+    // SAFETY: every live type has a NUL-terminated `tp_name` that lives as long as the
+    // type, which `obj` keeps alive while the string is copied.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj.as_ptr());
+        let name = (*tp).tp_name;
+        if name.is_null() {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
 /// Runs `f` one level deeper in the interpreter's recursion count, so that a chain
 /// that never ends (an `_as_parameter_` returning itself) raises `RecursionError`
 /// instead of exhausting the stack.

@@ -26,3 +26,58 @@ pub const PYTHON: (u8, u8) = if cfg!(Py_3_15) {
 /// 3.12: a bit-field whose width is out of range is named in the error
 /// ("number of bits invalid for bit field 'x'"); 3.11 gives no name.
 pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_12);
+
+/// 3.12: a simple type's `from_param` re-raises the error of its value conversion
+/// ("'str' object cannot be interpreted as an integer", "must be real number, not
+/// str") when the object has no `_as_parameter_`; 3.11 replaces it by "wrong type".
+pub const FROM_PARAM_RAISES_CONVERSION_ERROR: bool = cfg!(Py_3_12);
+
+/// 3.13: `c_char_p`, `c_wchar_p` and `c_void_p` (and `POINTER(c_char)`/`POINTER(c_wchar)`)
+/// reject an argument with "'int' object cannot be interpreted as ctypes.c_char_p";
+/// before, "wrong type".
+pub const STRING_FROM_PARAM_NAMES_TYPE: bool = cfg!(Py_3_13);
+
+/// 3.14: `c_char` and `c_wchar` name what they were given ("one character bytes,
+/// bytearray, or an integer in range(256) expected, not bytes of length 3", "integer not
+/// in range(256)", "a unicode character expected, not instance of int"); 3.11 to 3.13 say
+/// "one character bytes, bytearray or integer expected", "unicode string expected instead
+/// of int instance", "one character unicode string expected".
+pub const CHAR_ERRORS_NAME_VALUE: bool = cfg!(Py_3_14);
+
+/// 3.14: `argtypes` assigned to a function made with paramflags are checked against
+/// them ("paramflags must have the same length as argtypes", "'out' parameter 2 must be
+/// a pointer type, not c_int"); before, any sequence was taken.
+pub const ARGTYPES_CHECKED_WITH_PARAMFLAGS: bool = cfg!(Py_3_14);
+
+/// 3.14: `del buf.raw` says "attribute 'raw' of 'c_char_Array_2' objects cannot be
+/// deleted"; before, "cannot delete attribute".
+pub const DELETION_ERROR_NAMES_ATTRIBUTE: bool = cfg!(Py_3_14);
+
+/// How an exception raised by a callback is reported ("Exception ignored <this> <the
+/// callable>"): 3.14 says "while calling", before "on calling".
+pub const CALLBACK_CALL_FAILED: &std::ffi::CStr = if cfg!(Py_3_14) {
+    c"while calling ctypes callback function"
+} else {
+    c"on calling ctypes callback function"
+};
+
+/// As [`CALLBACK_CALL_FAILED`], for a callback result that cannot be converted: 3.14
+/// says "while converting result", before "on converting result".
+pub const CALLBACK_RESULT_FAILED: &std::ffi::CStr = if cfg!(Py_3_14) {
+    c"while converting result of ctypes callback function"
+} else {
+    c"on converting result of ctypes callback function"
+};
+
+/// 3.14: `byref`, `addressof` and `resize` reject a non-ctypes argument with "byref()
+/// argument 1 must be _ctypes._CData, not int"; before, "byref() argument must be a
+/// ctypes instance, not 'int'", "invalid type" and "expected ctypes instance".
+pub const CDATA_ARGUMENT_ERRORS_NAME_CDATA: bool = cfg!(Py_3_14);
+
+/// 3.12: `resize`'s error is spelled "expected ctypes instance" (3.11: "excepted").
+pub const RESIZE_MESSAGE_SPELLED: bool = cfg!(Py_3_12);
+
+/// 3.13: `cast(obj, typ)` with a `typ` that is no ctypes type says "cast() argument 2
+/// must be a pointer type" without naming it; a ctypes type that is no pointer is still
+/// named (", not c_int").
+pub const CAST_NAMES_ONLY_CTYPES_TYPES: bool = cfg!(Py_3_13);

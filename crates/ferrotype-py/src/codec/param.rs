@@ -9,7 +9,8 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
-use crate::capi::values::{is_instance_of_type, nested};
+use crate::capi::values::{is_instance_of_type, nested, tp_name};
+use crate::capi::version;
 use crate::codec::scalar::{
     as_parameter, bytes_ptr, int_for, int_scalar, int_value, store, wide_bytes,
 };
@@ -261,7 +262,8 @@ fn elem_code(info: &StgInfo) -> Option<TypeCode> {
 }
 
 /// The `from_param` of a built-in simple type `cls`: the converted value, or the
-/// TypeError ctypes raises ("wrong type", or the setfunc's OverflowError).
+/// error ctypes raises (3.11: "wrong type"; from 3.12 the conversion's own error;
+/// ferrotype's no-truncation OverflowError in both).
 pub fn simple_param(
     cls: Option<&Bound<'_, PyType>>,
     info: &StgInfo,
@@ -358,7 +360,7 @@ pub fn simple_param(
             }
         } else if obj.is_instance_of::<PyInt>() {
             // ctypes: c_char_p/c_wchar_p parameters do not take integer addresses.
-            return Err(PyTypeError::new_err("wrong type"));
+            return Err(string_param_error(code, obj));
         }
     }
     let mut slot = ArgSlot::default();
@@ -379,16 +381,47 @@ pub fn simple_param(
         {
             Err(e)
         }
-        // ctypes answers "wrong type" for any failed conversion of a non-integer type;
-        // for integers only the range check (ferrotype's no-truncation rule) surfaces.
-        Err(e) if e.is_instance_of::<PyTypeError>(py) || !code.is_integer() => {
+        // c_char_p, c_wchar_p and c_void_p have their own rules: `_as_parameter_`, or a
+        // TypeError that names the type from 3.13.
+        Err(_) if matches!(code, TypeCode::CharP | TypeCode::WCharP | TypeCode::VoidP) => {
             if let Some(inner) = as_parameter(obj)? {
                 return nested(py, || simple_param(cls, info, &inner));
             }
-            Err(PyTypeError::new_err("wrong type"))
+            Err(string_param_error(code, obj))
         }
-        Err(e) => Err(e),
+        // Any other failure tries `_as_parameter_` first. Without one, from 3.12 the
+        // conversion's own error surfaces; 3.11 answers "wrong type", except for
+        // ferrotype's no-truncation OverflowError of an integer type.
+        Err(e) => {
+            if let Some(inner) = as_parameter(obj)? {
+                return nested(py, || simple_param(cls, info, &inner));
+            }
+            if version::FROM_PARAM_RAISES_CONVERSION_ERROR
+                || (code.is_integer() && e.is_instance_of::<PyOverflowError>(py))
+            {
+                Err(e)
+            } else {
+                Err(PyTypeError::new_err("wrong type"))
+            }
+        }
     }
+}
+
+/// The TypeError of `c_char_p`, `c_wchar_p` or `c_void_p` (`code`) for an argument it
+/// cannot take: "wrong type" up to 3.12, then one that names the argument's type.
+fn string_param_error(code: TypeCode, obj: &Bound<'_, PyAny>) -> PyErr {
+    if !version::STRING_FROM_PARAM_NAMES_TYPE {
+        return PyTypeError::new_err("wrong type");
+    }
+    let target = match code {
+        TypeCode::CharP => "c_char_p",
+        TypeCode::WCharP => "c_wchar_p",
+        _ => "c_void_p",
+    };
+    PyTypeError::new_err(format!(
+        "'{}' object cannot be interpreted as ctypes.{target}",
+        tp_name(obj)
+    ))
 }
 
 /// The `from_param` of a pointer type `cls` (`POINTER(T)`).

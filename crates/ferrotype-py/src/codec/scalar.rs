@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString};
 
 use crate::capi::values::{exact_i64, object_at, str_from_wide};
-use crate::model::errors::{type_name, CoreResultExt};
+use crate::capi::version;
+use crate::model::errors::{qualified_type_name, type_name, CoreResultExt};
 
 /// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
 /// the attribute propagates (ctypes reports it for the argument).
@@ -83,6 +84,79 @@ pub fn bytes_ptr(b: &Bound<'_, PyBytes>) -> *mut u8 {
     b.as_bytes().as_ptr().cast_mut()
 }
 
+/// The byte a `c_char` takes: a bytes or bytearray of length 1, or an int in range(256).
+fn char_byte(value: &Bound<'_, PyAny>) -> PyResult<u8> {
+    let new = version::CHAR_ERRORS_NAME_VALUE;
+    let expected = |what: String| {
+        PyTypeError::new_err(if new {
+            format!(
+                "one character bytes, bytearray, or an integer in range(256) expected, not {what}"
+            )
+        } else {
+            "one character bytes, bytearray or integer expected".to_owned()
+        })
+    };
+    let sized = |len: usize| expected(format!("{} of length {len}", type_name(value)));
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return match b.as_bytes() {
+            [c] => Ok(*c),
+            other => Err(sized(other.len())),
+        };
+    }
+    if let Ok(b) = value.cast::<PyByteArray>() {
+        let v = b.to_vec();
+        return match v.as_slice() {
+            [c] => Ok(*c),
+            _ => Err(sized(v.len())),
+        };
+    }
+    if value.is_instance_of::<PyInt>() {
+        let byte = value
+            .extract::<i64>()
+            .ok()
+            .and_then(|v| u8::try_from(v).ok());
+        return byte.ok_or_else(|| {
+            if new {
+                PyTypeError::new_err("integer not in range(256)")
+            } else {
+                expected(String::new())
+            }
+        });
+    }
+    Err(expected(qualified_type_name(value)))
+}
+
+/// The character a `c_wchar` takes: a str of length 1.
+fn wide_char(value: &Bound<'_, PyAny>) -> PyResult<char> {
+    let new = version::CHAR_ERRORS_NAME_VALUE;
+    let s = value.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(if new {
+            format!(
+                "a unicode character expected, not instance of {}",
+                qualified_type_name(value)
+            )
+        } else {
+            format!(
+                "unicode string expected instead of {} instance",
+                type_name(value)
+            )
+        })
+    })?;
+    let text = s.to_cow()?;
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(PyTypeError::new_err(if new {
+            format!(
+                "a unicode character expected, not a string of length {}",
+                text.chars().count()
+            )
+        } else {
+            "one character unicode string expected".to_owned()
+        })),
+    }
+}
+
 /// ctypes' setfunc: stores `value` as type `code` at `ptr`. Returns the object that
 /// must be kept alive for the stored value to stay valid (the bytes behind a
 /// `c_char_p`, for example).
@@ -118,49 +192,8 @@ pub unsafe fn store(
     let mut keep = None;
     let scalar = match code {
         TypeCode::Bool => Scalar::Bool(value.is_truthy()?),
-        TypeCode::Char => {
-            let byte = if let Ok(b) = value.cast::<PyBytes>() {
-                match b.as_bytes() {
-                    [c] => Some(*c),
-                    _ => None,
-                }
-            } else if let Ok(b) = value.cast::<PyByteArray>() {
-                let v = b.to_vec();
-                if v.len() == 1 {
-                    Some(v[0])
-                } else {
-                    None
-                }
-            } else if value.is_instance_of::<PyInt>() {
-                value
-                    .extract::<i64>()
-                    .ok()
-                    .and_then(|v| u8::try_from(v).ok())
-            } else {
-                None
-            };
-            let Some(byte) = byte else {
-                return Err(PyTypeError::new_err(
-                    "one character bytes, bytearray or integer expected",
-                ));
-            };
-            Scalar::Unsigned(u64::from(byte))
-        }
-        TypeCode::WChar => {
-            let s = value.cast::<PyString>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "unicode string expected instead of {} instance",
-                    type_name(value)
-                ))
-            })?;
-            let mut chars = s.to_cow()?.chars().collect::<Vec<_>>().into_iter();
-            let (Some(c), None) = (chars.next(), chars.next()) else {
-                return Err(PyTypeError::new_err(
-                    "one character unicode string expected",
-                ));
-            };
-            Scalar::Unsigned(u64::from(u32::from(c)))
-        }
+        TypeCode::Char => Scalar::Unsigned(u64::from(char_byte(value)?)),
+        TypeCode::WChar => Scalar::Unsigned(u64::from(u32::from(wide_char(value)?))),
         // c_float16 takes what c_float takes; the core rounds to binary16 as NumPy does.
         TypeCode::Float | TypeCode::Double | TypeCode::LongDouble | TypeCode::Half => {
             Scalar::Float(value.extract::<f64>()?)

@@ -101,3 +101,12 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .map(|n| n.to_string())
         .unwrap_or_default()
 }
+
+/// The fully qualified name of `obj`'s type (`module.qualname`, without `builtins.` or
+/// `__main__.`), as CPython's `%T` prints it.
+pub fn qualified_type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .fully_qualified_name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}

@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, Py
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
 use crate::capi::values::str_from_wide;
+use crate::capi::version;
 use crate::codec::element::{
     char_units_value, get_item_at, index_key, set_char_units, set_item_at,
 };
@@ -453,10 +454,18 @@ impl CharArrayAttr {
 #[pymethods]
 impl CharArrayAttr {
     /// ctypes: `del buf.value` raises TypeError, `del buf.raw` AttributeError.
-    fn __delete__(slf: &Bound<'_, Self>, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// From 3.14 the AttributeError names the attribute and the type.
+    fn __delete__(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         if slf.get().raw {
             Err(pyo3::exceptions::PyAttributeError::new_err(
-                "cannot delete attribute",
+                if version::DELETION_ERROR_NAMES_ATTRIBUTE {
+                    format!(
+                        "attribute 'raw' of '{}' objects cannot be deleted",
+                        obj.get_type().name()?
+                    )
+                } else {
+                    "cannot delete attribute".to_owned()
+                },
             ))
         } else {
             Err(PyTypeError::new_err("can't delete attribute"))

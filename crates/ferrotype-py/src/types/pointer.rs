@@ -116,6 +116,10 @@ fn target<'py>(
     Ok((cls, target_info))
 }
 
+fn no_deletion() -> PyErr {
+    PyTypeError::new_err("Pointer does not support item deletion")
+}
+
 fn not_an_index() -> PyErr {
     PyTypeError::new_err("Pointer indices must be integer")
 }
@@ -192,6 +196,12 @@ impl Pointer {
     #[setter]
     fn set_contents(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
         set_contents(slf.py(), slf.as_super().get(), &value)
+    }
+
+    /// ctypes: `del p.contents` is refused with the item-deletion message.
+    #[deleter]
+    fn delete_contents(&self) -> PyResult<()> {
+        Err(no_deletion())
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
@@ -290,9 +300,7 @@ impl Pointer {
     }
 
     fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
-        Err(PyTypeError::new_err(
-            "Pointer does not support item deletion",
-        ))
+        Err(no_deletion())
     }
 }
 

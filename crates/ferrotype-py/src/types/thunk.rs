@@ -241,12 +241,7 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            capi::private::write_unraisable(
-                py,
-                e,
-                c"on calling ctypes callback function",
-                &callable,
-            );
+            capi::private::write_unraisable(py, e, capi::version::CALLBACK_CALL_FAILED, &callable);
             return;
         }
     };
@@ -255,7 +250,7 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
             capi::private::write_unraisable(
                 py,
                 e,
-                c"on converting result of ctypes callback function",
+                capi::version::CALLBACK_RESULT_FAILED,
                 &callable,
             );
         }

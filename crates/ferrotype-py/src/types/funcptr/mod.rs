@@ -32,7 +32,7 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use ferrotype_core::{memory, CallInterface, FfiType, TypeCode};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
@@ -40,6 +40,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::capi::gilcell::GilCell;
 use crate::capi::slots::{enable_vectorcall, Vectorcall, VectorcallEntry};
+use crate::capi::version;
 use crate::codec::scalar::address_value;
 use crate::model::cdata::CData;
 use crate::model::errors::{too_many_arguments, CoreResultExt};
@@ -50,7 +51,10 @@ use crate::types::thunk;
 
 use call::{call_function, Callee};
 use paramflags::call_with_paramflags;
-use plan::{compile_restype, parse_paramflags, restype_checker, set_argtypes, FuncState};
+use plan::{
+    check_argtypes_with_paramflags, compile_restype, parse_paramflags, restype_checker,
+    set_argtypes, FuncState,
+};
 pub use plan::{
     set_register_calls, FUNCFLAG_CDECL, FUNCFLAG_HRESULT, FUNCFLAG_PYTHONAPI, FUNCFLAG_USE_ERRNO,
     FUNCFLAG_USE_LASTERROR,
@@ -267,22 +271,20 @@ impl CFuncPtr {
         let py = slf.py();
         slf.get().update(py, |st| {
             if value.is_none() {
-                st.argtypes = None;
-                st.converters = Arc::new([]);
-                Ok(())
+                prototype_argtypes(slf, st)
             } else {
-                set_argtypes(st, &value)
+                set_argtypes(st, &value)?;
+                if version::ARGTYPES_CHECKED_WITH_PARAMFLAGS {
+                    check_argtypes_with_paramflags(py, st)?;
+                }
+                Ok(())
             }
         })
     }
 
     #[deleter]
     fn delete_argtypes(slf: &Bound<'_, Self>) -> PyResult<()> {
-        slf.get().update(slf.py(), |st| {
-            st.argtypes = None;
-            st.converters = Arc::new([]);
-            Ok(())
-        })
+        slf.get().update(slf.py(), |st| prototype_argtypes(slf, st))
     }
 
     #[getter]
@@ -388,6 +390,17 @@ impl CFuncPtr {
     }
 }
 
+/// Drops a function's own `argtypes`: ctypes then uses its prototype's `_argtypes_`
+/// (a `CFUNCTYPE` class's), or none.
+fn prototype_argtypes(slf: &Bound<'_, CFuncPtr>, st: &mut FuncState) -> PyResult<()> {
+    st.argtypes = None;
+    st.converters = Arc::new([]);
+    match slf.get_type().getattr(intern!(slf.py(), "_argtypes_")) {
+        Ok(at) if !at.is_none() => set_argtypes(st, &at),
+        _ => Ok(()),
+    }
+}
+
 /// The address of `(name_or_ordinal, dll)`: `dll._handle` looked up with dlsym.
 fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
     let py = t.py();
@@ -419,7 +432,15 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
     // SAFETY: the handle comes from a CDLL, which got it from dlopen (or from the user,
     // as ctypes allows) and never closes it implicitly.
     let lib = unsafe { ferrotype_core::Library::from_handle(handle as *mut c_void) };
-    Ok(lib.symbol(name).py()? as usize)
+    let addr = lib.symbol(name).py()? as usize;
+    // ctypes: a symbol that resolves to NULL (a GNU indirect function returning NULL)
+    // is not a function (GH-126554).
+    if addr == 0 {
+        return Err(PyAttributeError::new_err(format!(
+            "function '{name}' not found"
+        )));
+    }
+    Ok(addr)
 }
 
 impl Vectorcall for CFuncPtr {

@@ -111,6 +111,26 @@ pub fn parse_paramflags(
     Ok(Some(out))
 }
 
+/// From 3.14, `argtypes` assigned to a function made with paramflags must agree with
+/// them: as many types as flags, and a pointer type for each 'out' parameter.
+pub fn check_argtypes_with_paramflags(py: Python<'_>, st: &FuncState) -> PyResult<()> {
+    let (Some(flags), Some(argtypes)) = (&st.paramflags, &st.argtypes) else {
+        return Ok(());
+    };
+    let items: Vec<Bound<'_, PyAny>> = argtypes.bind(py).try_iter()?.collect::<PyResult<_>>()?;
+    if items.len() != flags.len() {
+        return Err(PyValueError::new_err(
+            "paramflags must have the same length as argtypes",
+        ));
+    }
+    for (i, (f, typ)) in flags.iter().zip(&items).enumerate() {
+        if f.flag & (PARAMFLAG_FIN | PARAMFLAG_FOUT | PARAMFLAG_FLCID) == PARAMFLAG_FOUT {
+            check_outarg_type(typ, i + 1)?;
+        }
+    }
+    Ok(())
+}
+
 /// An 'out' parameter must be a pointer (or array, or `c_void_p`/`c_char_p`/`c_wchar_p`).
 fn check_outarg_type(typ: &Bound<'_, PyAny>, index: usize) -> PyResult<()> {
     if let Some(info) = info_of(typ) {
