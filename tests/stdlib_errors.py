@@ -29,7 +29,8 @@ def raises_like_stdlib(ct: ModuleType, action: Callable[[ModuleType], object]) -
     """Run ``action(ct)`` and check it raises what ``action(ctypes)`` raises, message and all.
 
     ``ArgumentError`` is ``ct``'s own, and a message that names a ctypes class by its
-    module (``not ctypes.c_int``) is compared with the module of ``ct`` in its place.
+    module (``not ctypes.c_int``, ``'_ctypes.CArgObject'``) is compared with the module of
+    ``ct``'s class in its place.
     Returns the exception, for further checks.
     """
     exc, message = stdlib_error(action)
@@ -38,6 +39,8 @@ def raises_like_stdlib(ct: ModuleType, action: Callable[[ModuleType], object]) -
     if ct is not ctypes:
         message = message.replace("not ctypes.", f"not {ct.__name__}.")
         message = message.replace("of ctypes.", f"of {ct.__name__}.")
+        carg = type(ct.byref(ct.c_int()))
+        message = message.replace("_ctypes.CArgObject", f"{carg.__module__}.CArgObject")
     with pytest.raises(exc) as info:
         action(ct)
     assert type(info.value) is exc

@@ -410,9 +410,9 @@ def test_wrong_argument_type(ct, fixture_path, func, argtypes, good, bad):
 
     error = raises_like_stdlib(ct, lambda m: declared(m)(good, bad))
     assert type(error) is ct.ArgumentError
-    assert str(error).startswith("argument 2: TypeError: ")
+    assert str(error).startswith("argument 2: ")
     error = raises_like_stdlib(ct, lambda m: declared(m)(bad, good))
-    assert str(error).startswith("argument 1: TypeError: ")
+    assert str(error).startswith("argument 1: ")
 
 
 @pytest.mark.parametrize(

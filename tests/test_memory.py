@@ -241,10 +241,9 @@ def test_byref_with_offset(ct, lib):
 
 
 def test_byref_wrong_type(ct):
-    with pytest.raises(
-        TypeError, match="^byref\\(\\) argument must be a ctypes instance, not 'int'$"
-    ):
-        ct.byref(1)
+    # 3.14: "byref() argument 1 must be _ctypes._CData, not int"
+    error = raises_like_stdlib(ct, lambda m: m.byref(1))
+    assert type(error) is TypeError
     with pytest.raises(TypeError):
         ct.byref(ct.c_int(1), 1.5)
 
@@ -531,13 +530,15 @@ def test_static_int_through_pointer(ct, cfunc):
     assert value.value == 1234
 
 
-@pytest.mark.parametrize(
-    ("attr", "error", "message"),
-    [("value", TypeError, "can't delete attribute"), ("raw", AttributeError, "cannot delete")],
-)
-def test_string_buffer_attributes_cannot_be_deleted(ct, attr, error, message):
+@pytest.mark.parametrize(("attr", "error"), [("value", TypeError), ("raw", AttributeError)])
+def test_string_buffer_attributes_cannot_be_deleted(ct, attr, error):
     buf = ct.create_string_buffer(b"ab")
-    with pytest.raises(error, match=message):
+    # 3.14 names the attribute: "attribute 'raw' of 'c_char_Array_3' objects cannot be deleted"
+    assert (
+        type(raises_like_stdlib(ct, lambda m: delattr(m.create_string_buffer(b"ab"), attr)))
+        is error
+    )
+    with pytest.raises(error):
         delattr(buf, attr)
     assert buf.value == b"ab"
 

@@ -8,7 +8,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString};
 
-use crate::capi::values::{exact_i64, object_at, str_from_wide};
+use crate::capi::values::{exact_i64, object_at, str_from_wide, tp_name};
 use crate::capi::version;
 use crate::model::errors::{qualified_type_name, type_name, CoreResultExt};
 
@@ -138,7 +138,7 @@ fn wide_char(value: &Bound<'_, PyAny>) -> PyResult<char> {
         } else {
             format!(
                 "unicode string expected instead of {} instance",
-                type_name(value)
+                tp_name(value)
             )
         })
     })?;
