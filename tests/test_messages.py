@@ -196,15 +196,29 @@ def test_as_parameter_is_tried_before_the_conversion_error(ct):
         lambda m: m.cast(1, m.c_int),
         lambda m: m.cast(1.5, m.c_void_p),
         lambda m: m.string_at(1.5),
+        lambda m: m.c_int.from_address("x"),
+        lambda m: m.c_int.from_address(1.5),
+        lambda m: m.CFUNCTYPE(5),
+        lambda m: m.CFUNCTYPE(m.c_int, 5),
+        lambda m: m.CFUNCTYPE(5, 5),
+        lambda m: (m.c_int * 3).from_param(m.byref(m.c_double())),
     ],
     ids=[
         "byref-int", "byref-None", "addressof-int", "addressof-None", "resize-int",
         "resize-None", "cast-to-int", "cast-to-None", "cast-to-c_int", "cast-float",
-        "string_at-float",
+        "string_at-float", "from_address-str", "from_address-float", "CFUNCTYPE-restype-5",
+        "CFUNCTYPE-argtype-5", "CFUNCTYPE-both-5", "array-from_param-byref",
     ],
 )  # fmt: skip
 def test_helper_errors(ct, action):
     raises_like_stdlib(ct, action)
+
+
+def test_prototypes_that_are_accepted(ct):
+    # any type or callable is a restype
+    ct.CFUNCTYPE(int)
+    ct.CFUNCTYPE(lambda v: v)
+    ct.CFUNCTYPE(None, ct.c_int)
 
 
 def test_deleting_pointer_contents(ct):

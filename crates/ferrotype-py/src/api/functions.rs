@@ -339,6 +339,10 @@ pub fn from_address<'py>(
     cls: &Bound<'py, PyType>,
     address: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // ctypes takes an int only (not any object with `__index__`).
+    if !address.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err("integer expected"));
+    }
     let addr = address_value(address)?;
     if addr == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
@@ -437,10 +441,17 @@ pub fn generic_from_param<'py>(
     if let Some(inner) = as_parameter(obj)? {
         return nested(py, || generic_from_param(cls, &inner));
     }
+    // ctypes: `byref(x)` of another type is named "pointer to <type of x>".
+    let what = match obj.cast::<CArg>() {
+        Ok(carg) => match &carg.get().obj {
+            Some(o) => format!("pointer to {}", o.bind(py).get_type().name()?),
+            None => obj.get_type().name()?.to_string(),
+        },
+        Err(_) => obj.get_type().name()?.to_string(),
+    };
     Err(PyTypeError::new_err(format!(
-        "expected {} instance instead of {}",
-        cls.name()?,
-        obj.get_type().name()?
+        "expected {} instance instead of {what}",
+        cls.name()?
     )))
 }
 

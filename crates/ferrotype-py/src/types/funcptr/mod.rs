@@ -52,8 +52,8 @@ use crate::types::thunk;
 use call::{call_function, Callee};
 use paramflags::call_with_paramflags;
 use plan::{
-    check_argtypes_with_paramflags, compile_restype, parse_paramflags, restype_checker,
-    set_argtypes, FuncState,
+    check_argtypes_with_paramflags, check_prototype, compile_restype, parse_paramflags,
+    restype_checker, set_argtypes, FuncState,
 };
 pub use plan::{
     set_register_calls, FUNCFLAG_CDECL, FUNCFLAG_HRESULT, FUNCFLAG_PYTHONAPI, FUNCFLAG_USE_ERRNO,
@@ -502,6 +502,7 @@ pub fn init_funcptr_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
             return Err(too_many_arguments(n, ferrotype_core::MAX_ARGS, true));
         }
     }
+    check_prototype(cls)?;
     let ptr = TypeCode::VoidP;
     let info = set_info(
         cls,

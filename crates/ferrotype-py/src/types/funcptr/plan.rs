@@ -624,17 +624,49 @@ pub fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType
 }
 
 /// Compiles `value` as the declared argument types of `st`.
-pub fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
+/// ctypes checks a function pointer class's `_argtypes_` and `_restype_` when the class
+/// is made (`CFUNCTYPE(5)` fails there, not at the first call): a sequence of types with
+/// `from_param`, and a type, a callable or None.
+pub fn check_prototype(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    if let Ok(at) = cls.getattr(intern!(py, "_argtypes_")) {
+        if !at.is_none() {
+            for (i, item) in sequence_of_types(&at)?.iter().enumerate() {
+                if !item.hasattr(intern!(py, "from_param"))? {
+                    return Err(PyTypeError::new_err(format!(
+                        "item {} in _argtypes_ has no from_param method",
+                        i + 1
+                    )));
+                }
+            }
+        }
+    }
+    if let Ok(rt) = cls.getattr(intern!(py, "_restype_")) {
+        if !rt.is_none() && !rt.is_callable() {
+            return Err(PyTypeError::new_err(
+                "_restype_ must be a type, a callable, or None",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The items of an `argtypes` sequence (a str or an object without a length is refused).
+fn sequence_of_types<'py>(value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let py = value.py();
     if value.is_instance_of::<PyString>() || !value.hasattr(intern!(py, "__len__"))? {
         return Err(PyTypeError::new_err(
             "_argtypes_ must be a sequence of types",
         ));
     }
-    let items: Vec<Bound<'_, PyAny>> = value
+    value
         .try_iter()
         .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?
-        .collect::<PyResult<_>>()?;
+        .collect()
+}
+
+pub fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let items = sequence_of_types(value)?;
     if items.len() > ferrotype_core::MAX_ARGS {
         return Err(too_many_arguments(
             items.len(),
