@@ -30,14 +30,6 @@ DIFFERENCES = {
     "test_struct_fields.StructFieldsTestCase.test_gh99275": (
         "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError"
     ),
-    "test_find.FindLibraryLinux.test_find_library_with_gcc": (
-        "mocks ctypes.util's private helper _findSoname_ldconfig, which ferrotype.util "
-        "does not have"
-    ),
-    "test_find.FindLibraryLinux.test_find_library_with_ld": (
-        "mocks ctypes.util's private helper _findSoname_ldconfig, which ferrotype.util "
-        "does not have"
-    ),
 }
 
 # Modules of other platforms' helpers, which ferrotype does not provide.

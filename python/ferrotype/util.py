@@ -35,11 +35,16 @@ def find_library(name):
 
     Same answer as ``ctypes.util.find_library(name)`` on Linux.
     """
-    return (
-        _native._ldcache_find(name)
-        or _soname(_link_trace_gcc(name))
-        or _soname(_link_trace_ld(name))
-    )
+    return _findSoname_ldconfig(name) or _soname(_findLib_gcc(name)) or _soname(_findLib_ld(name))
+
+
+# The three searches go by ctypes.util's private names, which tests of ctypes replace
+# (`unittest.mock.patch("ctypes.util._findLib_gcc", ...)`) to force a later search.
+
+
+def _findSoname_ldconfig(name):
+    """The soname of ``lib<name>`` in the loader cache, or None."""
+    return _native._ldcache_find(name)
 
 
 def _trace_pattern(name):
@@ -63,7 +68,7 @@ def _is_elf(path):
         raise
 
 
-def _link_trace_gcc(name):
+def _findLib_gcc(name):
     """Path of the library the C compiler links for ``-l<name>``, or None.
 
     The link itself fails (there is no ``main``); only its ``-t`` trace matters.
@@ -95,7 +100,7 @@ def _link_trace_gcc(name):
     return None
 
 
-def _link_trace_ld(name):
+def _findLib_ld(name):
     """Path of the library ``ld`` links for ``-l<name>``, searching LD_LIBRARY_PATH too.
 
     ctypes added this search (bpo-9998) because the compiler ignores LD_LIBRARY_PATH.
