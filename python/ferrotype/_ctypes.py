@@ -226,30 +226,6 @@ class PyCFuncPtrType(_CDataType):
         _native.init_funcptr_type(cls)
 
 
-class _SimpleCData(_native._SimpleCData, metaclass=PyCSimpleType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None  # ctypes instances are mutable and unhashable
-
-
-class Array(_native.Array, metaclass=PyCArrayType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class _Pointer(_native._Pointer, metaclass=PyCPointerType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
 class PyCStructType(_CDataType):
     """Metaclass of the structure types. `_fields_` may be set in the class body or
     assigned once later (incomplete types); the layout is computed in Rust then."""
@@ -280,17 +256,31 @@ class UnionType(PyCStructType):
     _ft_union_ = True
 
 
-class Structure(_native.Structure, metaclass=PyCStructType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class Union(_native.Union, metaclass=UnionType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
+# The public bases are the native classes themselves, given their metaclass here, so
+# that each is a direct subclass of `_CData` (`Structure.__mro__` is `(Structure, _CData,
+# object)`, as in ctypes). Instances are unhashable: ctypes data is mutable. The bases and
+# the metaclasses are then immutable, as ctypes' are.
+type.__setattr__(_CData, "__hash__", None)
+_SimpleCData = _native._SimpleCData
+Array = _native.Array
+_Pointer = _native._Pointer
+CFuncPtr = _native.CFuncPtr
+Structure = _native.Structure
+Union = _native.Union
+for _cls, _meta in (
+    (_SimpleCData, PyCSimpleType),
+    (Array, PyCArrayType),
+    (_Pointer, PyCPointerType),
+    (CFuncPtr, PyCFuncPtrType),
+    (Structure, PyCStructType),
+    (Union, UnionType),
+):
+    _native._set_metaclass(_cls, _meta)
+for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
+    _native._make_immutable(_cls)
+for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
+    _native._make_immutable(_cls)
+del _cls, _meta
 
 resize = _native.resize
 

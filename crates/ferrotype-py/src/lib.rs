@@ -127,6 +127,29 @@ fn slot_report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, pyo3::types
     capi::report(cls)
 }
 
+/// `_set_metaclass(cls, meta)`: makes `meta` the metaclass of the native base class `cls`
+/// (`_SimpleCData`, `Structure`, ...), which `_ctypes.py` does once at import, so that
+/// the public bases are the native classes themselves, direct subclasses of `_CData`.
+#[pyfunction]
+#[pyo3(name = "_set_metaclass")]
+fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyResult<()> {
+    let base = CData::type_object(cls.py());
+    if cls.is(&base) || !objects::is_subtype(cls, &base) {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "_set_metaclass: not a native data class",
+        ));
+    }
+    objects::set_metaclass(cls, meta)
+}
+
+/// `_make_immutable(cls)`: marks a class of ferrotype's immutable, as ctypes' classes and
+/// metaclasses are (`_ctypes.py` does it once at import).
+#[pyfunction]
+#[pyo3(name = "_make_immutable")]
+fn make_immutable(cls: &Bound<'_, PyType>) {
+    objects::make_immutable(cls)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -161,6 +184,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::array::char_array_set_raw, m)?)?;
     m.add_function(wrap_pyfunction!(types::thunk::debug_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::set_register_calls, m)?)?;
+    m.add_function(wrap_pyfunction!(set_metaclass, m)?)?;
+    m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::sizeof, m)?)?;
