@@ -34,7 +34,7 @@ from ._native import CArgObject as _CArgObject
 from ._version import HAS_TIME_T as _HAS_TIME_T
 
 if _HAS_TIME_T:
-    from ._native import SIZEOF_TIME_T
+    from ._native import SIZEOF_TIME_T  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
