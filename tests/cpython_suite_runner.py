@@ -90,6 +90,7 @@ def main(argv: list[str]) -> None:
         "impl": impl,
         "modules": [],
         "missing": {},
+        "skipped_modules": {},
         "run": 0,
         "passed": [],
         "problems": {},
@@ -98,6 +99,10 @@ def main(argv: list[str]) -> None:
         try:
             mod = load(f"{package}.{name}", d / f"{name}.py")
             setattr(parent, name, mod)
+        except unittest.SkipTest as exc:
+            # A module for another platform that skips itself (as with the stdlib).
+            report["skipped_modules"][name] = str(exc)
+            continue
         except Exception as exc:
             # Modules for other platforms (macholib, wintypes) that ferrotype does not have,
             # or a module that fails to import: every test in it counts as not passing.

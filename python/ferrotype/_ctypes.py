@@ -7,8 +7,9 @@ and the abstract base classes. Every check, layout and conversion happens in Rus
 import copyreg as _copyreg
 import operator as _operator
 import sys as _sys
+import weakref as _weakref
 
-from . import _native
+from . import _native, _version
 from ._native import (
     DEFAULT_MODE,
     FUNCFLAG_CDECL,
@@ -77,21 +78,51 @@ if _HAS_TIME_T:
 
 _pointer_type_cache = {}
 _array_type_cache = {}
+_INIT_LAYS_OUT = _version.METACLASS_INIT_LAYS_OUT
+# Classes made by a metaclass's __new__ whose __init__ has not run yet (3.13+).
+_fresh = _weakref.WeakSet()
 
 
 class _CDataType(type):
-    """What every ferrotype type can do (ctypes' CDataType methods)."""
+    """What every ferrotype type can do (ctypes' CDataType methods).
+
+    A class gets its type information (layout, conversions) when it is made: in the
+    metaclass's ``__new__`` up to 3.12, in its ``__init__`` from 3.13 on (so a class made
+    by ``__new__`` alone is abstract, and a second ``__init__`` is refused), as in ctypes.
+    """
 
     def __new__(mcls, name, bases, namespace, **kwargs):
-        abstract = namespace.pop("_ft_abstract_", False)
+        if "__module__" not in namespace:
+            # A direct call of the metaclass: the class belongs to the caller's module
+            # (CPython would take this frame's, as ctypes' metaclasses are not Python).
+            namespace = dict(namespace)
+            namespace["__module__"] = _sys._getframe(1).f_globals.get("__name__")
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        if "_abstract_" in namespace:
+        if _INIT_LAYS_OUT:
+            _fresh.add(cls)
+        else:
+            cls._ft_setup_()
+        return cls
+
+    if _INIT_LAYS_OUT:
+
+        def __init__(cls, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if cls in _fresh:
+                _fresh.discard(cls)
+            elif "_ft_info_" in cls.__dict__:
+                raise SystemError(f"StgInfo of '{cls.__name__}' is already initialized.")
+            cls._ft_setup_()
+
+    def _ft_setup_(cls):
+        if cls.__dict__.get("_ft_abstract_") or "_ft_info_" in cls.__dict__:
+            return
+        if "_abstract_" in cls.__dict__:
             # ctypes: a class declaring `_abstract_` gets no type information of its
             # own (not its base's either), so it cannot be instantiated.
             type.__setattr__(cls, "_ft_info_", None)
-        elif not abstract:
+        else:
             cls._ft_init_()
-        return cls
 
     def _ft_init_(cls):
         pass
@@ -233,10 +264,8 @@ class PyCStructType(_CDataType):
     _ft_union_ = False
 
     def _ft_init_(cls):
-        if "_ft_info_" in cls.__dict__:
-            # Laid out already: `_fields_` was assigned while the class was being made
-            # (by an `__init_subclass__`).
-            return
+        # (When `_fields_` was assigned while the class was being made, by an
+        # `__init_subclass__`, the class is laid out already and this is not called.)
         _native.init_struct_type(cls, cls._ft_union_, None)
         fields = cls.__dict__.get("_fields_")
         if fields is not None:

@@ -14,6 +14,11 @@ PYTHON = _sys.version_info[:2]
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
+#: 3.13: a ctypes class gets its type information in its metaclass's ``__init__``, not
+#: ``__new__``: a class made by ``__new__`` alone is abstract, and calling ``__init__``
+#: again raises SystemError.
+METACLASS_INIT_LAYS_OUT = PYTHON >= (3, 13)
+
 
 def _check_build():
     from . import _native

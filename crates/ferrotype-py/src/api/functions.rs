@@ -2,6 +2,7 @@
 //! `cast`, `memmove`, `memset`, `string_at`, `wstring_at`, errno access, and the
 //! `dlopen` family used by `CDLL`.
 
+use crate::capi::values::new_bytes;
 use std::ffi::{c_void, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
@@ -208,7 +209,7 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
     };
     // SAFETY: as above.
     let bytes = unsafe { memory::bytes(p, len) };
-    Ok(PyBytes::new(ptr.py(), bytes))
+    new_bytes(ptr.py(), bytes)
 }
 
 /// ctypes' `wstring_at(ptr, size=-1)`: the wide string at `ptr`.

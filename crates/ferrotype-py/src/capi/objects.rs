@@ -401,3 +401,18 @@ pub fn make_immutable(cls: &Bound<'_, PyType>) {
         ffi::PyType_Modified(tp);
     }
 }
+
+/// Makes `cls` impossible to instantiate from Python (`Py_TPFLAGS_DISALLOW_INSTANTIATION`:
+/// "cannot create 'X' instances"), as ctypes' `CField` is: its instances are made by the
+/// extension only. Called at module initialisation, before any subclass exists.
+pub fn disallow_instantiation(cls: &Bound<'_, PyType>) {
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live type object of this module with no subclasses. Without a
+    // `tp_new`, `type.__call__` refuses to make an instance, and `object.__new__(cls)`
+    // refuses too (its safety check compares `tp_new` slots); the flag records it.
+    unsafe {
+        (*tp).tp_new = None;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+        ffi::PyType_Modified(tp);
+    }
+}

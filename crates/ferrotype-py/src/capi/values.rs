@@ -162,3 +162,16 @@ pub fn vectorcall_made<'py>(
     // SAFETY: a new reference, or NULL with an exception set.
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
+
+/// A new `bytes` object holding a copy of `data`; MemoryError or OverflowError (as
+/// CPython raises them) when it cannot be made. PyO3's `PyBytes::new` panics instead.
+pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    // A slice is never longer than isize::MAX bytes, so the length converts exactly.
+    let len = data.len() as ffi::Py_ssize_t;
+    // SAFETY: `data` is valid for reads of `len` bytes; CPython copies them, or returns
+    // NULL with an exception set (before reading anything when the size is too large).
+    unsafe {
+        let raw = ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len);
+        Ok(Bound::from_owned_ptr_or_err(py, raw)?.cast_into_unchecked())
+    }
+}

@@ -1,6 +1,7 @@
 //! Scalar values between Python and C: ctypes' setfunc ([`store`]) and getfunc
 //! ([`load`]) for the simple types, the integer range rules, and wide strings.
 
+use crate::capi::values::new_bytes;
 use ferrotype_core::memory::{self, Scalar};
 use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -272,7 +273,7 @@ pub unsafe fn load(
                 let p = p as *const u8;
                 // SAFETY: the caller guarantees a NUL-terminated string at a non-NULL p.
                 let bytes = unsafe { memory::bytes(p, memory::strlen(p)) };
-                PyBytes::new(py, bytes).into_any().unbind()
+                new_bytes(py, bytes)?.into_any().unbind()
             }
         }
         (TypeCode::WCharP, Scalar::Pointer(p)) => {
