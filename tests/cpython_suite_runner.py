@@ -117,7 +117,11 @@ def main(argv: list[str]) -> None:
         report["passed"] += [t.removeprefix(prefix) for t in result.passed]
         for test, trace in result.failures + result.errors:
             last = trace.strip().splitlines()[-1]
-            report["problems"][test.id().removeprefix(prefix)] = last
+            # A failing subtest counts against its test (the id the stdlib run passes).
+            whole = getattr(test, "test_case", test)
+            if whole is not test:
+                last = f"{test._subDescription()}: {last}"
+            report["problems"].setdefault(whole.id().removeprefix(prefix), last)
         for test, _ in result.unexpectedSuccesses:
             report["problems"][test.id().removeprefix(prefix)] = "unexpected success"
     print(json.dumps(report))

@@ -23,6 +23,20 @@ pub const PYTHON: (u8, u8) = if cfg!(Py_3_15) {
     (3, 11)
 };
 
-/// 3.12: a bit-field whose width is out of range is named in the error
-/// ("number of bits invalid for bit field 'x'"); 3.11 gives no name.
-pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_12);
+/// 3.14: a bit-field whose width is out of range is named in the error
+/// ("number of bits invalid for bit field 'x'"); before, no name.
+pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_14);
+
+/// 3.14: a bit-field's width is checked against its type's size before the type is
+/// checked, so `("a", c_float, 0)` is a ValueError (bad width), not a TypeError (type).
+pub const BITFIELD_WIDTH_BEFORE_TYPE: bool = cfg!(Py_3_14);
+
+/// 3.14: `CField` is public and described by name, type and bits (`name`, `type`,
+/// `byte_offset`, `byte_size`, `bit_offset`, `bit_size`, `is_bitfield`, `is_anonymous`),
+/// and its repr is `<ctypes.CField 'x' type=c_int, ofs=0, size=4>` instead of
+/// `<Field type=c_int, ofs=0, size=4>`.
+pub const CFIELD_DESCRIBED: bool = cfg!(Py_3_14);
+
+/// 3.14: a structure with `_pack_` but no `_layout_` gets the MSVC layout implicitly,
+/// with a DeprecationWarning (on platforms other than Windows).
+pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);
