@@ -15,10 +15,10 @@ import pytest
 COMPLEX_NAMES = ("c_float_complex", "c_double_complex", "c_longdouble_complex")
 
 
-def raises_same(fn):
-    """(exception type, message) of ``fn()``, or ("ok", result)."""
+def raises_same(fn, *args):
+    """(exception type name, message) of ``fn(*args)``, or ("ok", result)."""
     try:
-        return "ok", fn()
+        return "ok", fn(*args)
     except Exception as e:  # noqa: BLE001 - the exception is the result here
         return type(e).__name__, str(e)
 
@@ -54,8 +54,8 @@ def test_complex_type_codes_are_refused_before_314(ct):
     import ctypes
 
     for code in ("F", "D", "G", "Zd"):
-        expect = raises_same(lambda: type("X", (ctypes._SimpleCData,), {"_type_": code}))
-        got = raises_same(lambda: type("X", (ct._SimpleCData,), {"_type_": code}))
+        expect = raises_same(type, "X", (ctypes._SimpleCData,), {"_type_": code})
+        got = raises_same(type, "X", (ct._SimpleCData,), {"_type_": code})
         assert (got[0], got[0] != "ok" and got[1]) == (expect[0], expect[0] != "ok" and expect[1])
 
 
@@ -63,8 +63,8 @@ def test_bad_type_code_message(ct):
     import ctypes
 
     for code in ("x", "ab", ""):
-        expect = raises_same(lambda: type("X", (ctypes._SimpleCData,), {"_type_": code}))
-        got = raises_same(lambda: type("X", (ct._SimpleCData,), {"_type_": code}))
+        expect = raises_same(type, "X", (ctypes._SimpleCData,), {"_type_": code})
+        got = raises_same(type, "X", (ct._SimpleCData,), {"_type_": code})
         assert got == expect
 
 
@@ -142,8 +142,8 @@ def test_complex_conversion_rules(cx, name):
         cx.c_double(1),
         complex,
     ]:
-        want = raises_same(lambda: S(v).value)
-        got = raises_same(lambda: T(v).value)
+        want = raises_same(lambda t, v: t(v).value, S, v)
+        got = raises_same(lambda t, v: t(v).value, T, v)
         assert got == want, v
 
         def assign(x, v=v):
@@ -235,7 +235,7 @@ def test_complex_from_param(cx):
     for name in COMPLEX_NAMES:
         T, S = getattr(cx, name), getattr(ctypes, name)
         for v in (1, 1.5, 1 + 2j, "x", None, ctypes.c_double(1)):
-            want, got = raises_same(lambda: S.from_param(v)), raises_same(lambda: T.from_param(v))
+            want, got = raises_same(S.from_param, v), raises_same(T.from_param, v)
             assert got[0] == want[0]
             if want[0] == "ok":
                 assert type(got[1]).__name__ == type(want[1]).__name__
@@ -248,9 +248,7 @@ def test_complex_from_param(cx):
         class Holder:
             _as_parameter_ = 3j
 
-        assert raises_same(lambda: T.from_param(Holder()))[0] == raises_same(
-            lambda: S.from_param(Holder())
-        )[0]
+        assert raises_same(T.from_param, Holder())[0] == raises_same(S.from_param, Holder())[0]
 
 
 def test_complex_pickle(cx):
@@ -286,7 +284,8 @@ def test_complex_mixed_with_reals(cx, cfunc):
     assert mixg(1, 2 + 3j, 2.0, 4) == (2 + 3j) * 2 + (1 + 4j)
 
     for name, T in (("f", cx.c_float_complex), ("g", cx.c_longdouble_complex)):
-        parts = cfunc(f"ft_cparts_{name}", None, T, cx.POINTER(cx.c_double), cx.POINTER(cx.c_double))
+        pd = cx.POINTER(cx.c_double)
+        parts = cfunc(f"ft_cparts_{name}", None, T, pd, pd)
         re, im = cx.c_double(), cx.c_double()
         parts(1.25 - 0.5j, cx.byref(re), cx.byref(im))
         assert (re.value, im.value) == (1.25, -0.5)
@@ -302,13 +301,15 @@ def test_complex_argument_errors(cx, fixture_path):
         f, s = getattr(mine, f"ft_cmul_{name}"), getattr(theirs, f"ft_cmul_{name}")
         f.restype, s.restype = getattr(cx, tname), getattr(ctypes, tname)
         f.argtypes, s.argtypes = [f.restype] * 2, [s.restype] * 2
-        for bad_mine, bad_theirs in (("x", "x"), (None, None), (cx.c_double(1), ctypes.c_double(1))):
-            got, want = raises_same(lambda: f(1, bad_mine)), raises_same(lambda: s(1, bad_theirs))
+        bad = (("x", "x"), (None, None), (cx.c_double(1), ctypes.c_double(1)))
+        for bad_mine, bad_theirs in bad:
+            got, want = raises_same(f, 1, bad_mine), raises_same(s, 1, bad_theirs)
             assert got == want
     # without argtypes, a Python complex is not converted
-    assert raises_same(lambda: mine.ft_cmul_d(1j, 1j))[1] == raises_same(
-        lambda: theirs.ft_cmul_d(1j, 1j)
-    )[1]
+    assert (
+        raises_same(lambda: mine.ft_cmul_d(1j, 1j))[1]
+        == raises_same(lambda: theirs.ft_cmul_d(1j, 1j))[1]
+    )
 
 
 @pytest.mark.parametrize("name", ["f", "d", "g"])
@@ -393,10 +394,12 @@ def mv(ct):
 
 def test_memoryview_at_views_the_memory(mv):
     buf = mv.create_string_buffer(b"hello world")
-    for ptr in (buf, mv.addressof(buf), mv.byref(buf), mv.cast(buf, mv.c_void_p), mv.c_void_p(mv.addressof(buf))):
+    addr = mv.addressof(buf)
+    for ptr in (buf, addr, mv.byref(buf), mv.cast(buf, mv.c_void_p), mv.c_void_p(addr)):
         v = mv.memoryview_at(ptr, 5)
         assert isinstance(v, memoryview)
-        assert (v.tobytes(), v.readonly, v.format, v.shape, v.obj) == (b"hello", False, "B", (5,), None)
+        facts = (v.tobytes(), v.readonly, v.format, v.shape, v.obj)
+        assert facts == (b"hello", False, "B", (5,), None)
         v[0] = ord("J")
         assert buf.value == b"Jello world"
         buf[0] = b"h"
@@ -427,7 +430,7 @@ def test_memoryview_at_errors(mv):
         lambda m, b: m.memoryview_at(b, size=2).tobytes(),
     ]
     for case in cases:
-        assert raises_same(lambda: case(mv, buf)) == raises_same(lambda: case(ctypes, sbuf))
+        assert raises_same(case, mv, buf) == raises_same(case, ctypes, sbuf)
 
 
 # ---- dllist ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ __all__ = ["find_library"]
 if _HAS_DLLIST:
     # ctypes (3.14): the list of loaded shared libraries, where the platform has
     # dl_iterate_phdr (`_ctypes.dllist`).
-    from ._ctypes import dllist
+    from ._ctypes import dllist  # noqa: F401 (re-exported, as ctypes.util's)
 
 # ctypes: the soname is the first blank-separated word after SONAME in
 # `objdump -p` output.
