@@ -162,6 +162,18 @@ class c_longdouble(_SimpleCData):
 if sizeof(c_longdouble) == sizeof(c_double):
     c_longdouble = c_double
 
+if _version.HAS_COMPLEX_TYPES:
+
+    class c_double_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[1]
+
+    class c_float_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[0]
+
+    class c_longdouble_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[2]
+
+
 if sizeof(c_long) == 8:
     c_longlong = c_long
     c_ulonglong = c_ulong
@@ -374,6 +386,14 @@ pythonapi = PyDLL(None)
 
 from ._native import cast as _cast  # noqa: E402
 from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
+
+if _version.HAS_MEMORYVIEW_AT:
+
+    def memoryview_at(ptr, size, readonly=False):
+        """memoryview_at(ptr, size[, readonly]) -> memoryview
+
+        Return a memoryview representing the memory at void *ptr."""
+        return _native.memoryview_at(ptr, size, bool(readonly))
 
 
 def cast(obj, typ):

@@ -32,10 +32,13 @@ from ._native import (
     sizeof,
 )
 from ._native import CArgObject as _CArgObject
+from ._version import HAS_DLLIST as _HAS_DLLIST
 from ._version import HAS_TIME_T as _HAS_TIME_T
 
 if _HAS_TIME_T:
     from ._native import SIZEOF_TIME_T  # noqa: F401 (re-exported, in __all__)
+if _HAS_DLLIST:
+    from ._native import dllist  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
@@ -75,6 +78,8 @@ __all__ = [
 ]
 if _HAS_TIME_T:
     __all__.append("SIZEOF_TIME_T")
+if _HAS_DLLIST:
+    __all__.append("dllist")
 
 _pointer_type_cache = {}
 _array_type_cache = {}
@@ -170,15 +175,20 @@ class _CDataType(type):
     __rmul__ = __mul__
 
 
+# The simple types with a byte-swapped twin: the integers, the binary floats and, from
+# 3.14, their complex types (`long double` and its complex type have none).
+_SWAPPABLE_CODES = frozenset("cbBhHiIlLqQfde") | frozenset(("F", "D", "Zf", "Zd"))
+
+
 class PyCSimpleType(_CDataType):
     """Metaclass of the simple types (``c_int``, ``c_char_p``, ...)."""
 
     def _ft_init_(cls):
         _native.init_simple_type(cls)
         code = cls._type_
-        if code not in "cbBhHiIlLqQfde" or "__ctype_be__" in cls.__dict__:
+        if code not in _SWAPPABLE_CODES or "__ctype_be__" in cls.__dict__:
             return
-        if code in "cbB":
+        if code in ("c", "b", "B"):
             swapped = cls  # one byte: nothing to swap
         else:
             swapped = type.__new__(

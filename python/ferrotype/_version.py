@@ -19,6 +19,16 @@ HAS_TIME_T = PYTHON >= (3, 12)
 #: again raises SystemError.
 METACLASS_INIT_LAYS_OUT = PYTHON >= (3, 13)
 
+#: 3.14: ``c_float_complex``, ``c_double_complex``, ``c_longdouble_complex``,
+#: ``memoryview_at`` and ``dllist``.
+HAS_COMPLEX_TYPES = PYTHON >= (3, 14)
+HAS_MEMORYVIEW_AT = PYTHON >= (3, 14)
+HAS_DLLIST = PYTHON >= (3, 14)
+
+#: The complex types' ``_type_`` (float, double, long double): 3.14's ``F``, ``D``,
+#: ``G``; 3.15 spells them ``Zf``, ``Zd``, ``Zg``.
+COMPLEX_TYPE_CODES = ("Zf", "Zd", "Zg") if PYTHON >= (3, 15) else ("F", "D", "G")
+
 
 def _check_build():
     from . import _native

@@ -22,8 +22,14 @@ import subprocess
 import tempfile
 
 from . import _native
+from ._version import HAS_DLLIST as _HAS_DLLIST
 
 __all__ = ["find_library"]
+
+if _HAS_DLLIST:
+    # ctypes (3.14): the list of loaded shared libraries, where the platform has
+    # dl_iterate_phdr (`_ctypes.dllist`).
+    from ._ctypes import dllist  # noqa: F401 (re-exported, as ctypes.util's)
 
 # ctypes: the soname is the first blank-separated word after SONAME in
 # `objdump -p` output.

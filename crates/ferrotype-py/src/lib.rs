@@ -200,6 +200,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::functions::memset, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::wstring_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::memoryview_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::dllist, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::get_errno, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::set_errno, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::dlopen, m)?)?;

@@ -10,12 +10,12 @@ use ferrotype_core::memory;
 use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyType};
+use pyo3::types::{PyBytes, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
 use crate::capi::values::{nested, str_from_wide};
 use crate::codec::param::{pointer_param, simple_param, CArg, Param};
-use crate::codec::scalar::{address_value, as_parameter};
+use crate::codec::scalar::{address_value, as_parameter, int_for};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
@@ -63,6 +63,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
         slot: ArgSlot { ptr: p.cast() },
         keep: Some(obj.clone().unbind()),
         obj: Some(obj.clone().unbind()),
+        by_memory: false,
     })
 }
 
@@ -230,6 +231,40 @@ pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
     };
     // SAFETY: as above.
     unsafe { str_from_wide(ptr.py(), p, len) }
+}
+
+/// ctypes' `memoryview_at(ptr, size, readonly)` (3.14): a memoryview of `size` bytes
+/// at `ptr`, read-only or not, owning nothing. `ptr` converts as a `c_void_p` argument
+/// and `size` as a `c_ssize_t` one (ctypes' `ArgumentError`s); a negative size is
+/// ctypes' ValueError.
+#[pyfunction]
+pub fn memoryview_at<'py>(
+    ptr: &Bound<'py, PyAny>,
+    size: &Bound<'py, PyAny>,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = ptr.py();
+    let param = void_p(ptr, 0)?;
+    // A `c_ssize_t` takes the bit pattern of any integer that fits 64 bits (2**63 is
+    // -2**63, as in ctypes, and then negative).
+    let size = int_for(size, TypeCode::Long).map_err(|e| argument_error(py, 1, e))? as i64;
+    if size < 0 {
+        return Err(PyValueError::new_err(format!(
+            "memoryview_at: size is negative (or overflowed): {size}"
+        )));
+    }
+    let p = param_address(&param) as *mut u8;
+    // SAFETY: a raw-memory view at a caller-provided address, unchecked as in ctypes
+    // (README safety section); the size is not negative.
+    unsafe { buffer::memoryview_at(py, p, size as isize, readonly) }
+}
+
+/// ctypes' `dllist()` (3.14, Linux): the paths of the loaded shared objects, the main
+/// program's (an empty string) first, decoded with the file-system encoding.
+#[pyfunction]
+pub fn dllist(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let names = ferrotype_core::library::loaded_objects();
+    PyList::new(py, names.iter().map(|n| OsStr::from_bytes(n)))
 }
 
 /// ctypes' `get_errno()`.

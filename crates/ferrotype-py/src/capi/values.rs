@@ -31,6 +31,22 @@ pub fn exact_f64(obj: &Bound<'_, PyAny>) -> Option<f64> {
     Some(unsafe { ffi::PyFloat_AS_DOUBLE(obj.as_ptr()) })
 }
 
+/// `obj` as a C complex number, by the interpreter's own rule (`PyComplex_AsCComplex`,
+/// what ctypes' complex types use): a complex, `__complex__`, else anything that is a
+/// real number (`__float__`, `__index__`); its TypeError otherwise ("must be real
+/// number, not str").
+pub fn complex_value(obj: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
+    // SAFETY: `obj` is a live object and the GIL is held (`Bound`); the call returns
+    // `-1.0` as the real part with an exception set on failure.
+    let c = unsafe { ffi::PyComplex_AsCComplex(obj.as_ptr()) };
+    if c.real == -1.0 {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok((c.real, c.imag))
+}
+
 /// Whether `obj`'s type is `cls` or a subclass of it, without `__instancecheck__`
 /// (ferrotype's metaclasses define none, so this is `isinstance` for its types at a
 /// fraction of the cost).

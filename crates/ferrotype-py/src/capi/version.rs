@@ -40,3 +40,30 @@ pub const CFIELD_DESCRIBED: bool = cfg!(Py_3_14);
 /// 3.14: a structure with `_pack_` but no `_layout_` gets the MSVC layout implicitly,
 /// with a DeprecationWarning (on platforms other than Windows).
 pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);
+
+/// 3.14: the complex types `c_float_complex`, `c_double_complex` and
+/// `c_longdouble_complex` (C `_Complex`), `_type_` codes `F`, `D` and `G`.
+pub const HAS_COMPLEX_TYPES: bool = cfg!(Py_3_14);
+
+/// 3.15: the complex types' `_type_` (and PEP 3118 format) is two characters, `Zf`,
+/// `Zd` and `Zg`; the single characters `F`, `D`, `G` are no longer codes, and a
+/// `_type_` of any other length is reported with the list of codes (AttributeError)
+/// rather than as "a string of length 1" (ValueError).
+pub const COMPLEX_CODES_ARE_Z_PAIRS: bool = cfg!(Py_3_15);
+
+/// The AttributeError message for a `_type_` that is not a type code, word for word
+/// ctypes' (which lists ctypes' codes; ferrotype's own `e` is not named). 3.14 names
+/// the complex ones and drops `X` (Windows' BSTR) off Windows; 3.15 lists the
+/// two-character complex codes separately.
+pub const TYPE_CODE_ERROR: &str = if cfg!(Py_3_15) {
+    "class must define a '_type_' attribute which must be\n\
+     one of these characters: 'cbBhHiIlLdfuzZqQPOv?g',\n\
+     or one of these strings: 'Zf', 'Zd', 'Zg'."
+} else if cfg!(Py_3_14) {
+    "class must define a '_type_' attribute which must be\n\
+     a single character string containing one of the\n\
+     supported types: 'cbBhHiIlLdDFGfuzZqQPOv?g'."
+} else {
+    "class must define a '_type_' attribute which must be\n\
+     a single character string containing one of 'cbBhHiIlLdfuzZqQPXOv?g'."
+};

@@ -7,9 +7,9 @@ use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyInt, PyString};
 
-use crate::capi::values::{exact_i64, object_at, str_from_wide};
+use crate::capi::values::{complex_value, exact_i64, object_at, str_from_wide};
 use crate::model::errors::{type_name, CoreResultExt};
 
 /// `obj._as_parameter_`, if it has one; an error other than AttributeError raised by
@@ -211,6 +211,13 @@ pub unsafe fn store(
             keep = Some(value.clone().unbind());
             Scalar::Pointer(value.as_ptr() as usize)
         }
+        // ctypes (3.14): a complex, or any real number, by `PyComplex_AsCComplex`.
+        c if c.is_complex() => {
+            let (re, im) = complex_value(value)?;
+            // SAFETY: the caller guarantees code.size() writable bytes at ptr.
+            unsafe { memory::write_complex(ptr, c, swapped, re, im) };
+            return Ok(None);
+        }
         _ => int_scalar(int_for(value, code)?),
     };
     // SAFETY: the caller guarantees code.size() writable bytes at ptr.
@@ -252,6 +259,11 @@ pub unsafe fn load(
         if let Some(v) = fast {
             return Ok(v.into_any().unbind());
         }
+    }
+    if code.is_complex() {
+        // SAFETY: the caller guarantees code.size() readable bytes.
+        let (re, im) = unsafe { memory::read_complex(ptr, code, swapped) };
+        return Ok(PyComplex::from_doubles(py, re, im).into_any().unbind());
     }
     // SAFETY: the caller guarantees readable bytes.
     let scalar = unsafe { memory::read_scalar(ptr, code, swapped) };

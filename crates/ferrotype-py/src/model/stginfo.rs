@@ -376,3 +376,14 @@ pub fn endian_prefix(swapped: bool) -> char {
         '>'
     }
 }
+
+/// The PEP 3118 format of a simple type, without the byte-order prefix: the core's
+/// character, and for the complex types on 3.15 its `Z` pair (`Zd`).
+pub fn format_code(code: TypeCode) -> String {
+    let c = code.format_char();
+    if code.is_complex() && crate::capi::version::COMPLEX_CODES_ARE_Z_PAIRS {
+        format!("Z{}", c.to_ascii_lowercase())
+    } else {
+        c.to_string()
+    }
+}
