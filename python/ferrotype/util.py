@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys  # noqa: F401  (a name of ctypes.util)
 import tempfile
 
 from . import _native
@@ -35,11 +36,18 @@ def find_library(name):
 
     Same answer as ``ctypes.util.find_library(name)`` on Linux.
     """
+    # Each step is looked up by its ctypes name when called, so that code patching
+    # `ctypes.util._findSoname_ldconfig` and friends (as CPython's tests do) works.
     return (
-        _native._ldcache_find(name)
-        or _soname(_link_trace_gcc(name))
-        or _soname(_link_trace_ld(name))
+        _findSoname_ldconfig(name)
+        or _get_soname(_findLib_gcc(name))
+        or _get_soname(_findLib_ld(name))
     )
+
+
+def _findSoname_ldconfig(name):
+    """Step 1: the soname the loader cache lists for ``lib<name>``, or None."""
+    return _native._ldcache_find(name)
 
 
 def _trace_pattern(name):
@@ -54,7 +62,7 @@ def _is_elf(path):
         return f.read(4) == b"\x7fELF"
 
 
-def _link_trace_gcc(name):
+def _findLib_gcc(name):
     """Path of the library the C compiler links for ``-l<name>``, or None.
 
     The link itself fails (there is no ``main``); only its ``-t`` trace matters.
@@ -86,7 +94,7 @@ def _link_trace_gcc(name):
     return None
 
 
-def _link_trace_ld(name):
+def _findLib_ld(name):
     """Path of the library ``ld`` links for ``-l<name>``, searching LD_LIBRARY_PATH too.
 
     ctypes added this search (bpo-9998) because the compiler ignores LD_LIBRARY_PATH.
@@ -111,7 +119,7 @@ def _link_trace_ld(name):
     return None
 
 
-def _soname(path):
+def _get_soname(path):
     """The SONAME recorded in the shared library at ``path``, via objdump; None if none."""
     if not path:
         return None
