@@ -47,7 +47,7 @@ from ._version import POINTER_TYPE_ATTR as _POINTER_TYPE_ATTR
 from ._version import VERSION_DEPRECATED as _VERSION_DEPRECATED
 
 if _HAS_TIME_T:
-    pass
+    from ._native import SIZEOF_TIME_T  # noqa: F401  (in __all__ below)
 
 __all__ = [
     "ArgumentError",
@@ -100,7 +100,7 @@ __all__ = [
 if _HAS_TIME_T:
     __all__.append("SIZEOF_TIME_T")
 if not _POINTER_TYPE_ATTR:
-    __all__ += ["POINTER", "pointer", "_pointer_type_cache"]
+    __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
 
 if _VERSION_DEPRECATED:
 
