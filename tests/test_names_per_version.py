@@ -396,3 +396,37 @@ def test_set_pointer_type_deprecated(ct):
 def test_pointer_errors_314(ct):
     with pytest.raises(AttributeError, match="'int' object has no attribute '__name__'"):
         ct.POINTER(5)
+
+
+# ---- wintypes ------------------------------------------------------------------------------------
+
+
+def _describe(t):
+    """What a wintypes name is, in terms that do not depend on the implementation."""
+    if not isinstance(t, type):
+        return ("value", t) if isinstance(t, int) else ("function",)
+    if hasattr(t, "_fields_"):
+        return ("struct", t.__name__, [(n, _describe(ft)) for n, ft, *_ in t._fields_])
+    if hasattr(t, "_length_"):
+        return ("array", t._length_, _describe(t._type_))
+    if hasattr(t, "contents"):
+        return ("pointer", _describe(t._type_))
+    return ("simple", t._type_, t.__name__)
+
+
+def test_wintypes_names_and_types(ferrotype):
+    from ctypes import wintypes as std
+
+    ours = importlib.import_module("ferrotype.wintypes")
+    names = [n for n in dir(std) if not n.startswith("__") and n != "ctypes"]
+    for name in names:
+        if name == "VARIANT_BOOL":
+            with pytest.raises(NotImplementedError, match="type code 'v'"):
+                getattr(ours, name)
+            continue
+        assert hasattr(ours, name), name
+        assert _describe(getattr(ours, name)) == _describe(getattr(std, name)), name
+    for name in dir(ours):
+        if name[0].isupper() and not hasattr(ferrotype, name):  # not an import
+            assert hasattr(std, name), name
+    assert ours.RGB(1, 2, 3) == std.RGB(1, 2, 3)

@@ -14,6 +14,13 @@ PYTHON = _sys.version_info[:2]
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
+#: 3.12: ``wintypes.BYTE`` is unsigned (``c_ubyte``; ``c_byte`` before).
+WINTYPES_BYTE_UNSIGNED = PYTHON >= (3, 12)
+
+#: 3.14: ``wintypes`` gains ``HCONV``, ``HCONVLIST``, ``HCURSOR``, ``HDDEDATA``,
+#: ``HDROP``, ``HSZ`` (handles), ``HFILE`` (an ``INT``) and ``HRESULT`` (a ``LONG``).
+WINTYPES_MORE_HANDLES = PYTHON >= (3, 14)
+
 #: 3.14: a pointer type is recorded on the type it points to, as ``T.__pointer_type__``
 #: (set when the pointer type gets its ``_type_``, read by ``POINTER(T)``), instead of
 #: in a dict. ``POINTER`` and ``pointer`` move from ``_ctypes`` to ``ctypes``;
