@@ -21,6 +21,10 @@ WINTYPES_BYTE_UNSIGNED = PYTHON >= (3, 12)
 #: ``HDROP``, ``HSZ`` (handles), ``HFILE`` (an ``INT``) and ``HRESULT`` (a ``LONG``).
 WINTYPES_MORE_HANDLES = PYTHON >= (3, 14)
 
+#: 3.13: ``ctypes.util``'s ELF check counts a file named in a linker trace that does
+#: not exist as "not a library" (gh-114257) instead of raising FileNotFoundError.
+UTIL_MISSING_FILE_NOT_ELF = PYTHON >= (3, 13)
+
 #: 3.14: a pointer type is recorded on the type it points to, as ``T.__pointer_type__``
 #: (set when the pointer type gets its ``_type_``, read by ``POINTER(T)``), instead of
 #: in a dict. ``POINTER`` and ``pointer`` move from ``_ctypes`` to ``ctypes``;

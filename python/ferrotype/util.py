@@ -22,7 +22,7 @@ import subprocess
 import sys  # noqa: F401  (a name of ctypes.util)
 import tempfile
 
-from . import _native
+from . import _native, _version
 
 __all__ = ["find_library"]
 
@@ -58,8 +58,13 @@ def _trace_pattern(name):
 
 def _is_elf(path):
     """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976)."""
-    with open(path, "rb") as f:
-        return f.read(4) == b"\x7fELF"
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except FileNotFoundError:
+        if _version.UTIL_MISSING_FILE_NOT_ELF:
+            return False
+        raise
 
 
 def _findLib_gcc(name):
