@@ -31,8 +31,7 @@ DIFFERENCES = {
         "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError"
     ),
     "test_wintypes.WinTypesTest.test_variant_bool": (
-        "wintypes.VARIANT_BOOL needs the type code 'v', not implemented yet "
-        "(NotImplementedError)"
+        "wintypes.VARIANT_BOOL needs the type code 'v', not implemented yet (NotImplementedError)"
     ),
 }
 

@@ -430,3 +430,17 @@ def test_wintypes_names_and_types(ferrotype):
         if name[0].isupper() and not hasattr(ferrotype, name):  # not an import
             assert hasattr(std, name), name
     assert ours.RGB(1, 2, 3) == std.RGB(1, 2, 3)
+
+
+def test_helpers_by_address_without_the_gil(ferrotype):
+    """Through CFUNCTYPE the GIL is given up around the call: ferrotype's helpers take
+    it back themselves (ctypes' would run without it)."""
+    c = importlib.import_module("ferrotype._ctypes")
+    ct = ferrotype
+    string_at = ct.CFUNCTYPE(ct.py_object, ct.c_void_p, ct.c_int)(c._string_at_addr)
+    assert string_at(ct.create_string_buffer(b"free"), -1) == b"free"
+    with pytest.raises(ValueError, match="NULL pointer access"):
+        string_at(None, 3)
+    cast = ct.CFUNCTYPE(ct.py_object, ct.c_void_p, ct.py_object, ct.py_object)(c._cast_addr)
+    with pytest.raises(TypeError, match="must be a pointer type"):
+        cast(None, None, int)

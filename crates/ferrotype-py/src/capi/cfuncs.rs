@@ -7,7 +7,7 @@
 //! from it do the same, so each address must be a real C function with ctypes'
 //! signature: `memmove` and `memset` are the C library's; the others are defined here,
 //! return a new reference (or NULL with an exception set), and take the GIL themselves
-//! (a `PYFUNCTYPE` call holds it already; a `CFUNCTYPE` one would not).
+//! as callbacks do (a `PYFUNCTYPE` call holds it already; a `CFUNCTYPE` one gave it up).
 //!
 //! `cast` needs the type machinery of the layers above, which this layer cannot name:
 //! `lib.rs` hands its body in with [`set_cast`].
@@ -19,6 +19,7 @@ use pyo3::exceptions::{PySystemError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use super::gil::attach_callback;
 use super::values::str_from_wide;
 
 /// The body of `_cast_addr`'s function: `(address, source object, pointer type)` to
@@ -46,9 +47,11 @@ pub fn addresses() -> [(&'static str, usize); 5] {
 }
 
 /// Runs `body` attached to the interpreter and returns its object as a new reference,
-/// or NULL with the error (or a panic, as `SystemError`) set.
+/// or NULL with the error (or a panic, as `SystemError`) set. It attaches as callbacks
+/// do ([`attach_callback`]): called through `PYFUNCTYPE` the thread holds the GIL; called
+/// through `CFUNCTYPE` it gave the GIL up around the call and takes it back here.
 fn returning_object(body: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> *mut ffi::PyObject {
-    Python::attach(|py| {
+    attach_callback(|py| {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(py)))
             .unwrap_or_else(|_| Err(PySystemError::new_err("ferrotype: panic in a C helper")));
         match result {
@@ -59,6 +62,8 @@ fn returning_object(body: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> *mu
             }
         }
     })
+    // Not attached (the interpreter is finalizing): no object, and no way to say why.
+    .unwrap_or(std::ptr::null_mut())
 }
 
 fn null_check(ptr: *const c_void) -> PyResult<()> {
