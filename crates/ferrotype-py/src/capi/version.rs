@@ -26,3 +26,8 @@ pub const PYTHON: (u8, u8) = if cfg!(Py_3_15) {
 /// 3.12: a bit-field whose width is out of range is named in the error
 /// ("number of bits invalid for bit field 'x'"); 3.11 gives no name.
 pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_12);
+
+/// 3.14: a pointer type's `_type_` without type information is named in the error
+/// ("<class 'int'> must have storage info"); before, "_type_ must have storage info".
+/// (Arrays keep the old message.)
+pub const POINTER_STORAGE_ERROR_NAMES_TYPE: bool = cfg!(Py_3_14);
