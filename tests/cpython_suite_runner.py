@@ -51,7 +51,7 @@ def stand_in() -> None:
     import ferrotype
 
     sys.modules["ctypes"] = ferrotype
-    for sub in ("util", "_endian"):
+    for sub in ("util", "_endian", "wintypes"):
         mod = importlib.import_module(f"ferrotype.{sub}")
         sys.modules[f"ctypes.{sub}"] = mod
         setattr(ferrotype, sub, mod)

@@ -11,6 +11,7 @@ import weakref as _weakref
 
 from . import _native, _version
 from ._native import (
+    CTYPES_MAX_ARGCOUNT,
     DEFAULT_MODE,
     FUNCFLAG_CDECL,
     FUNCFLAG_HRESULT,
@@ -20,9 +21,19 @@ from ._native import (
     RTLD_GLOBAL,
     RTLD_LOCAL,
     ArgumentError,
+    Py_DECREF,
+    Py_INCREF,
+    PyObj_FromPtr,
+    _cast_addr,
     _CData,
+    _memmove_addr,
+    _memset_addr,
+    _string_at_addr,
+    _unpickle,
+    _wstring_at_addr,
     addressof,
     alignment,
+    buffer_info,
     byref,
     dlclose,
     dlopen,
@@ -34,9 +45,11 @@ from ._native import (
 from ._native import CArgObject as _CArgObject
 from ._version import HAS_DLLIST as _HAS_DLLIST
 from ._version import HAS_TIME_T as _HAS_TIME_T
+from ._version import POINTER_TYPE_ATTR as _POINTER_TYPE_ATTR
+from ._version import VERSION_DEPRECATED as _VERSION_DEPRECATED
 
 if _HAS_TIME_T:
-    from ._native import SIZEOF_TIME_T  # noqa: F401 (re-exported, in __all__)
+    from ._native import SIZEOF_TIME_T  # noqa: F401  (in __all__ below)
 if _HAS_DLLIST:
     from ._native import dllist  # noqa: F401 (re-exported, in __all__)
 
@@ -44,6 +57,7 @@ __all__ = [
     "ArgumentError",
     "Array",
     "CFuncPtr",
+    "CTYPES_MAX_ARGCOUNT",
     "DEFAULT_MODE",
     "FUNCFLAG_CDECL",
     "FUNCFLAG_HRESULT",
@@ -55,6 +69,9 @@ __all__ = [
     "PyCPointerType",
     "PyCSimpleType",
     "PyCStructType",
+    "PyObj_FromPtr",
+    "Py_DECREF",
+    "Py_INCREF",
     "UnionType",
     "RTLD_GLOBAL",
     "RTLD_LOCAL",
@@ -64,10 +81,18 @@ __all__ = [
     "_CArgObject",
     "_Pointer",
     "_SimpleCData",
-    "_pointer_type_cache",
+    "_cast_addr",
+    "_memmove_addr",
+    "_memset_addr",
+    "_string_at_addr",
+    "_unpickle",
+    "_wstring_at_addr",
     "addressof",
     "alignment",
+    "buffer_info",
     "byref",
+    "call_cdeclfunction",
+    "call_function",
     "dlclose",
     "dlopen",
     "dlsym",
@@ -80,12 +105,41 @@ if _HAS_TIME_T:
     __all__.append("SIZEOF_TIME_T")
 if _HAS_DLLIST:
     __all__.append("dllist")
+if not _POINTER_TYPE_ATTR:
+    __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
+
+if _VERSION_DEPRECATED:
+
+    def __getattr__(name):
+        if name == "__version__":
+            from ._version import warn_deprecated
+
+            warn_deprecated("__version__", remove=(3, 20))
+            return "1.1.0"
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+else:
+    __version__ = "1.1.0"  # the version of ctypes' _ctypes this module stands for
 
 _pointer_type_cache = {}
 _array_type_cache = {}
 _INIT_LAYS_OUT = _version.METACLASS_INIT_LAYS_OUT
 # Classes made by a metaclass's __new__ whose __init__ has not run yet (3.13+).
 _fresh = _weakref.WeakSet()
+
+# Where `T.__pointer_type__` is kept: T's own namespace, so that subclasses do not
+# inherit it (ctypes keeps it in T's type information, which subclasses do not share).
+_POINTER_TYPE_KEY = "_ft_pointer_type_"
+
+
+def _note_pointer_type(ptr):
+    """From 3.14, a pointer type that gets its ``_type_`` T (when made, or by
+    ``set_type``) becomes ``T.__pointer_type__``, unless T has one already."""
+    if not _POINTER_TYPE_ATTR:
+        return
+    target = ptr.__dict__.get("_type_")
+    if isinstance(target, type) and _POINTER_TYPE_KEY not in target.__dict__:
+        type.__setattr__(target, _POINTER_TYPE_KEY, ptr)
 
 
 class _CDataType(type):
@@ -241,6 +295,12 @@ _copyreg.pickle(PyCArrayType, _reduce_array_type)
 class PyCPointerType(_CDataType):
     """Metaclass of the pointer types (``POINTER(c_int)``)."""
 
+    def __init__(cls, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # ctypes (3.14): recorded by the metaclass's __init__, so a subclass of the
+        # metaclass sees no `__pointer_type__` on the target before calling it.
+        _note_pointer_type(cls)
+
     def _ft_init_(cls):
         _native.init_pointer_type(cls)
 
@@ -257,7 +317,7 @@ class PyCPointerType(_CDataType):
         except BaseException:
             type.__delattr__(cls, "_type_")
             raise
-        _pointer_type_cache[typ] = cls
+        _note_pointer_type(cls)
 
 
 class PyCFuncPtrType(_CDataType):
@@ -353,3 +413,76 @@ def POINTER(cls):
 def pointer(obj):
     """A new pointer instance pointing to ``obj``."""
     return POINTER(type(obj))(obj)
+
+
+if _POINTER_TYPE_ATTR:
+    # 3.14: POINTER and pointer live in ctypes (ferrotype/_pointer_cache.py), and the
+    # pointer type to T is recorded on T.
+    del POINTER, pointer, _pointer_type_cache
+
+
+class _PointerTypeAttr:
+    """``T.__pointer_type__`` (3.14): the pointer type recorded for the ctypes type T.
+
+    A data descriptor on the metaclasses, so it is read from T's own namespace and
+    never inherited; it may be replaced by any value or deleted, as in ctypes.
+    """
+
+    @staticmethod
+    def _check(cls):
+        if getattr(cls, "_ft_info_", None) is None:
+            raise TypeError(f"{cls!r} must have storage info")
+
+    def __get__(self, cls, meta=None):
+        if cls is None:
+            return self
+        self._check(cls)
+        try:
+            return cls.__dict__[_POINTER_TYPE_KEY]
+        except KeyError:
+            raise AttributeError(f"{cls!r} has no attribute '__pointer_type__'") from None
+
+    def __set__(self, cls, value):
+        self._check(cls)
+        type.__setattr__(cls, _POINTER_TYPE_KEY, value)
+
+    def __delete__(self, cls):
+        self._check(cls)
+        if _POINTER_TYPE_KEY in cls.__dict__:
+            type.__delattr__(cls, _POINTER_TYPE_KEY)
+
+
+if _POINTER_TYPE_ATTR:
+    _CDataType.__pointer_type__ = _PointerTypeAttr()
+
+
+class _FunctionAt(CFuncPtr):
+    """A function at an address, called without ``argtypes`` and returning C ``int``."""
+
+    _flags_ = FUNCFLAG_CDECL
+
+
+def call_function(*args, **kwargs):
+    """Calls the C function at ``address`` with the arguments in a tuple, converting
+    them as a call without ``argtypes`` does; returns its ``int`` result."""
+    return _call_at("call_function", args, kwargs)
+
+
+def call_cdeclfunction(*args, **kwargs):
+    """As ``call_function`` (the calling conventions are one on this platform)."""
+    return _call_at("call_cdeclfunction", args, kwargs)
+
+
+def _call_at(name, args, kwargs):
+    # ctypes parses these as positional C arguments: its messages, in its order.
+    if kwargs:
+        raise TypeError(f"{name}() takes no keyword arguments")
+    if len(args) != 2:
+        raise TypeError(f"function takes exactly 2 arguments ({len(args)} given)")
+    address, arguments = args
+    if not isinstance(address, int):
+        raise TypeError("an integer is required")
+    if not isinstance(arguments, tuple):
+        raise TypeError(f"argument 2 must be tuple, not {type(arguments).__name__}")
+    _sys.audit("ctypes.call_function", address, arguments)
+    return _FunctionAt(address)(*arguments)

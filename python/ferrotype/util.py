@@ -19,9 +19,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys  # noqa: F401  (a name of ctypes.util)
 import tempfile
 
-from . import _native
+from . import _native, _version
 from ._version import HAS_DLLIST as _HAS_DLLIST
 
 __all__ = ["find_library"]
@@ -41,11 +42,18 @@ def find_library(name):
 
     Same answer as ``ctypes.util.find_library(name)`` on Linux.
     """
+    # Each step is looked up by its ctypes name when called, so that code patching
+    # `ctypes.util._findSoname_ldconfig` and friends (as CPython's tests do) works.
     return (
-        _native._ldcache_find(name)
-        or _soname(_link_trace_gcc(name))
-        or _soname(_link_trace_ld(name))
+        _findSoname_ldconfig(name)
+        or _get_soname(_findLib_gcc(name))
+        or _get_soname(_findLib_ld(name))
     )
+
+
+def _findSoname_ldconfig(name):
+    """Step 1: the soname the loader cache lists for ``lib<name>``, or None."""
+    return _native._ldcache_find(name)
 
 
 def _trace_pattern(name):
@@ -56,11 +64,16 @@ def _trace_pattern(name):
 
 def _is_elf(path):
     """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976)."""
-    with open(path, "rb") as f:
-        return f.read(4) == b"\x7fELF"
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except FileNotFoundError:
+        if _version.UTIL_MISSING_FILE_NOT_ELF:
+            return False
+        raise
 
 
-def _link_trace_gcc(name):
+def _findLib_gcc(name):
     """Path of the library the C compiler links for ``-l<name>``, or None.
 
     The link itself fails (there is no ``main``); only its ``-t`` trace matters.
@@ -92,7 +105,7 @@ def _link_trace_gcc(name):
     return None
 
 
-def _link_trace_ld(name):
+def _findLib_ld(name):
     """Path of the library ``ld`` links for ``-l<name>``, searching LD_LIBRARY_PATH too.
 
     ctypes added this search (bpo-9998) because the compiler ignores LD_LIBRARY_PATH.
@@ -117,7 +130,7 @@ def _link_trace_ld(name):
     return None
 
 
-def _soname(path):
+def _get_soname(path):
     """The SONAME recorded in the shared library at ``path``, via objdump; None if none."""
     if not path:
         return None

@@ -215,6 +215,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::functions::view_keeping, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::keep_alive, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::pyobj_from_ptr, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::py_incref, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::py_decref, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::buffer_info, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::pointer_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::generic_from_param, m)?)?;
@@ -233,6 +237,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
     // The interpreter this build is for: `_version.py` refuses to load it into another.
     m.add("_BUILT_FOR", crate::capi::version::PYTHON)?;
+    m.add("CTYPES_MAX_ARGCOUNT", ferrotype_core::MAX_ARGS)?;
+    // The C functions ctypes publishes by address (`_memmove_addr`, ...).
+    capi::cfuncs::set_cast(api::functions::cast_address);
+    for (name, address) in capi::cfuncs::addresses() {
+        m.add(name, address)?;
+    }
     api::util::register(m)?;
     Ok(())
 }

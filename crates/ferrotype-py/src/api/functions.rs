@@ -8,12 +8,12 @@ use std::os::unix::ffi::OsStrExt;
 
 use ferrotype_core::memory;
 use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PySystemError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyType};
+use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
-use crate::capi::values::{nested, str_from_wide};
+use crate::capi::values::{nested, object_at, release_reference, str_from_wide};
 use crate::codec::param::{pointer_param, simple_param, CArg, Param};
 use crate::codec::scalar::{address_value, as_parameter, int_for};
 use crate::model::cdata::{as_cdata, CData};
@@ -114,7 +114,30 @@ fn param_address(p: &Param) -> usize {
 /// alive.
 #[pyfunction]
 pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let py = obj.py();
+    let (cls, info) = cast_target(typ)?;
+    let p = void_p(obj, 0)?;
+    cast_into(obj, param_address(&p), p.keep, &cls, &info)
+}
+
+/// The body of the C function at `_ctypes._cast_addr` (ctypes' `cast(ptr, src, ctype)`,
+/// which ctypes' `__init__` calls with the address already converted): as [`cast`], with
+/// the address given. A `bytes` source is kept alive, as the address points into it.
+pub fn cast_address<'py>(
+    address: usize,
+    src: &Bound<'py, PyAny>,
+    typ: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (cls, info) = cast_target(typ)?;
+    let keep = src
+        .is_instance_of::<PyBytes>()
+        .then(|| src.clone().unbind());
+    cast_into(src, address, keep, &cls, &info)
+}
+
+/// `typ` and its type information if `cast` accepts it (a pointer-like type).
+fn cast_target<'py>(
+    typ: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyType>, Bound<'py, StgInfo>)> {
     let pointer_like = typ.cast::<PyType>().ok().and_then(|t| {
         let info = info_of(t.as_any())?;
         let i = info.get();
@@ -128,29 +151,33 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         };
         ok.then(|| (t.clone(), info))
     });
-    let Some((cls, info)) = pointer_like else {
+    pointer_like.ok_or_else(|| {
         let name = typ
             .cast::<PyType>()
             .ok()
             .and_then(|t| t.name().ok().map(|n| n.to_string()))
             .unwrap_or_else(|| type_name(typ));
-        return Err(PyTypeError::new_err(format!(
+        PyTypeError::new_err(format!(
             "cast() argument 2 must be a pointer type, not {name}"
-        )));
-    };
-    let p = void_p(obj, 0)?;
-    let cd = CData::for_type(&info)?;
+        ))
+    })
+}
+
+/// An instance of the pointer-like `cls` holding `address`; it keeps `obj` (or `keep`)
+/// alive.
+fn cast_into<'py>(
+    obj: &Bound<'py, PyAny>,
+    address: usize,
+    keep: Option<Py<PyAny>>,
+    cls: &Bound<'py, PyType>,
+    info: &Bound<'py, StgInfo>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let cd = CData::for_type(info)?;
     // SAFETY: pointer-like instances hold one pointer-sized value.
-    unsafe {
-        memory::write_bits(
-            cd.ptr(),
-            TypeCode::VoidP.size(),
-            false,
-            param_address(&p) as u64,
-        )
-    };
-    let result = instantiate(&cls, cd)?;
-    let rc = as_cdata(&result).expect("just made");
+    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
+    let result = instantiate(cls, cd)?;
+    let rc = as_cdata(&result).ok_or_else(|| PyTypeError::new_err("cast() made no instance"))?;
     if let Some(src) = as_cdata(obj) {
         // ctypes: the result shares the source's keep-alive container and, when that is
         // a dict, adds the source itself under its id.
@@ -163,7 +190,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         if let Ok(d) = container.cast::<pyo3::types::PyDict>() {
             d.set_item(obj.as_ptr() as usize, obj)?;
         }
-    } else if let Some(k) = p.keep {
+    } else if let Some(k) = keep {
         rc.get().share_objects(py, k);
     }
     Ok(result)
@@ -538,6 +565,66 @@ pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
     let size = usize::try_from(size)
         .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("minimum size is {min}")))?;
     cd.get().resize(size)
+}
+
+/// `_ctypes.PyObj_FromPtr(address)`: the object at `address` (unchecked, as in ctypes:
+/// the caller vouches that a live object is there).
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+pub fn pyobj_from_ptr<'py>(address: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let addr = object_address(address)?;
+    if addr == 0 {
+        // ctypes' argument converter fails on NULL without setting an error, which the
+        // argument parser reports this way.
+        return Err(PySystemError::new_err(
+            "PyObj_FromPtr() argument 1 (unspecified)",
+        ));
+    }
+    // SAFETY: none beyond the caller's word, exactly as ctypes' PyObj_FromPtr.
+    Ok(unsafe { object_at(address.py(), addr) })
+}
+
+/// An address given as an `int` (ctypes' `PyLong_AsVoidPtr`: negative values wrap).
+fn object_address(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("an integer is required"));
+    }
+    match obj.extract::<usize>() {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(obj.extract::<isize>()? as usize),
+    }
+}
+
+/// `_ctypes.Py_INCREF(obj)`: adds a reference to `obj` that nothing releases (until a
+/// `Py_DECREF`), and returns `obj`.
+#[pyfunction]
+#[pyo3(name = "Py_INCREF")]
+pub fn py_incref<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    std::mem::forget(obj.clone());
+    obj.clone()
+}
+
+/// `_ctypes.Py_DECREF(obj)`: drops a reference to `obj` (one taken by `Py_INCREF`), and
+/// returns `obj`.
+#[pyfunction]
+#[pyo3(name = "Py_DECREF")]
+pub fn py_decref<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    // SAFETY: unchecked, as in ctypes: the caller vouches for the reference dropped.
+    unsafe { release_reference(obj) }
+}
+
+/// `_ctypes.buffer_info(type_or_instance)`: the PEP 3118 format, the number of
+/// dimensions and the shape its buffer exports.
+#[pyfunction]
+pub fn buffer_info<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<(String, usize, Bound<'py, pyo3::types::PyTuple>)> {
+    let info = info_of_type_or_instance(obj)
+        .ok_or_else(|| PyTypeError::new_err("not a ctypes type or object"))?;
+    let i = info.get();
+    let format = i.format.to_string_lossy().into_owned();
+    let shape = pyo3::types::PyTuple::new(obj.py(), i.shape.iter())?;
+    Ok((format, i.shape.len(), shape))
 }
 
 /// Unpickles an instance of `cls` from `(dict, bytes)` (what `__reduce__` returns).

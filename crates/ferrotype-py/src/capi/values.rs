@@ -88,6 +88,21 @@ pub unsafe fn object_at(py: Python<'_>, addr: usize) -> Bound<'_, PyAny> {
     unsafe { Bound::from_borrowed_ptr(py, addr as *mut ffi::PyObject) }
 }
 
+/// Drops one reference to `obj` that the caller does not own (ctypes'
+/// `_ctypes.Py_DECREF`), after taking a new one for the result, so the object lives at
+/// least as long as the returned handle.
+///
+/// # Safety
+/// Some other holder of `obj` must have a reference to give up (one taken with
+/// `_ctypes.Py_INCREF`, say); otherwise the object is freed while still in use.
+pub unsafe fn release_reference<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    let result = obj.clone();
+    // SAFETY: `result` keeps the object alive across the call; the caller vouches for
+    // the reference dropped here.
+    unsafe { ffi::Py_DecRef(obj.as_ptr()) };
+    result
+}
+
 /// Takes over the reference at `addr` (a `py_object` function result, which is a new
 /// reference); NULL gives the pending exception, or `None` if there is none.
 ///

@@ -67,3 +67,8 @@ pub const TYPE_CODE_ERROR: &str = if cfg!(Py_3_15) {
     "class must define a '_type_' attribute which must be\n\
      a single character string containing one of 'cbBhHiIlLdfuzZqQPXOv?g'."
 };
+
+/// 3.14: a pointer type's `_type_` without type information is named in the error
+/// ("<class 'int'> must have storage info"); before, "_type_ must have storage info".
+/// (Arrays keep the old message.)
+pub const POINTER_STORAGE_ERROR_NAMES_TYPE: bool = cfg!(Py_3_14);
