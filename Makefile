@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo test test-rust test-py test-slow bench ffibench lint fmt clean
+.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow bench ffibench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ test-py: build  ## pytest suite (compiles its own C fixture)
 	$(PY) -m pytest -q -m "not slow"
 
 test: test-rust test-py  ## the whole suite: Rust tests and pytest
+
+test-matrix:  ## build and test on every CPython 3.11-3.15 (3.14/3.15 in a Debian chroot), then a table
+	tools/pythons.sh matrix
+
+pythons:  ## install the interpreters 3.12-3.15 and their venvs (see tools/pythons.sh)
+	tools/pythons.sh setup
 
 test-slow: build  ## the long-running tests as well
 	$(PY) -m pytest -q

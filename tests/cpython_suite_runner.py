@@ -51,7 +51,7 @@ def stand_in() -> None:
     import ferrotype
 
     sys.modules["ctypes"] = ferrotype
-    for sub in ("util", "_endian"):
+    for sub in ("util", "_endian", "wintypes"):
         mod = importlib.import_module(f"ferrotype.{sub}")
         sys.modules[f"ctypes.{sub}"] = mod
         setattr(ferrotype, sub, mod)
@@ -90,6 +90,7 @@ def main(argv: list[str]) -> None:
         "impl": impl,
         "modules": [],
         "missing": {},
+        "skipped_modules": {},
         "run": 0,
         "passed": [],
         "problems": {},
@@ -98,6 +99,10 @@ def main(argv: list[str]) -> None:
         try:
             mod = load(f"{package}.{name}", d / f"{name}.py")
             setattr(parent, name, mod)
+        except unittest.SkipTest as exc:
+            # A module for another platform that skips itself (as with the stdlib).
+            report["skipped_modules"][name] = str(exc)
+            continue
         except Exception as exc:
             # Modules for other platforms (macholib, wintypes) that ferrotype does not have,
             # or a module that fails to import: every test in it counts as not passing.
@@ -112,7 +117,11 @@ def main(argv: list[str]) -> None:
         report["passed"] += [t.removeprefix(prefix) for t in result.passed]
         for test, trace in result.failures + result.errors:
             last = trace.strip().splitlines()[-1]
-            report["problems"][test.id().removeprefix(prefix)] = last
+            # A failing subtest counts against its test (the id the stdlib run passes).
+            whole = getattr(test, "test_case", test)
+            if whole is not test:
+                last = f"{test._subDescription()}: {last}"
+            report["problems"].setdefault(whole.id().removeprefix(prefix), last)
         for test, _ in result.unexpectedSuccesses:
             report["problems"][test.id().removeprefix(prefix)] = "unexpected success"
     print(json.dumps(report))

@@ -6,11 +6,12 @@ library's ``ctypes`` module; the work happens in the ``_native`` extension.
 
 import os as _os
 import sys as _sys
+import types as _types
+from struct import calcsize as _calcsize
 
 from . import _native, _version
 from ._ctypes import (
     DEFAULT_MODE,
-    POINTER,
     RTLD_GLOBAL,
     RTLD_LOCAL,
     ArgumentError,
@@ -18,13 +19,11 @@ from ._ctypes import (
     Structure,
     Union,
     _Pointer,
-    _pointer_type_cache,
     _SimpleCData,
     addressof,
     alignment,
     byref,
     get_errno,
-    pointer,
     resize,
     set_errno,
     sizeof,
@@ -44,7 +43,36 @@ from ._ctypes import (
 from ._ctypes import CFuncPtr as _CFuncPtr
 from ._ctypes import dlopen as _dlopen
 
-__version__ = "1.1.0"  # the ctypes version this module mirrors
+if _version.POINTER_TYPE_ATTR:
+    from ._pointer_cache import (
+        POINTER,
+        _pointer_type_cache,
+        _pointer_type_cache_fallback,
+        _PointerTypeCache,
+        pointer,
+    )
+else:
+    from ._ctypes import POINTER, _pointer_type_cache, pointer
+
+if _version.VERSION_DEPRECATED:
+
+    def __getattr__(name):
+        if name == "__version__":
+            _version.warn_deprecated("__version__", remove=(3, 20))
+            return "1.1.0"
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+else:
+    __version__ = "1.1.0"  # the ctypes version this module mirrors
+    _ctypes_version = __version__  # ctypes: _ctypes.__version__, checked equal to it
+
+
+def _check_size(typ, typecode=None):
+    """ctypes' import-time check that ``sizeof(typ)`` equals ``struct.calcsize`` of its
+    type code (or of ``typecode``): ``SystemError`` when they differ."""
+    expected = _calcsize(typ._type_ if typecode is None else typecode)
+    if sizeof(typ) != expected:
+        raise SystemError(f"sizeof({typ}) wrong: {sizeof(typ)} instead of {expected}")
 
 
 def debug_callbacks(on=True):
@@ -162,6 +190,18 @@ class c_longdouble(_SimpleCData):
 if sizeof(c_longdouble) == sizeof(c_double):
     c_longdouble = c_double
 
+if _version.HAS_COMPLEX_TYPES:
+
+    class c_double_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[1]
+
+    class c_float_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[0]
+
+    class c_longdouble_complex(_SimpleCData):
+        _type_ = _version.COMPLEX_TYPE_CODES[2]
+
+
 if sizeof(c_long) == 8:
     c_longlong = c_long
     c_ulonglong = c_ulong
@@ -217,13 +257,17 @@ class c_wchar(_SimpleCData):
 
 def _reset_cache():
     """Forgets the cached pointer and function types (ctypes' function of that name)."""
-    _pointer_type_cache.clear()
+    if _version.POINTER_TYPE_ATTR:
+        _pointer_type_cache_fallback.clear()
+    else:
+        _pointer_type_cache.clear()
     _c_functype_cache.clear()
     # As in ctypes: pointer-to-character arguments convert as character strings do
     # (bytes for POINTER(c_char), str for POINTER(c_wchar)).
     POINTER(c_wchar).from_param = c_wchar_p.from_param
     POINTER(c_char).from_param = c_char_p.from_param
-    _pointer_type_cache[None] = c_void_p
+    if not _version.POINTER_TYPE_ATTR:
+        _pointer_type_cache[None] = c_void_p
 
 
 _reset_cache()
@@ -274,10 +318,24 @@ c_buffer = create_string_buffer
 create_unicode_buffer = _native.create_unicode_buffer
 
 
-def SetPointerType(pointer_type, cls):
-    """Completes an incomplete pointer type (deprecated in ctypes: use
-    ``pointer.set_type(cls)``)."""
-    pointer_type.set_type(cls)
+if _version.HAS_SETPOINTERTYPE:
+
+    def SetPointerType(pointer, cls):
+        """Completes the incomplete pointer type ``pointer`` (made by
+        ``POINTER("name")``) with ``cls`` (deprecated: use ``pointer.set_type(cls)``)."""
+        if _version.SETPOINTERTYPE_DEPRECATED:
+            _version.warn_deprecated("ctypes.SetPointerType", remove=(3, 15))
+        if _version.POINTER_TYPE_ATTR:
+            # set_type records it as cls.__pointer_type__ if cls has none.
+            pointer.set_type(cls)
+            return
+        if _pointer_type_cache.get(cls) is not None:
+            raise RuntimeError("This type already exists in the cache")
+        if id(pointer) not in _pointer_type_cache:
+            raise RuntimeError("What's this???")
+        pointer.set_type(cls)
+        # Cached under the completed type from now on, no longer under its id.
+        _pointer_type_cache[cls] = _pointer_type_cache.pop(id(pointer))
 
 
 def ARRAY(typ, len):
@@ -372,13 +430,36 @@ cdll = LibraryLoader(CDLL)
 pydll = LibraryLoader(PyDLL)
 pythonapi = PyDLL(None)
 
-from ._native import cast as _cast  # noqa: E402
+from ._native import cast as _native_cast  # noqa: E402
 from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
+
+if _version.HAS_MEMORYVIEW_AT:
+
+    def memoryview_at(ptr, size, readonly=False):
+        """memoryview_at(ptr, size[, readonly]) -> memoryview
+
+        Return a memoryview representing the memory at void *ptr."""
+        return _native.memoryview_at(ptr, size, bool(readonly))
 
 
 def cast(obj, typ):
     """``obj`` (an address, instance or bytes) as an instance of the pointer type ``typ``."""
-    return _cast(obj, typ)
+    return _native_cast(obj, typ)
+
+
+# ctypes' C functions by address, wrapped as ctypes' own module wraps them (ferrotype's
+# public `cast`, `string_at`, ... above call the extension directly instead).
+from ._ctypes import (  # noqa: E402
+    _cast_addr,
+    _memmove_addr,
+    _memset_addr,
+    _string_at_addr,
+    _wstring_at_addr,
+)
+
+_cast = PYFUNCTYPE(py_object, c_void_p, py_object, py_object)(_cast_addr)
+_string_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_string_at_addr)
+_wstring_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_wstring_at_addr)
 
 
 from ._endian import (  # noqa: E402

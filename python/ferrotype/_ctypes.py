@@ -7,9 +7,11 @@ and the abstract base classes. Every check, layout and conversion happens in Rus
 import copyreg as _copyreg
 import operator as _operator
 import sys as _sys
+import weakref as _weakref
 
-from . import _native
+from . import _native, _version
 from ._native import (
+    CTYPES_MAX_ARGCOUNT,
     DEFAULT_MODE,
     FUNCFLAG_CDECL,
     FUNCFLAG_HRESULT,
@@ -19,9 +21,19 @@ from ._native import (
     RTLD_GLOBAL,
     RTLD_LOCAL,
     ArgumentError,
+    Py_DECREF,
+    Py_INCREF,
+    PyObj_FromPtr,
+    _cast_addr,
     _CData,
+    _memmove_addr,
+    _memset_addr,
+    _string_at_addr,
+    _unpickle,
+    _wstring_at_addr,
     addressof,
     alignment,
+    buffer_info,
     byref,
     dlclose,
     dlopen,
@@ -31,15 +43,21 @@ from ._native import (
     sizeof,
 )
 from ._native import CArgObject as _CArgObject
+from ._version import HAS_DLLIST as _HAS_DLLIST
 from ._version import HAS_TIME_T as _HAS_TIME_T
+from ._version import POINTER_TYPE_ATTR as _POINTER_TYPE_ATTR
+from ._version import VERSION_DEPRECATED as _VERSION_DEPRECATED
 
 if _HAS_TIME_T:
-    from ._native import SIZEOF_TIME_T
+    from ._native import SIZEOF_TIME_T  # noqa: F401  (in __all__ below)
+if _HAS_DLLIST:
+    from ._native import dllist  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
     "Array",
     "CFuncPtr",
+    "CTYPES_MAX_ARGCOUNT",
     "DEFAULT_MODE",
     "FUNCFLAG_CDECL",
     "FUNCFLAG_HRESULT",
@@ -51,6 +69,9 @@ __all__ = [
     "PyCPointerType",
     "PyCSimpleType",
     "PyCStructType",
+    "PyObj_FromPtr",
+    "Py_DECREF",
+    "Py_INCREF",
     "UnionType",
     "RTLD_GLOBAL",
     "RTLD_LOCAL",
@@ -60,10 +81,18 @@ __all__ = [
     "_CArgObject",
     "_Pointer",
     "_SimpleCData",
-    "_pointer_type_cache",
+    "_cast_addr",
+    "_memmove_addr",
+    "_memset_addr",
+    "_string_at_addr",
+    "_unpickle",
+    "_wstring_at_addr",
     "addressof",
     "alignment",
+    "buffer_info",
     "byref",
+    "call_cdeclfunction",
+    "call_function",
     "dlclose",
     "dlopen",
     "dlsym",
@@ -74,24 +103,85 @@ __all__ = [
 ]
 if _HAS_TIME_T:
     __all__.append("SIZEOF_TIME_T")
+if _HAS_DLLIST:
+    __all__.append("dllist")
+if not _POINTER_TYPE_ATTR:
+    __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
+
+if _VERSION_DEPRECATED:
+
+    def __getattr__(name):
+        if name == "__version__":
+            from ._version import warn_deprecated
+
+            warn_deprecated("__version__", remove=(3, 20))
+            return "1.1.0"
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+else:
+    __version__ = "1.1.0"  # the version of ctypes' _ctypes this module stands for
 
 _pointer_type_cache = {}
 _array_type_cache = {}
+_INIT_LAYS_OUT = _version.METACLASS_INIT_LAYS_OUT
+# Classes made by a metaclass's __new__ whose __init__ has not run yet (3.13+).
+_fresh = _weakref.WeakSet()
+
+# Where `T.__pointer_type__` is kept: T's own namespace, so that subclasses do not
+# inherit it (ctypes keeps it in T's type information, which subclasses do not share).
+_POINTER_TYPE_KEY = "_ft_pointer_type_"
+
+
+def _note_pointer_type(ptr):
+    """From 3.14, a pointer type that gets its ``_type_`` T (when made, or by
+    ``set_type``) becomes ``T.__pointer_type__``, unless T has one already."""
+    if not _POINTER_TYPE_ATTR:
+        return
+    target = ptr.__dict__.get("_type_")
+    if isinstance(target, type) and _POINTER_TYPE_KEY not in target.__dict__:
+        type.__setattr__(target, _POINTER_TYPE_KEY, ptr)
 
 
 class _CDataType(type):
-    """What every ferrotype type can do (ctypes' CDataType methods)."""
+    """What every ferrotype type can do (ctypes' CDataType methods).
+
+    A class gets its type information (layout, conversions) when it is made: in the
+    metaclass's ``__new__`` up to 3.12, in its ``__init__`` from 3.13 on (so a class made
+    by ``__new__`` alone is abstract, and a second ``__init__`` is refused), as in ctypes.
+    """
 
     def __new__(mcls, name, bases, namespace, **kwargs):
-        abstract = namespace.pop("_ft_abstract_", False)
+        if "__module__" not in namespace:
+            # A direct call of the metaclass: the class belongs to the caller's module
+            # (CPython would take this frame's, as ctypes' metaclasses are not Python).
+            namespace = dict(namespace)
+            namespace["__module__"] = _sys._getframe(1).f_globals.get("__name__")
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        if "_abstract_" in namespace:
+        if _INIT_LAYS_OUT:
+            _fresh.add(cls)
+        else:
+            cls._ft_setup_()
+        return cls
+
+    if _INIT_LAYS_OUT:
+
+        def __init__(cls, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if cls in _fresh:
+                _fresh.discard(cls)
+            elif "_ft_info_" in cls.__dict__:
+                raise SystemError(f"StgInfo of '{cls.__name__}' is already initialized.")
+            cls._ft_setup_()
+
+    def _ft_setup_(cls):
+        if cls.__dict__.get("_ft_abstract_") or "_ft_info_" in cls.__dict__:
+            return
+        if "_abstract_" in cls.__dict__:
             # ctypes: a class declaring `_abstract_` gets no type information of its
             # own (not its base's either), so it cannot be instantiated.
             type.__setattr__(cls, "_ft_info_", None)
-        elif not abstract:
+        else:
             cls._ft_init_()
-        return cls
 
     def _ft_init_(cls):
         pass
@@ -139,15 +229,20 @@ class _CDataType(type):
     __rmul__ = __mul__
 
 
+# The simple types with a byte-swapped twin: the integers, the binary floats and, from
+# 3.14, their complex types (`long double` and its complex type have none).
+_SWAPPABLE_CODES = frozenset("cbBhHiIlLqQfde") | frozenset(("F", "D", "Zf", "Zd"))
+
+
 class PyCSimpleType(_CDataType):
     """Metaclass of the simple types (``c_int``, ``c_char_p``, ...)."""
 
     def _ft_init_(cls):
         _native.init_simple_type(cls)
         code = cls._type_
-        if code not in "cbBhHiIlLqQfde" or "__ctype_be__" in cls.__dict__:
+        if code not in _SWAPPABLE_CODES or "__ctype_be__" in cls.__dict__:
             return
-        if code in "cbB":
+        if code in ("c", "b", "B"):
             swapped = cls  # one byte: nothing to swap
         else:
             swapped = type.__new__(
@@ -200,6 +295,12 @@ _copyreg.pickle(PyCArrayType, _reduce_array_type)
 class PyCPointerType(_CDataType):
     """Metaclass of the pointer types (``POINTER(c_int)``)."""
 
+    def __init__(cls, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # ctypes (3.14): recorded by the metaclass's __init__, so a subclass of the
+        # metaclass sees no `__pointer_type__` on the target before calling it.
+        _note_pointer_type(cls)
+
     def _ft_init_(cls):
         _native.init_pointer_type(cls)
 
@@ -216,7 +317,7 @@ class PyCPointerType(_CDataType):
         except BaseException:
             type.__delattr__(cls, "_type_")
             raise
-        _pointer_type_cache[typ] = cls
+        _note_pointer_type(cls)
 
 
 class PyCFuncPtrType(_CDataType):
@@ -226,30 +327,6 @@ class PyCFuncPtrType(_CDataType):
         _native.init_funcptr_type(cls)
 
 
-class _SimpleCData(_native._SimpleCData, metaclass=PyCSimpleType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None  # ctypes instances are mutable and unhashable
-
-
-class Array(_native.Array, metaclass=PyCArrayType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class _Pointer(_native._Pointer, metaclass=PyCPointerType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class CFuncPtr(_native.CFuncPtr, metaclass=PyCFuncPtrType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
 class PyCStructType(_CDataType):
     """Metaclass of the structure types. `_fields_` may be set in the class body or
     assigned once later (incomplete types); the layout is computed in Rust then."""
@@ -257,10 +334,8 @@ class PyCStructType(_CDataType):
     _ft_union_ = False
 
     def _ft_init_(cls):
-        if "_ft_info_" in cls.__dict__:
-            # Laid out already: `_fields_` was assigned while the class was being made
-            # (by an `__init_subclass__`).
-            return
+        # (When `_fields_` was assigned while the class was being made, by an
+        # `__init_subclass__`, the class is laid out already and this is not called.)
         _native.init_struct_type(cls, cls._ft_union_, None)
         fields = cls.__dict__.get("_fields_")
         if fields is not None:
@@ -280,17 +355,31 @@ class UnionType(PyCStructType):
     _ft_union_ = True
 
 
-class Structure(_native.Structure, metaclass=PyCStructType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
-
-class Union(_native.Union, metaclass=UnionType):
-    __slots__ = ()  # instances get a __dict__ unless a subclass declares __slots__
-    _ft_abstract_ = True
-    __hash__ = None
-
+# The public bases are the native classes themselves, given their metaclass here, so
+# that each is a direct subclass of `_CData` (`Structure.__mro__` is `(Structure, _CData,
+# object)`, as in ctypes). Instances are unhashable: ctypes data is mutable. The bases and
+# the metaclasses are then immutable, as ctypes' are.
+type.__setattr__(_CData, "__hash__", None)
+_SimpleCData = _native._SimpleCData
+Array = _native.Array
+_Pointer = _native._Pointer
+CFuncPtr = _native.CFuncPtr
+Structure = _native.Structure
+Union = _native.Union
+for _cls, _meta in (
+    (_SimpleCData, PyCSimpleType),
+    (Array, PyCArrayType),
+    (_Pointer, PyCPointerType),
+    (CFuncPtr, PyCFuncPtrType),
+    (Structure, PyCStructType),
+    (Union, UnionType),
+):
+    _native._set_metaclass(_cls, _meta)
+for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
+    _native._make_immutable(_cls)
+for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
+    _native._make_immutable(_cls)
+del _cls, _meta
 
 resize = _native.resize
 
@@ -324,3 +413,76 @@ def POINTER(cls):
 def pointer(obj):
     """A new pointer instance pointing to ``obj``."""
     return POINTER(type(obj))(obj)
+
+
+if _POINTER_TYPE_ATTR:
+    # 3.14: POINTER and pointer live in ctypes (ferrotype/_pointer_cache.py), and the
+    # pointer type to T is recorded on T.
+    del POINTER, pointer, _pointer_type_cache
+
+
+class _PointerTypeAttr:
+    """``T.__pointer_type__`` (3.14): the pointer type recorded for the ctypes type T.
+
+    A data descriptor on the metaclasses, so it is read from T's own namespace and
+    never inherited; it may be replaced by any value or deleted, as in ctypes.
+    """
+
+    @staticmethod
+    def _check(cls):
+        if getattr(cls, "_ft_info_", None) is None:
+            raise TypeError(f"{cls!r} must have storage info")
+
+    def __get__(self, cls, meta=None):
+        if cls is None:
+            return self
+        self._check(cls)
+        try:
+            return cls.__dict__[_POINTER_TYPE_KEY]
+        except KeyError:
+            raise AttributeError(f"{cls!r} has no attribute '__pointer_type__'") from None
+
+    def __set__(self, cls, value):
+        self._check(cls)
+        type.__setattr__(cls, _POINTER_TYPE_KEY, value)
+
+    def __delete__(self, cls):
+        self._check(cls)
+        if _POINTER_TYPE_KEY in cls.__dict__:
+            type.__delattr__(cls, _POINTER_TYPE_KEY)
+
+
+if _POINTER_TYPE_ATTR:
+    _CDataType.__pointer_type__ = _PointerTypeAttr()
+
+
+class _FunctionAt(CFuncPtr):
+    """A function at an address, called without ``argtypes`` and returning C ``int``."""
+
+    _flags_ = FUNCFLAG_CDECL
+
+
+def call_function(*args, **kwargs):
+    """Calls the C function at ``address`` with the arguments in a tuple, converting
+    them as a call without ``argtypes`` does; returns its ``int`` result."""
+    return _call_at("call_function", args, kwargs)
+
+
+def call_cdeclfunction(*args, **kwargs):
+    """As ``call_function`` (the calling conventions are one on this platform)."""
+    return _call_at("call_cdeclfunction", args, kwargs)
+
+
+def _call_at(name, args, kwargs):
+    # ctypes parses these as positional C arguments: its messages, in its order.
+    if kwargs:
+        raise TypeError(f"{name}() takes no keyword arguments")
+    if len(args) != 2:
+        raise TypeError(f"function takes exactly 2 arguments ({len(args)} given)")
+    address, arguments = args
+    if not isinstance(address, int):
+        raise TypeError("an integer is required")
+    if not isinstance(arguments, tuple):
+        raise TypeError(f"argument 2 must be tuple, not {type(arguments).__name__}")
+    _sys.audit("ctypes.call_function", address, arguments)
+    return _FunctionAt(address)(*arguments)

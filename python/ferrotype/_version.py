@@ -14,9 +14,62 @@ PYTHON = _sys.version_info[:2]
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
-#: 3.13: ``util.find_library`` skips a path in the linker's trace that does not exist
-#: (gh-114257); before, its FileNotFoundError propagates.
-FIND_LIBRARY_SKIPS_MISSING_FILES = PYTHON >= (3, 13)
+#: 3.13: a ctypes class gets its type information in its metaclass's ``__init__``, not
+#: ``__new__``: a class made by ``__new__`` alone is abstract, and calling ``__init__``
+#: again raises SystemError.
+METACLASS_INIT_LAYS_OUT = PYTHON >= (3, 13)
+
+#: 3.14: ``c_float_complex``, ``c_double_complex``, ``c_longdouble_complex``,
+#: ``memoryview_at`` and ``dllist``.
+HAS_COMPLEX_TYPES = PYTHON >= (3, 14)
+HAS_MEMORYVIEW_AT = PYTHON >= (3, 14)
+HAS_DLLIST = PYTHON >= (3, 14)
+
+#: The complex types' ``_type_`` (float, double, long double): 3.14's ``F``, ``D``,
+#: ``G``; 3.15 spells them ``Zf``, ``Zd``, ``Zg``.
+COMPLEX_TYPE_CODES = ("Zf", "Zd", "Zg") if PYTHON >= (3, 15) else ("F", "D", "G")
+
+#: 3.12: ``wintypes.BYTE`` is unsigned (``c_ubyte``; ``c_byte`` before).
+WINTYPES_BYTE_UNSIGNED = PYTHON >= (3, 12)
+
+#: 3.14: ``wintypes`` gains ``HCONV``, ``HCONVLIST``, ``HCURSOR``, ``HDDEDATA``,
+#: ``HDROP``, ``HSZ`` (handles), ``HFILE`` (an ``INT``) and ``HRESULT`` (a ``LONG``).
+WINTYPES_MORE_HANDLES = PYTHON >= (3, 14)
+
+#: 3.13: ``ctypes.util``'s ELF check counts a file named in a linker trace that does
+#: not exist as "not a library" (gh-114257) instead of raising FileNotFoundError.
+UTIL_MISSING_FILE_NOT_ELF = PYTHON >= (3, 13)
+
+#: 3.14: a pointer type is recorded on the type it points to, as ``T.__pointer_type__``
+#: (set when the pointer type gets its ``_type_``, read by ``POINTER(T)``), instead of
+#: in a dict. ``POINTER`` and ``pointer`` move from ``_ctypes`` to ``ctypes``;
+#: ``ctypes._pointer_type_cache`` becomes a deprecated view of the attribute (with
+#: ``_pointer_type_cache_fallback`` for what has no such attribute), and
+#: ``POINTER("name")`` is deprecated.
+POINTER_TYPE_ATTR = PYTHON >= (3, 14)
+
+#: 3.13: ``SetPointerType`` warns (DeprecationWarning). (From 3.14, with
+#: ``POINTER_TYPE_ATTR``, it only calls ``set_type``.)
+SETPOINTERTYPE_DEPRECATED = PYTHON >= (3, 13)
+
+#: 3.15: ``SetPointerType`` is gone.
+HAS_SETPOINTERTYPE = PYTHON < (3, 15)
+
+#: 3.15: ``ctypes.__version__`` and ``_ctypes.__version__`` warn (DeprecationWarning,
+#: through a module ``__getattr__``), and ``ctypes._ctypes_version`` is gone.
+VERSION_DEPRECATED = PYTHON >= (3, 15)
+
+
+def warn_deprecated(name, *, remove):
+    """A DeprecationWarning as ctypes words it ("'name' is deprecated and slated for
+    removal in Python 3.N"), reported at the caller of the function that calls this."""
+    import warnings
+
+    warnings.warn(
+        f"{name!r} is deprecated and slated for removal in Python {remove[0]}.{remove[1]}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _check_build():

@@ -19,11 +19,18 @@ import os
 import re
 import shutil
 import subprocess
+import sys  # noqa: F401  (a name of ctypes.util)
 import tempfile
 
 from . import _native, _version
+from ._version import HAS_DLLIST as _HAS_DLLIST
 
 __all__ = ["find_library"]
+
+if _HAS_DLLIST:
+    # ctypes (3.14): the list of loaded shared libraries, where the platform has
+    # dl_iterate_phdr (`_ctypes.dllist`).
+    from ._ctypes import dllist  # noqa: F401 (re-exported, as ctypes.util's)
 
 # ctypes: the soname is the first blank-separated word after SONAME in
 # `objdump -p` output.
@@ -35,15 +42,17 @@ def find_library(name):
 
     Same answer as ``ctypes.util.find_library(name)`` on Linux.
     """
-    return _findSoname_ldconfig(name) or _soname(_findLib_gcc(name)) or _soname(_findLib_ld(name))
-
-
-# The three searches go by ctypes.util's private names, which tests of ctypes replace
-# (`unittest.mock.patch("ctypes.util._findLib_gcc", ...)`) to force a later search.
+    # Each step is looked up by its ctypes name when called, so that code patching
+    # `ctypes.util._findSoname_ldconfig` and friends (as CPython's tests do) works.
+    return (
+        _findSoname_ldconfig(name)
+        or _get_soname(_findLib_gcc(name))
+        or _get_soname(_findLib_ld(name))
+    )
 
 
 def _findSoname_ldconfig(name):
-    """The soname of ``lib<name>`` in the loader cache, or None."""
+    """Step 1: the soname the loader cache lists for ``lib<name>``, or None."""
     return _native._ldcache_find(name)
 
 
@@ -54,16 +63,12 @@ def _trace_pattern(name):
 
 
 def _is_elf(path):
-    """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976).
-
-    From 3.13 a path in the trace that does not exist is not one (gh-114257: the trace
-    of ``-llibc`` names ``liblibc.a``); before, the FileNotFoundError propagates.
-    """
+    """Whether ``path`` is an ELF file rather than, say, a linker script (bpo-41976)."""
     try:
         with open(path, "rb") as f:
             return f.read(4) == b"\x7fELF"
     except FileNotFoundError:
-        if _version.FIND_LIBRARY_SKIPS_MISSING_FILES:
+        if _version.UTIL_MISSING_FILE_NOT_ELF:
             return False
         raise
 
@@ -125,7 +130,7 @@ def _findLib_ld(name):
     return None
 
 
-def _soname(path):
+def _get_soname(path):
     """The SONAME recorded in the shared library at ``path``, via objdump; None if none."""
     if not path:
         return None

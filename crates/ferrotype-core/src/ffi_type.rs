@@ -157,7 +157,8 @@ impl FfiType {
     }
 
     /// Appends the scalar leaves of the type with their offsets, laid out as libffi lays
-    /// out struct elements (each at the next multiple of its alignment). Only for types
+    /// out struct elements (each at the next multiple of its alignment); a complex
+    /// number is two leaves, its real and imaginary parts. Only for types
     /// of at most [`MAX_CLASSIFIED_SIZE`] bytes, which have at most that many leaves
     /// (every scalar takes a byte at least and struct elements do not overlap): for a
     /// larger type it appends nothing and returns `false`.
@@ -172,6 +173,12 @@ impl FfiType {
     fn push_leaves(&self, base: usize, out: &mut Vec<(usize, TypeCode)>) {
         match self {
             FfiType::Void => {}
+            // A complex number is classified as the two reals it is laid out as.
+            FfiType::Scalar(code) if code.is_complex() => {
+                let re = code.component();
+                out.push((base, re));
+                out.push((base + re.size(), re));
+            }
             FfiType::Scalar(code) => out.push((base, *code)),
             FfiType::Struct(s) => {
                 let mut off = 0usize;

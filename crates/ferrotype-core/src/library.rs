@@ -106,9 +106,63 @@ impl Library {
     }
 }
 
+/// The paths of the shared objects loaded in the process, in the loader's order, as
+/// `dl_iterate_phdr` reports them (ctypes' `dllist()` on Linux): the main program first,
+/// with an empty name, then the vDSO and each library by the name it was loaded as.
+pub fn loaded_objects() -> Vec<Vec<u8>> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    // SAFETY: `collect_name` matches the callback type and only reads the info the
+    // loader passes for the duration of the call; `data` points to `names`, alive and
+    // borrowed by nothing else until the call returns. The loader holds its lock while
+    // iterating, so the list cannot change under us.
+    unsafe {
+        libc::dl_iterate_phdr(Some(collect_name), (&raw mut names).cast::<c_void>());
+    }
+    names
+}
+
+/// The `dl_iterate_phdr` callback of [`loaded_objects`]: appends the object's name.
+///
+/// # Safety
+/// `info` must be the loader's description of one object and `data` a
+/// `*mut Vec<Vec<u8>>` that nothing else uses during the iteration.
+unsafe extern "C" fn collect_name(
+    info: *mut libc::dl_phdr_info,
+    _size: libc::size_t,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: the caller's contract: `data` is the vector `loaded_objects` passed.
+    let names = unsafe { &mut *data.cast::<Vec<Vec<u8>>>() };
+    // SAFETY: `info` is valid for the call; `dlpi_name` is NULL or a NUL-terminated
+    // string the loader owns while the object is loaded.
+    let name = unsafe {
+        let p = (*info).dlpi_name;
+        if p.is_null() {
+            Vec::new()
+        } else {
+            std::ffi::CStr::from_ptr(p).to_bytes().to_vec()
+        }
+    };
+    names.push(name);
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loaded_objects_start_with_the_program_and_name_libc() {
+        let names = loaded_objects();
+        assert_eq!(
+            names.first().map(Vec::len),
+            Some(0),
+            "the main program has no name"
+        );
+        assert!(names
+            .iter()
+            .any(|n| String::from_utf8_lossy(n).contains("libc.so")));
+    }
 
     #[test]
     fn process_image_has_libc() {

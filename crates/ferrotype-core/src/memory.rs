@@ -100,13 +100,16 @@ pub enum Scalar {
 }
 
 /// Reads a value of type `code` at `ptr`. `swapped` reads the bytes in the opposite of
-/// native order (`__ctype_be__` on a little-endian machine).
+/// native order (`__ctype_be__` on a little-endian machine). A complex type gives its
+/// real part here; [`read_complex`] reads both.
 ///
 /// # Safety
 /// `ptr` must be valid for reads of `code.size()` bytes.
 pub unsafe fn read_scalar(ptr: *const u8, code: TypeCode, swapped: bool) -> Scalar {
     let size = code.size();
     match code.kind() {
+        // SAFETY: the real part is the first half of the caller's `size` bytes.
+        ValueKind::Complex => Scalar::Float(unsafe { read_real(ptr, code.component(), swapped) }),
         ValueKind::Float => {
             // SAFETY: the caller guarantees `size` readable bytes for each case.
             let v = unsafe {
@@ -133,12 +136,18 @@ pub unsafe fn read_scalar(ptr: *const u8, code: TypeCode, swapped: bool) -> Scal
 }
 
 /// Writes `value` as type `code` at `ptr`. Integers are stored as their low
-/// `code.size()` bytes (the caller checks the range first).
+/// `code.size()` bytes (the caller checks the range first). A complex type gets `value`
+/// as its real part and a zero imaginary part.
 ///
 /// # Safety
 /// `ptr` must be valid for writes of `code.size()` bytes.
 pub unsafe fn write_scalar(ptr: *mut u8, code: TypeCode, swapped: bool, value: Scalar) {
     let size = code.size();
+    if code.is_complex() {
+        // SAFETY: forwarded contract.
+        unsafe { write_complex(ptr, code, swapped, as_f64(value), 0.0) };
+        return;
+    }
     let bits = match (code, value) {
         (TypeCode::Float, v) => u64::from((as_f64(v) as f32).to_bits()),
         (TypeCode::Double, v) => as_f64(v).to_bits(),
@@ -156,6 +165,68 @@ pub unsafe fn write_scalar(ptr: *mut u8, code: TypeCode, swapped: bool, value: S
     };
     // SAFETY: caller guarantees `size` writable bytes.
     unsafe { write_bits(ptr, size, swapped, bits) }
+}
+
+/// Reads one real floating-point value of type `real` (`float`, `double` or
+/// `long double`) at `ptr`.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `real.size()` bytes.
+unsafe fn read_real(ptr: *const u8, real: TypeCode, swapped: bool) -> f64 {
+    // SAFETY: the caller guarantees `real.size()` readable bytes.
+    unsafe {
+        match real {
+            TypeCode::Float => f64::from(f32::from_bits(read_bits(ptr, 4, swapped) as u32)),
+            TypeCode::Double => f64::from_bits(read_bits(ptr, 8, swapped)),
+            _ => read_long_double(ptr),
+        }
+    }
+}
+
+/// Writes one real floating-point value of type `real` at `ptr` (a `float` rounds as C's
+/// conversion does: out-of-range values become infinities).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `real.size()` bytes.
+unsafe fn write_real(ptr: *mut u8, real: TypeCode, swapped: bool, value: f64) {
+    // SAFETY: the caller guarantees `real.size()` writable bytes.
+    unsafe {
+        match real {
+            TypeCode::Float => write_bits(ptr, 4, swapped, u64::from((value as f32).to_bits())),
+            TypeCode::Double => write_bits(ptr, 8, swapped, value.to_bits()),
+            _ => write_long_double(ptr, value),
+        }
+    }
+}
+
+/// Reads a complex value (`F`, `D` or `G`) at `ptr` as `(real, imaginary)`: two values
+/// of its component type in a row, each swapped on its own when `swapped` (a `long
+/// double` component is never swapped: that type has no byte-swapped twin).
+///
+/// # Safety
+/// `ptr` must be valid for reads of `code.size()` bytes.
+pub unsafe fn read_complex(ptr: *const u8, code: TypeCode, swapped: bool) -> (f64, f64) {
+    let real = code.component();
+    // SAFETY: the caller guarantees both halves are readable.
+    unsafe {
+        (
+            read_real(ptr, real, swapped),
+            read_real(ptr.add(real.size()), real, swapped),
+        )
+    }
+}
+
+/// Writes `(re, im)` as the complex type `code` at `ptr` (see [`read_complex`]).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `code.size()` bytes.
+pub unsafe fn write_complex(ptr: *mut u8, code: TypeCode, swapped: bool, re: f64, im: f64) {
+    let real = code.component();
+    // SAFETY: the caller guarantees both halves are writable.
+    unsafe {
+        write_real(ptr, real, swapped, re);
+        write_real(ptr.add(real.size()), real, swapped, im);
+    }
 }
 
 fn as_f64(v: Scalar) -> f64 {
@@ -596,6 +667,42 @@ pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complex_values_are_two_components() {
+        let buf = OwnedBuf::try_new(32, 16).unwrap();
+        let p = buf.as_ptr();
+        // SAFETY: the buffer holds 32 bytes, the largest complex type.
+        unsafe {
+            for code in [
+                TypeCode::FloatComplex,
+                TypeCode::DoubleComplex,
+                TypeCode::LongDoubleComplex,
+            ] {
+                write_complex(p, code, false, 1.5, -2.25);
+                assert_eq!(read_complex(p, code, false), (1.5, -2.25));
+                assert_eq!(read_scalar(p, code, false), Scalar::Float(1.5));
+                write_scalar(p, code, false, Scalar::Signed(3));
+                assert_eq!(read_complex(p, code, false), (3.0, 0.0));
+            }
+            write_complex(p, TypeCode::DoubleComplex, false, 1.0, 2.0);
+            let native: Vec<u8> = [1.0f64.to_ne_bytes(), 2.0f64.to_ne_bytes()].concat();
+            assert_eq!(bytes(p, 16), &native[..]);
+            write_complex(p, TypeCode::FloatComplex, true, 1.0, 2.0);
+            let other: Vec<u8> = if cfg!(target_endian = "little") {
+                [1.0f32.to_be_bytes(), 2.0f32.to_be_bytes()].concat()
+            } else {
+                [1.0f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat()
+            };
+            assert_eq!(bytes(p, 8), &other[..]);
+            assert_eq!(read_complex(p, TypeCode::FloatComplex, true), (1.0, 2.0));
+            write_complex(p, TypeCode::FloatComplex, false, 1e300, 0.0);
+            assert_eq!(
+                read_complex(p, TypeCode::FloatComplex, false).0,
+                f64::INFINITY
+            );
+        }
+    }
 
     #[test]
     fn scalars_round_trip() {

@@ -110,6 +110,9 @@ fn reg_bank(code: TypeCode) -> Option<bool> {
     match code {
         TypeCode::Float | TypeCode::Double => Some(true),
         TypeCode::LongDouble | TypeCode::Half => None,
+        // A complex argument or result: libffi's path (a structure of two of its
+        // component inside an aggregate is classified by the leaves, which split it).
+        c if c.is_complex() => None,
         _ => Some(false),
     }
 }

@@ -54,6 +54,13 @@ pub enum TypeCode {
     /// type. It lives in memory (fields, arrays, buffers) but cannot cross a call: libffi
     /// has no way to say "a 2-byte value in an SSE register" (see [`TypeCode::ffi_type`]).
     Half,
+    /// `float _Complex` (`F`; CPython 3.14's code, 3.15 spells it `Zf`): the real part
+    /// then the imaginary part, each a `float`.
+    FloatComplex,
+    /// `double _Complex` (`D`; 3.15: `Zd`).
+    DoubleComplex,
+    /// `long double _Complex` (`G`; 3.15: `Zg`).
+    LongDoubleComplex,
     /// `void *` (`P`)
     VoidP,
     /// `char *`, a NUL-terminated byte string (`z`)
@@ -75,6 +82,9 @@ pub enum ValueKind {
     Bool,
     /// An IEEE binary float of the type's size, or the platform's `long double`.
     Float,
+    /// A C `_Complex` number: two floats of half the type's size (read and written with
+    /// `memory::read_complex`/`write_complex`).
+    Complex,
     /// A data or object pointer.
     Pointer,
 }
@@ -92,7 +102,7 @@ pub enum LongDoubleFormat {
 
 /// All codes, in the order ctypes lists them in its error message (ferrotype's own
 /// codes last).
-pub const ALL: [TypeCode; 21] = [
+pub const ALL: [TypeCode; 24] = [
     TypeCode::Char,
     TypeCode::Byte,
     TypeCode::UByte,
@@ -114,10 +124,14 @@ pub const ALL: [TypeCode; 21] = [
     TypeCode::Bool,
     TypeCode::LongDouble,
     TypeCode::Half,
+    TypeCode::FloatComplex,
+    TypeCode::DoubleComplex,
+    TypeCode::LongDoubleComplex,
 ];
 
 /// The codes ctypes accepts, as it lists them in its `_type_` error message, followed by
-/// ferrotype's own (`e`).
+/// ferrotype's own (`e`). The complex codes (`F`, `D`, `G`) are not in it: which
+/// interpreters have them, and how they are spelt, is the extension's business.
 pub const VALID_CODES: &str = "cbBhHiIlLdfuzZqQPXOv?ge";
 
 impl TypeCode {
@@ -141,6 +155,9 @@ impl TypeCode {
             'd' => TypeCode::Double,
             'g' => TypeCode::LongDouble,
             'e' => TypeCode::Half,
+            'F' => TypeCode::FloatComplex,
+            'D' => TypeCode::DoubleComplex,
+            'G' => TypeCode::LongDoubleComplex,
             'P' => TypeCode::VoidP,
             'z' => TypeCode::CharP,
             'Z' => TypeCode::WCharP,
@@ -169,6 +186,9 @@ impl TypeCode {
             TypeCode::Double => 'd',
             TypeCode::LongDouble => 'g',
             TypeCode::Half => 'e',
+            TypeCode::FloatComplex => 'F',
+            TypeCode::DoubleComplex => 'D',
+            TypeCode::LongDoubleComplex => 'G',
             TypeCode::VoidP => 'P',
             TypeCode::CharP => 'z',
             TypeCode::WCharP => 'Z',
@@ -196,6 +216,9 @@ impl TypeCode {
             TypeCode::Double => "double",
             TypeCode::LongDouble => "long double",
             TypeCode::Half => "_Float16",
+            TypeCode::FloatComplex => "float _Complex",
+            TypeCode::DoubleComplex => "double _Complex",
+            TypeCode::LongDoubleComplex => "long double _Complex",
             TypeCode::VoidP => "void *",
             TypeCode::CharP => "char *",
             TypeCode::WCharP => "wchar_t *",
@@ -217,6 +240,10 @@ impl TypeCode {
             TypeCode::Double => size_of::<f64>(),
             TypeCode::LongDouble => long_double_ffi().size,
             TypeCode::Half => 2,
+            // C11: a complex type is laid out as an array of two of its real type.
+            TypeCode::FloatComplex => 2 * size_of::<f32>(),
+            TypeCode::DoubleComplex => 2 * size_of::<f64>(),
+            TypeCode::LongDoubleComplex => 2 * long_double_ffi().size,
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 size_of::<*mut c_void>()
             }
@@ -237,6 +264,9 @@ impl TypeCode {
             TypeCode::Double => align_of::<f64>(),
             TypeCode::LongDouble => usize::from(long_double_ffi().alignment),
             TypeCode::Half => 2,
+            TypeCode::FloatComplex => align_of::<f32>(),
+            TypeCode::DoubleComplex => align_of::<f64>(),
+            TypeCode::LongDoubleComplex => usize::from(long_double_ffi().alignment),
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 align_of::<*mut c_void>()
             }
@@ -264,6 +294,9 @@ impl TypeCode {
             TypeCode::Float | TypeCode::Double | TypeCode::LongDouble | TypeCode::Half => {
                 ValueKind::Float
             }
+            TypeCode::FloatComplex | TypeCode::DoubleComplex | TypeCode::LongDoubleComplex => {
+                ValueKind::Complex
+            }
             TypeCode::VoidP | TypeCode::CharP | TypeCode::WCharP | TypeCode::PyObject => {
                 ValueKind::Pointer
             }
@@ -288,14 +321,34 @@ impl TypeCode {
         )
     }
 
+    /// Whether the code is one of the complex types (`F`, `D`, `G`).
+    pub fn is_complex(self) -> bool {
+        self.kind() == ValueKind::Complex
+    }
+
+    /// The real type of each half of a complex type (the type itself otherwise).
+    pub fn component(self) -> TypeCode {
+        match self {
+            TypeCode::FloatComplex => TypeCode::Float,
+            TypeCode::DoubleComplex => TypeCode::Double,
+            TypeCode::LongDoubleComplex => TypeCode::LongDouble,
+            other => other,
+        }
+    }
+
     /// Whether ctypes offers a byte-swapped twin (`__ctype_be__`/`__ctype_le__`) of this type.
-    /// ctypes: only integers, `float`, `double` and the one-byte `char` types have one;
-    /// ferrotype's `_Float16` has one too.
+    /// ctypes: only integers, `float`, `double`, their complex types (3.14) and the
+    /// one-byte `char` types have one; ferrotype's `_Float16` has one too.
     pub fn has_swapped_twin(self) -> bool {
         self.is_integer()
             || matches!(
                 self,
-                TypeCode::Float | TypeCode::Double | TypeCode::Char | TypeCode::Half
+                TypeCode::Float
+                    | TypeCode::Double
+                    | TypeCode::Char
+                    | TypeCode::Half
+                    | TypeCode::FloatComplex
+                    | TypeCode::DoubleComplex
             )
     }
 
@@ -316,6 +369,9 @@ impl TypeCode {
             TypeCode::Float => &raw mut r::ffi_type_float,
             TypeCode::Double => &raw mut r::ffi_type_double,
             TypeCode::LongDouble => &raw mut r::ffi_type_longdouble,
+            TypeCode::FloatComplex => &raw mut r::ffi_type_complex_float,
+            TypeCode::DoubleComplex => &raw mut r::ffi_type_complex_double,
+            TypeCode::LongDoubleComplex => &raw mut r::ffi_type_complex_longdouble,
             // Size and alignment only (libffi has no `_Float16`): calls refuse the type
             // (see `is_callable`), so the integer class is never used to pass one.
             TypeCode::Half => &raw mut r::ffi_type_uint16,
@@ -340,6 +396,11 @@ impl TypeCode {
             TypeCode::Double => 'd',
             TypeCode::LongDouble => 'g',
             TypeCode::Half => 'e',
+            // CPython 3.14 exports its type code; 3.15 spells the complex formats `Zf`,
+            // `Zd`, `Zg` (the extension adds the `Z`).
+            TypeCode::FloatComplex => 'F',
+            TypeCode::DoubleComplex => 'D',
+            TypeCode::LongDoubleComplex => 'G',
             TypeCode::VoidP => 'P',
             TypeCode::CharP => 'z',
             TypeCode::WCharP => 'Z',
@@ -457,7 +518,7 @@ mod tests {
     fn codes_round_trip() {
         for code in ALL {
             assert_eq!(TypeCode::from_char(code.as_char()).unwrap(), code);
-            assert!(VALID_CODES.contains(code.as_char()));
+            assert!(VALID_CODES.contains(code.as_char()) || code.is_complex());
         }
         assert!(matches!(
             TypeCode::from_char('x'),
@@ -513,6 +574,21 @@ mod tests {
             .iter()
             .filter(|c| !c.is_callable())
             .eq([&TypeCode::Half]));
+    }
+
+    #[test]
+    fn complex_types_are_two_of_their_component() {
+        for (c, re) in [
+            (TypeCode::FloatComplex, TypeCode::Float),
+            (TypeCode::DoubleComplex, TypeCode::Double),
+            (TypeCode::LongDoubleComplex, TypeCode::LongDouble),
+        ] {
+            assert_eq!(TypeCode::from_char(c.as_char()).unwrap(), c);
+            assert_eq!(c.component(), re);
+            assert_eq!((c.size(), c.align()), (2 * re.size(), re.align()));
+            assert!(c.is_complex() && c.is_callable() && !re.is_complex());
+            assert_eq!(c.has_swapped_twin(), re.has_swapped_twin());
+        }
     }
 
     #[test]

@@ -100,6 +100,9 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     types::array::SUBSCRIPT.install::<Array>(py);
     types::pointer::SUBSCRIPT.install::<Pointer>(py);
     slots::install_descr_get::<CField>(py);
+    // As ctypes' CField: made only by the structure metaclasses, and immutable.
+    objects::disallow_instantiation(&CField::type_object(py));
+    objects::make_immutable(&CField::type_object(py));
     slots::install_descr_get::<CharArrayAttr>(py);
     slots::install_getset::<types::simple::Value>(
         &SimpleCData::type_object(py),
@@ -125,6 +128,29 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
 #[pyo3(name = "_slot_report")]
 fn slot_report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
     capi::report(cls)
+}
+
+/// `_set_metaclass(cls, meta)`: makes `meta` the metaclass of the native base class `cls`
+/// (`_SimpleCData`, `Structure`, ...), which `_ctypes.py` does once at import, so that
+/// the public bases are the native classes themselves, direct subclasses of `_CData`.
+#[pyfunction]
+#[pyo3(name = "_set_metaclass")]
+fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyResult<()> {
+    let base = CData::type_object(cls.py());
+    if cls.is(&base) || !objects::is_subtype(cls, &base) {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "_set_metaclass: not a native data class",
+        ));
+    }
+    objects::set_metaclass(cls, meta)
+}
+
+/// `_make_immutable(cls)`: marks a class of ferrotype's immutable, as ctypes' classes and
+/// metaclasses are (`_ctypes.py` does it once at import).
+#[pyfunction]
+#[pyo3(name = "_make_immutable")]
+fn make_immutable(cls: &Bound<'_, PyType>) {
+    objects::make_immutable(cls)
 }
 
 #[pymodule]
@@ -161,6 +187,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::array::char_array_set_raw, m)?)?;
     m.add_function(wrap_pyfunction!(types::thunk::debug_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::set_register_calls, m)?)?;
+    m.add_function(wrap_pyfunction!(set_metaclass, m)?)?;
+    m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::sizeof, m)?)?;
@@ -172,6 +200,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::functions::memset, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::wstring_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::memoryview_at, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::dllist, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::get_errno, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::set_errno, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::dlopen, m)?)?;
@@ -185,6 +215,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::functions::view_keeping, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::keep_alive, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::pyobj_from_ptr, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::py_incref, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::py_decref, m)?)?;
+    m.add_function(wrap_pyfunction!(api::functions::buffer_info, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::pointer_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::generic_from_param, m)?)?;
@@ -203,6 +237,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
     // The interpreter this build is for: `_version.py` refuses to load it into another.
     m.add("_BUILT_FOR", crate::capi::version::PYTHON)?;
+    m.add("CTYPES_MAX_ARGCOUNT", ferrotype_core::MAX_ARGS)?;
+    // The C functions ctypes publishes by address (`_memmove_addr`, ...).
+    capi::cfuncs::set_cast(api::functions::cast_address);
+    for (name, address) in capi::cfuncs::addresses() {
+        m.add(name, address)?;
+    }
     api::util::register(m)?;
     Ok(())
 }

@@ -29,6 +29,9 @@ fn scalar_spec(info: &StgInfo) -> PyResult<String> {
         TypeCode::WChar if size == 4 => format!("{order}U1"),
         TypeCode::Float | TypeCode::Double | TypeCode::Half => format!("{order}f{size}"),
         TypeCode::LongDouble => "g".to_owned(),
+        // NumPy's complex64/complex128 (two floats of half the size), clongdouble.
+        TypeCode::FloatComplex | TypeCode::DoubleComplex => format!("{order}c{size}"),
+        TypeCode::LongDoubleComplex => "G".to_owned(),
         TypeCode::VoidP => format!("{order}u{size}"),
         TypeCode::PyObject => "O".to_owned(),
         c if c.is_integer() => {

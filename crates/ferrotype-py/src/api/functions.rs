@@ -2,20 +2,21 @@
 //! `cast`, `memmove`, `memset`, `string_at`, `wstring_at`, errno access, and the
 //! `dlopen` family used by `CDLL`.
 
+use crate::capi::values::new_bytes;
 use std::ffi::{c_void, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use ferrotype_core::memory;
 use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyOSError, PySystemError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyType};
+use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
-use crate::capi::values::{nested, str_from_wide, tp_name};
+use crate::capi::values::{nested, object_at, release_reference, str_from_wide, tp_name};
 use crate::capi::version;
 use crate::codec::param::{pointer_param, simple_param, CArg, Param};
-use crate::codec::scalar::{address_value, as_parameter};
+use crate::codec::scalar::{address_value, as_parameter, int_for};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
@@ -69,6 +70,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
         slot: ArgSlot { ptr: p.cast() },
         keep: Some(obj.clone().unbind()),
         obj: Some(obj.clone().unbind()),
+        by_memory: false,
     })
 }
 
@@ -135,7 +137,30 @@ fn param_address(p: &Param) -> usize {
 /// alive.
 #[pyfunction]
 pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let py = obj.py();
+    let (cls, info) = cast_target(typ)?;
+    let p = void_p(obj, 0)?;
+    cast_into(obj, param_address(&p), p.keep, &cls, &info)
+}
+
+/// The body of the C function at `_ctypes._cast_addr` (ctypes' `cast(ptr, src, ctype)`,
+/// which ctypes' `__init__` calls with the address already converted): as [`cast`], with
+/// the address given. A `bytes` source is kept alive, as the address points into it.
+pub fn cast_address<'py>(
+    address: usize,
+    src: &Bound<'py, PyAny>,
+    typ: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (cls, info) = cast_target(typ)?;
+    let keep = src
+        .is_instance_of::<PyBytes>()
+        .then(|| src.clone().unbind());
+    cast_into(src, address, keep, &cls, &info)
+}
+
+/// `typ` and its type information if `cast` accepts it (a pointer-like type).
+fn cast_target<'py>(
+    typ: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyType>, Bound<'py, StgInfo>)> {
     let pointer_like = typ.cast::<PyType>().ok().and_then(|t| {
         let info = info_of(t.as_any())?;
         let i = info.get();
@@ -149,35 +174,37 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         };
         ok.then(|| (t.clone(), info))
     });
-    let Some((cls, info)) = pointer_like else {
+    pointer_like.ok_or_else(|| {
         // From 3.13 only a ctypes type is named.
         if version::CAST_NAMES_ONLY_CTYPES_TYPES && info_of(typ).is_none() {
-            return Err(PyTypeError::new_err(
-                "cast() argument 2 must be a pointer type",
-            ));
+            return PyTypeError::new_err("cast() argument 2 must be a pointer type");
         }
         let name = typ
             .cast::<PyType>()
             .ok()
             .and_then(|t| t.name().ok().map(|n| n.to_string()))
             .unwrap_or_else(|| type_name(typ));
-        return Err(PyTypeError::new_err(format!(
+        PyTypeError::new_err(format!(
             "cast() argument 2 must be a pointer type, not {name}"
-        )));
-    };
-    let p = void_p(obj, 0)?;
-    let cd = CData::for_type(&info)?;
+        ))
+    })
+}
+
+/// An instance of the pointer-like `cls` holding `address`; it keeps `obj` (or `keep`)
+/// alive.
+fn cast_into<'py>(
+    obj: &Bound<'py, PyAny>,
+    address: usize,
+    keep: Option<Py<PyAny>>,
+    cls: &Bound<'py, PyType>,
+    info: &Bound<'py, StgInfo>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let cd = CData::for_type(info)?;
     // SAFETY: pointer-like instances hold one pointer-sized value.
-    unsafe {
-        memory::write_bits(
-            cd.ptr(),
-            TypeCode::VoidP.size(),
-            false,
-            param_address(&p) as u64,
-        )
-    };
-    let result = instantiate(&cls, cd)?;
-    let rc = as_cdata(&result).expect("just made");
+    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
+    let result = instantiate(cls, cd)?;
+    let rc = as_cdata(&result).ok_or_else(|| PyTypeError::new_err("cast() made no instance"))?;
     if let Some(src) = as_cdata(obj) {
         // ctypes: the result shares the source's keep-alive container and, when that is
         // a dict, adds the source itself under its id.
@@ -190,7 +217,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         if let Ok(d) = container.cast::<pyo3::types::PyDict>() {
             d.set_item(obj.as_ptr() as usize, obj)?;
         }
-    } else if let Some(k) = p.keep {
+    } else if let Some(k) = keep {
         rc.get().share_objects(py, k);
     }
     Ok(result)
@@ -237,7 +264,7 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
     };
     // SAFETY: as above.
     let bytes = unsafe { memory::bytes(p, len) };
-    Ok(PyBytes::new(ptr.py(), bytes))
+    new_bytes(ptr.py(), bytes)
 }
 
 /// ctypes' `wstring_at(ptr, size=-1)`: the wide string at `ptr`.
@@ -258,6 +285,40 @@ pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
     };
     // SAFETY: as above.
     unsafe { str_from_wide(ptr.py(), p, len) }
+}
+
+/// ctypes' `memoryview_at(ptr, size, readonly)` (3.14): a memoryview of `size` bytes
+/// at `ptr`, read-only or not, owning nothing. `ptr` converts as a `c_void_p` argument
+/// and `size` as a `c_ssize_t` one (ctypes' `ArgumentError`s); a negative size is
+/// ctypes' ValueError.
+#[pyfunction]
+pub fn memoryview_at<'py>(
+    ptr: &Bound<'py, PyAny>,
+    size: &Bound<'py, PyAny>,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = ptr.py();
+    let param = void_p(ptr, 0)?;
+    // A `c_ssize_t` takes the bit pattern of any integer that fits 64 bits (2**63 is
+    // -2**63, as in ctypes, and then negative).
+    let size = int_for(size, TypeCode::Long).map_err(|e| argument_error(py, 1, e))? as i64;
+    if size < 0 {
+        return Err(PyValueError::new_err(format!(
+            "memoryview_at: size is negative (or overflowed): {size}"
+        )));
+    }
+    let p = param_address(&param) as *mut u8;
+    // SAFETY: a raw-memory view at a caller-provided address, unchecked as in ctypes
+    // (README safety section); the size is not negative.
+    unsafe { buffer::memoryview_at(py, p, size as isize, readonly) }
+}
+
+/// ctypes' `dllist()` (3.14, Linux): the paths of the loaded shared objects, the main
+/// program's (an empty string) first, decoded with the file-system encoding.
+#[pyfunction]
+pub fn dllist(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let names = ferrotype_core::library::loaded_objects();
+    PyList::new(py, names.iter().map(|n| OsStr::from_bytes(n)))
 }
 
 /// ctypes' `get_errno()`.
@@ -573,6 +634,66 @@ pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
     let size = usize::try_from(size)
         .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("minimum size is {min}")))?;
     cd.get().resize(size)
+}
+
+/// `_ctypes.PyObj_FromPtr(address)`: the object at `address` (unchecked, as in ctypes:
+/// the caller vouches that a live object is there).
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+pub fn pyobj_from_ptr<'py>(address: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let addr = object_address(address)?;
+    if addr == 0 {
+        // ctypes' argument converter fails on NULL without setting an error, which the
+        // argument parser reports this way.
+        return Err(PySystemError::new_err(
+            "PyObj_FromPtr() argument 1 (unspecified)",
+        ));
+    }
+    // SAFETY: none beyond the caller's word, exactly as ctypes' PyObj_FromPtr.
+    Ok(unsafe { object_at(address.py(), addr) })
+}
+
+/// An address given as an `int` (ctypes' `PyLong_AsVoidPtr`: negative values wrap).
+fn object_address(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("an integer is required"));
+    }
+    match obj.extract::<usize>() {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(obj.extract::<isize>()? as usize),
+    }
+}
+
+/// `_ctypes.Py_INCREF(obj)`: adds a reference to `obj` that nothing releases (until a
+/// `Py_DECREF`), and returns `obj`.
+#[pyfunction]
+#[pyo3(name = "Py_INCREF")]
+pub fn py_incref<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    std::mem::forget(obj.clone());
+    obj.clone()
+}
+
+/// `_ctypes.Py_DECREF(obj)`: drops a reference to `obj` (one taken by `Py_INCREF`), and
+/// returns `obj`.
+#[pyfunction]
+#[pyo3(name = "Py_DECREF")]
+pub fn py_decref<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    // SAFETY: unchecked, as in ctypes: the caller vouches for the reference dropped.
+    unsafe { release_reference(obj) }
+}
+
+/// `_ctypes.buffer_info(type_or_instance)`: the PEP 3118 format, the number of
+/// dimensions and the shape its buffer exports.
+#[pyfunction]
+pub fn buffer_info<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<(String, usize, Bound<'py, pyo3::types::PyTuple>)> {
+    let info = info_of_type_or_instance(obj)
+        .ok_or_else(|| PyTypeError::new_err("not a ctypes type or object"))?;
+    let i = info.get();
+    let format = i.format.to_string_lossy().into_owned();
+    let shape = pyo3::types::PyTuple::new(obj.py(), i.shape.iter())?;
+    Ok((format, i.shape.len(), shape))
 }
 
 /// Unpickles an instance of `cls` from `(dict, bytes)` (what `__reduce__` returns).

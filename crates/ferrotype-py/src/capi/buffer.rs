@@ -7,6 +7,32 @@ use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+/// A `memoryview` of `len` raw bytes at `ptr` that owns nothing (its `obj` is None),
+/// writable unless `readonly` (`PyMemoryView_FromMemory`, ctypes' `memoryview_at`).
+///
+/// # Safety
+/// The memory is used unchecked for as long as the view lives: the caller vouches for
+/// it, as for any raw-address operation of ctypes (`string_at`).
+pub unsafe fn memoryview_at<'py>(
+    py: Python<'py>,
+    ptr: *mut u8,
+    len: isize,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let flags = if readonly {
+        ffi::PyBUF_READ
+    } else {
+        ffi::PyBUF_WRITE
+    };
+    // SAFETY: the GIL is held (token); `len` is not negative (the caller checked) and
+    // the region is the caller's responsibility. The result is a new reference or NULL
+    // with an exception set.
+    unsafe {
+        let view = ffi::PyMemoryView_FromMemory(ptr.cast::<c_char>(), len, flags);
+        Bound::from_owned_ptr_or_err(py, view)
+    }
+}
+
 /// The view CPython hands to `__getbuffer__`.
 pub type RawBuffer = ffi::Py_buffer;
 

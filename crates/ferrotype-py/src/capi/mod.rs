@@ -75,6 +75,14 @@
 //! 7. **NumPy's `PyArrayObject_fields` head**, in [`numpy`]. *Verified by*
 //!    `tests/test_ctypeslib.py`, which compares every fact read with NumPy's own
 //!    attributes, and `tests/test_boundary.py`.
+//! 8. **C functions called by address**, in [`cfuncs`]: `_ctypes`' `_string_at_addr`,
+//!    `_wstring_at_addr` and `_cast_addr` are `extern "C"` functions with ctypes'
+//!    signatures, entered from foreign calls; each attaches to the interpreter as a
+//!    callback does ([`gil::attach_callback`]), catches panics, and reports an error as
+//!    NULL with the exception set, which a `py_object` result turns back into the
+//!    exception. *Verified by* `tests/test_names_per_version.py`, which calls them
+//!    through `PYFUNCTYPE` (GIL held) and `CFUNCTYPE` (GIL given up), as ctypes' own
+//!    `__init__` does.
 //!
 //! ## Limitations
 //!
@@ -85,6 +93,7 @@
 //!   3.11 runs the suite in CI so far.
 
 pub mod buffer;
+pub mod cfuncs;
 pub mod gil;
 pub mod gilcell;
 pub mod numpy;

@@ -344,3 +344,75 @@ unsafe extern "C" fn init_slot<K: DataClass>(
         }
     }
 }
+
+/// Makes `meta` the metaclass of the native class `cls`, so that `type(cls) is meta` and
+/// `cls` is a direct subclass of `_CData`, as in ctypes (PyO3 makes every class with
+/// `type` as its metaclass, and cannot be given another).
+///
+/// A type object's layout is that of `type`. `meta` must be a subclass of `type` that
+/// adds nothing to it (a Python class without `__slots__`): the same basic and item
+/// sizes, and the dict and weak-reference slots where `type` has them. Then an object
+/// laid out for `type` is a valid instance of `meta`, and `meta`'s deallocator
+/// (`subtype_dealloc`, which drops the reference to the heap type `meta` and then runs
+/// `type`'s) fits it. Only a class whose metaclass is still `type` is changed.
+pub fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyResult<()> {
+    let tp = cls.as_type_ptr();
+    let mt = meta.as_type_ptr();
+    // SAFETY: both are live type objects; `PyType_Type` is the static `type`. Only
+    // fields are read here.
+    let compatible = unsafe {
+        let base = std::ptr::addr_of_mut!(ffi::PyType_Type);
+        ffi::PyType_IsSubtype(mt, base) != 0
+            && (*mt).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0
+            && (*mt).tp_basicsize == (*base).tp_basicsize
+            && (*mt).tp_itemsize == (*base).tp_itemsize
+            && (*mt).tp_dictoffset == (*base).tp_dictoffset
+            && (*mt).tp_weaklistoffset == (*base).tp_weaklistoffset
+            && ffi::Py_TYPE(tp.cast()) == base
+    };
+    if !compatible {
+        return Err(PyTypeError::new_err(format!(
+            "ferrotype: cannot make {} the metaclass of {}",
+            meta.name()?,
+            cls.name()?
+        )));
+    }
+    // SAFETY: checked above that `meta` lays out its instances as `type` does and that
+    // `cls` is an instance of `type` itself. The new metaclass is a heap type, which its
+    // instances hold a reference to (`subtype_dealloc` drops it); `type` is static.
+    unsafe {
+        ffi::Py_INCREF(mt.cast());
+        (*tp.cast::<ffi::PyObject>()).ob_type = mt;
+        ffi::PyType_Modified(tp);
+    }
+    Ok(())
+}
+
+/// Marks `cls` immutable (`Py_TPFLAGS_IMMUTABLETYPE`): its attributes can no longer be
+/// set or deleted, as for ctypes' own classes and metaclasses. Subclasses are not
+/// affected.
+pub fn make_immutable(cls: &Bound<'_, PyType>) {
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live type object; setting a flag bit and telling CPython that
+    // the type changed is what `PyType_Freeze` (3.14) does for a type with no
+    // mutable bases to check.
+    unsafe {
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_IMMUTABLETYPE;
+        ffi::PyType_Modified(tp);
+    }
+}
+
+/// Makes `cls` impossible to instantiate from Python (`Py_TPFLAGS_DISALLOW_INSTANTIATION`:
+/// "cannot create 'X' instances"), as ctypes' `CField` is: its instances are made by the
+/// extension only. Called at module initialisation, before any subclass exists.
+pub fn disallow_instantiation(cls: &Bound<'_, PyType>) {
+    let tp = cls.as_type_ptr();
+    // SAFETY: `cls` is a live type object of this module with no subclasses. Without a
+    // `tp_new`, `type.__call__` refuses to make an instance, and `object.__new__(cls)`
+    // refuses too (its safety check compares `tp_new` slots); the flag records it.
+    unsafe {
+        (*tp).tp_new = None;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+        ffi::PyType_Modified(tp);
+    }
+}

@@ -31,6 +31,22 @@ pub fn exact_f64(obj: &Bound<'_, PyAny>) -> Option<f64> {
     Some(unsafe { ffi::PyFloat_AS_DOUBLE(obj.as_ptr()) })
 }
 
+/// `obj` as a C complex number, by the interpreter's own rule (`PyComplex_AsCComplex`,
+/// what ctypes' complex types use): a complex, `__complex__`, else anything that is a
+/// real number (`__float__`, `__index__`); its TypeError otherwise ("must be real
+/// number, not str").
+pub fn complex_value(obj: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
+    // SAFETY: `obj` is a live object and the GIL is held (`Bound`); the call returns
+    // `-1.0` as the real part with an exception set on failure.
+    let c = unsafe { ffi::PyComplex_AsCComplex(obj.as_ptr()) };
+    if c.real == -1.0 {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok((c.real, c.imag))
+}
+
 /// Whether `obj`'s type is `cls` or a subclass of it, without `__instancecheck__`
 /// (ferrotype's metaclasses define none, so this is `isinstance` for its types at a
 /// fraction of the cost).
@@ -88,6 +104,21 @@ pub fn nested<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T>
 pub unsafe fn object_at(py: Python<'_>, addr: usize) -> Bound<'_, PyAny> {
     // SAFETY: the caller guarantees a live object; a new reference is taken.
     unsafe { Bound::from_borrowed_ptr(py, addr as *mut ffi::PyObject) }
+}
+
+/// Drops one reference to `obj` that the caller does not own (ctypes'
+/// `_ctypes.Py_DECREF`), after taking a new one for the result, so the object lives at
+/// least as long as the returned handle.
+///
+/// # Safety
+/// Some other holder of `obj` must have a reference to give up (one taken with
+/// `_ctypes.Py_INCREF`, say); otherwise the object is freed while still in use.
+pub unsafe fn release_reference<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    let result = obj.clone();
+    // SAFETY: `result` keeps the object alive across the call; the caller vouches for
+    // the reference dropped here.
+    unsafe { ffi::Py_DecRef(obj.as_ptr()) };
+    result
 }
 
 /// Takes over the reference at `addr` (a `py_object` function result, which is a new
@@ -179,4 +210,17 @@ pub fn vectorcall_made<'py>(
     }
     // SAFETY: a new reference, or NULL with an exception set.
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+}
+
+/// A new `bytes` object holding a copy of `data`; MemoryError or OverflowError (as
+/// CPython raises them) when it cannot be made. PyO3's `PyBytes::new` panics instead.
+pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    // A slice is never longer than isize::MAX bytes, so the length converts exactly.
+    let len = data.len() as ffi::Py_ssize_t;
+    // SAFETY: `data` is valid for reads of `len` bytes; CPython copies them, or returns
+    // NULL with an exception set (before reading anything when the size is too large).
+    unsafe {
+        let raw = ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len);
+        Ok(Bound::from_owned_ptr_or_err(py, raw)?.cast_into_unchecked())
+    }
 }

@@ -23,9 +23,55 @@ pub const PYTHON: (u8, u8) = if cfg!(Py_3_15) {
     (3, 11)
 };
 
-/// 3.12: a bit-field whose width is out of range is named in the error
-/// ("number of bits invalid for bit field 'x'"); 3.11 gives no name.
-pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_12);
+/// 3.14: a bit-field whose width is out of range is named in the error
+/// ("number of bits invalid for bit field 'x'"); before, no name.
+pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_14);
+
+/// 3.14: a bit-field's width is checked against its type's size before the type is
+/// checked, so `("a", c_float, 0)` is a ValueError (bad width), not a TypeError (type).
+pub const BITFIELD_WIDTH_BEFORE_TYPE: bool = cfg!(Py_3_14);
+
+/// 3.14: `CField` is public and described by name, type and bits (`name`, `type`,
+/// `byte_offset`, `byte_size`, `bit_offset`, `bit_size`, `is_bitfield`, `is_anonymous`),
+/// and its repr is `<ctypes.CField 'x' type=c_int, ofs=0, size=4>` instead of
+/// `<Field type=c_int, ofs=0, size=4>`.
+pub const CFIELD_DESCRIBED: bool = cfg!(Py_3_14);
+
+/// 3.14: a structure with `_pack_` but no `_layout_` gets the MSVC layout implicitly,
+/// with a DeprecationWarning (on platforms other than Windows).
+pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);
+
+/// 3.14: the complex types `c_float_complex`, `c_double_complex` and
+/// `c_longdouble_complex` (C `_Complex`), `_type_` codes `F`, `D` and `G`.
+pub const HAS_COMPLEX_TYPES: bool = cfg!(Py_3_14);
+
+/// 3.15: the complex types' `_type_` (and PEP 3118 format) is two characters, `Zf`,
+/// `Zd` and `Zg`; the single characters `F`, `D`, `G` are no longer codes, and a
+/// `_type_` of any other length is reported with the list of codes (AttributeError)
+/// rather than as "a string of length 1" (ValueError).
+pub const COMPLEX_CODES_ARE_Z_PAIRS: bool = cfg!(Py_3_15);
+
+/// The AttributeError message for a `_type_` that is not a type code, word for word
+/// ctypes' (which lists ctypes' codes; ferrotype's own `e` is not named). 3.14 names
+/// the complex ones and drops `X` (Windows' BSTR) off Windows; 3.15 lists the
+/// two-character complex codes separately.
+pub const TYPE_CODE_ERROR: &str = if cfg!(Py_3_15) {
+    "class must define a '_type_' attribute which must be\n\
+     one of these characters: 'cbBhHiIlLdfuzZqQPOv?g',\n\
+     or one of these strings: 'Zf', 'Zd', 'Zg'."
+} else if cfg!(Py_3_14) {
+    "class must define a '_type_' attribute which must be\n\
+     a single character string containing one of the\n\
+     supported types: 'cbBhHiIlLdDFGfuzZqQPOv?g'."
+} else {
+    "class must define a '_type_' attribute which must be\n\
+     a single character string containing one of 'cbBhHiIlLdfuzZqQPXOv?g'."
+};
+
+/// 3.14: a pointer type's `_type_` without type information is named in the error
+/// ("<class 'int'> must have storage info"); before, "_type_ must have storage info".
+/// (Arrays keep the old message.)
+pub const POINTER_STORAGE_ERROR_NAMES_TYPE: bool = cfg!(Py_3_14);
 
 /// 3.12: a simple type's `from_param` re-raises the error of its value conversion
 /// ("'str' object cannot be interpreted as an integer", "must be real number, not

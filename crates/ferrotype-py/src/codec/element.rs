@@ -4,6 +4,7 @@
 //! the owner's memory (and keeping it alive). Also the character-array strings, and
 //! ctypes' reading of integer subscripts.
 
+use crate::capi::values::new_bytes;
 use ferrotype_core::{memory, TypeCode};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -178,7 +179,7 @@ pub fn char_units_value(
         } else {
             nul as usize - ptr as usize
         };
-        return Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind());
+        return Ok(new_bytes(py, &bytes[..end])?.into_any().unbind());
     }
     let wide: Vec<libc::wchar_t> = (0..length)
         // SAFETY: within the caller's `length` units.

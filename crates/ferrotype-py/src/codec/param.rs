@@ -79,6 +79,9 @@ pub struct CArg {
     pub keep: Option<Py<PyAny>>,
     /// The object referred to (`byref(obj)._obj`).
     pub obj: Option<Py<PyAny>>,
+    /// The value is not in `slot` but in memory `keep` owns, at the address in
+    /// `slot.ptr` (a value wider than a slot: `long double _Complex`).
+    pub by_memory: bool,
 }
 
 // SAFETY: the slot holds plain bits (a pointer value is never dereferenced by Rust);
@@ -90,23 +93,33 @@ unsafe impl Sync for CArg {}
 impl CArg {
     /// The `CArgObject` of a converted argument, referring to `obj`.
     pub fn from_param(p: Param, obj: Option<Py<PyAny>>) -> CArg {
+        let (slot, by_memory) = match p.value {
+            ArgValue::Bits(s) => (s, false),
+            ArgValue::Memory(m) => (ArgSlot { ptr: m.cast() }, true),
+        };
         CArg {
             tag: p.tag,
-            slot: p.slot(),
+            slot,
             ffi: p.ffi,
             keep: p.keep,
             obj,
+            by_memory,
         }
     }
 
     /// The argument it stands for.
     pub fn param(&self, py: Python<'_>) -> Param {
-        Param::bits(
+        let mut p = Param::bits(
             self.ffi.clone(),
             self.slot,
             self.keep.as_ref().map(|k| k.clone_ref(py)),
             self.tag,
-        )
+        );
+        if self.by_memory {
+            // SAFETY: a by-memory argument stores its address in the pointer field.
+            p.value = ArgValue::Memory(unsafe { self.slot.ptr }.cast());
+        }
+        p
     }
 }
 
@@ -151,13 +164,49 @@ impl CArg {
                 _ => format!("at {:#x}", slf.as_ptr() as usize),
             }
         };
-        Ok(format!("<cparam '{t}' {body}>"))
+        Ok(format!("<cparam '{}' {body}>", tag_text(t)))
     }
+}
+
+/// How a `CArgObject`'s repr shows its tag: the type code, with 3.15's spelling of the
+/// complex codes (`Zd`).
+fn tag_text(t: char) -> String {
+    match TypeCode::from_char(t) {
+        Ok(code) if code.is_complex() => crate::model::stginfo::format_code(code),
+        _ => t.to_string(),
+    }
+}
+
+/// A simple value wider than an argument slot (`long double _Complex`), converted into
+/// a buffer of its own that the parameter keeps alive; libffi reads it in place.
+fn wide_param(code: TypeCode, obj: &Bound<'_, PyAny>) -> PyResult<Param> {
+    let mut stored = Ok(None);
+    let buf = PyBytes::new_with(obj.py(), code.size(), |b| {
+        // SAFETY: `b` is the new bytes object's zeroed contents, `code.size()` bytes.
+        stored = unsafe { store(b.as_mut_ptr(), code, false, obj) };
+        Ok(())
+    })?;
+    stored?;
+    Ok(Param {
+        ffi: FfiType::Scalar(code),
+        value: ArgValue::Memory(bytes_ptr(&buf)),
+        keep: Some(buf.into_any().unbind()),
+        tag: code.as_char(),
+    })
 }
 
 /// The `Param` for a simple instance: its stored bits.
 fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
     let info = cd.info();
+    if cd.size() > std::mem::size_of::<ArgSlot>() {
+        // Wider than a slot: libffi reads the instance's memory, as for a structure.
+        return Param {
+            ffi: info.ffi.clone(),
+            value: ArgValue::Memory(cd.ptr()),
+            keep: Some(obj.clone().unbind()),
+            tag: info.type_char().unwrap_or('?'),
+        };
+    }
     let mut slot = ArgSlot::default();
     let n = cd.size().min(16);
     // SAFETY: cd.ptr() is valid for size bytes; the slot has 16.
@@ -363,8 +412,29 @@ pub fn simple_param(
             return Err(string_param_error(code, obj));
         }
     }
+    if code.is_complex() {
+        // ctypes (3.14): the conversion's own error ("must be real number, not str")
+        // unless `_as_parameter_` gives a value.
+        let converted = if code.size() > std::mem::size_of::<ArgSlot>() {
+            wide_param(code, obj)
+        } else {
+            let mut slot = ArgSlot::default();
+            // SAFETY: the slot has 16 bytes, the size of the widest complex type that
+            // takes this branch.
+            unsafe { store((&raw mut slot).cast(), code, false, obj) }
+                .map(|keep| Param::bits(FfiType::Scalar(code), slot, keep, code.as_char()))
+        };
+        return match converted {
+            Err(e) => match as_parameter(obj)? {
+                Some(inner) => nested(py, || simple_param(cls, info, &inner)),
+                None => Err(e),
+            },
+            ok => ok,
+        };
+    }
     let mut slot = ArgSlot::default();
-    // SAFETY: the slot has 16 bytes, enough for any simple type.
+    // SAFETY: the slot has 16 bytes, enough for any simple type but the complex ones
+    // (handled above).
     match unsafe { store((&raw mut slot).cast(), code, false, obj) } {
         Ok(keep) => Ok(Param::bits(
             FfiType::Scalar(code),

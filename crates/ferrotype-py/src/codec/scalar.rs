@@ -1,14 +1,15 @@
 //! Scalar values between Python and C: ctypes' setfunc ([`store`]) and getfunc
 //! ([`load`]) for the simple types, the integer range rules, and wide strings.
 
+use crate::capi::values::new_bytes;
 use ferrotype_core::memory::{self, Scalar};
 use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyInt, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyInt, PyString};
 
-use crate::capi::values::{exact_i64, object_at, str_from_wide, tp_name};
+use crate::capi::values::{complex_value, exact_i64, object_at, str_from_wide, tp_name};
 use crate::capi::version;
 use crate::model::errors::{qualified_type_name, type_name, CoreResultExt};
 
@@ -243,6 +244,13 @@ pub unsafe fn store(
             keep = Some(value.clone().unbind());
             Scalar::Pointer(value.as_ptr() as usize)
         }
+        // ctypes (3.14): a complex, or any real number, by `PyComplex_AsCComplex`.
+        c if c.is_complex() => {
+            let (re, im) = complex_value(value)?;
+            // SAFETY: the caller guarantees code.size() writable bytes at ptr.
+            unsafe { memory::write_complex(ptr, c, swapped, re, im) };
+            return Ok(None);
+        }
         _ => int_scalar(int_for(value, code)?),
     };
     // SAFETY: the caller guarantees code.size() writable bytes at ptr.
@@ -285,6 +293,11 @@ pub unsafe fn load(
             return Ok(v.into_any().unbind());
         }
     }
+    if code.is_complex() {
+        // SAFETY: the caller guarantees code.size() readable bytes.
+        let (re, im) = unsafe { memory::read_complex(ptr, code, swapped) };
+        return Ok(PyComplex::from_doubles(py, re, im).into_any().unbind());
+    }
     // SAFETY: the caller guarantees readable bytes.
     let scalar = unsafe { memory::read_scalar(ptr, code, swapped) };
     Ok(match (code, scalar) {
@@ -305,7 +318,7 @@ pub unsafe fn load(
                 let p = p as *const u8;
                 // SAFETY: the caller guarantees a NUL-terminated string at a non-NULL p.
                 let bytes = unsafe { memory::bytes(p, memory::strlen(p)) };
-                PyBytes::new(py, bytes).into_any().unbind()
+                new_bytes(py, bytes)?.into_any().unbind()
             }
         }
         (TypeCode::WCharP, Scalar::Pointer(p)) => {

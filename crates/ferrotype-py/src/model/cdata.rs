@@ -7,6 +7,7 @@
 //! instances made from a raw address (`from_address`, pointer contents) rely on the
 //! caller, as in ctypes.
 
+use crate::capi::values::new_bytes;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_int;
 
@@ -380,7 +381,7 @@ impl CData {
             Ok(d) => d,
             Err(_) => PyDict::new(py).into_any(),
         };
-        let state = (dict, PyBytes::new(py, &this.to_vec()));
+        let state = (dict, new_bytes(py, &this.to_vec())?);
         let native = py.import("ferrotype._native")?;
         let cls = slf.get_type();
         (native.getattr("_unpickle")?, (cls, state))

@@ -26,7 +26,7 @@ pub fn to_py(err: Error) -> PyErr {
         Error::SymbolNotFound { .. } => PyAttributeError::new_err(msg),
         Error::IntegerOverflow { .. } | Error::LayoutTooLarge => PyOverflowError::new_err(msg),
         Error::TooManyArguments { given, max } => too_many_arguments(given, max, false),
-        // ctypes names the field from 3.12 on.
+        // ctypes names the field from 3.14 on.
         Error::BitfieldWidth { .. } if !version::BITFIELD_ERROR_NAMES_FIELD => {
             PyValueError::new_err("number of bits invalid for bit field")
         }
@@ -109,4 +109,32 @@ pub fn qualified_type_name(obj: &Bound<'_, PyAny>) -> String {
         .fully_qualified_name()
         .map(|n| n.to_string())
         .unwrap_or_default()
+}
+
+/// Issues a DeprecationWarning as ctypes does from C: attributed to the Python code that
+/// called into ferrotype (the class statement, say), not to ferrotype's own Python layer.
+pub fn warn_from_caller(py: Python<'_>, message: &str) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let package = py.import("ferrotype")?.getattr("__path__")?.get_item(0)?;
+    let package: String = package.extract()?;
+    // One frame per level; the first frame outside the package is the caller's.
+    let mut level = 1usize;
+    let mut frame = sys.call_method1("_getframe", (0,))?;
+    while !frame.is_none() {
+        let file: String = frame.getattr("f_code")?.getattr("co_filename")?.extract()?;
+        if !file.starts_with(&package) {
+            break;
+        }
+        level += 1;
+        frame = frame.getattr("f_back")?;
+    }
+    py.import("warnings")?.call_method1(
+        "warn",
+        (
+            message,
+            py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+            level,
+        ),
+    )?;
+    Ok(())
 }

@@ -146,6 +146,24 @@ impl StgInfo {
     fn format(&self) -> String {
         self.format.to_string_lossy().into_owned()
     }
+    /// The types this one refers to (an array's element, a pointer's target), for the
+    /// garbage collector: a pointer type and its target refer to each other from 3.14
+    /// (`T.__pointer_type__`), and such cycles must be collectable.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match &self.detail {
+            Detail::Array(a) => {
+                visit.call(&a.elem)?;
+                visit.call(&a.elem_info)?;
+            }
+            Detail::Pointer(p) => {
+                visit.call(&p.target)?;
+                visit.call(&p.target_info)?;
+                visit.call(p.completed.get())?;
+            }
+            Detail::Simple(_) | Detail::FuncPtr | Detail::Struct(_) | Detail::Union(_) => {}
+        }
+        Ok(())
+    }
     fn __repr__(&self) -> String {
         format!(
             "<StgInfo {:?} size={} align={} format={:?}>",
@@ -374,5 +392,16 @@ pub fn endian_prefix(swapped: bool) -> char {
         '<'
     } else {
         '>'
+    }
+}
+
+/// The PEP 3118 format of a simple type, without the byte-order prefix: the core's
+/// character, and for the complex types on 3.15 its `Z` pair (`Zd`).
+pub fn format_code(code: TypeCode) -> String {
+    let c = code.format_char();
+    if code.is_complex() && crate::capi::version::COMPLEX_CODES_ARE_Z_PAIRS {
+        format!("Z{}", c.to_ascii_lowercase())
+    } else {
+        c.to_string()
     }
 }

@@ -1,6 +1,7 @@
 //! `Array`: fixed-length arrays (`c_int * 4`): their type information, instances,
 //! subscripts, and the character arrays' `value`/`raw` and string buffers.
 
+use crate::capi::values::new_bytes;
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{
     PyAttributeError, PyIndexError, PyOverflowError, PyTypeError, PyValueError,
@@ -133,7 +134,7 @@ fn char_slice(py: Python<'_>, cd: &CData, code: TypeCode, idx: &[usize]) -> PyRe
     if code == TypeCode::Char {
         // SAFETY: each index is within the array (from PySlice::indices).
         let bytes: Vec<u8> = idx.iter().map(|&i| unsafe { *base.add(i) }).collect();
-        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+        return Ok(new_bytes(py, &bytes)?.into_any().unbind());
     }
     let wide: Vec<libc::wchar_t> = idx
         .iter()
@@ -403,9 +404,7 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
 #[pyfunction]
 pub fn char_array_get_raw(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let (cd, _) = char_array(obj)?;
-    Ok(PyBytes::new(obj.py(), &cd.get().to_vec())
-        .into_any()
-        .unbind())
+    Ok(new_bytes(obj.py(), &cd.get().to_vec())?.into_any().unbind())
 }
 
 /// Sets `raw` of a `c_char` array from a bytes-like object.

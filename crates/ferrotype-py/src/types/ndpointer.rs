@@ -71,6 +71,7 @@ impl NdSpec {
             ffi: p.ffi,
             keep: Some(p.keep.unwrap_or_else(|| obj.clone().unbind())),
             obj: Some(obj.clone().unbind()),
+            by_memory: false,
         })
     }
 }

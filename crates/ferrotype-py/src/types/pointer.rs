@@ -46,7 +46,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
                 .filter(|_| p.is_instance_of::<PyType>())
                 .is_none()
             {
-                return Err(PyTypeError::new_err("_type_ must have storage info"));
+                return Err(no_storage_info(p));
             }
             let completed = o.pointer().map(|pi| pi.completed.set(p.clone().unbind()));
             if completed.is_none_or(|r| r.is_err()) {
@@ -58,7 +58,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let (proto, proto_info, format) = match proto {
         Some(p) => {
             let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
-                return Err(PyTypeError::new_err("_type_ must have storage info"));
+                return Err(no_storage_info(&p));
             };
             let fmt = format!("&{}", info.get().member_format());
             (Some(p.unbind()), Some(info.unbind()), fmt)
@@ -84,6 +84,19 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         },
     )?;
     Ok(())
+}
+
+/// ctypes' error for a `_type_` that is not a ctypes type (worded per version).
+fn no_storage_info(proto: &Bound<'_, PyAny>) -> PyErr {
+    if crate::capi::version::POINTER_STORAGE_ERROR_NAMES_TYPE {
+        let shown = proto
+            .repr()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| "_type_".to_owned());
+        PyTypeError::new_err(format!("{shown} must have storage info"))
+    } else {
+        PyTypeError::new_err("_type_ must have storage info")
+    }
 }
 
 /// The address stored in a pointer instance.

@@ -9,9 +9,13 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::GetSet;
+use crate::capi::version;
 use crate::codec::scalar::{load, store};
 use crate::model::cdata::CData;
-use crate::model::stginfo::{endian_prefix, info_of, set_info, Detail, Kind, SimpleInfo, StgInfo};
+use crate::model::errors::CoreResultExt;
+use crate::model::stginfo::{
+    endian_prefix, format_code, info_of, set_info, Detail, Kind, SimpleInfo, StgInfo,
+};
 
 crate::types::data_class!(
     /// The base of the simple types.
@@ -41,19 +45,7 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
         ));
     };
     let s = tp.to_str()?;
-    let mut chars = s.chars();
-    let (Some(c), None) = (chars.next(), chars.next()) else {
-        return Err(PyValueError::new_err(
-            "class must define a '_type_' attribute which must be a string of length 1",
-        ));
-    };
-    let code = TypeCode::from_char(c).map_err(|_| {
-        PyAttributeError::new_err(format!(
-            "class must define a '_type_' attribute which must be\n\
-             a single character string containing one of '{}'.",
-            ferrotype_core::typecode::VALID_CODES
-        ))
-    })?;
+    let (code, c) = type_code(s)?;
     // ctypes: a type deriving directly from the abstract `_SimpleCData` (whose base has
     // no type information) converts to Python values; subclasses of such types do not.
     let direct = cls
@@ -62,7 +54,7 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
         .map(|b0| info_of(&b0).is_none())
         .unwrap_or(false);
     let swapped = swapped && code.size() > 1;
-    let format = format!("{}{}", endian_prefix(swapped), code.format_char());
+    let format = format!("{}{}", endian_prefix(swapped), format_code(code));
     set_info(
         cls,
         StgInfo {
@@ -85,6 +77,35 @@ pub fn init_simple_type(cls: &Bound<'_, PyType>, swapped: bool) -> PyResult<()> 
         },
     )?;
     Ok(())
+}
+
+/// The type code a `_type_` string names, with the character it is known by (the
+/// complex codes keep their 3.14 character inside; 3.15 spells them `Zf`, `Zd`, `Zg`).
+/// Which codes exist, and the errors, follow the running interpreter's ctypes.
+fn type_code(s: &str) -> PyResult<(TypeCode, char)> {
+    let not_a_code = || PyAttributeError::new_err(version::TYPE_CODE_ERROR);
+    let mut chars = s.chars();
+    let (first, second, rest) = (chars.next(), chars.next(), chars.next());
+    if version::COMPLEX_CODES_ARE_Z_PAIRS {
+        if let (Some('Z'), Some(re @ ('f' | 'd' | 'g')), None) = (first, second, rest) {
+            let c = re.to_ascii_uppercase();
+            return Ok((TypeCode::from_char(c).py()?, c));
+        }
+    }
+    let (Some(c), None) = (first, second) else {
+        if version::COMPLEX_CODES_ARE_Z_PAIRS {
+            return Err(not_a_code());
+        }
+        return Err(PyValueError::new_err(
+            "class must define a '_type_' attribute which must be a string of length 1",
+        ));
+    };
+    let code = TypeCode::from_char(c).map_err(|_| not_a_code())?;
+    // The single-character complex codes exist in 3.14 only (3.15 spells them `Zx`).
+    if code.is_complex() && (!version::HAS_COMPLEX_TYPES || version::COMPLEX_CODES_ARE_Z_PAIRS) {
+        return Err(not_a_code());
+    }
+    Ok((code, c))
 }
 
 /// The code of a simple instance's type.

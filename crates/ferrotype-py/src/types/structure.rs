@@ -14,10 +14,11 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, Quick};
+use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
 use crate::model::cdata::{as_cdata, CData};
-use crate::model::errors::{to_py, CoreResultExt};
+use crate::model::errors::{to_py, warn_from_caller, CoreResultExt};
 use crate::model::stginfo::{info_of, set_info, CompoundInfo, Detail, Kind, StgInfo, INFO_ATTR};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
@@ -40,6 +41,8 @@ pub struct CField {
     /// The class the field was declared in: instances of exactly this class skip the
     /// general subtype check on every access.
     owner: Py<PyType>,
+    /// Whether the field is named in its class's `_anonymous_`.
+    anonymous: bool,
 }
 
 impl CField {
@@ -70,6 +73,7 @@ impl CField {
             swapped: self.swapped,
             scalar: self.scalar,
             owner: owner.clone().unbind(),
+            anonymous: self.anonymous,
         }
     }
 }
@@ -235,17 +239,96 @@ impl CField {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let name = self.proto.bind(py).getattr(intern!(py, "__name__"))?;
-        Ok(match self.bits {
-            Some((shift, bits, _)) => format!(
-                "<Field type={name}, ofs={}:{shift}, bits={bits}>",
-                self.offset
+        let tname = self.proto.bind(py).getattr(intern!(py, "__name__"))?;
+        let ofs = self.offset;
+        let name = PyString::new(py, &self.name).repr()?;
+        Ok(match (self.bits, version::CFIELD_DESCRIBED) {
+            (Some((shift, bits, _)), false) => {
+                format!("<Field type={tname}, ofs={ofs}:{shift}, bits={bits}>")
+            }
+            (None, false) => format!("<Field type={tname}, ofs={ofs}, size={}>", self.size),
+            (Some((shift, bits, _)), true) => format!(
+                "<ctypes.CField {name} type={tname}, ofs={ofs}, bit_size={bits}, \
+                 bit_offset={shift}>"
             ),
-            None => format!(
-                "<Field type={name}, ofs={}, size={}>",
-                self.offset, self.size
-            ),
+            (None, true) => {
+                format!(
+                    "<ctypes.CField {name} type={tname}, ofs={ofs}, size={}>",
+                    self.size
+                )
+            }
         })
+    }
+
+    // The attributes that describe a field from 3.14 on (`CField` became public then).
+
+    /// The field's name.
+    #[getter]
+    fn name(&self) -> PyResult<&str> {
+        described("name")?;
+        Ok(&self.name)
+    }
+
+    /// The field's type, as given in `_fields_`.
+    #[getter(r#type)]
+    fn field_type(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        described("type")?;
+        Ok(self.proto.clone_ref(py))
+    }
+
+    /// The offset of the field (of its storage unit, for a bit-field), in bytes.
+    #[getter]
+    fn byte_offset(&self) -> PyResult<usize> {
+        described("byte_offset")?;
+        Ok(self.offset)
+    }
+
+    /// The size of the field's type, in bytes.
+    #[getter]
+    fn byte_size(&self) -> PyResult<usize> {
+        described("byte_size")?;
+        Ok(self.size)
+    }
+
+    /// Where a bit-field's bits start in its storage unit (0 for other fields).
+    #[getter]
+    fn bit_offset(&self) -> PyResult<u32> {
+        described("bit_offset")?;
+        Ok(self.bits.map_or(0, |(shift, _, _)| shift))
+    }
+
+    /// The number of bits of the field (all of its type's, for other fields).
+    #[getter]
+    fn bit_size(&self) -> PyResult<usize> {
+        described("bit_size")?;
+        Ok(self
+            .bits
+            .map_or(self.size * 8, |(_, bits, _)| bits as usize))
+    }
+
+    /// Whether the field is a bit-field.
+    #[getter(is_bitfield)]
+    fn bitfield(&self) -> PyResult<bool> {
+        described("is_bitfield")?;
+        Ok(self.bits.is_some())
+    }
+
+    /// Whether the field is named in its class's `_anonymous_`.
+    #[getter]
+    fn is_anonymous(&self) -> PyResult<bool> {
+        described("is_anonymous")?;
+        Ok(self.anonymous)
+    }
+}
+
+/// The 3.14 field attributes do not exist before 3.14, as in ctypes.
+fn described(attr: &str) -> PyResult<()> {
+    if version::CFIELD_DESCRIBED {
+        Ok(())
+    } else {
+        Err(PyAttributeError::new_err(format!(
+            "'CField' object has no attribute '{attr}'"
+        )))
     }
 }
 
@@ -313,6 +396,19 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                 ))
             })?;
         let bits = if t.len() == 3 {
+            let width_error = || {
+                to_py(ferrotype_core::Error::BitfieldWidth {
+                    field: name.clone(),
+                    bits: i64::MAX,
+                })
+            };
+            if version::BITFIELD_WIDTH_BEFORE_TYPE {
+                let b: i64 = t.get_item(2)?.extract().map_err(|_| width_error())?;
+                let max = i64::try_from(info.get().size.saturating_mul(8)).unwrap_or(i64::MAX);
+                if !(1..=max).contains(&b) {
+                    return Err(width_error());
+                }
+            }
             let kind = bitfield_kind(info.get()).ok_or_else(|| {
                 PyTypeError::new_err(format!(
                     "bit fields not allowed for type {}",
@@ -323,12 +419,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
             })?;
             // The width is checked by the core's layout (`FieldSpec::try_bitfield`); a
             // value that is not even an i64 is out of range as well.
-            let b: i64 = t.get_item(2)?.extract().map_err(|_| {
-                to_py(ferrotype_core::Error::BitfieldWidth {
-                    field: name.clone(),
-                    bits: i64::MAX,
-                })
-            })?;
+            let b: i64 = t.get_item(2)?.extract().map_err(|_| width_error())?;
             Some((b, kind))
         } else {
             None
@@ -425,20 +516,15 @@ pub fn init_struct_type(
         swapped_bytes: cls.hasattr("_swappedbytes_")?,
     };
     let opts = attrs.resolve().py()?;
-    if opts.implicit_ms_deprecated && py.version_info() >= (3, 14) {
-        let warn = py.import("warnings")?;
-        warn.call_method1(
-            "warn",
-            (
-                format!(
-                    "Due to '_pack_', the '{}' {} will use memory layout compatible with MSVC \
-                     (Windows). If this is intended, set _layout_ to 'ms'.",
-                    cls.name()?,
-                    if is_union { "Union" } else { "Structure" }
-                ),
-                py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
-            ),
-        )?;
+    if opts.implicit_ms_deprecated && version::PACK_WITHOUT_LAYOUT_WARNS {
+        let message = format!(
+            "Due to '_pack_', the '{}' {} will use memory layout compatible with MSVC \
+             (Windows). If this is intended, set _layout_ to 'ms'. The implicit default is \
+             deprecated and slated to become an error in Python 3.19.",
+            cls.name()?,
+            if is_union { "Union" } else { "Structure" }
+        );
+        warn_from_caller(py, &message)?;
     }
     let decls = parse_fields(fields)?;
     if decls.iter().any(|d| d.ty.is(cls)) {
@@ -471,6 +557,13 @@ pub fn init_struct_type(
         .as_ref()
         .map(|b| b.get().field_names().to_vec())
         .unwrap_or_default();
+    let anonymous: Vec<String> = match cls.getattr("_anonymous_") {
+        Ok(anon) => anon
+            .try_iter()?
+            .map(|a| a?.extract::<String>())
+            .collect::<PyResult<_>>()?,
+        Err(_) => Vec::new(),
+    };
     let mut descriptors = Vec::with_capacity(decls.len());
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
         let field = Bound::new(
@@ -497,6 +590,7 @@ pub fn init_struct_type(
                     _ => None,
                 },
                 owner: cls.clone().unbind(),
+                anonymous: anonymous.contains(&d.name),
             },
         )?;
         cls.setattr(d.name.as_str(), &field)?;
@@ -505,17 +599,13 @@ pub fn init_struct_type(
     }
 
     // ctypes' _anonymous_: the fields of an anonymous member appear on the class itself.
-    if let Ok(anon) = cls.getattr("_anonymous_") {
-        for a in anon.try_iter()? {
-            let a = a?;
-            let a: String = a.extract()?;
-            let Some(field) = descriptors.iter().find(|f| f.get().name == a) else {
-                return Err(PyAttributeError::new_err(format!(
-                    "'{a}' is specified in _anonymous_ but not in _fields_"
-                )));
-            };
-            add_anonymous(cls, field.get())?;
-        }
+    for a in &anonymous {
+        let Some(field) = descriptors.iter().find(|f| &f.get().name == a) else {
+            return Err(PyAttributeError::new_err(format!(
+                "'{a}' is specified in _anonymous_ but not in _fields_"
+            )));
+        };
+        add_anonymous(cls, field.get())?;
     }
 
     // The libffi description, for passing by value.
@@ -593,6 +683,8 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
             field.name
         )));
     }
+    // Each field of the member appears on the class at its place in the member; a field
+    // the member itself declares anonymous is not, but its own fields are (recursively).
     for name in info.field_names() {
         let Ok(sub) = proto.getattr(name.as_str()) else {
             continue;
@@ -600,19 +692,11 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
         let Ok(sub) = sub.cast::<CField>() else {
             continue;
         };
-        let moved = Bound::new(py, sub.get().shifted(py, field.offset, cls))?;
-        cls.setattr(name.as_str(), moved)?;
-    }
-    // Fields the member itself made visible through its own _anonymous_.
-    if let Ok(inner) = proto.getattr("_anonymous_") {
-        for a in inner.try_iter()? {
-            let a: String = a?.extract()?;
-            if let Ok(sub) = proto.getattr(a.as_str()) {
-                if let Ok(sub) = sub.cast::<CField>() {
-                    let moved = sub.get().shifted(py, field.offset, cls);
-                    add_anonymous(cls, &moved)?;
-                }
-            }
+        let moved = sub.get().shifted(py, field.offset, cls);
+        if moved.anonymous {
+            add_anonymous(cls, &moved)?;
+        } else {
+            cls.setattr(name.as_str(), Bound::new(py, moved)?)?;
         }
     }
     Ok(())

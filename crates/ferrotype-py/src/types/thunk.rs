@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use ferrotype_core::closure::{write_int_result, Closure};
 use ferrotype_core::typecode::ValueKind;
-use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, TypeCode};
+use ferrotype_core::{errno, memory, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -323,9 +323,10 @@ fn store_result(
             return Ok(());
         }
     }
-    let mut slot = ArgSlot::default();
-    let p = (&raw mut slot).cast::<u8>();
-    // SAFETY: the slot holds 16 bytes, enough for any simple type.
+    // 32 bytes, 16-aligned: room for any simple type, `long double _Complex` included.
+    let mut buf = RetBuf::default();
+    let p = buf.as_mut_ptr();
+    // SAFETY: the buffer holds 32 bytes, enough for any simple type.
     let keep = unsafe { store(p, code, swapped, value)? };
     if let Some(k) = keep {
         // The C side keeps the stored pointer: the object it points into must live on
