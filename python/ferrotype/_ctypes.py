@@ -230,8 +230,10 @@ class _CDataType(type):
 
 
 # The simple types with a byte-swapped twin: the integers, the binary floats and, from
-# 3.14, their complex types (`long double` and its complex type have none).
+# 3.14, their complex types and `c_bool` (`long double` and its complex type have none).
 _SWAPPABLE_CODES = frozenset("cbBhHiIlLqQfde") | frozenset(("F", "D", "Zf", "Zd"))
+if _version.BOOL_HAS_SWAPPED_TWIN:
+    _SWAPPABLE_CODES |= {"?"}
 
 
 class PyCSimpleType(_CDataType):
@@ -249,7 +251,7 @@ class PyCSimpleType(_CDataType):
                 type(cls),
                 cls.__name__ + ("_be" if _sys.byteorder == "little" else "_le"),
                 (_SimpleCData,),
-                {"_type_": code, "__module__": cls.__module__},
+                {"_type_": code, "__module__": cls.__module__, "__qualname__": cls.__qualname__},
             )
             _native.init_simple_type(swapped, True)
         native_attr, other_attr = (
