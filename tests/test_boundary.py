@@ -131,3 +131,72 @@ def test_numpy_array_head_matches_numpy(native) -> None:
         assert writeable == arr.flags.writeable
         assert dtype is arr.dtype
     assert native.ndarray_facts([1, 2], np.ndarray) is None
+
+
+def test_bases_are_the_native_classes_with_their_metaclasses(ferrotype, native) -> None:
+    """Assumption 9: each public base is the native class, a direct subclass of `_CData`,
+    whose metaclass is the Python metaclass; the bases and metaclasses are immutable."""
+    import ferrotype._ctypes as fc
+
+    immutable = 1 << 8
+    for name, meta in [
+        ("_SimpleCData", fc.PyCSimpleType),
+        ("Array", fc.PyCArrayType),
+        ("_Pointer", fc.PyCPointerType),
+        ("CFuncPtr", fc.PyCFuncPtrType),
+        ("Structure", fc.PyCStructType),
+        ("Union", fc.UnionType),
+    ]:
+        cls = getattr(fc, name)
+        assert cls is getattr(native, name)
+        assert cls.__mro__ == (cls, native._CData, object)
+        assert type(cls) is meta
+        assert cls.__flags__ & immutable and meta.__flags__ & immutable
+        assert type(meta) is type
+        with pytest.raises(TypeError):
+            cls.anything = 1
+        with pytest.raises(TypeError):
+            meta.anything = 1
+    # A user class is mutable, and its metaclass is the base's.
+    class S(fc.Structure):
+        _fields_ = [("x", ferrotype.c_int)]
+
+    S.anything = 1
+    assert type(S) is fc.PyCStructType and not S.__flags__ & immutable
+
+
+def test_set_metaclass_refuses_what_it_cannot_make_sound(ferrotype, native) -> None:
+    import ctypes
+
+    import ferrotype._ctypes as fc
+
+    class Plain(type):
+        pass
+
+    # Not a native data class, or a base whose metaclass was changed already.
+    for cls, meta in [
+        (int, Plain),
+        (native._CData, Plain),
+        (fc.Structure, Plain),
+    ]:
+        with pytest.raises(TypeError):
+            native._set_metaclass(cls, meta)
+    # Not a Python subclass of `type` that adds nothing to it: the stdlib's metaclass
+    # (static, or with room for its type information), or not a metaclass at all. (Every
+    # native base has its metaclass already, which alone is refused too: the layout
+    # checks cannot be reached separately from Python.)
+    for meta in (type(ctypes.Structure), int):
+        with pytest.raises(TypeError):
+            native._set_metaclass(native.Union, meta)
+
+
+def test_cfield_cannot_be_instantiated(ferrotype) -> None:
+    class S(ferrotype.Structure):
+        _fields_ = [("x", ferrotype.c_int)]
+
+    cfield = type(S.x)
+    assert cfield.__flags__ & (1 << 7) and cfield.__flags__ & (1 << 8)
+    with pytest.raises(TypeError, match="cannot create"):
+        cfield()
+    with pytest.raises(TypeError):
+        object.__new__(cfield)

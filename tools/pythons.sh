@@ -156,14 +156,16 @@ build() {
 matrix() {
     local versions=("$@") rows=() status=0
     [[ ${#versions[@]} -eq 0 ]] && versions=("${VERSIONS[@]}")
-    local pytest_args=${PYTEST_ARGS:--m "not slow"}
+    local pytest_args='-m "not slow"'
+    if [[ -n ${PYTEST_ARGS:-} ]]; then pytest_args=$PYTEST_ARGS; fi
     mkdir -p "$REPO/target/matrix"
     for v in "${versions[@]}"; do
         echo "==== CPython $v"
         local out="$REPO/target/matrix/$v" rust="ok" py="" suite="" ok=1
         mkdir -p "$out"
         rm -f "$out"/*
-        if ! ensure_venv "$v" || ! build "$v"; then
+        if ! ensure_venv "$v" >"$out/setup.log" 2>&1 || ! build "$v" >"$out/build.log" 2>&1; then
+            tail -n 20 "$out/setup.log" "$out/build.log"
             rows+=("$(printf '%-6s %-9s %s' "$v" "BUILD" "failed")")
             status=1
             continue

@@ -230,8 +230,10 @@ class _CDataType(type):
 
 
 # The simple types with a byte-swapped twin: the integers, the binary floats and, from
-# 3.14, their complex types (`long double` and its complex type have none).
+# 3.14, their complex types and `c_bool` (`long double` and its complex type have none).
 _SWAPPABLE_CODES = frozenset("cbBhHiIlLqQfde") | frozenset(("F", "D", "Zf", "Zd"))
+if _version.BOOL_HAS_SWAPPED_TWIN:
+    _SWAPPABLE_CODES |= {"?"}
 
 
 class PyCSimpleType(_CDataType):
@@ -249,7 +251,7 @@ class PyCSimpleType(_CDataType):
                 type(cls),
                 cls.__name__ + ("_be" if _sys.byteorder == "little" else "_le"),
                 (_SimpleCData,),
-                {"_type_": code, "__module__": cls.__module__},
+                {"_type_": code, "__module__": cls.__module__, "__qualname__": cls.__qualname__},
             )
             _native.init_simple_type(swapped, True)
         native_attr, other_attr = (
@@ -375,10 +377,6 @@ for _cls, _meta in (
     (Union, UnionType),
 ):
     _native._set_metaclass(_cls, _meta)
-for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
-    _native._make_immutable(_cls)
-for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
-    _native._make_immutable(_cls)
 del _cls, _meta
 
 resize = _native.resize
@@ -454,6 +452,13 @@ class _PointerTypeAttr:
 
 if _POINTER_TYPE_ATTR:
     _CDataType.__pointer_type__ = _PointerTypeAttr()
+
+# immutable once complete (3.14's __pointer_type__ descriptor is installed above)
+for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
+    _native._make_immutable(_cls)
+for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
+    _native._make_immutable(_cls)
+del _cls
 
 
 class _FunctionAt(CFuncPtr):

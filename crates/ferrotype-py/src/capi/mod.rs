@@ -23,8 +23,11 @@
 //!
 //! ## Assumptions, the versions they hold for, and how each is verified
 //!
-//! Checked on CPython 3.11 (the interpreter the suite runs on), PyO3 0.30, NumPy 1.24
-//! to 2.x.
+//! Checked on CPython 3.11.7, 3.12.1, 3.13.0, 3.14.10 and 3.15.2 (`make test-matrix`
+//! runs the whole suite on each, as CI does), PyO3 0.30, NumPy 1.24 to 2.x. What
+//! differs between those versions in ctypes' *behaviour* is the table in [`version`];
+//! what differs in the *internals* used here is gated where it is used, in this
+//! directory, and named below.
 //!
 //! 1. **Object layout of the data classes.** PyO3 lays out the frozen, `Send` class
 //!    `_CData` as a `PyObject` header followed by the `CData` value with no bookkeeping
@@ -83,14 +86,28 @@
 //!    exception. *Verified by* `tests/test_names_per_version.py`, which calls them
 //!    through `PYFUNCTYPE` (GIL held) and `CFUNCTYPE` (GIL given up), as ctypes' own
 //!    `__init__` does.
+//! 9. **A native class's metaclass, and immutable types.** [`objects::set_metaclass`]
+//!    makes a Python subclass of `type` the metaclass of a native base class (so that
+//!    `Structure.__mro__` is `(Structure, _CData, object)` and `type(Structure)` is
+//!    `PyCStructType`, as in ctypes): it writes `ob_type` of the type object. That is
+//!    sound when the metaclass lays its instances out exactly as `type` does (same
+//!    basic and item size, dict and weak-reference offsets: a Python class without
+//!    `__slots__`) and is a heap type, whose reference the type object then holds
+//!    (`subtype_dealloc` drops it, then runs `type`'s deallocator); all of it is
+//!    checked before the write, which is refused otherwise. [`objects::make_immutable`]
+//!    and [`objects::disallow_instantiation`] set `Py_TPFLAGS_IMMUTABLETYPE` /
+//!    `Py_TPFLAGS_DISALLOW_INSTANTIATION` (and clear `tp_new`) on types nothing derives
+//!    from yet, then call `PyType_Modified`, as CPython's own `PyType_Freeze` does.
+//!    *Verified by* the CPython suite (3.13+ checks the hierarchy and the flags of every
+//!    base and metaclass) and `tests/test_boundary.py`.
 //!
 //! ## Limitations
 //!
 //! - CPython only, GIL-enabled builds only (free-threaded builds fail to compile).
 //! - The layout check of assumption 1 fails closed: an interpreter or PyO3 version that
 //!   lays classes out differently cannot import ferrotype until this module is ported.
-//! - Versions after 3.11 are compiled through the `cfg(Py_3_x)` gates here, but only
-//!   3.11 runs the suite in CI so far.
+//! - Each interpreter gets its own build (no abi3): the private symbols and the
+//!   version table are chosen at compile time.
 
 pub mod buffer;
 pub mod cfuncs;
