@@ -8,6 +8,7 @@ import sys
 import weakref
 
 import pytest
+from stdlib_errors import raises_like_stdlib
 
 
 def _collect():
@@ -365,10 +366,15 @@ def test_resize_variable_size_struct(ct):
             ValueError,
             "Memory cannot be resized because this object doesn't own it",
         ),
-        (lambda ct: 5, 8, TypeError, "ctypes instance"),
+        # the running stdlib's message ("expected ctypes instance"; 3.14: "resize() argument
+        # 1 must be _ctypes._CData, not int")
+        (lambda ct: 5, 8, TypeError, None),
     ],
 )
 def test_resize_errors(ct, make, size, exc, message):
+    if message is None:
+        assert type(raises_like_stdlib(ct, lambda m: m.resize(make(m), size))) is exc
+        return
     with pytest.raises(exc, match=message):
         ct.resize(make(ct), size)
 
