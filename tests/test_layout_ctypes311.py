@@ -73,6 +73,7 @@ def build(mod, decl, counter=[0]):  # noqa: B006 - a counter for unique class na
     counter[0] += 1
     ns = {"_fields_": fields}
     if pack is not None:
+        ns["_layout_"] = "ms"
         ns["_pack_"] = pack
     return type(f"S{counter[0]}", (mod.Union if is_union else mod.Structure,), ns)
 
