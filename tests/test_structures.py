@@ -231,6 +231,7 @@ def test_bitfields_simple(ct):
     b.z = 9
     assert (b.x, b.y, b.z) == (-2, 17, 9)
     assert ct.sizeof(Bits) == 8
+
     class Twin(ctypes.Structure):
         _fields_ = [("x", ctypes.c_int, 3), ("y", ctypes.c_uint, 5), ("z", ctypes.c_int)]
 
