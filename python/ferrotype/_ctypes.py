@@ -375,10 +375,6 @@ for _cls, _meta in (
     (Union, UnionType),
 ):
     _native._set_metaclass(_cls, _meta)
-for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
-    _native._make_immutable(_cls)
-for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
-    _native._make_immutable(_cls)
 del _cls, _meta
 
 resize = _native.resize
@@ -454,6 +450,13 @@ class _PointerTypeAttr:
 
 if _POINTER_TYPE_ATTR:
     _CDataType.__pointer_type__ = _PointerTypeAttr()
+
+# immutable once complete (3.14's __pointer_type__ descriptor is installed above)
+for _cls in (_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union, _CDataType):
+    _native._make_immutable(_cls)
+for _cls in (PyCSimpleType, PyCArrayType, PyCPointerType, PyCFuncPtrType, PyCStructType, UnionType):
+    _native._make_immutable(_cls)
+del _cls
 
 
 class _FunctionAt(CFuncPtr):
