@@ -11,6 +11,13 @@ import sys as _sys
 
 PYTHON = _sys.version_info[:2]
 
+#: 3.12: ``CDLL`` keeps ``os.fspath(name)`` as ``_name`` (3.11 keeps the object it was given).
+CDLL_NAME_IS_FSPATH = PYTHON >= (3, 12)
+
+#: 3.12: ``LibraryLoader``'s attribute access turns the loader's ``OSError`` into
+#: ``AttributeError(name)``, so ``hasattr(cdll, name)`` is false for a missing library.
+LOADER_GETATTR_RAISES_ATTRIBUTE_ERROR = PYTHON >= (3, 12)
+
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
