@@ -43,6 +43,9 @@ from ._ctypes import (
 from ._ctypes import CFuncPtr as _CFuncPtr
 from ._ctypes import dlopen as _dlopen
 
+if _version.CFIELD_PUBLIC:
+    from ._ctypes import CField
+
 if _version.POINTER_TYPE_ATTR:
     from ._pointer_cache import (
         POINTER,

@@ -26,6 +26,9 @@ HAS_TIME_T = PYTHON >= (3, 12)
 #: again raises SystemError.
 METACLASS_INIT_LAYS_OUT = PYTHON >= (3, 13)
 
+#: 3.14: ``CField`` (the type of structure fields) is public, in ``ctypes`` and ``_ctypes``.
+CFIELD_PUBLIC = PYTHON >= (3, 14)
+
 #: 3.14: ``c_bool`` has a byte-swapped twin, ``c_bool_be`` (a class of its own, although
 #: one byte has no order), as ``BigEndianStructure`` fields of type ``c_bool`` use.
 BOOL_HAS_SWAPPED_TWIN = PYTHON >= (3, 14)
