@@ -413,11 +413,10 @@ impl CField {
 
     /// The number of bits of the field (all of its type's, for other fields).
     #[getter]
-    fn bit_size(&self) -> PyResult<usize> {
+    fn bit_size(&self) -> PyResult<u128> {
         described("bit_size")?;
-        Ok(self
-            .bits
-            .map_or(self.size * 8, |(_, bits, _)| bits as usize))
+        // Of a field near isize::MAX bytes, the bit count exceeds any machine word.
+        Ok(self.bits.map_or(self.size as u128 * 8, |(_, bits, _)| bits.into()))
     }
 
     /// Whether the field is a bit-field.
