@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow bench ffibench lint fmt clean
+.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow bench bench-on ffibench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,8 +50,14 @@ pythons:  ## install the interpreters 3.12-3.15 and their venvs (see tools/pytho
 test-slow: build  ## the long-running tests as well
 	$(PY) -m pytest -q
 
+# `make bench` measures on 3.11 (.venv); `make bench-on V=3.14` on another interpreter.
 bench: build  ## call-overhead benchmarks against ctypes and cffi
 	$(PY) benches/bench.py
+
+bench-on:  ## the same benchmarks on interpreter V (3.11-3.15), e.g. make bench-on V=3.14
+	@test -n "$(V)" || { echo "usage: make bench-on V=3.14"; exit 2; }
+	tools/pythons.sh build $(V)
+	tools/pythons.sh run $(V) python benches/bench.py
 
 FFIBENCH ?= ../shared/bench/ffibench.py
 ffibench: build  ## the shared yardstick (not in this repo: FFIBENCH=path/to/ffibench.py)

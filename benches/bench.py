@@ -31,7 +31,7 @@ Nothing is subtracted: the cost of a bare loop iteration is measured and printed
 included in every number.
 
 The C library is benches/benchlib.c, compiled with `cc -shared -fPIC -O2` into
-benches/_build/ (or $TMPDIR/ferrotype-bench if that is not writable) when it changes.
+benches/_build/py3.X/ (or $TMPDIR/ferrotype-bench if that is not writable) when it changes.
 """
 
 from __future__ import annotations
@@ -147,8 +147,11 @@ def build_lib() -> str:
     cmd = [cc, "-shared", "-fPIC", "-O2"]
     with open(BENCHLIB_C, "rb") as fh:
         tag = hashlib.sha256(fh.read() + " ".join(cmd).encode()).hexdigest()[:12]
+    # One directory per interpreter: `make test-matrix` runs 3.14/3.15 in a chroot whose
+    # newer libc makes libraries the host cannot load.
+    per_python = f"py{sys.version_info[0]}.{sys.version_info[1]}"
     for build_dir in (
-        os.path.join(HERE, "_build"),
+        os.path.join(HERE, "_build", per_python),
         os.path.join(os.environ.get("TMPDIR", tempfile.gettempdir()), "ferrotype-bench"),
     ):
         try:

@@ -114,6 +114,7 @@ def _format_table(ct):
         _fields_ = [("x", ct.c_long), ("y", ct.c_long)]
 
     class PackedPoint(ct.Structure):
+        _layout_ = "ms"
         _pack_ = 2
         _fields_ = [("x", ct.c_long), ("y", ct.c_long)]
 

@@ -44,6 +44,7 @@ def test_layouts_libffi_cannot_describe_are_refused_by_value(fixture_path):
     (stdlib ctypes passes them with libffi's natural layout: wrong bytes)."""
 
     class Packed(ft.Structure):
+        _layout_ = "ms"
         _pack_ = 1
         _fields_ = [("a", ft.c_char), ("b", ft.c_int)]
 

@@ -205,6 +205,7 @@ def test_structure_fields():
 
 def test_packed_structure():
     class P(ft.Structure):
+        _layout_ = "ms"
         _pack_ = 1
         _fields_ = [("c", ft.c_char), ("x", h)]
 

@@ -186,6 +186,7 @@ def make_type(ct, desc, cache):
         base = ct.Structure if kind == "struct" else ct.Union
         ns = {}
         if desc[2] is not None:
+            ns["_layout_"] = "ms"
             ns["_pack_"] = desc[2]
         t = type("S", (base,), ns)
         t._fields_ = [(f[0], make_type(ct, f[1], cache), *f[2:]) for f in desc[1]]

@@ -1,8 +1,9 @@
 """Where stdlib ctypes 3.11 lays structures out correctly, it agrees with ferrotype
 (whose layouts `test_layout_vs_cc.py` proves equal to the C compiler's), and where
 3.11 is wrong — bit-fields whose storage units it packs differently from the compiler,
-fixed only in CPython 3.14 — ferrotype follows the compiler. Each such case is named
-below and checked against `cc` directly."""
+as 3.12 and 3.13 do too, fixed only in CPython 3.14 — ferrotype follows the compiler.
+Each such case is named below and checked against `cc` directly, and against the
+stdlib of the running interpreter: different before 3.14, equal from 3.14 on."""
 
 import ctypes
 import sys
@@ -73,6 +74,7 @@ def build(mod, decl, counter=[0]):  # noqa: B006 - a counter for unique class na
     counter[0] += 1
     ns = {"_fields_": fields}
     if pack is not None:
+        ns["_layout_"] = "ms"
         ns["_pack_"] = pack
     return type(f"S{counter[0]}", (mod.Union if is_union else mod.Structure,), ns)
 
@@ -148,10 +150,16 @@ def test_known_311_bitfield_bugs_follow_the_compiler(case, oracle):
         setattr(inst, f"m{i}", (1 << bits) - 1)
     assert ft.sizeof(ours) == int(size_text)
     assert bytes(inst).hex() == hex_bytes
-    if sys.version_info < (3, 14):
-        theirs = type(
-            "S",
-            (ctypes.Structure,),
-            {"_fields_": [(n, getattr(ctypes, t.__name__), b) for n, t, b in fields]},
-        )
+    theirs = type(
+        "S",
+        (ctypes.Structure,),
+        {"_fields_": [(n, getattr(ctypes, t.__name__), b) for n, t, b in fields]},
+    )
+    if sys.version_info < (3, 14):  # 3.12 and 3.13 lay these out as 3.11 does
         assert ctypes.sizeof(theirs) != int(size_text), "stdlib ctypes agrees now: drop the case"
+    else:  # 3.14 lays bit-fields out as the compiler does
+        mine = theirs()
+        for i, (_, _, bits) in enumerate(members):
+            setattr(mine, f"m{i}", (1 << bits) - 1)
+        assert ctypes.sizeof(theirs) == int(size_text)
+        assert bytes(mine).hex() == hex_bytes

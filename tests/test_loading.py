@@ -1,5 +1,6 @@
 """Loading libraries: CDLL / PyDLL / LibraryLoader, the process image, symbol lookup and errors."""
 
+import ctypes
 import os
 import pathlib
 import re
@@ -15,10 +16,14 @@ def test_cdll_by_path(ct, fixture_path):
 
 
 def test_cdll_accepts_pathlike(ct, fixture_path):
-    # ctypes keeps whatever it was given as _name, and dlopens os.fspath() of it.
+    # ctypes dlopens os.fspath() of the path; as _name, 3.11 keeps the object it was given,
+    # 3.12 on the fspath() of it
     path = pathlib.Path(fixture_path)
     lib = ct.CDLL(path)
-    assert lib._name == path
+    expected = ctypes.CDLL(path)._name
+    assert expected in (path, fixture_path)
+    assert type(lib._name) is type(expected)
+    assert lib._name == expected
     assert lib.add(20, 22) == 42
 
 
@@ -289,9 +294,29 @@ def test_library_loader_private_names(ct):
     assert str(info.value) == "_something"
 
 
+def stdlib_loader_error(name):
+    """What stdlib's ``LibraryLoader`` raises for a library it cannot load: the dlopen error
+    (3.11), or ``AttributeError(name)`` (3.12 on, so that ``hasattr`` works)."""
+    try:
+        getattr(ctypes.LibraryLoader(ctypes.CDLL), name)
+    except (OSError, AttributeError) as exc:
+        return exc
+    raise AssertionError(f"stdlib ctypes loaded {name!r}")
+
+
 def test_library_loader_missing(ct):
-    with pytest.raises(OSError, match="libnope_ft_xyz: cannot open shared object file"):
+    expected = stdlib_loader_error("libnope_ft_xyz")
+    if isinstance(expected, OSError):
+        assert "libnope_ft_xyz: cannot open shared object file" in str(expected)
+    else:
+        assert isinstance(expected, AttributeError)
+    with pytest.raises(type(expected)) as info:
         _ = ct.LibraryLoader(ct.CDLL).libnope_ft_xyz
+    assert type(info.value) is type(expected)
+    assert str(info.value) == str(expected)
+    assert isinstance(info.value.__context__, OSError) == isinstance(expected.__context__, OSError)
+    if isinstance(expected, AttributeError):
+        assert not hasattr(ct.LibraryLoader(ct.CDLL), "libnope_ft_xyz")
 
 
 def test_global_loaders(ct, fixture_path):

@@ -17,6 +17,7 @@ def build(mod):
         _fields_ = [("a", mod.c_char), ("b", mod.c_double), ("arr", mod.c_int * 3)]
 
     class Packed(mod.Structure):
+        _layout_ = "ms"
         _pack_ = 1
         _fields_ = [("a", mod.c_char), ("b", mod.c_int), ("c", mod.c_short)]
 

@@ -43,6 +43,9 @@ from ._ctypes import (
 from ._ctypes import CFuncPtr as _CFuncPtr
 from ._ctypes import dlopen as _dlopen
 
+if _version.CFIELD_PUBLIC:
+    from ._ctypes import CField
+
 if _version.POINTER_TYPE_ATTR:
     from ._pointer_cache import (
         POINTER,
@@ -361,6 +364,8 @@ class CDLL:
         use_last_error=False,
         winmode=None,
     ):
+        if name and _version.CDLL_NAME_IS_FSPATH:
+            name = _os.fspath(name)
         self._name = name
         flags = self._func_flags_
         if use_errno:
@@ -413,7 +418,13 @@ class LibraryLoader:
     def __getattr__(self, name):
         if name[0] == "_":
             raise AttributeError(name)
-        dll = self._dlltype(name)
+        if _version.LOADER_GETATTR_RAISES_ATTRIBUTE_ERROR:
+            try:
+                dll = self._dlltype(name)
+            except OSError:
+                raise AttributeError(name)  # noqa: B904 - ctypes chains it implicitly too
+        else:
+            dll = self._dlltype(name)
         setattr(self, name, dll)
         return dll
 

@@ -52,6 +52,8 @@ if _HAS_TIME_T:
     from ._native import SIZEOF_TIME_T  # noqa: F401  (in __all__ below)
 if _HAS_DLLIST:
     from ._native import dllist  # noqa: F401 (re-exported, in __all__)
+if _version.CFIELD_PUBLIC:
+    from ._native import CField  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
@@ -105,6 +107,8 @@ if _HAS_TIME_T:
     __all__.append("SIZEOF_TIME_T")
 if _HAS_DLLIST:
     __all__.append("dllist")
+if _version.CFIELD_PUBLIC:
+    __all__.append("CField")
 if not _POINTER_TYPE_ATTR:
     __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
 

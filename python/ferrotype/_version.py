@@ -11,6 +11,13 @@ import sys as _sys
 
 PYTHON = _sys.version_info[:2]
 
+#: 3.12: ``CDLL`` keeps ``os.fspath(name)`` as ``_name`` (3.11 keeps the object it was given).
+CDLL_NAME_IS_FSPATH = PYTHON >= (3, 12)
+
+#: 3.12: ``LibraryLoader``'s attribute access turns the loader's ``OSError`` into
+#: ``AttributeError(name)``, so ``hasattr(cdll, name)`` is false for a missing library.
+LOADER_GETATTR_RAISES_ATTRIBUTE_ERROR = PYTHON >= (3, 12)
+
 #: 3.12: ``c_time_t`` and ``SIZEOF_TIME_T``.
 HAS_TIME_T = PYTHON >= (3, 12)
 
@@ -18,6 +25,9 @@ HAS_TIME_T = PYTHON >= (3, 12)
 #: ``__new__``: a class made by ``__new__`` alone is abstract, and calling ``__init__``
 #: again raises SystemError.
 METACLASS_INIT_LAYS_OUT = PYTHON >= (3, 13)
+
+#: 3.14: ``CField`` (the type of structure fields) is public, in ``ctypes`` and ``_ctypes``.
+CFIELD_PUBLIC = PYTHON >= (3, 14)
 
 #: 3.14: ``c_bool`` has a byte-swapped twin, ``c_bool_be`` (a class of its own, although
 #: one byte has no order), as ``BigEndianStructure`` fields of type ``c_bool`` use.

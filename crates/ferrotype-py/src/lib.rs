@@ -100,8 +100,11 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     types::array::SUBSCRIPT.install::<Array>(py);
     types::pointer::SUBSCRIPT.install::<Pointer>(py);
     slots::install_descr_get::<CField>(py);
-    // As ctypes' CField: made only by the structure metaclasses, and immutable.
-    objects::disallow_instantiation(&CField::type_object(py));
+    // As ctypes' CField: immutable, and made only by the structure metaclasses before
+    // 3.14 (which adds a private constructor).
+    if !capi::version::CFIELD_CONSTRUCTOR {
+        objects::disallow_instantiation(&CField::type_object(py));
+    }
     objects::make_immutable(&CField::type_object(py));
     slots::install_descr_get::<CharArrayAttr>(py);
     slots::install_getset::<types::simple::Value>(

@@ -37,6 +37,11 @@ pub const BITFIELD_WIDTH_BEFORE_TYPE: bool = cfg!(Py_3_14);
 /// `<Field type=c_int, ofs=0, size=4>`.
 pub const CFIELD_DESCRIBED: bool = cfg!(Py_3_14);
 
+/// 3.14: `CField` has a (private) constructor, `CField(*, name, type, byte_size,
+/// byte_offset, index, _internal_use, bit_size=None, bit_offset=None)`; before, the
+/// class cannot be instantiated.
+pub const CFIELD_CONSTRUCTOR: bool = cfg!(Py_3_14);
+
 /// 3.14: a structure with `_pack_` but no `_layout_` gets the MSVC layout implicitly,
 /// with a DeprecationWarning (on platforms other than Windows).
 pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);

@@ -7,7 +7,7 @@ use ferrotype_core::layout::{
 };
 use ferrotype_core::memory;
 use ferrotype_core::{FfiType, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
@@ -43,6 +43,9 @@ pub struct CField {
     owner: Py<PyType>,
     /// Whether the field is named in its class's `_anonymous_`.
     anonymous: bool,
+    /// Made by `CField(...)` (3.14+) rather than by a class's layout: every access checks
+    /// that the field lies inside the instance's memory.
+    standalone: bool,
 }
 
 impl CField {
@@ -61,6 +64,20 @@ impl CField {
         self.offset
     }
 
+    /// A field made by `CField(...)` may be used on any instance: refuse one whose
+    /// memory does not hold the field. (A class's own fields lie inside its instances by
+    /// the layout, and skip this.)
+    #[inline]
+    fn check_inside(&self, cd: &CData) -> PyResult<()> {
+        if self.standalone && self.offset.saturating_add(self.size) > cd.size() {
+            return Err(PyValueError::new_err(format!(
+                "field '{}' lies outside the memory of the instance",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
     fn shifted(&self, py: Python<'_>, by: usize, owner: &Bound<'_, PyType>) -> CField {
         CField {
             name: self.name.clone(),
@@ -74,6 +91,7 @@ impl CField {
             scalar: self.scalar,
             owner: owner.clone().unbind(),
             anonymous: self.anonymous,
+            standalone: self.standalone,
         }
     }
 }
@@ -126,6 +144,7 @@ impl CField {
         let py = slf.py();
         let f = slf.get();
         let cd = instance(obj, &f.owner)?;
+        f.check_inside(cd.get())?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let Some(code) = f.scalar {
             // SAFETY: the field lies inside the structure's memory (layout invariant).
@@ -157,6 +176,100 @@ impl CField {
 
 #[pymethods]
 impl CField {
+    /// `CField(*, name, type, byte_size, byte_offset, index, _internal_use, bit_size=None,
+    /// bit_offset=None)`: 3.14's private constructor (before 3.14 the class cannot be
+    /// instantiated at all). The checks are ctypes'; a negative offset or index, which
+    /// ctypes accepts, is refused, since such a field could not be used safely.
+    #[new]
+    #[pyo3(signature = (*, name, r#type, byte_size, byte_offset, index, _internal_use,
+                        bit_size = None, bit_offset = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: String,
+        r#type: &Bound<'_, PyAny>,
+        byte_size: isize,
+        byte_offset: isize,
+        index: isize,
+        _internal_use: bool,
+        bit_size: Option<isize>,
+        bit_offset: Option<isize>,
+    ) -> PyResult<CField> {
+        if !_internal_use {
+            return Err(PyTypeError::new_err("cannot create type object"));
+        }
+        let info = info_of(r#type)
+            .filter(|_| r#type.is_instance_of::<PyType>())
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!("type of field '{name}' must be a C type"))
+            })?;
+        let i = info.get();
+        let type_size = i.size;
+        if usize::try_from(byte_size).ok() != Some(type_size) {
+            return Err(PyValueError::new_err(format!(
+                "byte size of field '{name}' ({byte_size}) does not match type size \
+                 ({type_size})"
+            )));
+        }
+        let out_of_range = |what: &str, v: isize| {
+            PyValueError::new_err(format!("{what} of field '{name}' out of range, got {v}"))
+        };
+        let offset = usize::try_from(byte_offset)
+            .map_err(|_| out_of_range("byte offset", byte_offset))?;
+        let index = usize::try_from(index).map_err(|_| out_of_range("index", index))?;
+        let bits = match (bit_size, bit_offset) {
+            (None, None) => None,
+            // (ctypes' messages, word for word, though they read swapped.)
+            (Some(_), None) => return Err(PyTypeError::new_err("an integer is required")),
+            (None, Some(_)) => {
+                return Err(PyValueError::new_err(format!(
+                    "field '{name}': bit_offset must be specified if bit_size is"
+                )))
+            }
+            (Some(width), Some(shift)) => {
+                let kind = bitfield_kind(i).ok_or_else(|| {
+                    PyTypeError::new_err(format!(
+                        "bit fields not allowed for type {}",
+                        r#type
+                            .getattr(intern!(py, "__name__"))
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                if width <= 0 {
+                    return Err(out_of_range("bit size", width));
+                }
+                if shift < 0 {
+                    return Err(out_of_range("bit offset", shift));
+                }
+                let unit = type_size.saturating_mul(8);
+                let (w, sh) = (width.unsigned_abs(), shift.unsigned_abs());
+                if w.saturating_add(sh) > unit {
+                    return Err(PyValueError::new_err(format!(
+                        "bit field '{name}' overflows its type ({sh} + {w} > {unit})"
+                    )));
+                }
+                // Both fit in the unit's bit count, which fits in u32 for any C integer.
+                let narrow = |v: usize| u32::try_from(v).map_err(|_| out_of_range("bit size", width));
+                Some((narrow(sh)?, narrow(w)?, kind))
+            }
+        };
+        Ok(CField {
+            name,
+            offset,
+            size: type_size,
+            bits,
+            index,
+            proto: r#type.clone().unbind(),
+            proto_info: info.clone().unbind(),
+            swapped: i.swapped,
+            scalar: if bits.is_none() { i.value_code() } else { None },
+            owner: <CData as pyo3::PyTypeInfo>::type_object(py).unbind(),
+            anonymous: false,
+            standalone: true,
+        })
+    }
+
     fn __get__(
         slf: &Bound<'_, Self>,
         obj: Option<&Bound<'_, PyAny>>,
@@ -176,6 +289,7 @@ impl CField {
         let py = slf.py();
         let f = slf.get();
         let cd = instance(obj, &f.owner)?;
+        f.check_inside(cd.get())?;
         cd.get().check_writable()?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
@@ -299,11 +413,10 @@ impl CField {
 
     /// The number of bits of the field (all of its type's, for other fields).
     #[getter]
-    fn bit_size(&self) -> PyResult<usize> {
+    fn bit_size(&self) -> PyResult<u128> {
         described("bit_size")?;
-        Ok(self
-            .bits
-            .map_or(self.size * 8, |(_, bits, _)| bits as usize))
+        // Of a field near isize::MAX bytes, the bit count exceeds any machine word.
+        Ok(self.bits.map_or(self.size as u128 * 8, |(_, bits, _)| bits.into()))
     }
 
     /// Whether the field is a bit-field.
@@ -591,6 +704,7 @@ pub fn init_struct_type(
                 },
                 owner: cls.clone().unbind(),
                 anonymous: anonymous.contains(&d.name),
+                standalone: false,
             },
         )?;
         cls.setattr(d.name.as_str(), &field)?;
