@@ -157,6 +157,7 @@ def test_bases_are_the_native_classes_with_their_metaclasses(ferrotype, native) 
             cls.anything = 1
         with pytest.raises(TypeError):
             meta.anything = 1
+
     # A user class is mutable, and its metaclass is the base's.
     class S(fc.Structure):
         _fields_ = [("x", ferrotype.c_int)]

@@ -55,6 +55,7 @@ def test_field_attributes(ferrotype) -> None:
         pytest.skip("CField is public from 3.14")
     assert fields_of(ferrotype) == fields_of(ctypes)
 
+
 CASES = {
     "plain": dict(name="a", byte_size=4, byte_offset=4, index=0),
     "bits": dict(name="a", byte_size=4, byte_offset=0, index=0, bit_size=3, bit_offset=5),
