@@ -214,8 +214,8 @@ impl CField {
         let out_of_range = |what: &str, v: isize| {
             PyValueError::new_err(format!("{what} of field '{name}' out of range, got {v}"))
         };
-        let offset = usize::try_from(byte_offset)
-            .map_err(|_| out_of_range("byte offset", byte_offset))?;
+        let offset =
+            usize::try_from(byte_offset).map_err(|_| out_of_range("byte offset", byte_offset))?;
         let index = usize::try_from(index).map_err(|_| out_of_range("index", index))?;
         let bits = match (bit_size, bit_offset) {
             (None, None) => None,
@@ -250,7 +250,8 @@ impl CField {
                     )));
                 }
                 // Both fit in the unit's bit count, which fits in u32 for any C integer.
-                let narrow = |v: usize| u32::try_from(v).map_err(|_| out_of_range("bit size", width));
+                let narrow =
+                    |v: usize| u32::try_from(v).map_err(|_| out_of_range("bit size", width));
                 Some((narrow(sh)?, narrow(w)?, kind))
             }
         };
@@ -416,7 +417,9 @@ impl CField {
     fn bit_size(&self) -> PyResult<u128> {
         described("bit_size")?;
         // Of a field near isize::MAX bytes, the bit count exceeds any machine word.
-        Ok(self.bits.map_or(self.size as u128 * 8, |(_, bits, _)| bits.into()))
+        Ok(self
+            .bits
+            .map_or(self.size as u128 * 8, |(_, bits, _)| bits.into()))
     }
 
     /// Whether the field is a bit-field.
