@@ -127,6 +127,14 @@ else:
 
 _pointer_type_cache = {}
 _array_type_cache = {}
+
+
+def _caller_module():
+    """The module of the code that called the caller (the ``__module__`` ctypes gives a
+    class it makes in C, such as ``c_int * 3`` or, before 3.14, ``POINTER(c_int)``)."""
+    return _sys._getframe(2).f_globals.get("__name__")
+
+
 _INIT_LAYS_OUT = _version.METACLASS_INIT_LAYS_OUT
 # Classes made by a metaclass's __new__ whose __init__ has not run yet (3.13+).
 _fresh = _weakref.WeakSet()
@@ -225,7 +233,8 @@ class _CDataType(type):
         arr = PyCArrayType(
             f"{cls.__name__}_Array_{length}",
             (Array,),
-            {"_type_": cls, "_length_": length, "__module__": cls.__module__},
+            # ctypes makes the class in C: it belongs to the module multiplying.
+            {"_type_": cls, "_length_": length, "__module__": _caller_module()},
         )
         _array_type_cache[key] = arr
         return arr
@@ -400,13 +409,13 @@ def POINTER(cls):
         raise TypeError("must be a ctypes type") from None
     if isinstance(cls, str):
         # An incomplete pointer type, completed later with set_type/SetPointerType.
-        klass = PyCPointerType(f"LP_{cls}", (_Pointer,), {})
+        klass = PyCPointerType(f"LP_{cls}", (_Pointer,), {"__module__": _caller_module()})
         _pointer_type_cache[id(klass)] = klass
         return klass
     if not isinstance(cls, type):
         raise TypeError("must be a ctypes type")
     klass = PyCPointerType(
-        f"LP_{cls.__name__}", (_Pointer,), {"_type_": cls, "__module__": cls.__module__}
+        f"LP_{cls.__name__}", (_Pointer,), {"_type_": cls, "__module__": _caller_module()}
     )
     _pointer_type_cache[cls] = klass
     return klass
