@@ -322,17 +322,33 @@ class PyCPointerType(_CDataType):
     def from_param(cls, obj):
         return _native.pointer_from_param(cls, obj)
 
-    def set_type(cls, typ):
-        """Completes an incomplete pointer type (one made by ``POINTER("name")``)."""
-        if "_type_" in cls.__dict__:
-            raise AttributeError("_type_ already set")
+    def set_type(cls, *args, **kwargs):
+        """Makes ``typ`` the target type: completes an incomplete pointer type (one made
+        by ``POINTER("name")``), or changes the target of a complete one."""
+        typ = _one_argument(f"{cls.__name__}.set_type", args, kwargs)
+        _native.set_pointer_type(cls, typ)
+        # ctypes: the class's `_type_` follows (up to 3.13 its type attribute cache may
+        # keep answering the old one, gh-133290; ferrotype's never does).
         type.__setattr__(cls, "_type_", typ)
-        try:
-            _native.init_pointer_type(cls)
-        except BaseException:
-            type.__delattr__(cls, "_type_")
-            raise
         _note_pointer_type(cls)
+
+
+def _one_argument(name, args, kwargs):
+    """The single positional argument of a ctypes method, with ctypes' errors for the
+    others (worded by Argument Clinic from 3.13)."""
+    if _version.METHODS_USE_CLINIC:
+        given = len(args) + len(kwargs)
+        short = name.rpartition(".")[2]
+        if given > 1:
+            raise TypeError(f"{short}() takes at most 1 argument ({given} given)")
+        if not args:
+            raise TypeError(f"{short}() takes exactly 1 positional argument (0 given)")
+    else:
+        if kwargs:
+            raise TypeError(f"{name}() takes no keyword arguments")
+        if len(args) != 1:
+            raise TypeError(f"{name}() takes exactly one argument ({len(args)} given)")
+    return args[0]
 
 
 class PyCFuncPtrType(_CDataType):

@@ -50,6 +50,11 @@ WINTYPES_BYTE_UNSIGNED = PYTHON >= (3, 12)
 #: ``HDROP``, ``HSZ`` (handles), ``HFILE`` (an ``INT``) and ``HRESULT`` (a ``LONG``).
 WINTYPES_MORE_HANDLES = PYTHON >= (3, 14)
 
+#: 3.13: ctypes' methods parse their arguments with Argument Clinic, which words the
+#: errors differently (``set_type() takes at most 1 argument (2 given)`` instead of
+#: ``LP_c_int.set_type() takes exactly one argument (2 given)``).
+METHODS_USE_CLINIC = PYTHON >= (3, 13)
+
 #: 3.13: ``ctypes.util``'s ELF check counts a file named in a linker trace that does
 #: not exist as "not a library" (gh-114257) instead of raising FileNotFoundError.
 UTIL_MISSING_FILE_NOT_ELF = PYTHON >= (3, 13)

@@ -71,11 +71,7 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
         let info = Py::new(
             py,
             StgInfo::new(
-                Detail::Pointer(PointerInfo {
-                    target: None,
-                    target_info: None,
-                    completed: std::sync::OnceLock::new(),
-                }),
+                Detail::Pointer(PointerInfo::new(None)),
                 8,
                 8,
                 FfiType::Scalar(TypeCode::VoidP),
@@ -180,6 +176,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::simple::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::init_array_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::pointer::init_pointer_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::pointer::set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::init_funcptr_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::char_array_get_value, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::set_char_types, m)?)?;

@@ -683,15 +683,18 @@ pub fn py_decref<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
 }
 
 /// `_ctypes.buffer_info(type_or_instance)`: the PEP 3118 format, the number of
-/// dimensions and the shape its buffer exports.
+/// dimensions and the shape its buffer exports. The format is `None` for a pointer type
+/// made without a target, as in ctypes (its buffers export `B`).
 #[pyfunction]
 pub fn buffer_info<'py>(
     obj: &Bound<'py, PyAny>,
-) -> PyResult<(String, usize, Bound<'py, pyo3::types::PyTuple>)> {
+) -> PyResult<(Option<String>, usize, Bound<'py, pyo3::types::PyTuple>)> {
     let info = info_of_type_or_instance(obj)
         .ok_or_else(|| PyTypeError::new_err("not a ctypes type or object"))?;
     let i = info.get();
-    let format = i.format.to_string_lossy().into_owned();
+    let format = i
+        .has_format()
+        .then(|| i.format_cstr().to_string_lossy().into_owned());
     let shape = pyo3::types::PyTuple::new(obj.py(), i.shape.iter())?;
     Ok((format, i.shape.len(), shape))
 }

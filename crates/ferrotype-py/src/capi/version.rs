@@ -132,3 +132,8 @@ pub const RESIZE_MESSAGE_SPELLED: bool = cfg!(Py_3_12);
 /// must be a pointer type" without naming it; a ctypes type that is no pointer is still
 /// named (", not c_int").
 pub const CAST_NAMES_ONLY_CTYPES_TYPES: bool = cfg!(Py_3_13);
+
+/// 3.15: `set_type` gives a pointer type the buffer format of its new target (`&<d`,
+/// gh-142966); before, the format stays the one the type was made with (none for a
+/// pointer type made without a target).
+pub const SET_TYPE_UPDATES_FORMAT: bool = cfg!(Py_3_15);

@@ -81,7 +81,7 @@ pub fn set_item_at(
             return Ok(());
         }
         if elem.kind() == Kind::Pointer && src.get().info().kind() == Kind::Array {
-            if let (Some(want), Some(have)) = (&elem.proto(), &src.get().info().proto()) {
+            if let (Some(want), Some(have)) = (&elem.pointer_cls(py), &src.get().info().proto()) {
                 if have.bind(py).cast::<PyType>()?.is_subclass(want.bind(py))? {
                     let addr = src.get().ptr() as u64;
                     // SAFETY: a pointer element is pointer-sized and writable.

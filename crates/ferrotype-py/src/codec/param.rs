@@ -299,17 +299,6 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
     )))
 }
 
-fn elem_code(info: &StgInfo) -> Option<TypeCode> {
-    info.proto_info().as_ref().and_then(|p| {
-        let p = p.get();
-        if p.kind() == Kind::Simple {
-            p.code()
-        } else {
-            None
-        }
-    })
-}
-
 /// The `from_param` of a built-in simple type `cls`: the converted value, or the
 /// error ctypes raises (3.11: "wrong type"; from 3.12 the conversion's own error;
 /// ferrotype's no-truncation OverflowError in both).
@@ -364,7 +353,7 @@ pub fn simple_param(
                 p.tag = 'P';
                 return Ok(p);
             }
-        } else if want.is_some() && pointer_like && elem_code(other) == want {
+        } else if want.is_some() && pointer_like && other.item_code(py) == want {
             let mut p = cdata_param(obj, cd.get())?;
             p.tag = code.as_char();
             return Ok(p);
@@ -384,7 +373,7 @@ pub fn simple_param(
                         } else {
                             TypeCode::WChar
                         };
-                        i.code() == Some(want) || elem_code(i) == Some(want)
+                        i.code() == Some(want) || i.item_code(py) == Some(want)
                     });
             if ok && c.tag == 'P' {
                 let mut p = c.param(py);
@@ -516,7 +505,8 @@ fn pointer_param_from(
     if direct && obj.is_none() {
         return Ok(Param::pointer(std::ptr::null_mut(), None, 'P'));
     }
-    let proto = info.pointer_target().map(|p| p.bind(py));
+    let proto = info.pointer_cls(py).map(|p| p.into_bound(py));
+    let proto = proto.as_ref();
     if let Some(cd) = as_cdata(obj) {
         if is_instance_of_type(obj, cls.as_any()) {
             return cdata_param(obj, cd.get());
@@ -532,7 +522,7 @@ fn pointer_param_from(
             }
             let other = cd.get().info();
             if matches!(other.kind(), Kind::Array | Kind::Pointer) {
-                if let Some(op) = &other.proto() {
+                if let Some(op) = &other.item_cls(py) {
                     if op
                         .bind(py)
                         .cast::<PyType>()

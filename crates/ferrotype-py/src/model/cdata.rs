@@ -443,7 +443,7 @@ impl CData {
             len: this.size(),
             readonly: this.readonly,
             itemsize: info.itemsize(),
-            format: &info.format,
+            format: info.format_cstr(),
             shape: &info.shape,
         };
         // SAFETY: `view` is the view CPython passed with `flags`; the memory, format and
@@ -462,7 +462,7 @@ impl CData {
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {
-            i.get().kind() == kind && (kind != Kind::Pointer || i.get().pointer_target().is_some())
+            i.get().kind() == kind && (kind != Kind::Pointer || i.get().has_target(cls.py()))
         })
         .ok_or_else(|| {
             PyTypeError::new_err(if kind == Kind::Pointer {

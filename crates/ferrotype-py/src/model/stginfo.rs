@@ -3,7 +3,10 @@
 //! it, and call plans copy what they need from it, so nothing on a hot path re-derives a
 //! size, a format or a libffi type.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::intern;
@@ -11,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::capi;
+use crate::capi::gilcell::GilCell;
 
 /// What kind of ctypes type a class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +43,8 @@ pub struct StgInfo {
     pub swapped: bool,
     /// The libffi type used when a value of this type is passed.
     pub ffi: FfiType,
-    /// The PEP 3118 format, NUL-terminated for the buffer protocol.
+    /// The PEP 3118 format given when the type was made, NUL-terminated for the buffer
+    /// protocol. Read it through [`StgInfo::format_cstr`] (a pointer type's can change).
     pub format: CString,
     /// The buffer shape (arrays: one entry per dimension).
     pub shape: Vec<isize>,
@@ -102,14 +107,104 @@ pub struct ArrayInfo {
 
 /// A pointer type.
 pub struct PointerInfo {
-    /// The target type given at creation (`_type_`), if any.
-    pub target: Option<Py<PyAny>>,
-    /// Its type information.
-    pub target_info: Option<Py<StgInfo>>,
-    /// Pointer types made incomplete (`POINTER("name")`): the target type, set once by
-    /// `set_type`. Kept in the same StgInfo so that everything that already holds it
-    /// (fields, instances, call plans) sees the completed type.
-    pub completed: std::sync::OnceLock<Py<PyAny>>,
+    /// The present target (`_type_`): none for an incomplete pointer type
+    /// (`POINTER("name")`). `set_type` replaces it in this same StgInfo, so that
+    /// everything that already holds it (instances, fields, call plans) follows, as in
+    /// ctypes; readers take a snapshot (an `Rc` clone) and never a reference into the
+    /// cell.
+    target: GilCell<Option<PointerTarget>>,
+    /// 3.15: the formats `set_type` gave the type (see [`StgInfo::format_cstr`]).
+    formats: RetargetedFormats,
+}
+
+/// A pointer type's target and what reads through its instances may trust.
+pub struct PointerTarget {
+    /// The target type.
+    pub cls: Py<PyAny>,
+    /// Its type information (when the type was given; a structure without `_fields_`
+    /// yet gets a new one when they are set).
+    pub info: Py<StgInfo>,
+    /// The fewest bytes any instance may have been aimed at: the smallest size the
+    /// target had when it became the target, over every target the type has had.
+    /// Instances are aimed only at objects at least as large as the target of the
+    /// moment, so while the target is no larger than this, `.contents` and `p[0]` stay
+    /// inside the object; once it grew (`set_type` to a larger type, or a structure
+    /// given `_fields_` later), those reads check the object the instance keeps alive.
+    pub vouched: usize,
+}
+
+impl PointerInfo {
+    /// A pointer type's information, with `target` (type and information) if given.
+    pub fn new(target: Option<(Py<PyAny>, Py<StgInfo>)>) -> PointerInfo {
+        let target = target.map(|(cls, info)| {
+            let vouched = info.get().size;
+            PointerTarget { cls, info, vouched }
+        });
+        PointerInfo {
+            target: GilCell::new(target),
+            formats: RetargetedFormats::default(),
+        }
+    }
+
+    /// A snapshot of the present target (`None` inside while incomplete).
+    #[inline]
+    pub fn target(&self, py: Python<'_>) -> Rc<Option<PointerTarget>> {
+        self.target.get(py)
+    }
+
+    /// Makes `cls` (described by `info`) the target (`set_type`), with `format` as the
+    /// type's new buffer format when given.
+    pub fn retarget(
+        &self,
+        py: Python<'_>,
+        cls: Py<PyAny>,
+        info: Py<StgInfo>,
+        format: Option<&str>,
+    ) {
+        let size = info.get().size;
+        let vouched = match self.target(py).as_ref() {
+            Some(old) => old.vouched.min(size),
+            None => size,
+        };
+        if let Some(f) = format {
+            self.formats.push(f);
+        }
+        self.target
+            .set(py, Some(PointerTarget { cls, info, vouched }));
+    }
+}
+
+/// The buffer formats a pointer type was given after it was made (3.15's `set_type`
+/// follows the new target). A buffer exported earlier holds a pointer to the format
+/// of its time, so none is freed before the type: the list only grows, and readers
+/// load the newest through an atomic pointer.
+#[derive(Default)]
+struct RetargetedFormats {
+    /// The newest entry of `all`, or null while there is none.
+    current: AtomicPtr<std::ffi::c_char>,
+    all: Mutex<Vec<CString>>,
+}
+
+impl RetargetedFormats {
+    fn push(&self, format: &str) {
+        let f = CString::new(format).unwrap_or_default();
+        // A CString's bytes are on the heap: moving it into the list does not move them.
+        let ptr = f.as_ptr().cast_mut();
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        all.push(f);
+        self.current.store(ptr, Ordering::Release);
+    }
+
+    fn get(&self) -> Option<&CStr> {
+        let ptr = self.current.load(Ordering::Acquire);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: `ptr` is the start of a NUL-terminated string owned by `all`, whose
+        // entries are never removed or changed while `self` lives (and the Release store
+        // made after the push orders its bytes before this load).
+        Some(unsafe { CStr::from_ptr(ptr) })
+    }
 }
 
 /// A structure or union type.
@@ -144,7 +239,7 @@ impl StgInfo {
     }
     #[getter]
     fn format(&self) -> String {
-        self.format.to_string_lossy().into_owned()
+        self.format_cstr().to_string_lossy().into_owned()
     }
     /// The types this one refers to (an array's element, a pointer's target), for the
     /// garbage collector: a pointer type and its target refer to each other from 3.14
@@ -156,9 +251,13 @@ impl StgInfo {
                 visit.call(&a.elem_info)?;
             }
             Detail::Pointer(p) => {
-                visit.call(&p.target)?;
-                visit.call(&p.target_info)?;
-                visit.call(p.completed.get())?;
+                p.target.traverse(&visit, |t| -> Result<(), pyo3::PyTraverseError> {
+                    if let Some(t) = t {
+                        visit.call(&t.cls)?;
+                        visit.call(&t.info)?;
+                    }
+                    Ok(())
+                })?;
             }
             Detail::Simple(_) | Detail::FuncPtr | Detail::Struct(_) | Detail::Union(_) => {}
         }
@@ -170,7 +269,7 @@ impl StgInfo {
             self.kind(),
             self.size,
             self.align,
-            self.format
+            self.format_cstr()
         )
     }
 }
@@ -271,24 +370,64 @@ impl StgInfo {
         self.simple().filter(|s| s.direct).map(|s| s.code)
     }
 
-    /// The element type (arrays) or target type given at creation (pointers).
+    /// An array's element type.
     #[inline]
     pub fn proto(&self) -> Option<&Py<PyAny>> {
-        match &self.detail {
-            Detail::Array(a) => Some(&a.elem),
-            Detail::Pointer(p) => p.target.as_ref(),
-            _ => None,
-        }
+        self.array().map(|a| &a.elem)
     }
 
     /// The type information of [`StgInfo::proto`].
     #[inline]
     pub fn proto_info(&self) -> Option<&Py<StgInfo>> {
+        self.array().map(|a| &a.elem_info)
+    }
+
+    /// A pointer type's present target type (`None` while incomplete).
+    pub fn pointer_cls(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let t = self.pointer()?.target(py);
+        t.as_ref().as_ref().map(|t| t.cls.clone_ref(py))
+    }
+
+    /// Whether this is a pointer type with a target (one that can have instances).
+    pub fn has_target(&self, py: Python<'_>) -> bool {
+        self.pointer().is_some_and(|p| p.target(py).is_some())
+    }
+
+    /// An array's element type or a pointer's present target.
+    pub fn item_cls(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         match &self.detail {
-            Detail::Array(a) => Some(&a.elem_info),
-            Detail::Pointer(p) => p.target_info.as_ref(),
+            Detail::Array(a) => Some(a.elem.clone_ref(py)),
+            Detail::Pointer(_) => self.pointer_cls(py),
             _ => None,
         }
+    }
+
+    /// The simple type code of an array's element or a pointer's present target.
+    #[inline]
+    pub fn item_code(&self, py: Python<'_>) -> Option<TypeCode> {
+        match &self.detail {
+            Detail::Array(a) => a.elem_info.get().code(),
+            Detail::Pointer(p) => p.target(py).as_ref().as_ref()?.info.get().code(),
+            _ => None,
+        }
+    }
+
+    /// The PEP 3118 format of a value of this type (what the buffer protocol exports):
+    /// the one computed when the type was made, or on 3.15 the one `set_type` gave a
+    /// pointer type.
+    #[inline]
+    pub fn format_cstr(&self) -> &CStr {
+        if let Some(f) = self.pointer().and_then(|p| p.formats.get()) {
+            return f;
+        }
+        &self.format
+    }
+
+    /// Whether the type has a format: every type but a pointer type made without a
+    /// target, whose format ctypes leaves empty (exported as `B`) until `set_type` gives
+    /// it one (3.15; never before).
+    pub fn has_format(&self) -> bool {
+        self.kind() != Kind::Pointer || self.format_cstr().to_bytes().starts_with(b"&")
     }
 
     /// A structure's or union's field names, in initialiser order (empty for other
@@ -318,7 +457,11 @@ impl StgInfo {
     /// plain bytes (`B`: unions, incomplete types) the number of bytes, so that the
     /// format always describes the whole value.
     pub fn member_format(&self) -> String {
-        let fmt = self.format.to_string_lossy();
+        let fmt = self.format_cstr().to_string_lossy();
+        if self.kind() == Kind::Pointer {
+            // ctypes: a pointer is one item, and one without a format reads as `B`.
+            return fmt.into_owned();
+        }
         let mut dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
         if fmt == "B" && self.itemsize() > 1 {
             dims.push(self.itemsize().to_string());
@@ -328,13 +471,6 @@ impl StgInfo {
         } else {
             format!("({}){fmt}", dims.join(","))
         }
-    }
-
-    /// A pointer type's target: `_type_` at creation, or the type given later to
-    /// `set_type`.
-    pub fn pointer_target(&self) -> Option<&Py<PyAny>> {
-        let p = self.pointer()?;
-        p.target.as_ref().or_else(|| p.completed.get())
     }
 
     /// The element size of the buffer view (ctypes reports the innermost element's

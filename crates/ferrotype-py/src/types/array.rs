@@ -79,7 +79,7 @@ pub fn init_array_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     set_info(
         cls,
         StgInfo {
-            format: e.format.clone(),
+            format: e.format_cstr().to_owned(),
             shape,
             has_pointer: e.has_pointer,
             // Arrays decay to a pointer when passed to a function.

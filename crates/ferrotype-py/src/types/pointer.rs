@@ -3,7 +3,7 @@
 //! `_objects`, the target) alive.
 
 use ferrotype_core::{memory, FfiType, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
@@ -25,7 +25,7 @@ crate::types::data_class!(
 );
 
 /// Fills in a pointer type's information; `_type_` may be missing (an incomplete
-/// pointer type, completed later).
+/// pointer type, completed later by `set_type`).
 #[pyfunction]
 pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
@@ -34,36 +34,14 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
     // type that does not name it again has no target (and no instances).
     let dict = cls.getattr(intern!(py, "__dict__"))?;
     let proto = dict.get_item(intern!(py, "_type_")).ok();
-    // Completing an incomplete pointer type (`set_type`): fill in its existing StgInfo.
-    let own = dict
-        .get_item(INFO_ATTR)
-        .ok()
-        .and_then(|i| i.cast_into::<StgInfo>().ok());
-    if let (Some(own), Some(p)) = (&own, &proto) {
-        let o = own.get();
-        if o.kind() == Kind::Pointer && o.proto().is_none() {
-            if info_of(p)
-                .filter(|_| p.is_instance_of::<PyType>())
-                .is_none()
-            {
-                return Err(no_storage_info(p));
-            }
-            let completed = o.pointer().map(|pi| pi.completed.set(p.clone().unbind()));
-            if completed.is_none_or(|r| r.is_err()) {
-                return Err(PyAttributeError::new_err("_type_ already set"));
-            }
-            return Ok(());
-        }
-    }
-    let (proto, proto_info, format) = match proto {
+    let (target, format) = match proto {
         Some(p) => {
-            let Some(info) = info_of(&p).filter(|_| p.is_instance_of::<PyType>()) else {
-                return Err(no_storage_info(&p));
-            };
+            let info = target_info(&p)?;
             let fmt = format!("&{}", info.get().member_format());
-            (Some(p.unbind()), Some(info.unbind()), fmt)
+            (Some((p.unbind(), info.unbind())), fmt)
         }
-        None => (None, None, "&B".to_owned()),
+        // ctypes: no format (exported as `B`) until there is a target.
+        None => (None, "B".to_owned()),
     };
     let ptr = TypeCode::VoidP;
     set_info(
@@ -71,11 +49,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         StgInfo {
             has_pointer: true,
             ..StgInfo::new(
-                Detail::Pointer(PointerInfo {
-                    target: proto,
-                    target_info: proto_info,
-                    completed: std::sync::OnceLock::new(),
-                }),
+                Detail::Pointer(PointerInfo::new(target)),
                 ptr.size(),
                 ptr.align(),
                 FfiType::Scalar(ptr),
@@ -84,6 +58,40 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
         },
     )?;
     Ok(())
+}
+
+/// `set_type(typ)` of a pointer type: `typ` becomes its target, also when it had one
+/// (ctypes allows that on every version). Instances, fields and call plans that hold
+/// the type's information follow; reads through instances aimed at an object before
+/// the target grew check that object (see `PointerTarget::vouched`). The class's
+/// `_type_` and the target's `__pointer_type__` are the caller's (`_ctypes.py`).
+#[pyfunction]
+pub fn set_pointer_type(cls: &Bound<'_, PyType>, typ: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = cls.py();
+    // Only a class with type information of its own (not `_Pointer` itself).
+    let own = cls
+        .getattr(intern!(py, "__dict__"))?
+        .get_item(INFO_ATTR)
+        .ok()
+        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    let Some(own) = own.filter(|o| o.get().kind() == Kind::Pointer) else {
+        return Err(PyTypeError::new_err("abstract class"));
+    };
+    let info = target_info(typ)?;
+    let format = crate::capi::version::SET_TYPE_UPDATES_FORMAT
+        .then(|| format!("&{}", info.get().member_format()));
+    if let Some(p) = own.get().pointer() {
+        p.retarget(py, typ.clone().unbind(), info.unbind(), format.as_deref());
+    }
+    Ok(())
+}
+
+/// The type information of a pointer type's `_type_`, or ctypes' error.
+fn target_info<'py>(proto: &Bound<'py, PyAny>) -> PyResult<Bound<'py, StgInfo>> {
+    if !proto.is_instance_of::<PyType>() {
+        return Err(PyTypeError::new_err("_type_ must be a type"));
+    }
+    info_of(proto).ok_or_else(|| no_storage_info(proto))
 }
 
 /// ctypes' error for a `_type_` that is not a ctypes type (worded per version).
@@ -110,23 +118,117 @@ fn set_address(cd: &CData, addr: usize) {
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, addr as u64) }
 }
 
-/// The target type and its current information. The information recorded when the
-/// pointer type was made is used when it is final; otherwise (a structure whose
-/// `_fields_` may be set later) it is looked up again.
-fn target<'py>(
-    py: Python<'py>,
-    info: &StgInfo,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, StgInfo>)> {
+/// A pointer type's target as reads and writes use it.
+struct Target<'py> {
+    cls: Bound<'py, PyAny>,
+    info: Bound<'py, StgInfo>,
+    /// See `PointerTarget::vouched`.
+    vouched: usize,
+}
+
+impl Target<'_> {
+    /// Whether the target is larger than some instance's object may be, so that
+    /// `.contents` and `p[0]` must check the object (rare: `set_type` to a larger type,
+    /// or a structure target given `_fields_` after instances were made).
+    #[inline]
+    fn grown(&self) -> bool {
+        self.info.get().size > self.vouched
+    }
+}
+
+/// The target type and its current information. The information recorded with the
+/// target is used when it is final; otherwise (a structure whose `_fields_` may be set
+/// later) it is looked up again.
+fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
-    let cls = info.pointer_target().ok_or_else(missing)?.bind(py).clone();
-    if let Some(known) = &info.proto_info() {
-        let k = known.get();
-        if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
-            return Ok((cls, known.bind(py).clone()));
+    let snapshot = info.pointer().ok_or_else(missing)?.target(py);
+    let t = snapshot.as_ref().as_ref().ok_or_else(missing)?;
+    let cls = t.cls.bind(py).clone();
+    let known = t.info.get();
+    let info = if !matches!(known.kind(), Kind::Struct | Kind::Union) || known.is_final() {
+        t.info.bind(py).clone()
+    } else {
+        info_of(&cls).ok_or_else(missing)?
+    };
+    Ok(Target {
+        cls,
+        info,
+        vouched: t.vouched,
+    })
+}
+
+/// How far the memory at an address reaches, as far as the objects an instance keeps
+/// alive tell.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// No kept object holds the address (a raw address: trusted, as in ctypes).
+    Unknown,
+    /// A kept object holds the address and the bytes needed.
+    Covered,
+    /// Kept objects hold the address, the largest with this many bytes from it on.
+    Short(usize),
+}
+
+impl Reach {
+    /// What two findings tell together: covered if either is.
+    fn or(self, other: Reach) -> Reach {
+        match (self, other) {
+            (Reach::Covered, _) | (_, Reach::Covered) => Reach::Covered,
+            (Reach::Short(a), Reach::Short(b)) => Reach::Short(a.max(b)),
+            (Reach::Unknown, r) | (r, Reach::Unknown) => r,
         }
     }
-    let target_info = info_of(&cls).ok_or_else(missing)?;
-    Ok((cls, target_info))
+}
+
+/// How far the kept objects in `obj` (a keep-alive dict, an instance, or what an
+/// instance keeps) reach from `addr`, for `need` bytes.
+fn reach(py: Python<'_>, obj: &Bound<'_, PyAny>, addr: usize, need: usize, depth: u8) -> Reach {
+    if depth > 32 {
+        return Reach::Unknown;
+    }
+    let mut best = Reach::Unknown;
+    if let Some(cd) = as_cdata(obj) {
+        let c = cd.get();
+        let start = c.ptr() as usize;
+        let end = start.saturating_add(c.size());
+        if start <= addr && (addr < end || addr == start) {
+            let have = end - addr;
+            best = best.or(if have >= need {
+                Reach::Covered
+            } else {
+                Reach::Short(have)
+            });
+        }
+        if let Some(kept) = c.objects(py) {
+            best = best.or(reach(py, &kept, addr, need, depth + 1));
+        }
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        for v in d.values() {
+            best = best.or(reach(py, &v, addr, need, depth + 1));
+            if matches!(best, Reach::Covered) {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// Refuses to read or write the target at `addr` through `ptr_cd` when the object it
+/// keeps alive there is smaller than the target (which grew since the pointer was aimed
+/// at it): ferrotype never reads past an object a pointer was aimed at.
+fn check_grown(py: Python<'_>, ptr_cd: &CData, t: &Target<'_>, addr: usize) -> PyResult<()> {
+    let need = t.info.get().size;
+    let kept = ptr_cd.kept_objects(py);
+    let Some(kept) = kept else {
+        return Ok(());
+    };
+    match reach(py, kept.bind(py), addr, need, 0) {
+        Reach::Unknown | Reach::Covered => Ok(()),
+        Reach::Short(have) => Err(PyValueError::new_err(format!(
+            "the pointer points at {have} bytes, fewer than the {need} of its target type {}",
+            t.cls.cast::<PyType>()?.name()?
+        ))),
+    }
 }
 
 fn no_deletion() -> PyErr {
@@ -141,7 +243,7 @@ fn not_an_index() -> PyErr {
 /// least as large), keeping it alive.
 pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) -> PyResult<()> {
     ptr_cd.check_writable()?;
-    let (cls, info) = target(py, ptr_cd.info())?;
+    let Target { cls, info, .. } = target(py, ptr_cd.info())?;
     let refuse = |extra: String| -> PyResult<()> {
         Err(PyTypeError::new_err(format!(
             "expected {} instead of {}{extra}",
@@ -195,7 +297,11 @@ impl Pointer {
         if addr == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
-        let (cls, info) = target(py, cd.info())?;
+        let t = target(py, cd.info())?;
+        if t.grown() {
+            check_grown(py, cd, &t, addr)?;
+        }
+        let Target { cls, info, .. } = t;
         let view = CData::new_view(
             info.clone().unbind(),
             addr as *mut u8,
@@ -225,8 +331,8 @@ impl Pointer {
         let py = slf.py();
         let cd = slf.as_super().get();
         let addr = address(cd);
-        let (cls, info) = target(py, cd.info())?;
-        let esize = info.get().size;
+        let t = target(py, cd.info())?;
+        let esize = t.info.get().size;
         if let Ok(slice) = key.cast::<PySlice>() {
             let start: Option<isize> = slice.getattr("start")?.extract()?;
             let stop: Option<isize> = slice.getattr("stop")?.extract()?;
@@ -256,6 +362,10 @@ impl Pointer {
                 idx.push(i);
                 i += step;
             }
+            if t.grown() && idx.contains(&0) {
+                check_grown(py, cd, &t, addr)?;
+            }
+            let Target { cls, info, .. } = t;
             let i_code = info
                 .get()
                 .value_code()
@@ -296,7 +406,7 @@ impl Pointer {
         let py = slf.py();
         let cd = slf.as_super().get();
         let addr = address(cd);
-        let (cls, info) = target(py, cd.info())?;
+        let t = target(py, cd.info())?;
         // ctypes assigns items through the sequence protocol, which words the error so
         let index = index_key(key, || match key.get_type().name() {
             Ok(name) => {
@@ -307,9 +417,12 @@ impl Pointer {
         if addr == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
-        let i = info.get();
+        if index == 0 && t.grown() {
+            check_grown(py, cd, &t, addr)?;
+        }
+        let i = t.info.get();
         let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
-        set_item_at(cd, &cls, i, p, index as usize, value)
+        set_item_at(cd, &t.cls, i, p, index as usize, value)
     }
 
     fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -322,12 +435,15 @@ impl Pointer {
     fn item_at(slf: &Bound<'_, PyAny>, cd: &CData, index: isize) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let addr = address(cd);
-        let (cls, info) = target(py, cd.info())?;
+        let t = target(py, cd.info())?;
         if addr == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
-        let p = (addr as *mut u8).wrapping_offset(index * info.get().size as isize);
-        get_item_at(slf, &cls, &info, p, 0)
+        if index == 0 && t.grown() {
+            check_grown(py, cd, &t, addr)?;
+        }
+        let p = (addr as *mut u8).wrapping_offset(index * t.info.get().size as isize);
+        get_item_at(slf, &t.cls, &t.info, p, 0)
     }
 }
 
@@ -345,9 +461,12 @@ impl IntSubscript for Pointer {
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
         // The common case, a pointer to a simple type whose elements are Python values:
-        // read the element directly (the same read `get_item_at` makes).
-        if let Some(elem) = cd.info().proto_info().map(Py::get) {
-            if let Some(code) = elem.value_code() {
+        // read the element directly (the same read `get_item_at` makes). (A simple
+        // target's size is fixed; `p[0]` of one that grew takes the checked path.)
+        let snapshot = cd.info().pointer().map(|p| p.target(py));
+        if let Some(t) = snapshot.as_deref().and_then(Option::as_ref) {
+            let elem = t.info.get();
+            if let Some(code) = elem.value_code().filter(|_| index != 0 || elem.size <= t.vouched) {
                 let addr = address(cd);
                 if addr == 0 {
                     return Err(PyValueError::new_err("NULL pointer access"));

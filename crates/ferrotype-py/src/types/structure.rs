@@ -605,7 +605,7 @@ pub fn init_struct_type(
                         b.size,
                         b.align,
                         b.ffi.clone(),
-                        &b.format.to_string_lossy(),
+                        &b.format_cstr().to_string_lossy(),
                     )
                 }
             }

@@ -92,7 +92,7 @@ pub fn call_with_paramflags<'py>(
                     info_of(typ).ok_or_else(|| PyTypeError::new_err("NULL stginfo unexpected"))?;
                 let obj = match info.get().kind() {
                     Kind::Array => typ.call0()?,
-                    Kind::Pointer => match info.get().pointer_target() {
+                    Kind::Pointer => match info.get().pointer_cls(py) {
                         Some(t) => t.bind(py).call0()?,
                         None => return Err(PyTypeError::new_err("NULL stginfo unexpected")),
                     },

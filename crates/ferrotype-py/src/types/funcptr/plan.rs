@@ -379,8 +379,7 @@ pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
         // Arrays of and pointers to `c_char`.
         let cd = as_cdata(arg)?.get();
         let info = cd.info();
-        let elem = info.proto_info().as_ref()?.get();
-        if elem.kind() != Kind::Simple || elem.code() != Some(TypeCode::Char) {
+        if info.item_code(arg.py()) != Some(TypeCode::Char) {
             return None;
         }
         return match info.kind() {
@@ -527,7 +526,7 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                 }
                 (Some(Kind::Pointer), _)
                     if info.get().kind() == Kind::Pointer
-                        && info.get().pointer_target().is_some() =>
+                        && info.get().has_target(item.py()) =>
                 {
                     return Ok(ArgConv::Pointer {
                         cls: cls.clone().unbind(),
