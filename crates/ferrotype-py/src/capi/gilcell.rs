@@ -45,6 +45,21 @@ impl<T> GilCell<T> {
         unsafe { Rc::clone(&*self.0.get()) }
     }
 
+    /// Lends the current value to `f`, without the `Rc` clone of [`GilCell::get`] (for
+    /// hot paths that copy a few fields out).
+    ///
+    /// # Safety
+    ///
+    /// `f` must not run Python code nor anything that could (no call into Python, no
+    /// allocation of a garbage-collected object, no release of a Python reference), so
+    /// that nothing can replace the value while `f` reads it.
+    #[inline]
+    pub unsafe fn peek<R>(&self, _py: Python<'_>, f: impl FnOnce(&T) -> R) -> R {
+        // SAFETY: the GIL is held (token), and by the caller's contract nothing replaces
+        // the value before `f` returns, so the reference stays valid throughout.
+        f(unsafe { &**self.0.get() })
+    }
+
     /// Lends the current value to `f` during a garbage-collector traversal (where no
     /// `Python` token is at hand).
     pub fn traverse<R>(&self, _visit: &pyo3::PyVisit<'_>, f: impl FnOnce(&T) -> R) -> R {

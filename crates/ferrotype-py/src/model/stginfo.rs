@@ -152,6 +152,21 @@ impl PointerInfo {
         self.target.get(py)
     }
 
+    /// Lends the present target to `f` (see [`GilCell::peek`]).
+    ///
+    /// # Safety
+    ///
+    /// As `GilCell::peek`: `f` runs no Python code and releases no Python reference.
+    #[inline]
+    pub unsafe fn peek_target<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(Option<&PointerTarget>) -> R,
+    ) -> R {
+        // SAFETY: the caller's contract is peek's.
+        unsafe { self.target.peek(py, |t| f(t.as_ref())) }
+    }
+
     /// Makes `cls` (described by `info`) the target (`set_type`), with `format` as the
     /// type's new buffer format when given.
     pub fn retarget(
@@ -251,13 +266,14 @@ impl StgInfo {
                 visit.call(&a.elem_info)?;
             }
             Detail::Pointer(p) => {
-                p.target.traverse(&visit, |t| -> Result<(), pyo3::PyTraverseError> {
-                    if let Some(t) = t {
-                        visit.call(&t.cls)?;
-                        visit.call(&t.info)?;
-                    }
-                    Ok(())
-                })?;
+                p.target
+                    .traverse(&visit, |t| -> Result<(), pyo3::PyTraverseError> {
+                        if let Some(t) = t {
+                            visit.call(&t.cls)?;
+                            visit.call(&t.info)?;
+                        }
+                        Ok(())
+                    })?;
             }
             Detail::Simple(_) | Detail::FuncPtr | Detail::Struct(_) | Detail::Union(_) => {}
         }

@@ -141,20 +141,22 @@ impl Target<'_> {
 /// later) it is looked up again.
 fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
-    let snapshot = info.pointer().ok_or_else(missing)?.target(py);
-    let t = snapshot.as_ref().as_ref().ok_or_else(missing)?;
-    let cls = t.cls.bind(py).clone();
-    let known = t.info.get();
-    let info = if !matches!(known.kind(), Kind::Struct | Kind::Union) || known.is_final() {
-        t.info.bind(py).clone()
+    let pointer = info.pointer().ok_or_else(missing)?;
+    // SAFETY: the closure only takes new references (increments), which runs no
+    // Python code.
+    let copied = unsafe {
+        pointer.peek_target(py, |t| {
+            t.map(|t| (t.cls.bind(py).clone(), t.info.bind(py).clone(), t.vouched))
+        })
+    };
+    let (cls, known, vouched) = copied.ok_or_else(missing)?;
+    let k = known.get();
+    let info = if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
+        known
     } else {
         info_of(&cls).ok_or_else(missing)?
     };
-    Ok(Target {
-        cls,
-        info,
-        vouched: t.vouched,
-    })
+    Ok(Target { cls, info, vouched })
 }
 
 /// How far the memory at an address reaches, as far as the objects an instance keeps
@@ -463,19 +465,23 @@ impl IntSubscript for Pointer {
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes). (A simple
         // target's size is fixed; `p[0]` of one that grew takes the checked path.)
-        let snapshot = cd.info().pointer().map(|p| p.target(py));
-        if let Some(t) = snapshot.as_deref().and_then(Option::as_ref) {
-            let elem = t.info.get();
-            if let Some(code) = elem.value_code().filter(|_| index != 0 || elem.size <= t.vouched) {
-                let addr = address(cd);
-                if addr == 0 {
-                    return Err(PyValueError::new_err("NULL pointer access"));
-                }
-                let p = (addr as *const u8).wrapping_offset(index * elem.size as isize);
-                // SAFETY: like ctypes, indexing a pointer trusts that the memory there
-                // holds elements of its type.
-                return unsafe { load(py, p, code, elem.swapped) };
+        // SAFETY: the closure only copies plain fields out.
+        let fast = cd.info().pointer().and_then(|p| unsafe {
+            p.peek_target(py, |t| {
+                let elem = t?.info.get();
+                let code = elem.value_code()?;
+                (index != 0 || elem.size <= t?.vouched).then_some((code, elem.size, elem.swapped))
+            })
+        });
+        if let Some((code, size, swapped)) = fast {
+            let addr = address(cd);
+            if addr == 0 {
+                return Err(PyValueError::new_err("NULL pointer access"));
             }
+            let p = (addr as *const u8).wrapping_offset(index * size as isize);
+            // SAFETY: like ctypes, indexing a pointer trusts that the memory there
+            // holds elements of its type.
+            return unsafe { load(py, p, code, swapped) };
         }
         Pointer::item_at(slf.as_any(), cd, index)
     }

@@ -525,8 +525,7 @@ fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
                     })
                 }
                 (Some(Kind::Pointer), _)
-                    if info.get().kind() == Kind::Pointer
-                        && info.get().has_target(item.py()) =>
+                    if info.get().kind() == Kind::Pointer && info.get().has_target(item.py()) =>
                 {
                     return Ok(ArgConv::Pointer {
                         cls: cls.clone().unbind(),
