@@ -23,8 +23,18 @@ def _private(ct):
 
 
 def _pointer_class(ct, target, name="LP"):
-    """A pointer type outside the POINTER cache (so the test changes no shared type)."""
+    """A pointer type outside the POINTER cache (so the test changes no shared type).
+    From 3.14 a pointer type made for a target without one becomes the target's
+    `__pointer_type__`: `POINTER(target)` first keeps the shared one in place."""
+    ct.POINTER(target)
     return type(ct._Pointer)(name, (ct._Pointer,), {"_type_": target})
+
+
+def _set_type(ct, lp, typ):
+    """`lp.set_type(typ)` for a shared target type, which keeps the pointer type it has
+    (from 3.14 one without would get `lp` as its `__pointer_type__`, for good)."""
+    ct.POINTER(typ)
+    lp.set_type(typ)
 
 
 def _incomplete(ct, name):
@@ -47,7 +57,7 @@ def test_set_type_same_target(ct):
 
 def test_set_type_changes_target(ct):
     lp = _pointer_class(ct, ct.c_int)
-    lp.set_type(ct.c_float)
+    _set_type(ct, lp, ct.c_float)
     assert lp.__dict__["_type_"] is ct.c_float
     assert lp._type_ is ct.c_float
     assert lp(ct.c_float(1.5))[0] == 1.5
@@ -65,7 +75,7 @@ def test_set_type_type_attribute_after_reads(ct):
     lp = _pointer_class(ct, C)
     for _ in range(5):
         assert lp._type_ is C
-    lp.set_type(ct.c_int)
+    _set_type(ct, lp, ct.c_int)
     assert lp._type_ is ct.c_int
 
 
@@ -79,7 +89,7 @@ def test_existing_instances_follow_the_new_target(ct):
 
     h = Holder(p)
     arr = (lp * 2)(p, p)
-    lp.set_type(ct.c_float)
+    _set_type(ct, lp, ct.c_float)
     assert p[0] == 1.5
     assert type(p.contents) is ct.c_float
     assert p.contents.value == 1.5
@@ -99,7 +109,7 @@ def test_set_type_to_subclass_and_back(ct):
     lp = _pointer_class(ct, ct.c_int)
     lp.set_type(C)
     assert lp(C(123))[0].value == 123
-    lp.set_type(ct.c_int)
+    _set_type(ct, lp, ct.c_int)
     assert lp(C(5))[0] == 5
 
 
@@ -195,7 +205,7 @@ def _formats(mod):
         _fields_ = [("p", p)]
 
     inst = p(mod.c_int(1))
-    p.set_type(mod.c_double * 2)
+    _set_type(mod, p, mod.c_double * 2)
     seen["retargeted"] = buffer_info(p)[0]
     seen["old instance"] = memoryview(inst).format
     seen["pointer to it"] = buffer_info(pp)[0]
@@ -203,7 +213,7 @@ def _formats(mod):
     seen["field of it"] = buffer_info(Holder)[0]
     sub = type(p)("Sub", (p,), {})
     seen["subclass"] = buffer_info(sub)[0]
-    sub.set_type(mod.c_byte)
+    _set_type(mod, sub, mod.c_byte)
     seen["subclass completed"] = buffer_info(sub)[0]
     return seen
 
@@ -227,7 +237,7 @@ def test_set_type_on_incomplete_pointer(ct):
     assert c1.next.contents.name == b"b"
     assert c1.next[0].name == b"b"
     # Completed, it can change its target again.
-    lp.set_type(ct.c_char_p)
+    _set_type(ct, lp, ct.c_char_p)
     assert lp(ct.c_char_p(b"z"))[0] == b"z"
 
 
@@ -235,7 +245,7 @@ def test_set_type_follows_in_calls(ct):
     lp = _pointer_class(ct, ct.c_int)
     f = ct.CFUNCTYPE(ct.c_double, lp)(lambda p: p[0])
     assert f(ct.c_int(3)) == 3.0
-    lp.set_type(ct.c_float)
+    _set_type(ct, lp, ct.c_float)
     assert f(ct.c_float(2.5)) == 2.5
     assert f(ct.byref(ct.c_float(1.5))) == 1.5
     assert f((ct.c_float * 2)(4.5, 0)) == 4.5
@@ -291,7 +301,7 @@ def test_grown_target_refuses_reads_past_the_object(ferrotype):
     # A pointer made from a raw address is trusted, as in ctypes.
     assert raw is not None
     # Shrinking back makes the old reads valid again.
-    lp.set_type(ct.c_int)
+    _set_type(ct, lp, ct.c_int)
     assert h.p[0] == 5
     assert arr[0].contents.value == 5
 
@@ -301,9 +311,9 @@ def test_grown_target_of_a_pointer_to_a_byte_array(ferrotype):
     lp = _pointer_class(ct, ct.c_char)
     buf = ct.create_string_buffer(b"abcdefgh", 8)
     p = lp(buf)
-    lp.set_type(ct.c_int64)
+    _set_type(ct, lp, ct.c_int64)
     assert p[0] == struct.unpack("<q", b"abcdefgh")[0]
-    lp.set_type(ct.c_char * 9)
+    _set_type(ct, lp, ct.c_char * 9)
     with pytest.raises(ValueError, match="points at 8 bytes, fewer than the 9"):
         _ = p.contents
 
