@@ -711,7 +711,16 @@ def test_int_results_of_character_callbacks(
         "c_int8": "ft_cb_call_int8",
     }
     call = cfunc(caller[rtype], t, proto, t)
-    assert call(proto(lambda x: value), arg) == expected
+    stdlib = ct.__name__ == "ctypes"
+    try:
+        got = call(proto(lambda x: value), arg)
+    except ValueError:
+        # The stdlib's result of a failed callback is undefined: from 3.13 it may be a
+        # character its c_wchar cannot decode. ferrotype's is 0.
+        assert fails and stdlib
+    else:
+        if not (fails and stdlib):
+            assert got == expected
     assert [str(r.exc_value) for r in unraisable] == ([error] if error else [])
 
 

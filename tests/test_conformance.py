@@ -183,12 +183,12 @@ def test_pack_is_checked_before_fields(ct):
 
 
 def test_invalid_bit_count_message(ct):
-    with pytest.raises(ValueError) as info:
+    # The field is named from 3.14 on: the message comes from the stdlib.
+    def define(m):
+        class X(m.Structure):
+            _fields_ = [("a", m.c_int, 0)]
 
-        class X(ct.Structure):
-            _fields_ = [("a", ct.c_int, 0)]
-
-    assert str(info.value) == "number of bits invalid for bit field"
+    raises_like_stdlib(ct, define)
 
 
 # ---- fields and elements ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ ALL = ((3, 11), (3, 15))
 SINCE_314 = ((3, 14), (3, 15))
 
 NO_TRUNCATION = "ferrotype raises OverflowError where ctypes silently truncates integers"
+INIT_SUBCLASS = "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError"
 OBJECTS = "`_objects` holds what must be kept alive; ctypes also records empty dicts"
 
 # Test id (module.Class.method) -> (reason, (first, last) versions on which it fails by design).
@@ -40,10 +41,8 @@ DIFFERENCES = {
         "packed structures export their real PEP 3118 format, not ctypes' 'B'",
         ((3, 11), (3, 11)),
     ),
-    "test_struct_fields.StructFieldsTestCase.test_gh99275": (
-        "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError",
-        ALL,
-    ),
+    "test_struct_fields.StructFieldsTestCase.test_gh99275": (INIT_SUBCLASS, ALL),
+    "test_struct_fields.UnionFieldsTestCase.test_gh99275": (INIT_SUBCLASS, SINCE_314),
     "test_wintypes.WinTypesTest.test_variant_bool": (
         "wintypes.VARIANT_BOOL needs the type code 'v', not implemented yet (NotImplementedError)",
         ALL,

@@ -37,6 +37,12 @@ pub const BITFIELD_WIDTH_BEFORE_TYPE: bool = cfg!(Py_3_14);
 /// `<Field type=c_int, ofs=0, size=4>`.
 pub const CFIELD_DESCRIBED: bool = cfg!(Py_3_14);
 
+/// 3.14: `_fields_` is read as Python unpacks it: any iterable of fields, each any
+/// iterable of two or three items ("_fields_ must be a sequence of (name, C type) pairs
+/// or (name, C type, bit size) triples", a ValueError), a type without a size is "this
+/// type has no size", and a name that is not a str is refused as CField's argument.
+pub const FIELDS_CHECKED_AS_ITERABLES: bool = cfg!(Py_3_14);
+
 /// 3.14: `CField` has a (private) constructor, `CField(*, name, type, byte_size,
 /// byte_offset, index, _internal_use, bit_size=None, bit_offset=None)`; before, the
 /// class cannot be instantiated.

@@ -486,31 +486,59 @@ struct FieldDecl<'py> {
 }
 
 fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>> {
-    let bad = || PyTypeError::new_err("'_fields_' must be a sequence of (name, C type) pairs");
-    let seq: Vec<Bound<'py, PyAny>> = fields
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err("_fields_ must be a sequence of pairs"))?
-        .collect::<PyResult<_>>()?;
+    // 3.14 lays structures out in Python: any iterable of fields, each any iterable of
+    // two or three items, with the errors of Python's own unpacking and `sizeof`.
+    let as_314 = version::FIELDS_CHECKED_AS_ITERABLES;
+    let bad = || {
+        if as_314 {
+            PyValueError::new_err(
+                "_fields_ must be a sequence of (name, C type) pairs or (name, C type, bit \
+                 size) triples",
+            )
+        } else {
+            PyTypeError::new_err("'_fields_' must be a sequence of (name, C type) pairs")
+        }
+    };
+    let seq: Vec<Bound<'py, PyAny>> = if as_314 {
+        fields.try_iter()?.collect::<PyResult<_>>()?
+    } else {
+        fields
+            .try_iter()
+            .map_err(|_| PyTypeError::new_err("_fields_ must be a sequence of pairs"))?
+            .collect::<PyResult<_>>()?
+    };
     let mut out = Vec::with_capacity(seq.len());
     for (i, item) in seq.iter().enumerate() {
-        let t = item.cast::<PyTuple>().map_err(|_| bad())?;
+        let t = if as_314 {
+            PyTuple::new(item.py(), item.try_iter()?.collect::<PyResult<Vec<_>>>()?)?
+        } else {
+            item.cast::<PyTuple>().map_err(|_| bad())?.clone()
+        };
         if !(2..=3).contains(&t.len()) {
             return Err(bad());
         }
         let name = t.get_item(0)?;
-        let name = name
-            .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("field name must be a string"))?
-            .to_str()?
-            .to_owned();
         let ty = t.get_item(1)?;
-        let info = info_of(&ty)
-            .filter(|_| ty.is_instance_of::<PyType>())
-            .ok_or_else(|| {
-                PyTypeError::new_err(format!(
+        let info = info_of(&ty).filter(|_| ty.is_instance_of::<PyType>());
+        let info = match info {
+            Some(info) => info,
+            None if as_314 => return Err(PyTypeError::new_err("this type has no size")),
+            None => {
+                return Err(PyTypeError::new_err(format!(
                     "second item in _fields_ tuple (index {i}) must be a C type"
-                ))
-            })?;
+                )))
+            }
+        };
+        let name = match name.cast::<PyString>() {
+            Ok(n) => n.to_str()?.to_owned(),
+            Err(_) if as_314 => {
+                return Err(PyTypeError::new_err(format!(
+                    "CField() argument 'name' must be str, not {}",
+                    name.get_type().name()?
+                )))
+            }
+            Err(_) => return Err(PyTypeError::new_err("field name must be a string")),
+        };
         let bits = if t.len() == 3 {
             let width_error = || {
                 to_py(ferrotype_core::Error::BitfieldWidth {
