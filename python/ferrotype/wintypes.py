@@ -10,6 +10,7 @@ real ``Structure`` classes.
 from . import (
     POINTER,
     Structure,
+    _SimpleCData,
     _version,
     c_char,
     c_char_p,
@@ -62,14 +63,10 @@ else:
     WPARAM, LPARAM = c_ulonglong, c_longlong
 
 
-def __getattr__(name):
-    if name == "VARIANT_BOOL":
-        # OLE's 16-bit boolean is ctypes' type code "v", which ferrotype's simple types
-        # do not implement yet.
-        raise NotImplementedError(
-            "ferrotype: wintypes.VARIANT_BOOL (type code 'v') is not supported yet"
-        )
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class VARIANT_BOOL(_SimpleCData):
+    """OLE's 16-bit boolean: 0 is false, -1 (``VARIANT_TRUE``) is true."""
+
+    _type_ = "v"
 
 
 # ---- handles (``void *`` in the headers) ---------------------------------------------------

@@ -157,6 +157,14 @@ pub unsafe fn write_scalar(ptr: *mut u8, code: TypeCode, swapped: bool, value: S
             unsafe { write_long_double(ptr, as_f64(v)) };
             return;
         }
+        // VARIANT_TRUE is -1: all bits set.
+        (TypeCode::VariantBool, v) => {
+            if as_f64(v) != 0.0 {
+                u64::MAX
+            } else {
+                0
+            }
+        }
         (_, Scalar::Signed(i)) => i as u64,
         (_, Scalar::Unsigned(u)) => u,
         (_, Scalar::Bool(b)) => u64::from(b),

@@ -69,6 +69,9 @@ pub enum TypeCode {
     WCharP,
     /// `PyObject *` (`O`)
     PyObject,
+    /// `VARIANT_BOOL` (`v`): a `short` that is 0 for false and -1 (`VARIANT_TRUE`) for
+    /// true, read back as a Python bool (`wintypes.VARIANT_BOOL`).
+    VariantBool,
 }
 
 /// How the bytes of a simple type are interpreted.
@@ -102,7 +105,7 @@ pub enum LongDoubleFormat {
 
 /// All codes, in the order ctypes lists them in its error message (ferrotype's own
 /// codes last).
-pub const ALL: [TypeCode; 24] = [
+pub const ALL: [TypeCode; 25] = [
     TypeCode::Char,
     TypeCode::Byte,
     TypeCode::UByte,
@@ -121,6 +124,7 @@ pub const ALL: [TypeCode; 24] = [
     TypeCode::ULongLong,
     TypeCode::VoidP,
     TypeCode::PyObject,
+    TypeCode::VariantBool,
     TypeCode::Bool,
     TypeCode::LongDouble,
     TypeCode::Half,
@@ -139,6 +143,7 @@ impl TypeCode {
     pub fn from_char(c: char) -> Result<TypeCode> {
         Ok(match c {
             '?' => TypeCode::Bool,
+            'v' => TypeCode::VariantBool,
             'c' => TypeCode::Char,
             'u' => TypeCode::WChar,
             'b' => TypeCode::Byte,
@@ -170,6 +175,7 @@ impl TypeCode {
     pub fn as_char(self) -> char {
         match self {
             TypeCode::Bool => '?',
+            TypeCode::VariantBool => 'v',
             TypeCode::Char => 'c',
             TypeCode::WChar => 'u',
             TypeCode::Byte => 'b',
@@ -200,6 +206,7 @@ impl TypeCode {
     pub fn c_name(self) -> &'static str {
         match self {
             TypeCode::Bool => "_Bool",
+            TypeCode::VariantBool => "VARIANT_BOOL",
             TypeCode::Char => "char",
             TypeCode::WChar => "wchar_t",
             TypeCode::Byte => "signed char",
@@ -230,6 +237,7 @@ impl TypeCode {
     pub fn size(self) -> usize {
         match self {
             TypeCode::Bool => size_of::<bool>(),
+            TypeCode::VariantBool => size_of::<c_short>(),
             TypeCode::Char | TypeCode::Byte | TypeCode::UByte => size_of::<c_char>(),
             TypeCode::WChar => size_of::<libc::wchar_t>(),
             TypeCode::Short | TypeCode::UShort => size_of::<c_short>(),
@@ -254,6 +262,7 @@ impl TypeCode {
     pub fn align(self) -> usize {
         match self {
             TypeCode::Bool => align_of::<bool>(),
+            TypeCode::VariantBool => align_of::<c_short>(),
             TypeCode::Char | TypeCode::Byte | TypeCode::UByte => align_of::<c_char>(),
             TypeCode::WChar => align_of::<libc::wchar_t>(),
             TypeCode::Short | TypeCode::UShort => align_of::<c_short>(),
@@ -276,7 +285,7 @@ impl TypeCode {
     /// How the type's bytes are read.
     pub fn kind(self) -> ValueKind {
         match self {
-            TypeCode::Bool => ValueKind::Bool,
+            TypeCode::Bool | TypeCode::VariantBool => ValueKind::Bool,
             TypeCode::Byte | TypeCode::Short | TypeCode::Int | TypeCode::Long => ValueKind::Signed,
             TypeCode::LongLong => ValueKind::Signed,
             // C `char` is read as a byte value (0..=255) by ctypes, whatever its signedness.
@@ -380,6 +389,7 @@ impl TypeCode {
             }
             // ctypes passes `char` as a signed char, like the C default promotion on x86.
             TypeCode::Char => &raw mut r::ffi_type_sint8,
+            TypeCode::VariantBool => &raw mut r::ffi_type_sint16,
             _ => int_ffi_type(self.size(), signed),
         }
     }
@@ -390,6 +400,8 @@ impl TypeCode {
     pub fn format_char(self) -> char {
         match self {
             TypeCode::Bool => '?',
+            // ctypes exports the type code itself (which NumPy does not read).
+            TypeCode::VariantBool => 'v',
             TypeCode::Char => 'c',
             TypeCode::WChar => 'u',
             TypeCode::Float => 'f',

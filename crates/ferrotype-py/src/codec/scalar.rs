@@ -192,7 +192,7 @@ pub unsafe fn store(
     }
     let mut keep = None;
     let scalar = match code {
-        TypeCode::Bool => Scalar::Bool(value.is_truthy()?),
+        TypeCode::Bool | TypeCode::VariantBool => Scalar::Bool(value.is_truthy()?),
         TypeCode::Char => Scalar::Unsigned(u64::from(char_byte(value)?)),
         TypeCode::WChar => Scalar::Unsigned(u64::from(u32::from(wide_char(value)?))),
         // c_float16 takes what c_float takes; the core rounds to binary16 as NumPy does.

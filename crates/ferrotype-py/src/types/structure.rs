@@ -452,7 +452,9 @@ fn described(attr: &str) -> PyResult<()> {
 fn bitfield_kind(info: &StgInfo) -> Option<IntKind> {
     let code = info.code().filter(|_| info.kind() == Kind::Simple)?;
     match code {
-        TypeCode::Bool => Some(IntKind::Bool),
+        // (A VARIANT_BOOL bit-field stores 1 for true, where ctypes sets all its bits;
+        // both read back as True.)
+        TypeCode::Bool | TypeCode::VariantBool => Some(IntKind::Bool),
         // ctypes refuses the character types (c_char, c_wchar) as bit-fields.
         c if c.is_integer() => Some(
             if matches!(c.kind(), ferrotype_core::typecode::ValueKind::Signed) {
