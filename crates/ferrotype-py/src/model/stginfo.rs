@@ -527,6 +527,17 @@ pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'p
     }
 }
 
+/// The type information `cls` holds itself (in its own `__dict__`), not inherited from a
+/// base: `None` for an abstract class or one not laid out yet.
+pub fn own_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, StgInfo>>> {
+    let py = cls.py();
+    Ok(cls
+        .getattr(intern!(py, "__dict__"))?
+        .get_item(INFO_ATTR)
+        .ok()
+        .and_then(|i| i.cast_into::<StgInfo>().ok()))
+}
+
 /// Stores `info` on the new class `cls`, which also gets the raw `__init__` slot of its
 /// kind (see `capi::objects::adopt`).
 pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {

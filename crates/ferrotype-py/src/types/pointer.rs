@@ -14,7 +14,7 @@ use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
-use crate::model::stginfo::{info_of, set_info, Detail, Kind, PointerInfo, StgInfo, INFO_ATTR};
+use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
 
 crate::types::data_class!(
     /// The base of the pointer types.
@@ -69,11 +69,7 @@ pub fn init_pointer_type(cls: &Bound<'_, PyType>) -> PyResult<()> {
 pub fn set_pointer_type(cls: &Bound<'_, PyType>, typ: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = cls.py();
     // Only a class with type information of its own (not `_Pointer` itself).
-    let own = cls
-        .getattr(intern!(py, "__dict__"))?
-        .get_item(INFO_ATTR)
-        .ok()
-        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    let own = own_info(cls)?;
     let Some(own) = own.filter(|o| o.get().kind() == Kind::Pointer) else {
         return Err(PyTypeError::new_err("abstract class"));
     };

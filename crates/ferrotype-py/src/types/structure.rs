@@ -19,7 +19,7 @@ use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_i
 use crate::codec::scalar::{int_value, load};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{to_py, warn_from_caller, CoreResultExt};
-use crate::model::stginfo::{info_of, set_info, CompoundInfo, Detail, Kind, StgInfo, INFO_ATTR};
+use crate::model::stginfo::{info_of, own_info, set_info, CompoundInfo, Detail, Kind, StgInfo};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
 #[pyclass(frozen, module = "ferrotype._native", name = "CField")]
@@ -599,11 +599,7 @@ pub fn init_struct_type(
     fields: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let py = cls.py();
-    let own = cls
-        .getattr(intern!(py, "__dict__"))?
-        .get_item(INFO_ATTR)
-        .ok()
-        .and_then(|i| i.cast_into::<StgInfo>().ok());
+    let own = own_info(cls)?;
     if own.as_ref().is_some_and(|i| i.get().is_final()) {
         return Err(PyAttributeError::new_err("_fields_ is final"));
     }
