@@ -403,3 +403,52 @@ def test_every_cycle_and_the_component_are_reported(tmp_path: Path) -> None:
         "types/b.rs:1: import cycle: types::a -> types::b -> types::a",
         "types/c.rs:1: import cycle: types::a -> types::b -> types::c -> types::a",
     ]
+
+
+# ---- rule 4: version tests in one place -----------------------------------------------------
+
+
+def test_version_gate_in_capi_is_allowed(tmp_path: Path) -> None:
+    code = "pub const NEW: bool = cfg!(Py_3_14);\n#[cfg(Py_3_13)]\npub fn f() {}\n"
+    status, out = check(tmp_path, with_code("capi/slots.rs", code))
+    assert status == 0, out
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "pub fn f() -> bool { cfg!(Py_3_12) }",
+        "#[cfg(Py_3_13)]\npub fn f() {}",
+        "pub fn f(py: Python<'_>) -> bool { py.version_info() >= (3, 14) }",
+    ],
+)
+def test_version_gate_outside_capi_is_refused(tmp_path: Path, code: str) -> None:
+    status, out = check(tmp_path, with_code("model/cdata.rs", code))
+    assert status == 1
+    assert any("version test outside capi/" in line for line in out), out
+
+
+def test_version_gate_in_a_comment_or_string_is_ignored(tmp_path: Path) -> None:
+    code = '// cfg!(Py_3_12) in a comment\npub const S: &str = "Py_3_13";\n'
+    status, out = check(tmp_path, with_code("model/cdata.rs", code))
+    assert status == 0, out
+
+
+def test_python_version_tests_only_in_the_version_module(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "_version.py").write_text("import sys\nNEW = sys.version_info >= (3, 14)\n")
+    (pkg / "ok.py").write_text("from . import _version  # not sys.version_info\n")
+    (pkg / "bad.py").write_text("import sys\nif sys.version_info >= (3, 13):\n    pass\n")
+    src = tmp_path / "src"
+    check(tmp_path)  # writes the clean crate
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(src), "--python", str(pkg)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"{pkg / 'bad.py'}:2: version test outside _version.py: add a flag there"
+    ]

@@ -4,7 +4,7 @@
 The crate is layered, lowest first: ``capi`` (the boundary with CPython and PyO3 internals),
 ``model`` (type information, instances, errors), ``codec`` (Python <-> C values), ``types`` (one
 module per Python class) and ``api`` (module-level functions), with ``lib.rs`` (the #[pymodule])
-on top. Three rules are enforced:
+on top. Four rules are enforced:
 
 1. Boundary. Outside ``capi/`` (lib.rs included) no code names ``pyo3::ffi`` (as a path, in a
    ``use pyo3::{ffi, ...}`` group or as ``use pyo3::ffi as X``), ``pyo3::impl_`` or ``pyo3_ffi``,
@@ -22,11 +22,16 @@ on top. Three rules are enforced:
    cycle closed by a back edge of a depth-first search is printed (removing those edges breaks
    every cycle), then every strongly connected component.
 
+4. Versions in one place. Outside ``capi/`` no code tests the interpreter's version
+   (``cfg(Py_3_x)``, ``cfg!(Py_3_x)``, ``py.version_info()``): it reads a constant of
+   ``capi/version.rs``. In the Python package (``--python``, default ``python/ferrotype``) only
+   ``_version.py`` mentions ``sys.version_info``.
+
 Comments, doc comments, string, raw-string and char literals are blanked before matching.
 Not handled: ``#[path]`` attributes, ``macro_rules!`` hygiene, and names brought into scope by
 globs or aliases (``use super::*; child::x`` is resolved only if ``child`` is a child module).
 
-Usage: python tools/check_structure.py [--root crates/ferrotype-py/src]
+Usage: python tools/check_structure.py [--root crates/ferrotype-py/src] [--python DIR]
 Prints one ``path:line: message`` per violation and exits 1, or a one-line summary and exits 0.
 """
 
@@ -41,6 +46,7 @@ from pathlib import Path
 LAYERS = ("capi", "model", "codec", "types", "api")  # lowest first; lib.rs is above them all
 BOUNDARY = "capi"  # the only layer allowed to touch CPython/PyO3 internals
 DEFAULT_ROOT = "crates/ferrotype-py/src"
+DEFAULT_PYTHON = "python/ferrotype"
 
 Module = tuple[str, ...]  # () is the crate root (lib.rs)
 
@@ -53,6 +59,9 @@ PATH = re.compile(r"(?<![\w$:])\w+(?:\s*::\s*\w+)+(?P<bang>\s*!(?!=))?")
 PYO3_FFI = re.compile(r"\bpyo3_ffi\b")
 EXTERN = re.compile(r'\bextern\s*(?P<abi>"[^"\n]*"\s*)?(?:(?P<block>\{)|fn\s+[\w$])')
 INLINE_MOD = re.compile(r"\bmod\s+(\w+)\s*$")  # before a "{"
+VERSION_GATE = re.compile(r"\bPy_3_\d+\b|\.\s*version_info\s*\(")
+PY_VERSION_TEST = re.compile(r"\bversion_info\b")
+PY_VERSION_MODULE = "_version.py"  # the Python layer's version switch
 
 
 def strip_code(src: str) -> str:
@@ -246,6 +255,12 @@ class Crate:
                 self.edges.setdefault((mod, dest), (path, line(at)))
 
         if outside:
+            for m in VERSION_GATE.finditer(code):
+                self.report(
+                    path,
+                    line(m.start()),
+                    f"version test outside {BOUNDARY}/: read a constant of {BOUNDARY}/version.rs",
+                )
             for m in PYO3_FFI.finditer(code):
                 self.report(path, line(m.start()), f"pyo3_ffi outside {BOUNDARY}/")
             for m in EXTERN.finditer(code):
@@ -313,6 +328,9 @@ class Crate:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, help=f"the crate's src/ (default {DEFAULT_ROOT})")
+    parser.add_argument(
+        "--python", type=Path, help=f"the Python package (default {DEFAULT_PYTHON})"
+    )
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parent.parent
     root, shown = (args.root, args.root) if args.root else (repo / DEFAULT_ROOT, Path(DEFAULT_ROOT))
@@ -324,6 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     for mod, path in crate.files.items():
         crate.check_file(mod, path)
     crate.check_cycles()
+    package = args.python if args.python else repo / DEFAULT_PYTHON
+    for path in sorted(package.glob("*.py")) if package.is_dir() else []:
+        if path.name == PY_VERSION_MODULE:
+            continue
+        for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if PY_VERSION_TEST.search(text.split("#", 1)[0]):
+                message = f"version test outside {PY_VERSION_MODULE}: add a flag there"
+                crate.violations.add((str(path), n, message))
     if crate.violations:
         for path, ln, message in sorted(crate.violations):
             print(f"{path}:{ln}: {message}")
