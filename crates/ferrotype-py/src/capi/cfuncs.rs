@@ -20,7 +20,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::gil::attach_callback;
-use super::values::str_from_wide;
+use super::values::{new_bytes, str_from_wide};
 
 /// The body of `_cast_addr`'s function: `(address, source object, pointer type)` to
 /// an instance of the type holding `address`, keeping the source alive.
@@ -89,7 +89,7 @@ extern "C" fn string_at(ptr: *const c_char, size: c_int) -> *mut ffi::PyObject {
         };
         // SAFETY: as above, `len` bytes are readable at `ptr`.
         let bytes = unsafe { ferrotype_core::memory::bytes(p, len) };
-        Ok(pyo3::types::PyBytes::new(py, bytes).into_any().unbind())
+        Ok(new_bytes(py, bytes)?.into_any().unbind())
     })
 }
 
