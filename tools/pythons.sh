@@ -164,8 +164,9 @@ matrix() {
         local out="$REPO/target/matrix/$v" rust="ok" py="" suite="" ok=1
         mkdir -p "$out"
         rm -f "$out"/*
-        if ! ensure_venv "$v" >"$out/setup.log" 2>&1 || ! build "$v" >"$out/build.log" 2>&1; then
-            tail -n 20 "$out/setup.log" "$out/build.log"
+        # In subshells: a `die` there ends only that step, and its message is in the log.
+        if ! (ensure_venv "$v") >"$out/setup.log" 2>&1 || ! (build "$v") >"$out/build.log" 2>&1; then
+            tail -n 20 "$out/setup.log" "$out/build.log" 2>/dev/null || true
             rows+=("$(printf '%-6s %-9s %s' "$v" "BUILD" "failed")")
             status=1
             continue
