@@ -129,10 +129,11 @@ _pointer_type_cache = {}
 _array_type_cache = {}
 
 
-def _caller_module():
-    """The module of the code that called the caller (the ``__module__`` ctypes gives a
-    class it makes in C, such as ``c_int * 3`` or, before 3.14, ``POINTER(c_int)``)."""
-    return _sys._getframe(2).f_globals.get("__name__")
+def _caller_module(depth=2):
+    """The module of the code ``depth`` frames up (by default, the caller's caller): the
+    ``__module__`` ctypes gives a class it makes in C, such as ``c_int * 3``, a direct
+    metaclass call or, before 3.14, ``POINTER(c_int)``."""
+    return _sys._getframe(depth).f_globals.get("__name__")
 
 
 _INIT_LAYS_OUT = _version.METACLASS_INIT_LAYS_OUT
@@ -166,8 +167,7 @@ class _CDataType(type):
         if "__module__" not in namespace:
             # A direct call of the metaclass: the class belongs to the caller's module
             # (CPython would take this frame's, as ctypes' metaclasses are not Python).
-            namespace = dict(namespace)
-            namespace["__module__"] = _sys._getframe(1).f_globals.get("__name__")
+            namespace = {**namespace, "__module__": _caller_module()}
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if _INIT_LAYS_OUT:
             _fresh.add(cls)

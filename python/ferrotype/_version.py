@@ -89,16 +89,3 @@ def warn_deprecated(name, *, remove):
         DeprecationWarning,
         stacklevel=3,
     )
-
-
-def _check_build():
-    from . import _native
-
-    if tuple(_native._BUILT_FOR) != PYTHON:
-        raise ImportError(
-            f"ferrotype's extension was built for Python {_native._BUILT_FOR[0]}."
-            f"{_native._BUILT_FOR[1]}, not {PYTHON[0]}.{PYTHON[1]}"
-        )
-
-
-_check_build()

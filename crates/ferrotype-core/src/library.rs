@@ -111,10 +111,9 @@ impl Library {
 /// with an empty name, then the vDSO and each library by the name it was loaded as.
 pub fn loaded_objects() -> Vec<Vec<u8>> {
     let mut names: Vec<Vec<u8>> = Vec::new();
-    // SAFETY: `collect_name` matches the callback type and only reads the info the
-    // loader passes for the duration of the call; `data` points to `names`, alive and
-    // borrowed by nothing else until the call returns. The loader holds its lock while
-    // iterating, so the list cannot change under us.
+    // The loader holds its lock while iterating, so the list cannot change under us.
+    // SAFETY: `collect_name` has the callback's type and reads the info only during the
+    // call; `data` is `names`, alive and otherwise unborrowed until the call returns.
     unsafe {
         libc::dl_iterate_phdr(Some(collect_name), (&raw mut names).cast::<c_void>());
     }

@@ -235,8 +235,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RTLD_GLOBAL", ferrotype_core::library::RTLD_GLOBAL)?;
     m.add("DEFAULT_MODE", ferrotype_core::library::DEFAULT_MODE)?;
     m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
-    // The interpreter this build is for: `_version.py` refuses to load it into another.
-    m.add("_BUILT_FOR", crate::capi::version::PYTHON)?;
     m.add("CTYPES_MAX_ARGCOUNT", ferrotype_core::MAX_ARGS)?;
     // The C functions ctypes publishes by address (`_memmove_addr`, ...).
     capi::cfuncs::set_cast(api::functions::cast_address);

@@ -10,19 +10,6 @@
 //!
 //! The Python layer has the matching switch in `ferrotype/_version.py`.
 
-/// The interpreter this extension was built for, as `(major, minor)`.
-pub const PYTHON: (u8, u8) = if cfg!(Py_3_15) {
-    (3, 15)
-} else if cfg!(Py_3_14) {
-    (3, 14)
-} else if cfg!(Py_3_13) {
-    (3, 13)
-} else if cfg!(Py_3_12) {
-    (3, 12)
-} else {
-    (3, 11)
-};
-
 /// 3.14: a bit-field whose width is out of range is named in the error
 /// ("number of bits invalid for bit field 'x'"); before, no name.
 pub const BITFIELD_ERROR_NAMES_FIELD: bool = cfg!(Py_3_14);

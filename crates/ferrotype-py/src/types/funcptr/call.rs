@@ -66,10 +66,9 @@ unsafe impl Send for CallJob {}
 
 impl CallJob {
     fn run(self) {
-        // SAFETY: the interface matches the converted arguments (built from them or
-        // from the declared argtypes they were converted with); args holds one valid
-        // pointer per argument and ret is a buffer of the result's size (at least a
-        // RetBuf), 16-aligned.
+        // The interface was built from the converted arguments or the argtypes they
+        // were converted with. SAFETY: so it matches them; args holds one valid pointer
+        // per argument, and ret is a 16-aligned buffer of at least the result's size.
         unsafe { (*self.cif).call(self.fun, self.args, self.ret) };
     }
 }
