@@ -479,3 +479,6 @@ from ._endian import (  # noqa: E402
     LittleEndianStructure,
     LittleEndianUnion,
 )
+
+# ferrotype only: ferrotype as the process's `ctypes` (see _install.py).
+from ._install import install  # noqa: E402

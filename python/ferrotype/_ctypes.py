@@ -386,11 +386,32 @@ class UnionType(PyCStructType):
     _ft_union_ = True
 
 
+class _InstanceDtype:
+    """``x.dtype`` of an instance: the NumPy dtype of its type (ferrotype only).
+
+    ``numpy.dtype(x)`` reads ``x.dtype`` before anything else. For an instance of a
+    stdlib ctypes type NumPy converts the type with its own code, which imports the
+    stdlib's ``_ctypes`` and so knows only ferrotype's simple types (unless
+    ``ferrotype.install()`` made ``_ctypes`` ferrotype's); this attribute gives NumPy the
+    same dtype for the others. Where there is none (pointers, bit-fields, no NumPy) it
+    is absent (``AttributeError``), and NumPy's own conversion decides.
+    """
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            raise AttributeError("dtype")
+        try:
+            return type(obj).dtype
+        except Exception as exc:
+            raise AttributeError("dtype") from exc
+
+
 # The public bases are the native classes themselves, given their metaclass here, so
 # that each is a direct subclass of `_CData` (`Structure.__mro__` is `(Structure, _CData,
 # object)`, as in ctypes). Instances are unhashable: ctypes data is mutable. The bases and
 # the metaclasses are then immutable, as ctypes' are.
 type.__setattr__(_CData, "__hash__", None)
+type.__setattr__(_CData, "dtype", _InstanceDtype())
 _SimpleCData = _native._SimpleCData
 Array = _native.Array
 _Pointer = _native._Pointer

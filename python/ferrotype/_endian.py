@@ -7,7 +7,22 @@ carries ``_swappedbytes_`` so the layout numbers its bit-fields from the other e
 
 import sys
 
+from . import _version
 from ._ctypes import Array, PyCStructType, Structure, Union, UnionType
+
+if _version.ENDIAN_HAS_CTYPES_NAMES:
+    # ctypes' module did `from ctypes import *` (up to 3.12): ctypes' public names as
+    # far as ctypes had defined them when it imported this module, so not its sized
+    # integer types nor `c_time_t`, defined after, nor ferrotype's own names.
+    from . import *  # noqa: F403
+
+    for _name in (
+        "c_int8 c_int16 c_int32 c_int64 c_uint8 c_uint16 c_uint32 c_uint64 c_time_t "
+        "c_float16 debug_callbacks install"
+    ).split():
+        globals().pop(_name, None)
+    del _name
+del _version
 
 _array_type = type(Array)
 

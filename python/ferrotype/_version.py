@@ -67,6 +67,11 @@ UTIL_MISSING_FILE_NOT_ELF = PYTHON >= (3, 13)
 #: ``POINTER("name")`` is deprecated.
 POINTER_TYPE_ATTR = PYTHON >= (3, 14)
 
+#: 3.13: ``ctypes._endian`` imports only what it uses from ctypes; before, it did
+#: ``from ctypes import *``, so it has ctypes' public names (those defined before ctypes
+#: imports it).
+ENDIAN_HAS_CTYPES_NAMES = PYTHON < (3, 13)
+
 #: 3.13: ``SetPointerType`` warns (DeprecationWarning). (From 3.14, with
 #: ``POINTER_TYPE_ATTR``, it only calls ``set_type``.)
 SETPOINTERTYPE_DEPRECATED = PYTHON >= (3, 13)

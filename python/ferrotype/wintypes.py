@@ -32,6 +32,10 @@ from . import (
 )
 from . import c_byte as _c_byte
 
+# ctypes' module is `import ctypes` and `ctypes.<name>`: its one extra name is `ctypes`
+# (this package, the ctypes here), and the names imported above are deleted at the end.
+import ferrotype as ctypes  # noqa: E402, I001
+
 # ---- integers, characters, strings ---------------------------------------------------------
 
 BYTE = c_ubyte if _version.WINTYPES_BYTE_UNSIGNED else _c_byte
@@ -172,4 +176,7 @@ LPWIN32_FIND_DATAA = PWIN32_FIND_DATAA = POINTER(WIN32_FIND_DATAA)
 LPWIN32_FIND_DATAW = PWIN32_FIND_DATAW = POINTER(WIN32_FIND_DATAW)
 LPWORD = PWORD = POINTER(WORD)
 
-del _HANDLES, _c_byte
+del _HANDLES, _c_byte, _struct, _find_data, _version
+del POINTER, Structure, _SimpleCData, sizeof
+del c_char, c_char_p, c_double, c_float, c_int, c_long, c_longlong, c_short, c_ubyte
+del c_uint, c_ulong, c_ulonglong, c_ushort, c_void_p, c_wchar, c_wchar_p

@@ -44,7 +44,11 @@ enum Storage {
 }
 
 /// The base class of all ferrotype instances.
-#[pyclass(subclass, frozen, module = "ferrotype._native", name = "_CData")]
+///
+/// It and the public bases name `ferrotype._ctypes` (the module that mirrors `_ctypes`
+/// and exports them) as their module, as ctypes' name `_ctypes`: NumPy tells a ctypes
+/// class by `_ctypes` in the module of the base before `object` in its MRO.
+#[pyclass(subclass, frozen, module = "ferrotype._ctypes", name = "_CData")]
 pub struct CData {
     inline: Inline,
     /// Replaced only by `resize`, under the GIL, while no reference into it is held.

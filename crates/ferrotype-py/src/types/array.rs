@@ -7,8 +7,8 @@ use pyo3::exceptions::{
     PyAttributeError, PyIndexError, PyOverflowError, PyTypeError, PyValueError,
 };
 use pyo3::intern;
+use std::sync::Mutex;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
@@ -266,23 +266,40 @@ fn char_array<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<(&'a Bound<'a, CData>, 
     Ok((cd, code))
 }
 
-/// `c_char` and `c_wchar`, registered by the Python layer once they exist.
-static CHAR_TYPES: PyOnceLock<(Py<PyType>, Py<PyType>)> = PyOnceLock::new();
-
-/// Array types made by the string-buffer functions, by element kind and length: the
+/// `c_char` and `c_wchar`, registered by the Python layer once they exist, and the
+/// array types made by the string-buffer functions, by element kind and length: the
 /// very classes `c_char * n` returns (which caches them for good), found without the
-/// metaclass's `__mul__`.
-static CHAR_ARRAYS: PyOnceLock<[Py<PyDict>; 2]> = PyOnceLock::new();
+/// metaclass's `*`. Registered again when the package is reloaded (ctypes' reload makes
+/// new character types, whose arrays the functions then make).
+static CHAR_TYPES: Mutex<Option<CharTypes>> = Mutex::new(None);
+
+struct CharTypes {
+    c_char: Py<PyType>,
+    c_wchar: Py<PyType>,
+    arrays: [Py<PyDict>; 2],
+}
 
 /// Registers `c_char` and `c_wchar` for [`create_string_buffer`] and
-/// [`create_unicode_buffer`].
+/// [`create_unicode_buffer`], replacing those of an earlier import of the package.
 #[pyfunction]
 #[pyo3(name = "_set_char_types")]
 pub fn set_char_types(c_char: Bound<'_, PyType>, c_wchar: Bound<'_, PyType>) -> PyResult<()> {
     let py = c_char.py();
+    let types = CharTypes {
+        c_char: c_char.unbind(),
+        c_wchar: c_wchar.unbind(),
+        arrays: [PyDict::new(py).unbind(), PyDict::new(py).unbind()],
+    };
+    let old = std::mem::replace(&mut *char_types()?, Some(types));
+    // (the old types are released after the lock, as their release may run Python code)
+    drop(old);
+    Ok(())
+}
+
+fn char_types() -> PyResult<std::sync::MutexGuard<'static, Option<CharTypes>>> {
     CHAR_TYPES
-        .set(py, (c_char.unbind(), c_wchar.unbind()))
-        .map_err(|_| PyValueError::new_err("character types are already registered"))
+        .lock()
+        .map_err(|_| PyTypeError::new_err("character types are not registered"))
 }
 
 /// `elem * length` for `c_char` (`wide` false) or `c_wchar`, and its type information.
@@ -291,12 +308,14 @@ fn char_array_type<'py>(
     wide: bool,
     length: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyType>, Bound<'py, StgInfo>)> {
-    let (c_char, c_wchar) = CHAR_TYPES
-        .get(py)
-        .ok_or_else(|| PyTypeError::new_err("character types are not registered"))?;
-    let cache = &CHAR_ARRAYS
-        .get_or_init(py, || [PyDict::new(py).unbind(), PyDict::new(py).unbind()])
-        [usize::from(wide)];
+    let (elem, cache) = {
+        let guard = char_types()?;
+        let types = guard
+            .as_ref()
+            .ok_or_else(|| PyTypeError::new_err("character types are not registered"))?;
+        let elem = if wide { &types.c_wchar } else { &types.c_char };
+        (elem.clone_ref(py), types.arrays[usize::from(wide)].clone_ref(py))
+    };
     let cache = cache.bind(py);
     let exact = length.is_exact_instance_of::<PyInt>();
     // The cache maps a length to `(class, type information)`.
@@ -304,7 +323,6 @@ fn char_array_type<'py>(
         let (cls, info): (Bound<'py, PyType>, Bound<'py, StgInfo>) = entry.extract()?;
         return Ok((cls, info));
     }
-    let elem = if wide { c_wchar } else { c_char };
     // The metaclass's `*`: its checks and messages, and its cache.
     let cls = elem.bind(py).as_any().mul(length)?.cast_into::<PyType>()?;
     let info =

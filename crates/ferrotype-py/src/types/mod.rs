@@ -21,7 +21,7 @@ pub mod thunk;
 macro_rules! data_class {
     ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr, $init:path) => {
         $(#[$doc])*
-        #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = $py_name)]
+        #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._ctypes", name = $py_name)]
         pub struct $rust;
 
         impl crate::capi::objects::DataClass for $rust {

@@ -22,7 +22,7 @@ use crate::model::errors::{to_py, warn_from_caller, CoreResultExt};
 use crate::model::stginfo::{info_of, own_info, set_info, CompoundInfo, Detail, Kind, StgInfo};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
-#[pyclass(frozen, module = "ferrotype._native", name = "CField")]
+#[pyclass(frozen, module = "ferrotype._ctypes", name = "CField")]
 pub struct CField {
     name: String,
     offset: usize,

@@ -61,7 +61,7 @@ pub use plan::{
 };
 
 /// A foreign function pointer.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._native", name = "CFuncPtr")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotype._ctypes", name = "CFuncPtr")]
 pub struct CFuncPtr {
     /// The vectorcall entry point; the type's `tp_vectorcall_offset` points here.
     vectorcall: VectorcallEntry,
