@@ -221,13 +221,15 @@ class _CDataType(type):
         return numpy.dtype(_native.dtype_spec(cls))
 
     def __mul__(cls, length):
+        if type(length) is not int:
+            length = _repeat_count(length)
         key = (cls, length)
         try:
             return _array_type_cache[key]
-        except (KeyError, TypeError):
+        except KeyError:
             pass
-        if not isinstance(length, int):
-            raise TypeError(f"can't multiply sequence by non-int of type '{type(length).__name__}'")
+        if not -_sys.maxsize - 1 <= length <= _sys.maxsize:
+            raise OverflowError("cannot fit 'int' into an index-sized integer")
         if length < 0:
             raise ValueError(f"Array length must be >= 0, not {length}")
         arr = PyCArrayType(
@@ -240,6 +242,14 @@ class _CDataType(type):
         return arr
 
     __rmul__ = __mul__
+
+
+def _repeat_count(obj):
+    """The length in ``T * obj``: as for a sequence's repeat in ctypes, any object with
+    ``__index__`` (``True`` is 1), as an exact int; TypeError for others."""
+    if not hasattr(type(obj), "__index__"):
+        raise TypeError(f"can't multiply sequence by non-int of type '{type(obj).__name__}'")
+    return int.__index__(_operator.index(obj))
 
 
 # The simple types with a byte-swapped twin: the integers, the binary floats and, from

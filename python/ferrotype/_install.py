@@ -163,7 +163,9 @@ def install():
     if finder is None:
         finder = _CtypesFinder(_stdlib_dirs(stdlib))
         sys.meta_path.insert(0, finder)
-    if stdlib:
+    # (Stdlib submodules ferrotype has no counterpart for are left in place below, so
+    # they count only when one it replaces is there too: a second call says nothing.)
+    if any(name in _ALIASES for name in stdlib):
         _warn_imported_before(stdlib)
         if "ctypes" in stdlib and "ctypes._layout" not in sys.modules:
             # The stdlib's `_ctypes` (3.14+) imports `ctypes._layout` to lay out each of
