@@ -7,6 +7,11 @@ code that declares Windows structures can be shared. Most names are aliases of t
 real ``Structure`` classes.
 """
 
+# ctypes' module does `import ctypes` and uses `ctypes.<name>`, so its one name beyond
+# the Windows types is `ctypes` (here, this package); the public names imported below
+# are deleted at the end.
+import ferrotype as ctypes
+
 from . import (
     POINTER,
     Structure,
@@ -31,10 +36,6 @@ from . import (
     sizeof,
 )
 from . import c_byte as _c_byte
-
-# ctypes' module is `import ctypes` and `ctypes.<name>`: its one extra name is `ctypes`
-# (this package, the ctypes here), and the names imported above are deleted at the end.
-import ferrotype as ctypes  # noqa: E402, I001
 
 # ---- integers, characters, strings ---------------------------------------------------------
 
@@ -94,7 +95,8 @@ MAX_PATH = 260
 
 
 def _struct(name, *fields):
-    return type(Structure)(name, (Structure,), {"_fields_": list(fields), "__module__": __name__})
+    base = ctypes.Structure
+    return type(base)(name, (base,), {"_fields_": list(fields), "__module__": __name__})
 
 
 RECT = tagRECT = RECTL = _RECTL = _struct(
@@ -176,7 +178,7 @@ LPWIN32_FIND_DATAA = PWIN32_FIND_DATAA = POINTER(WIN32_FIND_DATAA)
 LPWIN32_FIND_DATAW = PWIN32_FIND_DATAW = POINTER(WIN32_FIND_DATAW)
 LPWORD = PWORD = POINTER(WORD)
 
-del _HANDLES, _c_byte, _struct, _find_data, _version
+del _HANDLES, _c_byte, _version
 del POINTER, Structure, _SimpleCData, sizeof
 del c_char, c_char_p, c_double, c_float, c_int, c_long, c_longlong, c_short, c_ubyte
 del c_uint, c_ulong, c_ulonglong, c_ushort, c_void_p, c_wchar, c_wchar_p

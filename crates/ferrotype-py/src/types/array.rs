@@ -7,9 +7,9 @@ use pyo3::exceptions::{
     PyAttributeError, PyIndexError, PyOverflowError, PyTypeError, PyValueError,
 };
 use pyo3::intern;
-use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
+use std::sync::Mutex;
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
@@ -290,7 +290,7 @@ pub fn set_char_types(c_char: Bound<'_, PyType>, c_wchar: Bound<'_, PyType>) -> 
         c_wchar: c_wchar.unbind(),
         arrays: [PyDict::new(py).unbind(), PyDict::new(py).unbind()],
     };
-    let old = std::mem::replace(&mut *char_types()?, Some(types));
+    let old = char_types()?.replace(types);
     // (the old types are released after the lock, as their release may run Python code)
     drop(old);
     Ok(())
@@ -314,7 +314,10 @@ fn char_array_type<'py>(
             .as_ref()
             .ok_or_else(|| PyTypeError::new_err("character types are not registered"))?;
         let elem = if wide { &types.c_wchar } else { &types.c_char };
-        (elem.clone_ref(py), types.arrays[usize::from(wide)].clone_ref(py))
+        (
+            elem.clone_ref(py),
+            types.arrays[usize::from(wide)].clone_ref(py),
+        )
     };
     let cache = cache.bind(py);
     let exact = length.is_exact_instance_of::<PyInt>();
