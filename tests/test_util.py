@@ -197,3 +197,23 @@ def test_fallback_without_soname_gives_none_like_ctypes(private_library, monkeyp
     monkeypatch.setenv("LD_LIBRARY_PATH", str(other))
     assert ctypes.util.find_library(f"{name}x") is None
     assert util.find_library(f"{name}x") is None
+
+
+@pytest.mark.parametrize("impl", ["ctypes.util", "ferrotype.util"])
+def test_find_library_uses_the_patchable_steps(impl, monkeypatch):
+    """``find_library`` calls its steps through the module's globals, so code that
+    patches them (as CPython's tests and some programs do) changes its answer."""
+    import importlib
+
+    util = importlib.import_module(impl)
+    calls = []
+    monkeypatch.setattr(util, "_findSoname_ldconfig", lambda name: "from-ldconfig")
+    assert util.find_library("anything") == "from-ldconfig"
+    monkeypatch.setattr(util, "_findSoname_ldconfig", lambda name: None)
+    monkeypatch.setattr(util, "_findLib_gcc", lambda name: calls.append("gcc") or "/x/libg.so")
+    monkeypatch.setattr(util, "_get_soname", lambda path: path and f"soname-of:{path}")
+    assert util.find_library("anything") == "soname-of:/x/libg.so"
+    monkeypatch.setattr(util, "_findLib_gcc", lambda name: calls.append("gcc") or None)
+    monkeypatch.setattr(util, "_findLib_ld", lambda name: calls.append("ld") or "/y/libl.so")
+    assert util.find_library("anything") == "soname-of:/y/libl.so"
+    assert calls == ["gcc", "gcc", "ld"]
