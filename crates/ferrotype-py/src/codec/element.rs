@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyString, PyType};
 
 use crate::capi::values::str_from_wide;
 use crate::codec::scalar::{load, store, wide_bytes};
+use crate::codec::foreign;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
 use crate::model::registry::instantiate;
@@ -133,6 +134,10 @@ pub fn set_item_at(
             owner_cd.keep_alive(py, index, k)?;
         }
         return Ok(());
+    }
+    if let Some(view) = foreign::adopt(value, Some(elem_cls))? {
+        // An object of the stdlib's ctypes: copied as the ferrotype instance viewing it.
+        return set_item_at(owner_cd, elem_cls, elem, ptr, index, &view);
     }
     let (have, want) = (value.get_type().name()?, elem_cls.cast::<PyType>()?.name()?);
     Err(PyTypeError::new_err(if as_cdata(value).is_some() {
