@@ -129,7 +129,14 @@ pub fn set_item_at(
         // ctypes converts only plain Python values; another instance must be of the
         // element's type (the copy above).
         // SAFETY: ptr addresses code.size() writable bytes of the owner.
-        let keep = unsafe { store(ptr, code, elem.swapped, value)? };
+        let keep = match unsafe { store(ptr, code, elem.swapped, value) } {
+            Ok(keep) => keep,
+            // An object of the stdlib's ctypes: copied as the ferrotype instance viewing it.
+            Err(e) => match foreign::adopt(value, Some(elem_cls))? {
+                Some(view) => return set_item_at(owner_cd, elem_cls, elem, ptr, index, &view),
+                None => return Err(e),
+            },
+        };
         if let Some(k) = keep {
             owner_cd.keep_alive(py, index, k)?;
         }

@@ -47,6 +47,9 @@ fn maybe_foreign(obj: &Bound<'_, PyAny>) -> bool {
 /// `want` when that is compatible with `obj`'s type, else of the ferrotype type `obj`'s
 /// type maps to, so that the caller's checks then pass or raise as for a ferrotype
 /// instance; for a stdlib `byref(x)`, ferrotype's `byref` of such a view of `x`.
+// Off the hot paths: kept out of line so that their callers stay as small.
+#[cold]
+#[inline(never)]
 pub fn adopt<'py>(
     obj: &Bound<'py, PyAny>,
     want: Option<&Bound<'py, PyAny>>,
@@ -60,6 +63,9 @@ pub fn adopt<'py>(
 }
 
 /// The ferrotype type a type of the stdlib's ctypes maps to, or `None` for anything else.
+// Off the hot paths: kept out of line so that their callers stay as small.
+#[cold]
+#[inline(never)]
 pub fn ferrotype_type<'py>(tp: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = tp.py();
     if !tp.is_instance_of::<PyType>() || tp.get_type().is(&py.get_type::<PyType>()) {
@@ -70,12 +76,18 @@ pub fn ferrotype_type<'py>(tp: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py,
 }
 
 /// `sizeof` of a stdlib type or instance, or `None` for anything else.
+// Off the hot paths: kept out of line so that their callers stay as small.
+#[cold]
+#[inline(never)]
 pub fn size_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
     let py = obj.py();
     hooks(py)?.sizeof.bind(py).call1((obj,))?.extract()
 }
 
 /// `alignment` of a stdlib type or instance, or `None` for anything else.
+// Off the hot paths: kept out of line so that their callers stay as small.
+#[cold]
+#[inline(never)]
 pub fn alignment_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
     let py = obj.py();
     hooks(py)?.alignment.bind(py).call1((obj,))?.extract()
