@@ -7,6 +7,7 @@ incompatible ferrotype instance raises, and that the objects are kept alive.
 
 import ctypes
 import gc
+import warnings
 import weakref
 
 import pytest
@@ -168,7 +169,9 @@ def test_from_param(ft, FPoint):
     assert ft.POINTER(ft.c_int).from_param(ctypes.pointer(ctypes.c_int(3)))
     ptype = ft.CFUNCTYPE(ft.c_int, ft.c_int)
     cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda v: v * 2)
-    assert ft.cast(ptype.from_param(cb), ft.c_void_p).value == ctypes.cast(cb, ctypes.c_void_p).value
+    assert (
+        ft.cast(ptype.from_param(cb), ft.c_void_p).value == ctypes.cast(cb, ctypes.c_void_p).value
+    )
     with pytest.raises(TypeError):
         FPoint.from_param(SRec())
 
@@ -286,8 +289,11 @@ def test_stdlib_types_are_mapped(ft, flib):
     assert ft.sizeof(H) == 24
     assert ft.POINTER(ctypes.c_int) is ft.POINTER(ft.c_int)
     assert issubclass(ft.POINTER(SPoint)._type_, ft.Structure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.14: POINTER with a string
+        incomplete = ctypes.POINTER("incomplete_interop")
     with pytest.raises(TypeError, match="incomplete"):
-        ft.sizeof(ctypes.POINTER("incomplete_interop"))
+        ft.sizeof(incomplete)
 
 
 # ---- NumPy's arr.ctypes (stdlib ctypes when ferrotype is not installed) --------------------------

@@ -306,12 +306,12 @@ def _compare(a, b, seen):
             getattr(a, "_flags_", None) == getattr(b, "_flags_", None)
             and len(aa) == len(ab)
             and _compatible(getattr(a, "_restype_", None), getattr(b, "_restype_", None), seen)
-            and all(_compatible(x, y, seen) for x, y in zip(aa, ab))
+            and all(_compatible(x, y, seen) for x, y in zip(aa, ab, strict=True))
         )
     fa, fb = _fields(a), _fields(b)
     if len(fa) != len(fb):
         return False
-    for x, y in zip(fa, fb):
+    for x, y in zip(fa, fb, strict=True):
         if x[0] != y[0] or len(x) != len(y) or x[2:] != y[2:]:
             return False
         da, db = getattr(a, x[0]), getattr(b, y[0])

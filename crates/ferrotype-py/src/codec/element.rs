@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyType};
 
 use crate::capi::values::str_from_wide;
-use crate::codec::scalar::{load, store, wide_bytes};
 use crate::codec::foreign;
+use crate::codec::scalar::{load, store, wide_bytes};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
 use crate::model::registry::instantiate;

@@ -38,8 +38,8 @@ fn hooks(py: Python<'_>) -> PyResult<&Hooks> {
 fn maybe_foreign(obj: &Bound<'_, PyAny>) -> bool {
     let py = obj.py();
     as_cdata(obj).is_none()
-        && (!obj.get_type().get_type().is(&py.get_type::<PyType>())
-            || tp_name(obj) == "CArgObject")
+        && (!obj.get_type().get_type().is(py.get_type::<PyType>())
+            || tp_name(obj).ends_with("CArgObject"))
 }
 
 /// The ferrotype object standing for `obj` if it comes from the stdlib's ctypes, else
@@ -68,7 +68,7 @@ pub fn adopt<'py>(
 #[inline(never)]
 pub fn ferrotype_type<'py>(tp: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = tp.py();
-    if !tp.is_instance_of::<PyType>() || tp.get_type().is(&py.get_type::<PyType>()) {
+    if !tp.is_instance_of::<PyType>() || tp.get_type().is(py.get_type::<PyType>()) {
         return Ok(None);
     }
     let r = hooks(py)?.map.bind(py).call1((tp,))?;
