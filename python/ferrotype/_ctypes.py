@@ -9,7 +9,7 @@ import operator as _operator
 import sys as _sys
 import weakref as _weakref
 
-from . import _native, _version
+from . import _interop, _native, _version
 from ._native import (
     CTYPES_MAX_ARGCOUNT,
     DEFAULT_MODE,
@@ -386,6 +386,8 @@ class PyCStructType(_CDataType):
 
     def __setattr__(cls, name, value):
         if name == "_fields_":
+            # Field types of the stdlib's ctypes become their ferrotype equivalents.
+            value = _interop.map_fields(value)
             _native.init_struct_type(cls, cls._ft_union_, value)
         type.__setattr__(cls, name, value)
 
@@ -461,6 +463,9 @@ def POINTER(cls):
         return klass
     if not isinstance(cls, type):
         raise TypeError("must be a ctypes type")
+    if getattr(cls, "_ft_info_", None) is None and _interop._stdlib_kind(cls) is not None:
+        # A type of the stdlib's ctypes: the pointer to its ferrotype equivalent.
+        return POINTER(_interop.ferrotype_type(cls))
     klass = PyCPointerType(
         f"LP_{cls.__name__}", (_Pointer,), {"_type_": cls, "__module__": _caller_module()}
     )

@@ -8,6 +8,7 @@ pointer types, or anything stored through the old cache) goes to the dict
 over both. Before 3.14 these names come from ``_ctypes`` instead.
 """
 
+from . import _interop
 from ._ctypes import PyCPointerType, _Pointer
 from ._version import warn_deprecated
 
@@ -29,6 +30,9 @@ def POINTER(cls):
         from . import c_void_p
 
         return c_void_p
+    if getattr(cls, "_ft_info_", None) is None and _interop._stdlib_kind(cls) is not None:
+        # A type of the stdlib's ctypes: the pointer to its ferrotype equivalent.
+        return POINTER(_interop.ferrotype_type(cls))
     try:
         return cls.__pointer_type__
     except AttributeError:

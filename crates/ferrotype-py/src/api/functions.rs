@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 use crate::capi::buffer::{self, Request};
 use crate::capi::values::{nested, object_at, release_reference, str_from_wide, tp_name};
 use crate::capi::version;
+use crate::codec::foreign;
 use crate::codec::param::{pointer_param, simple_param, CArg, Param};
 use crate::codec::scalar::{address_value, as_parameter, int_for};
 use crate::model::cdata::{as_cdata, CData};
@@ -28,10 +29,14 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Some(cd) = as_cdata(obj) {
         return Ok(cd.get().size());
     }
-    info_of_type_or_instance(obj)
+    if let Some(size) = info_of_type_or_instance(obj)
         .filter(|_| obj.is_instance_of::<PyType>())
         .map(|i| i.get().size)
-        .ok_or_else(|| PyTypeError::new_err("this type has no size"))
+    {
+        return Ok(size);
+    }
+    // A type or instance of the stdlib's ctypes: the size of the ferrotype equivalent.
+    foreign::size_of(obj)?.ok_or_else(|| PyTypeError::new_err("this type has no size"))
 }
 
 /// ctypes' `alignment(obj_or_type)`.
@@ -42,14 +47,25 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     } else {
         None
     };
-    info.map(|i| i.get().align)
-        .ok_or_else(|| PyTypeError::new_err("no alignment info"))
+    if let Some(i) = info {
+        return Ok(i.get().align);
+    }
+    foreign::alignment_of(obj)?.ok_or_else(|| PyTypeError::new_err("no alignment info"))
 }
 
 /// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
 #[pyfunction]
 #[pyo3(signature = (obj, offset = 0))]
 pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
+    if as_cdata(obj).is_none() {
+        // An object of the stdlib's ctypes: its address, through the ferrotype view of
+        // it, which the result keeps (and `_obj` is the object itself, as in ctypes).
+        if let Some(view) = foreign::adopt(obj, None)? {
+            let mut r = byref(&view, offset)?;
+            r.obj = Some(obj.clone().unbind());
+            return Ok(r);
+        }
+    }
     let Some(cd) = as_cdata(obj) else {
         return Err(PyTypeError::new_err(
             if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
@@ -77,6 +93,11 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
 /// ctypes' `addressof(obj)`.
 #[pyfunction]
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if as_cdata(obj).is_none() {
+        if let Some(view) = foreign::adopt(obj, None)? {
+            return addressof(&view);
+        }
+    }
     as_cdata(obj)
         .map(|c| c.get().ptr() as usize)
         .ok_or_else(|| {
@@ -137,6 +158,12 @@ fn param_address(p: &Param) -> usize {
 /// alive.
 #[pyfunction]
 pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if info_of(typ).is_none() {
+        // A type of the stdlib's ctypes: its ferrotype equivalent.
+        if let Some(mapped) = foreign::ferrotype_type(typ)? {
+            return cast(obj, &mapped);
+        }
+    }
     let (cls, info) = cast_target(typ)?;
     let p = void_p(obj, 0)?;
     cast_into(obj, param_address(&p), p.keep, &cls, &info)
@@ -497,10 +524,21 @@ pub fn generic_from_param<'py>(
             if o.bind(py).is_instance(cls.as_any())? {
                 return Ok(obj.clone().unbind());
             }
+            if let Some(view) = foreign::adopt(o.bind(py), Some(cls.as_any()))? {
+                if view.is_instance(cls.as_any())? {
+                    return Ok(obj.clone().unbind());
+                }
+            }
         }
     }
     if let Some(inner) = as_parameter(obj)? {
         return nested(py, || generic_from_param(cls, &inner));
+    }
+    // An object of the stdlib's ctypes: the ferrotype view of it, if compatible.
+    if let Some(view) = foreign::adopt(obj, Some(cls.as_any()))? {
+        if view.is_instance(cls.as_any())? || view.is_instance_of::<CArg>() {
+            return generic_from_param(cls, &view);
+        }
     }
     // ctypes: `byref(x)` of another type is named "pointer to <type of x>".
     let what = match obj.cast::<CArg>() {

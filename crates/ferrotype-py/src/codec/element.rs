@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyType};
 
 use crate::capi::values::str_from_wide;
+use crate::codec::foreign;
 use crate::codec::scalar::{load, store, wide_bytes};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
@@ -128,11 +129,22 @@ pub fn set_item_at(
         // ctypes converts only plain Python values; another instance must be of the
         // element's type (the copy above).
         // SAFETY: ptr addresses code.size() writable bytes of the owner.
-        let keep = unsafe { store(ptr, code, elem.swapped, value)? };
+        let keep = match unsafe { store(ptr, code, elem.swapped, value) } {
+            Ok(keep) => keep,
+            // An object of the stdlib's ctypes: copied as the ferrotype instance viewing it.
+            Err(e) => match foreign::adopt(value, Some(elem_cls))? {
+                Some(view) => return set_item_at(owner_cd, elem_cls, elem, ptr, index, &view),
+                None => return Err(e),
+            },
+        };
         if let Some(k) = keep {
             owner_cd.keep_alive(py, index, k)?;
         }
         return Ok(());
+    }
+    if let Some(view) = foreign::adopt(value, Some(elem_cls))? {
+        // An object of the stdlib's ctypes: copied as the ferrotype instance viewing it.
+        return set_item_at(owner_cd, elem_cls, elem, ptr, index, &view);
     }
     let (have, want) = (value.get_type().name()?, elem_cls.cast::<PyType>()?.name()?);
     Err(PyTypeError::new_err(if as_cdata(value).is_some() {

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
 use crate::capi::values::{is_instance_of_type, nested, tp_name};
 use crate::capi::version;
+use crate::codec::foreign;
 use crate::codec::scalar::{
     as_parameter, bytes_ptr, int_for, int_scalar, int_value, store, wide_bytes,
 };
@@ -293,6 +294,10 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
     if let Some(inner) = as_parameter(obj)? {
         return nested(py, || default_param(&inner, index));
     }
+    // An object of the stdlib's ctypes: as the ferrotype instance viewing it.
+    if let Some(view) = foreign::adopt(obj, None)? {
+        return default_param(&view, index);
+    }
     Err(PyTypeError::new_err(format!(
         "Don't know how to convert parameter {}",
         index + 1
@@ -416,7 +421,10 @@ pub fn simple_param(
         return match converted {
             Err(e) => match as_parameter(obj)? {
                 Some(inner) => nested(py, || simple_param(cls, info, &inner)),
-                None => Err(e),
+                None => match foreign::adopt(obj, cls.map(|c| c.as_any()))? {
+                    Some(view) => simple_param(cls, info, &view),
+                    None => Err(e),
+                },
             },
             ok => ok,
         };
@@ -446,6 +454,9 @@ pub fn simple_param(
             if let Some(inner) = as_parameter(obj)? {
                 return nested(py, || simple_param(cls, info, &inner));
             }
+            if let Some(view) = foreign::adopt(obj, cls.map(|c| c.as_any()))? {
+                return simple_param(cls, info, &view);
+            }
             Err(string_param_error(code, obj))
         }
         // Any other failure tries `_as_parameter_` first. Without one, from 3.12 the
@@ -454,6 +465,9 @@ pub fn simple_param(
         Err(e) => {
             if let Some(inner) = as_parameter(obj)? {
                 return nested(py, || simple_param(cls, info, &inner));
+            }
+            if let Some(view) = foreign::adopt(obj, cls.map(|c| c.as_any()))? {
+                return simple_param(cls, info, &view);
             }
             if version::FROM_PARAM_RAISES_CONVERSION_ERROR
                 || (code.is_integer() && e.is_instance_of::<PyOverflowError>(py))
@@ -541,6 +555,14 @@ fn pointer_param_from(
                 p.keep = Some(obj.clone().unbind());
                 return Ok(p);
             }
+            // `byref` of an object of the stdlib's ctypes, compatible with the target.
+            if let Some(view) = foreign::adopt(target.bind(py), Some(proto))? {
+                if is_instance_of_type(&view, proto) {
+                    let mut p = c.param(py);
+                    p.keep = Some(obj.clone().unbind());
+                    return Ok(p);
+                }
+            }
         }
         let what = c
             .obj
@@ -556,6 +578,9 @@ fn pointer_param_from(
     }
     if let Some(inner) = as_parameter(obj)? {
         return nested(py, || pointer_param_from(cls, info, &inner, false));
+    }
+    if let Some(view) = foreign::adopt(obj, Some(cls.as_any()))? {
+        return pointer_param_from(cls, info, &view, direct);
     }
     Err(PyTypeError::new_err(format!(
         "expected {} instance instead of {}",

@@ -250,6 +250,10 @@ pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) ->
         )))
     };
     let Some(v) = as_cdata(value) else {
+        // An object of the stdlib's ctypes: pointed at through the ferrotype view of it.
+        if let Some(view) = crate::codec::foreign::adopt(value, Some(&cls))? {
+            return set_contents(py, ptr_cd, &view);
+        }
         return refuse(String::new());
     };
     // ctypes lets a pointer point at any instance (`POINTER(c_char)(buffer)` views a

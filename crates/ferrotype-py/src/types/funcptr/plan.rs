@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
 
 use crate::capi::values::{exact_i64, is_instance_of_type};
+use crate::codec::foreign;
 use crate::codec::param::{default_param, pointer_param, simple_param, ArgValue, Param};
 use crate::model::cdata::as_cdata;
 use crate::model::errors::{by_value_error, too_many_arguments, type_name, CoreResultExt};
@@ -507,6 +508,12 @@ fn native_from_param_kind(cls: &Bound<'_, PyType>) -> PyResult<Option<Kind>> {
 
 fn compile_argtype(item: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
     let py = item.py();
+    if info_of(item).is_none() {
+        // A type of the stdlib's ctypes: converted as its ferrotype equivalent.
+        if let Some(mapped) = foreign::ferrotype_type(item)? {
+            return compile_argtype(&mapped, index);
+        }
+    }
     if let Ok(cls) = item.cast::<PyType>() {
         if let Ok(spec) = cls.getattr(intern!(py, "_ft_ndspec_")) {
             if let Ok(spec) = spec.cast_into::<NdSpec>() {
@@ -587,6 +594,12 @@ pub fn restype_checker(restype: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
 pub fn compile_restype(restype: &Bound<'_, PyAny>) -> PyResult<(RetConv, FfiType)> {
     if restype.is_none() {
         return Ok((RetConv::Void, FfiType::Void));
+    }
+    if info_of(restype).is_none() {
+        // A type of the stdlib's ctypes: its ferrotype equivalent.
+        if let Some(mapped) = foreign::ferrotype_type(restype)? {
+            return compile_restype(&mapped);
+        }
     }
     if let (Ok(cls), Some(info)) = (restype.cast::<PyType>(), info_of(restype)) {
         let i = info.get();
