@@ -286,7 +286,9 @@ def objects_form(o, depth=0):
     if depth > 6:
         return "..."
     if isinstance(o, dict):
-        items = [("id" if isinstance(k, int) else k, objects_form(v, depth + 1)) for k, v in o.items()]
+        items = [
+            ("id" if isinstance(k, int) else k, objects_form(v, depth + 1)) for k, v in o.items()
+        ]
         return ("dict", sorted(items, key=repr))
     if isinstance(o, tuple):
         return ("tuple", [objects_form(v, depth + 1) for v in o])

@@ -354,12 +354,12 @@ def union_fields(ct):
 def anonymous_fields(ct):
     X, P, Y, E = types(ct)
 
-    class O(ct.Structure):
+    class Inner(ct.Structure):
         _fields_ = [("x", X), ("cp", ct.c_char_p)]
 
     class AN(ct.Structure):
         _anonymous_ = ("o",)
-        _fields_ = [("o", O)]
+        _fields_ = [("o", Inner)]
 
     an = AN()
     an.cp = b"anon"
@@ -771,7 +771,9 @@ def _desc_t():
     return st.recursive(leaf, extend, max_leaves=6)
 
 
-root_t = st.tuples(st.sampled_from(["struct", "union"]), st.lists(_desc_t(), min_size=1, max_size=4))
+root_t = st.tuples(
+    st.sampled_from(["struct", "union"]), st.lists(_desc_t(), min_size=1, max_size=4)
+)
 ops_t = st.lists(
     st.tuples(
         st.sampled_from(["set", "set", "set", "pointer", "cast", "contents"]),
@@ -780,6 +782,10 @@ ops_t = st.lists(
     ),
     max_size=8,
 )
+
+
+def _read(obj, key):
+    return getattr(obj, key) if isinstance(key, str) else obj[key]
 
 
 class Run:
@@ -808,7 +814,11 @@ class Run:
             t = ct.POINTER(self.type_of(desc[1]))
         else:
             base = ct.Structure if desc[0] == "struct" else ct.Union
-            t = type("S", (base,), {"_fields_": [(f"f{i}", self.type_of(d)) for i, d in enumerate(desc[1])]})
+            t = type(
+                "S",
+                (base,),
+                {"_fields_": [(f"f{i}", self.type_of(d)) for i, d in enumerate(desc[1])]},
+            )
         self.types[key] = t
         return t
 
@@ -820,12 +830,14 @@ class Run:
             name = desc[1]
             if name == "c_int":
                 return v
-            if name == "fn":
-                return [lambda: self.new(ct.CFUNCTYPE(ct.c_int)(lambda: 0)), lambda: self.new(ct.CFUNCTYPE(ct.c_int)()),
-                        lambda: None][v % 3]()  # fmt: skip
-            if name == "py_object":
-                return [lambda: self.new(object()), lambda: self.new(ct.py_object(self.new(object()))),
-                        lambda: None][v % 3]()  # fmt: skip
+            if name in ("fn", "py_object"):
+                if v % 3 == 2:
+                    return None
+                if name == "fn":
+                    fn = ct.CFUNCTYPE(ct.c_int)
+                    return self.new(fn(lambda: 0) if v % 3 == 0 else fn())
+                o = self.new(object())
+                return o if v % 3 == 0 else self.new(ct.py_object(o))
             if name == "c_void_p":
                 return [v, None, self.new(ct.c_void_p(v))][v % 3]
             text = f"s{v}"
@@ -876,21 +888,19 @@ class Run:
                 k = c % len(cdesc[1])
                 fdesc = cdesc[1][k]
                 key = f"f{k}"
-                child = lambda: getattr(cur, key)  # noqa: E731
             elif cdesc[0] == "array":
                 if cdesc[2] == 0:
                     return None
                 key = c % cdesc[2]
                 fdesc = cdesc[1]
-                child = lambda: cur[key]  # noqa: E731
             else:
                 return None
             last = n == len(path) - 1
             if not last and fdesc[0] in ("struct", "union", "array"):
-                cur, cdesc = self.new(child()), fdesc
+                cur, cdesc = self.new(_read(cur, key)), fdesc
                 continue
             if not last and fdesc[0] == "pointer" and fdesc[1][0] in ("struct", "union", "array"):
-                p = self.new(child())
+                p = self.new(_read(cur, key))
                 if not self.aims_at_made(p):
                     return (cur, key, fdesc)
                 cur, cdesc = self.new(p[0]), fdesc[1]
@@ -922,7 +932,7 @@ class Run:
                     else:
                         self.new(ct.cast(self.new(ct.pointer(src)), ct.c_void_p))
                 elif op == "contents" and fdesc[0] == "pointer":
-                    p = getattr(cur, key) if isinstance(key, str) else cur[key]
+                    p = _read(cur, key)
                     target = self.type_of(fdesc[1])
                     p.contents = self.new(target())
                     self.new(p)
@@ -939,7 +949,11 @@ class Run:
         def form(o, depth=0):
             if depth > 10:
                 return "..."
-            if id(o) in index and self.made[index[id(o)]] is o and not isinstance(o, (bytes, str, int)):
+            if (
+                id(o) in index
+                and self.made[index[id(o)]] is o
+                and not isinstance(o, (bytes, str, int))
+            ):
                 return ("#", index[id(o)])
             if isinstance(o, dict):
                 tag = dicts.setdefault(id(o), len(dicts))

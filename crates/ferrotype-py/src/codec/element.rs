@@ -86,7 +86,10 @@ pub fn set_item_at(
                     let kept = src.get().container_objects(py);
                     let pair = pyo3::types::PyTuple::new(
                         py,
-                        [kept.unwrap_or_else(|| py.None().into_bound(py)), value.clone()],
+                        [
+                            kept.unwrap_or_else(|| py.None().into_bound(py)),
+                            value.clone(),
+                        ],
                     )?;
                     owner_cd.keep_alive(py, index as isize, pair.into_any().unbind())?;
                     return Ok(());

@@ -326,7 +326,10 @@ impl CData {
             return Ok(());
         }
         let container = self.container_objects(py);
-        if let Some(d) = container.as_ref().and_then(|c| c.cast_exact::<PyDict>().ok()) {
+        if let Some(d) = container
+            .as_ref()
+            .and_then(|c| c.cast_exact::<PyDict>().ok())
+        {
             return d.set_item(self.keep_key(py, index), obj);
         }
         let root = self.root(py);

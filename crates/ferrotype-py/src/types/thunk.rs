@@ -138,7 +138,9 @@ impl CThunkObject {
 
     /// The address C calls.
     pub fn code_ptr(&self) -> usize {
-        self.callback.as_ref().map_or(0, |cb| cb.code_ptr() as usize)
+        self.callback
+            .as_ref()
+            .map_or(0, |cb| cb.code_ptr() as usize)
     }
 }
 
