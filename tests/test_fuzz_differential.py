@@ -120,7 +120,7 @@ op_t = st.one_of(
     st.tuples(st.just("getattr"), name_t),
     st.tuples(st.just("setattr"), name_t, nested_value_t),
     st.sampled_from([("len",), ("bool",), ("bytes",), ("sizeof",), ("pointer",), ("byref",),
-                     ("contents",), ("snapshot",), ("memoryview",), ("pickle",)]),
+                     ("contents",), ("snapshot",), ("memoryview",), ("pickle",), ("objects",)]),
     st.tuples(st.just("cast"), type_t),
     st.tuples(st.just("from_buffer"), st.sampled_from([0, 1, 4, 16, 64]),
               st.sampled_from([0, 1, 3, -1, 100])),
@@ -280,6 +280,23 @@ def norm(ct, v, depth=0, layout=True):
     return ("other", type(v).__name__)
 
 
+def objects_form(o, depth=0):
+    """`_objects` without addresses: dicts with their keys (`cast`'s id keys as "id"),
+    bytes and str as they are, other objects by their type's name."""
+    if depth > 6:
+        return "..."
+    if isinstance(o, dict):
+        items = [
+            ("id" if isinstance(k, int) else k, objects_form(v, depth + 1)) for k, v in o.items()
+        ]
+        return ("dict", sorted(items, key=repr))
+    if isinstance(o, tuple):
+        return ("tuple", [objects_form(v, depth + 1) for v in o])
+    if isinstance(o, (bytes, str, int, type(None))):
+        return o
+    return ("object", type(o).__name__)
+
+
 def has_string_pointer(desc):
     """Whether the type holds a `c_char_p`/`c_wchar_p`, which reads the string it points at."""
     if desc[0] in ("simple", "swapped"):
@@ -383,6 +400,8 @@ def step(ct, env, op):
         return bool(x) if isinstance(x, ct._Pointer) else x.contents
     if kind == "snapshot":
         return x
+    if kind == "objects":
+        return objects_form(x._objects)
     if kind == "memoryview":
         m = memoryview(x)
         # the format of compound types differs on purpose (README); their shape does not

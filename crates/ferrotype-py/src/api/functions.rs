@@ -232,20 +232,25 @@ fn cast_into<'py>(
     unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
     let result = instantiate(cls, cd)?;
     let rc = as_cdata(&result).ok_or_else(|| PyTypeError::new_err("cast() made no instance"))?;
+    let r = rc.get();
     if let Some(src) = as_cdata(obj) {
         // ctypes: the result shares the source's keep-alive container and, when that is
         // a dict, adds the source itself under its id.
-        let s = src.get();
-        let container = match s.objects(py) {
-            Some(c) => c,
-            None => s.objects_dict(py)?.into_any(),
-        };
-        rc.get().share_objects(py, container.clone().unbind());
-        if let Ok(d) = container.cast::<pyo3::types::PyDict>() {
-            d.set_item(obj.as_ptr() as usize, obj)?;
+        match src.get().cast_container(py) {
+            Some(container) => {
+                if let Ok(d) = container.cast_exact::<pyo3::types::PyDict>() {
+                    d.set_item(obj.as_ptr() as usize, obj)?;
+                }
+                r.share_objects(py, container.unbind());
+            }
+            // A view has no container of its own and ctypes records nothing, though the
+            // result points into the memory the view keeps alive: ferrotype pins it.
+            None => r.pin(py, Some(obj.clone().unbind())),
         }
     } else if let Some(k) = keep {
-        rc.get().share_objects(py, k);
+        // ctypes keeps nothing for other sources (`byref`, bytes); the result points
+        // into them, so ferrotype pins them.
+        r.pin(py, Some(k));
     }
     Ok(result)
 }
@@ -585,11 +590,13 @@ pub fn view_keeping<'py>(
     readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let inst = view_at(cls, address as *mut u8, readonly)?;
-    as_cdata(&inst).expect("just made").get().keep_alive(
-        cls.py(),
-        usize::MAX,
-        owner.clone().unbind(),
-    )?;
+    let cd = as_cdata(&inst)
+        .ok_or_else(|| PyTypeError::new_err("from_buffer() made no instance"))?
+        .get();
+    // ctypes keeps the owner under key -1 ("ffffffff"), or as the whole `_objects` of
+    // a simple instance, whose next stored value replaces it: ferrotype pins it too.
+    cd.keep_alive(cls.py(), -1, owner.clone().unbind())?;
+    cd.pin(cls.py(), Some(owner.clone().unbind()));
     Ok(inst)
 }
 
@@ -753,6 +760,5 @@ pub fn unpickle<'py>(
 #[pyfunction]
 pub fn keep_alive(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let cd = as_cdata(obj).ok_or_else(|| PyTypeError::new_err("expected a ctypes instance"))?;
-    cd.get()
-        .keep_alive(obj.py(), usize::MAX, value.clone().unbind())
+    cd.get().keep_alive(obj.py(), -1, value.clone().unbind())
 }

@@ -68,16 +68,11 @@ pub fn set_item_at(
             // instance's memory is valid for its size (same type, same size). `copy`
             // tolerates overlap.
             unsafe { memory::move_bytes(s.ptr(), ptr, elem.size.min(s.size())) };
-            // ctypes: assigning an instance copies it and keeps what it keeps alive. A
-            // function pointer's code (a callback's trampoline) lives in the object
-            // itself, so that is kept.
-            let kept = if s.info().kind() == Kind::FuncPtr {
-                Some(value.clone().unbind())
-            } else {
-                s.kept_objects(py)
-            };
-            if let Some(kept) = kept {
-                owner_cd.keep_alive(py, index, kept)?;
+            // ctypes: assigning an instance copies it and keeps what it keeps: the
+            // container of its memory's owner (made an empty dict there if it had none,
+            // and shared; a callback's holds its trampoline).
+            if let Some(kept) = s.container_objects(py) {
+                owner_cd.keep_alive(py, index as isize, kept.unbind())?;
             }
             return Ok(());
         }
@@ -87,7 +82,17 @@ pub fn set_item_at(
                     let addr = src.get().ptr() as u64;
                     // SAFETY: a pointer element is pointer-sized and writable.
                     unsafe { memory::write_bits(ptr, TypeCode::VoidP.size(), false, addr) };
-                    owner_cd.keep_alive(py, index, value.clone().unbind())?;
+                    // ctypes: as converting the array to a pointer, the array itself is
+                    // kept, with what it keeps: `(its container, the array)`.
+                    let kept = src.get().container_objects(py);
+                    let pair = pyo3::types::PyTuple::new(
+                        py,
+                        [
+                            kept.unwrap_or_else(|| py.None().into_bound(py)),
+                            value.clone(),
+                        ],
+                    )?;
+                    owner_cd.keep_alive(py, index as isize, pair.into_any().unbind())?;
                     return Ok(());
                 }
             }
@@ -138,7 +143,7 @@ pub fn set_item_at(
             },
         };
         if let Some(k) = keep {
-            owner_cd.keep_alive(py, index, k)?;
+            owner_cd.keep_alive(py, index as isize, k)?;
         }
         return Ok(());
     }

@@ -7,7 +7,7 @@ use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyInt, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyComplex, PyInt, PyString};
 
 use crate::capi::values::{complex_value, exact_i64, object_at, str_from_wide, tp_name};
 use crate::capi::version;
@@ -78,6 +78,26 @@ pub fn wide_bytes<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes>
     Ok(with_nul
         .call_method1(intern!(py, "encode"), (codec, "surrogatepass"))?
         .cast_into::<PyBytes>()?)
+}
+
+/// The NUL-terminated wide string of `s` in a buffer of its own, held by a capsule (what
+/// ctypes keeps for a `c_wchar_p` value: a `PyCapsule` named `"_ctypes/cfield.c pymem"`
+/// owning the buffer), and the buffer's address.
+fn wide_buffer<'py>(s: &Bound<'py, PyString>) -> PyResult<(Bound<'py, PyCapsule>, usize)> {
+    let bytes = wide_bytes(s)?;
+    let units: Box<[libc::wchar_t]> = bytes
+        .as_bytes()
+        .chunks_exact(std::mem::size_of::<libc::wchar_t>())
+        .map(|c| {
+            let mut u = [0u8; std::mem::size_of::<libc::wchar_t>()];
+            u.copy_from_slice(c);
+            libc::wchar_t::from_ne_bytes(u)
+        })
+        .collect();
+    // The units are on the heap: moving the box into the capsule does not move them.
+    let addr = units.as_ptr() as usize;
+    let capsule = PyCapsule::new_with_value(s.py(), units, c"_ctypes/cfield.c pymem")?;
+    Ok((capsule, addr))
 }
 
 /// The address of a bytes object's contents (immutable, alive as long as the object).
@@ -227,10 +247,9 @@ pub unsafe fn store(
             if value.is_none() {
                 Scalar::Pointer(0)
             } else if let Ok(s) = value.cast::<PyString>() {
-                let b = wide_bytes(s)?;
-                let p = bytes_ptr(&b);
-                keep = Some(b.into_any().unbind());
-                Scalar::Pointer(p as usize)
+                let (buf, p) = wide_buffer(s)?;
+                keep = Some(buf.into_any().unbind());
+                Scalar::Pointer(p)
             } else if value.is_instance_of::<PyInt>() {
                 Scalar::Pointer(address_value(value)?)
             } else {

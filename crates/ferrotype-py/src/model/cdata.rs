@@ -58,6 +58,12 @@ pub struct CData {
     base: Option<Py<PyAny>>,
     index: usize,
     objects: GilSlot,
+    /// What the instance's memory depends on beyond what ctypes records in `_objects`,
+    /// where ctypes would let it die while still in use: a pointer's target (which
+    /// `p[1] = v` replaces in `_objects`), a `cast` result's source when ctypes records
+    /// nothing (a view, `byref`, bytes), the exporter of a `from_buffer` view (which a
+    /// simple instance's next value replaces). Never shown to Python.
+    pin: GilSlot,
     info: Py<StgInfo>,
 }
 
@@ -85,6 +91,7 @@ impl CData {
             base,
             index,
             objects: GilSlot::new(),
+            pin: GilSlot::new(),
             info,
         }
     }
@@ -233,80 +240,140 @@ impl CData {
         self.objects.get(py)
     }
 
-    /// The keep-alive dict, created on first use (an object kept directly, as simple
-    /// instances do, moves into it under key "0").
-    pub fn objects_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        match self.objects.get(py) {
-            Some(o) => match o.cast_into::<PyDict>() {
-                Ok(d) => Ok(d),
-                Err(e) => {
-                    let d = PyDict::new(py);
-                    d.set_item("0", e.into_inner())?;
-                    self.objects.set(py, Some(d.clone().into_any().unbind()));
-                    Ok(d)
-                }
-            },
-            None => {
-                let d = PyDict::new(py);
-                self.objects.set(py, Some(d.clone().into_any().unbind()));
-                Ok(d)
-            }
+    /// Whether the container of an instance of this type is a dict (ctypes' `b_length`
+    /// is not zero): arrays of at least one element, structures and unions with at
+    /// least one field, pointers and function pointers. A simple instance, an empty
+    /// array or structure keeps one object directly, the last one stored.
+    fn keeps_a_dict(&self) -> bool {
+        let info = self.info();
+        match info.kind() {
+            Kind::Simple => false,
+            Kind::Array => info.length() > 0,
+            Kind::Struct | Kind::Union => !info.field_names().is_empty(),
+            Kind::Pointer | Kind::FuncPtr => true,
         }
     }
 
-    /// Shares `container` as this instance's `_objects` (ctypes' `cast`).
-    pub fn share_objects(&self, py: Python<'_>, container: Py<PyAny>) {
-        self.objects.set(py, Some(container));
-    }
-
-    /// ctypes' keep-alive: `obj` must live as long as this instance's memory. A simple
-    /// instance that owns its memory keeps it directly (its `_objects` is the object);
-    /// otherwise it goes into the root object's (the memory owner's) dict under a key
-    /// built from the index path, like ctypes' `"index:index"` keys, so replacing a
-    /// field's value replaces its entry.
-    pub fn keep_alive(&self, py: Python<'_>, index: usize, obj: Py<PyAny>) -> PyResult<()> {
-        if self.base.is_none() && self.info().kind() == Kind::Simple {
-            self.objects.set(py, Some(obj));
-            return Ok(());
-        }
-        let mut key = format!("{index:x}");
-        let mut cur_base = self.base.as_ref().map(|b| b.bind(py).clone());
-        let mut cur_index = self.index;
-        let mut root: Option<Bound<'_, CData>> = None;
-        while let Some(b) = cur_base {
-            match b.cast_into::<CData>() {
-                Ok(cd) => {
-                    key = format!("{key}:{cur_index:x}");
-                    let c = cd.get();
-                    cur_index = c.index;
-                    cur_base = c.base.as_ref().map(|b| b.bind(py).clone());
-                    root = Some(cd);
-                }
-                Err(_) => break,
-            }
-        }
-        let dict = match &root {
-            Some(r) => r.get().objects_dict(py)?,
-            None => self.objects_dict(py)?,
-        };
-        dict.set_item(key, obj)
-    }
-
-    /// What an instance's memory depends on: the `_objects` of the object owning that
-    /// memory (ctypes keeps these, not the instance, when an instance is copied into
-    /// another's memory).
-    pub fn kept_objects(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        let mut cur = self.objects.get(py);
+    /// The instance owning this one's memory through `_b_base_` links (the last
+    /// ferrotype instance on the chain), or `None` if this one is that owner.
+    fn root<'py>(&self, py: Python<'py>) -> Option<Bound<'py, CData>> {
+        let mut root: Option<Bound<'py, CData>> = None;
         let mut base = self.base.as_ref().map(|b| b.bind(py).clone());
         while let Some(b) = base {
             let Ok(cd) = b.cast_into::<CData>() else {
                 break;
             };
+            base = cd.get().base.as_ref().map(|b| b.bind(py).clone());
+            root = Some(cd);
+        }
+        root
+    }
+
+    /// ctypes' container of what an instance keeps: the `_objects` of the owner of its
+    /// memory, made an empty dict there on first use when that owner keeps a dict
+    /// (see `keeps_a_dict`). This is what assigning the instance into another's memory
+    /// keeps (so `y.x = X()` records `{'0': {}}`, and the dict is shared: what the
+    /// source keeps later is kept by `y` too).
+    pub fn container_objects<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        let root = self.root(py);
+        let owner = root.as_ref().map_or(self, |r| r.get());
+        match owner.objects.get(py) {
+            Some(o) => Some(o),
+            None if owner.keeps_a_dict() => {
+                let d = PyDict::new(py).into_any();
+                owner.objects.set(py, Some(d.clone().unbind()));
+                Some(d)
+            }
+            None => None,
+        }
+    }
+
+    /// ctypes' `_objects` of a `cast` result made from this instance: the instance's
+    /// own container, shared, after the owner of its memory got one; a simple or empty
+    /// instance without one is given a dict. A view (a field, element or pointer
+    /// contents) has none of its own, so the result records nothing (ferrotype pins
+    /// the view in the result instead, see `pin`).
+    pub fn cast_container<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.container_objects(py);
+        if let Some(o) = self.objects.get(py) {
+            return Some(o);
+        }
+        if self.root(py).is_some() {
+            return None;
+        }
+        let d = PyDict::new(py).into_any();
+        self.objects.set(py, Some(d.clone().unbind()));
+        Some(d)
+    }
+
+    /// Makes `container` this instance's `_objects` (a `cast` result shares its
+    /// source's).
+    pub fn share_objects(&self, py: Python<'_>, container: Py<PyAny>) {
+        self.objects.set(py, Some(container));
+    }
+
+    /// Keeps `obj` alive for as long as this instance's memory, out of `_objects`
+    /// (see the field's documentation). One object at a time: a new pin replaces the
+    /// old one.
+    pub fn pin(&self, py: Python<'_>, obj: Option<Py<PyAny>>) {
+        self.pin.set(py, obj);
+    }
+
+    /// ctypes' keep-alive (`KeepRef`): `obj` must live as long as this instance's
+    /// memory. It goes into the container of the memory's owner (`container_objects`):
+    /// into the dict under a key built from the index path (`"index:index:..."` in hex,
+    /// the index of this instance in its base, then of that base in its own, ...), so
+    /// that storing into the same place again replaces the entry; when the container is
+    /// not a dict, `obj` replaces it. `None` is never stored.
+    pub fn keep_alive(&self, py: Python<'_>, index: isize, obj: Py<PyAny>) -> PyResult<()> {
+        if obj.is_none(py) {
+            return Ok(());
+        }
+        let container = self.container_objects(py);
+        if let Some(d) = container
+            .as_ref()
+            .and_then(|c| c.cast_exact::<PyDict>().ok())
+        {
+            return d.set_item(self.keep_key(py, index), obj);
+        }
+        let root = self.root(py);
+        root.as_ref()
+            .map_or(self, |r| r.get())
+            .objects
+            .set(py, Some(obj));
+        Ok(())
+    }
+
+    /// The key of ctypes' `_objects` entry for `index` in this instance: the index as a
+    /// C `int` in hex (`-1` is `"ffffffff"`), then `":"` and the index of each instance
+    /// up the `_b_base_` chain.
+    fn keep_key(&self, py: Python<'_>, index: isize) -> String {
+        use std::fmt::Write;
+        // ctypes formats the index as a C int (truncated, as its cast does).
+        let mut key = format!("{:x}", index as i32 as u32);
+        let mut cur_index = self.index;
+        let mut base = self.base.as_ref().map(|b| b.bind(py).clone());
+        while let Some(b) = base {
+            let Ok(cd) = b.cast_into::<CData>() else {
+                break;
+            };
+            let _ = write!(key, ":{:x}", cur_index as i32 as u32);
             let c = cd.get();
-            cur = c.objects.get(py);
+            cur_index = c.index;
             base = c.base.as_ref().map(|b| b.bind(py).clone());
         }
-        cur.map(Bound::unbind)
+        key
+    }
+
+    /// What an instance's memory depends on, as recorded so far: the `_objects` of the
+    /// object owning that memory (without making one).
+    pub fn kept_objects(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let root = self.root(py);
+        root.as_ref()
+            .map_or(self, |r| r.get())
+            .objects
+            .get(py)
+            .map(Bound::unbind)
     }
 
     /// The memory's owner, if borrowed.
@@ -336,12 +403,14 @@ impl capi::objects::Payload for CData {
             storage,
             base,
             objects,
+            pin,
             info,
             ..
         } = self;
         drop(storage);
         drop(base.map(|b| b.into_bound(py)));
         drop(objects.take(py));
+        drop(pin.take(py));
         drop(info.into_bound(py));
     }
 }
@@ -430,6 +499,7 @@ impl CData {
             visit.call(b)?;
         }
         self.objects.traverse(&visit)?;
+        self.pin.traverse(&visit)?;
         visit.call(&self.info)?;
         Ok(())
     }
@@ -505,6 +575,7 @@ pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
     // SAFETY: the caller guarantees the source; the instance owns `size` >= n bytes.
     unsafe { memory::copy_bytes(src, cd.ptr(), n.min(cd.size())) };
     cd.objects.set(py, None);
+    cd.pin.set(py, None);
 }
 
 /// The `CData` of an instance, if it is a ferrotype instance.

@@ -269,8 +269,15 @@ pub fn set_contents(py: Python<'_>, ptr_cd: &CData, value: &Bound<'_, PyAny>) ->
         }
     }
     set_address(ptr_cd, v.get().ptr() as usize);
-    // ctypes: the pointer keeps its target (and what the target keeps) alive.
-    ptr_cd.keep_alive(py, 1, value.clone().unbind())
+    // ctypes: the pointer keeps its target under key 1 and what the target keeps under
+    // key 0. `p[1] = v` replaces the first in ctypes' bookkeeping while the pointer
+    // still points at the target, so the target is pinned as well.
+    ptr_cd.pin(py, Some(value.clone().unbind()));
+    ptr_cd.keep_alive(py, 1, value.clone().unbind())?;
+    if let Some(kept) = v.get().container_objects(py) {
+        ptr_cd.keep_alive(py, 0, kept.unbind())?;
+    }
+    Ok(())
 }
 
 #[pymethods]

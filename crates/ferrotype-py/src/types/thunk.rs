@@ -121,6 +121,48 @@ impl Thunk {
 /// A callback's closure.
 pub type Callback = Closure<Thunk>;
 
+/// ctypes' `CThunkObject`: the object owning a callback's closure (its trampoline). The
+/// callback object keeps it, and so does its `_objects` (`{'0': thunk}`), which is what
+/// memory the callback is stored into keeps: the trampoline lives as long as anything
+/// that refers to it. When the thunk is freed the closure is released (see `release`).
+#[pyclass(frozen, module = "ferrotype._native", name = "CThunkObject")]
+pub struct CThunkObject {
+    callback: Option<Callback>,
+}
+
+impl CThunkObject {
+    /// The thunk owning `cb`.
+    pub fn new(py: Python<'_>, cb: Callback) -> PyResult<Py<CThunkObject>> {
+        Py::new(py, CThunkObject { callback: Some(cb) })
+    }
+
+    /// The address C calls.
+    pub fn code_ptr(&self) -> usize {
+        self.callback
+            .as_ref()
+            .map_or(0, |cb| cb.code_ptr() as usize)
+    }
+}
+
+impl Drop for CThunkObject {
+    fn drop(&mut self) {
+        if let Some(cb) = self.callback.take() {
+            Python::attach(|py| release(py, cb));
+        }
+    }
+}
+
+#[pymethods]
+impl CThunkObject {
+    /// Visits the callable (a callable referring back to the callback object is a cycle).
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(cb) = &self.callback {
+            cb.user().traverse(&visit)?;
+        }
+        Ok(())
+    }
+}
+
 /// Builds the closure calling `callable` with the signature of a `CFUNCTYPE` class
 /// (`restype` and `argtypes` as the class declares them).
 pub fn make(

@@ -70,14 +70,16 @@ pub struct CFuncPtr {
     /// `argtypes`, extra arguments, custom `from_param`), so repeated calls of the same
     /// shape skip the process-wide cache.
     memo: GilCell<Option<Arc<CallInterface>>>,
-    /// For a callback (made from a Python callable): the closure C calls.
-    callback: Option<thunk::Callback>,
+    /// For a callback (made from a Python callable): the object owning the closure C
+    /// calls (also in the instance's `_objects`, as in ctypes).
+    callback: Option<Py<thunk::CThunkObject>>,
 }
 
 impl Drop for CFuncPtr {
     fn drop(&mut self) {
-        if let Some(cb) = self.callback.take() {
-            Python::attach(|py| thunk::release(py, cb));
+        if let Some(t) = self.callback.take() {
+            // Released at once (as a `Bound`), as the instance's other references are.
+            Python::attach(|py| drop(t.into_bound(py)));
         }
     }
 }
@@ -119,8 +121,8 @@ impl CFuncPtr {
     /// Visits what the function object refers to (its callable, argtypes, restype,
     /// errcheck), so that cycles through them are collected.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        if let Some(cb) = &self.callback {
-            cb.user().traverse(&visit)?;
+        if let Some(t) = &self.callback {
+            visit.call(t)?;
         }
         self.state.traverse(&visit, |st| {
             for o in [&st.argtypes, &st.restype, &st.checker, &st.errcheck]
@@ -168,8 +170,9 @@ impl CFuncPtr {
                         argtypes.as_ref(),
                         st.flags & FUNCFLAG_USE_ERRNO != 0,
                     )?;
-                    let code = cb.code_ptr() as usize;
-                    callback = Some(cb);
+                    let thunk = thunk::CThunkObject::new(py, cb)?;
+                    let code = thunk.get().code_ptr();
+                    callback = Some(thunk);
                     code
                 } else {
                     return Err(PyTypeError::new_err(
@@ -219,6 +222,10 @@ impl CFuncPtr {
                 cd
             }
         };
+        if let Some(t) = &callback {
+            // ctypes: a callback keeps its thunk in `_objects` under key 0.
+            cd.keep_alive(py, 0, t.clone_ref(py).into_any())?;
+        }
         let mut fp = CFuncPtr::with_state(st);
         fp.callback = callback;
         Ok(PyClassInitializer::from(cd).add_subclass(fp))
