@@ -25,7 +25,9 @@ use pyo3::{PyClassInitializer, PyTypeInfo};
 /// Every Rust allocation of the extension (instance buffers, conversion scratch) goes to
 /// mimalloc: a small zeroed buffer costs tens of instructions instead of the hundreds
 /// glibc's `calloc`/`free` pair costs, and it needs no GIL (unlike pymalloc), so memory
-/// may be allocated or freed on any thread.
+/// may be allocated or freed on any thread. Without the `mimalloc` feature (the
+/// AddressSanitizer and valgrind builds of `tools/sanitize.sh`) it is the system allocator.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
