@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow bench bench-on ffibench lint fmt clean
+.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ pythons:  ## install the interpreters 3.12-3.15 and their venvs (see tools/pytho
 
 test-slow: build  ## the long-running tests as well
 	$(PY) -m pytest -q
+
+# Memory-error runs against a separate build (.venvs/asan, .venvs/valgrind; target/asan,
+# target/valgrind), never the one above; see tools/sanitize.sh and CONTRIBUTING.md.
+test-asan:  ## the suite and the crash fuzzer against an AddressSanitizer build (nightly Rust)
+	tools/sanitize.sh asan
+
+test-valgrind:  ## a subset of pytest under valgrind memcheck: uninitialised reads in the extension
+	tools/sanitize.sh valgrind
 
 # `make bench` measures on 3.11 (.venv); `make bench-on V=3.14` on another interpreter.
 bench: build  ## call-overhead benchmarks against ctypes and cffi

@@ -164,6 +164,7 @@ def _asan_reports(name: str, text: str) -> Iterator[Report]:
         start = offset
         kind = re.sub(r" on (unknown )?address .*$", "", m.group(1).strip())
         frames: list[str] = []
+        first_stack_done = False  # only the access's stack, not the allocation's or free's
         detail = ""
         j = i + 1
         while j < len(lines) and not _ASAN_START.match(lines[j]):
@@ -171,8 +172,10 @@ def _asan_reports(name: str, text: str) -> Iterator[Report]:
             if not detail and re.match(r"^(READ|WRITE) of size", line):
                 detail = line.split(" at 0x")[0].strip()
             fm = _ASAN_FRAME.match(line)
-            if fm and not frames_done(frames, lines, j):
+            if fm and not first_stack_done:
                 frames.append(fm.group(1).strip())
+            elif frames:
+                first_stack_done = True
             if line.startswith("SUMMARY:"):
                 j += 1
                 break
@@ -181,14 +184,6 @@ def _asan_reports(name: str, text: str) -> Iterator[Report]:
         for k in range(i, j):
             offset += len(lines[k].encode())
         i = j
-
-
-def frames_done(frames: list[str], lines: list[str], j: int) -> bool:
-    """Only the first stack of a report (the access), not the allocation's or free's."""
-    if not frames:
-        return False
-    prev = lines[j - 1]
-    return not _ASAN_FRAME.match(prev)
 
 
 def _valgrind_reports(name: str, text: str) -> Iterator[Report]:
@@ -217,6 +212,8 @@ def _valgrind_reports(name: str, text: str) -> Iterator[Report]:
 
 
 def _test_of(index: list[dict], file: str, offset: int) -> str:
+    if file.startswith("asan-fuzz."):
+        return f"<crash fuzzer, child {file.rsplit('.', 1)[-1]}>"
     for entry in index:
         if entry["file"] == file and entry["start"] <= offset < entry["end"]:
             return entry["test"]
@@ -227,11 +224,11 @@ def summary(mode: str, logs: Path) -> int:
     index = []
     if (logs / INDEX).exists():
         index = [json.loads(line) for line in (logs / INDEX).read_text().splitlines() if line]
-    prefix = "asan" if mode == "asan" else "valgrind"
+    pattern = "asan*.*" if mode == "asan" else "valgrind.*"
     parse = _asan_reports if mode == "asan" else _valgrind_reports
     findings: dict[tuple, list[tuple[Report, str]]] = {}
     outside = 0
-    for path in sorted(logs.glob(prefix + ".*")):
+    for path in sorted(logs.glob(pattern)):
         text = path.read_text(errors="replace")
         for report in parse(path.name, text):
             if mode == "valgrind" and not any(_OURS.search(f) for f in report.frames[:_VG_TOP]):
