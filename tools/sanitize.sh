@@ -87,7 +87,7 @@ build() {
     local mode=$1 venv flags=() toolchain=stable
     venv=$(venv_of "$mode")
     ensure_venv "$mode"
-    local cargo_z=()
+    local cargo_z=() target_dir="$REPO/target/$mode"
     if [[ $mode == asan ]]; then
         ensure_nightly
         toolchain=nightly
@@ -100,17 +100,18 @@ build() {
         if [[ ${ASAN_BUILD_STD:-0} == 1 ]]; then
             rustup component add --toolchain nightly rust-src
             cargo_z=(-Z build-std)
+            target_dir="$REPO/target/asan-std"
         fi
     fi
-    say "building the extension for $mode into $venv (target/$mode)"
+    say "building the extension for $mode into $venv (${target_dir#"$REPO"/})"
     # A wheel installed into the venv, not `maturin develop`: that would put the extension
     # into python/ferrotype, where `make build`'s own extension of the same name lives.
     # --target keeps RUSTFLAGS off the build scripts and proc macros, which run in the
     # uninstrumented compiler.
-    local wheels="$REPO/target/$mode/wheels"
+    local wheels="$target_dir/wheels"
     rm -rf "$wheels"
     (cd "$REPO" && env VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
-        RUSTUP_TOOLCHAIN=$toolchain CARGO_TARGET_DIR="$REPO/target/$mode" \
+        RUSTUP_TOOLCHAIN=$toolchain CARGO_TARGET_DIR="$target_dir" \
         CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="${flags[*]}" \
         CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
         CARGO_PROFILE_RELEASE_DEBUG=line-tables-only CARGO_PROFILE_RELEASE_STRIP=none \
