@@ -444,6 +444,10 @@ pythonapi = PyDLL(None)
 from ._native import cast as _native_cast  # noqa: E402
 from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
 
+# Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
+# their C type, which ctypes (and ferrotype by default) silently truncates.
+from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
+
 if _version.HAS_MEMORYVIEW_AT:
 
     def memoryview_at(ptr, size, readonly=False):
