@@ -71,7 +71,10 @@ pub fn int_bits(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<u64> {
     int_bits_general(obj, code)
 }
 
-/// [`int_bits`] for what is not an exact int within 64 bits.
+/// [`int_bits`] for what is not an exact int within 64 bits, or does not fit in strict
+/// mode: out of the common path's way.
+#[cold]
+#[inline(never)]
 fn int_bits_general(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<u64> {
     if strict::enabled() {
         Ok(int_for(obj, code)? as u64)
