@@ -11,11 +11,11 @@ the same type. A crash fails the whole run.
 Out-of-range integers keep their low bits in both, as in ctypes (strict mode is off here).
 The allowed disagreements are ferrotype's deliberate ones (README, "Where ferrotype differs
 from ctypes on purpose"): a pointer cannot be aimed at an object smaller than its target
-type. The program stops there, since the two states differ from then on. Keyword arguments are given only to
-structures and unions (ctypes ignores them elsewhere; ferrotype refuses them). An
-instance that holds an unnamed array type pickles in ferrotype only. Bit-field
-layouts are not compared (ferrotype follows the C compiler where CPython 3.11 does not);
-whether a bit-field declaration is accepted is.
+type. The program stops there, since the two states differ from then on. Keyword
+arguments are given only to structures and unions (ctypes ignores them elsewhere;
+ferrotype refuses them). An instance that holds an unnamed array type pickles in
+ferrotype only. Bit-field layouts are not compared (ferrotype follows the C compiler where
+CPython 3.11 does not); whether a bit-field declaration is accepted is.
 
 Values are compared without addresses: a pointer by whether it is NULL, memory by its bytes
 only where it holds no pointers.

@@ -444,10 +444,6 @@ pythonapi = PyDLL(None)
 from ._native import cast as _native_cast  # noqa: E402
 from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
 
-# Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
-# their C type, which ctypes (and ferrotype by default) silently truncates.
-from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
-
 if _version.HAS_MEMORYVIEW_AT:
 
     def memoryview_at(ptr, size, readonly=False):
@@ -483,3 +479,7 @@ from ._endian import (  # noqa: E402
     LittleEndianStructure,
     LittleEndianUnion,
 )
+
+# Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
+# their C type, which ctypes (and ferrotype by default) silently truncates.
+from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
