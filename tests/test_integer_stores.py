@@ -452,3 +452,17 @@ def test_address_conversions_raise_as_in_ctypes(ct, value):
 def test_function_pointer_address_wraps_negative_values(ct):
     f = ct.CFUNCTYPE(ct.c_int)(-1)
     assert ct.cast(f, ct.c_void_p).value == 2**64 - 1
+
+
+@pytest.mark.parametrize("value", [2**63, 2**70, -(2**70)])
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda m, v: m.resize(m.c_int(), v),
+        lambda m, v: m.c_int.from_buffer(bytearray(8), v),
+        lambda m, v: m.c_int.from_buffer_copy(bytes(8), v),
+    ],
+    ids=["resize", "from_buffer", "from_buffer_copy"],
+)
+def test_size_arguments_beyond_ssize_t_raise_as_in_ctypes(ct, action, value):
+    raises_like_stdlib(ct, lambda m: action(m, value))

@@ -14,7 +14,7 @@ use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
 use crate::capi::values::{
-    nested, object_at, release_reference, str_from_wide, tp_name, void_ptr_value,
+    nested, object_at, release_reference, str_from_wide, tp_name, void_ptr_value, Ssize,
 };
 use crate::capi::version;
 use crate::codec::param::{pointer_param, simple_instance_param, simple_param, CArg, Param};
@@ -50,8 +50,9 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
 #[pyfunction]
-#[pyo3(signature = (obj, offset = 0))]
-pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
+#[pyo3(signature = (obj, offset = Ssize(0)))]
+pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
+    let Ssize(offset) = offset;
     let Some(cd) = as_cdata(obj) else {
         return Err(PyTypeError::new_err(
             if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
@@ -652,13 +653,14 @@ fn buffer_span(len: usize, offset: isize, size: usize) -> PyResult<(usize, usize
 /// Beyond ctypes, `readonly=True` accepts read-only buffers too (`bytes`, read-only
 /// arrays) and makes an instance that refuses writes from Python.
 #[pyfunction]
-#[pyo3(signature = (cls, obj, offset = 0, readonly = false))]
+#[pyo3(signature = (cls, obj, offset = Ssize(0), readonly = false))]
 pub fn from_buffer<'py>(
     cls: &Bound<'py, PyType>,
     obj: &Bound<'py, PyAny>,
-    offset: isize,
+    offset: Ssize,
     readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let Ssize(offset) = offset;
     let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
     let (ptr, len, source_readonly, contiguous) =
@@ -679,12 +681,13 @@ pub fn from_buffer<'py>(
 /// `T.from_buffer_copy(obj, offset=0)`: a new instance holding a copy of the bytes of a
 /// readable buffer.
 #[pyfunction]
-#[pyo3(signature = (cls, obj, offset = 0))]
+#[pyo3(signature = (cls, obj, offset = Ssize(0)))]
 pub fn from_buffer_copy<'py>(
     cls: &Bound<'py, PyType>,
     obj: &Bound<'py, PyAny>,
-    offset: isize,
+    offset: Ssize,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let Ssize(offset) = offset;
     let info = type_info(cls)?;
     let (ptr, len, _, _) = buffer::facts(obj, Request::Simple)?;
     let (offset, size) = buffer_span(len, offset, info.get().size)?;
@@ -697,7 +700,8 @@ pub fn from_buffer_copy<'py>(
 
 /// ctypes' `resize(obj, size)`: see [`CData::resize`].
 #[pyfunction]
-pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
+pub fn resize(obj: &Bound<'_, PyAny>, size: Ssize) -> PyResult<()> {
+    let Ssize(size) = size;
     let cd = as_cdata(obj).ok_or_else(|| {
         PyTypeError::new_err(if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
             format!("resize() argument 1 {}", not_cdata(obj))

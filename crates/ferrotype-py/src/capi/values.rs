@@ -53,6 +53,36 @@ pub fn void_ptr_value(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(p as usize)
 }
 
+/// A size or offset argument converted as CPython's `n` argument format converts it (what
+/// ctypes' `byref`, `resize` and `from_buffer` use): `__index__`, then `Py_ssize_t`, with
+/// its OverflowError ("Python int too large to convert to C ssize_t").
+#[derive(Clone, Copy)]
+pub struct Ssize(pub isize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Ssize {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        // SAFETY: `obj` is a live object and the GIL is held; the call returns a new
+        // reference, or NULL with an exception set.
+        let index = unsafe { ffi::PyNumber_Index(obj.as_ptr()) };
+        if index.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `index` is the new, non-NULL reference just returned.
+        let index = unsafe { Bound::from_owned_ptr(py, index) };
+        // SAFETY: `index` is an int; the call returns -1 with an exception set on overflow.
+        let v = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if v == -1 {
+            if let Some(e) = PyErr::take(py) {
+                return Err(e);
+            }
+        }
+        Ok(Ssize(v))
+    }
+}
+
 /// The value of `obj` if it is an exact `float`.
 #[inline]
 pub fn exact_f64(obj: &Bound<'_, PyAny>) -> Option<f64> {
