@@ -377,8 +377,8 @@ pub fn memoryview_at<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = ptr.py();
     let param = void_p(ptr, 0)?;
-    // A `c_ssize_t` takes the bit pattern of any integer that fits 64 bits (2**63 is
-    // -2**63, as in ctypes, and then negative).
+    // A `c_ssize_t` takes the low 64 bits of any integer (2**63 is -2**63, as in ctypes,
+    // and then negative).
     let size = size_arg(size, true, 1)? as i64;
     if size < 0 {
         return Err(PyValueError::new_err(format!(
