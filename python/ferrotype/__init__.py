@@ -482,3 +482,7 @@ from ._endian import (  # noqa: E402
 
 # ferrotype only: ferrotype as the process's `ctypes` (see _install.py).
 from ._install import install  # noqa: E402
+
+# Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
+# their C type, which ctypes (and ferrotype by default) silently truncates.
+from ._native import StrictMode, is_strict, strict  # noqa: E402, F401

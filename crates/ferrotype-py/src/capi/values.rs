@@ -21,6 +21,68 @@ pub fn exact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
     (overflow == 0).then_some(v)
 }
 
+/// The low 64 bits of an integer, as C keeps them when converting to a 64-bit unsigned
+/// type: any `int`, or an object with `__index__` (`PyLong_AsUnsignedLongLongMask`, the
+/// conversion ctypes' integer setters use); its TypeError otherwise ("'float' object
+/// cannot be interpreted as an integer").
+pub fn int_low_bits(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    // SAFETY: `obj` is a live object and the GIL is held (`Bound`); the call returns
+    // `u64::MAX` with an exception set on failure.
+    let v = unsafe { ffi::PyLong_AsUnsignedLongLongMask(obj.as_ptr()) };
+    if v == u64::MAX {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok(v)
+}
+
+/// An `int` as CPython converts it to a pointer (`PyLong_AsVoidPtr`, what ctypes uses
+/// for `from_address` and function addresses): a negative value wraps, and one that fits
+/// neither `unsigned long` nor `long` raises its OverflowError ("Python int too large to
+/// convert to C unsigned long").
+pub fn void_ptr_value(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    // SAFETY: `obj` is a live object and the GIL is held; the call returns NULL with an
+    // exception set on failure (NULL is also the value of 0, told apart by the error).
+    let p = unsafe { ffi::PyLong_AsVoidPtr(obj.as_ptr()) };
+    if p.is_null() {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok(p as usize)
+}
+
+/// A size or offset argument converted as CPython's `n` argument format converts it (what
+/// ctypes' `byref`, `resize` and `from_buffer` use): `__index__`, then `Py_ssize_t`, with
+/// its OverflowError ("Python int too large to convert to C ssize_t").
+#[derive(Clone, Copy)]
+pub struct Ssize(pub isize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Ssize {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        // SAFETY: `obj` is a live object and the GIL is held; the call returns a new
+        // reference, or NULL with an exception set.
+        let index = unsafe { ffi::PyNumber_Index(obj.as_ptr()) };
+        if index.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `index` is the new, non-NULL reference just returned.
+        let index = unsafe { Bound::from_owned_ptr(py, index) };
+        // SAFETY: `index` is an int; the call returns -1 with an exception set on overflow.
+        let v = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if v == -1 {
+            if let Some(e) = PyErr::take(py) {
+                return Err(e);
+            }
+        }
+        Ok(Ssize(v))
+    }
+}
+
 /// The value of `obj` if it is an exact `float`.
 #[inline]
 pub fn exact_f64(obj: &Bound<'_, PyAny>) -> Option<f64> {

@@ -579,7 +579,7 @@ pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
 }
 
 /// The `CData` of an instance, if it is a ferrotype instance.
-#[inline]
+#[inline(always)]
 pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {
     obj.cast::<CData>().ok()
 }

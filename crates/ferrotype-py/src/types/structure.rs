@@ -6,6 +6,7 @@ use ferrotype_core::layout::{
     BaseSpec, ByteOrder, CtypesAttrs, FieldSpec, IntKind, Layout, StructSpec,
 };
 use ferrotype_core::memory;
+use ferrotype_core::strict;
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -14,6 +15,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, Quick};
+use crate::capi::values::int_low_bits;
 use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -303,9 +305,9 @@ impl CField {
         if let Some((shift, bits, kind)) = f.bits {
             let v: u64 = if kind == IntKind::Bool {
                 u64::from(value.is_truthy()?)
-            } else {
+            } else if strict::enabled() {
+                // Strict mode's rule, at the field's width.
                 let v = int_value(value)?;
-                // ferrotype's no-truncation rule, at the field's width.
                 let min = -(1i128 << (bits - 1));
                 let max = (1i128 << bits) - 1;
                 if !(min..=max).contains(&v) {
@@ -314,6 +316,10 @@ impl CField {
                     )));
                 }
                 v as u64
+            } else {
+                // ctypes: the low bits of any integer, masked to the field's width by
+                // the write (a signed field reads them back sign-extended).
+                int_low_bits(value)?
             };
             // SAFETY: as in __get__; the unit is writable instance memory.
             unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
