@@ -46,6 +46,9 @@ EXTRAS = {
         "install",  # ferrotype.install(): ferrotype as the process's ctypes
         "debug_callbacks",  # the callback debug mode
         "c_float16",  # IEEE half precision (`e`), which NumPy and C23 have
+        "strict",  # strict mode: checks ctypes does not make
+        "is_strict",
+        "StrictMode",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that
