@@ -19,10 +19,7 @@ import pytest
 
 RUNNER = Path(__file__).with_name("cpython_suite_runner.py")
 PY = sys.version_info[:2]
-ALL = ((3, 11), (3, 15))
-SINCE_314 = ((3, 14), (3, 15))
 
-INIT_SUBCLASS = "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError"
 
 # Test id (module.Class.method) -> (reason, (first, last) versions on which it fails by design).
 DIFFERENCES = {
@@ -30,13 +27,11 @@ DIFFERENCES = {
         "packed structures export their real PEP 3118 format, not ctypes' 'B'",
         ((3, 11), (3, 11)),
     ),
-    "test_struct_fields.StructFieldsTestCase.test_gh99275": (INIT_SUBCLASS, ALL),
-    "test_struct_fields.UnionFieldsTestCase.test_gh99275": (INIT_SUBCLASS, SINCE_314),
 }
 
-# Modules of other platforms' helpers, which ferrotype does not provide (macholib: Apple's
-# dyld search rules, pure path logic that uses no ctypes type).
-NOT_PROVIDED = {"test_macholib", "test_win32_com_foreign_func"}
+# Modules of other platforms' helpers, which ferrotype does not provide (the COM foreign
+# function test of Windows).
+NOT_PROVIDED = {"test_win32_com_foreign_func"}
 
 
 def differences(ours: dict) -> dict[str, str]:
