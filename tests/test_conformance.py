@@ -533,3 +533,23 @@ def test_bool_bit_fields_keep_their_neighbours(ferrotype):
     s.a = True
     s.a = False
     assert (s.a, s.b, s.c, bytes(s)) == (False, True, 63, b"\xfe")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("a", "c_byte", 0), ("b", "c_char", 0)],
+        [("a", "c_byte", 9), ("b", "c_float", 1)],
+        [("a", "c_char", 1), ("b", "c_byte", 0)],
+        [("a", "c_int", 33)],
+        [("a", "c_bool", 9)],
+    ],
+)
+def test_bit_field_errors_come_field_by_field(ct, fields):
+    # ctypes checks each field in turn (its type, then its width), so the first bad field
+    # decides the error.
+    def define(mod):
+        class S(mod.Structure):
+            _fields_ = [(n, getattr(mod, t), w) for n, t, w in fields]
+
+    raises_like_stdlib(ct, define)

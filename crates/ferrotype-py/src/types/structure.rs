@@ -569,9 +569,15 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                         .unwrap_or_default()
                 ))
             })?;
-            // The width is checked by the core's layout (`FieldSpec::try_bitfield`); a
-            // value that is not even an i64 is out of range as well.
+            // The width is checked here, field by field as ctypes does (so a bad width
+            // is reported before a later field's type), and again by the core's layout
+            // (`FieldSpec::try_bitfield`); a value that is not even an i64 is out of
+            // range as well.
             let b: i64 = t.get_item(2)?.extract().map_err(|_| width_error())?;
+            let max = i64::try_from(info.get().size.saturating_mul(8)).unwrap_or(i64::MAX);
+            if !(1..=max).contains(&b) {
+                return Err(width_error());
+            }
             Some((b, kind))
         } else {
             None
