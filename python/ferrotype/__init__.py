@@ -471,6 +471,10 @@ from ._ctypes import (  # noqa: E402
 _cast = PYFUNCTYPE(py_object, c_void_p, py_object, py_object)(_cast_addr)
 _string_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_string_at_addr)
 _wstring_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_wstring_at_addr)
+if _version.HAS_MEMORYVIEW_AT:
+    from ._ctypes import _memoryview_at_addr  # noqa: E402
+
+    _memoryview_at = PYFUNCTYPE(py_object, c_void_p, c_ssize_t, c_int)(_memoryview_at_addr)
 
 
 from ._endian import (  # noqa: E402

@@ -54,6 +54,8 @@ if _HAS_DLLIST:
     from ._native import dllist  # noqa: F401 (re-exported, in __all__)
 if _version.CFIELD_PUBLIC:
     from ._native import CField  # noqa: F401 (re-exported, in __all__)
+if _version.HAS_MEMORYVIEW_AT:
+    from ._native import _memoryview_at_addr  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
@@ -109,6 +111,8 @@ if _HAS_DLLIST:
     __all__.append("dllist")
 if _version.CFIELD_PUBLIC:
     __all__.append("CField")
+if _version.HAS_MEMORYVIEW_AT:
+    __all__.append("_memoryview_at_addr")
 if not _POINTER_TYPE_ATTR:
     __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
 
