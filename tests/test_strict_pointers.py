@@ -79,7 +79,10 @@ RAISING = {
         "ValueError",
     ),
     "POINTER-of-array-past-it": ("POINTER(c_int)((c_int * 2)())[2]", "IndexError"),
-    "contents-assigned": ("p = POINTER(c_int)((c_int * 4)()); p.contents = c_int(2); p[1]", "IndexError"),
+    "contents-assigned": (
+        "p = POINTER(c_int)((c_int * 4)()); p.contents = c_int(2); p[1]",
+        "IndexError",
+    ),
     "array-stored-in-pointer-field": (
         """
         class Q(Structure):
@@ -124,8 +127,10 @@ def test_strict_mode_refuses(ferrotype, code, exc):
 def test_messages(ferrotype):
     C = ferrotype
     with C.strict():
-        with pytest.raises(IndexError, match=r"^pointer index out of range of the object it points into$"):
-            C.pointer(C.c_int(1))[0:10**6]
+        with pytest.raises(
+            IndexError, match=r"^pointer index out of range of the object it points into$"
+        ):
+            C.pointer(C.c_int(1))[0 : 10**6]
         with pytest.raises(
             ValueError,
             match=r"^string_at: 9 bytes from the address run past the object it points into "
@@ -133,10 +138,13 @@ def test_messages(ferrotype):
         ):
             C.string_at(C.create_string_buffer(8), 9)
         with pytest.raises(
-            TypeError, match=r"^cannot read a py_object from memory written as c_char_p \(at byte 0 of it\)$"
+            TypeError,
+            match=r"^cannot read a py_object from memory written as c_char_p \(at byte 0 of it\)$",
         ):
             C.POINTER(C.py_object)(C.c_char_p(b"abc"))[0]
-        with pytest.raises(TypeError, match=r"^cannot read a pointer from memory written as c_long_Array_2"):
+        with pytest.raises(
+            TypeError, match=r"^cannot read a pointer from memory written as c_long_Array_2"
+        ):
             C.cast((C.c_long * 2)(), C.POINTER(C.POINTER(C.c_int)))[1]
 
 

@@ -18,14 +18,14 @@ use crate::capi::values::{
 };
 use crate::capi::version;
 use crate::codec::foreign;
-use crate::codec::provenance;
-use ferrotype_core::strict;
 use crate::codec::param::{pointer_param, simple_instance_param, simple_param, CArg, Param};
+use crate::codec::provenance;
 use crate::codec::scalar::as_parameter;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, info_of_type_or_instance, Detail, Kind, SimpleInfo, StgInfo};
+use ferrotype_core::strict;
 
 /// ctypes' `sizeof(obj_or_type)`.
 #[pyfunction]

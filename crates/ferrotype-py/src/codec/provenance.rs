@@ -304,7 +304,9 @@ fn each_required(
             Ok(())
         }
         Kind::Struct => {
-            let Some(c) = info.compound() else { return Ok(()) };
+            let Some(c) = info.compound() else {
+                return Ok(());
+            };
             for (o, fi) in &c.address_fields {
                 each_required(fi.get(), base + o, f)?;
             }

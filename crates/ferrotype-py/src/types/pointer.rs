@@ -12,11 +12,11 @@ use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{FastSubscript, IntSubscript};
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
-use ferrotype_core::strict;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
+use ferrotype_core::strict;
 
 crate::types::data_class!(
     /// The base of the pointer types.
