@@ -19,11 +19,13 @@ use crate::capi::values::{
 use crate::capi::version;
 use crate::codec::foreign;
 use crate::codec::param::{pointer_param, simple_instance_param, simple_param, CArg, Param};
+use crate::codec::provenance;
 use crate::codec::scalar::as_parameter;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, info_of_type_or_instance, Detail, Kind, SimpleInfo, StgInfo};
+use ferrotype_core::strict;
 
 /// ctypes' `sizeof(obj_or_type)`.
 #[pyfunction]
@@ -313,6 +315,10 @@ pub fn memmove(
     let s = void_p(src, 1)?;
     let count = size_arg(count, false, 2)? as usize;
     let (dp, sp) = (param_address(&d), param_address(&s));
+    if strict::enabled() {
+        provenance::check_raw("memmove", dst, dp, count)?;
+        provenance::check_raw("memmove", src, sp, count)?;
+    }
     // SAFETY: a raw-memory operation, unchecked as in ctypes: the caller vouches for both
     // regions (documented in the README's safety section).
     unsafe { memory::memmove(dp as *mut c_void, sp as *const c_void, count) };
@@ -330,6 +336,9 @@ pub fn memset(
     let c = int_arg(c, 1)?;
     let count = size_arg(count, false, 2)? as usize;
     let dp = param_address(&d);
+    if strict::enabled() {
+        provenance::check_raw("memset", dst, dp, count)?;
+    }
     // SAFETY: raw-memory operation, unchecked as in ctypes (README safety section).
     unsafe { memory::memset(dp as *mut c_void, c as u8, count) };
     Ok(dp)
@@ -363,11 +372,17 @@ pub fn string_at<'py>(
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    let len = match size {
+    // Strict mode: inside the object `ptr` points into, when that is known.
+    let bounded = match (strict::enabled(), size) {
+        (false, _) => None,
+        (true, None) => provenance::bounded_strlen("string_at", ptr, p as usize, 1)?,
+        (true, Some(n)) => provenance::check_raw("string_at", ptr, p as usize, n).map(|()| None)?,
+    };
+    let len = match (bounded, size) {
+        (Some(n), _) | (None, Some(n)) => n,
         // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
         // beyond the NULL test above.
-        None => unsafe { memory::strlen(p) },
-        Some(n) => n,
+        (None, None) => unsafe { memory::strlen(p) },
     };
     // SAFETY: as above.
     let bytes = unsafe { memory::bytes(p, len) };
@@ -387,11 +402,21 @@ pub fn wstring_at<'py>(
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    let len = match size {
+    // Strict mode: inside the object `ptr` points into, when that is known.
+    let unit = std::mem::size_of::<libc::wchar_t>();
+    let bounded = match (strict::enabled(), size) {
+        (false, _) => None,
+        (true, None) => provenance::bounded_strlen("wstring_at", ptr, p as usize, unit)?,
+        (true, Some(n)) => {
+            let need = n.saturating_mul(unit);
+            provenance::check_raw("wstring_at", ptr, p as usize, need).map(|()| None)?
+        }
+    };
+    let len = match (bounded, size) {
+        (Some(n), _) | (None, Some(n)) => n,
         // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
         // beyond the NULL test above.
-        None => unsafe { memory::wcslen(p) },
-        Some(n) => n,
+        (None, None) => unsafe { memory::wcslen(p) },
     };
     // SAFETY: as above.
     unsafe { str_from_wide(ptr.py(), p, len) }

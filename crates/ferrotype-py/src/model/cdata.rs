@@ -319,6 +319,11 @@ impl CData {
         self.pin.set(py, obj);
     }
 
+    /// The pinned object (see `pin`), if any: strict mode's provenance search reads it.
+    pub fn pinned<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.pin.get(py)
+    }
+
     /// ctypes' keep-alive (`KeepRef`): `obj` must live as long as this instance's
     /// memory. It goes into the container of the memory's owner (`container_objects`):
     /// into the dict under a key built from the index path (`"index:index:..."` in hex,

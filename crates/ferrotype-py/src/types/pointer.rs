@@ -11,10 +11,12 @@ use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{FastSubscript, IntSubscript};
 use crate::codec::element::{get_item_at, index_key, set_item_at};
+use crate::codec::provenance;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
+use ferrotype_core::strict;
 
 crate::types::data_class!(
     /// The base of the pointer types.
@@ -310,6 +312,9 @@ impl Pointer {
         if t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+        }
         let Target { cls, info, .. } = t;
         let view = CData::new_view(
             info.clone().unbind(),
@@ -364,6 +369,11 @@ impl Pointer {
             };
             if addr == 0 {
                 return Err(PyValueError::new_err("NULL pointer access"));
+            }
+            if strict::enabled() {
+                if let Some(ends) = slice_ends(start, stop, step) {
+                    provenance::check_elements(py, cd, addr, t.info.get(), ends, true, false)?;
+                }
             }
             let mut idx = Vec::new();
             let mut i = start;
@@ -429,6 +439,10 @@ impl Pointer {
         if index == 0 && t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            let ends = (index, index, 1);
+            provenance::check_elements(py, cd, addr, t.info.get(), ends, false, false)?;
+        }
         let i = t.info.get();
         let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
         set_item_at(cd, &t.cls, i, p, index as usize, value)
@@ -451,9 +465,27 @@ impl Pointer {
         if index == 0 && t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            let ends = (index, index, 1);
+            provenance::check_elements(py, cd, addr, t.info.get(), ends, true, false)?;
+        }
         let p = (addr as *mut u8).wrapping_offset(index * t.info.get().size as isize);
         get_item_at(slf, &t.cls, &t.info, p, 0)
     }
+}
+
+/// The first and last index a pointer slice `start:stop:step` touches (`None` if none).
+fn slice_ends(start: isize, stop: isize, step: isize) -> Option<(isize, isize, isize)> {
+    let (start, stop, st) = (start as i128, stop as i128, step as i128);
+    let n = if st > 0 && stop > start {
+        (stop - start - 1) / st + 1
+    } else if st < 0 && start > stop {
+        (start - stop - 1) / -st + 1
+    } else {
+        0
+    };
+    // The last index lies between start and stop, so it fits an isize.
+    (n > 0).then(|| (start as isize, (start + (n - 1) * st) as isize, step))
 }
 
 /// The fast subscript slot of pointer classes (given to each by [`init_pointer_type`]).
@@ -469,6 +501,10 @@ impl IntSubscript for Pointer {
         let py = slf.py();
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
+        // Strict mode checks the index against the object pointed into (`item_at`).
+        if strict::enabled() {
+            return Pointer::item_at(slf.as_any(), cd, index);
+        }
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes). (A simple
         // target's size is fixed; `p[0]` of one that grew takes the checked path.)

@@ -634,6 +634,7 @@ pub fn init_struct_type(
                         .compound()
                         .map(|c| c.format_members.clone())
                         .unwrap_or_default(),
+                    address_fields: address_fields(py, Some(b), &[], &[]),
                     ..CompoundInfo::default()
                 };
                 StgInfo {
@@ -815,6 +816,12 @@ pub fn init_struct_type(
                         field_names: names,
                         fields_final: true,
                         format_members,
+                        address_fields: address_fields(
+                            py,
+                            base_info.as_ref().map(|b| b.get()),
+                            &decls,
+                            &layout.fields,
+                        ),
                         ..CompoundInfo::default()
                     },
                 ),
@@ -860,6 +867,31 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
 /// The buffer-format members of a structure: its base's, then one per field that is
 /// not a bit-field and does not overlap an earlier member. PEP 3118 cannot describe
 /// bit-fields, so their bytes are left to padding.
+/// The fields holding addresses or objects (see `CompoundInfo::address_fields`): the
+/// base's, then this type's own (bit fields never do).
+fn address_fields(
+    py: Python<'_>,
+    base: Option<&StgInfo>,
+    decls: &[FieldDecl<'_>],
+    fields: &[ferrotype_core::layout::FieldLayout],
+) -> Vec<(usize, Py<StgInfo>)> {
+    let mut out: Vec<(usize, Py<StgInfo>)> = base
+        .and_then(|b| b.compound())
+        .map(|c| {
+            c.address_fields
+                .iter()
+                .map(|(o, i)| (*o, i.clone_ref(py)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (d, fl) in decls.iter().zip(fields) {
+        if d.bits.is_none() && d.info.get().has_pointer {
+            out.push((fl.offset, d.info.clone().unbind()));
+        }
+    }
+    out
+}
+
 fn format_members(
     base: Option<&StgInfo>,
     decls: &[FieldDecl<'_>],
