@@ -241,31 +241,31 @@ pub fn sequence_item<'py>(obj: &Bound<'py, PyAny>, i: usize) -> PyResult<Bound<'
     }
 }
 
-/// The items of `obj` as a list when there is a bound to them: `obj` is a list or tuple,
-/// has a length (`len(obj)`: a dict or set too), or is an iterator (a generator: the caller asked for it to be
-/// drained, as ctypes drains it). `None` for an object that iterates only through
-/// `__getitem__` without a length (a pointer, which iterates without end and reads past
-/// its target) and for one that is not iterable at all. Building the list raises what
-/// iterating raises, and MemoryError when the items do not fit.
-pub fn bounded_items<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyList>>> {
-    if let Ok(list) = obj.cast::<PyList>() {
-        return Ok(Some(list.clone()));
+/// The items of `obj` as a tuple when there is a bound to them: `obj` is a tuple or
+/// list, has a length (`len(obj)`: a dict or set too), or is an iterator (a generator:
+/// the caller asked for it to be drained, as ctypes drains it). `None` for an object
+/// that iterates only through `__getitem__` without a length (a pointer, which
+/// iterates without end and reads past its target) and for one that is not iterable at
+/// all. Building the tuple raises what iterating raises, and MemoryError when the items
+/// do not fit.
+pub fn bounded_items<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return Ok(Some(t.clone()));
     }
     // SAFETY: `obj` is a live object and the GIL is held; `PyIter_Check` only reads its
     // type's slots.
     let is_iterator = unsafe { ffi::PyIter_Check(obj.as_ptr()) } != 0;
-    if !obj.is_instance_of::<PyTuple>() && !is_iterator {
+    if !obj.is_instance_of::<PyList>() && !is_iterator {
         // SAFETY: as above; `len(obj)`, -1 with an exception set when it has none.
         if unsafe { ffi::PyObject_Size(obj.as_ptr()) } < 0 {
             drop(PyErr::take(obj.py()));
             return Ok(None);
         }
     }
-    // SAFETY: as above; the call returns a new list, or NULL with an exception set.
-    let list =
-        unsafe { Bound::from_owned_ptr_or_err(obj.py(), ffi::PySequence_List(obj.as_ptr()))? };
-    // SAFETY: `PySequence_List` returns a list.
-    Ok(Some(unsafe { list.cast_into_unchecked() }))
+    // SAFETY: as above; the call returns a new tuple, or NULL with an exception set.
+    let t = unsafe { Bound::from_owned_ptr_or_err(obj.py(), ffi::PySequence_Tuple(obj.as_ptr()))? };
+    // SAFETY: `PySequence_Tuple` returns a tuple.
+    Ok(Some(unsafe { t.cast_into_unchecked() }))
 }
 
 /// A list of `len` items made by `item(k)` in order, as ctypes builds the list of a

@@ -518,7 +518,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
         let item = item?;
         let t = if as_314 {
             match bounded_items(&item)? {
-                Some(items) => items.to_tuple(),
+                Some(items) => items,
                 // An entry iterable only by index, without a length (a pointer), would
                 // never end (3.14's `tuple(field)` reads past its target): refused as
                 // an entry of the wrong shape. One not iterable at all is `tuple()`'s
