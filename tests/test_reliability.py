@@ -198,10 +198,19 @@ def test_ctypeslib_shape_pointer(ferrotype, call):
     )
 
 
-def test_string_at_beyond_memory(ferrotype):
+@pytest.mark.parametrize(
+    "code",
+    [
+        "string_at(create_string_buffer(4), 2**40)",
+        "wstring_at(create_unicode_buffer(4), 2**40)",
+        "wstring_at(create_unicode_buffer(4), 2**61)",
+    ],
+)
+def test_string_at_beyond_memory(ferrotype, code):
     # ctypes truncates the size to a C int (2**40 becomes 0, so b''); ferrotype does not
-    # truncate, and a size that cannot be allocated is MemoryError, not a panic.
-    got = outcome("ferrotype", "string_at(create_string_buffer(4), 2**40)")
+    # truncate, and a size that cannot be allocated is MemoryError, raised before any
+    # byte past the buffer is read, not a panic or a crash.
+    got = outcome("ferrotype", code, 8 * GiB)
     assert exc_type(got) == "MemoryError", got
 
 

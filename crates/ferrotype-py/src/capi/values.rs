@@ -146,6 +146,21 @@ pub unsafe fn str_from_wide(
     ptr: *const libc::wchar_t,
     len: usize,
 ) -> PyResult<Py<PyAny>> {
+    // CPython reads every unit (for the widest character) before it allocates the
+    // string. For a long one, first make sure the string's largest size can be had:
+    // MemoryError then, before anything is read (`wstring_at(buf, 2**40)`), as
+    // `string_at` gets it from `PyBytes_FromStringAndSize`, which allocates first.
+    if len >= 1 << 18 {
+        let most = len.checked_mul(4).filter(|&n| n <= isize::MAX as usize);
+        // SAFETY: PyMem_Malloc may be called with the GIL held (`py`); the block, if
+        // any, is freed at once and never read.
+        let probe = most.map_or(std::ptr::null_mut(), |n| unsafe { ffi::PyMem_Malloc(n) });
+        if probe.is_null() {
+            return Err(pyo3::exceptions::PyMemoryError::new_err(()));
+        }
+        // SAFETY: `probe` came from PyMem_Malloc just above.
+        unsafe { ffi::PyMem_Free(probe) };
+    }
     // SAFETY: the caller guarantees `len` readable units; the API copies them.
     let raw = unsafe { ffi::PyUnicode_FromWideChar(ptr.cast(), len as ffi::Py_ssize_t) };
     // SAFETY: a new reference or NULL with an exception set.
