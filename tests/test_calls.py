@@ -282,11 +282,13 @@ def test_argtypes_keep_the_sequence(ct, lib):
 
 
 def test_argtypes_reset(ct, lib):
-    f = lib.add
+    # (a function that never reads its parameters: called with none, `add` would
+    # compute from argument registers nobody set, which valgrind reports)
+    f = lib.ignore_args
     f.argtypes = [ct.c_int, ct.c_int]
     f.argtypes = None
     assert f.argtypes is None
-    assert f() is not None  # no argument count check any more (garbage in, garbage out)
+    assert f() == 7  # no argument count check any more
     f.argtypes = [ct.c_int, ct.c_int]
     del f.argtypes
     assert f.argtypes is None

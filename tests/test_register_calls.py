@@ -593,6 +593,7 @@ CASES: list[Case] = [
     Case("scale", "c_double", ("c_double", "c_double"),
          ((1.5, 4.0), (NAN, 0.0), (INF, 0.0), (-0.0, 1.0), (3, 2), (1e300, 1e300))),
     Case("noop", None, (), ((), (1,), (1, b"x", None))),
+    Case("ignore_args", "c_int", ("c_int", "c_int"), ((1, 2), (1, 2, 3))),
     Case("_ft_underscore", "c_int", (), ((),)),
     Case("mixed6", "c_double", ("c_int8", "c_uint16", "c_int32", "c_int64", "c_float", "c_double"),
          ((1, 2, 3, 4, 5, 6), (-1, 65535, -3, 2**40, 0.5, 0.25),

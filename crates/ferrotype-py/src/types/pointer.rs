@@ -6,10 +6,11 @@ use ferrotype_core::{memory, FfiType, TypeCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{FastSubscript, IntSubscript};
+use crate::capi::values::list_from_fn;
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
 use crate::codec::scalar::load;
@@ -375,13 +376,12 @@ impl Pointer {
                     provenance::check_elements(py, cd, addr, t.info.get(), ends, true, false)?;
                 }
             }
-            let mut idx = Vec::new();
-            let mut i = start;
-            while (step > 0 && i < stop) || (step < 0 && i > stop) {
-                idx.push(i);
-                i += step;
-            }
-            if t.grown() && idx.contains(&0) {
+            // The indices start, start + step, ... short of stop, counted without
+            // overflow; the items' list is allocated before any memory is read
+            // (ctypes' MemoryError for a slice too long to hold).
+            let count = slice_count(start, stop, step);
+            let index = |k: usize| start.wrapping_add((k as isize).wrapping_mul(step));
+            if t.grown() && slice_has_zero(start, step, count) {
                 check_grown(py, cd, &t, addr)?;
             }
             let Target { cls, info, .. } = t;
@@ -389,21 +389,18 @@ impl Pointer {
                 .get()
                 .value_code()
                 .filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
-            let items = idx
-                .iter()
-                .map(|&i| {
-                    get_item_at(
-                        slf.as_any(),
-                        &cls,
-                        &info,
-                        (addr as *mut u8).wrapping_offset(i * esize as isize),
-                        0,
-                    )
-                })
-                .collect::<PyResult<Vec<_>>>()?;
+            let items = list_from_fn(py, count, |k| {
+                get_item_at(
+                    slf.as_any(),
+                    &cls,
+                    &info,
+                    (addr as *mut u8).wrapping_offset(index(k).wrapping_mul(esize as isize)),
+                    0,
+                )
+            })?;
             if let Some(code) = i_code {
                 // ctypes: slices of char pointers are bytes, of wchar pointers str.
-                let parts = PyList::new(py, items)?;
+                let parts = items;
                 let empty = if code == TypeCode::Char {
                     pyo3::types::PyBytes::new(py, b"").into_any()
                 } else {
@@ -411,7 +408,7 @@ impl Pointer {
                 };
                 return Ok(empty.call_method1("join", (parts,))?.unbind());
             }
-            return Ok(PyList::new(py, items)?.into_any().unbind());
+            return Ok(items.into_any().unbind());
         }
         let index = index_key(key, not_an_index)?;
         Pointer::item_at(slf.as_any(), cd, index)
@@ -543,5 +540,31 @@ pub fn init_pointer(
         n => Err(PyTypeError::new_err(format!(
             "__init__ expected at most 1 argument, got {n}"
         ))),
+    }
+}
+
+/// How many of `start, start + step, ...` lie before `stop` (after it for a negative
+/// step), computed without overflow.
+fn slice_count(start: isize, stop: isize, step: isize) -> usize {
+    let (start, stop, step) = (start as i128, stop as i128, step as i128);
+    let n = if step > 0 && start < stop {
+        (stop - start - 1) / step + 1
+    } else if step < 0 && start > stop {
+        (start - stop - 1) / -step + 1
+    } else {
+        0
+    };
+    // At most 2**64 / |step| values, so `n` fits a usize unless step is 1 on the whole
+    // isize range; such a slice cannot be allocated anyway.
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Whether index 0 is among the `count` indices `start, start + step, ...`.
+fn slice_has_zero(start: isize, step: isize, count: usize) -> bool {
+    let (start, step) = (start as i128, step as i128);
+    // 0 = start + k * step for a whole k in 0..count
+    count > 0 && -start % step == 0 && {
+        let k = -start / step;
+        k >= 0 && (k as u128) < count as u128
     }
 }

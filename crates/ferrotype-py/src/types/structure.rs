@@ -15,7 +15,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, Quick};
-use crate::capi::values::int_low_bits;
+use crate::capi::values::{bounded_items, int_low_bits, sequence_item, sequence_len};
 use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -507,18 +507,32 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
             PyTypeError::new_err("'_fields_' must be a sequence of (name, C type) pairs")
         }
     };
-    let seq: Vec<Bound<'py, PyAny>> = if as_314 {
-        fields.try_iter()?.collect::<PyResult<_>>()?
+    // The entries are read so that nothing iterates without end. Before 3.14, ctypes
+    // asks the sequence length first (a pointer, a generator or a dict has none) and reads
+    // the entries by index; 3.14 iterates `_fields_` lazily (the first bad entry stops
+    // it) and makes a tuple of each entry.
+    let entries: Box<dyn Iterator<Item = PyResult<Bound<'py, PyAny>>> + '_> = if as_314 {
+        Box::new(fields.try_iter()?)
     } else {
-        fields
-            .try_iter()
-            .map_err(|_| PyTypeError::new_err("_fields_ must be a sequence of pairs"))?
-            .collect::<PyResult<_>>()?
+        let n = sequence_len(fields)
+            .ok_or_else(|| PyTypeError::new_err("'_fields_' must be a sequence of pairs"))?;
+        Box::new((0..n).map(|i| sequence_item(fields, i)))
     };
-    let mut out = Vec::with_capacity(seq.len());
-    for (i, item) in seq.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, item) in entries.enumerate() {
+        let item = item?;
         let t = if as_314 {
-            PyTuple::new(item.py(), item.try_iter()?.collect::<PyResult<Vec<_>>>()?)?
+            match bounded_items(&item)? {
+                Some(items) => items,
+                // An entry iterable only by index, without a length (a pointer), would
+                // never end (3.14's `tuple(field)` reads past its target): refused as
+                // an entry of the wrong shape. One not iterable at all is `tuple()`'s
+                // TypeError.
+                None => {
+                    item.try_iter()?;
+                    return Err(bad());
+                }
+            }
         } else {
             item.cast::<PyTuple>().map_err(|_| bad())?.clone()
         };
@@ -713,9 +727,13 @@ pub fn init_struct_type(
         .map(|b| b.get().field_names().to_vec())
         .unwrap_or_default();
     let anonymous: Vec<String> = match cls.getattr("_anonymous_") {
-        Ok(anon) => anon
-            .try_iter()?
-            .map(|a| a?.extract::<String>())
+        // ctypes reads `_anonymous_` as a list (a list, tuple, str or any iterable);
+        // one that iterates only by index without a length (a pointer) never ends, and
+        // is refused as a non-iterable is.
+        Ok(anon) => bounded_items(&anon)?
+            .ok_or_else(|| PyTypeError::new_err("_anonymous_ must be a sequence"))?
+            .iter()
+            .map(|a| a.extract::<String>())
             .collect::<PyResult<_>>()?,
         Err(_) => Vec::new(),
     };
