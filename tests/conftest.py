@@ -143,7 +143,7 @@ def ferrotype() -> ModuleType:
 @pytest.fixture(scope="session")
 def is_ferrotype(ct: ModuleType) -> bool:
     """True for the ferrotype run. Use it only where ferrotype deliberately differs from ctypes
-    (the no-silent-integer-truncation rule), with a comment at the branch."""
+    (README, "Where ferrotype differs from ctypes on purpose"), with a comment at the branch."""
     return ct.__name__ == "ferrotype"
 
 

@@ -1,10 +1,9 @@
 """Calling foreign functions: argtypes, restype, errcheck, conversions with and without argtypes.
 
-Divergence from stdlib ctypes (deliberate, and the only one): ferrotype never truncates an
-integer argument silently. Where an integer does not fit the union of the signed and unsigned
-ranges of the C type (for a call without argtypes: of C int, [-2**31, 2**32 - 1]), ferrotype
-raises ``ct.ArgumentError("argument N: OverflowError: ...")`` where stdlib ctypes passes the low
-bits. Tests that touch this branch on ``is_ferrotype``.
+Integer arguments behave as in ctypes: a declared integer type passes the low bits of any int,
+and an int without argtypes is a C int (its low 32 bits) if it fits 64 bits, else
+``ArgumentError("argument N: OverflowError: int too long to convert")``. Strict mode's checks
+are tested in ``test_strict.py``.
 """
 
 import re
@@ -214,34 +213,22 @@ def test_int_without_argtypes_unsigned_half(lib, value, as_int):
 
 
 @pytest.mark.parametrize("value", [2**32, 2**40, 2**63, -(2**31) - 1, -(2**63)])
-def test_int_without_argtypes_out_of_range(ct, is_ferrotype, lib, value):
-    if is_ferrotype:
-        # ferrotype divergence: an int passed without argtypes is a C int; no silent truncation.
-        with pytest.raises(ct.ArgumentError, match=r"^argument 1: OverflowError:"):
-            lib.echo_int(value)
-    else:
-        assert lib.echo_int(value) == ((value + 2**31) % 2**32) - 2**31
+def test_int_without_argtypes_out_of_range(lib, value):
+    # An int that fits 64 bits is passed as a C int: its low 32 bits.
+    assert lib.echo_int(value) == ((value + 2**31) % 2**32) - 2**31
 
 
 @pytest.mark.parametrize("value", [2**64, 2**100, -(2**63) - 1])
-def test_int_without_argtypes_beyond_64_bits(ct, is_ferrotype, lib, value):
+def test_int_without_argtypes_beyond_64_bits(ct, lib, value):
     with pytest.raises(ct.ArgumentError) as info:
         lib.echo_int(value)
-    if is_ferrotype:
-        assert str(info.value).startswith("argument 1: OverflowError:")
-    else:
-        assert str(info.value) == "argument 1: OverflowError: int too long to convert"
+    assert str(info.value) == "argument 1: OverflowError: int too long to convert"
 
 
-def test_int_without_argtypes_is_32_bits(ct, is_ferrotype, lib):
+def test_int_without_argtypes_is_32_bits(ct, lib):
     # add_ll takes two long longs, but without argtypes a Python int is passed as a C int.
     assert lib.add_ll(5, 6) == 11
-    if is_ferrotype:
-        # ferrotype divergence: no silent truncation.
-        with pytest.raises(ct.ArgumentError, match=r"^argument 1: OverflowError:"):
-            lib.add_ll(2**40, 1)
-    else:
-        assert lib.add_ll(2**40, 1) == 1
+    assert lib.add_ll(2**40, 1) == 1
     add_ll = lib.add_ll
     add_ll.restype = ct.c_longlong
     assert add_ll(ct.c_longlong(2**40), ct.c_longlong(1)) == 2**40 + 1
@@ -295,11 +282,13 @@ def test_argtypes_keep_the_sequence(ct, lib):
 
 
 def test_argtypes_reset(ct, lib):
-    f = lib.add
+    # (a function that never reads its parameters: called with none, `add` would
+    # compute from argument registers nobody set, which valgrind reports)
+    f = lib.ignore_args
     f.argtypes = [ct.c_int, ct.c_int]
     f.argtypes = None
     assert f.argtypes is None
-    assert f() is not None  # no argument count check any more (garbage in, garbage out)
+    assert f() == 7  # no argument count check any more
     f.argtypes = [ct.c_int, ct.c_int]
     del f.argtypes
     assert f.argtypes is None
@@ -495,16 +484,11 @@ def test_int_argtypes_wrap_inside_union_range(ct, lib, func, argtypes, args, exp
         ("echo_uint64", ["c_uint64"], (-(2**63) - 1,), 1, 2**63 - 1),
     ],
 )
-def test_int_argtypes_out_of_range(ct, is_ferrotype, lib, func, argtypes, args, index, truncated):
+def test_int_argtypes_out_of_range(ct, lib, func, argtypes, args, index, truncated):
     f = getattr(lib, func)
     f.argtypes = [getattr(ct, n) for n in argtypes]
     f.restype = f.argtypes[0]
-    if is_ferrotype:
-        # ferrotype divergence: no silent truncation.
-        with pytest.raises(ct.ArgumentError, match=rf"^argument {index}: OverflowError:"):
-            f(*args)
-    else:
-        assert f(*args) == truncated
+    assert f(*args) == truncated
 
 
 # ---- _as_parameter_ -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ pointers stored in memory, garbage collection of callbacks, finalisation of inco
 structures, pointer slices, string conversions of character pointers and fields, and the
 errors ctypes raises for the rest."""
 
+import ctypes
 import gc
 import weakref
 
@@ -388,21 +389,41 @@ def test_setstate_needs_a_dict(ct):
         Worse().__setstate__({}, b"foo")
 
 
-def test_fields_assigned_by_init_subclass(ferrotype):
-    # Beyond ctypes (which refuses this with "ctypes state is not initialized"): a class
-    # whose `__init_subclass__` assigns `_fields_` gets that layout.
-    ct = ferrotype
-
-    class Base(ct.Structure):
+@pytest.mark.parametrize("base", ["Structure", "Union"])
+def test_fields_cannot_be_set_before_the_class_has_its_type_information(ct, base):
+    # ctypes refuses `_fields_` on a class that has no type information yet: one being
+    # made (an `__init_subclass__` assigning it) or an `_abstract_` one.
+    class Base(getattr(ct, base)):
         def __init_subclass__(cls, **kwargs):
             super().__init_subclass__(**kwargs)
             cls._fields_ = [("a", ct.c_int), ("b", ct.c_int)]
 
-    class Sub(Base):
-        pass
+    with pytest.raises(TypeError, match="^ctypes state is not initialized$"):
 
-    s = Sub(1, 2)
-    assert (s.a, s.b, ct.sizeof(Sub)) == (1, 2, 8)
+        class Sub(Base):
+            pass
+
+    class Abstract(getattr(ct, base)):
+        _abstract_ = True
+
+    with pytest.raises(TypeError, match="^ctypes state is not initialized$"):
+        Abstract._fields_ = [("a", ct.c_int)]
+
+
+def _fields_on_new_alone(mod):
+    meta = type(mod.Structure)
+    cls = meta.__new__(meta, "X", (mod.Structure,), {})
+    try:
+        cls._fields_ = [("a", mod.c_int)]
+    except TypeError as e:
+        return str(e)
+    return mod.sizeof(cls)
+
+
+def test_fields_on_a_class_made_by_the_metaclass_new_alone(ferrotype):
+    # Up to 3.12 the metaclass's `__new__` gives the class its type information; from
+    # 3.13 its `__init__` does, so before that `_fields_` is refused.
+    assert _fields_on_new_alone(ferrotype) == _fields_on_new_alone(ctypes)
 
 
 # ---- found by the differential fuzzer (test_fuzz_differential.py) -------------------------------
@@ -496,3 +517,39 @@ def test_str_without_argtypes_cannot_hold_a_nul(ct, lib):
     f.argtypes = [ct.c_wchar_p]
     f.restype = ct.c_size_t
     assert f("a\0b") == 1
+
+
+def test_bool_bit_fields_keep_their_neighbours(ferrotype):
+    # Deliberate difference: ctypes stores a `c_bool` bit-field as the whole byte, which
+    # clears the bit-fields beside it; ferrotype stores only the field's bits.
+    ct = ferrotype
+
+    class S(ct.Structure):
+        _fields_ = [("a", ct.c_bool, 1), ("b", ct.c_bool, 1), ("c", ct.c_uint8, 6)]
+
+    s = S()
+    s.c = 63
+    s.b = True
+    s.a = True
+    s.a = False
+    assert (s.a, s.b, s.c, bytes(s)) == (False, True, 63, b"\xfe")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("a", "c_byte", 0), ("b", "c_char", 0)],
+        [("a", "c_byte", 9), ("b", "c_float", 1)],
+        [("a", "c_char", 1), ("b", "c_byte", 0)],
+        [("a", "c_int", 33)],
+        [("a", "c_bool", 9)],
+    ],
+)
+def test_bit_field_errors_come_field_by_field(ct, fields):
+    # ctypes checks each field in turn (its type, then its width), so the first bad field
+    # decides the error.
+    def define(mod):
+        class S(mod.Structure):
+            _fields_ = [(n, getattr(mod, t), w) for n, t, w in fields]
+
+    raises_like_stdlib(ct, define)

@@ -19,33 +19,19 @@ import pytest
 
 RUNNER = Path(__file__).with_name("cpython_suite_runner.py")
 PY = sys.version_info[:2]
-ALL = ((3, 11), (3, 15))
-SINCE_314 = ((3, 14), (3, 15))
 
-NO_TRUNCATION = "ferrotype raises OverflowError where ctypes silently truncates integers"
-INIT_SUBCLASS = "`_fields_` assigned in `__init_subclass__` works instead of raising TypeError"
 
 # Test id (module.Class.method) -> (reason, (first, last) versions on which it fails by design).
 DIFFERENCES = {
-    "test_bitfields.BitFieldTest.test_ulonglong": (NO_TRUNCATION, ALL),
-    "test_bitfields.C_Test.test_ints": (NO_TRUNCATION, ALL),
-    "test_bitfields.C_Test.test_shorts": (NO_TRUNCATION, ALL),
-    "test_bitfields.C_Test.test_shorts_msvc_mode": (NO_TRUNCATION, SINCE_314),
-    "test_generated_structs.GeneratedTest.test_generated_data": (NO_TRUNCATION, SINCE_314),
-    "test_pointers.PointersTestCase.test_c_void_p": (NO_TRUNCATION, ALL),
-    # (it makes its test values with c_int16(65537) and the like)
-    "test_wintypes.WinTypesTest.test_variant_bool": (NO_TRUNCATION, ALL),
     "test_pep3118.Test.test_native_types": (
         "packed structures export their real PEP 3118 format, not ctypes' 'B'",
         ((3, 11), (3, 11)),
     ),
-    "test_struct_fields.StructFieldsTestCase.test_gh99275": (INIT_SUBCLASS, ALL),
-    "test_struct_fields.UnionFieldsTestCase.test_gh99275": (INIT_SUBCLASS, SINCE_314),
 }
 
-# Modules of other platforms' helpers, which ferrotype does not provide (macholib: Apple's
-# dyld search rules, pure path logic that uses no ctypes type).
-NOT_PROVIDED = {"test_macholib", "test_win32_com_foreign_func"}
+# Modules of other platforms' helpers, which ferrotype does not provide (the COM foreign
+# function test of Windows).
+NOT_PROVIDED = {"test_win32_com_foreign_func"}
 
 
 def differences(ours: dict) -> dict[str, str]:

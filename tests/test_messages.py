@@ -45,8 +45,7 @@ class _AsParameter:
         self._as_parameter_ = value
 
 
-# Values no simple type takes, or only some do (ints beyond 64 bits are left out: ferrotype
-# refuses them where ctypes truncates, a deliberate difference tested elsewhere).
+# Values no simple type takes, or only some do.
 VALUES = {
     "str": lambda m: "abc",
     "str1": lambda m: "a",
@@ -58,6 +57,8 @@ VALUES = {
     "int": lambda m: 5,
     "int-300": lambda m: 300,
     "int-neg": lambda m: -1,
+    "int-wide": lambda m: 2**70 + 3,
+    "int-wide-neg": lambda m: -(2**70) - 3,
     "float": lambda m: 1.5,
     "none": lambda m: None,
     "list": lambda m: [1],
@@ -91,9 +92,7 @@ def _check(ct, action):
         raises_like_stdlib(ct, action)
 
 
-# 300 overflows c_byte, which ctypes truncates and ferrotype refuses: only the setters of
-# c_char (where it is an error in both) take it.
-PARAM_VALUES = [v for v in VALUES if v != "int-300"]
+PARAM_VALUES = list(VALUES)
 
 
 def _skip_generated_type_names(name, value):
@@ -137,7 +136,8 @@ SETTERS = {
 
 SET_VALUES = [
     "str", "str1", "empty-str", "bytes3", "bytes1", "empty-bytes", "bytearray3", "int",
-    "int-300", "int-neg", "float", "none", "list", "object", "type", "c_int",
+    "int-300", "int-neg", "int-wide", "int-wide-neg", "float", "none", "list", "object",
+    "type", "c_int",
     "index-value-error",
 ]  # fmt: skip
 

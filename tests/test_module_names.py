@@ -27,17 +27,12 @@ PAIRS = [
 # Names of the stdlib that ferrotype does not provide, each with the reason.
 NOT_HERE = {
     "ctypes": {
-        # ctypes' private wrapper of the C function at `_memoryview_at_addr` (3.14),
-        # and that address; ferrotype's `memoryview_at` calls the extension directly.
-        "_memoryview_at",
-        "_memoryview_at_addr",
         # ctypes imports sysconfig for no public purpose.
         "_sysconfig",
         # 3.14's ctypes imports its `_layout` module the first time a structure is laid
         # out; ferrotype's layout is in the extension.
         "_layout",
     },
-    "_ctypes": {"_memoryview_at_addr"},
 }
 
 # Public names ferrotype's modules have and the stdlib's do not.
@@ -46,6 +41,9 @@ EXTRAS = {
         "install",  # ferrotype.install(): ferrotype as the process's ctypes
         "debug_callbacks",  # the callback debug mode
         "c_float16",  # IEEE half precision (`e`), which NumPy and C23 have
+        "strict",  # strict mode: checks ctypes does not make
+        "is_strict",
+        "StrictMode",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that

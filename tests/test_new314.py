@@ -433,6 +433,21 @@ def test_memoryview_at_errors(mv):
         assert raises_same(case, mv, buf) == raises_same(case, ctypes, sbuf)
 
 
+def test_private_memoryview_at_wrapper(mv):
+    # ctypes' own `memoryview_at` calls `_memoryview_at`, a function pointer to the C
+    # function at `_ctypes._memoryview_at_addr`; code copied from it does the same.
+    import importlib
+
+    _ctypes = importlib.import_module("_ctypes" if mv.__name__ == "ctypes" else "ferrotype._ctypes")
+    assert isinstance(_ctypes._memoryview_at_addr, int)
+    buf = mv.create_string_buffer(b"hello")
+    v = mv._memoryview_at(buf, 4, 0)
+    assert (v.tobytes(), v.readonly, v.obj) == (b"hell", False, None)
+    assert mv._memoryview_at(mv.addressof(buf), 2, 1).readonly
+    with pytest.raises(ValueError, match="size is negative"):
+        mv._memoryview_at(buf, -1, 0)
+
+
 # ---- dllist ------------------------------------------------------------------------------------
 
 

@@ -20,9 +20,9 @@ libffi whatever the switch says. ``test_table_covers_every_exported_function`` c
 table names every function the fixture exports, apart from a short list of signatures with a
 structure or union passed by value and functions tested on their own below.
 
-Integer arguments stay within the union of the signed and unsigned ranges of their C type: there
-ferrotype and stdlib agree; beyond it ferrotype raises ``ArgumentError("argument N:
-OverflowError: ...")`` where stdlib truncates (the one deliberate divergence, see test_calls.py).
+An integer argument beyond its C type's range passes its low bits on every engine, as in stdlib
+ctypes; in strict mode every engine raises ``ArgumentError("argument N: OverflowError: ...")``
+instead.
 """
 
 from __future__ import annotations
@@ -593,6 +593,7 @@ CASES: list[Case] = [
     Case("scale", "c_double", ("c_double", "c_double"),
          ((1.5, 4.0), (NAN, 0.0), (INF, 0.0), (-0.0, 1.0), (3, 2), (1e300, 1e300))),
     Case("noop", None, (), ((), (1,), (1, b"x", None))),
+    Case("ignore_args", "c_int", ("c_int", "c_int"), ((1, 2), (1, 2, 3))),
     Case("_ft_underscore", "c_int", (), ((),)),
     Case("mixed6", "c_double", ("c_int8", "c_uint16", "c_int32", "c_int64", "c_float", "c_double"),
          ((1, 2, 3, 4, 5, 6), (-1, 65535, -3, 2**40, 0.5, 0.25),
@@ -1190,7 +1191,7 @@ class Bad:
     restype: object
     argtypes: tuple
     args: tuple
-    overflow: bool = False  # ferrotype raises where stdlib truncates
+    overflow: bool = False  # out of range: the low bits are passed (strict mode raises)
 
 
 # fmt: off
@@ -1285,14 +1286,22 @@ def test_errors_are_identical_on_both_engines(modules, fixture_path, bad):
     reference = got.pop(REFERENCE.name)
     assert got[REG.name] == got[FFI.name], "register engine vs libffi"
     assert all(o == got[REG.name] for o in got.values()), got
-    assert got[REG.name][0] == "raises", f"stdlib ctypes: {reference}; ferrotype: {got[REG.name]}"
-    if bad.overflow:
-        # ferrotype's deliberate divergence: no silent truncation (stdlib passes the low bits)
-        assert reference[0] == "returns"
-        kind, name, text = got[REG.name]
-        assert name == "ArgumentError" and "OverflowError" in text, got[REG.name]
-    else:
-        assert got[REG.name] == reference
+    assert got[REG.name] == reference
+    # An out-of-range integer is passed as its low bits; anything else raises.
+    assert reference[0] == ("returns" if bad.overflow else "raises"), reference
+
+
+@pytest.mark.parametrize("bad", [p for p in _bad_params() if p.values[0].overflow])
+def test_strict_mode_raises_on_every_engine(modules, fixture_path, ferrotype, bad):
+    case = Case(bad.name, bad.restype, bad.argtypes, (bad.args,))
+    with ferrotype.strict():
+        got = {
+            v.name: outcome(Declarer(v, modules, fixture_path), case, bad.args)
+            for v in FERROTYPE_VARIANTS
+        }
+    assert all(o == got[REG.name] for o in got.values()), got
+    kind, name, text = got[REG.name]
+    assert name == "ArgumentError" and "OverflowError" in text, got[REG.name]
 
 
 def test_argument_error_names_the_position(modules, fixture_path):

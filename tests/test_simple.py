@@ -1,11 +1,8 @@
 """Simple types (the ``c_*`` classes): layout, values, conversions, reprs, errors, byte order.
 
-Divergence from stdlib ctypes (deliberate, and the only one): ferrotype never truncates an
-integer silently. An n-bit integer type accepts the union of the signed and unsigned n-bit ranges,
-[-2**(n-1), 2**n - 1], and wraps inside it exactly like ctypes (``c_uint(-1)`` is 4294967295,
-``c_int(0xFFFFFFFF)`` is -1). Outside it, stdlib ctypes keeps the low n bits (even of values
-wider than 64 bits) while ferrotype raises OverflowError. Tests that touch this branch on
-``is_ferrotype``.
+Integers behave as in ctypes: an n-bit integer type keeps the low n bits of any int (even of
+one wider than 64 bits), so ``c_uint(-1)`` is 4294967295 and ``c_int(2**40 + 5)`` is 5. Strict
+mode, which refuses values outside [-2**(n-1), 2**n - 1], is tested in ``test_strict.py``.
 """
 
 import ctypes
@@ -252,42 +249,28 @@ def _out_of_range_samples(bits):
 
 
 @pytest.mark.parametrize("name, bits, signed", INT_TYPES, ids=INT_IDS)
-def test_int_out_of_range(ct, is_ferrotype, name, bits, signed):
+def test_int_out_of_range(ct, name, bits, signed):
     cls = getattr(ct, name)
     for v in _out_of_range_samples(bits):
-        if is_ferrotype:
-            # ferrotype divergence: no silent truncation.
-            with pytest.raises(OverflowError):
-                cls(v)
-            obj = cls(1)
-            with pytest.raises(OverflowError):
-                obj.value = v
-            assert obj.value == 1
-        else:
-            # stdlib ctypes keeps the low bits, even of ints wider than 64 bits.
-            assert cls(v).value == wrap(v, bits, signed), v
-            obj = cls(1)
-            obj.value = v
-            assert obj.value == wrap(v, bits, signed)
+        # ctypes keeps the low bits, even of ints wider than 64 bits.
+        assert cls(v).value == wrap(v, bits, signed), v
+        obj = cls(1)
+        obj.value = v
+        assert obj.value == wrap(v, bits, signed)
 
 
 @pytest.mark.parametrize(
     "name, value, truncated",
     [("c_int", 2**40, 0), ("c_ubyte", 300, 44), ("c_byte", -129, 127), ("c_int", 2**64 + 5, 5)],
 )
-def test_int_truncation_examples(ct, is_ferrotype, name, value, truncated):
-    if is_ferrotype:
-        # ferrotype divergence: no silent truncation.
-        with pytest.raises(OverflowError):
-            getattr(ct, name)(value)
-    else:
-        assert getattr(ct, name)(value).value == truncated
+def test_int_truncation_examples(ct, name, value, truncated):
+    assert getattr(ct, name)(value).value == truncated
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 @pytest.mark.parametrize("name, bits, signed", INT_TYPES, ids=INT_IDS)
-def test_int_roundtrip_property(ct, is_ferrotype, name, bits, signed, data):
+def test_int_roundtrip_property(ct, name, bits, signed, data):
     cls = getattr(ct, name)
     v = data.draw(st.integers(min_value=-(1 << (bits - 1)), max_value=(1 << bits) - 1))
     assert cls(v).value == wrap(v, bits, signed)
@@ -295,12 +278,7 @@ def test_int_roundtrip_property(ct, is_ferrotype, name, bits, signed, data):
         st.integers(min_value=1 << bits, max_value=1 << 70)
         | st.integers(min_value=-(1 << 70), max_value=-(1 << (bits - 1)) - 1)
     )
-    if is_ferrotype:
-        # ferrotype divergence: no silent truncation.
-        with pytest.raises(OverflowError):
-            cls(outside)
-    else:
-        assert cls(outside).value == wrap(outside, bits, signed)
+    assert cls(outside).value == wrap(outside, bits, signed)
 
 
 class _Index:
@@ -407,7 +385,7 @@ def test_c_char_p_keeps_its_bytes_alive(ct):
     assert x._objects == expected
 
 
-def test_c_void_p_values(ct, is_ferrotype):
+def test_c_void_p_values(ct):
     assert ct.c_void_p(None).value is None
     assert ct.c_void_p(0).value is None
     assert ct.c_void_p(1).value == 1
@@ -416,13 +394,9 @@ def test_c_void_p_values(ct, is_ferrotype):
     v = ct.c_void_p(5)
     v.value = None
     assert v.value is None
-    if is_ferrotype:
-        # ferrotype divergence: a pointer is a 64-bit integer; no silent truncation.
-        with pytest.raises(OverflowError):
-            ct.c_void_p(2**64)
-    else:
-        assert ct.c_void_p(2**64).value is None
-        assert ct.c_void_p(2**64 + 8).value == 8
+    # Beyond 64 bits, the low 64 bits.
+    assert ct.c_void_p(2**64).value is None
+    assert ct.c_void_p(2**64 + 8).value == 8
 
 
 @pytest.mark.parametrize(
@@ -665,13 +639,9 @@ def test_from_param_other_simple_instance_is_wrong_type(ct):
     assert type(error) is TypeError
 
 
-def test_from_param_overflow(ct, is_ferrotype):
-    if is_ferrotype:
-        # ferrotype divergence: no silent truncation.
-        with pytest.raises(OverflowError):
-            ct.c_int.from_param(2**40)
-    else:
-        assert repr(ct.c_int.from_param(2**40)) == "<cparam 'i' (0)>"
+def test_from_param_overflow(ct):
+    assert repr(ct.c_int.from_param(2**40)) == "<cparam 'i' (0)>"
+    assert repr(ct.c_int.from_param(2**64 + 5)) == "<cparam 'i' (5)>"
 
 
 # ---- subclasses ---------------------------------------------------------------------------------

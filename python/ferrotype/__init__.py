@@ -471,6 +471,10 @@ from ._ctypes import (  # noqa: E402
 _cast = PYFUNCTYPE(py_object, c_void_p, py_object, py_object)(_cast_addr)
 _string_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_string_at_addr)
 _wstring_at = PYFUNCTYPE(py_object, c_void_p, c_int)(_wstring_at_addr)
+if _version.HAS_MEMORYVIEW_AT:
+    from ._ctypes import _memoryview_at_addr  # noqa: E402
+
+    _memoryview_at = PYFUNCTYPE(py_object, c_void_p, c_ssize_t, c_int)(_memoryview_at_addr)
 
 
 from ._endian import (  # noqa: E402
@@ -482,3 +486,7 @@ from ._endian import (  # noqa: E402
 
 # ferrotype only: ferrotype as the process's `ctypes` (see _install.py).
 from ._install import install  # noqa: E402
+
+# Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
+# their C type, which ctypes (and ferrotype by default) silently truncates.
+from ._native import StrictMode, is_strict, strict  # noqa: E402, F401

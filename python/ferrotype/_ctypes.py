@@ -54,6 +54,8 @@ if _HAS_DLLIST:
     from ._native import dllist  # noqa: F401 (re-exported, in __all__)
 if _version.CFIELD_PUBLIC:
     from ._native import CField  # noqa: F401 (re-exported, in __all__)
+if _version.HAS_MEMORYVIEW_AT:
+    from ._native import _memoryview_at_addr  # noqa: F401 (re-exported, in __all__)
 
 __all__ = [
     "ArgumentError",
@@ -109,6 +111,8 @@ if _HAS_DLLIST:
     __all__.append("dllist")
 if _version.CFIELD_PUBLIC:
     __all__.append("CField")
+if _version.HAS_MEMORYVIEW_AT:
+    __all__.append("_memoryview_at_addr")
 if not _POINTER_TYPE_ATTR:
     __all__.extend(["POINTER", "pointer", "_pointer_type_cache"])
 
@@ -375,8 +379,6 @@ class PyCStructType(_CDataType):
     _ft_union_ = False
 
     def _ft_init_(cls):
-        # (When `_fields_` was assigned while the class was being made, by an
-        # `__init_subclass__`, the class is laid out already and this is not called.)
         _native.init_struct_type(cls, cls._ft_union_, None)
         fields = cls.__dict__.get("_fields_")
         if fields is not None:
@@ -386,6 +388,11 @@ class PyCStructType(_CDataType):
 
     def __setattr__(cls, name, value):
         if name == "_fields_":
+            if cls.__dict__.get("_ft_info_") is None:
+                # ctypes: a class without type information yet (being made, as in an
+                # `__init_subclass__`; made by the metaclass's `__new__` alone from
+                # 3.13; or `_abstract_`) cannot take `_fields_`.
+                raise TypeError("ctypes state is not initialized")
             # Field types of the stdlib's ctypes become their ferrotype equivalents.
             value = _interop.map_fields(value)
             _native.init_struct_type(cls, cls._ft_union_, value)

@@ -45,8 +45,12 @@ class _swapped_meta:
         if attrname == "_fields_":
             fields = []
             for desc in value:
-                name, typ, *rest = desc
-                fields.append((name, _other_endian(typ), *rest))
+                # As ctypes: each entry by index and its tail by slicing, so an entry
+                # of the wrong shape raises ctypes' error (a pointer, which has no end,
+                # is refused by its slice before any item is read).
+                rest = desc[2:]
+                name, typ = desc[0], desc[1]
+                fields.append((name, _other_endian(typ)) + rest)
             value = fields
         super().__setattr__(attrname, value)
 

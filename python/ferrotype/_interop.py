@@ -227,7 +227,11 @@ def ferrotype_type(tp):
 def map_fields(fields):
     """``_fields_`` with the stdlib types among its field types mapped (unchanged, and
     the same object, when there is none)."""
+    # Only a sized collection is read here: an iterator would be used up before the
+    # layout reads it, and an object iterable only by index without a length (a
+    # pointer) never ends. The layout refuses or reads those itself.
     try:
+        len(fields)
         items = list(fields)
     except TypeError:
         return fields

@@ -306,6 +306,18 @@ def _array_spec(cls):
     return spec
 
 
+def _shape_tuple(shape):
+    """``shape`` as a tuple: the items of a sized or iterable object, else one dimension.
+    An object iterable only by index, without a length (a pointer), would never end:
+    TypeError (NumPy's ``tuple(shape)`` reads past the pointer's target)."""
+    tp = type(shape)
+    if hasattr(tp, "__len__") or hasattr(tp, "__iter__"):
+        return tuple(shape)
+    if hasattr(tp, "__getitem__"):
+        raise TypeError(f"shape must be an integer or a sequence of integers, not {tp.__name__}")
+    return (shape,)
+
+
 def as_array(obj, shape=None):
     """A NumPy array sharing the memory of a ferrotype array (nested arrays give
     several dimensions) or of a pointer's target (``shape`` required); it keeps the
@@ -314,10 +326,7 @@ def as_array(obj, shape=None):
     if kind == _POINTER:
         if shape is None:
             raise TypeError("as_array() requires a shape argument when called on a pointer")
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            shape = (shape,)
+        shape = _shape_tuple(shape)
         address = cast(obj, c_void_p).value
         if not address:
             raise ValueError("NULL pointer access")
@@ -425,10 +434,7 @@ def ndpointer(dtype=None, ndim=None, shape=None, flags=None, *, nullable=False):
                 raise TypeError("invalid flags specification") from e
             num = _num_fromflags(flags)
     if shape is not None:
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            shape = (shape,)
+        shape = _shape_tuple(shape)
     key = (dtype, ndim, shape, num, bool(nullable))
     try:
         return _ndpointer_cache[key]

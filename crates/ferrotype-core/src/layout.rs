@@ -726,18 +726,20 @@ fn ms(
                 let joins = unit
                     .as_ref()
                     .is_some_and(|u| u.size == m.size && u.used + bits128 <= u.size * 8);
-                if !joins {
-                    let at = round_up(next, m.packed_align);
-                    next = at + m.size;
-                    unit = Some(Unit {
-                        offset: at,
-                        size: m.size,
-                        used: 0,
-                    });
-                }
+                let u = match unit.as_mut() {
+                    Some(u) if joins => u,
+                    _ => {
+                        let at = round_up(next, m.packed_align);
+                        next = at + m.size;
+                        unit.insert(Unit {
+                            offset: at,
+                            size: m.size,
+                            used: 0,
+                        })
+                    }
+                };
                 after_bitfield = true;
                 align = align.max(m.packed_align);
-                let u = unit.as_mut().expect("a unit was just opened or joined");
                 let bit = u.offset * 8 + u.used;
                 u.used += bits128;
                 Placed::Bits {

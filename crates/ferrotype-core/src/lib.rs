@@ -21,6 +21,7 @@
 //! - [`errno`]: the private per-thread errno that `use_errno` functions swap.
 //! - [`memory`]: the raw-memory helpers (scalar reads and writes, owned buffers).
 //! - [`ldcache`]: the dynamic loader's cache, for `find_library`.
+//! - [`strict`]: the process-wide strict-mode switch (checks ctypes does not make).
 //! - [`error`]: the one error enum.
 //!
 //! Unsafe code is confined to `memory`, `call`, `regcall`, `closure`, `library`, `errno` and `typecode`'s
@@ -37,6 +38,7 @@ pub mod ldcache;
 pub mod library;
 pub mod memory;
 pub mod regcall;
+pub mod strict;
 pub mod typecode;
 
 pub use call::{ArgSlot, CallInterface, RetBuf, MAX_ARGS};

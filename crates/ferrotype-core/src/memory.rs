@@ -16,6 +16,15 @@ use crate::typecode::{long_double_format, LongDoubleFormat, TypeCode, ValueKind}
 /// can be stored at its start.
 pub const MIN_ALIGN: usize = 16;
 
+/// Buffers of at least this many bytes come from the C library's `calloc`, as ctypes'
+/// instance memory does (through `PyMem_Calloc`), not from Rust's global allocator.
+/// The kernel then judges a huge request as it judges ctypes' (`(c_char * 2**40)()` is
+/// refused when it exceeds what the machine could ever back, rather than reserved
+/// because the allocator maps memory without reserving it), and the zeroed pages of a
+/// large buffer are the kernel's, never written. Smaller buffers take the faster global
+/// allocator.
+pub const SYSTEM_ALLOC_FROM: usize = 32 << 20;
+
 /// A zero-initialised heap allocation of a fixed size and alignment, freed on drop.
 ///
 /// The memory behind [`OwnedBuf::as_ptr`] may be written through that pointer while the
@@ -25,6 +34,9 @@ pub const MIN_ALIGN: usize = 16;
 pub struct OwnedBuf {
     ptr: NonNull<u8>,
     layout: Layout,
+    /// The block `calloc` returned, for a buffer of at least [`SYSTEM_ALLOC_FROM`]
+    /// bytes (`ptr` is inside it, aligned); null for one from the global allocator.
+    system: *mut c_void,
 }
 
 // SAFETY: OwnedBuf exclusively owns its allocation; moving it to another thread moves
@@ -38,14 +50,50 @@ unsafe impl Sync for OwnedBuf {}
 impl OwnedBuf {
     /// Allocates `size` zeroed bytes aligned to at least `max(align, MIN_ALIGN)`.
     /// A zero size still allocates one alignment unit, so the pointer is never dangling.
+    /// [`Error::OutOfMemory`] when the memory cannot be had.
     pub fn try_new(size: usize, align: usize) -> Result<OwnedBuf> {
         let align = align.max(MIN_ALIGN).next_power_of_two();
         let layout =
             Layout::from_size_align(size.max(1), align).map_err(|_| Error::OutOfMemory { size })?;
+        if layout.size() >= SYSTEM_ALLOC_FROM {
+            return Self::try_new_system(layout);
+        }
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw).ok_or(Error::OutOfMemory { size })?;
-        Ok(OwnedBuf { ptr, layout })
+        Ok(OwnedBuf {
+            ptr,
+            layout,
+            system: std::ptr::null_mut(),
+        })
+    }
+
+    /// A large buffer from `calloc`, with room to align its start when the alignment
+    /// is beyond what `malloc` guarantees (`MIN_ALIGN`).
+    fn try_new_system(layout: Layout) -> Result<OwnedBuf> {
+        let size = layout.size();
+        let extra = if layout.align() > MIN_ALIGN {
+            layout.align()
+        } else {
+            0
+        };
+        let total = size.checked_add(extra).ok_or(Error::OutOfMemory { size })?;
+        // SAFETY: calloc has no preconditions; it returns null or a zeroed block of
+        // `total` bytes aligned to at least MIN_ALIGN (glibc and musl on 64-bit targets).
+        let system = unsafe { libc::calloc(1, total) };
+        if system.is_null() {
+            return Err(Error::OutOfMemory { size });
+        }
+        let pad = (system as usize).wrapping_neg() & (layout.align() - 1);
+        // SAFETY: `pad < align <= extra` when the alignment needs padding (else 0), so
+        // `pad + size <= total`: the aligned start lies within the block.
+        let start = unsafe { system.cast::<u8>().add(pad) };
+        let ptr = NonNull::new(start).ok_or(Error::OutOfMemory { size })?;
+        Ok(OwnedBuf {
+            ptr,
+            layout,
+            system,
+        })
     }
 
     /// The start of the buffer.
@@ -66,6 +114,11 @@ impl OwnedBuf {
 
 impl Drop for OwnedBuf {
     fn drop(&mut self) {
+        if !self.system.is_null() {
+            // SAFETY: `system` came from calloc and is freed once, here.
+            unsafe { libc::free(self.system) }
+            return;
+        }
         // SAFETY: ptr was allocated by alloc_zeroed with exactly this layout.
         unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
     }
@@ -957,5 +1010,25 @@ mod tests {
         let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr(), 40) };
         assert!(bytes.iter().all(|&b| b == 0));
         assert!(OwnedBuf::try_new(usize::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn large_owned_buf_comes_from_calloc_aligned_and_zeroed() {
+        for align in [1, 16, 64, 4096] {
+            let size = SYSTEM_ALLOC_FROM + 3;
+            let buf = OwnedBuf::try_new(size, align).unwrap();
+            assert!(!buf.system.is_null());
+            assert_eq!(buf.as_ptr() as usize % align.max(MIN_ALIGN), 0);
+            assert_eq!(buf.len(), size);
+            // SAFETY: `size` bytes are available.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_ptr(), size) };
+            assert!(bytes[..64]
+                .iter()
+                .chain(&bytes[size - 64..])
+                .all(|&b| b == 0));
+            bytes[size - 1] = 1;
+        }
+        // More than any machine backs: refused, not reserved.
+        assert!(OwnedBuf::try_new(1 << 62, 16).is_err());
     }
 }

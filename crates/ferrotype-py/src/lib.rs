@@ -189,6 +189,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::array::char_array_set_raw, m)?)?;
     m.add_function(wrap_pyfunction!(types::thunk::debug_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::set_register_calls, m)?)?;
+    m.add_function(wrap_pyfunction!(api::strict::strict_mode, m)?)?;
+    m.add_function(wrap_pyfunction!(api::strict::is_strict, m)?)?;
+    m.add_class::<api::strict::StrictMode>()?;
+    api::strict::init_from_env();
     m.add_function(wrap_pyfunction!(set_metaclass, m)?)?;
     m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;

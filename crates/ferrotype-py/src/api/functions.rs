@@ -13,15 +13,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
-use crate::capi::values::{nested, object_at, release_reference, str_from_wide, tp_name};
+use crate::capi::values::{
+    nested, object_at, release_reference, str_from_wide, tp_name, void_ptr_value, Ssize,
+};
 use crate::capi::version;
 use crate::codec::foreign;
-use crate::codec::param::{pointer_param, simple_param, CArg, Param};
-use crate::codec::scalar::{address_value, as_parameter, int_for};
+use crate::codec::param::{pointer_param, simple_instance_param, simple_param, CArg, Param};
+use crate::codec::provenance;
+use crate::codec::scalar::as_parameter;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, info_of_type_or_instance, Detail, Kind, SimpleInfo, StgInfo};
+use ferrotype_core::strict;
 
 /// ctypes' `sizeof(obj_or_type)`.
 #[pyfunction]
@@ -55,8 +59,8 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
 #[pyfunction]
-#[pyo3(signature = (obj, offset = 0))]
-pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
+#[pyo3(signature = (obj, offset = Ssize(0)))]
+pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
     if as_cdata(obj).is_none() {
         // An object of the stdlib's ctypes: its address, through the ferrotype view of
         // it, which the result keeps (and `_obj` is the object itself, as in ctypes).
@@ -66,6 +70,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArg> {
             return Ok(r);
         }
     }
+    let Ssize(offset) = offset;
     let Some(cd) = as_cdata(obj) else {
         return Err(PyTypeError::new_err(
             if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
@@ -121,28 +126,72 @@ fn not_cdata(obj: &Bound<'_, PyAny>) -> String {
 
 /// The address an argument declared `c_void_p` would receive, and its keep-alive.
 fn void_p(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
+    simple_arg(obj, TypeCode::VoidP, index)
+}
+
+/// Argument `index` converted as ctypes' Python-level prototypes of these functions
+/// convert it (`memset` is `CFUNCTYPE(c_void_p, c_void_p, c_int, c_size_t)`, ...): by the
+/// `from_param` of the simple type `code`, with ctypes' ArgumentError.
+fn simple_arg(obj: &Bound<'_, PyAny>, code: TypeCode, index: usize) -> PyResult<Param> {
     let py = obj.py();
-    let info = void_p_info(py)?;
+    if let Some(cd) = as_cdata(obj) {
+        // An instance of the declared type (`string_at(p, c_int(2))`).
+        let info = cd.get().info();
+        if info.kind() == Kind::Simple && info.code() == Some(code) {
+            return Ok(simple_instance_param(obj, cd.get()));
+        }
+    }
+    let info = simple_info(py, code)?;
     simple_param(None, info.get(), obj).map_err(|e| argument_error(py, index, e))
 }
 
-fn void_p_info(py: Python<'_>) -> PyResult<Bound<'_, StgInfo>> {
+/// The `c_int` argument `index` (`memset`'s byte, `string_at`'s size): its low 32 bits
+/// as ctypes passes them (strict mode: it must fit).
+fn int_arg(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<i32> {
+    let p = simple_arg(obj, TypeCode::Int, index)?;
+    // SAFETY: the slot of a converted `c_int` holds its value in the `i32` field.
+    Ok(unsafe { p.slot().i32 })
+}
+
+/// The `c_size_t` (`c_ssize_t` when `signed`) argument `index`: its 64 bits.
+fn size_arg(obj: &Bound<'_, PyAny>, signed: bool, index: usize) -> PyResult<u64> {
+    let code = if signed {
+        TypeCode::Long
+    } else {
+        TypeCode::ULong
+    };
+    let p = simple_arg(obj, code, index)?;
+    // SAFETY: the slot of a converted 64-bit integer holds it in the `u64` field.
+    Ok(unsafe { p.slot().u64 })
+}
+
+/// The type information of a simple type by its code, for [`simple_arg`].
+fn simple_info(py: Python<'_>, code: TypeCode) -> PyResult<Bound<'_, StgInfo>> {
     use pyo3::sync::PyOnceLock;
-    static INFO: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
-    let info = INFO.get_or_try_init(py, || {
-        let code = TypeCode::VoidP;
+    static VOID_P: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
+    static INT: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
+    static LONG: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
+    static ULONG: PyOnceLock<Py<StgInfo>> = PyOnceLock::new();
+    let (cell, code) = match code {
+        TypeCode::Int => (&INT, code),
+        TypeCode::Long => (&LONG, code),
+        TypeCode::ULong => (&ULONG, code),
+        _ => (&VOID_P, TypeCode::VoidP),
+    };
+    let info = cell.get_or_try_init(py, || {
+        let type_char = code.as_char();
         Py::new(
             py,
             StgInfo::new(
                 Detail::Simple(SimpleInfo {
                     code,
                     direct: true,
-                    type_char: 'P',
+                    type_char,
                 }),
                 code.size(),
                 code.align(),
                 FfiType::Scalar(code),
-                "<P",
+                &format!("<{type_char}"),
             ),
         )
     })?;
@@ -257,10 +306,19 @@ fn cast_into<'py>(
 
 /// ctypes' `memmove(dst, src, count)`; returns `dst`'s address.
 #[pyfunction]
-pub fn memmove(dst: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, count: usize) -> PyResult<usize> {
+pub fn memmove(
+    dst: &Bound<'_, PyAny>,
+    src: &Bound<'_, PyAny>,
+    count: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
     let d = void_p(dst, 0)?;
     let s = void_p(src, 1)?;
+    let count = size_arg(count, false, 2)? as usize;
     let (dp, sp) = (param_address(&d), param_address(&s));
+    if strict::enabled() {
+        provenance::check_raw("memmove", dst, dp, count)?;
+        provenance::check_raw("memmove", src, sp, count)?;
+    }
     // SAFETY: a raw-memory operation, unchecked as in ctypes: the caller vouches for both
     // regions (documented in the README's safety section).
     unsafe { memory::memmove(dp as *mut c_void, sp as *const c_void, count) };
@@ -269,30 +327,62 @@ pub fn memmove(dst: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, count: usize) -> 
 
 /// ctypes' `memset(dst, c, count)`; returns `dst`'s address.
 #[pyfunction]
-pub fn memset(dst: &Bound<'_, PyAny>, c: i64, count: usize) -> PyResult<usize> {
+pub fn memset(
+    dst: &Bound<'_, PyAny>,
+    c: &Bound<'_, PyAny>,
+    count: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
     let d = void_p(dst, 0)?;
+    let c = int_arg(c, 1)?;
+    let count = size_arg(count, false, 2)? as usize;
     let dp = param_address(&d);
+    if strict::enabled() {
+        provenance::check_raw("memset", dst, dp, count)?;
+    }
     // SAFETY: raw-memory operation, unchecked as in ctypes (README safety section).
     unsafe { memory::memset(dp as *mut c_void, c as u8, count) };
     Ok(dp)
 }
 
+/// The `size` of `string_at`/`wstring_at`: a `c_int` argument (so `2**32 + 2` is 2, as
+/// in ctypes); `None` for -1 (up to the NUL), and ctypes' SystemError, naming the C API
+/// `api`, for another negative size.
+fn string_size(size: Option<&Bound<'_, PyAny>>, api: &str) -> PyResult<Option<usize>> {
+    let Some(size) = size else { return Ok(None) };
+    match int_arg(size, 1)? {
+        -1 => Ok(None),
+        n if n < 0 => Err(PySystemError::new_err(format!(
+            "Negative size passed to {api}"
+        ))),
+        n => Ok(Some(n as usize)),
+    }
+}
+
 /// ctypes' `string_at(ptr, size=-1)`: the bytes at `ptr` (up to NUL when size is -1).
 #[pyfunction]
-#[pyo3(signature = (ptr, size = -1))]
-pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (ptr, size = None))]
+pub fn string_at<'py>(
+    ptr: &Bound<'py, PyAny>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
     // The converted parameter owns the memory of a str/bytes argument: keep it alive.
     let param = void_p(ptr, 0)?;
+    let size = string_size(size, "PyBytes_FromStringAndSize")?;
     let p = param_address(&param) as *const u8;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    let len = if size < 0 {
+    // Strict mode: inside the object `ptr` points into, when that is known.
+    let bounded = match (strict::enabled(), size) {
+        (false, _) => None,
+        (true, None) => provenance::bounded_strlen("string_at", ptr, p as usize, 1)?,
+        (true, Some(n)) => provenance::check_raw("string_at", ptr, p as usize, n).map(|()| None)?,
+    };
+    let len = match (bounded, size) {
+        (Some(n), _) | (None, Some(n)) => n,
         // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
         // beyond the NULL test above.
-        unsafe { memory::strlen(p) }
-    } else {
-        size as usize
+        (None, None) => unsafe { memory::strlen(p) },
     };
     // SAFETY: as above.
     let bytes = unsafe { memory::bytes(p, len) };
@@ -301,19 +391,32 @@ pub fn string_at<'py>(ptr: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'p
 
 /// ctypes' `wstring_at(ptr, size=-1)`: the wide string at `ptr`.
 #[pyfunction]
-#[pyo3(signature = (ptr, size = -1))]
-pub fn wstring_at(ptr: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (ptr, size = None))]
+pub fn wstring_at<'py>(
+    ptr: &Bound<'py, PyAny>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let param = void_p(ptr, 0)?;
+    let size = string_size(size, "PyUnicode_New")?;
     let p = param_address(&param) as *const libc::wchar_t;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    let len = if size < 0 {
+    // Strict mode: inside the object `ptr` points into, when that is known.
+    let unit = std::mem::size_of::<libc::wchar_t>();
+    let bounded = match (strict::enabled(), size) {
+        (false, _) => None,
+        (true, None) => provenance::bounded_strlen("wstring_at", ptr, p as usize, unit)?,
+        (true, Some(n)) => {
+            let need = n.saturating_mul(unit);
+            provenance::check_raw("wstring_at", ptr, p as usize, need).map(|()| None)?
+        }
+    };
+    let len = match (bounded, size) {
+        (Some(n), _) | (None, Some(n)) => n,
         // SAFETY: raw-memory read at a caller-provided address, unchecked as in ctypes
         // beyond the NULL test above.
-        unsafe { memory::wcslen(p) }
-    } else {
-        size as usize
+        (None, None) => unsafe { memory::wcslen(p) },
     };
     // SAFETY: as above.
     unsafe { str_from_wide(ptr.py(), p, len) }
@@ -331,9 +434,9 @@ pub fn memoryview_at<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = ptr.py();
     let param = void_p(ptr, 0)?;
-    // A `c_ssize_t` takes the bit pattern of any integer that fits 64 bits (2**63 is
-    // -2**63, as in ctypes, and then negative).
-    let size = int_for(size, TypeCode::Long).map_err(|e| argument_error(py, 1, e))? as i64;
+    // A `c_ssize_t` takes the low 64 bits of any integer (2**63 is -2**63, as in ctypes,
+    // and then negative).
+    let size = size_arg(size, true, 1)? as i64;
     if size < 0 {
         return Err(PyValueError::new_err(format!(
             "memoryview_at: size is negative (or overflowed): {size}"
@@ -436,7 +539,7 @@ pub fn from_address<'py>(
     if !address.is_instance_of::<pyo3::types::PyInt>() {
         return Err(PyTypeError::new_err("integer expected"));
     }
-    let addr = address_value(address)?;
+    let addr = void_ptr_value(address)?;
     if addr == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -620,13 +723,14 @@ fn buffer_span(len: usize, offset: isize, size: usize) -> PyResult<(usize, usize
 /// Beyond ctypes, `readonly=True` accepts read-only buffers too (`bytes`, read-only
 /// arrays) and makes an instance that refuses writes from Python.
 #[pyfunction]
-#[pyo3(signature = (cls, obj, offset = 0, readonly = false))]
+#[pyo3(signature = (cls, obj, offset = Ssize(0), readonly = false))]
 pub fn from_buffer<'py>(
     cls: &Bound<'py, PyType>,
     obj: &Bound<'py, PyAny>,
-    offset: isize,
+    offset: Ssize,
     readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let Ssize(offset) = offset;
     let info = type_info(cls)?;
     let view = pyo3::types::PyMemoryView::from(obj)?;
     let (ptr, len, source_readonly, contiguous) =
@@ -647,12 +751,13 @@ pub fn from_buffer<'py>(
 /// `T.from_buffer_copy(obj, offset=0)`: a new instance holding a copy of the bytes of a
 /// readable buffer.
 #[pyfunction]
-#[pyo3(signature = (cls, obj, offset = 0))]
+#[pyo3(signature = (cls, obj, offset = Ssize(0)))]
 pub fn from_buffer_copy<'py>(
     cls: &Bound<'py, PyType>,
     obj: &Bound<'py, PyAny>,
-    offset: isize,
+    offset: Ssize,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let Ssize(offset) = offset;
     let info = type_info(cls)?;
     let (ptr, len, _, _) = buffer::facts(obj, Request::Simple)?;
     let (offset, size) = buffer_span(len, offset, info.get().size)?;
@@ -665,7 +770,8 @@ pub fn from_buffer_copy<'py>(
 
 /// ctypes' `resize(obj, size)`: see [`CData::resize`].
 #[pyfunction]
-pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
+pub fn resize(obj: &Bound<'_, PyAny>, size: Ssize) -> PyResult<()> {
+    let Ssize(size) = size;
     let cd = as_cdata(obj).ok_or_else(|| {
         PyTypeError::new_err(if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
             format!("resize() argument 1 {}", not_cdata(obj))

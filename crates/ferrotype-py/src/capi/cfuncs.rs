@@ -1,5 +1,6 @@
 //! The C functions whose addresses `_ctypes` publishes as integers (`_memmove_addr`,
-//! `_memset_addr`, `_string_at_addr`, `_wstring_at_addr`, `_cast_addr`).
+//! `_memset_addr`, `_string_at_addr`, `_wstring_at_addr`, `_cast_addr`, and from 3.14
+//! `_memoryview_at_addr`).
 //!
 //! ctypes' own `__init__` wraps these addresses in function pointer types
 //! (`CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t)(_memmove_addr)`,
@@ -36,14 +37,18 @@ pub fn set_cast(body: CastBody) {
 }
 
 /// `(name, address)` of each published C function.
-pub fn addresses() -> [(&'static str, usize); 5] {
-    [
+pub fn addresses() -> Vec<(&'static str, usize)> {
+    let mut all = vec![
         ("_memmove_addr", libc::memmove as *const () as usize),
         ("_memset_addr", libc::memset as *const () as usize),
         ("_string_at_addr", string_at as *const () as usize),
         ("_wstring_at_addr", wstring_at as *const () as usize),
         ("_cast_addr", cast as *const () as usize),
-    ]
+    ];
+    if super::version::HAS_MEMORYVIEW_AT {
+        all.push(("_memoryview_at_addr", memoryview_at as *const () as usize));
+    }
+    all
 }
 
 /// Runs `body` attached to the interpreter and returns its object as a new reference,
@@ -105,6 +110,22 @@ extern "C" fn wstring_at(ptr: *const libc::wchar_t, size: c_int) -> *mut ffi::Py
         };
         // SAFETY: as above, `len` wide characters are readable at `ptr`.
         unsafe { str_from_wide(py, ptr, len) }
+    })
+}
+
+/// ctypes' `memoryview_at(ptr, size, readonly)` in C (3.14): a view of `size` bytes at
+/// `ptr`, read-only when `readonly` is not 0.
+extern "C" fn memoryview_at(ptr: *mut c_void, size: isize, readonly: c_int) -> *mut ffi::PyObject {
+    returning_object(|py| {
+        if size < 0 {
+            return Err(PyValueError::new_err(format!(
+                "memoryview_at: size is negative (or overflowed): {size}"
+            )));
+        }
+        // SAFETY: a raw-memory view, unchecked as in ctypes: the caller vouches for the
+        // `size` bytes at `ptr` for as long as the view lives.
+        let view = unsafe { super::buffer::memoryview_at(py, ptr.cast(), size, readonly != 0) }?;
+        Ok(view.unbind())
     })
 }
 

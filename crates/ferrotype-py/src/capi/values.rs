@@ -5,7 +5,7 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt};
+use pyo3::types::{PyFloat, PyInt, PyList, PyTuple};
 
 /// The value of `obj` if it is an exact `int` within `i64`; `None` for anything else
 /// (subclasses, other types, larger ints), which the caller converts the general way.
@@ -19,6 +19,68 @@ pub fn exact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
     // beyond 64 bits through `overflow`.
     let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
     (overflow == 0).then_some(v)
+}
+
+/// The low 64 bits of an integer, as C keeps them when converting to a 64-bit unsigned
+/// type: any `int`, or an object with `__index__` (`PyLong_AsUnsignedLongLongMask`, the
+/// conversion ctypes' integer setters use); its TypeError otherwise ("'float' object
+/// cannot be interpreted as an integer").
+pub fn int_low_bits(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    // SAFETY: `obj` is a live object and the GIL is held (`Bound`); the call returns
+    // `u64::MAX` with an exception set on failure.
+    let v = unsafe { ffi::PyLong_AsUnsignedLongLongMask(obj.as_ptr()) };
+    if v == u64::MAX {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok(v)
+}
+
+/// An `int` as CPython converts it to a pointer (`PyLong_AsVoidPtr`, what ctypes uses
+/// for `from_address` and function addresses): a negative value wraps, and one that fits
+/// neither `unsigned long` nor `long` raises its OverflowError ("Python int too large to
+/// convert to C unsigned long").
+pub fn void_ptr_value(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    // SAFETY: `obj` is a live object and the GIL is held; the call returns NULL with an
+    // exception set on failure (NULL is also the value of 0, told apart by the error).
+    let p = unsafe { ffi::PyLong_AsVoidPtr(obj.as_ptr()) };
+    if p.is_null() {
+        if let Some(e) = PyErr::take(obj.py()) {
+            return Err(e);
+        }
+    }
+    Ok(p as usize)
+}
+
+/// A size or offset argument converted as CPython's `n` argument format converts it (what
+/// ctypes' `byref`, `resize` and `from_buffer` use): `__index__`, then `Py_ssize_t`, with
+/// its OverflowError ("Python int too large to convert to C ssize_t").
+#[derive(Clone, Copy)]
+pub struct Ssize(pub isize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Ssize {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        // SAFETY: `obj` is a live object and the GIL is held; the call returns a new
+        // reference, or NULL with an exception set.
+        let index = unsafe { ffi::PyNumber_Index(obj.as_ptr()) };
+        if index.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `index` is the new, non-NULL reference just returned.
+        let index = unsafe { Bound::from_owned_ptr(py, index) };
+        // SAFETY: `index` is an int; the call returns -1 with an exception set on overflow.
+        let v = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if v == -1 {
+            if let Some(e) = PyErr::take(py) {
+                return Err(e);
+            }
+        }
+        Ok(Ssize(v))
+    }
 }
 
 /// The value of `obj` if it is an exact `float`.
@@ -146,6 +208,21 @@ pub unsafe fn str_from_wide(
     ptr: *const libc::wchar_t,
     len: usize,
 ) -> PyResult<Py<PyAny>> {
+    // CPython reads every unit (for the widest character) before it allocates the
+    // string. For a long one, first make sure the string's largest size can be had:
+    // MemoryError then, before anything is read (`wstring_at(buf, 2**40)`), as
+    // `string_at` gets it from `PyBytes_FromStringAndSize`, which allocates first.
+    if len >= 1 << 18 {
+        let most = len.checked_mul(4).filter(|&n| n <= isize::MAX as usize);
+        // SAFETY: PyMem_Malloc may be called with the GIL held (`py`); the block, if
+        // any, is freed at once and never read.
+        let probe = most.map_or(std::ptr::null_mut(), |n| unsafe { ffi::PyMem_Malloc(n) });
+        if probe.is_null() {
+            return Err(pyo3::exceptions::PyMemoryError::new_err(()));
+        }
+        // SAFETY: `probe` came from PyMem_Malloc just above.
+        unsafe { ffi::PyMem_Free(probe) };
+    }
     // SAFETY: the caller guarantees `len` readable units; the API copies them.
     let raw = unsafe { ffi::PyUnicode_FromWideChar(ptr.cast(), len as ffi::Py_ssize_t) };
     // SAFETY: a new reference or NULL with an exception set.
@@ -210,6 +287,86 @@ pub fn vectorcall_made<'py>(
     }
     // SAFETY: a new reference, or NULL with an exception set.
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+}
+
+/// The length of `obj` by the sequence protocol (`PySequence_Size`, what ctypes asks
+/// before it reads a sequence), or `None`, with the error cleared, when `obj` has none:
+/// not a sequence (a dict, a set), an iterator or generator, or an object that only
+/// supports indexing (a pointer, which iterates without end).
+pub fn sequence_len(obj: &Bound<'_, PyAny>) -> Option<usize> {
+    // SAFETY: `obj` is a live object and the GIL is held; the call returns -1 with an
+    // exception set when the object has no sequence length.
+    let n = unsafe { ffi::PySequence_Size(obj.as_ptr()) };
+    if n < 0 {
+        drop(PyErr::take(obj.py()));
+        return None;
+    }
+    Some(n as usize)
+}
+
+/// Item `i` of a sequence (`PySequence_GetItem`: `__getitem__` with an int), or the
+/// error it raises.
+pub fn sequence_item<'py>(obj: &Bound<'py, PyAny>, i: usize) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `obj` is a live object and the GIL is held; the call returns a new
+    // reference, or NULL with an exception set. An index beyond `isize::MAX` cannot come
+    // from a length the protocol reported.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            obj.py(),
+            ffi::PySequence_GetItem(obj.as_ptr(), i as ffi::Py_ssize_t),
+        )
+    }
+}
+
+/// The items of `obj` as a tuple when there is a bound to them: `obj` is a tuple or
+/// list, has a length (`len(obj)`: a dict or set too), or is an iterator (a generator:
+/// the caller asked for it to be drained, as ctypes drains it). `None` for an object
+/// that iterates only through `__getitem__` without a length (a pointer, which
+/// iterates without end and reads past its target) and for one that is not iterable at
+/// all. Building the tuple raises what iterating raises, and MemoryError when the items
+/// do not fit.
+pub fn bounded_items<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return Ok(Some(t.clone()));
+    }
+    // SAFETY: `obj` is a live object and the GIL is held; `PyIter_Check` only reads its
+    // type's slots.
+    let is_iterator = unsafe { ffi::PyIter_Check(obj.as_ptr()) } != 0;
+    if !obj.is_instance_of::<PyList>() && !is_iterator {
+        // SAFETY: as above; `len(obj)`, -1 with an exception set when it has none.
+        if unsafe { ffi::PyObject_Size(obj.as_ptr()) } < 0 {
+            drop(PyErr::take(obj.py()));
+            return Ok(None);
+        }
+    }
+    // SAFETY: as above; the call returns a new tuple, or NULL with an exception set.
+    let t = unsafe { Bound::from_owned_ptr_or_err(obj.py(), ffi::PySequence_Tuple(obj.as_ptr()))? };
+    // SAFETY: `PySequence_Tuple` returns a tuple.
+    Ok(Some(unsafe { t.cast_into_unchecked() }))
+}
+
+/// A list of `len` items made by `item(k)` in order, as ctypes builds the list of a
+/// slice: the list is allocated first, by CPython's allocator (MemoryError, before any
+/// item is made, for one that cannot be held; PyO3's `PyList::new` panics then), and
+/// each item goes into its slot as it is made. Until then the list is referenced
+/// only here: an error drops it with its remaining slots empty, which CPython allows.
+pub fn list_from_fn<'py>(
+    py: Python<'py>,
+    len: usize,
+    mut item: impl FnMut(usize) -> PyResult<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let n =
+        ffi::Py_ssize_t::try_from(len).map_err(|_| pyo3::exceptions::PyMemoryError::new_err(()))?;
+    // SAFETY: a new list of `n` empty slots, or NULL with MemoryError set.
+    let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n))? };
+    for k in 0..len {
+        let v = item(k)?;
+        // SAFETY: `list` is a new list of `n` slots and `k < n`; the slot is still
+        // empty, and takes over the item's reference.
+        unsafe { ffi::PyList_SET_ITEM(list.as_ptr(), k as ffi::Py_ssize_t, v.into_ptr()) };
+    }
+    // SAFETY: `PyList_New` made a list.
+    Ok(unsafe { list.cast_into_unchecked() })
 }
 
 /// A new `bytes` object holding a copy of `data`; MemoryError or OverflowError (as

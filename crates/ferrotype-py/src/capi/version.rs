@@ -43,6 +43,9 @@ pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);
 /// `c_longdouble_complex` (C `_Complex`), `_type_` codes `F`, `D` and `G`.
 pub const HAS_COMPLEX_TYPES: bool = cfg!(Py_3_14);
 
+/// 3.14 added `memoryview_at`, and `_ctypes._memoryview_at_addr` for it.
+pub const HAS_MEMORYVIEW_AT: bool = cfg!(Py_3_14);
+
 /// 3.15: the complex types' `_type_` (and PEP 3118 format) is two characters, `Zf`,
 /// `Zd` and `Zg`; the single characters `F`, `D`, `G` are no longer codes, and a
 /// `_type_` of any other length is reported with the list of codes (AttributeError)

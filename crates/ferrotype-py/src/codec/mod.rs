@@ -6,4 +6,5 @@
 pub mod element;
 pub mod foreign;
 pub mod param;
+pub mod provenance;
 pub mod scalar;

@@ -4,6 +4,7 @@
 //! `ConvParam`).
 
 use ferrotype_core::memory::{self, Scalar};
+use ferrotype_core::strict;
 use ferrotype_core::{ArgSlot, FfiType, TypeCode};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -12,9 +13,7 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use crate::capi::values::{is_instance_of_type, nested, tp_name};
 use crate::capi::version;
 use crate::codec::foreign;
-use crate::codec::scalar::{
-    as_parameter, bytes_ptr, int_for, int_scalar, int_value, store, wide_bytes,
-};
+use crate::codec::scalar::{as_parameter, bytes_ptr, int_bits, int_value, store, wide_bytes};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{by_value_error, CoreResultExt};
 use crate::model::stginfo::{info_of, Kind, StgInfo};
@@ -197,7 +196,7 @@ fn wide_param(code: TypeCode, obj: &Bound<'_, PyAny>) -> PyResult<Param> {
 }
 
 /// The `Param` for a simple instance: its stored bits.
-fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
+pub fn simple_instance_param(obj: &Bound<'_, PyAny>, cd: &CData) -> Param {
     let info = cd.info();
     if cd.size() > std::mem::size_of::<ArgSlot>() {
         // Wider than a slot: libffi reads the instance's memory, as for a structure.
@@ -252,8 +251,11 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
         return Ok(Param::pointer(std::ptr::null_mut(), None, 'P'));
     }
     if obj.is_instance_of::<PyInt>() {
+        // ctypes: an int that fits 64 bits (signed or unsigned) is passed as a C int, its
+        // low 32 bits; a wider one raises "int too long to convert". Strict mode also
+        // refuses one that does not fit 32 bits.
         let v = int_value(obj)?;
-        if !TypeCode::Int.int_fits(v) {
+        if !TypeCode::Int.int_fits(v) && strict::enabled() {
             return Err(PyOverflowError::new_err(
                 "int too long to convert to C int; declare argtypes to pass a wider integer",
             ));
@@ -306,7 +308,7 @@ pub fn default_param(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Param> {
 
 /// The `from_param` of a built-in simple type `cls`: the converted value, or the
 /// error ctypes raises (3.11: "wrong type"; from 3.12 the conversion's own error;
-/// ferrotype's no-truncation OverflowError in both).
+/// strict mode's OverflowError in both).
 pub fn simple_param(
     cls: Option<&Bound<'_, PyType>>,
     info: &StgInfo,
@@ -318,10 +320,10 @@ pub fn simple_param(
         .ok_or_else(|| PyTypeError::new_err("wrong type"))?;
     // Fast path: an exact int for an integer type.
     if code.is_integer() && obj.is_exact_instance_of::<PyInt>() {
-        let v = int_for(obj, code)?;
+        let v = int_bits(obj, code)?;
         let mut slot = ArgSlot::default();
         // SAFETY: the slot has 16 bytes, more than any integer type.
-        unsafe { memory::write_scalar((&raw mut slot).cast(), code, false, int_scalar(v)) };
+        unsafe { memory::write_scalar((&raw mut slot).cast(), code, false, Scalar::Unsigned(v)) };
         return Ok(Param::bits(
             FfiType::Scalar(code),
             slot,
@@ -439,8 +441,8 @@ pub fn simple_param(
             keep,
             code.as_char(),
         )),
-        // An address that does not fit a pointer is ferrotype's no-truncation
-        // OverflowError, as for the integer types (ctypes masks it).
+        // In strict mode, an address that does not fit a pointer raises OverflowError,
+        // as for the integer types (ctypes, and ferrotype by default, keep its low bits).
         Err(e)
             if code == TypeCode::VoidP
                 && e.is_instance_of::<PyOverflowError>(py)
@@ -461,7 +463,7 @@ pub fn simple_param(
         }
         // Any other failure tries `_as_parameter_` first. Without one, from 3.12 the
         // conversion's own error surfaces; 3.11 answers "wrong type", except for
-        // ferrotype's no-truncation OverflowError of an integer type.
+        // strict mode's OverflowError of an integer type.
         Err(e) => {
             if let Some(inner) = as_parameter(obj)? {
                 return nested(py, || simple_param(cls, info, &inner));

@@ -1,15 +1,19 @@
 //! Scalar values between Python and C: ctypes' setfunc ([`store`]) and getfunc
-//! ([`load`]) for the simple types, the integer range rules, and wide strings.
+//! ([`load`]) for the simple types, the integer rules (ctypes' low bits by default,
+//! strict mode's range check), and wide strings.
 
 use crate::capi::values::new_bytes;
 use ferrotype_core::memory::{self, Scalar};
+use ferrotype_core::strict;
 use ferrotype_core::TypeCode;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyComplex, PyInt, PyString};
 
-use crate::capi::values::{complex_value, exact_i64, object_at, str_from_wide, tp_name};
+use crate::capi::values::{
+    complex_value, exact_i64, int_low_bits, object_at, str_from_wide, tp_name,
+};
 use crate::capi::version;
 use crate::model::errors::{qualified_type_name, type_name, CoreResultExt};
 
@@ -39,7 +43,9 @@ pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<i128> {
     }
 }
 
-/// A Python int checked against `code`'s width (ferrotype's no-truncation rule).
+/// A Python int checked against `code`'s width: any value that fits its bits as a
+/// signed or unsigned number (`-2**(n-1) ..= 2**n - 1`), else OverflowError. Strict
+/// mode's rule for stored integers (see [`int_bits`]).
 #[inline]
 pub fn int_for(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<i128> {
     let v = int_value(obj)?;
@@ -50,18 +56,37 @@ pub fn int_for(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<i128> {
     }
 }
 
-/// An integer as the core's scalar (negative values signed).
-pub fn int_scalar(v: i128) -> Scalar {
-    if v < 0 {
-        Scalar::Signed(v as i64)
+/// An integer (an `int` or an object with `__index__`) for the integer type `code`, as
+/// ctypes stores it: its low 64 bits, of which the caller keeps the low `code.size()`
+/// bytes, so `c_uint8(256)` is 0 and `c_int(2**32 + 5)` is 5. In strict mode a value
+/// that does not fit `code` raises OverflowError instead ([`int_for`]).
+#[inline]
+pub fn int_bits(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<u64> {
+    if let Some(v) = exact_i64(obj) {
+        // Only a value that does not fit reads the strict flag.
+        if code.int_fits(i128::from(v)) || !strict::enabled() {
+            return Ok(v as u64);
+        }
+    }
+    int_bits_general(obj, code)
+}
+
+/// [`int_bits`] for what is not an exact int within 64 bits, or does not fit in strict
+/// mode: out of the common path's way.
+#[cold]
+#[inline(never)]
+fn int_bits_general(obj: &Bound<'_, PyAny>, code: TypeCode) -> PyResult<u64> {
+    if strict::enabled() {
+        Ok(int_for(obj, code)? as u64)
     } else {
-        Scalar::Unsigned(v as u64)
+        int_low_bits(obj)
     }
 }
 
-/// A pointer-sized address from a Python int (negative values wrap, like ctypes).
+/// A pointer-sized address from a Python int stored into a pointer type: negative
+/// values wrap, and so, as in ctypes, do values beyond 64 bits (strict mode raises).
 pub fn address_value(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    Ok(int_for(obj, TypeCode::VoidP)? as u64 as usize)
+    Ok(int_bits(obj, TypeCode::VoidP)? as usize)
 }
 
 /// `str` encoded as a NUL-terminated `wchar_t` string, in a bytes object that can be
@@ -191,13 +216,13 @@ pub unsafe fn store(
     value: &Bound<'_, PyAny>,
 ) -> PyResult<Option<Py<PyAny>>> {
     // The common case, an exact int into an integer type in native order, is written
-    // directly after the same width check as below.
+    // directly: its low bytes, as below (strict mode checks a value that does not fit).
     if let Some(v) = (!swapped && code.is_integer())
         .then(|| exact_i64(value))
         .flatten()
     {
         let size = code.size();
-        if size <= 8 && code.int_fits(i128::from(v)) {
+        if size <= 8 && (code.int_fits(i128::from(v)) || !strict::enabled()) {
             let bytes = v.to_ne_bytes();
             let low = if cfg!(target_endian = "big") {
                 8 - size
@@ -270,7 +295,7 @@ pub unsafe fn store(
             unsafe { memory::write_complex(ptr, c, swapped, re, im) };
             return Ok(None);
         }
-        _ => int_scalar(int_for(value, code)?),
+        _ => Scalar::Unsigned(int_bits(value, code)?),
     };
     // SAFETY: the caller guarantees code.size() writable bytes at ptr.
     unsafe { memory::write_scalar(ptr, code, swapped, scalar) };

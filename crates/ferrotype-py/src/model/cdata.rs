@@ -319,6 +319,11 @@ impl CData {
         self.pin.set(py, obj);
     }
 
+    /// The pinned object (see `pin`), if any: strict mode's provenance search reads it.
+    pub fn pinned<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.pin.get(py)
+    }
+
     /// ctypes' keep-alive (`KeepRef`): `obj` must live as long as this instance's
     /// memory. It goes into the container of the memory's owner (`container_objects`):
     /// into the dict under a key built from the index path (`"index:index:..."` in hex,
@@ -381,10 +386,30 @@ impl CData {
         self.base.as_ref()
     }
 
-    /// The bytes as a `Vec` (copy).
-    pub fn to_vec(&self) -> Vec<u8> {
+    /// A new `bytes` object holding a copy of the memory, made by CPython without an
+    /// intermediate copy: MemoryError when it cannot be allocated.
+    pub fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        // SAFETY: ptr() is valid for size bytes (module invariant); `new_bytes` copies
+        // them before it returns, and nothing runs in between that could free them.
+        new_bytes(py, unsafe { memory::bytes(self.ptr(), self.size()) })
+    }
+
+    /// Whether any byte of the memory is non-zero.
+    pub fn any_nonzero(&self) -> bool {
         // SAFETY: ptr() is valid for size bytes (module invariant).
-        unsafe { memory::bytes(self.ptr(), self.size()) }.to_vec()
+        unsafe { memory::bytes(self.ptr(), self.size()) }
+            .iter()
+            .any(|&b| b != 0)
+    }
+
+    /// A zeroed `Vec` of `len` bytes, or MemoryError when it cannot be allocated (for a
+    /// copy whose size the user's value decides).
+    pub fn try_zeroed_vec(len: usize) -> PyResult<Vec<u8>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(()))?;
+        v.resize(len, 0);
+        Ok(v)
     }
 
     /// Overwrites the bytes with `data` (at most `size` bytes are copied).
@@ -454,7 +479,7 @@ impl CData {
             Ok(d) => d,
             Err(_) => PyDict::new(py).into_any(),
         };
-        let state = (dict, new_bytes(py, &this.to_vec())?);
+        let state = (dict, this.to_bytes(py)?);
         let native = py.import("ferrotype._native")?;
         let cls = slf.get_type();
         (native.getattr("_unpickle")?, (cls, state))
@@ -579,7 +604,7 @@ pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
 }
 
 /// The `CData` of an instance, if it is a ferrotype instance.
-#[inline]
+#[inline(always)]
 pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {
     obj.cast::<CData>().ok()
 }

@@ -138,3 +138,43 @@ pub fn warn_from_caller(py: Python<'_>, message: &str) -> PyResult<()> {
     )?;
     Ok(())
 }
+
+// ---- strict mode's provenance checks (`codec::provenance`) ---------------------------------
+
+/// Strict mode: a pointer index or slice leaves the object the pointer points into.
+pub fn pointer_index_out_of_range() -> PyErr {
+    pyo3::exceptions::PyIndexError::new_err(
+        "pointer index out of range of the object it points into",
+    )
+}
+
+/// Strict mode: `.contents` would read past the object the pointer points into.
+pub fn contents_out_of_range(need: usize) -> PyErr {
+    PyValueError::new_err(format!(
+        "pointer contents ({need} bytes) out of range of the object it points into"
+    ))
+}
+
+/// Strict mode: `string_at`/`wstring_at`/`memmove`/`memset` would leave the object
+/// their address points into (`have` bytes from the address to its end).
+pub fn raw_range_error(func: &str, need: usize, have: usize) -> PyErr {
+    PyValueError::new_err(format!(
+        "{func}: {need} bytes from the address run past the object it points into \
+         ({have} bytes left)"
+    ))
+}
+
+/// Strict mode: `string_at`/`wstring_at` without a size found no terminator inside
+/// the object.
+pub fn raw_unterminated(func: &str, have: usize) -> PyErr {
+    PyValueError::new_err(format!(
+        "{func}: no NUL terminator in the {have} bytes left of the object it points into"
+    ))
+}
+
+/// Strict mode: a pointer or `py_object` read from memory written as another type.
+pub fn provenance_type_error(what: &str, owner: &str, offset: usize) -> PyErr {
+    PyTypeError::new_err(format!(
+        "cannot read {what} from memory written as {owner} (at byte {offset} of it)"
+    ))
+}

@@ -236,6 +236,11 @@ pub struct CompoundInfo {
     /// Structures: the members of the buffer format (`(offset, size, "<i:x:")`), base
     /// class members first, so that a derived structure describes all of its bytes.
     pub format_members: Vec<(usize, usize, String)>,
+    /// The fields (base class fields first) whose type holds addresses or objects
+    /// (`has_pointer`), with their offsets: what strict mode's provenance check reads
+    /// to tell whether memory at an offset was written as a pointer or a `py_object`
+    /// (`codec::provenance`).
+    pub address_fields: Vec<(usize, Py<StgInfo>)>,
 }
 
 #[pymethods]
@@ -275,7 +280,12 @@ impl StgInfo {
                         Ok(())
                     })?;
             }
-            Detail::Simple(_) | Detail::FuncPtr | Detail::Struct(_) | Detail::Union(_) => {}
+            Detail::Struct(c) | Detail::Union(c) => {
+                for (_, info) in &c.address_fields {
+                    visit.call(info)?;
+                }
+            }
+            Detail::Simple(_) | Detail::FuncPtr => {}
         }
         Ok(())
     }

@@ -8,12 +8,12 @@ use pyo3::exceptions::{
 };
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyInt, PySlice, PyString, PyTuple, PyType};
 use std::sync::Mutex;
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
-use crate::capi::values::str_from_wide;
+use crate::capi::values::{list_from_fn, sequence_item, sequence_len, str_from_wide};
 use crate::capi::version;
 use crate::codec::element::{
     char_units_value, get_item_at, index_key, set_char_units, set_item_at,
@@ -127,20 +127,37 @@ fn normalize_index(index: isize, len: usize) -> PyResult<usize> {
     Ok(i as usize)
 }
 
-/// The bytes or str of a char array range, as ctypes returns slices of them.
-fn char_slice(py: Python<'_>, cd: &CData, code: TypeCode, idx: &[usize]) -> PyResult<Py<PyAny>> {
+/// The bytes or str of a char array range (`count` elements from `start`, `step`
+/// apart), as ctypes returns slices of them; MemoryError when it cannot be held.
+fn char_slice(
+    py: Python<'_>,
+    cd: &CData,
+    code: TypeCode,
+    (start, step, count): (usize, isize, usize),
+) -> PyResult<Py<PyAny>> {
     let size = code.size();
     let base = cd.ptr();
+    let at = |k: usize| (start as isize + k as isize * step) as usize;
     if code == TypeCode::Char {
-        // SAFETY: each index is within the array (from PySlice::indices).
-        let bytes: Vec<u8> = idx.iter().map(|&i| unsafe { *base.add(i) }).collect();
+        if step == 1 {
+            // SAFETY: the range lies within the array (from PySlice::indices).
+            let bytes = unsafe { ferrotype_core::memory::bytes(base.add(start), count) };
+            return Ok(new_bytes(py, bytes)?.into_any().unbind());
+        }
+        let mut bytes = CData::try_zeroed_vec(count)?;
+        for (k, b) in bytes.iter_mut().enumerate() {
+            // SAFETY: each index is within the array (from PySlice::indices).
+            *b = unsafe { *base.add(at(k)) };
+        }
         return Ok(new_bytes(py, &bytes)?.into_any().unbind());
     }
-    let wide: Vec<libc::wchar_t> = idx
-        .iter()
-        // SAFETY: as above, in units of wchar_t.
-        .map(|&i| unsafe { std::ptr::read_unaligned(base.add(i * size).cast::<libc::wchar_t>()) })
-        .collect();
+    let mut wide: Vec<libc::wchar_t> = Vec::new();
+    wide.try_reserve_exact(count)
+        .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(()))?;
+    // SAFETY: as above, in units of wchar_t.
+    wide.extend((0..count).map(|k| unsafe {
+        std::ptr::read_unaligned(base.add(at(k) * size).cast::<libc::wchar_t>())
+    }));
     // SAFETY: `wide` holds wide.len() units.
     unsafe { str_from_wide(py, wide.as_ptr(), wide.len()) }
 }
@@ -175,25 +192,21 @@ impl Array {
         let esize = einfo.get().size;
         if let Ok(slice) = key.cast::<PySlice>() {
             let ind = slice.indices(info.length() as isize)?;
-            let idx: Vec<usize> = (0..ind.slicelength)
-                .map(|k| (ind.start + k as isize * ind.step) as usize)
-                .collect();
+            let count = ind.slicelength;
             if let Some(code) = info.char_elem() {
-                return char_slice(py, cd, code, &idx);
+                return char_slice(py, cd, code, (ind.start as usize, ind.step, count));
             }
-            let items = idx
-                .iter()
-                .map(|&i| {
-                    get_item_at(
-                        slf.as_any(),
-                        &ecls,
-                        &einfo,
-                        cd.ptr().wrapping_add(i * esize),
-                        i,
-                    )
-                })
-                .collect::<PyResult<Vec<_>>>()?;
-            return Ok(PyList::new(py, items)?.into_any().unbind());
+            let items = list_from_fn(py, count, |k| {
+                let i = (ind.start + k as isize * ind.step) as usize;
+                get_item_at(
+                    slf.as_any(),
+                    &ecls,
+                    &einfo,
+                    cd.ptr().wrapping_add(i * esize),
+                    i,
+                )
+            })?;
+            return Ok(items.into_any().unbind());
         }
         let index = index_key(key, not_an_index)?;
         let i = normalize_index(index, info.length())?;
@@ -218,29 +231,24 @@ impl Array {
         let e = einfo.get();
         if let Ok(slice) = key.cast::<PySlice>() {
             let ind = slice.indices(info.length() as isize)?;
-            let values: Vec<Bound<'_, PyAny>> = if info.char_elem().is_some()
-                && (value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>())
-            {
-                value.try_iter()?.collect::<PyResult<_>>()?
-            } else {
-                value
-                    .try_iter()
-                    .map_err(|_| PyValueError::new_err("Can only assign sequence of same size"))?
-                    .collect::<PyResult<_>>()?
-            };
-            if values.len() != ind.slicelength {
+            // ctypes: the right-hand side must be a sequence whose length is the
+            // slice's, asked before any item is read (an iterator, a dict or a pointer,
+            // which has no length and iterates without end, is refused at once); its
+            // items are then read by index.
+            if sequence_len(value) != Some(ind.slicelength) {
                 return Err(PyValueError::new_err(
                     "Can only assign sequence of same size",
                 ));
             }
-            for (k, v) in values.iter().enumerate() {
+            for k in 0..ind.slicelength {
+                let v = sequence_item(value, k)?;
                 let i = (ind.start + k as isize * ind.step) as usize;
                 let v = if info.char_elem() == Some(TypeCode::Char)
                     && v.is_instance_of::<pyo3::types::PyInt>()
                 {
                     PyBytes::new(py, &[v.extract::<u8>()?]).into_any()
                 } else {
-                    v.clone()
+                    v
                 };
                 set_item_at(cd, &ecls, e, cd.ptr().wrapping_add(i * e.size), i, &v)?;
             }
@@ -425,30 +433,39 @@ pub fn char_array_set_value(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) ->
 #[pyfunction]
 pub fn char_array_get_raw(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let (cd, _) = char_array(obj)?;
-    Ok(new_bytes(obj.py(), &cd.get().to_vec())?.into_any().unbind())
+    Ok(cd.get().to_bytes(obj.py())?.into_any().unbind())
 }
 
 /// Sets `raw` of a `c_char` array from a bytes-like object.
 #[pyfunction]
 pub fn char_array_set_raw(obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let (cd, _) = char_array(obj)?;
-    cd.get().check_writable()?;
-    let data: Vec<u8> = if let Ok(b) = value.cast::<PyBytes>() {
-        b.as_bytes().to_vec()
-    } else {
-        pyo3::buffer::PyBuffer::<u8>::get(value)
-            .map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "a bytes-like object is required, not '{}'",
-                    type_name(value)
-                ))
-            })?
-            .to_vec(obj.py())?
-    };
-    if data.len() > cd.get().size() {
-        return Err(PyValueError::new_err("byte string too long"));
+    let cd = cd.get();
+    cd.check_writable()?;
+    let too_long = || PyValueError::new_err("byte string too long");
+    if let Ok(b) = value.cast::<PyBytes>() {
+        let data = b.as_bytes();
+        if data.len() > cd.size() {
+            return Err(too_long());
+        }
+        // (a bytes object owns its storage: it never shares the array's memory)
+        cd.write_bytes(data);
+        return Ok(());
     }
-    cd.get().write_bytes(&data);
+    let buf = pyo3::buffer::PyBuffer::<u8>::get(value).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "a bytes-like object is required, not '{}'",
+            type_name(value)
+        ))
+    })?;
+    // The length is checked before anything is copied, so the copy (the source may be a
+    // view of the array itself) is never larger than the array.
+    if buf.len_bytes() > cd.size() {
+        return Err(too_long());
+    }
+    let mut data = CData::try_zeroed_vec(buf.len_bytes())?;
+    buf.copy_to_slice(obj.py(), &mut data)?;
+    cd.write_bytes(&data);
     Ok(())
 }
 

@@ -6,15 +6,18 @@ use ferrotype_core::{memory, FfiType, TypeCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{FastSubscript, IntSubscript};
+use crate::capi::values::list_from_fn;
 use crate::codec::element::{get_item_at, index_key, set_item_at};
+use crate::codec::provenance;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
+use ferrotype_core::strict;
 
 crate::types::data_class!(
     /// The base of the pointer types.
@@ -310,6 +313,9 @@ impl Pointer {
         if t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+        }
         let Target { cls, info, .. } = t;
         let view = CData::new_view(
             info.clone().unbind(),
@@ -365,13 +371,17 @@ impl Pointer {
             if addr == 0 {
                 return Err(PyValueError::new_err("NULL pointer access"));
             }
-            let mut idx = Vec::new();
-            let mut i = start;
-            while (step > 0 && i < stop) || (step < 0 && i > stop) {
-                idx.push(i);
-                i += step;
+            if strict::enabled() {
+                if let Some(ends) = slice_ends(start, stop, step) {
+                    provenance::check_elements(py, cd, addr, t.info.get(), ends, true, false)?;
+                }
             }
-            if t.grown() && idx.contains(&0) {
+            // The indices start, start + step, ... short of stop, counted without
+            // overflow; the items' list is allocated before any memory is read
+            // (ctypes' MemoryError for a slice too long to hold).
+            let count = slice_count(start, stop, step);
+            let index = |k: usize| start.wrapping_add((k as isize).wrapping_mul(step));
+            if t.grown() && slice_has_zero(start, step, count) {
                 check_grown(py, cd, &t, addr)?;
             }
             let Target { cls, info, .. } = t;
@@ -379,21 +389,18 @@ impl Pointer {
                 .get()
                 .value_code()
                 .filter(|c| matches!(c, TypeCode::Char | TypeCode::WChar));
-            let items = idx
-                .iter()
-                .map(|&i| {
-                    get_item_at(
-                        slf.as_any(),
-                        &cls,
-                        &info,
-                        (addr as *mut u8).wrapping_offset(i * esize as isize),
-                        0,
-                    )
-                })
-                .collect::<PyResult<Vec<_>>>()?;
+            let items = list_from_fn(py, count, |k| {
+                get_item_at(
+                    slf.as_any(),
+                    &cls,
+                    &info,
+                    (addr as *mut u8).wrapping_offset(index(k).wrapping_mul(esize as isize)),
+                    0,
+                )
+            })?;
             if let Some(code) = i_code {
                 // ctypes: slices of char pointers are bytes, of wchar pointers str.
-                let parts = PyList::new(py, items)?;
+                let parts = items;
                 let empty = if code == TypeCode::Char {
                     pyo3::types::PyBytes::new(py, b"").into_any()
                 } else {
@@ -401,7 +408,7 @@ impl Pointer {
                 };
                 return Ok(empty.call_method1("join", (parts,))?.unbind());
             }
-            return Ok(PyList::new(py, items)?.into_any().unbind());
+            return Ok(items.into_any().unbind());
         }
         let index = index_key(key, not_an_index)?;
         Pointer::item_at(slf.as_any(), cd, index)
@@ -429,6 +436,10 @@ impl Pointer {
         if index == 0 && t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            let ends = (index, index, 1);
+            provenance::check_elements(py, cd, addr, t.info.get(), ends, false, false)?;
+        }
         let i = t.info.get();
         let p = (addr as *mut u8).wrapping_offset(index * i.size as isize);
         set_item_at(cd, &t.cls, i, p, index as usize, value)
@@ -451,9 +462,27 @@ impl Pointer {
         if index == 0 && t.grown() {
             check_grown(py, cd, &t, addr)?;
         }
+        if strict::enabled() {
+            let ends = (index, index, 1);
+            provenance::check_elements(py, cd, addr, t.info.get(), ends, true, false)?;
+        }
         let p = (addr as *mut u8).wrapping_offset(index * t.info.get().size as isize);
         get_item_at(slf, &t.cls, &t.info, p, 0)
     }
+}
+
+/// The first and last index a pointer slice `start:stop:step` touches (`None` if none).
+fn slice_ends(start: isize, stop: isize, step: isize) -> Option<(isize, isize, isize)> {
+    let (start, stop, st) = (start as i128, stop as i128, step as i128);
+    let n = if st > 0 && stop > start {
+        (stop - start - 1) / st + 1
+    } else if st < 0 && start > stop {
+        (start - stop - 1) / -st + 1
+    } else {
+        0
+    };
+    // The last index lies between start and stop, so it fits an isize.
+    (n > 0).then(|| (start as isize, (start + (n - 1) * st) as isize, step))
 }
 
 /// The fast subscript slot of pointer classes (given to each by [`init_pointer_type`]).
@@ -469,6 +498,10 @@ impl IntSubscript for Pointer {
         let py = slf.py();
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
+        // Strict mode checks the index against the object pointed into (`item_at`).
+        if strict::enabled() {
+            return Pointer::item_at(slf.as_any(), cd, index);
+        }
         // The common case, a pointer to a simple type whose elements are Python values:
         // read the element directly (the same read `get_item_at` makes). (A simple
         // target's size is fixed; `p[0]` of one that grew takes the checked path.)
@@ -507,5 +540,31 @@ pub fn init_pointer(
         n => Err(PyTypeError::new_err(format!(
             "__init__ expected at most 1 argument, got {n}"
         ))),
+    }
+}
+
+/// How many of `start, start + step, ...` lie before `stop` (after it for a negative
+/// step), computed without overflow.
+fn slice_count(start: isize, stop: isize, step: isize) -> usize {
+    let (start, stop, step) = (start as i128, stop as i128, step as i128);
+    let n = if step > 0 && start < stop {
+        (stop - start - 1) / step + 1
+    } else if step < 0 && start > stop {
+        (start - stop - 1) / -step + 1
+    } else {
+        0
+    };
+    // At most 2**64 / |step| values, so `n` fits a usize unless step is 1 on the whole
+    // isize range; such a slice cannot be allocated anyway.
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Whether index 0 is among the `count` indices `start, start + step, ...`.
+fn slice_has_zero(start: isize, step: isize, count: usize) -> bool {
+    let (start, step) = (start as i128, step as i128);
+    // 0 = start + k * step for a whole k in 0..count
+    count > 0 && -start % step == 0 && {
+        let k = -start / step;
+        k >= 0 && (k as u128) < count as u128
     }
 }

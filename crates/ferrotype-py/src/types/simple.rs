@@ -157,7 +157,7 @@ impl SimpleCData {
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         let cd = slf.as_super().get();
         // ctypes: true when any byte of the value is non-zero.
-        cd.to_vec().iter().any(|&b| b != 0)
+        cd.any_nonzero()
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

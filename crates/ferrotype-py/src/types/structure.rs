@@ -6,6 +6,7 @@ use ferrotype_core::layout::{
     BaseSpec, ByteOrder, CtypesAttrs, FieldSpec, IntKind, Layout, StructSpec,
 };
 use ferrotype_core::memory;
+use ferrotype_core::strict;
 use ferrotype_core::{FfiType, TypeCode};
 use pyo3::exceptions::{PyAttributeError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -14,6 +15,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::{DescrGet, Quick};
+use crate::capi::values::{bounded_items, int_low_bits, sequence_item, sequence_len};
 use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -303,9 +305,9 @@ impl CField {
         if let Some((shift, bits, kind)) = f.bits {
             let v: u64 = if kind == IntKind::Bool {
                 u64::from(value.is_truthy()?)
-            } else {
+            } else if strict::enabled() {
+                // Strict mode's rule, at the field's width.
                 let v = int_value(value)?;
-                // ferrotype's no-truncation rule, at the field's width.
                 let min = -(1i128 << (bits - 1));
                 let max = (1i128 << bits) - 1;
                 if !(min..=max).contains(&v) {
@@ -314,6 +316,10 @@ impl CField {
                     )));
                 }
                 v as u64
+            } else {
+                // ctypes: the low bits of any integer, masked to the field's width by
+                // the write (a signed field reads them back sign-extended).
+                int_low_bits(value)?
             };
             // SAFETY: as in __get__; the unit is writable instance memory.
             unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
@@ -501,18 +507,32 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
             PyTypeError::new_err("'_fields_' must be a sequence of (name, C type) pairs")
         }
     };
-    let seq: Vec<Bound<'py, PyAny>> = if as_314 {
-        fields.try_iter()?.collect::<PyResult<_>>()?
+    // The entries are read so that nothing iterates without end. Before 3.14, ctypes
+    // asks the sequence length first (a pointer, a generator or a dict has none) and reads
+    // the entries by index; 3.14 iterates `_fields_` lazily (the first bad entry stops
+    // it) and makes a tuple of each entry.
+    let entries: Box<dyn Iterator<Item = PyResult<Bound<'py, PyAny>>> + '_> = if as_314 {
+        Box::new(fields.try_iter()?)
     } else {
-        fields
-            .try_iter()
-            .map_err(|_| PyTypeError::new_err("_fields_ must be a sequence of pairs"))?
-            .collect::<PyResult<_>>()?
+        let n = sequence_len(fields)
+            .ok_or_else(|| PyTypeError::new_err("'_fields_' must be a sequence of pairs"))?;
+        Box::new((0..n).map(|i| sequence_item(fields, i)))
     };
-    let mut out = Vec::with_capacity(seq.len());
-    for (i, item) in seq.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, item) in entries.enumerate() {
+        let item = item?;
         let t = if as_314 {
-            PyTuple::new(item.py(), item.try_iter()?.collect::<PyResult<Vec<_>>>()?)?
+            match bounded_items(&item)? {
+                Some(items) => items,
+                // An entry iterable only by index, without a length (a pointer), would
+                // never end (3.14's `tuple(field)` reads past its target): refused as
+                // an entry of the wrong shape. One not iterable at all is `tuple()`'s
+                // TypeError.
+                None => {
+                    item.try_iter()?;
+                    return Err(bad());
+                }
+            }
         } else {
             item.cast::<PyTuple>().map_err(|_| bad())?.clone()
         };
@@ -563,9 +583,15 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                         .unwrap_or_default()
                 ))
             })?;
-            // The width is checked by the core's layout (`FieldSpec::try_bitfield`); a
-            // value that is not even an i64 is out of range as well.
+            // The width is checked here, field by field as ctypes does (so a bad width
+            // is reported before a later field's type), and again by the core's layout
+            // (`FieldSpec::try_bitfield`); a value that is not even an i64 is out of
+            // range as well.
             let b: i64 = t.get_item(2)?.extract().map_err(|_| width_error())?;
+            let max = i64::try_from(info.get().size.saturating_mul(8)).unwrap_or(i64::MAX);
+            if !(1..=max).contains(&b) {
+                return Err(width_error());
+            }
             Some((b, kind))
         } else {
             None
@@ -622,6 +648,7 @@ pub fn init_struct_type(
                         .compound()
                         .map(|c| c.format_members.clone())
                         .unwrap_or_default(),
+                    address_fields: address_fields(py, Some(b), &[], &[]),
                     ..CompoundInfo::default()
                 };
                 StgInfo {
@@ -700,9 +727,13 @@ pub fn init_struct_type(
         .map(|b| b.get().field_names().to_vec())
         .unwrap_or_default();
     let anonymous: Vec<String> = match cls.getattr("_anonymous_") {
-        Ok(anon) => anon
-            .try_iter()?
-            .map(|a| a?.extract::<String>())
+        // ctypes reads `_anonymous_` as a list (a list, tuple, str or any iterable);
+        // one that iterates only by index without a length (a pointer) never ends, and
+        // is refused as a non-iterable is.
+        Ok(anon) => bounded_items(&anon)?
+            .ok_or_else(|| PyTypeError::new_err("_anonymous_ must be a sequence"))?
+            .iter()
+            .map(|a| a.extract::<String>())
             .collect::<PyResult<_>>()?,
         Err(_) => Vec::new(),
     };
@@ -803,6 +834,12 @@ pub fn init_struct_type(
                         field_names: names,
                         fields_final: true,
                         format_members,
+                        address_fields: address_fields(
+                            py,
+                            base_info.as_ref().map(|b| b.get()),
+                            &decls,
+                            &layout.fields,
+                        ),
                         ..CompoundInfo::default()
                     },
                 ),
@@ -848,6 +885,31 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
 /// The buffer-format members of a structure: its base's, then one per field that is
 /// not a bit-field and does not overlap an earlier member. PEP 3118 cannot describe
 /// bit-fields, so their bytes are left to padding.
+/// The fields holding addresses or objects (see `CompoundInfo::address_fields`): the
+/// base's, then this type's own (bit fields never do).
+fn address_fields(
+    py: Python<'_>,
+    base: Option<&StgInfo>,
+    decls: &[FieldDecl<'_>],
+    fields: &[ferrotype_core::layout::FieldLayout],
+) -> Vec<(usize, Py<StgInfo>)> {
+    let mut out: Vec<(usize, Py<StgInfo>)> = base
+        .and_then(|b| b.compound())
+        .map(|c| {
+            c.address_fields
+                .iter()
+                .map(|(o, i)| (*o, i.clone_ref(py)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (d, fl) in decls.iter().zip(fields) {
+        if d.bits.is_none() && d.info.get().has_pointer {
+            out.push((fl.offset, d.info.clone().unbind()));
+        }
+    }
+    out
+}
+
 fn format_members(
     base: Option<&StgInfo>,
     decls: &[FieldDecl<'_>],

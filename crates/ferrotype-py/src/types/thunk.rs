@@ -29,7 +29,7 @@ use pyo3::types::PyType;
 
 use crate::capi;
 use crate::capi::gilcell::GilSlot;
-use crate::codec::scalar::{int_for, load, store};
+use crate::codec::scalar::{int_bits, load, store};
 use crate::model::cdata::{refill, reusable, CData};
 use crate::model::errors::{by_value_error, CoreResultExt};
 use crate::model::registry::instantiate;
@@ -355,13 +355,12 @@ fn store_result(
     ret: *mut u8,
 ) -> PyResult<()> {
     if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
-        // The common case, an int result: checked against the type's width as
-        // `codec::scalar::store` checks it (an error is left to it), and written straight
-        // into the result.
-        if let Ok(v) = int_for(value, code) {
+        // The common case, an int result: its low bits as `codec::scalar::store` takes
+        // them (strict mode's error is left to it), written straight into the result.
+        if let Ok(v) = int_bits(value, code) {
             let signed = code.kind() == ValueKind::Signed;
             // SAFETY: `ret` is the closure's result buffer.
-            unsafe { write_int_result(ret, v as u64, code.size(), signed) };
+            unsafe { write_int_result(ret, v, code.size(), signed) };
             return Ok(());
         }
     }

@@ -18,7 +18,7 @@ use crate::capi;
 use crate::capi::gilcell::GilCell;
 use crate::capi::values::{exact_f64, exact_i64, is_instance_of_type};
 use crate::codec::param::{default_param, ArgValue, Param};
-use crate::codec::scalar::{int_for, load};
+use crate::codec::scalar::{int_bits, load};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{argument_error, too_many_arguments, CoreResultExt};
 use crate::model::registry::instantiate;
@@ -78,7 +78,7 @@ impl CallJob {
 #[inline]
 fn fast_scalar(arg: &Bound<'_, PyAny>, code: TypeCode, slot: &mut ArgSlot) -> PyResult<bool> {
     if code.is_integer() && arg.is_exact_instance_of::<PyInt>() {
-        let v = int_for(arg, code)?;
+        let v = int_bits(arg, code)?;
         // Low bytes in native order, as libffi reads an integer argument of this size.
         match code.size() {
             1 => slot.u8 = v as u8,

@@ -40,8 +40,8 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use crate::capi::gilcell::GilCell;
 use crate::capi::slots::{enable_vectorcall, Vectorcall, VectorcallEntry};
+use crate::capi::values::void_ptr_value;
 use crate::capi::version;
-use crate::codec::scalar::address_value;
 use crate::model::cdata::CData;
 use crate::model::errors::{too_many_arguments, CoreResultExt};
 use crate::model::registry::{instantiate, take_pending};
@@ -158,7 +158,8 @@ impl CFuncPtr {
             1 => {
                 let a = args.get_item(0)?;
                 if a.is_instance_of::<PyInt>() {
-                    address_value(&a)?
+                    // ctypes: `PyLong_AsVoidPtr`, whose OverflowError it keeps.
+                    void_ptr_value(&a)?
                 } else if let Ok(t) = a.cast::<PyTuple>() {
                     symbol_address(t)?
                 } else if a.is_callable() {
