@@ -553,3 +553,17 @@ def test_bit_field_errors_come_field_by_field(ct, fields):
             _fields_ = [(n, getattr(mod, t), w) for n, t, w in fields]
 
     raises_like_stdlib(ct, define)
+
+
+def test_string_at_sizes_and_null_results(ct):
+    buf = ct.create_string_buffer(b"abc")
+    wbuf = ct.create_unicode_buffer("abc")
+    assert ct.string_at(buf) == ct.string_at(buf, -1) == b"abc"
+    assert ct.wstring_at(wbuf) == ct.wstring_at(wbuf, -1) == "abc"
+    # An explicit None is not the default: ctypes refuses it as a C int.
+    raises_like_stdlib(ct, lambda m: m.string_at(m.create_string_buffer(b"ab"), None))
+    raises_like_stdlib(ct, lambda m: m.wstring_at(m.create_unicode_buffer("ab"), None))
+    # memmove and memset give their destination as a c_void_p result: None for NULL.
+    assert ct.memmove(0, 0, 0) is None
+    assert ct.memset(0, 0, 0) is None
+    assert ct.memset(buf, 0, 1) == ct.addressof(buf)

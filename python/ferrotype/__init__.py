@@ -442,7 +442,22 @@ pydll = LibraryLoader(PyDLL)
 pythonapi = PyDLL(None)
 
 from ._native import cast as _native_cast  # noqa: E402
-from ._native import memmove, memset, string_at, wstring_at  # noqa: E402
+from ._native import memmove, memset  # noqa: E402
+
+
+def string_at(ptr, size=-1):
+    """string_at(ptr[, size]) -> string
+
+    Return the byte string at void *ptr."""
+    return _native.string_at(ptr, size)
+
+
+def wstring_at(ptr, size=-1):
+    """wstring_at(ptr[, size]) -> string
+
+    Return the string at void *ptr."""
+    return _native.wstring_at(ptr, size)
+
 
 if _version.HAS_MEMORYVIEW_AT:
 

@@ -304,13 +304,13 @@ fn cast_into<'py>(
     Ok(result)
 }
 
-/// ctypes' `memmove(dst, src, count)`; returns `dst`'s address.
+/// ctypes' `memmove(dst, src, count)`; returns `dst`'s address (None for NULL).
 #[pyfunction]
 pub fn memmove(
     dst: &Bound<'_, PyAny>,
     src: &Bound<'_, PyAny>,
     count: &Bound<'_, PyAny>,
-) -> PyResult<usize> {
+) -> PyResult<Option<usize>> {
     let d = void_p(dst, 0)?;
     let s = void_p(src, 1)?;
     let count = size_arg(count, false, 2)? as usize;
@@ -322,16 +322,17 @@ pub fn memmove(
     // SAFETY: a raw-memory operation, unchecked as in ctypes: the caller vouches for both
     // regions (documented in the README's safety section).
     unsafe { memory::memmove(dp as *mut c_void, sp as *const c_void, count) };
-    Ok(dp)
+    // ctypes' `c_void_p` result: None for NULL.
+    Ok((dp != 0).then_some(dp))
 }
 
-/// ctypes' `memset(dst, c, count)`; returns `dst`'s address.
+/// ctypes' `memset(dst, c, count)`; returns `dst`'s address (None for NULL).
 #[pyfunction]
 pub fn memset(
     dst: &Bound<'_, PyAny>,
     c: &Bound<'_, PyAny>,
     count: &Bound<'_, PyAny>,
-) -> PyResult<usize> {
+) -> PyResult<Option<usize>> {
     let d = void_p(dst, 0)?;
     let c = int_arg(c, 1)?;
     let count = size_arg(count, false, 2)? as usize;
@@ -341,14 +342,15 @@ pub fn memset(
     }
     // SAFETY: raw-memory operation, unchecked as in ctypes (README safety section).
     unsafe { memory::memset(dp as *mut c_void, c as u8, count) };
-    Ok(dp)
+    // ctypes' `c_void_p` result: None for NULL.
+    Ok((dp != 0).then_some(dp))
 }
 
 /// The `size` of `string_at`/`wstring_at`: a `c_int` argument (so `2**32 + 2` is 2, as
 /// in ctypes); `None` for -1 (up to the NUL), and ctypes' SystemError, naming the C API
-/// `api`, for another negative size.
-fn string_size(size: Option<&Bound<'_, PyAny>>, api: &str) -> PyResult<Option<usize>> {
-    let Some(size) = size else { return Ok(None) };
+/// `api`, for another negative size. (The Python-level `string_at`/`wstring_at` give the
+/// default -1, so a `None` passed explicitly is refused as ctypes refuses it.)
+fn string_size(size: &Bound<'_, PyAny>, api: &str) -> PyResult<Option<usize>> {
     match int_arg(size, 1)? {
         -1 => Ok(None),
         n if n < 0 => Err(PySystemError::new_err(format!(
@@ -360,10 +362,9 @@ fn string_size(size: Option<&Bound<'_, PyAny>>, api: &str) -> PyResult<Option<us
 
 /// ctypes' `string_at(ptr, size=-1)`: the bytes at `ptr` (up to NUL when size is -1).
 #[pyfunction]
-#[pyo3(signature = (ptr, size = None))]
 pub fn string_at<'py>(
     ptr: &Bound<'py, PyAny>,
-    size: Option<&Bound<'py, PyAny>>,
+    size: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     // The converted parameter owns the memory of a str/bytes argument: keep it alive.
     let param = void_p(ptr, 0)?;
@@ -391,11 +392,7 @@ pub fn string_at<'py>(
 
 /// ctypes' `wstring_at(ptr, size=-1)`: the wide string at `ptr`.
 #[pyfunction]
-#[pyo3(signature = (ptr, size = None))]
-pub fn wstring_at<'py>(
-    ptr: &Bound<'py, PyAny>,
-    size: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Py<PyAny>> {
+pub fn wstring_at<'py>(ptr: &Bound<'py, PyAny>, size: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
     let param = void_p(ptr, 0)?;
     let size = string_size(size, "PyUnicode_New")?;
     let p = param_address(&param) as *const libc::wchar_t;
