@@ -59,9 +59,10 @@ check (the generator never produces it; ``gen.EXCLUDED_CALLS`` lists the names):
   odd callback);
 - outside strict mode (``--strict`` turns it on), what the issue lists as shared with
   ctypes and checked only by strict mode: a pointer indexed or sliced past element 0 or
-  iterated, ``memmove``/``memset``/``string_at``/``wstring_at`` with a size between the
-  object's size and 4 GiB (larger sizes are kept: allocation must fail cleanly), a
-  ``cast`` to ``c_char_p``/``c_wchar_p``/a pointer type whose result is then read, and
+  iterated; ``memmove``/``memset`` with a size past the object (sizes that do not convert
+  are kept), ``string_at``/``wstring_at`` with a size between the object's size and
+  4 GiB (larger ones are kept: the allocation must fail cleanly); a ``cast`` to
+  ``c_char_p``/``c_wchar_p``/``py_object``/a pointer type whose result is then read; and
   ``ctypeslib.as_array`` of a pointer;
 - global switches that would make one input depend on the ones before it:
   ``ferrotype.install``, ``strict``, ``_reset_cache``, ``debug_callbacks``,
@@ -72,6 +73,7 @@ from __future__ import annotations
 
 import gc
 import re
+import shutil
 import time
 from dataclasses import dataclass
 
@@ -157,7 +159,9 @@ def run(
     mem_gib: float = 4.0,
     jobs: int = 2,
     progress=None,
+    on_finding=None,
 ) -> Report:
+    """Run inputs ``start .. start + n - 1`` of ``seed``; ``on_finding(f)`` sees each as found."""
     t0 = time.monotonic()
     inputs = {i: make_input(seed, i, strict) for i in range(start, start + n)}
     pool = Pool(
@@ -181,16 +185,24 @@ def run(
 
     try:
         pool.run(batches, on_outcome)
-        findings = _confirm(pool, inputs, soft, suspects, impl, strict)
+        findings = _confirm(pool, inputs, soft, suspects, impl, strict, on_finding)
     finally:
         gc.unfreeze()
+        shutil.rmtree(pool.tmp, ignore_errors=True)
     findings.sort(key=lambda f: (KINDS.index(f.kind) if f.kind in KINDS else 99, f.index))
     return Report(n, time.monotonic() - t0, findings, impl, strict)
 
 
-def _confirm(pool, inputs, soft, suspects, impl, strict) -> list[Finding]:
+def _confirm(pool, inputs, soft, suspects, impl, strict, on_finding) -> list[Finding]:
     """Run each finding again alone (a death: with the inputs before it if need be)."""
-    findings: list[Finding] = []
+
+    class _List(list):
+        def append(self, f: Finding) -> None:
+            super().append(f)
+            if on_finding:
+                on_finding(f)
+
+    findings = _List()
 
     def line(idxs: list[int]) -> str:
         return reproducer("; ".join(inputs[i][1] for i in idxs), impl, strict)
@@ -213,6 +225,10 @@ def _confirm(pool, inputs, soft, suspects, impl, strict) -> list[Finding]:
         if dies([idx]):
             findings.append(Finding(kind, detail, idx, inputs[idx][0], line([idx])))
             continue
+        if kind == "hang":  # a time-out costs too much to search for a context
+            findings.append(Finding(kind, detail, idx, inputs[idx][0], line([idx]),
+                                    "not alone: after earlier inputs of its batch"))  # fmt: skip
+            continue
         for j, _ in reversed(before[-10:]):
             if dies([j, idx]):
                 findings.append(Finding(kind, detail, idx, inputs[idx][0], line([j, idx]),
@@ -224,7 +240,7 @@ def _confirm(pool, inputs, soft, suspects, impl, strict) -> list[Finding]:
             if not dies(ctx):
                 note = "did not happen again"
             findings.append(Finding(kind, detail, idx, inputs[idx][0], line([idx]), note))
-    return findings
+    return list(findings)
 
 
 __all__ = ["FATAL_KINDS", "Finding", "Report", "make_input", "run"]

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{done}/{total} inputs, {found} suspects", file=sys.stderr, flush=True)
 
     rep = run(a.n, a.seed, start=a.start, impl=a.impl, strict=a.strict, batch=a.batch,
-              timeout=a.timeout, mem_gib=a.mem_gib, jobs=a.jobs, progress=progress)  # fmt: skip
+              timeout=a.timeout, mem_gib=a.mem_gib, jobs=a.jobs, progress=progress,
+              on_finding=lambda f: print(f"found: {f}", file=sys.stderr, flush=True))  # fmt: skip
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"seed {a.seed}, inputs #{a.start}..#{a.start + a.n - 1}")

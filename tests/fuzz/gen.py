@@ -659,8 +659,9 @@ class Gen:
                                  "py_object", "c_int", "5", "None"])  # fmt: skip
                 op = self.pick(["r[0]", "r.contents", "r.value", f"r[{self.key()}]", "repr(r)"])
             else:
-                tgt = self.pick(["c_void_p", f"POINTER({self.pick(SIMPLE_PLAIN)})", "py_object",
-                                 "c_int", "5", "None", "c_char_p"])  # fmt: skip
+                # py_object: an object read from memory written as another type (strict mode)
+                tgt = self.pick(["c_void_p", f"POINTER({self.pick(SIMPLE_PLAIN)})", "c_int", "5",
+                                 "None", "c_char_p"])  # fmt: skip
                 op = self.pick(["repr(r)", "bool(r)", "r._objects", "type(r)"])
             return f"r = cast({src}, {tgt}); {op}"
         dst, n = self.sized()
