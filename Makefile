@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench lint fmt clean
+.PHONY: help venv build demo fuzz test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,3 +87,11 @@ fmt: $(STAMP)  ## format Rust and Python sources
 clean:  ## remove build products and the venv
 	cargo clean
 	rm -rf $(VENV) build tests/_build
+
+# `make fuzz N=100000 SEED=1 JOBS=2 STRICT=1 IMPL=ctypes`: see tests/fuzz/__init__.py
+N ?= 100000
+SEED ?= 1
+JOBS ?= 2
+fuzz: build  ## crash fuzzer: N odd inputs (default 100000) in forked children, then a table
+	PYTHONPATH=tests $(PY) -m fuzz --n $(N) --seed $(SEED) --jobs $(JOBS) \
+		$(if $(STRICT),--strict) $(if $(IMPL),--impl $(IMPL))
