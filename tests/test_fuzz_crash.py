@@ -5,9 +5,9 @@ API, run in forked children (see ``tests/fuzz/__init__.py`` for what is generate
 is excluded as raw-address use). Any finding fails the test and is printed as a one-line
 reproducer. ``make fuzz N=100000`` runs the long version.
 
-``KNOWN`` lists findings of the reliability issue whose fixes are in progress elsewhere; a
-finding whose reproducer matches one of them makes the test xfail (with the reason) rather
-than fail, while any other finding fails it. Remove an entry when its fix lands.
+``KNOWN`` lists findings shared with ctypes that are not ferrotype's to fix (an endless
+iterator given where ctypes takes any iterable); a finding whose reproducer matches one of
+them is reported rather than failed, while any other finding fails the test.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ N = int(os.environ.get("FERROTYPE_FUZZ_N", "3000"))
 
 # (regular expression on the reproducer, the issue's finding it belongs to)
 KNOWN: list[tuple[str, str]] = [
-    (r"_fields_'?\s*[:=]\s*pointer\(|\] = pointer\(",
-     "pointer iteration reads out of bounds (_fields_ or a slice given a pointer)"),
-    (r"_fields_'?\s*[:=]\s*(itertools\.|type\('It')",
-     "an endless _fields_ iterator is materialised until memory runs out (ctypes too)"),
-    (r"\] = (iter\(int, 1\)|itertools\.|iter\(range\(10\*\*9\)\)|type\('Ln')",
-     "slice assignment materialises its right-hand side before checking its length"),
-    (r"argtypes = type\('Ln'", "argtypes iterates a sequence whose __len__ fails"),
+    # Shared with ctypes, which takes any iterable there (byte-swapped structures on every
+    # version, all structures from 3.14): an endless one is read until memory runs out,
+    # as `list(itertools.repeat(x))` is.
+    (r"_fields_'?\s*[:=]\s*itertools\.(repeat|count|cycle)",
+     "an endless _fields_ iterator is read until memory runs out, as in ctypes"),
 ]  # fmt: skip
 
 
@@ -48,9 +46,9 @@ def test_fuzz_fixed_seed():
             f"{len(unknown)} findings (seed {SEED}):\n" + "\n".join(str(f) for f in unknown),
             pytrace=False,
         )
-    if failures:
-        reasons = sorted({r for f in failures for p, r in KNOWN if re.search(p, f.line)})
-        pytest.xfail(f"{len(failures)} known findings: " + "; ".join(reasons))
+    for f in failures:
+        # The known ones, shared with ctypes: reported, not failed.
+        print(f"known, shared with ctypes: {f}", file=sys.stderr)
 
 
 def test_inputs_are_reproducible():

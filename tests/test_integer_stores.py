@@ -417,12 +417,27 @@ def test_string_at_size_is_a_c_int(ct, size):
         lambda m: m.memset(m.create_string_buffer(2), 65, 1.5),
         lambda m: m.memmove(m.create_string_buffer(2), b"x", 1.5),
         lambda m: m.string_at(m.create_string_buffer(2), 1.5),
-        lambda m: m.string_at(m.create_string_buffer(2), -2),
-        lambda m: m.wstring_at(m.create_unicode_buffer(2), -2),
     ],
 )
 def test_integer_argument_errors_as_in_ctypes(ct, action):
     raises_like_stdlib(ct, action)
+
+
+def test_negative_string_sizes_are_value_errors(ferrotype):
+    # Deliberate difference: ctypes passes a size below -1 on to the C API, which raises
+    # SystemError (the exception for an interpreter bug); ferrotype raises ValueError, also
+    # through the C functions at `_string_at_addr`/`_wstring_at_addr`.
+    m = ferrotype
+    b, w = m.create_string_buffer(2), m.create_unicode_buffer(2)
+    for call in (
+        lambda: m.string_at(b, -2),
+        lambda: m.wstring_at(w, -2),
+        lambda: m._string_at(b, -2),
+        lambda: m._wstring_at(w, -2),
+    ):
+        with pytest.raises(ValueError, match="size is negative: -2"):
+            call()
+    assert m._string_at(b, -1) == b""
 
 
 def test_memset_takes_instances_of_its_argument_types(ct):

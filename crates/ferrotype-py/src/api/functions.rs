@@ -347,14 +347,15 @@ pub fn memset(
 }
 
 /// The `size` of `string_at`/`wstring_at`: a `c_int` argument (so `2**32 + 2` is 2, as
-/// in ctypes); `None` for -1 (up to the NUL), and ctypes' SystemError, naming the C API
-/// `api`, for another negative size. (The Python-level `string_at`/`wstring_at` give the
-/// default -1, so a `None` passed explicitly is refused as ctypes refuses it.)
+/// in ctypes); `None` for -1 (up to the NUL). Another negative size is a `ValueError`
+/// (ctypes lets it reach the C API `api`, which raises `SystemError`, the exception for
+/// an interpreter bug). (The Python-level `string_at`/`wstring_at` give the default -1,
+/// so a `None` passed explicitly is refused as ctypes refuses it.)
 fn string_size(size: &Bound<'_, PyAny>, api: &str) -> PyResult<Option<usize>> {
     match int_arg(size, 1)? {
         -1 => Ok(None),
-        n if n < 0 => Err(PySystemError::new_err(format!(
-            "Negative size passed to {api}"
+        n if n < 0 => Err(PyValueError::new_err(format!(
+            "{api}: size is negative: {n}"
         ))),
         n => Ok(Some(n as usize)),
     }
@@ -368,7 +369,7 @@ pub fn string_at<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     // The converted parameter owns the memory of a str/bytes argument: keep it alive.
     let param = void_p(ptr, 0)?;
-    let size = string_size(size, "PyBytes_FromStringAndSize")?;
+    let size = string_size(size, "string_at")?;
     let p = param_address(&param) as *const u8;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));
@@ -394,7 +395,7 @@ pub fn string_at<'py>(
 #[pyfunction]
 pub fn wstring_at<'py>(ptr: &Bound<'py, PyAny>, size: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
     let param = void_p(ptr, 0)?;
-    let size = string_size(size, "PyUnicode_New")?;
+    let size = string_size(size, "wstring_at")?;
     let p = param_address(&param) as *const libc::wchar_t;
     if p.is_null() {
         return Err(PyValueError::new_err("NULL pointer access"));

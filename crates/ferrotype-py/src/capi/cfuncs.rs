@@ -71,6 +71,12 @@ fn returning_object(body: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> *mu
     .unwrap_or(std::ptr::null_mut())
 }
 
+/// A size below -1 (ctypes passes it on to the C API, whose `SystemError` says an
+/// interpreter bug; ferrotype's is the `ValueError` of a bad argument).
+fn negative_size(api: &str, size: c_int) -> PyErr {
+    PyValueError::new_err(format!("{api}: size is negative: {size}"))
+}
+
 fn null_check(ptr: *const c_void) -> PyResult<()> {
     // ctypes reads NULL as it would any address (a crash, or for a size, bytes of
     // undefined content); ferrotype's functions refuse it, as its `string_at` does.
@@ -90,7 +96,8 @@ extern "C" fn string_at(ptr: *const c_char, size: c_int) -> *mut ffi::PyObject {
             Ok(n) => n,
             // SAFETY: unchecked beyond NULL, as in ctypes: the caller vouches that a
             // NUL-terminated string is at `ptr`.
-            Err(_) => unsafe { ferrotype_core::memory::strlen(p) },
+            Err(_) if size == -1 => unsafe { ferrotype_core::memory::strlen(p) },
+            Err(_) => return Err(negative_size("string_at", size)),
         };
         // SAFETY: as above, `len` bytes are readable at `ptr`.
         let bytes = unsafe { ferrotype_core::memory::bytes(p, len) };
@@ -106,7 +113,8 @@ extern "C" fn wstring_at(ptr: *const libc::wchar_t, size: c_int) -> *mut ffi::Py
             Ok(n) => n,
             // SAFETY: unchecked beyond NULL, as in ctypes: a NUL-terminated wide string
             // is at `ptr`.
-            Err(_) => unsafe { ferrotype_core::memory::wcslen(ptr) },
+            Err(_) if size == -1 => unsafe { ferrotype_core::memory::wcslen(ptr) },
+            Err(_) => return Err(negative_size("wstring_at", size)),
         };
         // SAFETY: as above, `len` wide characters are readable at `ptr`.
         unsafe { str_from_wide(py, ptr, len) }
