@@ -567,3 +567,10 @@ def test_string_at_sizes_and_null_results(ct):
     assert ct.memmove(0, 0, 0) is None
     assert ct.memset(0, 0, 0) is None
     assert ct.memset(buf, 0, 1) == ct.addressof(buf)
+
+
+def test_fields_read_by_index_up_to_their_length(ct):
+    # Found by the crash fuzzer: an object whose `__getitem__` never raises IndexError is
+    # read only up to its `__len__` (ferrotype once listed it without end).
+    endless = type("Endless", (), {"__len__": lambda s: 3, "__getitem__": lambda s, i: 1})
+    raises_like_stdlib(ct, lambda m: type("S", (m.Structure,), {"_fields_": endless()}))

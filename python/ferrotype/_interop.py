@@ -227,13 +227,14 @@ def ferrotype_type(tp):
 def map_fields(fields):
     """``_fields_`` with the stdlib types among its field types mapped (unchanged, and
     the same object, when there is none)."""
-    # Only a sized collection is read here: an iterator would be used up before the
-    # layout reads it, and an object iterable only by index without a length (a
-    # pointer) never ends. The layout refuses or reads those itself.
+    # Only a sized collection is read here, and by index up to its length, as the layout
+    # reads it: an iterator would be used up before the layout reads it, and an object
+    # iterable only by index (a pointer, or one whose `__getitem__` never raises
+    # IndexError) never ends. Anything that fails here is left to the layout, which
+    # refuses it with ctypes' error, in ctypes' order.
     try:
-        len(fields)
-        items = list(fields)
-    except TypeError:
+        items = [fields[i] for i in range(len(fields))]
+    except Exception:
         return fields
     changed = False
     out = []
