@@ -423,10 +423,11 @@ def test_integer_argument_errors_as_in_ctypes(ct, action):
     raises_like_stdlib(ct, action)
 
 
-def test_negative_string_sizes_are_value_errors(ferrotype):
-    # Deliberate difference: ctypes passes a size below -1 on to the C API, which raises
-    # SystemError (the exception for an interpreter bug); ferrotype raises ValueError, also
-    # through the C functions at `_string_at_addr`/`_wstring_at_addr`.
+def test_negative_string_sizes_are_overflow_errors(ferrotype):
+    # Deliberate difference: ctypes passes a size below -1 (a huge size wrapped to a C
+    # int) on to the C API, which raises SystemError (the exception for an interpreter
+    # bug); ferrotype raises OverflowError, also through the C functions at
+    # `_string_at_addr`/`_wstring_at_addr`.
     m = ferrotype
     b, w = m.create_string_buffer(2), m.create_unicode_buffer(2)
     for call in (
@@ -435,7 +436,7 @@ def test_negative_string_sizes_are_value_errors(ferrotype):
         lambda: m._string_at(b, -2),
         lambda: m._wstring_at(w, -2),
     ):
-        with pytest.raises(ValueError, match="size is negative: -2"):
+        with pytest.raises(OverflowError, match=r"size is negative \(or overflowed\): -2"):
             call()
     assert m._string_at(b, -1) == b""
 

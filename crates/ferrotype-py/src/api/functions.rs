@@ -8,7 +8,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use ferrotype_core::memory;
 use ferrotype_core::{errno, ArgSlot, FfiType, Library, TypeCode};
-use pyo3::exceptions::{PyAttributeError, PyOSError, PySystemError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyAttributeError, PyOSError, PyOverflowError, PySystemError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
@@ -347,15 +349,16 @@ pub fn memset(
 }
 
 /// The `size` of `string_at`/`wstring_at`: a `c_int` argument (so `2**32 + 2` is 2, as
-/// in ctypes); `None` for -1 (up to the NUL). Another negative size is a `ValueError`
-/// (ctypes lets it reach the C API `api`, which raises `SystemError`, the exception for
-/// an interpreter bug). (The Python-level `string_at`/`wstring_at` give the default -1,
+/// in ctypes); `None` for -1 (up to the NUL). Another negative size (a huge one wrapped,
+/// as `sys.maxsize - 1` is -2) is an `OverflowError`: ctypes lets it reach the C API
+/// `api`, which raises `SystemError`, the exception for an interpreter bug; CPython's
+/// suite accepts either. (The Python-level `string_at`/`wstring_at` give the default -1,
 /// so a `None` passed explicitly is refused as ctypes refuses it.)
 fn string_size(size: &Bound<'_, PyAny>, api: &str) -> PyResult<Option<usize>> {
     match int_arg(size, 1)? {
         -1 => Ok(None),
-        n if n < 0 => Err(PyValueError::new_err(format!(
-            "{api}: size is negative: {n}"
+        n if n < 0 => Err(PyOverflowError::new_err(format!(
+            "{api}: size is negative (or overflowed): {n}"
         ))),
         n => Ok(Some(n as usize)),
     }

@@ -16,7 +16,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
 
-use pyo3::exceptions::{PySystemError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PySystemError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
@@ -72,9 +72,9 @@ fn returning_object(body: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> *mu
 }
 
 /// A size below -1 (ctypes passes it on to the C API, whose `SystemError` says an
-/// interpreter bug; ferrotype's is the `ValueError` of a bad argument).
+/// interpreter bug; ferrotype's is an `OverflowError`, as for the Python functions).
 fn negative_size(api: &str, size: c_int) -> PyErr {
-    PyValueError::new_err(format!("{api}: size is negative: {size}"))
+    PyOverflowError::new_err(format!("{api}: size is negative (or overflowed): {size}"))
 }
 
 fn null_check(ptr: *const c_void) -> PyResult<()> {
