@@ -574,3 +574,16 @@ def test_fields_read_by_index_up_to_their_length(ct):
     # read only up to its `__len__` (ferrotype once listed it without end).
     endless = type("Endless", (), {"__len__": lambda s: 3, "__getitem__": lambda s, i: 1})
     raises_like_stdlib(ct, lambda m: type("S", (m.Structure,), {"_fields_": endless()}))
+
+
+def test_metaclass_called_with_odd_arguments(ct):
+    # Found by the crash fuzzer: the namespace argument was searched before type.__new__
+    # checked it, so an endless iterator there hung. (ctypes' metaclasses are C types, so
+    # its message names them with their module.)
+    import itertools
+
+    meta = type(ct.Structure)
+    with pytest.raises(TypeError, match=r"argument 1 must be str, not (_ctypes\.)?PyCSimpleType"):
+        meta(ct.c_int16, 10**100, itertools.repeat(b"x"))
+    with pytest.raises(TypeError, match="argument 3 must be dict, not itertools.repeat"):
+        meta("S", (ct.Structure,), itertools.repeat(1))

@@ -168,9 +168,11 @@ class _CDataType(type):
     """
 
     def __new__(mcls, name, bases, namespace, **kwargs):
-        if "__module__" not in namespace:
+        if isinstance(namespace, dict) and "__module__" not in namespace:
             # A direct call of the metaclass: the class belongs to the caller's module
             # (CPython would take this frame's, as ctypes' metaclasses are not Python).
+            # Anything but a dict is left to `type.__new__`, which refuses it (an
+            # endless iterator must not be searched).
             namespace = {**namespace, "__module__": _caller_module()}
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if _INIT_LAYS_OUT:
