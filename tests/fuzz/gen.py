@@ -631,8 +631,11 @@ class Gen:
         if k == 2:
             return f"ctypeslib.as_ctypes_type({dt})"
         if k == 3:
+            v = self.value().src
+            if v.startswith("type('Ln'"):
+                v = "None"  # NumPy's own np.asarray iterates such an object forever (stdlib too)
             obj = self.pick(["(c_int * 4)()", "c_double()", "wintypes.RECT()", "(c_int * 2 * 3)()",
-                             self.value().src, "create_string_buffer(8)"])  # fmt: skip
+                             v, "create_string_buffer(8)"])  # fmt: skip
             if self.strict:
                 obj = self.pick([obj, "pointer(c_int(1))", "POINTER(c_int)()"])
             shape = self.pick(["None", "(2,)", "(10**6,)", "-1", "(2, 2)", "()", "(2**62, 2**62)",
