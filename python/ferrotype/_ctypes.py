@@ -168,7 +168,9 @@ class _CDataType(type):
     """
 
     def __new__(mcls, name, bases, namespace, **kwargs):
-        if "__module__" not in namespace:
+        # only a dict: `in` would iterate anything else (forever, for an endless iterator),
+        # where type.__new__ refuses it at once
+        if isinstance(namespace, dict) and "__module__" not in namespace:
             # A direct call of the metaclass: the class belongs to the caller's module
             # (CPython would take this frame's, as ctypes' metaclasses are not Python).
             namespace = {**namespace, "__module__": _caller_module()}

@@ -579,7 +579,8 @@ class Gen:
         if k == 3:
             argts = [self.pick([*SIMPLE_PLAIN, "c_void_p"]) for _ in range(self.r.randrange(4))]
             res = self.pick([*SIMPLE, "None", "wintypes.RECT", "c_void_p"])
-            ret = self.value().src if self.chance(0.8) else "1/0"
+            # an int returned for an address type is an int address (raw)
+            ret = self.value(ints=res not in SIMPLE_PTR).src if self.chance(0.8) else "1/0"
             args = ", ".join(
                 self.value(0, ints=True).src
                 for _ in range(len(argts) + self.pick([0, 0, 0, 1, -1]))
