@@ -68,7 +68,7 @@ EXCLUDED_CALLS = {
     # raw addresses: documented as unchecked in ctypes and ferrotype alike
     "_cast_addr", "_memmove_addr", "_memset_addr", "_string_at_addr", "_wstring_at_addr",
     "PyObj_FromPtr", "Py_INCREF", "Py_DECREF", "call_function", "call_cdeclfunction",
-    "dlclose", "dlsym", "memoryview_at", "_FunctionAt", "_call_at", "_native_cast",
+    "dlclose", "dlsym", "memoryview_at", "_memoryview_at_addr", "_FunctionAt", "_call_at", "_native_cast",
     "_cast", "_string_at", "_wstring_at", "pythonapi",
     # reached only through the families below, which keep their raw uses out
     "cast", "memmove", "memset", "string_at", "wstring_at",
