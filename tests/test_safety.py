@@ -416,3 +416,20 @@ def test_a_class_that_only_carries_type_information_is_not_trusted(fixture_path)
                 g(FakePointer(), 1)
         finally:
             _native._set_register_calls(previous)
+
+
+@pytest.mark.parametrize(
+    "example", ["Structure", "Union", "c_int", "POINTER(c_int)", "c_int * 2", "CFUNCTYPE(None)"]
+)
+def test_metaclass_called_with_an_endless_namespace(ct, example) -> None:
+    """A metaclass called with an endless iterable as its namespace refuses it at once
+    (found by the crash fuzzer: ferrotype looked for ``__module__`` in it first)."""
+    import itertools
+
+    meta = type(eval(example, vars(ct)))
+    # stdlib ctypes' pointer metaclass raises SystemError ("bad argument to internal function")
+    refused = TypeError if ct.__name__ == "ferrotype" else (TypeError, SystemError)
+    with pytest.raises(refused):
+        meta("X", (), itertools.count())
+    with pytest.raises(refused):
+        meta("X", (), ct.pointer(ct.pointer(ct.c_int(1))))

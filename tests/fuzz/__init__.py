@@ -64,6 +64,8 @@ check (the generator never produces it; ``gen.EXCLUDED_CALLS`` lists the names):
   4 GiB (larger ones are kept: the allocation must fail cleanly); a ``cast`` to
   ``c_char_p``/``c_wchar_p``/``py_object``/a pointer type whose result is then read; and
   ``ctypeslib.as_array`` of a pointer;
+- NumPy's own behaviour: ``ctypeslib.as_array`` of an object whose ``__getitem__`` never
+  ends (``np.asarray`` iterates it forever, under stdlib ctypes too);
 - global switches that would make one input depend on the ones before it:
   ``ferrotype.install``, ``strict``, ``_reset_cache``, ``debug_callbacks``,
   ``SetPointerType``, ``set_errno``; and ``ctypes.util.test`` (slow, and not ours).

@@ -68,7 +68,7 @@ EXCLUDED_CALLS = {
     # raw addresses: documented as unchecked in ctypes and ferrotype alike
     "_cast_addr", "_memmove_addr", "_memset_addr", "_string_at_addr", "_wstring_at_addr",
     "PyObj_FromPtr", "Py_INCREF", "Py_DECREF", "call_function", "call_cdeclfunction",
-    "dlclose", "dlsym", "memoryview_at", "_FunctionAt", "_call_at", "_native_cast",
+    "dlclose", "dlsym", "memoryview_at", "_memoryview_at_addr", "_FunctionAt", "_call_at", "_native_cast",
     "_cast", "_string_at", "_wstring_at", "pythonapi",
     # reached only through the families below, which keep their raw uses out
     "cast", "memmove", "memset", "string_at", "wstring_at",
@@ -579,7 +579,8 @@ class Gen:
         if k == 3:
             argts = [self.pick([*SIMPLE_PLAIN, "c_void_p"]) for _ in range(self.r.randrange(4))]
             res = self.pick([*SIMPLE, "None", "wintypes.RECT", "c_void_p"])
-            ret = self.value().src if self.chance(0.8) else "1/0"
+            # an int returned for an address type is an int address (raw)
+            ret = self.value(ints=res not in SIMPLE_PTR).src if self.chance(0.8) else "1/0"
             args = ", ".join(
                 self.value(0, ints=True).src
                 for _ in range(len(argts) + self.pick([0, 0, 0, 1, -1]))
@@ -631,8 +632,11 @@ class Gen:
         if k == 2:
             return f"ctypeslib.as_ctypes_type({dt})"
         if k == 3:
+            v = self.value().src
+            if v.startswith("type('Ln'"):
+                v = "None"  # NumPy's own np.asarray iterates such an object forever (stdlib too)
             obj = self.pick(["(c_int * 4)()", "c_double()", "wintypes.RECT()", "(c_int * 2 * 3)()",
-                             self.value().src, "create_string_buffer(8)"])  # fmt: skip
+                             v, "create_string_buffer(8)"])  # fmt: skip
             if self.strict:
                 obj = self.pick([obj, "pointer(c_int(1))", "POINTER(c_int)()"])
             shape = self.pick(["None", "(2,)", "(10**6,)", "-1", "(2, 2)", "()", "(2**62, 2**62)",

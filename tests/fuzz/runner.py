@@ -92,7 +92,8 @@ def _classify(exc: BaseException) -> str | None:
         name = type(e).__name__
         if name == "PanicException":
             return "panic"
-        if isinstance(e, SystemError):
+        if isinstance(e, SystemError) and "is already initialized" not in str(e):
+            # (ctypes 3.13+ raises that one on purpose for a second metaclass __init__)
             return "SystemError"
         if isinstance(e, _Hang):
             return "hang"
