@@ -585,5 +585,7 @@ def test_metaclass_called_with_odd_arguments(ct):
     meta = type(ct.Structure)
     with pytest.raises(TypeError, match=r"argument 1 must be str, not (_ctypes\.)?PyCSimpleType"):
         meta(ct.c_int16, 10**100, itertools.repeat(b"x"))
-    with pytest.raises(TypeError, match="argument 3 must be dict, not itertools.repeat"):
+    with pytest.raises(
+        TypeError, match=r"argument 3 must be dict( or frozendict)?, not itertools.repeat"
+    ):
         meta("S", (ct.Structure,), itertools.repeat(1))
