@@ -111,6 +111,29 @@ SAME_AS_CTYPES = [
         "class S(Structure): _fields_ = [(x for x in ('a', c_int))]\nraise KeyError(sizeof(S))",
         True,
     ),
+    # A length no memory could hold, or entries that are bad from the first one, end
+    # at once (3.14 iterates and stops at the first bad entry; before, ctypes
+    # allocates room for all entries first).
+    (
+        "fields-huge-len-bad-entries",
+        """
+        class F:
+            def __len__(self): return 10**18
+            def __getitem__(self, i): return 5
+        class S(Structure): _fields_ = F()
+        """,
+        True,
+    ),
+    (
+        "fields-long-len-bad-entries",
+        """
+        class F:
+            def __len__(self): return 10**7
+            def __getitem__(self, i): return 5
+        class S(Structure): _fields_ = F()
+        """,
+        True,
+    ),
     ("anonymous-int", "class S(Structure): _anonymous_ = 5; _fields_ = [('a', c_int)]", True),
     (
         "anonymous-iterator",

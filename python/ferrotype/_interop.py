@@ -227,20 +227,31 @@ def ferrotype_type(tp):
 def map_fields(fields):
     """``_fields_`` with the stdlib types among its field types mapped (unchanged, and
     the same object, when there is none)."""
-    # Only a sized collection is read here, and by index up to its length, as the layout
-    # reads it: an iterator would be used up before the layout reads it, and an object
-    # iterable only by index (a pointer, or one whose `__getitem__` never raises
-    # IndexError) never ends. Anything that fails here is left to the layout, which
-    # refuses it with ctypes' error, in ctypes' order.
+    # Only a sized collection is read here, by index up to its length and one entry at
+    # a time, as the layout reads it: an iterator would be used up before the layout
+    # reads it, and an object iterable only by index (a pointer, or one whose
+    # `__getitem__` never raises IndexError) never ends. The first entry that is not a
+    # tuple or list of at least two items, or that fails to read, ends the reading and
+    # leaves `_fields_` to the layout, which refuses it with ctypes' error in ctypes'
+    # order; so does a length that no memory could hold (the layout's MemoryError).
     try:
-        items = [fields[i] for i in range(len(fields))]
+        n = len(fields)
     except Exception:
+        return fields
+    if n > _sys.maxsize // 64:
         return fields
     changed = False
     out = []
-    for f in items:
-        if isinstance(f, tuple) and len(f) >= 2 and _stdlib_kind(f[1]) is not None:
-            f = (f[0], _map_type(f[1], "field type"), *f[2:])
+    for i in range(n):
+        try:
+            f = fields[i]
+        except Exception:
+            return fields
+        if not isinstance(f, (tuple, list)) or len(f) < 2:
+            return fields
+        if _stdlib_kind(f[1]) is not None:
+            mapped = (f[0], _map_type(f[1], "field type"), *f[2:])
+            f = list(mapped) if isinstance(f, list) else mapped
             changed = True
         out.append(f)
     return out if changed else fields

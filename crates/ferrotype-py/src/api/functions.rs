@@ -593,7 +593,10 @@ pub fn simple_from_param<'py>(
     }) {
         return Ok(obj.clone().unbind());
     }
-    Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())
+    // ctypes: the `CArgObject`'s `_obj` is what the conversion keeps alive (the bytes of
+    // a `c_char_p`, the wide copy of a `c_wchar_p` string), None for a plain value.
+    let kept = p.keep.as_ref().map(|k| k.clone_ref(py));
+    Ok(Py::new(py, CArg::from_param(p, kept))?.into_any())
 }
 
 /// `T.from_param(obj)` for pointer types.

@@ -39,6 +39,19 @@ pub const CFIELD_CONSTRUCTOR: bool = cfg!(Py_3_14);
 /// with a DeprecationWarning (on platforms other than Windows).
 pub const PACK_WITHOUT_LAYOUT_WARNS: bool = cfg!(Py_3_14);
 
+/// 3.14: `_pack_` is read in Python (`int(_pack_)`; `None` is no packing, a string of
+/// digits or a float is converted, "_pack_ must be an integer" when it does not convert,
+/// "_pack_ too big" above `INT_MAX`); before, as a C `int` (`__index__`), a value that is
+/// not one or does not fit being "_pack_ must be a non-negative integer".
+pub const PACK_CONVERTED_BY_INT: bool = cfg!(Py_3_14);
+
+/// 3.14: `_align_` is compared with 0 in Python (a value that does not compare raises
+/// that comparison's TypeError; one beyond `Py_ssize_t` overflows later); 3.13 reads it
+/// as a C `int`, a value that is not one or does not fit being "_align_ must be a
+/// non-negative integer". (3.11 and 3.12 ignore `_align_`; ferrotype honours it there,
+/// read as 3.13 reads it.)
+pub const ALIGN_COMPARED_IN_PYTHON: bool = cfg!(Py_3_14);
+
 /// 3.14: the complex types `c_float_complex`, `c_double_complex` and
 /// `c_longdouble_complex` (C `_Complex`), `_type_` codes `F`, `D` and `G`.
 pub const HAS_COMPLEX_TYPES: bool = cfg!(Py_3_14);

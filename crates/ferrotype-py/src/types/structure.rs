@@ -511,16 +511,24 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
     // asks the sequence length first (a pointer, a generator or a dict has none) and reads
     // the entries by index; 3.14 iterates `_fields_` lazily (the first bad entry stops
     // it) and makes a tuple of each entry.
+    let mut out = Vec::new();
     let entries: Box<dyn Iterator<Item = PyResult<Bound<'py, PyAny>>> + '_> = if as_314 {
         Box::new(fields.try_iter()?)
     } else {
         let n = sequence_len(fields)
             .ok_or_else(|| PyTypeError::new_err("'_fields_' must be a sequence of pairs"))?;
+        // ctypes allocates room for the entries first: a length no memory can hold is
+        // a MemoryError before any entry is read.
+        out.try_reserve_exact(n)
+            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(()))?;
         Box::new((0..n).map(|i| sequence_item(fields, i)))
     };
-    let mut out = Vec::new();
     for (i, item) in entries.enumerate() {
         let item = item?;
+        // Growing the list fails with MemoryError, never an abort (3.14 reads an
+        // iterable that may not end).
+        out.try_reserve(1)
+            .map_err(|_| pyo3::exceptions::PyMemoryError::new_err(()))?;
         let t = if as_314 {
             match bounded_items(&item)? {
                 Some(items) => items,
@@ -606,13 +614,80 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
     Ok(out)
 }
 
-fn opt_int(cls: &Bound<'_, PyType>, name: &str, what: &str) -> PyResult<Option<i64>> {
-    match cls.getattr(name) {
-        Ok(v) => Ok(Some(v.extract().map_err(|_| {
-            PyTypeError::new_err(format!("{what} must be a non-negative integer"))
-        })?)),
-        Err(_) => Ok(None),
+/// `value` of attribute `name` read as ctypes before 3.14 reads it, as a C `int`
+/// (`__index__`): a value that is not an integer, does not fit or is negative raises
+/// ValueError("`name` must be a non-negative integer"); other errors of `__index__`
+/// propagate.
+fn c_int_attr(value: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    let py = value.py();
+    let refused = || PyValueError::new_err(format!("{name} must be a non-negative integer"));
+    match value.extract::<i32>() {
+        Ok(v) if v >= 0 => Ok(i64::from(v)),
+        Ok(_) => Err(refused()),
+        Err(e)
+            if e.is_instance_of::<PyTypeError>(py) || e.is_instance_of::<PyOverflowError>(py) =>
+        {
+            Err(refused())
+        }
+        Err(e) => Err(e),
     }
+}
+
+/// A Python int clamped into `i64`, keeping its sign, so that the core's range checks
+/// (negative; above `INT_MAX`) see a value on the right side of them.
+fn clamped_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
+    match n.extract::<i64>() {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(if n.lt(0)? { i64::MIN } else { i64::MAX }),
+    }
+}
+
+/// `_pack_` as the running version's ctypes reads it (`None`: no packing).
+fn pack_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
+    let py = cls.py();
+    let Ok(value) = cls.getattr(intern!(py, "_pack_")) else {
+        return Ok(None);
+    };
+    if !version::PACK_CONVERTED_BY_INT {
+        // `_pack_ = 0` is no packing (3.14 refuses it without `_layout_ = 'ms'`).
+        return c_int_attr(&value, "_pack_").map(|p| (p != 0).then_some(p));
+    }
+    if value.is_none() {
+        return Ok(None);
+    }
+    let n = py
+        .get_type::<pyo3::types::PyInt>()
+        .call1((&value,))
+        .map_err(|e| {
+            if e.is_instance_of::<PyTypeError>(py) || e.is_instance_of::<PyValueError>(py) {
+                PyValueError::new_err("_pack_ must be an integer")
+            } else {
+                e
+            }
+        })?;
+    clamped_i64(&n).map(Some)
+}
+
+/// `_align_` as the running version's ctypes reads it (`None`: not set).
+fn align_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
+    let py = cls.py();
+    let Ok(value) = cls.getattr(intern!(py, "_align_")) else {
+        return Ok(None);
+    };
+    if !version::ALIGN_COMPARED_IN_PYTHON {
+        return c_int_attr(&value, "_align_").map(Some);
+    }
+    // 3.14 compares the value with 0 (raising what the comparison raises) and then uses
+    // it as a number; one beyond `Py_ssize_t` fails when the size is stored.
+    if value.lt(0)? {
+        return Err(PyValueError::new_err(
+            "_align_ must be a non-negative integer",
+        ));
+    }
+    let n = py.get_type::<pyo3::types::PyInt>().call1((&value,))?;
+    n.extract::<isize>()
+        .map(|v| Some(v as i64))
+        .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C ssize_t"))
 }
 
 /// Computes and installs the layout of a structure or union class from `fields`
@@ -678,10 +753,27 @@ pub fn init_struct_type(
         .ok()
         .map(|l| l.extract())
         .transpose()?;
+    // The order of the checks is ctypes': before 3.14 `_pack_`, then `_align_`; 3.14
+    // checks `_layout_`, then `_align_`, then `_pack_`.
+    let (pack, align) = if version::PACK_CONVERTED_BY_INT {
+        CtypesAttrs {
+            layout: layout_name.as_deref(),
+            pack: None,
+            align: None,
+            swapped_bytes: false,
+        }
+        .resolve()
+        .py()?;
+        let align = align_attr(cls)?;
+        (pack_attr(cls)?, align)
+    } else {
+        let pack = pack_attr(cls)?;
+        (pack, align_attr(cls)?)
+    };
     let attrs = CtypesAttrs {
         layout: layout_name.as_deref(),
-        pack: opt_int(cls, "_pack_", "_pack_")?,
-        align: opt_int(cls, "_align_", "_align_")?,
+        pack,
+        align,
         swapped_bytes: cls.hasattr("_swappedbytes_")?,
     };
     let opts = attrs.resolve().py()?;
