@@ -211,6 +211,59 @@ def test_no_crash_where_ctypes_crashes(ferrotype, code, exc):
     assert exc_type(outcome("ferrotype", code)) == exc
 
 
+# Where stdlib ctypes reads without end (or builds a tuple of every item before it counts
+# them), ferrotype stops at the first item past what a call can take (1024 arguments):
+# (id, code, the outcome).
+TOO_MANY = "RAISED ArgumentError: _argtypes_ has too many arguments"
+CTYPES_HANGS = [
+    (
+        "argtypes-len-none-endless",
+        """
+        class A:
+            def __len__(self): return None
+            def __getitem__(self, i): return c_int
+        CDLL(None).labs.argtypes = A()
+        """,
+        TOO_MANY + " (more than 1024), maximum is 1024",
+    ),
+    (
+        "argtypes-len-raises-endless",
+        """
+        class A:
+            def __len__(self): return 1 / 0
+            def __getitem__(self, i): return c_int
+        CDLL(None).labs.argtypes = A()
+        """,
+        TOO_MANY + " (more than 1024), maximum is 1024",
+    ),
+    (
+        "argtypes-short-len-endless",
+        """
+        class A:
+            def __len__(self): return 2
+            def __getitem__(self, i): return c_int
+        CDLL(None).labs.argtypes = A()
+        """,
+        TOO_MANY + " (more than 1024), maximum is 1024",
+    ),
+    (
+        "argtypes-huge-len",
+        """
+        class A:
+            def __len__(self): return 10**8
+            def __getitem__(self, i): return 1
+        CDLL(None).labs.argtypes = A()
+        """,
+        TOO_MANY + " (100000000), maximum is 1024",
+    ),
+]
+
+
+@pytest.mark.parametrize("code, want", [pytest.param(c, w, id=i) for i, c, w in CTYPES_HANGS])
+def test_stops_where_ctypes_reads_without_end(ferrotype, code, want):
+    assert outcome("ferrotype", code) == want
+
+
 def test_fields_entry_pointer(ct):
     # ctypes up to 3.13 refuses the entry (not a tuple); 3.14's `tuple(entry)` never ends
     # and crashes, where ferrotype refuses it as an entry of the wrong shape.

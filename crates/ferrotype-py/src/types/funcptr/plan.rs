@@ -16,7 +16,9 @@ use crate::capi::values::{exact_i64, is_instance_of_type};
 use crate::codec::foreign;
 use crate::codec::param::{default_param, pointer_param, simple_param, ArgValue, Param};
 use crate::model::cdata::as_cdata;
-use crate::model::errors::{by_value_error, too_many_arguments, type_name, CoreResultExt};
+use crate::model::errors::{
+    by_value_error, too_many_arguments, type_name, ArgumentError, CoreResultExt,
+};
 use crate::model::registry;
 use crate::model::stginfo::{info_of, Kind, StgInfo};
 use crate::types::ndpointer::NdSpec;
@@ -663,6 +665,10 @@ pub fn check_prototype(cls: &Bound<'_, PyType>) -> PyResult<()> {
 }
 
 /// The items of an `argtypes` sequence (a str or an object without a length is refused).
+/// As in ctypes, a sequence longer than a call can take is refused before its items are
+/// looked at: at once when its length says so, and otherwise (a length that fails, or
+/// items that go on past it, where ctypes reads without end) as soon as one item too
+/// many is read.
 fn sequence_of_types<'py>(value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let py = value.py();
     if value.is_instance_of::<PyString>() || !value.hasattr(intern!(py, "__len__"))? {
@@ -670,21 +676,29 @@ fn sequence_of_types<'py>(value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, 
             "_argtypes_ must be a sequence of types",
         ));
     }
-    value
+    let iter = value
         .try_iter()
-        .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?
-        .collect()
+        .map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?;
+    let limit = ferrotype_core::MAX_ARGS;
+    if let Ok(n) = value.len() {
+        if n > limit {
+            return Err(too_many_arguments(n, limit, true));
+        }
+    }
+    let mut items = Vec::new();
+    for item in iter {
+        if items.len() == limit {
+            return Err(ArgumentError::new_err(format!(
+                "_argtypes_ has too many arguments (more than {limit}), maximum is {limit}"
+            )));
+        }
+        items.push(item?);
+    }
+    Ok(items)
 }
 
 pub fn set_argtypes(st: &mut FuncState, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let items = sequence_of_types(value)?;
-    if items.len() > ferrotype_core::MAX_ARGS {
-        return Err(too_many_arguments(
-            items.len(),
-            ferrotype_core::MAX_ARGS,
-            true,
-        ));
-    }
     let converters = items
         .iter()
         .enumerate()
