@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 
 import matplotlib
 
@@ -100,7 +101,7 @@ def bar_chart(rows, series, values, labels, title, sub, xlabel, path, ref="stdli
     n = len(series)
     band = 0.8
     h = band / max(n, 1)
-    fig, ax = plt.subplots(figsize=(10, 0.095 * len(rows) * (n + 1) + 1.9))
+    fig, ax = plt.subplots(figsize=(8, 0.095 * len(rows) * (n + 1) + 2.1))
     for i, (key, label, colour, hatch) in enumerate(series):
         ys, xs = [], []
         for j, r in enumerate(rows):
@@ -121,23 +122,25 @@ def bar_chart(rows, series, values, labels, title, sub, xlabel, path, ref="stdli
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.axvline(1.0, color="black", linewidth=1)
     ax.text(1.0, -0.75, f" {ref} = 1", fontsize=8, va="center")
-    ax.set_yticks(range(len(rows)), [labels.get(r, r) for r in rows], fontsize=8.5)
+    ax.set_yticks(
+        range(len(rows)), [textwrap.fill(labels.get(r, r), 30) for r in rows], fontsize=8.5
+    )
     ax.set_ylim(len(rows) - 0.5, -1.0)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    fig.suptitle(title, fontsize=12, x=0.01, ha="left")
+    fig.suptitle(textwrap.fill(title, 70), fontsize=11, x=0.01, ha="left")
     ax.set_title(sub, fontsize=8.5, loc="left", color="#555555")
     fig.legend(
-        fontsize=8.5,
+        fontsize=8,
         loc="upper center",
-        ncol=len(series),
+        ncol=min(len(series), 2),
         frameon=False,
-        bbox_to_anchor=(0.5, 0.955),
+        bbox_to_anchor=(0.5, 0.96),
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     fig.savefig(path, metadata={"Date": None})
     plt.close(fig)
 

@@ -403,7 +403,7 @@ class CDLL:
 
 
 class PyDLL(CDLL):
-    """Like :class:`CDLL`, but the GIL is held during calls and a Python error set by
+    """Like ``CDLL``, but the GIL is held during calls and a Python error set by
     the function is raised."""
 
     _func_flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
