@@ -82,7 +82,7 @@ bench-on:  ## the same benchmarks on interpreter V (3.11-3.15), e.g. make bench-
 	$(PY) tools/bench_charts.py $(BENCH_OUT)/bench.json --out $(BENCH_OUT)
 
 docs: $(DOCS_STAMP)  ## the documentation site into site/ (mkdocs --strict: any warning fails)
-	$(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "site/index.html ($(if $(wildcard $(BENCH_OUT)/bench.json),charts of $(BENCH_OUT),committed charts))"
 
 FFIBENCH ?=
