@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo fuzz test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench lint fmt clean
+.PHONY: help venv build demo fuzz test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench docs lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,18 +58,36 @@ test-asan:  ## the suite and the crash fuzzer against an AddressSanitizer build 
 test-valgrind:  ## a subset of pytest under valgrind memcheck: uninitialised reads in the extension
 	tools/sanitize.sh valgrind
 
+# The documentation site and the benchmark charts: exact versions in requirements-docs.txt.
+DOCS_STAMP := $(VENV)/.docs-stamp
+$(DOCS_STAMP): $(STAMP) requirements-docs.txt
+	$(PIP) install --quiet -r requirements-docs.txt
+	touch $@
+
 # `make bench` measures on 3.11 (.venv); `make bench-on V=3.14` on another interpreter.
-bench: build  ## call-overhead benchmarks against ctypes and cffi
-	$(PY) benches/bench.py
+# Both write build/bench/bench.json and its charts (tools/bench_charts.py), which `make docs`
+# then shows; docs/performance/ holds a committed set for builds without a bench run.
+BENCH_OUT := build/bench
+bench: build $(DOCS_STAMP)  ## call-overhead benchmarks against ctypes, cffi and a C extension; JSON and charts in build/bench
+	mkdir -p $(BENCH_OUT)
+	$(PY) benches/bench.py --json $(BENCH_OUT)/bench.json
+	$(PY) tools/bench_charts.py $(BENCH_OUT)/bench.json --out $(BENCH_OUT)
 
 bench-on:  ## the same benchmarks on interpreter V (3.11-3.15), e.g. make bench-on V=3.14
 	@test -n "$(V)" || { echo "usage: make bench-on V=3.14"; exit 2; }
 	tools/pythons.sh build $(V)
-	tools/pythons.sh run $(V) python benches/bench.py
+	mkdir -p $(BENCH_OUT)
+	tools/pythons.sh run $(V) python benches/bench.py --json $(BENCH_OUT)/bench.json
+	$(MAKE) $(DOCS_STAMP)
+	$(PY) tools/bench_charts.py $(BENCH_OUT)/bench.json --out $(BENCH_OUT)
 
-FFIBENCH ?= ../shared/bench/ffibench.py
+docs: $(DOCS_STAMP)  ## the documentation site into site/ (mkdocs --strict: any warning fails)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "site/index.html ($(if $(wildcard $(BENCH_OUT)/bench.json),charts of $(BENCH_OUT),committed charts))"
+
+FFIBENCH ?=
 ffibench: build  ## the shared yardstick (not in this repo: FFIBENCH=path/to/ffibench.py)
-	@test -f "$(FFIBENCH)" || { echo "ffibench.py not found at $(FFIBENCH); set FFIBENCH=path/to/ffibench.py"; exit 2; }
+	@test -f "$(FFIBENCH)" || { echo "ffibench.py not given or not found; set FFIBENCH=path/to/ffibench.py"; exit 2; }
 	$(PY) "$(FFIBENCH)" --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"
 
 lint: $(STAMP)  ## rustfmt, clippy -D warnings, ruff, the extension's layering rules

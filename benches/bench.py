@@ -5,6 +5,9 @@
     .venv/bin/python benches/bench.py --quick --json out.json   # CI smoke run
     .venv/bin/python benches/bench.py --show-code          # the timed statement of each cell
 
+`make bench` writes the JSON to build/bench/bench.json and draws its charts
+(tools/bench_charts.py) beside it; `make docs` shows them on the performance page.
+
 Contenders (columns):
   ctypes                stdlib ctypes, argtypes/restype set: the reference for ratios
   ctypes-noargtypes     stdlib ctypes without argtypes (restype set where not int; arguments
@@ -15,6 +18,10 @@ Contenders (columns):
                         (the opt-out for short calls; the `ferrotype` column releases the GIL
                         around every call, as ctypes' CDLL does)
   cffi                  cffi ABI mode: ffi.cdef + ffi.dlopen, nothing compiled
+  cext                  the C-extension floor: benches/floor.c, a hand-written CPython
+                        extension calling benchlib.c (METH_FASTCALL, GIL kept, a Point as a
+                        tuple); only the call rows it can express. What any FFI adds is the
+                        distance to this column.
 
 A contender whose import fails is reported as unavailable and skipped. A cell whose set-up
 fails, or whose result is wrong, is reported under "notes" and skipped.
@@ -52,6 +59,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHLIB_C = os.path.join(HERE, "benchlib.c")
+FLOOR_C = os.path.join(HERE, "floor.c")
 
 CDEF = """
 int add(int a, int b);
@@ -96,6 +104,7 @@ CONTENDERS = [
     "ferrotype-keepgil",
     "ferrotype-noargtypes",
     "cffi",
+    "cext",
 ]
 # The rows that call a foreign function: the only ones the keepgil contender changes.
 CALL_ROWS = ["add", "scale", "mixed6", "noop", "pt_add", "sum_i64", "strbuf_fill", "ndptr_call"]
@@ -141,33 +150,60 @@ class Case:
 # ------------------------------------------------------------------------------- build
 
 
-def build_lib() -> str:
-    """Compile benchlib.c unless a library built from the same source and command exists."""
-    cc = os.environ.get("CC", "cc")
-    cmd = [cc, "-shared", "-fPIC", "-O2"]
-    with open(BENCHLIB_C, "rb") as fh:
-        tag = hashlib.sha256(fh.read() + " ".join(cmd).encode()).hexdigest()[:12]
+def build_dir() -> str:
+    """The directory the compiled libraries go to (made on first use)."""
     # One directory per interpreter: `make test-matrix` runs 3.14/3.15 in a chroot whose
     # newer libc makes libraries the host cannot load.
     per_python = f"py{sys.version_info[0]}.{sys.version_info[1]}"
-    for build_dir in (
+    for d in (
         os.path.join(HERE, "_build", per_python),
         os.path.join(os.environ.get("TMPDIR", tempfile.gettempdir()), "ferrotype-bench"),
     ):
         try:
-            os.makedirs(build_dir, exist_ok=True)
+            os.makedirs(d, exist_ok=True)
         except OSError:
             continue
-        if os.access(build_dir, os.W_OK):
-            break
-    else:
-        sys.exit("bench: no writable build directory")
-    lib = os.path.join(build_dir, f"libbenchlib-{tag}.so")
-    if not os.path.exists(lib):
-        tmp = f"{lib}.{os.getpid()}.tmp"
-        subprocess.run([*cmd, "-o", tmp, BENCHLIB_C], check=True)
-        os.replace(tmp, lib)  # atomic: a concurrent run sees the old state or the whole file
-    return lib
+        if os.access(d, os.W_OK):
+            return d
+    sys.exit("bench: no writable build directory")
+
+
+def compile_once(cmd: list[str], sources: list[str], name: str, suffix: str) -> str:
+    """`cmd -o out sources`, unless a file built from the same sources and command exists."""
+    h = hashlib.sha256(" ".join(cmd).encode())
+    for src in sources:
+        with open(src, "rb") as fh:
+            h.update(fh.read())
+    out = os.path.join(build_dir(), f"{name}-{h.hexdigest()[:12]}{suffix}")
+    if not os.path.exists(out):
+        tmp = f"{out}.{os.getpid()}.tmp"
+        subprocess.run([*cmd, "-o", tmp, *sources], check=True)
+        os.replace(tmp, out)  # atomic: a concurrent run sees the old state or the whole file
+    return out
+
+
+def build_lib() -> str:
+    """Compile benchlib.c (once per source and command)."""
+    cmd = [os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2"]
+    return compile_once(cmd, [BENCHLIB_C], "libbenchlib", ".so")
+
+
+def load_floor():
+    """Compile and import benches/floor.c with benchlib.c: the C-extension floor."""
+    import importlib.machinery
+    import importlib.util
+    import sysconfig
+
+    inc = sysconfig.get_paths()["include"]
+    cmd = [os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", f"-I{inc}"]
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    path = compile_once(cmd, [FLOOR_C, BENCHLIB_C], "_ferrotype_bench_floor", suffix)
+    spec = importlib.util.spec_from_file_location("_ferrotype_bench_floor", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 # ------------------------------------------------------------------------- contenders
@@ -493,6 +529,35 @@ def cffi_cells(libpath: str) -> dict:
     return cells
 
 
+def cext_cells(mod) -> dict:
+    """The C-extension floor (benches/floor.c): the call rows a hand-written binding has."""
+    import array
+
+    def call(name, args, expect):
+        f = getattr(mod, name)
+        stmt = f"f({args})"
+        code = compile(stmt, "<cext>", "eval")
+        return lambda: Case(stmt, {"f": f}, lambda: eval(code, {"f": f}) == expect)
+
+    def sum_i64():
+        f, arr = mod.sum_i64, array.array("q", range(N_SUM))
+        return Case("f(arr, 16)", {"f": f, "arr": arr}, lambda: f(arr, 16) == SUM_EXPECT)
+
+    def pt_add():
+        f, a, b = mod.pt_add, (1.0, 2.0), (3.0, 4.0)
+        return Case("f(a, b)", {"f": f, "a": a, "b": b}, lambda: f(a, b)[1] == 6.0)
+
+    return {
+        "add": call("add", "1, 2", 3),
+        "scale": call("scale", "1.5, 2.0", 3.0),
+        "mixed6": call("mixed6", "1, 2, 3, 4, 5.0, 6.0", 21.0),
+        "noop": call("noop", "", None),
+        "pt_add": pt_add,
+        "sum_i64": sum_i64,
+        "strbuf_fill": call("strbuf_fill", "256", b"x" * 255),
+    }
+
+
 def by_name(*setups):
     return [(s.__name__, s) for s in setups]
 
@@ -513,7 +578,8 @@ def load_contenders(libpath: str, wanted: list[str], module: str) -> tuple[dict,
         for c in ("ferrotype", "ferrotype-keepgil", "ferrotype-noargtypes"):
             unavailable[c] = f"{type(e).__name__}: {e}"
     else:
-        versions[module] = getattr(ft, "__version__", "?")
+        # ferrotype's own version (its __version__ is the ctypes version it stands for)
+        versions[module] = getattr(ft, "__ferrotype_version__", None) or ft.__name__
         cells["ferrotype"] = ctypes_cells(ft, libpath)
         keepgil = ctypes_cells(ft, libpath, keep_gil=True)
         cells["ferrotype-keepgil"] = {w: keepgil[w] for w in CALL_ROWS if w in keepgil}
@@ -525,6 +591,11 @@ def load_contenders(libpath: str, wanted: list[str], module: str) -> tuple[dict,
         cells["cffi"] = cffi_cells(libpath)
     except Exception as e:
         unavailable["cffi"] = f"{type(e).__name__}: {e}"
+    if "cext" in wanted:
+        try:
+            cells["cext"] = cext_cells(load_floor())
+        except Exception as e:  # no compiler or no Python headers: report, don't crash
+            unavailable["cext"] = f"{type(e).__name__}: {e}"
     keep = {c: v for c, v in cells.items() if c in wanted}
     return keep, {c: v for c, v in unavailable.items() if c in wanted}, versions
 
@@ -773,6 +844,8 @@ def main() -> int:
             "target_ms": target_ns / 1e6,
             "loop_ns": loop_ns,
             "loop_samples_ns": loop.samples,
+            "workloads": dict(WORKLOADS),
+            "contenders": shown,
             "unavailable": unavailable,
             "notes": notes,
             "cells": [

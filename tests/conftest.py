@@ -143,7 +143,7 @@ def ferrotype() -> ModuleType:
 @pytest.fixture(scope="session")
 def is_ferrotype(ct: ModuleType) -> bool:
     """True for the ferrotype run. Use it only where ferrotype deliberately differs from ctypes
-    (README, "Where ferrotype differs from ctypes on purpose"), with a comment at the branch."""
+    (docs/differences.md), with a comment at the branch."""
     return ct.__name__ == "ferrotype"
 
 

@@ -9,8 +9,8 @@ in this process, and every step must end the same way: the same value, or an exc
 the same type. A crash fails the whole run.
 
 Out-of-range integers keep their low bits in both, as in ctypes (strict mode is off here).
-The allowed disagreements are ferrotype's deliberate ones (README, "Where ferrotype differs
-from ctypes on purpose"): a pointer cannot be aimed at an object smaller than its target
+The allowed disagreements are ferrotype's deliberate ones (docs/differences.md, "Where ferrotype
+differs from ctypes on purpose"): a pointer cannot be aimed at an object smaller than its target
 type. The program stops there, since the two states differ from then on. Keyword
 arguments are given only to structures and unions (ctypes ignores them elsewhere;
 ferrotype refuses them). An instance that holds an unnamed array type pickles in
@@ -403,7 +403,7 @@ def step(ct, env, op):
         return objects_form(x._objects)
     if kind == "memoryview":
         m = memoryview(x)
-        # the format of compound types differs on purpose (README); their shape does not
+        # the format of compound types differs on purpose (docs/differences.md); not their shape
         fmt = None if has_compound(env["desc"]) else m.format
         return (m.nbytes, m.itemsize, m.ndim, m.shape, m.readonly, fmt)
     if kind == "pickle":
@@ -470,7 +470,7 @@ def run_program(ct, lib, program):
             raise Stop("an instance would be assigned to a bit-field")
         if new[0] == "new_kw" and type_desc[0] not in ("struct", "union"):
             # ctypes ignores keyword arguments of simple, array and pointer types; ferrotype
-            # refuses them (README, "differs on purpose")
+            # refuses them (docs/differences.md)
             raise Stop("keywords for a type without fields")
         if new[0] == "new":
             env["x"] = T(*[make_value(ct, v, env["cache"]) for v in new[1]])
@@ -510,7 +510,7 @@ def compare(program, ours, theirs):
             assert a[1] == b[1], (what, a, b, program)
             continue
         if what == "pickle" and a[0] == "ok" and b[1:2] == ("PicklingError",):
-            continue  # unnamed array types pickle in ferrotype (README), not in ctypes
+            continue  # unnamed array types pickle in ferrotype (docs/differences.md), not in ctypes
         assert a == b, (what, a, b, program)
     assert len(ours) == len(theirs), (ours, theirs, program)
 

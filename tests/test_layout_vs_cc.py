@@ -1,4 +1,4 @@
-"""ferrotype's Structure and Union layout, held against the C compiler (DESIGN.md section 3.5).
+"""ferrotype's Structure and Union layout, held against the C compiler (the core's layout.rs).
 
 Hypothesis generates random struct and union declarations. Each one is written twice: as C
 (compiled with ``cc`` and run) and as ferrotype classes built with ``type()``. Both sides then

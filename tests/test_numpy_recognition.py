@@ -78,7 +78,7 @@ def test_asarray_of_instances(ct, is_ferrotype, name):
     arr = quiet_asarray(obj)
     expected = quiet_asarray(declare(ctypes)[name]())
     if is_ferrotype and name == "nested":
-        # Deliberate (README, "Buffer formats describe every byte"): the union member
+        # Deliberate (docs/differences.md, "Buffer formats describe every byte"): the union member
         # is `(8)B` in ferrotype's format, so NumPy reads it as bytes; ctypes' format
         # disagrees with the size, so NumPy converts the type instead. Viewed with the
         # type's dtype, the array is the same.

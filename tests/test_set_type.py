@@ -4,7 +4,7 @@ elements then see, `_type_`, `__pointer_type__` (3.14+), the buffer format (chan
 3.15), and the errors. Each scenario runs on stdlib ctypes and ferrotype (`ct`); where
 the expectation depends on the version, it is taken from running the same scenario on
 the stdlib. Reads that would go past the object a pointer was aimed at are ferrotype's
-deliberate difference (README), tested with the `ferrotype` fixture alone."""
+deliberate difference (docs/differences.md), tested with the `ferrotype` fixture alone."""
 
 import ctypes as std_ctypes
 import importlib

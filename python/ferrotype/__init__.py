@@ -403,7 +403,7 @@ class CDLL:
 
 
 class PyDLL(CDLL):
-    """Like :class:`CDLL`, but the GIL is held during calls and a Python error set by
+    """Like ``CDLL``, but the GIL is held during calls and a Python error set by
     the function is raised."""
 
     _func_flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
@@ -505,3 +505,8 @@ from ._install import install  # noqa: E402
 # Strict mode (ferrotype only): checks ctypes does not make, such as integers too wide for
 # their C type, which ctypes (and ferrotype by default) silently truncates.
 from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
+
+#: The version of the ferrotype package (ferrotype only). It is written in one place, the
+#: workspace's Cargo.toml, from which the extension (and the wheel's metadata) take it;
+#: ``__version__`` is the ctypes version this module stands for, as in ctypes.
+__ferrotype_version__: str = _native.PACKAGE_VERSION

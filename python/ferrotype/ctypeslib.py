@@ -525,7 +525,7 @@ def load_library(libname, loader_path):
 
 
 def ctypes_load_library(*args, **kwargs):
-    """Deprecated alias of :func:`load_library`."""
+    """Deprecated alias of ``load_library``."""
     warnings.warn(
         "ctypes_load_library is deprecated, use load_library instead",
         DeprecationWarning,

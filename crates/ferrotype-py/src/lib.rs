@@ -170,6 +170,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CharArrayAttr>()?;
     m.add_class::<types::ndpointer::NdSpec>()?;
     install_slots(py)?;
+    // The package's own version, single-sourced from the workspace's Cargo.toml (which
+    // maturin also writes into the wheel's metadata); `ferrotype.__version__` is ctypes'.
+    m.add("PACKAGE_VERSION", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "ArgumentError",
         py.get_type::<model::errors::ArgumentError>(),

@@ -322,7 +322,7 @@ pub fn memmove(
         provenance::check_raw("memmove", src, sp, count)?;
     }
     // SAFETY: a raw-memory operation, unchecked as in ctypes: the caller vouches for both
-    // regions (documented in the README's safety section).
+    // regions (documented in docs/safety.md).
     unsafe { memory::memmove(dp as *mut c_void, sp as *const c_void, count) };
     // ctypes' `c_void_p` result: None for NULL.
     Ok((dp != 0).then_some(dp))
@@ -342,7 +342,7 @@ pub fn memset(
     if strict::enabled() {
         provenance::check_raw("memset", dst, dp, count)?;
     }
-    // SAFETY: raw-memory operation, unchecked as in ctypes (README safety section).
+    // SAFETY: raw-memory operation, unchecked as in ctypes (docs/safety.md).
     unsafe { memory::memset(dp as *mut c_void, c as u8, count) };
     // ctypes' `c_void_p` result: None for NULL.
     Ok((dp != 0).then_some(dp))
@@ -445,7 +445,7 @@ pub fn memoryview_at<'py>(
     }
     let p = param_address(&param) as *mut u8;
     // SAFETY: a raw-memory view at a caller-provided address, unchecked as in ctypes
-    // (README safety section); the size is not negative.
+    // (docs/safety.md); the size is not negative.
     unsafe { buffer::memoryview_at(py, p, size as isize, readonly) }
 }
 
