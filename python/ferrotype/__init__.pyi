@@ -249,6 +249,8 @@ class py_object(_CanCastTo, _SimpleCData[_PyT]):
     """A Python object (C ``PyObject *``)."""
 
     _type_: ClassVar[Literal["O"]]
+    if sys.version_info >= (3, 14):
+        def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
 
 class c_bool(_SimpleCData[bool]):
     """C ``_Bool``."""
