@@ -86,6 +86,8 @@ from ._native import StrictMode as StrictMode
 from ._native import is_strict as is_strict
 from ._native import strict as strict
 
+if sys.version_info >= (3, 12):
+    from ._ctypes import SIZEOF_TIME_T as SIZEOF_TIME_T
 if sys.version_info >= (3, 14):
     from ._ctypes import CField as CField
 else:

@@ -10,6 +10,9 @@ if sys.version_info < (3, 13):
     from ._ctypes import RTLD_GLOBAL as RTLD_GLOBAL
     from ._ctypes import RTLD_LOCAL as RTLD_LOCAL
 
+    if sys.version_info >= (3, 12):
+        from ._ctypes import SIZEOF_TIME_T as SIZEOF_TIME_T
+
 # On this machine's byte order one of each pair is the plain base class; the stubs keep
 # both as classes, as the other order's has a metaclass of its own.
 class BigEndianStructure(Structure):
