@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo fuzz test test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench docs lint fmt clean
+.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench docs lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "numpy>=1.24" \
 		"cffi>=1.16" setuptools "ruff>=0.6"
+	$(PIP) install --quiet -r tools/requirements-typing.txt
 	touch $@
+
+# The pinned type checkers of tests/test_typing.py (run by `make test`).
+$(STAMP): tools/requirements-typing.txt
 
 venv: $(STAMP)  ## create .venv with the build, test and bench dependencies
 
@@ -40,6 +44,9 @@ test-py: build  ## pytest suite (compiles its own C fixture)
 	$(PY) -m pytest -q -m "not slow"
 
 test: test-rust test-py  ## the whole suite: Rust tests and pytest
+
+typecheck: build  ## the typing test alone: binding files under mypy --strict and basedpyright, stubtest
+	$(PY) -m pytest -q tests/test_typing.py
 
 test-matrix:  ## build and test on every CPython 3.11-3.15 (3.14/3.15 in a Debian chroot), then a table
 	tools/pythons.sh matrix

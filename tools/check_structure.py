@@ -25,7 +25,9 @@ on top. Four rules are enforced:
 4. Versions in one place. Outside ``capi/`` no code tests the interpreter's version
    (``cfg(Py_3_x)``, ``cfg!(Py_3_x)``, ``py.version_info()``): it reads a constant of
    ``capi/version.rs``. In the Python package (``--python``, default ``python/ferrotype``) only
-   ``_version.py`` mentions ``sys.version_info``.
+   ``_version.py`` mentions ``sys.version_info``. The type stubs (``.pyi``) are exempt: type
+   checkers read only ``sys.version_info`` guards there, and cannot evaluate ``_version``'s
+   flags, so each stub states per version what that version's ferrotype provides.
 
 Comments, doc comments, string, raw-string and char literals are blanked before matching.
 Not handled: ``#[path]`` attributes, ``macro_rules!`` hygiene, and names brought into scope by
@@ -343,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         crate.check_file(mod, path)
     crate.check_cycles()
     package = args.python if args.python else repo / DEFAULT_PYTHON
+    # `*.py` only: the `.pyi` stubs use `sys.version_info` guards (see rule 4 above).
     for path in sorted(package.glob("*.py")) if package.is_dir() else []:
         if path.name == PY_VERSION_MODULE:
             continue

@@ -145,6 +145,10 @@ ensure_venv() {
     fi
     run_in "$v" python -c 'import maturin, pytest, hypothesis, numpy, cffi' 2>/dev/null ||
         run_in "$v" python -m pip install -q --disable-pip-version-check "${DEPS[@]}"
+    # The pinned type checkers of tests/test_typing.py (stubtest runs on each version).
+    run_in "$v" python -c 'import mypy, basedpyright' 2>/dev/null ||
+        run_in "$v" python -m pip install -q --disable-pip-version-check \
+            -r tools/requirements-typing.txt
 }
 
 build() {

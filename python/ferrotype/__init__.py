@@ -132,6 +132,9 @@ def PYFUNCTYPE(restype, *argtypes):
 class py_object(_SimpleCData):
     _type_ = "O"
 
+    if _version.PY_OBJECT_GENERIC:
+        __class_getitem__ = classmethod(_types.GenericAlias)
+
     def __repr__(self):
         try:
             return super().__repr__()

@@ -7,6 +7,7 @@ and the abstract base classes. Every check, layout and conversion happens in Rus
 import copyreg as _copyreg
 import operator as _operator
 import sys as _sys
+import types as _types
 import weakref as _weakref
 
 from . import _interop, _native, _version
@@ -433,6 +434,8 @@ class _InstanceDtype:
 # the metaclasses are then immutable, as ctypes' are.
 type.__setattr__(_CData, "__hash__", None)
 type.__setattr__(_CData, "dtype", _InstanceDtype())
+# ctypes: `Array[c_int]` is a generic alias (for annotations evaluated at run time).
+type.__setattr__(_native.Array, "__class_getitem__", classmethod(_types.GenericAlias))
 _SimpleCData = _native._SimpleCData
 Array = _native.Array
 _Pointer = _native._Pointer

@@ -117,7 +117,7 @@ def _holders(stdlib):
 
 
 # What a module imports from ctypes by name (`from ctypes import c_int, sizeof`).
-_DEFINED = (type, types.FunctionType, types.BuiltinFunctionType)
+_DEFINED: tuple[type, ...] = (type, types.FunctionType, types.BuiltinFunctionType)
 
 
 def _stdlib_dirs(stdlib):
@@ -149,7 +149,7 @@ def _warn_imported_before(stdlib):
     )
 
 
-def install():
+def install() -> None:
     """Make ``import ctypes`` (and ``_ctypes``, ``ctypes.util``, ``ctypes.wintypes``,
     ``ctypes._endian``, ``ctypes.macholib``) give ferrotype, for the rest of the process.
 

@@ -42,8 +42,10 @@ _STDLIB_BASES = {
     "Union": "union",
 }
 
-_mapped = _weakref.WeakKeyDictionary()
-_compat_cache = _weakref.WeakKeyDictionary()
+_mapped: _weakref.WeakKeyDictionary[type, type] = _weakref.WeakKeyDictionary()
+_compat_cache: _weakref.WeakKeyDictionary[type, _weakref.WeakKeyDictionary[type, bool]] = (
+    _weakref.WeakKeyDictionary()
+)
 
 
 def _stdlib_kind(tp):
@@ -83,7 +85,7 @@ _SIMPLE_NAMES = (
     "c_float c_double c_longdouble c_char c_wchar c_char_p c_wchar_p c_void_p c_bool "
     "py_object c_float_complex c_double_complex c_longdouble_complex"
 ).split()
-_simple_by_code = {}
+_simple_by_code: dict[str, type] = {}
 
 
 def _simple_for(code):

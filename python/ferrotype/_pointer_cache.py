@@ -20,7 +20,7 @@ __all__ = [
     "_pointer_type_cache_fallback",
 ]
 
-_pointer_type_cache_fallback = {}
+_pointer_type_cache_fallback: dict[object, type] = {}
 
 
 def POINTER(cls):

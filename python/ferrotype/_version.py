@@ -39,6 +39,9 @@ HAS_COMPLEX_TYPES = PYTHON >= (3, 14)
 HAS_MEMORYVIEW_AT = PYTHON >= (3, 14)
 HAS_DLLIST = PYTHON >= (3, 14)
 
+#: 3.14: ``py_object[T]`` is a generic alias (``py_object.__class_getitem__``).
+PY_OBJECT_GENERIC = PYTHON >= (3, 14)
+
 #: The complex types' ``_type_`` (float, double, long double): 3.14's ``F``, ``D``,
 #: ``G``; 3.15 spells them ``Zf``, ``Zd``, ``Zg``.
 COMPLEX_TYPE_CODES = ("Zf", "Zd", "Zg") if PYTHON >= (3, 15) else ("F", "D", "G")

@@ -15,7 +15,8 @@ from .dylib import dylib_info
 from .framework import framework_info
 
 try:
-    from .._ctypes import _dyld_shared_cache_contains_path
+    # macOS only: the name exists in CPython's _ctypes there, never in ferrotype's.
+    from .._ctypes import _dyld_shared_cache_contains_path  # type: ignore[attr-defined]
 except ImportError:
 
     def _dyld_shared_cache_contains_path(*args):
