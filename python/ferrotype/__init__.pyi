@@ -104,6 +104,9 @@ if sys.version_info < (3, 15):
     __version__: Final[str]
     _ctypes_version: Final[str]
 
+#: ferrotype's own version (the package's; ``__version__`` is the ctypes version mirrored).
+__ferrotype_version__: str
+
 if sys.version_info >= (3, 14):
     @overload
     @deprecated("ctypes.POINTER with string")

@@ -39,6 +39,7 @@ _T = TypeVar("_T")
 _D = TypeVar("_D", bound=_CData)
 
 __all__ = [
+    "PACKAGE_VERSION",
     "_CData",
     "_SimpleCData",
     "Array",
@@ -126,6 +127,8 @@ __all__ = [
 if sys.version_info >= (3, 14):
     __all__ += ["_memoryview_at_addr"]
 
+#: The package's version, from its one source (the workspace's Cargo.toml).
+PACKAGE_VERSION: Final[str]
 DEFAULT_MODE: Final[int]
 RTLD_LOCAL: Final[int]
 RTLD_GLOBAL: Final[int]
