@@ -224,23 +224,25 @@ PY
 }
 
 sdist_check() {
-    local sdist venv=$REPO/target/wheel-check/sdist
+    local sdist venv=$REPO/target/wheel-check/sdist envs
     sdist=$(ls -t "$OUT"/ferrotype-*.tar.gz 2>/dev/null | head -n 1)
     [[ -n $sdist ]] || die "no sdist in $OUT (run make wheels first)"
     echo "==== pip install $(basename "$sdist") (pip and Rust only)"
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
-    local path="$venv/bin:${CARGO_HOME:-$HOME/.cargo}/bin:/usr/bin:/bin"
-    env -i $(clean_env) PATH="$path" python3 -m venv "$venv"
-    env -i $(clean_env) PATH="$path" python -m pip install -q --disable-pip-version-check \
+    mapfile -t envs < <(clean_env)
+    # pip, cargo and the system's C compiler and make: no maturin, zig or venv of the checkout
+    envs+=(PATH="$venv/bin:${CARGO_HOME:-$HOME/.cargo}/bin:/usr/bin:/bin")
+    env -i "${envs[@]}" python3 -m venv "$venv"
+    env -i "${envs[@]}" python -m pip install -q --disable-pip-version-check \
         --no-binary ferrotype "$sdist"
     local ex
     for ex in examples/libc_structs.py examples/libm_math.py examples/libc_qsort.py; do
-        (cd "$venv" && env -i $(clean_env) PATH="$path" python "$REPO/$ex" >/dev/null) ||
+        (cd "$venv" && env -i "${envs[@]}" python "$REPO/$ex" >/dev/null) ||
             die "$ex failed against the sdist's build"
         echo "example $(basename "$ex"): ok"
     done
-    env -i $(clean_env) PATH="$path" python -c '
+    env -i "${envs[@]}" python -c '
 import sys, ferrotype; from pathlib import Path
 assert Path(sys.argv[1]).resolve() in Path(ferrotype.__file__).resolve().parents, ferrotype.__file__
 print("ferrotype", ferrotype.__file__)' "$venv"
