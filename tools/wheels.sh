@@ -6,7 +6,8 @@
 #   tools/wheels.sh sdist            the source distribution into $WHEEL_DIR
 #   tools/wheels.sh audit [WHEEL...] auditwheel's platform tag (manylinux_2_17 expected, never
 #                                    newer than manylinux_2_28), a stripped extension, and no
-#                                    shared library needed beyond glibc's (libffi is static)
+#                                    shared library needed beyond glibc's (libffi is static),
+#                                    and the type stubs inside
 #   tools/wheels.sh check [VER...]   each version's wheel into a fresh venv whose PATH has no
 #                                    Rust toolchain, then examples/ and a smoke subset of tests/
 #   tools/wheels.sh sdist-check      the sdist into a fresh venv with pip and Rust only, then
@@ -112,7 +113,11 @@ elif max(tags) != 17:
 allowed = {"libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1",
            "libgcc_s.so.1", "ld-linux-x86-64.so.2"}
 with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as zf:
-    sos = [n for n in zf.namelist() if n.endswith(".so")]
+    names = set(zf.namelist())
+    for typed in ("ferrotype/py.typed", "ferrotype/__init__.pyi", "ferrotype/_native.pyi"):
+        if typed not in names:
+            problems.append(f"{typed} is missing (type checkers need it)")
+    sos = [n for n in names if n.endswith(".so")]
     if len(sos) != 1:
         problems.append(f"expected one extension module, found {sos}")
     for name in sos:
