@@ -92,6 +92,20 @@ docs: $(DOCS_STAMP)  ## the documentation site into site/ (mkdocs --strict: any 
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "site/index.html ($(if $(wildcard $(BENCH_OUT)/bench.json),charts of $(BENCH_OUT),committed charts))"
 
+# Release wheels (tools/wheels.sh): manylinux2014, stripped, libffi inside. WHEEL_VERSIONS=3.11
+# builds or checks only that interpreter's wheel (CI does).
+WHEEL_VERSIONS ?= 3.11 3.12 3.13 3.14 3.15
+.PHONY: wheels wheel-check sdist-check
+wheels:  ## release wheels for WHEEL_VERSIONS (default 3.11-3.15) and the sdist, into dist/
+	tools/wheels.sh build $(WHEEL_VERSIONS)
+	tools/wheels.sh sdist
+
+wheel-check:  ## each wheel in a fresh venv without Rust on PATH: examples/ and smoke tests
+	tools/wheels.sh check $(WHEEL_VERSIONS)
+
+sdist-check:  ## pip-install the sdist into a fresh venv (pip and Rust only), run examples
+	tools/wheels.sh sdist-check
+
 FFIBENCH ?=
 ffibench: build  ## the shared yardstick (not in this repo: FFIBENCH=path/to/ffibench.py)
 	@test -f "$(FFIBENCH)" || { echo "ffibench.py not given or not found; set FFIBENCH=path/to/ffibench.py"; exit 2; }

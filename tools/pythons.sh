@@ -6,6 +6,8 @@
 #   tools/pythons.sh run VER CMD...    run CMD in the checkout with VER's venv first on PATH
 #   tools/pythons.sh matrix [VER...]   build, Rust tests, pytest and CPython's ctypes suite on
 #                                      each version, then a table version -> passed/failed
+#   tools/pythons.sh chroot VER...     make the chroot's interpreters present (no venv)
+#   tools/pythons.sh which VER         VER's interpreter (for 3.14/3.15: its path in the chroot)
 #
 # 3.11 is the machine's python3; 3.12 and 3.13 are pyenv's builds under ~/.pyenv/versions.
 # 3.14 and 3.15 come from Debian's unstable distribution, installed with debootstrap into a
@@ -234,5 +236,10 @@ case $cmd in
         for v in "$@"; do ensure_venv "$v" && build "$v"; done
         ;;
     matrix) matrix "$@" ;;
-    *) die "unknown command $cmd (list, setup, run, build, matrix)" ;;
+    chroot) setup_chroot "$@" ;;
+    which)
+        [[ $# -eq 1 ]] || die "usage: which VER"
+        if in_chroot_version "$1"; then echo "/usr/bin/python$1"; else host_python "$1"; fi
+        ;;
+    *) die "unknown command $cmd (list, setup, run, build, matrix, chroot, which)" ;;
 esac
