@@ -75,6 +75,18 @@ pub struct CFuncPtr {
     callback: Option<Py<thunk::CThunkObject>>,
 }
 
+/// `_native._register_plan(func)`, for tests and benchmarks: `None` when calls of the
+/// declared signature go through libffi, else the register engine's stack slots and
+/// whether the callee writes the result to memory.
+#[pyfunction]
+#[pyo3(name = "_register_plan")]
+pub fn register_plan(func: &Bound<'_, CFuncPtr>) -> Option<(usize, bool)> {
+    let st = func.get().state.get(func.py());
+    st.reg
+        .as_ref()
+        .map(|p| (p.call.stack_words(), p.call.ret_in_memory().is_some()))
+}
+
 impl Drop for CFuncPtr {
     fn drop(&mut self) {
         if let Some(t) = self.callback.take() {
