@@ -178,7 +178,10 @@ def callgrind(rows: list[str], contenders: list[str], n1: int, n2: int, jobs: in
             ia, ib = a.result(), b.result()
             if ia is not None and ib is not None:
                 out[(c, r)] = (ib - ia) / (n2 - n1)
-    print(f"instructions per statement (loop included; `thread`: per callback), callgrind, n = {n2} - {n1}")
+    print(
+        "instructions per statement (loop included; `thread`: per callback), "
+        f"callgrind, n = {n2} - {n1}"
+    )
     print(f"{'row':8}" + "".join(f"{c:>12}" for c in contenders))
     for r in rows:
         cells = [out.get((c, r)) for c in contenders]
@@ -214,7 +217,8 @@ def threads(repeats: int, nthreads: int, calls: int) -> None:
             rates[name].append(nthreads * calls / dt)
     print(f"callbacks from {nthreads} foreign threads x {calls}, k/s (median of {repeats}):")
     for name, r in rates.items():
-        print(f"  {name:10} {statistics.median(r) / 1e3:8.0f}   (min {min(r) / 1e3:.0f}, max {max(r) / 1e3:.0f})")
+        med, lo, hi = statistics.median(r) / 1e3, min(r) / 1e3, max(r) / 1e3
+        print(f"  {name:10} {med:8.0f}   (min {lo:.0f}, max {hi:.0f})")
     fr, cr = statistics.median(rates["ferrotype"]), statistics.median(rates["ctypes"])
     print(f"  ratio ferrotype/ctypes {fr / cr:.2f}")
 

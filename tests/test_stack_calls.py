@@ -244,9 +244,7 @@ def test_structures_that_spill(structs):
         # DI needs an integer register, none is left: all of it goes on the stack
         assert ct._native._register_plan(f["sv_di_spill"]) == (2, False)
         assert ct._native._register_plan(f["sv_big"]) == (3 + 8 + 3, False)
-    assert f["sv_i2_spill"](1, 2, 3, 4, 5, t["I2"](6, 7), 8) == (
-        1 + 4 + 9 + 16 + 25 + 36 + 49 + 64
-    )
+    assert f["sv_i2_spill"](1, 2, 3, 4, 5, t["I2"](6, 7), 8) == (1 + 4 + 9 + 16 + 25 + 36 + 49 + 64)
     assert f["sv_d2_spill"](*[float(i) for i in range(1, 8)], t["D2"](8.0, 9.0), 10.0) == sum(
         i * i for i in range(1, 11)
     )
@@ -317,9 +315,11 @@ def test_variadic_functions_keep_libffi(ferrotype):
     # engine, stack arguments included, with %al set for the vector registers
     g = libc.snprintf
     g.variadic = False
-    g.argtypes = [ferrotype.c_char_p, ferrotype.c_size_t, ferrotype.c_char_p] + [
-        ferrotype.c_int
-    ] * 7 + [ferrotype.c_double]
+    g.argtypes = (
+        [ferrotype.c_char_p, ferrotype.c_size_t, ferrotype.c_char_p]
+        + [ferrotype.c_int] * 7
+        + [ferrotype.c_double]
+    )
     if X86_64:
         assert ferrotype._native._register_plan(g) == (4, False)
     n = g(buf, 128, b"%d %d %d %d %d %d %d %.1f", 1, 2, 3, 4, 5, 6, 7, 8.5)

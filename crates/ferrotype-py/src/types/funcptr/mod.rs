@@ -17,10 +17,11 @@
 //! The code is split along those steps: [`plan`] compiles, [`call`] runs both engines,
 //! [`paramflags`] handles COM-style prototypes, and this module is the Python class.
 //!
-//! Step 4 has two engines. A function whose declared signature is all scalars that fit
-//! in argument registers is called through the core's [`RegisterCall`] (no libffi;
-//! arguments are written straight into a register image); any other goes through
-//! libffi with the prepared interface. Both share the converters and the result path,
+//! Step 4 has two engines. A function whose declared signature the core's
+//! [`RegisterCall`] takes (scalars and structures in argument registers, and on x86-64
+//! stack arguments and structure results in memory) is called through it (no libffi;
+//! arguments are written straight into a register image, a result in memory straight
+//! into the new instance); any other goes through libffi with the prepared interface. Both share the converters and the result path,
 //! and `_set_register_calls(False)` makes plans prepared afterwards use libffi only, so
 //! the tests can run every signature both ways.
 
