@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on ffibench docs lint fmt clean
+.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on bench-calls ffibench docs lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,6 +107,10 @@ sdist-check:  ## pip-install the sdist into a fresh venv (pip and Rust only), ru
 	tools/wheels.sh sdist-check
 
 FFIBENCH ?=
+bench-calls: build  ## call-path instructions (struct results by size, arguments beyond the registers) and foreign-thread callbacks/s
+	$(PY) benches/calls_bench.py
+	$(PY) benches/calls_bench.py --threads
+
 ffibench: build  ## the shared yardstick (not in this repo: FFIBENCH=path/to/ffibench.py)
 	@test -f "$(FFIBENCH)" || { echo "ffibench.py not given or not found; set FFIBENCH=path/to/ffibench.py"; exit 2; }
 	$(PY) "$(FFIBENCH)" --module ferrotype --build-dir "$${TMPDIR:-/tmp}/ffibench-build"

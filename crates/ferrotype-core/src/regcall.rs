@@ -1,19 +1,27 @@
 //! Register calls: on x86-64 System V and AArch64, a signature of scalar arguments
-//! that all fit in argument registers (integers and pointers in the integer bank,
-//! `float`/`double` in the vector bank) and a scalar or `void` result can skip libffi:
-//! [`RegisterCall`] loads every argument register and calls the function directly.
-//! Loading registers the callee does not read is harmless for a non-variadic callee, so
-//! one call sequence per result class serves every such signature: no JIT, no table of
-//! argument counts. On x86-64 the sequence also sets `%al` to the number of vector
-//! registers used, as libffi does, so that functions which are variadic in C but called
-//! with full `argtypes` (the ctypes idiom for `printf`) still get their floating-point
-//! arguments. Everything else (structures by value, `long double`, more arguments,
-//! declared variadics, other targets) goes through libffi.
+//! (integers and pointers in the integer bank, `float`/`double` in the vector bank) and
+//! a scalar or `void` result can skip libffi: [`RegisterCall`] loads every argument
+//! register and calls the function directly. Loading registers the callee does not read
+//! is harmless for a non-variadic callee, so one call sequence per result class serves
+//! every such signature: no JIT, no table of argument counts. On x86-64 the sequence
+//! also sets `%al` to the number of vector registers used, as libffi does, so that
+//! functions which are variadic in C but called with full `argtypes` (the ctypes idiom
+//! for `printf`) still get their floating-point arguments.
+//!
+//! On x86-64 the engine also passes what System V puts on the stack: arguments beyond
+//! the six integer and eight vector registers, structures whose eightbytes no longer
+//! fit in the registers left, and structures of more than 16 bytes (copied whole), each
+//! in 8-byte slots in argument order (up to [`STACK_WORDS`] slots); and it takes
+//! structure results of more than 16 bytes, which the callee writes to memory the caller
+//! names in the first integer register ([`RegisterCall::ret_in_memory`]). Everything
+//! else (`long double`, 16-byte-aligned structures in memory, declared variadics, stack
+//! arguments and memory results on AArch64, other targets) goes through libffi.
 //!
 //! A [`RegisterCall`] is prepared once per signature, like a [`crate::call::CallInterface`],
 //! and the caller fills a [`Registers`] image per call.
 
 use core::ffi::c_void;
+use core::mem::MaybeUninit;
 
 use crate::call::ArgSlot;
 use crate::ffi_type::FfiType;
@@ -35,43 +43,87 @@ pub const INT_REGS: usize = if cfg!(target_arch = "aarch64") { 8 } else { 6 };
 /// Floating-point argument registers (xmm0-xmm7, v0-v7).
 pub const FLOAT_REGS: usize = 8;
 
-/// The argument registers of a [`RegisterCall`]: 64-bit integer registers and the bit
-/// patterns of the low 64 bits of the vector registers.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+/// The words of a [`Registers`] image that are registers: the integer bank, then the
+/// vector bank.
+pub const REG_WORDS: usize = INT_REGS + FLOAT_REGS;
+
+/// The most 8-byte stack slots a [`RegisterCall`] passes (more go through libffi).
+pub const STACK_WORDS: usize = 32;
+
+/// Whether this target's register calls pass stack arguments and take results in
+/// memory (x86-64 System V only; AArch64 hands those signatures to libffi).
+const STACK_CALLS: bool = cfg!(target_arch = "x86_64");
+
+/// Every word of a [`Registers`] image.
+const WORDS: usize = REG_WORDS + STACK_WORDS;
+
+/// The argument words of a [`RegisterCall`], one index space: words `0..INT_REGS` are
+/// the 64-bit integer registers, `INT_REGS..REG_WORDS` the low 64 bits of the vector
+/// registers (a `double`'s bits, or a `float`'s in the low 32), and from `REG_WORDS`
+/// the stack slots in order. The register words and the call's stack words are
+/// initialised (zero) by [`Registers::new`]; the words beyond them never are, and are
+/// never read.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
 pub struct Registers {
-    /// Integer registers, each holding its argument widened to 64 bits.
-    pub int: [u64; INT_REGS],
-    /// Vector registers: a `double`'s bits, or a `float`'s bits in the low 32.
-    pub float: [u64; FLOAT_REGS],
+    // One `MaybeUninit` of the whole array (not an array of them), so that making an
+    // image costs only the register words' zeroing.
+    words: MaybeUninit<[u64; WORDS]>,
 }
 
-/// Where one argument of a [`RegisterCall`] goes.
+impl std::fmt::Debug for Registers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registers")
+            .field(
+                "int",
+                &(0..INT_REGS).map(|i| self.reg(i)).collect::<Vec<_>>(),
+            )
+            .field(
+                "float",
+                &(INT_REGS..REG_WORDS)
+                    .map(|i| self.reg(i))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where one argument of a [`RegisterCall`] goes. Every `index` is a word of the
+/// [`Registers`] image: a register or a stack slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegArg {
-    /// An integer register; `code` says how the value is widened.
+    /// An integer register or stack slot; `code` says how the value is widened.
     Int {
-        /// The register's position in the integer bank.
+        /// The word.
         index: u8,
         /// The argument's C type.
         code: TypeCode,
     },
-    /// A vector register.
+    /// A vector register or stack slot.
     Float {
-        /// The register's position in the vector bank.
+        /// The word.
         index: u8,
         /// `double` (else `float`).
         double: bool,
     },
     /// A structure or union of at most 16 bytes passed in registers (x86-64 System V):
-    /// each of its `n` eightbytes goes to the register named in `parts`.
+    /// each of its `n` eightbytes goes to the register word named in `parts`.
     Struct {
         /// The structure's size in bytes.
         size: u8,
         /// The number of eightbytes (1 or 2).
         n: u8,
-        /// Per eightbyte: the bank (`true` for vector) and the register's position.
+        /// Per eightbyte: the bank (`true` for vector) and the register's word.
         parts: [(bool, u8); 2],
+    },
+    /// A structure or union copied whole to consecutive stack slots from `index`
+    /// (x86-64 System V: one larger than 16 bytes, or one whose eightbytes did not fit
+    /// in the registers left).
+    Memory {
+        /// The structure's size in bytes.
+        size: u16,
+        /// The first stack word.
+        index: u8,
     },
 }
 
@@ -87,6 +139,9 @@ enum RegReturn {
         n: u8,
         sse: [bool; 2],
     },
+    /// A structure of more than 16 bytes, written by the callee to the address passed
+    /// in the first integer register (x86-64 System V).
+    Memory,
 }
 
 /// The result registers after a [`RegisterCall`]: rax/rdx and the low 64 bits of
@@ -102,7 +157,9 @@ pub struct RegResult {
 pub struct RegisterCall {
     args: Box<[RegArg]>,
     nfloat: u8,
+    nstack: u8,
     ret: RegReturn,
+    ret_size: usize,
 }
 
 /// The bank a scalar type is passed in, if it can go through a [`RegisterCall`].
@@ -156,14 +213,15 @@ fn sysv_eightbytes(t: &FfiType) -> Option<(u8, u8, [bool; 2])> {
 
 impl RegisterCall {
     /// The register plan for a signature, or `None` when it needs libffi: `long double`,
-    /// `_Float16`, an aggregate that does not travel in registers (or any aggregate on
-    /// AArch64), or more arguments of one bank than it has registers. Variadic functions
-    /// must not use it on targets that pass variadic arguments differently (callers use
-    /// it only for non-variadic calls).
+    /// `_Float16`, an aggregate that travels neither in registers nor in 8-byte stack
+    /// slots (or any aggregate on AArch64), stack arguments beyond [`STACK_WORDS`] (any
+    /// on AArch64). Variadic functions must not use it on targets that pass variadic
+    /// arguments differently (callers use it only for non-variadic calls).
     pub fn try_new(ret: &FfiType, args: &[FfiType]) -> Option<RegisterCall> {
         if !REGISTER_CALLS {
             return None;
         }
+        let ret_size = ret.size();
         let ret = match ret {
             FfiType::Void => RegReturn::Int,
             FfiType::Scalar(c) => {
@@ -173,24 +231,17 @@ impl RegisterCall {
                     RegReturn::Int
                 }
             }
+            // System V returns an aggregate of more than 16 bytes in memory (there are no
+            // vector types among ctypes' types, the only larger register class).
+            FfiType::Struct(_) if STACK_CALLS && ret_size > 16 => RegReturn::Memory,
             FfiType::Struct(_) => {
                 let (size, n, sse) = sysv_eightbytes(ret)?;
                 RegReturn::Struct { size, n, sse }
             }
         };
-        let (mut ni, mut nf) = (0u8, 0u8);
-        let mut take = |float: bool| -> Option<u8> {
-            let (next, max) = if float {
-                (&mut nf, FLOAT_REGS)
-            } else {
-                (&mut ni, INT_REGS)
-            };
-            if usize::from(*next) == max {
-                return None;
-            }
-            *next += 1;
-            Some(*next - 1)
-        };
+        // The address of a result in memory is a hidden first integer argument.
+        let (mut ni, mut nf) = (u8::from(ret == RegReturn::Memory), 0u8);
+        let mut nstack = 0usize;
         let mut plan = Vec::with_capacity(args.len());
         for a in args {
             plan.push(match a {
@@ -198,33 +249,64 @@ impl RegisterCall {
                 FfiType::Scalar(code) => {
                     if reg_bank(*code)? {
                         RegArg::Float {
-                            index: take(true)?,
+                            index: take_word(true, &mut ni, &mut nf, &mut nstack)?,
                             double: *code == TypeCode::Double,
                         }
                     } else {
                         RegArg::Int {
-                            index: take(false)?,
+                            index: take_word(false, &mut ni, &mut nf, &mut nstack)?,
                             code: *code,
                         }
                     }
                 }
-                FfiType::Struct(_) => {
-                    // The ABI passes the whole aggregate in memory when its eightbytes do
-                    // not all fit in the registers left; libffi handles that case.
-                    let (size, n, sse) = sysv_eightbytes(a)?;
-                    let mut parts = [(false, 0u8); 2];
-                    for (i, part) in parts.iter_mut().enumerate().take(usize::from(n)) {
-                        *part = (sse[i], take(sse[i])?);
+                FfiType::Struct(_) => match sysv_eightbytes(a) {
+                    Some((size, n, sse)) => {
+                        let n_sse = sse[..usize::from(n)].iter().filter(|s| **s).count();
+                        let n_int = usize::from(n) - n_sse;
+                        if usize::from(ni) + n_int <= INT_REGS
+                            && usize::from(nf) + n_sse <= FLOAT_REGS
+                        {
+                            let mut parts = [(false, 0u8); 2];
+                            for (i, part) in parts.iter_mut().enumerate().take(usize::from(n)) {
+                                *part = (sse[i], take_word(sse[i], &mut ni, &mut nf, &mut nstack)?);
+                            }
+                            RegArg::Struct { size, n, parts }
+                        } else {
+                            // The ABI passes the whole aggregate on the stack when its
+                            // eightbytes do not all fit in the registers left (which stay
+                            // free for later arguments).
+                            memory_arg(a, &mut nstack)?
+                        }
                     }
-                    RegArg::Struct { size, n, parts }
-                }
+                    None if a.size() > 16 => memory_arg(a, &mut nstack)?,
+                    None => return None,
+                },
             });
+        }
+        if nstack > 0 && !STACK_CALLS {
+            return None;
         }
         Some(RegisterCall {
             args: plan.into(),
             nfloat: nf,
+            nstack: u8::try_from(nstack).ok()?,
             ret,
+            ret_size,
         })
+    }
+
+    /// The size of a result the callee writes to memory (a structure of more than 16
+    /// bytes): the caller passes its address with [`Registers::set_result_address`].
+    /// `None` when the result comes back in registers.
+    #[inline]
+    pub fn ret_in_memory(&self) -> Option<usize> {
+        (self.ret == RegReturn::Memory).then_some(self.ret_size)
+    }
+
+    /// The number of 8-byte stack slots the call passes.
+    #[inline]
+    pub fn stack_words(&self) -> usize {
+        usize::from(self.nstack)
     }
 
     /// Where each argument goes.
@@ -233,16 +315,25 @@ impl RegisterCall {
     }
 
     /// Calls `fun` with the arguments in `regs`; read the result with
-    /// [`RegisterCall::scalar`] or [`RegisterCall::write_result`].
+    /// [`RegisterCall::scalar`] or [`RegisterCall::write_result`] (a result in memory is
+    /// where [`Registers::set_result_address`] said).
     ///
     /// # Safety
-    /// `fun` must be a function whose C signature is the one this plan was made from,
-    /// and every argument register must hold a valid value of its type (pointers valid
-    /// for whatever the function does with them).
+    /// `fun` must be a function whose C signature is the one this plan was made from;
+    /// `regs` must have been made by [`Registers::new`] for this plan, and every
+    /// argument word must hold a valid value of its type (pointers valid for whatever
+    /// the function does with them), and for a result in memory the result address
+    /// must be valid for writes of [`RegisterCall::ret_in_memory`] bytes.
     #[inline]
     pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> RegResult {
-        // SAFETY: the caller's contract.
-        unsafe { raw_register_call(fun, regs, self.nfloat, self.ret == RegReturn::Float) }
+        if self.nstack == 0 {
+            // SAFETY: the caller's contract.
+            unsafe { raw_register_call(fun, regs, self.nfloat, self.ret == RegReturn::Float) }
+        } else {
+            // SAFETY: the caller's contract; `regs` was made for this plan, so its first
+            // `nstack` stack words are initialised.
+            unsafe { raw_stack_call(fun, regs, self.nfloat, usize::from(self.nstack)) }
+        }
     }
 
     /// A scalar result's register: the integer register, or the bits of the vector
@@ -277,12 +368,123 @@ impl RegisterCall {
                 }
                 out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
             }
+            RegReturn::Memory => {}
             _ => out[..8].copy_from_slice(&self.scalar(r).to_ne_bytes()),
         }
     }
 }
 
+/// The next word of the image for one eightbyte in a register of its bank (`float` for
+/// the vector bank; `ni`/`nf` count the registers taken), else the next stack slot.
+fn take_word(float: bool, ni: &mut u8, nf: &mut u8, nstack: &mut usize) -> Option<u8> {
+    let (next, max, base) = if float {
+        (nf, FLOAT_REGS, INT_REGS)
+    } else {
+        (ni, INT_REGS, 0)
+    };
+    if usize::from(*next) < max {
+        *next += 1;
+        return u8::try_from(base + usize::from(*next) - 1).ok();
+    }
+    stack_word(nstack, 1)
+}
+
+/// Takes `words` consecutive stack slots: the first one's word in the image, or `None`
+/// beyond [`STACK_WORDS`].
+fn stack_word(nstack: &mut usize, words: usize) -> Option<u8> {
+    let first = *nstack;
+    if first + words > STACK_WORDS {
+        return None;
+    }
+    *nstack += words;
+    u8::try_from(REG_WORDS + first).ok()
+}
+
+/// An aggregate copied to the stack: at most 8-aligned (a 16-aligned one, such as one
+/// holding a `long double`, needs an aligned slot: libffi's), not empty.
+fn memory_arg(t: &FfiType, nstack: &mut usize) -> Option<RegArg> {
+    let size = t.size();
+    if !STACK_CALLS || size == 0 || t.align() > 8 {
+        return None;
+    }
+    let index = stack_word(nstack, size.div_ceil(8))?;
+    Some(RegArg::Memory {
+        size: u16::try_from(size).ok()?,
+        index,
+    })
+}
+
 impl Registers {
+    /// An image for `call`: every register and the call's stack words zero. (The image
+    /// is a few hundred bytes: hot paths make it in place with [`Registers::init`].)
+    #[inline]
+    pub fn new(call: &RegisterCall) -> Registers {
+        let mut slot = MaybeUninit::uninit();
+        *Registers::init(&mut slot, call)
+    }
+
+    /// Makes the image for `call` in `slot`, in place (no copy of the image): every
+    /// register and the call's stack words zero.
+    #[inline(always)]
+    pub fn init<'a>(
+        slot: &'a mut MaybeUninit<Registers>,
+        call: &RegisterCall,
+    ) -> &'a mut Registers {
+        let words = slot.as_mut_ptr().cast::<u64>();
+        let nstack = usize::from(call.nstack).min(STACK_WORDS);
+        // SAFETY: the image is `WORDS` words (`repr(transparent)` over the array);
+        // `REG_WORDS + nstack` of them are written, the stack words from `REG_WORDS`.
+        unsafe {
+            std::ptr::write_bytes(words, 0, REG_WORDS);
+            if nstack > 0 {
+                std::ptr::write_bytes(words.add(REG_WORDS), 0, nstack);
+            }
+        }
+        // SAFETY: the only field is a `MaybeUninit`, which needs no initialisation; the
+        // words the image promises initialised are, just above.
+        unsafe { slot.assume_init_mut() }
+    }
+
+    /// A register word (`index < REG_WORDS`, initialised by `new`).
+    #[inline(always)]
+    fn reg(&self, index: usize) -> u64 {
+        debug_assert!(index < REG_WORDS);
+        // SAFETY: `new` initialises every register word (and `set` keeps them so);
+        // `min` keeps the read inside them whatever the caller passes.
+        unsafe {
+            self.words
+                .as_ptr()
+                .cast::<u64>()
+                .add(index.min(REG_WORDS - 1))
+                .read()
+        }
+    }
+
+    /// The stack words (the first `stack_words()` of the plan are initialised).
+    #[inline(always)]
+    fn stack(&self) -> *const u64 {
+        // SAFETY: `REG_WORDS < WORDS`: in bounds of the image.
+        unsafe { self.words.as_ptr().cast::<u64>().add(REG_WORDS) }
+    }
+
+    /// Writes word `index` (a register or stack slot of the plan; a word beyond the
+    /// image, which no plan names, is ignored).
+    #[inline(always)]
+    pub fn set(&mut self, index: u8, value: u64) {
+        let i = usize::from(index);
+        if i < WORDS {
+            // SAFETY: in bounds of the image, checked just above.
+            unsafe { self.words.as_mut_ptr().cast::<u64>().add(i).write(value) };
+        }
+    }
+
+    /// Passes the address a result in memory is written to (the hidden first integer
+    /// argument; see [`RegisterCall::ret_in_memory`]).
+    #[inline]
+    pub fn set_result_address(&mut self, ptr: *mut u8) {
+        self.set(0, ptr as u64);
+    }
+
     /// Stores integer bits for an argument of type `code`: truncated to the type's width,
     /// then sign- or zero-extended to 64 bits as the C ABI (and libffi) extend narrow
     /// arguments.
@@ -290,7 +492,7 @@ impl Registers {
     pub fn set_int(&mut self, index: u8, code: TypeCode, bits: u64) {
         // ctypes passes `char` as a signed char (see `TypeCode::ffi_type`).
         let signed = code == TypeCode::Char || code.kind() == ValueKind::Signed;
-        self.int[usize::from(index)] = crate::memory::widen(bits, code.size(), signed);
+        self.set(index, crate::memory::widen(bits, code.size(), signed));
     }
 
     /// Stores a scalar argument from an [`ArgSlot`] written for its type (a structure
@@ -303,40 +505,54 @@ impl Registers {
         match arg {
             RegArg::Int { index, code } => self.set_int(index, code, bits),
             RegArg::Float { index, double } => {
-                self.float[usize::from(index)] = if double { bits } else { bits & 0xFFFF_FFFF };
+                self.set(index, if double { bits } else { bits & 0xFFFF_FFFF });
             }
-            RegArg::Struct { .. } => {}
+            RegArg::Struct { .. } | RegArg::Memory { .. } => {}
         }
     }
 
     /// Stores a structure argument from its memory.
     ///
     /// # Safety
-    /// `arg` must be a [`RegArg::Struct`] (other kinds are ignored) and `mem` valid for
-    /// reads of its `size` bytes.
+    /// `arg` must be a [`RegArg::Struct`] or [`RegArg::Memory`] (other kinds are
+    /// ignored) of this image's plan, and `mem` valid for reads of its `size` bytes.
     #[inline]
     pub unsafe fn set_struct(&mut self, arg: RegArg, mem: *const u8) {
-        let RegArg::Struct { size, n, parts } = arg else {
-            return;
-        };
-        let size = usize::from(size);
-        for (k, (sse, index)) in parts.iter().enumerate().take(usize::from(n)) {
-            let len = (size - k * 8).min(8);
-            let v = if len == 8 {
-                // SAFETY: the caller guarantees `size` readable bytes; this whole
-                // eightbyte lies within them.
-                unsafe { mem.add(k * 8).cast::<u64>().read_unaligned() }
-            } else {
-                let mut word = [0u8; 8];
-                // SAFETY: as above, for the `len` bytes of a trailing part.
-                unsafe { std::ptr::copy_nonoverlapping(mem.add(k * 8), word.as_mut_ptr(), len) };
-                u64::from_ne_bytes(word)
-            };
-            if *sse {
-                self.float[usize::from(*index)] = v;
-            } else {
-                self.int[usize::from(*index)] = v;
+        match arg {
+            RegArg::Struct { size, n, parts } => {
+                let size = usize::from(size);
+                for (k, (_, index)) in parts.iter().enumerate().take(usize::from(n)) {
+                    let len = (size - k * 8).min(8);
+                    let v = if len == 8 {
+                        // SAFETY: the caller guarantees `size` readable bytes; this whole
+                        // eightbyte lies within them.
+                        unsafe { mem.add(k * 8).cast::<u64>().read_unaligned() }
+                    } else {
+                        let mut word = [0u8; 8];
+                        // SAFETY: as above, for the `len` bytes of a trailing part.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(mem.add(k * 8), word.as_mut_ptr(), len)
+                        };
+                        u64::from_ne_bytes(word)
+                    };
+                    self.set(*index, v);
+                }
             }
+            RegArg::Memory { size, index } => {
+                let (size, first) = (usize::from(size), usize::from(index));
+                if first + size.div_ceil(8) > WORDS {
+                    return; // (no plan names words beyond the image)
+                }
+                // SAFETY: the plan gave the argument `size.div_ceil(8)` stack words from
+                // `index`, inside the image (checked above) and initialised by `new`; the
+                // caller guarantees `size` readable bytes at `mem`, which are not in the
+                // image. The bytes past `size` in the last word stay zero.
+                unsafe {
+                    let dst = self.words.as_mut_ptr().cast::<u64>().add(first);
+                    std::ptr::copy_nonoverlapping(mem, dst.cast::<u8>(), size)
+                };
+            }
+            RegArg::Int { .. } | RegArg::Float { .. } => {}
         }
     }
 }
@@ -357,6 +573,7 @@ unsafe fn raw_register_call(
 ) -> RegResult {
     let (rax, rdx): (u64, u64);
     let (xmm0, xmm1): (f64, f64);
+    let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
     // Every argument register is loaded and `%al` holds the vector register count; the
     // compiler keeps the stack aligned for a call at the start of an asm block without
     // `nostack`.
@@ -366,21 +583,91 @@ unsafe fn raw_register_call(
         core::arch::asm!(
             "call {fun}",
             fun = in(reg) fun,
-            in("rdi") r.int[0],
-            in("rsi") r.int[1],
-            inout("rdx") r.int[2] => rdx,
-            in("rcx") r.int[3],
-            in("r8") r.int[4],
-            in("r9") r.int[5],
+            in("rdi") r.reg(0),
+            in("rsi") r.reg(1),
+            inout("rdx") r.reg(2) => rdx,
+            in("rcx") r.reg(3),
+            in("r8") r.reg(4),
+            in("r9") r.reg(5),
             inout("rax") u64::from(nfloat) => rax,
-            inout("xmm0") f64::from_bits(r.float[0]) => xmm0,
-            inout("xmm1") f64::from_bits(r.float[1]) => xmm1,
-            in("xmm2") f64::from_bits(r.float[2]),
-            in("xmm3") f64::from_bits(r.float[3]),
-            in("xmm4") f64::from_bits(r.float[4]),
-            in("xmm5") f64::from_bits(r.float[5]),
-            in("xmm6") f64::from_bits(r.float[6]),
-            in("xmm7") f64::from_bits(r.float[7]),
+            inout("xmm0") f(0) => xmm0,
+            inout("xmm1") f(1) => xmm1,
+            in("xmm2") f(2),
+            in("xmm3") f(3),
+            in("xmm4") f(4),
+            in("xmm5") f(5),
+            in("xmm6") f(6),
+            in("xmm7") f(7),
+            clobber_abi("C"),
+        );
+    }
+    RegResult {
+        int: [rax, rdx],
+        float: [xmm0.to_bits(), xmm1.to_bits()],
+    }
+}
+
+/// The x86-64 System V call with `nstack` (at least one) stack slots: the registers as
+/// in [`raw_register_call`], and the stack words pushed last to first, after 8 bytes of
+/// padding when their number is odd, so that the first is at `%rsp` and `%rsp` is
+/// 16-aligned at the call; the caller pops them (and the padding) after it.
+///
+/// # Safety
+/// See [`RegisterCall::call`]; `r`'s first `nstack` stack words must be initialised
+/// and `nstack` at most [`STACK_WORDS`].
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline(never)]
+unsafe fn raw_stack_call(
+    fun: *const c_void,
+    r: &Registers,
+    nfloat: u8,
+    nstack: usize,
+) -> RegResult {
+    let (rax, rdx): (u64, u64);
+    let (xmm0, xmm1): (f64, f64);
+    let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
+    let stack = r.stack();
+    let bytes = (nstack * 8).next_multiple_of(16);
+    // r10 and r11 are the only caller-saved registers that carry no argument: r10 holds
+    // the slots' address and r11 counts them down. The function address and the bytes
+    // to pop live in r13 and r12, which the callee preserves.
+    // SAFETY: `fun` follows the C calling convention (caller's contract); the asm block
+    // has no `nostack`, so `%rsp` is 16-aligned for a call at its start, and it gives
+    // back exactly what it takes (`bytes`); it reads the `nstack` initialised words at
+    // `stack` (the caller's contract) and writes only below `%rsp`.
+    unsafe {
+        core::arch::asm!(
+            "test r11, 1",
+            "jz 2f",
+            "sub rsp, 8",
+            "2:",
+            "test r11, r11",
+            "jz 3f",
+            "push qword ptr [r10 + 8*r11 - 8]",
+            "dec r11",
+            "jmp 2b",
+            "3:",
+            "call r13",
+            "add rsp, r12",
+            in("r10") stack,
+            inout("r11") nstack => _,
+            in("r12") bytes,
+            in("r13") fun,
+            in("rdi") r.reg(0),
+            in("rsi") r.reg(1),
+            inout("rdx") r.reg(2) => rdx,
+            in("rcx") r.reg(3),
+            in("r8") r.reg(4),
+            in("r9") r.reg(5),
+            inout("rax") u64::from(nfloat) => rax,
+            inout("xmm0") f(0) => xmm0,
+            inout("xmm1") f(1) => xmm1,
+            in("xmm2") f(2),
+            in("xmm3") f(3),
+            in("xmm4") f(4),
+            in("xmm5") f(5),
+            in("xmm6") f(6),
+            in("xmm7") f(7),
             clobber_abi("C"),
         );
     }
@@ -440,8 +727,8 @@ unsafe fn raw_register_call(
         f64,
         f64,
     ) -> f64;
-    let i = &r.int;
-    let f = r.float.map(f64::from_bits);
+    let i: [u64; INT_REGS] = core::array::from_fn(|k| r.reg(k));
+    let f: [f64; FLOAT_REGS] = core::array::from_fn(|k| f64::from_bits(r.reg(INT_REGS + k)));
     // Under AAPCS64 a callee reads only the registers of its own parameters. The result
     // register is x0 for integers and pointers, d0 (s0 in its low bits) for floats.
     // SAFETY: `fun` is a C function (caller's contract); a type that loads all argument
@@ -483,10 +770,21 @@ unsafe fn raw_register_call(_: *const c_void, _: &Registers, _: u8, _: bool) -> 
     unreachable!("register calls are not available on this target")
 }
 
+/// Targets without stack arguments in register calls ([`RegisterCall::try_new`] makes
+/// no plan with stack words there).
+///
+/// # Safety
+/// Never called.
+#[cfg(not(all(target_arch = "x86_64", not(windows), target_endian = "little")))]
+unsafe fn raw_stack_call(_: *const c_void, _: &Registers, _: u8, _: usize) -> RegResult {
+    unreachable!("stack arguments are passed by libffi on this target")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::call::{CallInterface, RetBuf};
+    use crate::closure::Closure;
     use crate::library::Library;
 
     // Register calls against libffi: the same functions, arguments and result reads
@@ -562,7 +860,7 @@ mod tests {
         unsafe { ci.call(fun, argv.as_mut_ptr(), rb.as_mut_ptr()) };
         let via_ffi = rb.0[..n].to_vec();
         let rc = RegisterCall::try_new(&rt, &types).expect("a register signature");
-        let mut regs = Registers::default();
+        let mut regs = Registers::new(&rc);
         for (a, (_, s)) in rc.args().iter().zip(args) {
             regs.set_from_slot(*a, s);
         }
@@ -678,24 +976,55 @@ mod tests {
         }
         assert!(RegisterCall::try_new(&sc(T::LongDouble), &[]).is_none());
         assert!(RegisterCall::try_new(&FfiType::Void, &[sc(T::Half)]).is_none());
-        assert!(RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Int); INT_REGS + 1]).is_none());
-        assert!(
-            RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Double); FLOAT_REGS + 1]).is_none()
-        );
+        let x86 = cfg!(target_arch = "x86_64");
+        // Beyond the registers: stack slots on x86-64, libffi on AArch64.
+        let rc = RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Int); INT_REGS + 1]);
+        assert_eq!(rc.map(|r| r.stack_words()), x86.then_some(1));
+        let rc = RegisterCall::try_new(&FfiType::Void, &vec![sc(T::Double); FLOAT_REGS + 3]);
+        assert_eq!(rc.map(|r| r.stack_words()), x86.then_some(3));
+        assert!(RegisterCall::try_new(
+            &FfiType::Void,
+            &vec![sc(T::Int); REG_WORDS + STACK_WORDS + 1]
+        )
+        .is_none());
         let big = FfiType::Struct(crate::StructType::new(vec![sc(T::LongLong); 3], 24, 8));
-        assert!(RegisterCall::try_new(&big, &[]).is_none());
-        assert!(RegisterCall::try_new(&FfiType::Void, &[big]).is_none());
+        let rc = RegisterCall::try_new(&big, &[]);
+        assert_eq!(rc.and_then(|r| r.ret_in_memory()), x86.then_some(24));
+        let rc = RegisterCall::try_new(&FfiType::Void, std::slice::from_ref(&big));
+        assert_eq!(
+            rc.map(|r| r.args().to_vec()),
+            x86.then(|| vec![RegArg::Memory {
+                size: 24,
+                index: REG_WORDS as u8
+            }])
+        );
         let ld = FfiType::Struct(crate::StructType::new(vec![sc(T::LongDouble)], 16, 16));
         assert!(RegisterCall::try_new(&FfiType::Void, &[ld]).is_none());
+        let ld2 = FfiType::Struct(crate::StructType::new(vec![sc(T::LongDouble); 2], 32, 16));
+        assert!(RegisterCall::try_new(&FfiType::Void, &[ld2]).is_none());
         let st = FfiType::Struct(crate::StructType::new(vec![sc(T::Int)], 4, 4));
         let rc = RegisterCall::try_new(&st, std::slice::from_ref(&st));
-        assert_eq!(rc.is_some(), cfg!(target_arch = "x86_64"));
+        assert_eq!(rc.is_some(), x86);
         // Six integer registers hold five scalars and one eightbyte, not a two-eightbyte
-        // aggregate: the whole call falls back to libffi.
+        // aggregate: it goes on the stack, and the register left takes the next integer.
         let two = FfiType::Struct(crate::StructType::new(vec![sc(T::LongLong); 2], 16, 8));
         let mut args = vec![sc(T::Int); 5];
         args.push(two);
-        assert!(RegisterCall::try_new(&FfiType::Void, &args).is_none());
+        args.push(sc(T::Int));
+        let rc = RegisterCall::try_new(&FfiType::Void, &args);
+        assert_eq!(
+            rc.map(|r| r.args()[5..].to_vec()),
+            x86.then(|| vec![
+                RegArg::Memory {
+                    size: 16,
+                    index: REG_WORDS as u8
+                },
+                RegArg::Int {
+                    index: 5,
+                    code: T::Int
+                }
+            ])
+        );
         let rc = RegisterCall::try_new(
             &sc(T::Int),
             &[sc(T::Double), sc(T::Int), sc(T::Float), sc(T::VoidP)],
@@ -705,7 +1034,7 @@ mod tests {
             rc.args(),
             &[
                 RegArg::Float {
-                    index: 0,
+                    index: INT_REGS as u8,
                     double: true
                 },
                 RegArg::Int {
@@ -713,7 +1042,7 @@ mod tests {
                     code: T::Int
                 },
                 RegArg::Float {
-                    index: 1,
+                    index: INT_REGS as u8 + 1,
                     double: false
                 },
                 RegArg::Int {
@@ -746,7 +1075,7 @@ mod tests {
         .unwrap();
         let mut buf = [0u8; 64];
         let fmt = c"%.2f %d %.1f";
-        let mut regs = Registers::default();
+        let mut regs = Registers::new(&rc);
         let vals = [
             ArgSlot {
                 ptr: buf.as_mut_ptr().cast(),
@@ -824,13 +1153,18 @@ mod tests {
         let types: Vec<FfiType> = args.iter().map(|(t, _)| t.clone()).collect();
         let ci = CallInterface::try_new(ret.clone(), &types, None).unwrap();
         let mut argv: Vec<*mut c_void> = args.iter().map(|(_, p)| p.cast_mut().cast()).collect();
-        let mut rb = RetBuf::default();
-        // SAFETY: the functions have exactly these signatures; argv points at values.
-        unsafe { ci.call(fun, argv.as_mut_ptr(), rb.as_mut_ptr()) };
+        let mut rb = vec![0u128; ret.size().div_ceil(16).max(2)];
+        // SAFETY: the functions have exactly these signatures; argv points at values;
+        // the result buffer is 16-aligned and holds the result.
+        unsafe { ci.call(fun, argv.as_mut_ptr(), rb.as_mut_ptr().cast()) };
         // SAFETY: the buffer holds an R.
-        let a = unsafe { rb.0.as_ptr().cast::<R>().read_unaligned() };
+        let a = unsafe { rb.as_ptr().cast::<R>().read_unaligned() };
         let rc = RegisterCall::try_new(ret, &types).expect("a register signature");
-        let mut regs = Registers::default();
+        let mut regs = Registers::new(&rc);
+        let mut in_memory = vec![0u8; ret.size()];
+        if rc.ret_in_memory().is_some() {
+            regs.set_result_address(in_memory.as_mut_ptr());
+        }
         for (reg, (t, p)) in rc.args().iter().zip(args) {
             match t {
                 // SAFETY: `p` points at a value of the aggregate.
@@ -847,6 +1181,12 @@ mod tests {
         }
         // SAFETY: as above.
         let r = unsafe { rc.call(fun, &regs) };
+        if rc.ret_in_memory().is_some() {
+            // SAFETY: the callee wrote an R there.
+            return (a, unsafe {
+                in_memory.as_ptr().cast::<R>().read_unaligned()
+            });
+        }
         let mut out = [0u8; 16];
         rc.write_result(&r, &mut out);
         // SAFETY: `out` holds an R (at most 16 bytes).
@@ -929,5 +1269,204 @@ mod tests {
                 z: 302.0
             }
         );
+    }
+
+    /// What a probe closure saw: each argument's bytes, in order.
+    struct Probe {
+        sizes: Vec<usize>,
+        seen: std::sync::Mutex<Vec<u8>>,
+        ret: FfiType,
+    }
+
+    /// The result a probe returns for the bytes it saw: a checksum in every byte of a
+    /// structure result, else in the scalar.
+    fn probe_result(seen: &[u8]) -> u64 {
+        seen.iter().enumerate().fold(17u64, |h, (i, b)| {
+            h.wrapping_mul(31).wrapping_add(u64::from(*b) ^ i as u64)
+        })
+    }
+
+    fn probe_handler(p: &Probe, args: &[*const c_void], ret: *mut u8) {
+        let mut seen = Vec::new();
+        for (a, size) in args.iter().zip(&p.sizes) {
+            // SAFETY: libffi passes a pointer to each argument's `size` bytes.
+            seen.extend_from_slice(unsafe { std::slice::from_raw_parts(a.cast::<u8>(), *size) });
+        }
+        let h = probe_result(&seen);
+        let n = p.ret.size();
+        // SAFETY: the result buffer holds the result type (at least 8 bytes).
+        unsafe {
+            match &p.ret {
+                FfiType::Struct(_) => {
+                    for k in 0..n {
+                        *ret.add(k) = (h >> (8 * (k % 8))) as u8 ^ k as u8;
+                    }
+                }
+                FfiType::Scalar(TypeCode::Double) => ret.cast::<f64>().write(h as f64),
+                _ => ret.cast::<u64>().write(h),
+            }
+        }
+        *p.seen.lock().unwrap() = seen;
+    }
+
+    /// Calls a libffi closure of the signature through the register engine: the closure
+    /// (libffi's reading of the ABI) must see every argument's bytes as passed, and the
+    /// engine must read its result as written.
+    fn probe(ret: FfiType, args: &[FfiType]) {
+        let cif = CallInterface::cached(&ret, args, None).unwrap();
+        let sizes: Vec<usize> = args.iter().map(FfiType::size).collect();
+        let closure = Closure::new(
+            cif,
+            probe_handler,
+            Probe {
+                sizes: sizes.clone(),
+                seen: Default::default(),
+                ret: ret.clone(),
+            },
+        )
+        .unwrap();
+        let rc = RegisterCall::try_new(&ret, args)
+            .unwrap_or_else(|| panic!("a register plan for {args:?} -> {ret:?}"));
+        // Argument bytes: a distinct pattern per argument, valid for its type (floats are
+        // small integers, so no NaN payloads are involved).
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let v: Vec<u8> = match a {
+                FfiType::Scalar(TypeCode::Double) => (i as f64 + 0.5).to_ne_bytes().to_vec(),
+                FfiType::Scalar(TypeCode::Float) => (i as f32 - 0.25).to_ne_bytes().to_vec(),
+                FfiType::Struct(_) => {
+                    // structures of long long and double members: one value per word
+                    let mut out = Vec::new();
+                    let mut leaves = Vec::new();
+                    assert!(a.leaves(&mut leaves));
+                    for (k, (_, code)) in leaves.iter().enumerate() {
+                        if *code == TypeCode::Double {
+                            out.extend_from_slice(&(i as f64 * 100.0 + k as f64).to_ne_bytes());
+                        } else {
+                            out.extend_from_slice(&((i * 100 + k) as u64 | 1 << 40).to_ne_bytes());
+                        }
+                    }
+                    out
+                }
+                t => {
+                    let bits = 0x8070_6050_4030_2010u64.rotate_left(i as u32 * 8) ^ i as u64;
+                    bits.to_ne_bytes()[..t.size()].to_vec()
+                }
+            };
+            values.push(v);
+        }
+        let mut regs = Registers::new(&rc);
+        let mut out = vec![0u8; ret.size().max(16)];
+        if rc.ret_in_memory().is_some() {
+            regs.set_result_address(out.as_mut_ptr());
+        }
+        for (reg, v) in rc.args().iter().zip(&values) {
+            match reg {
+                // SAFETY: `v` holds the structure's bytes.
+                RegArg::Struct { .. } | RegArg::Memory { .. } => unsafe {
+                    regs.set_struct(*reg, v.as_ptr())
+                },
+                _ => {
+                    let mut slot = ArgSlot::default();
+                    // SAFETY: a scalar of at most 8 bytes.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(v.as_ptr(), (&raw mut slot).cast(), v.len())
+                    };
+                    regs.set_from_slot(*reg, &slot);
+                }
+            }
+        }
+        // SAFETY: the closure has exactly this signature; `out` holds the result.
+        let r = unsafe { rc.call(closure.code_ptr(), &regs) };
+        let expected: Vec<u8> = values.concat();
+        let seen = closure.user().seen.lock().unwrap().clone();
+        assert_eq!(seen, expected, "{args:?} -> {ret:?}");
+        let h = probe_result(&expected);
+        match &ret {
+            FfiType::Struct(_) => {
+                if rc.ret_in_memory().is_none() {
+                    let mut b = [0u8; 16];
+                    rc.write_result(&r, &mut b);
+                    out[..16].copy_from_slice(&b);
+                }
+                let want: Vec<u8> = (0..ret.size())
+                    .map(|k| (h >> (8 * (k % 8))) as u8 ^ k as u8)
+                    .collect();
+                assert_eq!(&out[..ret.size()], &want[..], "{args:?} -> {ret:?}");
+            }
+            FfiType::Scalar(TypeCode::Double) => {
+                assert_eq!(f64::from_bits(rc.scalar(&r)), h as f64)
+            }
+            _ => assert_eq!(rc.scalar(&r), h),
+        }
+    }
+
+    #[test]
+    fn stack_arguments_match_libffi_closures() {
+        if !(REGISTER_CALLS && STACK_CALLS) {
+            return;
+        }
+        use TypeCode as T;
+        let sc = FfiType::Scalar;
+        let ints = [T::LongLong, T::Byte, T::UShort, T::Int, T::UInt, T::VoidP];
+        let floats = [T::Double, T::Float];
+        let st = |e: Vec<FfiType>, size| FfiType::Struct(crate::StructType::new(e, size, 8));
+        let s16 = st(vec![sc(T::LongLong); 2], 16);
+        let sd16 = st(vec![sc(T::Double); 2], 16);
+        let mixed16 = st(vec![sc(T::Double), sc(T::LongLong)], 16);
+        let s24 = st(vec![sc(T::LongLong); 3], 24);
+        let s64 = st(vec![sc(T::Double); 8], 64);
+        let results = [
+            sc(T::LongLong),
+            sc(T::Double),
+            s24.clone(),
+            s64.clone(),
+            sd16.clone(),
+        ];
+        // Every count of 0..=12 integer and 0..=12 floating arguments, integers first,
+        // floats first, and alternating.
+        let mut n = 0;
+        for ni in 0..=12usize {
+            for nf in 0..=12usize {
+                let i_args: Vec<FfiType> = (0..ni).map(|k| sc(ints[k % ints.len()])).collect();
+                let f_args: Vec<FfiType> = (0..nf).map(|k| sc(floats[k % 2])).collect();
+                let mut alt = Vec::new();
+                for k in 0..ni.max(nf) {
+                    alt.extend(i_args.get(k).cloned());
+                    alt.extend(f_args.get(k).cloned());
+                }
+                let ret = &results[(ni + nf) % results.len()];
+                probe(ret.clone(), &[i_args.clone(), f_args.clone()].concat());
+                probe(ret.clone(), &[f_args.clone(), i_args.clone()].concat());
+                probe(ret.clone(), &alt);
+                n += 3;
+            }
+        }
+        assert_eq!(n, 3 * 13 * 13);
+        // Structures by value: in registers while they fit, then on the stack (and the
+        // registers left serve later scalars), larger ones always on the stack.
+        let i = |n: usize| vec![sc(T::LongLong); n];
+        let d = |n: usize| vec![sc(T::Double); n];
+        let shapes: Vec<Vec<FfiType>> = vec![
+            [i(5), vec![s16.clone()], i(2)].concat(),
+            [i(4), vec![s16.clone()], i(2)].concat(),
+            [d(7), vec![sd16.clone()], d(2)].concat(),
+            [d(8), vec![mixed16.clone()], i(6)].concat(),
+            [i(6), vec![mixed16.clone()], d(8)].concat(),
+            vec![s24.clone(), sc(T::Int), s64.clone(), sc(T::Double)],
+            [
+                i(6),
+                d(8),
+                vec![s24.clone(), s16.clone(), sd16.clone()],
+                i(1),
+            ]
+            .concat(),
+            [vec![s64.clone()], i(7), d(9)].concat(),
+        ];
+        for args in &shapes {
+            for ret in &results {
+                probe(ret.clone(), args);
+            }
+        }
     }
 }

@@ -69,9 +69,14 @@
 //! 5. **The GIL.** [`gil::released`] gives the GIL up with `PyEval_SaveThread` without
 //!    PyO3's attach bookkeeping, and raw slots make their `Python` token with
 //!    `Python::assume_attached`, because CPython calls slots with the GIL held. The
-//!    argument is in [`gil`]. [`gilcell`] keeps call plans in `Rc`s guarded by the GIL;
+//!    argument is in [`gil`]. A thread Python did not create keeps the thread state
+//!    `PyGILState_Ensure` made for its first callback (the ensure count left at one)
+//!    until a thread-local destructor releases it at thread exit, skipped once the
+//!    interpreter finalizes (`Py_IsInitialized`, `Py_IsFinalizing` / 3.11-3.12's
+//!    `_Py_IsFinalizing`). [`gilcell`] keeps call plans in `Rc`s guarded by the GIL;
 //!    free-threaded builds are refused at compile time. *Verified by* the callback and
-//!    threading tests (`tests/test_callbacks.py`, `tests/test_lifetime.py`).
+//!    threading tests (`tests/test_callbacks.py`, `tests/test_lifetime.py`,
+//!    `tests/test_foreign_threads.py`: thread exit, `fork`, threads alive at exit).
 //! 6. **`Bound<PyAny>` and `Option<Bound<PyAny>>` have the layout of a (nullable)
 //!    `*mut PyObject`**, so an argument vector can be borrowed as a slice of `Bound`s.
 //!    *Verified at compile time* (the assertion below).

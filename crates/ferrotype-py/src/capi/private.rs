@@ -100,3 +100,26 @@ pub fn write_unraisable(py: Python<'_>, err: PyErr, what: &CStr, obj: &Bound<'_,
         )
     };
 }
+
+#[cfg(not(Py_3_13))]
+extern "C" {
+    /// Whether the runtime is finalizing; exported by 3.11 and 3.12 (public as
+    /// `Py_IsFinalizing` from 3.13).
+    fn _Py_IsFinalizing() -> std::ffi::c_int;
+}
+
+/// Whether the interpreter is finalizing (or already finalized): a thread that Python
+/// did not create must not take the GIL then (CPython ends or hangs such a thread).
+pub fn is_finalizing() -> bool {
+    // SAFETY: both read the runtime's state and take no lock; always safe to call.
+    unsafe {
+        if ffi::Py_IsInitialized() == 0 {
+            return true;
+        }
+        #[cfg(Py_3_13)]
+        let finalizing = ffi::Py_IsFinalizing();
+        #[cfg(not(Py_3_13))]
+        let finalizing = _Py_IsFinalizing();
+        finalizing != 0
+    }
+}

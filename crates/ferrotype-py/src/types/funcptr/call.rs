@@ -267,7 +267,8 @@ fn call_registers<'py>(
         return Err(PyValueError::new_err("NULL function pointer"));
     }
     let rc = &plan.call;
-    let mut regs = Registers::default();
+    let mut image = std::mem::MaybeUninit::uninit();
+    let regs = Registers::init(&mut image, rc);
     // Objects made by conversions (a `c_wchar_p` buffer from a str, ...), which must
     // outlive the call. Arguments themselves are kept alive by the caller.
     let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
@@ -284,11 +285,14 @@ fn call_registers<'py>(
                 hi,
             } => {
                 if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
-                    regs.int[usize::from(index)] = if signed {
-                        ((v << shift) >> shift) as u64
-                    } else {
-                        ((v as u64) << shift) >> shift
-                    };
+                    regs.set(
+                        index,
+                        if signed {
+                            ((v << shift) >> shift) as u64
+                        } else {
+                            ((v as u64) << shift) >> shift
+                        },
+                    );
                     continue;
                 }
             }
@@ -312,14 +316,14 @@ fn call_registers<'py>(
             }
             FastArg::Address { index, void } => {
                 if let Some(a) = fast_address(arg, void) {
-                    regs.int[usize::from(index)] = a;
+                    regs.set(index, a);
                     continue;
                 }
             }
             FastArg::Pointer { index } => {
                 if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
                     if arg.is_none() {
-                        regs.int[usize::from(index)] = 0;
+                        regs.set(index, 0);
                         continue;
                     }
                     if arg.get_type().is(cls) {
@@ -327,18 +331,21 @@ fn call_registers<'py>(
                         // native base in its MRO (`native_from_param_kind`), so its
                         // instances are `CData`s.
                         let cd = unsafe { arg.cast_unchecked::<CData>() };
-                        regs.int[usize::from(index)] = address(cd.get()) as u64;
+                        regs.set(index, address(cd.get()) as u64);
                         continue;
                     }
                 }
             }
             FastArg::Float { index, double } => {
                 if let Some(v) = exact_f64(arg) {
-                    regs.float[usize::from(index)] = if double {
-                        v.to_bits()
-                    } else {
-                        u64::from((v as f32).to_bits())
-                    };
+                    regs.set(
+                        index,
+                        if double {
+                            v.to_bits()
+                        } else {
+                            u64::from((v as f32).to_bits())
+                        },
+                    );
                     continue;
                 }
             }
@@ -357,13 +364,52 @@ fn call_registers<'py>(
         keep_param(&mut keep, param.keep, arg);
     }
 
-    let regs = &regs;
+    // A structure result of more than 16 bytes: the callee writes it straight into the
+    // new instance's memory (made now: a Python object does not move).
+    let mut in_memory: Option<Bound<'py, PyAny>> = None;
+    let mut scratch: Vec<u128> = Vec::new();
+    if let Some(size) = rc.ret_in_memory() {
+        let ptr = match &*st.ret {
+            RetConv::Instance { cls, info } => {
+                let info_b = info.bind(py);
+                let obj = instantiate(cls.bind(py), CData::for_type(info_b)?)?;
+                // SAFETY: `instantiate` made an instance of a data class, a `CData`.
+                let cd = unsafe { obj.cast_unchecked::<CData>() };
+                let ptr = cd.get().ptr();
+                if cd.get().size() < size {
+                    // (The restype's size is the structure's: never reached.)
+                    return Err(PyValueError::new_err("result buffer too small"));
+                }
+                in_memory = Some(obj);
+                ptr
+            }
+            _ => {
+                scratch.resize(size.div_ceil(16), 0);
+                scratch.as_mut_ptr().cast()
+            }
+        };
+        regs.set_result_address(ptr);
+    }
+
+    let regs = &*regs;
     // SAFETY: the plan was made from the declared signature, which the converters just
     // satisfied; pointer arguments point into objects alive until the call returns (the
-    // arguments and `keep`).
+    // arguments and `keep`); a result in memory goes to `size` writable bytes owned by
+    // `in_memory` or `scratch`, both alive past the call.
     let regs_out = bracket(py, st, move || unsafe {
         rc.call(fun as *const c_void, regs)
     })?;
+    if let Some(obj) = in_memory {
+        let result = match &st.checker {
+            Some(c) => c.bind(py).call1((obj,))?.unbind(),
+            None => obj.unbind(),
+        };
+        drop(keep);
+        return Ok(result);
+    }
+    if !scratch.is_empty() {
+        return finish_call(py, st, scratch.as_mut_ptr().cast(), keep);
+    }
     if let (RetConv::Value(code), None) = (&*st.ret, &st.checker) {
         // A simple result, read straight from its register's bits (laid out as
         // `write_result` lays them out, and aligned for any scalar).

@@ -17,10 +17,11 @@
 //! The code is split along those steps: [`plan`] compiles, [`call`] runs both engines,
 //! [`paramflags`] handles COM-style prototypes, and this module is the Python class.
 //!
-//! Step 4 has two engines. A function whose declared signature is all scalars that fit
-//! in argument registers is called through the core's [`RegisterCall`] (no libffi;
-//! arguments are written straight into a register image); any other goes through
-//! libffi with the prepared interface. Both share the converters and the result path,
+//! Step 4 has two engines. A function whose declared signature the core's
+//! [`RegisterCall`] takes (scalars and structures in argument registers, and on x86-64
+//! stack arguments and structure results in memory) is called through it (no libffi;
+//! arguments are written straight into a register image, a result in memory straight
+//! into the new instance); any other goes through libffi with the prepared interface. Both share the converters and the result path,
 //! and `_set_register_calls(False)` makes plans prepared afterwards use libffi only, so
 //! the tests can run every signature both ways.
 
@@ -73,6 +74,18 @@ pub struct CFuncPtr {
     /// For a callback (made from a Python callable): the object owning the closure C
     /// calls (also in the instance's `_objects`, as in ctypes).
     callback: Option<Py<thunk::CThunkObject>>,
+}
+
+/// `_native._register_plan(func)`, for tests and benchmarks: `None` when calls of the
+/// declared signature go through libffi, else the register engine's stack slots and
+/// whether the callee writes the result to memory.
+#[pyfunction]
+#[pyo3(name = "_register_plan")]
+pub fn register_plan(func: &Bound<'_, CFuncPtr>) -> Option<(usize, bool)> {
+    let st = func.get().state.get(func.py());
+    st.reg
+        .as_ref()
+        .map(|p| (p.call.stack_words(), p.call.ret_in_memory().is_some()))
 }
 
 impl Drop for CFuncPtr {

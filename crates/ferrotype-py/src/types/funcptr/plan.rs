@@ -294,9 +294,9 @@ pub struct RegPlan {
 #[derive(Clone, Copy)]
 pub enum FastArg {
     /// An exact `int` in `lo..=hi` (the type's range as checked by `int_for`, clipped to
-    /// what `PyLong_AsLongLongAndOverflow` returns) goes to integer register `index`,
-    /// truncated to the type's width and extended back by shifting left and right by
-    /// `shift` (arithmetically when `signed`).
+    /// what `PyLong_AsLongLongAndOverflow` returns) goes to word `index` of the register
+    /// image (an integer register or a stack slot), truncated to the type's width and
+    /// extended back by shifting left and right by `shift` (arithmetically when `signed`).
     Int {
         index: u8,
         shift: u32,
@@ -304,16 +304,18 @@ pub enum FastArg {
         lo: i64,
         hi: i64,
     },
-    /// An exact `float` for `double` (or `float`) goes to vector register `index`.
+    /// An exact `float` for `double` (or `float`) goes to word `index` (a vector register
+    /// or a stack slot).
     Float { index: u8, double: bool },
-    /// An instance of the declared structure type: its bytes go to their registers.
+    /// An instance of the declared structure type: its bytes go to their registers or
+    /// stack slots.
     Struct,
     /// A `c_char_p` or `c_void_p` (`void`) parameter: `None`, exact `bytes`, arrays of
     /// and pointers to `c_char` (for `c_void_p` any array, pointer or function pointer,
-    /// and an exact `int` in `i64` range) go to integer register `index` as an address.
+    /// and an exact `int` in `i64` range) go to word `index` as an address.
     Address { index: u8, void: bool },
     /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
-    /// integer register `index` as the address it holds.
+    /// word `index` as the address it holds.
     Pointer { index: u8 },
     /// Always through the converter.
     General,
@@ -346,7 +348,9 @@ impl RegPlan {
                     index: *index,
                     double: *double,
                 },
-                (RegArg::Struct { .. }, ArgConv::Struct { .. }) => FastArg::Struct,
+                (RegArg::Struct { .. } | RegArg::Memory { .. }, ArgConv::Struct { .. }) => {
+                    FastArg::Struct
+                }
                 (RegArg::Int { index, code }, ArgConv::Simple { .. })
                     if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
                 {
