@@ -197,10 +197,19 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::sizeof, m)?)?;
+    m.add(
+        "sizeof",
+        capi::slots::raw_function::<api::functions::SizeofFn>(m)?,
+    )?;
     m.add_function(wrap_pyfunction!(api::functions::alignment, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::byref, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::addressof, m)?)?;
+    m.add(
+        "byref",
+        capi::slots::raw_function::<api::functions::ByrefFn>(m)?,
+    )?;
+    m.add(
+        "addressof",
+        capi::slots::raw_function::<api::functions::AddressofFn>(m)?,
+    )?;
     m.add_function(wrap_pyfunction!(api::functions::cast, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::memmove, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::memset, m)?)?;

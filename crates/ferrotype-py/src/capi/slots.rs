@@ -397,3 +397,91 @@ unsafe extern "C" fn vectorcall<T: Vectorcall>(
         T::call(&slf, &all[..nargs], kwargs)
     })
 }
+
+// ---------------------------------------------------------------------------------
+// Module functions.
+
+/// A module function entered as CPython enters its own: `METH_O` for one argument,
+/// `METH_FASTCALL` (positional only) otherwise, without PyO3's keyword-capable argument
+/// parsing. ctypes' `sizeof`, `addressof` (`METH_O`) and `byref` (positional only) take
+/// their arguments the same way, so the argument errors are CPython's own.
+pub trait RawFunction: 'static {
+    /// The function's name.
+    const NAME: &'static CStr;
+    /// Its docstring.
+    const DOC: &'static CStr;
+    /// Whether it takes exactly one argument (`METH_O`; `call` gets a slice of one).
+    const ONE_ARG: bool;
+    /// The body, with the positional arguments.
+    fn call(py: Python<'_>, args: &[Bound<'_, PyAny>]) -> PyResult<Py<PyAny>>;
+}
+
+unsafe extern "C" fn meth_o<F: RawFunction>(
+    _module: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a METH_O function with the GIL held; nothing below drops a
+    // `Py` (see `init_slot` in `objects.rs` for why that matters).
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic in a module function", || {
+        // SAFETY: `arg` is a live object borrowed for the call; `Bound` has the layout of
+        // a pointer, so a reference to it is a one-element slice.
+        let arg = unsafe { Bound::ref_from_ptr(py, &arg) };
+        F::call(py, std::slice::from_ref(arg))
+    })
+}
+
+unsafe extern "C" fn meth_fastcall<F: RawFunction>(
+    _module: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: as in `meth_o`.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic in a module function", || {
+        let all: &[Bound<'_, PyAny>] = if nargs <= 0 {
+            &[]
+        } else {
+            // SAFETY: `args` holds `nargs` live objects borrowed for the call; `Bound`
+            // has the layout of a `*mut PyObject`.
+            unsafe { std::slice::from_raw_parts(args.cast(), nargs as usize) }
+        };
+        F::call(py, all)
+    })
+}
+
+/// The builtin function object of `F`, bound to module `m` (its `__module__` and
+/// `__self__`, as for CPython's own module functions).
+pub fn raw_function<'py, F: RawFunction>(
+    m: &Bound<'py, pyo3::types::PyModule>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let meth = if F::ONE_ARG {
+        ffi::PyMethodDefPointer {
+            PyCFunction: meth_o::<F>,
+        }
+    } else {
+        ffi::PyMethodDefPointer {
+            PyCFunctionFast: meth_fastcall::<F>,
+        }
+    };
+    // The definition must outlive the function object; module functions live as long as
+    // the process (one small record per function, made once at import).
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: F::NAME.as_ptr(),
+        ml_meth: meth,
+        ml_flags: if F::ONE_ARG {
+            ffi::METH_O
+        } else {
+            ffi::METH_FASTCALL
+        },
+        ml_doc: F::DOC.as_ptr(),
+    }));
+    let name = m.name()?;
+    // SAFETY: `def` is a valid, 'static method definition whose flags match its
+    // function's signature; the module and its name are live objects. The result is a
+    // new reference or NULL with an exception set.
+    unsafe {
+        let f = ffi::PyCFunction_NewEx(def, m.as_ptr(), name.as_ptr());
+        Bound::from_owned_ptr_or_err(m.py(), f)
+    }
+}

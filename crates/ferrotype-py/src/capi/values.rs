@@ -128,6 +128,16 @@ pub fn is_instance_of_type(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>) -> bo
 /// The `tp_name` of `obj`'s type, as CPython's messages print it with `%s`: the bare
 /// name for a class made by a `class` statement, `module.Name` for a type made in C
 /// (`_ctypes.CArgObject`), the bare name for built-in types (`int`).
+/// Whether instances of `cls` take attribute assignments through
+/// `object.__setattr__` (no class in its MRO defines `__setattr__`): then an assignment
+/// calls the data descriptor `_PyType_Lookup` finds for the name, and nothing else.
+#[inline]
+pub fn generic_setattr(cls: &Bound<'_, pyo3::types::PyType>) -> bool {
+    // SAFETY: reading a slot of a live type object.
+    let slot = unsafe { (*cls.as_type_ptr()).tp_setattro };
+    slot.is_some_and(|f| f as usize == ffi::PyObject_GenericSetAttr as *const () as usize)
+}
+
 pub fn tp_name(obj: &Bound<'_, PyAny>) -> String {
     // SAFETY: every live type has a NUL-terminated `tp_name` that lives as long as the
     // type, which `obj` keeps alive while the string is copied.

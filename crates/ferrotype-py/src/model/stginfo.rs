@@ -227,6 +227,11 @@ impl RetargetedFormats {
 pub struct CompoundInfo {
     /// The field names in initialiser order (base class first).
     pub field_names: Vec<String>,
+    /// The same fields as (interned name, the descriptor the class was given for it):
+    /// `__init__` assigns positional values with these names, made once here instead of
+    /// per call, and writes through the descriptor directly when the instance's class
+    /// still resolves the name to it.
+    pub field_keys: Vec<(Py<pyo3::types::PyString>, Py<PyAny>)>,
     /// Whether `_fields_` has been set (it is final then).
     pub fields_final: bool,
     /// Without `_fields_` yet: set once the type is used (an instance made, a field,
@@ -283,6 +288,10 @@ impl StgInfo {
             Detail::Struct(c) | Detail::Union(c) => {
                 for (_, info) in &c.address_fields {
                     visit.call(info)?;
+                }
+                for (name, descr) in &c.field_keys {
+                    visit.call(name)?;
+                    visit.call(descr)?;
                 }
             }
             Detail::Simple(_) | Detail::FuncPtr => {}
@@ -463,6 +472,13 @@ impl StgInfo {
         self.compound().map_or(&[], |c| c.field_names.as_slice())
     }
 
+    /// The fields as (interned name, descriptor), in initialiser order (empty for other
+    /// types).
+    #[inline]
+    pub fn field_keys(&self) -> &[(Py<pyo3::types::PyString>, Py<PyAny>)] {
+        self.compound().map_or(&[], |c| c.field_keys.as_slice())
+    }
+
     /// Whether the layout can no longer change (`_fields_` set, or the type used);
     /// always for types other than structures and unions.
     pub fn is_final(&self) -> bool {
@@ -520,8 +536,9 @@ pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
     // not a descriptor, and metaclasses do not define it), through CPython's type
     // attribute cache: a few dozen instructions instead of a dictionary walk.
     if let Ok(t) = cls.cast::<PyType>() {
+        // StgInfo cannot be subclassed: an exact type test, not a walk of the MRO.
         return capi::private::type_lookup(t, name)?
-            .cast_into::<StgInfo>()
+            .cast_into_exact::<StgInfo>()
             .ok();
     }
     let attr = cls.getattr(name).ok()?;

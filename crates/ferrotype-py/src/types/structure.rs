@@ -14,8 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
+use crate::capi::private::type_lookup;
 use crate::capi::slots::{DescrGet, Quick};
-use crate::capi::values::{bounded_items, int_low_bits, sequence_item, sequence_len};
+use crate::capi::values::{
+    bounded_items, generic_setattr, int_low_bits, sequence_item, sequence_len,
+};
 use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -174,6 +177,59 @@ impl CField {
         }
         get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
     }
+
+    /// `instance.field = value`: the value written into the instance's memory (the
+    /// body of `__set__`, also called by `__init__` for the positional values).
+    pub fn set_value(
+        slf: &Bound<'_, Self>,
+        obj: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let f = slf.get();
+        let cd = instance(obj, &f.owner)?;
+        f.check_inside(cd.get())?;
+        cd.get().check_writable()?;
+        let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
+            if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
+                // SAFETY: an 8-byte field inside the structure's memory.
+                unsafe { ptr.cast::<f64>().write_unaligned(v.value()) };
+                return Ok(());
+            }
+        }
+        if let Some((shift, bits, kind)) = f.bits {
+            let v: u64 = if kind == IntKind::Bool {
+                u64::from(value.is_truthy()?)
+            } else if strict::enabled() {
+                // Strict mode's rule, at the field's width.
+                let v = int_value(value)?;
+                let min = -(1i128 << (bits - 1));
+                let max = (1i128 << bits) - 1;
+                if !(min..=max).contains(&v) {
+                    return Err(PyOverflowError::new_err(format!(
+                        "int too long to convert to a {bits}-bit field"
+                    )));
+                }
+                v as u64
+            } else {
+                // ctypes: the low bits of any integer, masked to the field's width by
+                // the write (a signed field reads them back sign-extended).
+                int_low_bits(value)?
+            };
+            // SAFETY: as in __get__; the unit is writable instance memory.
+            unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
+            return Ok(());
+        }
+        let info = f.proto_info.bind(py).get();
+        if let Some(code) = info.char_elem() {
+            // ctypes: a character-array field takes a string (instances are copied).
+            if as_cdata(value).is_none() {
+                return set_char_units(ptr, info.length(), code, value, true);
+            }
+        }
+        set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
+    }
 }
 
 #[pymethods]
@@ -289,50 +345,7 @@ impl CField {
         obj: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let py = slf.py();
-        let f = slf.get();
-        let cd = instance(obj, &f.owner)?;
-        f.check_inside(cd.get())?;
-        cd.get().check_writable()?;
-        let ptr = cd.get().ptr().wrapping_add(f.offset);
-        if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
-            if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
-                // SAFETY: an 8-byte field inside the structure's memory.
-                unsafe { ptr.cast::<f64>().write_unaligned(v.value()) };
-                return Ok(());
-            }
-        }
-        if let Some((shift, bits, kind)) = f.bits {
-            let v: u64 = if kind == IntKind::Bool {
-                u64::from(value.is_truthy()?)
-            } else if strict::enabled() {
-                // Strict mode's rule, at the field's width.
-                let v = int_value(value)?;
-                let min = -(1i128 << (bits - 1));
-                let max = (1i128 << bits) - 1;
-                if !(min..=max).contains(&v) {
-                    return Err(PyOverflowError::new_err(format!(
-                        "int too long to convert to a {bits}-bit field"
-                    )));
-                }
-                v as u64
-            } else {
-                // ctypes: the low bits of any integer, masked to the field's width by
-                // the write (a signed field reads them back sign-extended).
-                int_low_bits(value)?
-            };
-            // SAFETY: as in __get__; the unit is writable instance memory.
-            unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
-            return Ok(());
-        }
-        let info = f.proto_info.bind(py).get();
-        if let Some(code) = info.char_elem() {
-            // ctypes: a character-array field takes a string (instances are copied).
-            if as_cdata(value).is_none() {
-                return set_char_units(ptr, info.length(), code, value, true);
-            }
-        }
-        set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
+        CField::set_value(slf, obj, value)
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -719,6 +732,7 @@ pub fn init_struct_type(
                 let b = b.get();
                 let inherited = CompoundInfo {
                     field_names: b.field_names().to_vec(),
+                    field_keys: clone_keys(py, b),
                     format_members: b
                         .compound()
                         .map(|c| c.format_members.clone())
@@ -829,6 +843,10 @@ pub fn init_struct_type(
             .collect::<PyResult<_>>()?,
         Err(_) => Vec::new(),
     };
+    let mut keys = base_info
+        .as_ref()
+        .map(|b| clone_keys(py, b.get()))
+        .unwrap_or_default();
     let mut descriptors = Vec::with_capacity(decls.len());
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
         let field = Bound::new(
@@ -859,7 +877,9 @@ pub fn init_struct_type(
                 standalone: false,
             },
         )?;
-        cls.setattr(d.name.as_str(), &field)?;
+        let name = PyString::intern(py, &d.name);
+        cls.setattr(&name, &field)?;
+        keys.push((name.unbind(), field.clone().into_any().unbind()));
         names.push(d.name.clone());
         descriptors.push(field);
     }
@@ -924,6 +944,7 @@ pub fn init_struct_type(
                     is_union,
                     CompoundInfo {
                         field_names: names,
+                        field_keys: keys,
                         fields_final: true,
                         format_members,
                         address_fields: address_fields(
@@ -943,6 +964,14 @@ pub fn init_struct_type(
         },
     )?;
     Ok(())
+}
+
+/// A base's field keys, for a derived class's own list.
+fn clone_keys(py: Python<'_>, b: &StgInfo) -> Vec<(Py<PyString>, Py<PyAny>)> {
+    b.field_keys()
+        .iter()
+        .map(|(n, d)| (n.clone_ref(py), d.clone_ref(py)))
+        .collect()
 }
 
 fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
@@ -1068,10 +1097,33 @@ fn init_fields(
     args: &Bound<'_, PyTuple>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
+    let py = slf.py();
     let names = info.field_names();
-    // As in ctypes, the fields are assigned before the surplus is refused.
-    for (name, v) in names.iter().zip(args.iter()) {
-        slf.setattr(name.as_str(), v)?;
+    let keys = info.field_keys();
+    // ctypes assigns each positional value with `setattr(self, name, value)`. Where the
+    // class takes `object.__setattr__` and the name still resolves to the field's own
+    // descriptor (a data descriptor, so the instance dict is never consulted), that
+    // assignment is exactly the descriptor's `__set__`, called here directly; any other
+    // class (a `__setattr__` override, a field name shadowed in a subclass) gets the
+    // `setattr`.
+    if !args.is_empty() {
+        let cls = slf.get_type();
+        let direct = generic_setattr(&cls);
+        // As in ctypes, the fields are assigned before the surplus is refused.
+        for ((name, descr), v) in keys.iter().zip(args.iter()) {
+            let name = name.bind(py);
+            if direct {
+                if let Some(found) = type_lookup(&cls, name) {
+                    if found.is(descr) {
+                        if let Ok(field) = found.cast::<CField>() {
+                            CField::set_value(field, slf, &v)?;
+                            continue;
+                        }
+                    }
+                }
+            }
+            slf.setattr(name, v)?;
+        }
     }
     if args.len() > names.len() {
         return Err(PyTypeError::new_err("too many initializers"));
