@@ -45,7 +45,8 @@ pub trait DataClass: PyClass + 'static {
     type Data: Payload;
     /// The payload of a new instance of `cls` (a subclass of this class), in `tp_new`.
     fn construct(cls: &Bound<'_, PyType>) -> PyResult<Self::Data>;
-    /// The body of `__init__`, shared with the class's PyO3 `__init__` method.
+    /// The body of `__init__`, shared with the class's PyO3 `__init__` method. With no
+    /// arguments and no keywords it must do nothing (the raw slot skips it then).
     fn init(
         data: &Bound<'_, Self::Data>,
         args: &Bound<'_, PyTuple>,
@@ -305,6 +306,11 @@ unsafe extern "C" fn init_slot<K: DataClass>(
     args: *mut ffi::PyObject,
     kwds: *mut ffi::PyObject,
 ) -> c_int {
+    // `T()`: nothing to initialise (the `DataClass::init` contract).
+    // SAFETY: `args` is the live argument tuple of the call.
+    if kwds.is_null() && unsafe { ffi::PyTuple_GET_SIZE(args) } == 0 {
+        return 0;
+    }
     // SAFETY: the interpreter calls tp_init with the GIL held.
     let py = unsafe { Python::assume_attached() };
     let body = || -> PyResult<()> {
