@@ -484,7 +484,13 @@ def POINTER(cls):
 
 def pointer(obj):
     """A new pointer instance pointing to ``obj``."""
-    return POINTER(type(obj))(obj)
+    # The cached pointer type looked up here, saving the call of POINTER (as ctypes'
+    # C `pointer` does); POINTER makes it the first time.
+    try:
+        cls = _pointer_type_cache[type(obj)]
+    except KeyError:
+        cls = POINTER(type(obj))
+    return cls(obj)
 
 
 if _POINTER_TYPE_ATTR:

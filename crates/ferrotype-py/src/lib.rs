@@ -105,6 +105,11 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     }
     objects::make_immutable(&CField::type_object(py));
     slots::install_descr_get::<CharArrayAttr>(py);
+    slots::install_getset::<types::pointer::Contents>(
+        &Pointer::type_object(py),
+        c"contents",
+        c"the object this pointer points to (read-write)",
+    )?;
     slots::install_getset::<types::simple::Value>(
         &SimpleCData::type_object(py),
         c"value",

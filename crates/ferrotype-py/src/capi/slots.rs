@@ -231,6 +231,10 @@ pub trait GetSet: 'static {
     fn get(obj: &Bound<'_, Self::Target>) -> PyResult<Py<PyAny>>;
     /// Sets the attribute (deletion is refused before this is called).
     fn set(obj: &Bound<'_, Self::Target>, value: &Bound<'_, PyAny>) -> PyResult<()>;
+    /// The error `del obj.attr` raises.
+    fn delete_error() -> PyErr {
+        PyTypeError::new_err("can't delete attribute")
+    }
 }
 
 /// Gives `cls` the attribute `name` served by `G`. `cls` must be `G::Target` or a
@@ -288,7 +292,7 @@ unsafe extern "C" fn getset_set<G: GetSet>(
     let py = unsafe { Python::assume_attached() };
     let done = run_slot(py, "ferrotype: a Rust panic setting an attribute", || {
         if value.is_null() {
-            return Err(PyTypeError::new_err("can't delete attribute"));
+            return Err(G::delete_error());
         }
         // SAFETY: as in `getset_get`; `value` is a live object borrowed for the call.
         let (obj, value) = unsafe {
