@@ -123,7 +123,7 @@ def call_cells(ct, libpath: str) -> dict:
     keep = bench.ctypes_cells(ct, libpath, keep_gil=ct.__name__ != "ctypes")
 
     def w4():
-        f = getattr(ct.CDLL(libpath), "mixed6p")
+        f = ct.CDLL(libpath).mixed6p
         f.argtypes = [ct.c_int, ct.c_double, ct.c_void_p, ct.c_int64, ct.c_float, ct.c_char_p]
         f.restype = ct.c_double
         buf = ct.create_string_buffer(8)

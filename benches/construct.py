@@ -226,9 +226,7 @@ def cffi_rows() -> dict:
     import cffi
 
     ffi = cffi.FFI()
-    fields = " ".join(
-        f"{'int' if i % 2 == 0 else 'double'} f{i:02d};" for i in range(S20_FIELDS)
-    )
+    fields = " ".join(f"{'int' if i % 2 == 0 else 'double'} f{i:02d};" for i in range(S20_FIELDS))
     ffi.cdef(f"typedef struct {{ double x, y; }} Point; typedef struct {{ {fields} }} S20;")
     new = ffi.new
 
