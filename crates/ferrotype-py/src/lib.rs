@@ -27,9 +27,10 @@ use pyo3::{PyClassInitializer, PyTypeInfo};
 /// glibc's `calloc`/`free` pair costs, and it needs no GIL (unlike pymalloc), so memory
 /// may be allocated or freed on any thread. Without the `mimalloc` feature (the
 /// AddressSanitizer and valgrind builds of `tools/sanitize.sh`) it is the system allocator.
+/// `capi::alloc` says why it is not the `mimalloc` crate's allocator.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: capi::alloc::MiMalloc = capi::alloc::MiMalloc;
 
 mod api;
 mod capi;
@@ -96,6 +97,7 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     objects::install::<Structure>(py)?;
     objects::install::<Union>(py)?;
     types::array::SUBSCRIPT.install::<Array>(py);
+    types::array::SUBSCRIPT.install_seq::<Array>(py);
     types::pointer::SUBSCRIPT.install::<Pointer>(py);
     slots::install_descr_get::<CField>(py);
     // As ctypes' CField: immutable, and made only by the structure metaclasses before

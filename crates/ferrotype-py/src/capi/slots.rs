@@ -49,11 +49,24 @@ pub trait IntSubscript: PyClass + 'static {
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
 }
 
+/// A native class whose instances are also read by position through a raw `sq_item`
+/// slot: `PySequence_GetItem`, which the sequence iterator (`list(a)`, `for x in a`)
+/// calls for each element.
+pub trait SeqItem: IntSubscript {
+    /// `PySequence_GetItem(slf, index)`: CPython has already added the length to a
+    /// negative index, so one still negative is out of range.
+    fn seq_item(slf: &Bound<'_, Self>, index: isize) -> PyResult<Py<PyAny>>;
+}
+
 /// A raw `mp_subscript` slot for exact-int keys over the slot PyO3 generated for a
-/// native class's `__getitem__`, which every other key still takes.
+/// native class's `__getitem__`, which every other key still takes; and, for a
+/// [`SeqItem`] class, a raw `sq_item` slot instead of PyO3's (which boxes the index
+/// into an int and calls `__getitem__`).
 pub struct FastSubscript {
     generated: OnceLock<ffi::binaryfunc>,
     fast: OnceLock<ffi::binaryfunc>,
+    generated_item: OnceLock<ffi::ssizeargfunc>,
+    fast_item: OnceLock<ffi::ssizeargfunc>,
 }
 
 impl FastSubscript {
@@ -62,6 +75,23 @@ impl FastSubscript {
         FastSubscript {
             generated: OnceLock::new(),
             fast: OnceLock::new(),
+            generated_item: OnceLock::new(),
+            fast_item: OnceLock::new(),
+        }
+    }
+
+    /// Remembers PyO3's `sq_item` slot of the native class of `K` and makes the raw one
+    /// `K`'s (at module initialisation, with [`FastSubscript::install`]).
+    pub fn install_seq<K: SeqItem>(&self, py: Python<'_>) {
+        let native = K::type_object(py);
+        // SAFETY: the type object is initialised; its sequence table is only read.
+        let generated = unsafe {
+            let seq = (*native.as_type_ptr()).tp_as_sequence;
+            seq.as_ref().and_then(|m| m.sq_item)
+        };
+        if let Some(g) = generated {
+            let _ = self.generated_item.set(g);
+            let _ = self.fast_item.set(seq_item::<K>);
         }
     }
 
@@ -104,6 +134,18 @@ impl FastSubscript {
                 ffi::PyType_Modified(tp);
             }
         }
+        let (Some(generated), Some(fast)) = (self.generated_item.get(), self.fast_item.get())
+        else {
+            return;
+        };
+        // SAFETY: as above, for the sequence table heap types embed.
+        unsafe {
+            let seq = (*tp).tp_as_sequence;
+            if !seq.is_null() && (*seq).sq_item.map(|f| f as usize) == Some(*generated as usize) {
+                (*seq).sq_item = Some(*fast);
+                ffi::PyType_Modified(tp);
+            }
+        }
     }
 }
 
@@ -142,6 +184,25 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
             )
         };
         K::item(&slf, &key)
+    })
+}
+
+/// The raw `sq_item` slot of `K`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `obj` an instance of a class that
+/// [`FastSubscript::adopt`] switched (a subclass of `K`'s native class).
+unsafe extern "C" fn seq_item<K: SeqItem>(
+    obj: *mut ffi::PyObject,
+    index: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a slot.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic while indexing", || {
+        // SAFETY: `obj` is a live object borrowed for the call; the slot is only
+        // installed on subclasses of `K`'s native class, whose instances are `K`s.
+        let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<K>() };
+        K::seq_item(&slf, index)
     })
 }
 

@@ -75,6 +75,7 @@ unsafe impl Send for CData {}
 unsafe impl Sync for CData {}
 
 impl CData {
+    #[inline]
     fn with_storage(
         storage: Storage,
         size: usize,
@@ -97,6 +98,7 @@ impl CData {
     }
 
     /// A zero-filled instance of `size` bytes owning its memory.
+    #[inline]
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
         let storage = if size <= INLINE && align <= INLINE {
             Storage::Inline
@@ -107,6 +109,7 @@ impl CData {
     }
 
     /// An instance of the type described by `info`, zero-filled.
+    #[inline]
     pub fn for_type(info: &Bound<'_, StgInfo>) -> PyResult<CData> {
         let i = info.get();
         CData::new_owned(info.clone().unbind(), i.size, i.align)
@@ -422,21 +425,21 @@ impl CData {
 
 impl capi::objects::Payload for CData {
     /// Releases what the instance holds, in field order, dropping each reference at once
-    /// (as a `Bound`).
-    fn dispose(self, py: Python<'_>) {
-        let CData {
-            storage,
-            base,
-            objects,
-            pin,
-            info,
-            ..
-        } = self;
-        drop(storage);
-        drop(base.map(|b| b.into_bound(py)));
-        drop(objects.take(py));
-        drop(pin.take(py));
-        drop(info.into_bound(py));
+    /// (as a `Bound`), without moving the value out of the object first. The fields not
+    /// named here (the inline bytes, cells of plain values, `index`, `readonly`) own
+    /// nothing.
+    unsafe fn dispose(this: *mut CData, py: Python<'_>) {
+        // SAFETY: the caller's contract: `this` is a live value used never again, so
+        // each field that owns something is dropped or read out exactly once.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*this).storage));
+            if let Some(b) = std::ptr::read(std::ptr::addr_of!((*this).base)) {
+                drop(b.into_bound(py));
+            }
+            drop((*this).objects.take(py));
+            drop((*this).pin.take(py));
+            drop(std::ptr::read(std::ptr::addr_of!((*this).info)).into_bound(py));
+        }
     }
 }
 
@@ -558,6 +561,7 @@ impl CData {
 /// its `tp_new`: a zero-filled buffer of the class's size. A class without type
 /// information of that kind (an abstract base, a pointer class without `_type_`)
 /// raises ctypes' `TypeError`.
+#[inline]
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {

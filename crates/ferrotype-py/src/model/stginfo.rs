@@ -531,17 +531,22 @@ pub const INFO_ATTR: &str = "_ft_info_";
 /// The type information of `cls`, if it is a ferrotype type.
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
     let py = cls.py();
-    let name = intern!(py, INFO_ATTR);
-    // A class's attribute as the attribute protocol finds it on the class (StgInfo is
-    // not a descriptor, and metaclasses do not define it), through CPython's type
-    // attribute cache: a few dozen instructions instead of a dictionary walk.
     if let Ok(t) = cls.cast::<PyType>() {
-        // StgInfo cannot be subclassed: an exact type test, not a walk of the MRO.
-        return capi::private::type_lookup(t, name)?
+        // A class's own information is attached to the type object (`set_info`).
+        // StgInfo cannot be subclassed: exact type tests.
+        if let Some(own) = capi::objects::own_info(t) {
+            if let Ok(info) = own.cast_exact::<StgInfo>() {
+                return Some(info.to_owned());
+            }
+        }
+        // A class that inherits its base's: the attribute as the attribute protocol
+        // finds it on the class (StgInfo is not a descriptor, and metaclasses do not
+        // define it), through CPython's type attribute cache.
+        return capi::private::type_lookup(t, intern!(py, INFO_ATTR))?
             .cast_into_exact::<StgInfo>()
             .ok();
     }
-    let attr = cls.getattr(name).ok()?;
+    let attr = cls.getattr(intern!(py, INFO_ATTR)).ok()?;
     attr.cast_into::<StgInfo>().ok()
 }
 
@@ -570,6 +575,8 @@ pub fn own_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, Stg
 pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
     let info = Bound::new(cls.py(), info)?;
     cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
+    // Also on the type object itself, where `info_of` reads it first.
+    capi::objects::set_own_info(cls, info.as_any());
     capi::objects::adopt(cls);
     Ok(info)
 }

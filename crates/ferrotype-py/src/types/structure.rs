@@ -848,6 +848,7 @@ pub fn init_struct_type(
         .map(|b| clone_keys(py, b.get()))
         .unwrap_or_default();
     let mut descriptors = Vec::with_capacity(decls.len());
+    let direct = plain_metaclass_setattr(cls);
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
         let field = Bound::new(
             py,
@@ -878,7 +879,7 @@ pub fn init_struct_type(
             },
         )?;
         let name = PyString::intern(py, &d.name);
-        cls.setattr(&name, &field)?;
+        set_class_attr(cls, &name, field.as_any(), direct)?;
         keys.push((name.unbind(), field.clone().into_any().unbind()));
         names.push(d.name.clone());
         descriptors.push(field);
@@ -891,7 +892,7 @@ pub fn init_struct_type(
                 "'{a}' is specified in _anonymous_ but not in _fields_"
             )));
         };
-        add_anonymous(cls, field.get())?;
+        add_anonymous(cls, field.get(), direct)?;
     }
 
     // The libffi description, for passing by value.
@@ -974,7 +975,38 @@ fn clone_keys(py: Python<'_>, b: &StgInfo) -> Vec<(Py<PyString>, Py<PyAny>)> {
         .collect()
 }
 
-fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
+/// Whether the metaclass of `cls` sets attributes as ferrotype's structure metaclass
+/// does: its `__setattr__` is that one's, which adds only the `_fields_` handling to
+/// `type`'s. Then a field descriptor can be set through `type`'s own setattr, without
+/// entering the Python `__setattr__` (about 2,500 instructions per field).
+fn plain_metaclass_setattr(cls: &Bound<'_, PyType>) -> bool {
+    let py = cls.py();
+    let name = intern!(py, "__setattr__");
+    let Ok(native) = crate::model::registry::native(py, Kind::Struct) else {
+        return false;
+    };
+    let ours = type_lookup(&native.get_type(), name);
+    let theirs = type_lookup(&cls.get_type(), name);
+    matches!((ours, theirs), (Some(a), Some(b)) if a.is(&b))
+}
+
+/// Sets a class attribute made by the layout (a field descriptor): directly through
+/// `type`'s setattr when `direct` (see [`plain_metaclass_setattr`]; a field named
+/// `_fields_` is not special then), else through the metaclass, as ctypes does.
+fn set_class_attr(
+    cls: &Bound<'_, PyType>,
+    name: &Bound<'_, PyString>,
+    value: &Bound<'_, PyAny>,
+    direct: bool,
+) -> PyResult<()> {
+    if direct && name.to_str().is_ok_and(|n| n != "_fields_") {
+        crate::capi::objects::type_setattr(cls, name, value)
+    } else {
+        cls.setattr(name, value)
+    }
+}
+
+fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField, direct: bool) -> PyResult<()> {
     let py = cls.py();
     let proto = field.proto.bind(py);
     let info = field.proto_info.get();
@@ -995,9 +1027,10 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
         };
         let moved = sub.get().shifted(py, field.offset, cls);
         if moved.anonymous {
-            add_anonymous(cls, &moved)?;
+            add_anonymous(cls, &moved, direct)?;
         } else {
-            cls.setattr(name.as_str(), Bound::new(py, moved)?)?;
+            let key = PyString::intern(py, name);
+            set_class_attr(cls, &key, Bound::new(py, moved)?.as_any(), direct)?;
         }
     }
     Ok(())
