@@ -96,6 +96,7 @@ def test_sequence_item_slot_is_switched_per_class(ferrotype, native) -> None:
     ft = ferrotype
     b, c = native._slot_report(native.Array), native._slot_report(ft.c_int * 4)
     assert c["sq_item"] not in (0, b["sq_item"])
+    assert native._slot_report(ft.c_double * 2)["sq_item"] == c["sq_item"]
     a = (ft.c_double * 4)(1, 2, 3, 4)
     assert list(a) == [1.0, 2.0, 3.0, 4.0]
     assert list(iter((ft.c_int * 0)())) == []
@@ -107,6 +108,7 @@ def test_sequence_item_slot_is_switched_per_class(ferrotype, native) -> None:
             return "own"
 
     assert list(Own()) == ["own", "own"]
+    assert native._slot_report(Own)["sq_item"] != c["sq_item"]
 
 
 def test_own_type_information_is_held_by_the_type_object(ferrotype) -> None:

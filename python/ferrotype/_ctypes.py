@@ -396,7 +396,8 @@ class PyCStructType(_CDataType):
                 # 3.13; or `_abstract_`) cannot take `_fields_`.
                 raise TypeError("ctypes state is not initialized")
             # Field types of the stdlib's ctypes become their ferrotype equivalents.
-            value = _interop.map_fields(value)
+            if not _native._fields_are_native(value):
+                value = _interop.map_fields(value)
             _native.init_struct_type(cls, cls._ft_union_, value)
         type.__setattr__(cls, name, value)
 

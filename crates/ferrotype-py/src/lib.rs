@@ -182,6 +182,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<model::errors::ArgumentError>(),
     )?;
     m.add_function(wrap_pyfunction!(types::structure::init_struct_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::structure::fields_are_native, m)?)?;
     m.add_function(wrap_pyfunction!(types::simple::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::init_array_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::pointer::init_pointer_type, m)?)?;

@@ -60,12 +60,13 @@ pub trait SeqItem: IntSubscript {
 
 /// A raw `mp_subscript` slot for exact-int keys over the slot PyO3 generated for a
 /// native class's `__getitem__`, which every other key still takes; and, for a
-/// [`SeqItem`] class, a raw `sq_item` slot instead of PyO3's (which boxes the index
-/// into an int and calls `__getitem__`).
+/// [`SeqItem`] class, a raw `sq_item` slot instead of CPython's generic one (which
+/// looks `__getitem__` up and calls it with the index boxed into an int).
 pub struct FastSubscript {
     generated: OnceLock<ffi::binaryfunc>,
     fast: OnceLock<ffi::binaryfunc>,
-    generated_item: OnceLock<ffi::ssizeargfunc>,
+    /// The native class's `__getitem__` (the descriptor in its dict).
+    native_getitem: OnceLock<Py<PyAny>>,
     fast_item: OnceLock<ffi::ssizeargfunc>,
 }
 
@@ -75,22 +76,17 @@ impl FastSubscript {
         FastSubscript {
             generated: OnceLock::new(),
             fast: OnceLock::new(),
-            generated_item: OnceLock::new(),
+            native_getitem: OnceLock::new(),
             fast_item: OnceLock::new(),
         }
     }
 
-    /// Remembers PyO3's `sq_item` slot of the native class of `K` and makes the raw one
-    /// `K`'s (at module initialisation, with [`FastSubscript::install`]).
+    /// Remembers the `__getitem__` of the native class of `K` and makes the raw `sq_item`
+    /// slot `K`'s (at module initialisation, with [`FastSubscript::install`]).
     pub fn install_seq<K: SeqItem>(&self, py: Python<'_>) {
         let native = K::type_object(py);
-        // SAFETY: the type object is initialised; its sequence table is only read.
-        let generated = unsafe {
-            let seq = (*native.as_type_ptr()).tp_as_sequence;
-            seq.as_ref().and_then(|m| m.sq_item)
-        };
-        if let Some(g) = generated {
-            let _ = self.generated_item.set(g);
+        if let Some(g) = super::private::type_lookup(&native, pyo3::intern!(py, "__getitem__")) {
+            let _ = self.native_getitem.set(g.unbind());
             let _ = self.fast_item.set(seq_item::<K>);
         }
     }
@@ -134,14 +130,23 @@ impl FastSubscript {
                 ffi::PyType_Modified(tp);
             }
         }
-        let (Some(generated), Some(fast)) = (self.generated_item.get(), self.fast_item.get())
+        // A class's `sq_item` is CPython's generic `slot_sq_item`, which looks
+        // `__getitem__` up and calls it; the raw slot replaces it when that lookup finds
+        // the native class's own `__getitem__` (no class in between defines one).
+        let (Some(native_getitem), Some(fast)) = (self.native_getitem.get(), self.fast_item.get())
         else {
             return;
         };
+        let py = cls.py();
+        let inherited = super::private::type_lookup(cls, pyo3::intern!(py, "__getitem__"))
+            .is_some_and(|g| g.is(native_getitem.bind(py)));
+        if !inherited {
+            return;
+        }
         // SAFETY: as above, for the sequence table heap types embed.
         unsafe {
             let seq = (*tp).tp_as_sequence;
-            if !seq.is_null() && (*seq).sq_item.map(|f| f as usize) == Some(*generated as usize) {
+            if !seq.is_null() && (*seq).sq_item.is_some() {
                 (*seq).sq_item = Some(*fast);
                 ffi::PyType_Modified(tp);
             }

@@ -391,3 +391,23 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, pyo3:
         Ok(Bound::from_owned_ptr_or_err(py, raw)?.cast_into_unchecked())
     }
 }
+
+/// `s` interned: the same object when it is an exact `str` (interned in place, as
+/// `type.__setattr__` would intern the key anyway), else an interned exact copy of its
+/// value.
+pub fn interned<'py>(
+    s: &Bound<'py, pyo3::types::PyString>,
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    let py = s.py();
+    if !s.is_exact_instance_of::<pyo3::types::PyString>() {
+        return Ok(pyo3::types::PyString::intern(py, s.to_str()?));
+    }
+    let mut p = s.clone().into_ptr();
+    // SAFETY: `p` is a new strong reference to an exact str, which
+    // PyUnicode_InternInPlace may replace with the interned equal string (releasing the
+    // reference it was given and handing back a new one).
+    unsafe {
+        ffi::PyUnicode_InternInPlace(&mut p);
+        Ok(Bound::from_owned_ptr(py, p).cast_into_unchecked())
+    }
+}

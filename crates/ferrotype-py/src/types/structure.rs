@@ -501,6 +501,8 @@ fn member_ffi(info: &StgInfo) -> Option<FfiType> {
 /// One `_fields_` entry, validated.
 struct FieldDecl<'py> {
     name: String,
+    /// The name as given (a str).
+    key: Bound<'py, PyString>,
     ty: Bound<'py, PyAny>,
     info: Bound<'py, StgInfo>,
     bits: Option<(i64, IntKind)>,
@@ -572,8 +574,8 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                 )))
             }
         };
-        let name = match name.cast::<PyString>() {
-            Ok(n) => n.to_str()?.to_owned(),
+        let (name, key) = match name.cast::<PyString>() {
+            Ok(n) => (n.to_str()?.to_owned(), n.clone()),
             Err(_) if as_314 => {
                 return Err(PyTypeError::new_err(format!(
                     "CField() argument 'name' must be str, not {}",
@@ -619,6 +621,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
         };
         out.push(FieldDecl {
             name,
+            key,
             ty,
             info,
             bits,
@@ -701,6 +704,39 @@ fn align_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
     n.extract::<isize>()
         .map(|v| Some(v as i64))
         .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C ssize_t"))
+}
+
+/// Whether every field type of `fields` is a ferrotype type, so that `_fields_` needs no
+/// mapping of stdlib ctypes types (`_interop.map_fields`): `fields` an exact list or
+/// tuple of exact tuples or lists of two or three items. Anything else (which the
+/// mapping, or the layout's errors, must see) is false. Reads nothing that runs Python
+/// code.
+#[pyfunction]
+#[pyo3(name = "_fields_are_native")]
+pub fn fields_are_native(fields: &Bound<'_, PyAny>) -> bool {
+    fn native_entry(entry: &Bound<'_, PyAny>) -> bool {
+        let ty = if let Ok(t) = entry.cast_exact::<PyTuple>() {
+            if !(2..=3).contains(&t.len()) {
+                return false;
+            }
+            t.get_item(1)
+        } else if let Ok(l) = entry.cast_exact::<pyo3::types::PyList>() {
+            if !(2..=3).contains(&l.len()) {
+                return false;
+            }
+            l.get_item(1)
+        } else {
+            return false;
+        };
+        ty.is_ok_and(|ty| ty.is_instance_of::<PyType>() && info_of(&ty).is_some())
+    }
+    if let Ok(t) = fields.cast_exact::<PyTuple>() {
+        t.iter().all(|e| native_entry(&e))
+    } else if let Ok(l) = fields.cast_exact::<pyo3::types::PyList>() {
+        l.iter().all(|e| native_entry(&e))
+    } else {
+        false
+    }
 }
 
 /// Computes and installs the layout of a structure or union class from `fields`
@@ -878,7 +914,7 @@ pub fn init_struct_type(
                 standalone: false,
             },
         )?;
-        let name = PyString::intern(py, &d.name);
+        let name = crate::capi::values::interned(&d.key)?;
         set_class_attr(cls, &name, field.as_any(), direct)?;
         keys.push((name.unbind(), field.clone().into_any().unbind()));
         names.push(d.name.clone());
@@ -1082,7 +1118,13 @@ fn format_members(
             continue;
         }
         let fmt = decls[i].info.get().member_format();
-        members.push((fl.offset, fl.size, format!("{fmt}:{}:", decls[i].name)));
+        let name = &decls[i].name;
+        let mut text = String::with_capacity(fmt.len() + name.len() + 2);
+        text.push_str(&fmt);
+        text.push(':');
+        text.push_str(name);
+        text.push(':');
+        members.push((fl.offset, fl.size, text));
         end = fl.offset + fl.size;
     }
     members
@@ -1095,10 +1137,14 @@ fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
         match gap {
             0 => {}
             1 => out.push('x'),
-            n => out.push_str(&format!("{n}x")),
+            n => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}x");
+            }
         }
     }
-    let mut out = String::from("T{");
+    let mut out = String::with_capacity(8 + members.iter().map(|m| m.2.len() + 4).sum::<usize>());
+    out.push_str("T{");
     let mut pos = 0;
     for (offset, len, text) in members {
         pad(&mut out, offset - pos);
