@@ -182,7 +182,7 @@ pub fn adopt(cls: &Bound<'_, PyType>) {
 /// # Safety
 /// `cls` must be a subtype of a native class installed with [`install`] for payload
 /// type `D`.
-#[inline]
+#[inline(always)]
 pub unsafe fn alloc<'py, D: Payload>(
     cls: &Bound<'py, PyType>,
     data: D,

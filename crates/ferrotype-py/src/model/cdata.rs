@@ -75,7 +75,7 @@ unsafe impl Send for CData {}
 unsafe impl Sync for CData {}
 
 impl CData {
-    #[inline]
+    #[inline(always)]
     fn with_storage(
         storage: Storage,
         size: usize,
@@ -98,7 +98,7 @@ impl CData {
     }
 
     /// A zero-filled instance of `size` bytes owning its memory.
-    #[inline]
+    #[inline(always)]
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
         let storage = if size <= INLINE && align <= INLINE {
             Storage::Inline
@@ -109,7 +109,7 @@ impl CData {
     }
 
     /// An instance of the type described by `info`, zero-filled.
-    #[inline]
+    #[inline(always)]
     pub fn for_type(info: &Bound<'_, StgInfo>) -> PyResult<CData> {
         let i = info.get();
         CData::new_owned(info.clone().unbind(), i.size, i.align)
@@ -561,7 +561,7 @@ impl CData {
 /// its `tp_new`: a zero-filled buffer of the class's size. A class without type
 /// information of that kind (an abstract base, a pointer class without `_type_`)
 /// raises ctypes' `TypeError`.
-#[inline]
+#[inline(always)]
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {

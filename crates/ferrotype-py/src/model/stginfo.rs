@@ -529,19 +529,29 @@ impl StgInfo {
 pub const INFO_ATTR: &str = "_ft_info_";
 
 /// The type information of `cls`, if it is a ferrotype type.
+#[inline]
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
-    let py = cls.py();
     if let Ok(t) = cls.cast::<PyType>() {
         // A class's own information is attached to the type object (`set_info`).
-        // StgInfo cannot be subclassed: exact type tests.
+        // StgInfo cannot be subclassed: an exact type test.
         if let Some(own) = capi::objects::own_info(t) {
             if let Ok(info) = own.cast_exact::<StgInfo>() {
                 return Some(info.to_owned());
             }
         }
-        // A class that inherits its base's: the attribute as the attribute protocol
-        // finds it on the class (StgInfo is not a descriptor, and metaclasses do not
-        // define it), through CPython's type attribute cache.
+    }
+    looked_up_info(cls)
+}
+
+/// [`info_of`] for a class without information of its own, or an object that is not a
+/// class.
+#[inline(never)]
+fn looked_up_info<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
+    let py = cls.py();
+    if let Ok(t) = cls.cast::<PyType>() {
+        // The attribute as the attribute protocol finds it on the class (StgInfo is not
+        // a descriptor, and metaclasses do not define it), through CPython's type
+        // attribute cache.
         return capi::private::type_lookup(t, intern!(py, INFO_ATTR))?
             .cast_into_exact::<StgInfo>()
             .ok();
