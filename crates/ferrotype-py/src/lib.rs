@@ -205,6 +205,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::numpy_c_api, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::as_array, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::as_ctypes, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::set_numpy_spec, m)?)?;
     m.add(
         "sizeof",
         capi::slots::raw_function::<api::functions::SizeofFn>(m)?,

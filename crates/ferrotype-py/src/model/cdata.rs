@@ -342,6 +342,18 @@ impl CData {
             .as_ref()
             .and_then(|c| c.cast_exact::<PyDict>().ok())
         {
+            // The common keys of an instance that is not a view: interned once.
+            if self.base.is_none() {
+                let common = match index {
+                    -1 => Some(pyo3::intern!(py, "ffffffff")),
+                    0 => Some(pyo3::intern!(py, "0")),
+                    1 => Some(pyo3::intern!(py, "1")),
+                    _ => None,
+                };
+                if let Some(key) = common {
+                    return d.set_item(key, obj);
+                }
+            }
             return d.set_item(self.keep_key(py, index), obj);
         }
         let root = self.root(py);

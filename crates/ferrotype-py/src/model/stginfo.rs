@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::capi;
-use crate::capi::gilcell::GilCell;
+use crate::capi::gilcell::{GilCell, GilSlot};
 
 /// What kind of ctypes type a class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub struct StgInfo {
     pub has_pointer: bool,
     /// What only this kind of type has.
     pub detail: Detail,
+    /// What `ferrotype.ctypeslib` computed once about the type (for arrays: the NumPy
+    /// dtype, shape and size of `as_array`'s views), read back by the extension's NumPy
+    /// bridge (`api/numpy.rs`); empty until then.
+    pub numpy: GilSlot,
 }
 
 /// The part of the type information that depends on the kind.
@@ -270,6 +274,7 @@ impl StgInfo {
     /// garbage collector: a pointer type and its target refer to each other from 3.14
     /// (`T.__pointer_type__`), and such cycles must be collectable.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.numpy.traverse(&visit)?;
         match &self.detail {
             Detail::Array(a) => {
                 visit.call(&a.elem)?;
@@ -322,6 +327,7 @@ impl StgInfo {
             shape: Vec::new(),
             has_pointer: false,
             detail,
+            numpy: GilSlot::new(),
         }
     }
 
