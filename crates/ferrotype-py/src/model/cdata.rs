@@ -455,6 +455,9 @@ impl capi::objects::Payload for CData {
     }
 }
 
+/// `ferrotype._native._unpickle`, for `__reduce__`.
+static UNPICKLE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
 #[pymethods]
 impl CData {
     #[getter]
@@ -495,9 +498,14 @@ impl CData {
             Err(_) => PyDict::new(py).into_any(),
         };
         let state = (dict, this.to_bytes(py)?);
-        let native = py.import("ferrotype._native")?;
+        // The module function, found once (an import per call cost as much as the rest).
+        let unpickle = UNPICKLE.get_or_try_init(py, || {
+            py.import("ferrotype._native")?
+                .getattr("_unpickle")
+                .map(Bound::unbind)
+        })?;
         let cls = slf.get_type();
-        (native.getattr("_unpickle")?, (cls, state))
+        (unpickle.bind(py), (cls, state))
             .into_pyobject(py)
             .map(|t| t.into_any())
     }
