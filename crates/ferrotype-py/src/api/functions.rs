@@ -36,6 +36,9 @@ use std::ffi::CStr;
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     // A class first: telling one is a flag test, and a class is never an instance.
     if obj.is_instance_of::<PyType>() {
+        if let Some(size) = crate::model::stginfo::own_size(obj) {
+            return Ok(size);
+        }
         if let Some(i) = info_of(obj) {
             return Ok(i.get().size);
         }

@@ -549,6 +549,17 @@ pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
     looked_up_info(cls)
 }
 
+/// The size of the class `cls` from its own information, without taking a reference
+/// to it (`sizeof`'s fast path); `None` when `cls` is not a class with information of
+/// its own.
+#[inline]
+pub fn own_size(cls: &Bound<'_, PyAny>) -> Option<usize> {
+    let t = cls.cast::<PyType>().ok()?;
+    let own = capi::objects::own_info(t)?;
+    let info = own.cast_exact::<StgInfo>().ok()?;
+    Some(info.get().size)
+}
+
 /// [`info_of`] for a class without information of its own, or an object that is not a
 /// class.
 #[inline(never)]
