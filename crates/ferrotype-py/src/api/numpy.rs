@@ -133,10 +133,12 @@ pub fn set_numpy_spec(cls: &Bound<'_, PyType>, spec: &Bound<'_, PyTuple>) -> PyR
     Ok(())
 }
 
+/// One remembered view class: the dtype, the shape, the class.
+type ViewClass = (Py<PyAny>, Vec<isize>, Py<PyType>);
 /// The classes `as_ctypes` made views of, by (dtype, shape): the dtype compared by
 /// identity (the entry keeps it alive, so the identity stays meaningful). A few entries,
 /// the oldest replaced first.
-static AS_CTYPES_CLASSES: Mutex<Vec<(Py<PyAny>, Vec<isize>, Py<PyType>)>> = Mutex::new(Vec::new());
+static AS_CTYPES_CLASSES: Mutex<Vec<ViewClass>> = Mutex::new(Vec::new());
 /// How many (dtype, shape) pairs [`AS_CTYPES_CLASSES`] remembers.
 const AS_CTYPES_CACHED: usize = 32;
 
