@@ -65,7 +65,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
-    if as_cdata(obj).is_none() {
+    let Some(cd) = as_cdata(obj) else {
         // An object of the stdlib's ctypes: its address, through the ferrotype view of
         // it, which the result keeps (and `_obj` is the object itself, as in ctypes).
         if let Some(view) = foreign::adopt(obj, None)? {
@@ -73,9 +73,6 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
             r.obj = Some(obj.clone().unbind());
             return Ok(r);
         }
-    }
-    let Ssize(offset) = offset;
-    let Some(cd) = as_cdata(obj) else {
         return Err(PyTypeError::new_err(
             if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
                 format!("byref() argument 1 {}", not_cdata(obj))
@@ -87,6 +84,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
             },
         ));
     };
+    let Ssize(offset) = offset;
     // ctypes: byref(obj, offset) adds offset to the address.
     let p = cd.get().ptr().wrapping_offset(offset);
     Ok(CArg {
