@@ -75,9 +75,15 @@
 //! 6. **`Bound<PyAny>` and `Option<Bound<PyAny>>` have the layout of a (nullable)
 //!    `*mut PyObject`**, so an argument vector can be borrowed as a slice of `Bound`s.
 //!    *Verified at compile time* (the assertion below).
-//! 7. **NumPy's `PyArrayObject_fields` head**, in [`numpy`]. *Verified by*
-//!    `tests/test_ctypeslib.py`, which compares every fact read with NumPy's own
-//!    attributes, and `tests/test_boundary.py`.
+//! 7. **NumPy's `PyArrayObject_fields` head and C-API table**, in [`numpy`]. The
+//!    table (`_multiarray_umath._ARRAY_API`, handed over by `ctypeslib` at import) is
+//!    used only when its ABI version (entry 0) is NumPy 1.x's or 2.x's, and only for
+//!    entries both keep at the same index: `PyArray_Type` (2), `PyArrayDescr_Type`
+//!    (3), `PyArray_NewFromDescr` (94), `PyArray_SetBaseObject` (282), with the
+//!    signatures of `numpy/__multiarray_api.h`; otherwise `ctypeslib` keeps its Python
+//!    path (`numpy.frombuffer`). *Verified by* `tests/test_ctypeslib.py`, which
+//!    compares every fact read with NumPy's own attributes and runs every `as_array` /
+//!    `as_ctypes` case through both paths, and `tests/test_boundary.py`.
 //! 8. **C functions called by address**, in [`cfuncs`]: `_ctypes`' `_string_at_addr`,
 //!    `_wstring_at_addr` and `_cast_addr` are `extern "C"` functions with ctypes'
 //!    signatures, entered from foreign calls; each attaches to the interpreter as a
