@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on bench-calls ffibench docs lint fmt clean
+.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on bench-calls bench-callgrind ffibench docs lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,11 @@ bench: build $(DOCS_STAMP)  ## call-overhead benchmarks against ctypes, cffi and
 	mkdir -p $(BENCH_OUT)
 	$(PY) benches/bench.py --json $(BENCH_OUT)/bench.json
 	$(PY) tools/bench_charts.py $(BENCH_OUT)/bench.json --out $(BENCH_OUT)
+
+# Instruction counts (valgrind callgrind) of the construction and call rows, checked against
+# the performance targets; exits 1 when one is missed. CGARGS="--quick --only w1,sizeof_type".
+bench-callgrind: build  ## instructions per op under callgrind, checked against the targets
+	$(PY) benches/callgrind.py $(CGARGS)
 
 bench-on:  ## the same benchmarks on interpreter V (3.11-3.15), e.g. make bench-on V=3.14
 	@test -n "$(V)" || { echo "usage: make bench-on V=3.14"; exit 2; }

@@ -57,6 +57,8 @@ import sys
 import tempfile
 import time
 
+import construct  # benches/construct.py (this script's directory is on sys.path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHLIB_C = os.path.join(HERE, "benchlib.c")
 FLOOR_C = os.path.join(HERE, "floor.c")
@@ -96,6 +98,8 @@ WORKLOADS = [
     ("as_array_10", "as_array(c_double * 10)"),
     ("as_array_1e6", "as_array(c_double * 10**6)"),
 ]
+# The section "construction and conversion": the rows of benches/construct.py.
+WORKLOADS += construct.ROWS
 WORKLOAD_IDS = [w for w, _ in WORKLOADS]
 CONTENDERS = [
     "ctypes",
@@ -385,6 +389,7 @@ def ctypes_cells(ct, libpath: str, keep_gil: bool = False) -> dict:
         as_array_10=as_array_n(10),
         as_array_1e6=as_array_n(10**6),
     )
+    cells.update(construct.rows(ct))
     return cells
 
 
@@ -526,6 +531,7 @@ def cffi_cells(libpath: str) -> dict:
         )
     )
     cells["qsort_cb"] = qsort_cb
+    cells.update(construct.cffi_rows())
     return cells
 
 
@@ -686,6 +692,8 @@ def print_table(cells: dict, workloads: list[str], contenders: list[str]) -> dic
     print("workload".ljust(w0) + "".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))
     ratios = {}
     for w in workloads:
+        if w == next((x for x in workloads if x in construct.ROW_IDS), None):
+            print("-- construction and conversion")
         ft = cells.get((w, "ferrotype"))
         r_ct = paired_ratio(ft, cells.get((w, "ctypes")))
         r_cffi = paired_ratio(ft, cells.get((w, "cffi")))

@@ -55,3 +55,9 @@ void shuffle_i32(int *a, int n, unsigned seed) {
         a[j] = t;
     }
 }
+
+/* ffibench's w4 signature: int, double, a pointer, int64, float and a string. */
+double mixed6p(int a, double b, const void *p, int64_t c, float d, const char *s) {
+    return (double)a + b + (p != 0 ? 1.0 : 0.0) + (double)c + (double)d +
+           (s != 0 ? (double)(unsigned char)s[0] : 0.0);
+}

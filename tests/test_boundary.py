@@ -90,6 +90,82 @@ def test_subscript_slots_are_switched_per_class(ferrotype, native) -> None:
     assert (a[1], a[-1], a[0:2]) == (2, 3, [1, 2])
 
 
+def test_sequence_item_slot_is_switched_per_class(ferrotype, native) -> None:
+    """Assumptions 2 and 3: sq_item (the sequence iterator's read) is replaced per array
+    class, and a class defining ``__getitem__`` keeps its own."""
+    ft = ferrotype
+    b, c = native._slot_report(native.Array), native._slot_report(ft.c_int * 4)
+    assert c["sq_item"] not in (0, b["sq_item"])
+    assert native._slot_report(ft.c_double * 2)["sq_item"] == c["sq_item"]
+    a = (ft.c_double * 4)(1, 2, 3, 4)
+    assert list(a) == [1.0, 2.0, 3.0, 4.0]
+    assert list(iter((ft.c_int * 0)())) == []
+
+    class Own(ft.c_int * 2):
+        def __getitem__(self, i):
+            if i >= 2:
+                raise IndexError(i)
+            return "own"
+
+    assert list(Own()) == ["own", "own"]
+    assert native._slot_report(Own)["sq_item"] != c["sq_item"]
+
+
+def test_own_type_information_is_held_by_the_type_object(ferrotype) -> None:
+    """Assumption 10: a class's own StgInfo is in ``tp_cache``, a strong reference CPython
+    visits (``gc.get_referents``) and releases with the class; a subclass does not
+    inherit the field."""
+    import ctypes
+    import gc
+    import weakref
+
+    ft = ferrotype
+    # offsetof(PyTypeObject, tp_cache) on 64-bit builds: 44 pointer-sized fields precede it
+    # (unchanged from 3.8 to 3.15).
+    tp_cache = 8 * 44
+
+    def cached(cls):
+        return ctypes.c_void_p.from_address(id(cls) + tp_cache).value
+
+    class P(ft.Structure):
+        _fields_ = [("x", ft.c_int)]
+
+    info = P.__dict__["_ft_info_"]
+    assert cached(P) == id(info)
+    assert info in gc.get_referents(P)
+
+    class Q(P):
+        pass
+
+    assert cached(Q) == id(Q.__dict__["_ft_info_"]) != id(info)
+
+    class R(ft.c_int):
+        pass
+
+    assert cached(R) in (None, id(R.__dict__.get("_ft_info_")))
+    # The information refers to the class (through its field descriptors): the class is
+    # collected only if the type object's reference was released with it.
+    alive = weakref.ref(P)
+    del P, Q, info
+    gc.collect()
+    assert alive() is None
+
+    # And the information itself is released with the class.
+    def infos():
+        return sum(type(o).__name__ == "StgInfo" for o in gc.get_objects())
+
+    gc.collect()
+    n = infos()
+    for _ in range(3):
+
+        class S(ft.Structure):
+            _fields_ = [("x", ft.c_int), ("y", ft.c_double)]
+
+        del S
+        gc.collect()
+    assert infos() == n
+
+
 def test_descriptor_and_vectorcall_slots(ferrotype, native) -> None:
     """Assumption 2: tp_descr_get on the descriptor classes, vectorcall on every function type."""
     ft = ferrotype

@@ -1376,3 +1376,77 @@ def test_array_ctypes_keep_alive_is_released(ftnp):
     del p
     _collect()
     assert ref() is None
+
+
+# ---- the views made in Rust (api/numpy.rs) ------------------------------------------------------
+
+
+def test_repeated_as_array_views_share_memory_and_keep_the_source(npct):
+    """The first view of an array type is made in Python, later ones in Rust (through NumPy's C
+    API): every one shares the memory, has the type's dtype and shape, and keeps the source alive."""
+    ct, lib = npct
+    for typ, shape in [(ct.c_double * 4, (4,)), ((ct.c_int16 * 3) * 2, (2, 3))]:
+        for _ in range(3):
+            x = typ()
+            a = lib.as_array(x)
+            assert a.shape == shape
+            assert a.flags.writeable and a.flags.c_contiguous
+            a.flat[-1] = 7
+            last = x[-1] if len(shape) == 1 else x[-1][-1]
+            assert last == 7
+            ref = weakref.ref(x) if hasattr(x, "__weakref__") else None
+            del x
+            _collect()
+            assert a.flat[-1] == 7
+            if ref is not None:
+                assert ref() is not None
+            del a
+            _collect()
+            if ref is not None:
+                assert ref() is None
+
+
+def test_as_array_of_a_read_only_instance_is_read_only(ftnp):
+    ft, lib = ftnp
+    typ = ft.c_int32 * 2
+    for _ in range(3):
+        x = typ.from_buffer_copy(b"\x01\x00\x00\x00\x02\x00\x00\x00")
+        assert list(lib.as_array(x)) == [1, 2]
+        ro = ft.c_int32 * 2
+        y = ro.from_buffer(bytearray(8))
+        assert lib.as_array(y).flags.writeable
+    mv = memoryview(b"\x00" * 8)
+    z = lib.as_ctypes(np.frombuffer(mv, np.int32), readonly=True)
+    for _ in range(2):
+        a = lib.as_array(z)
+        assert not a.flags.writeable
+        with pytest.raises(ValueError):
+            a[0] = 1
+
+
+def test_repeated_as_ctypes_views(npct):
+    """Views of arrays of one dtype and shape share one class (remembered in Rust); the checks
+    (strides, read-only) still apply to every call."""
+    ct, lib = npct
+    a, b = np.arange(6.0).reshape(2, 3), np.zeros((2, 3))
+    x, y = lib.as_ctypes(a), lib.as_ctypes(b)
+    assert type(x) is type(y)
+    assert x[1][2] == 5.0
+    y[0][0] = 4.0
+    assert b[0, 0] == 4.0
+    with pytest.raises(TypeError, match="strided arrays not supported"):
+        lib.as_ctypes(a[:, ::2])
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    for _ in range(2):
+        with pytest.raises(TypeError, match="readonly arrays unsupported"):
+            lib.as_ctypes(ro)
+    owner = _owning([1.0, 2.0])
+    ref = weakref.ref(owner)
+    v = lib.as_ctypes(owner)
+    del owner
+    _collect()
+    assert ref() is not None and v[1] == 2.0
+    del v
+    _collect()
+    assert ref() is None

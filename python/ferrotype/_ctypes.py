@@ -397,7 +397,8 @@ class PyCStructType(_CDataType):
                 # 3.13; or `_abstract_`) cannot take `_fields_`.
                 raise TypeError("ctypes state is not initialized")
             # Field types of the stdlib's ctypes become their ferrotype equivalents.
-            value = _interop.map_fields(value)
+            if not _native._fields_are_native(value):
+                value = _interop.map_fields(value)
             _native.init_struct_type(cls, cls._ft_union_, value)
         type.__setattr__(cls, name, value)
 
@@ -487,7 +488,13 @@ def POINTER(cls):
 
 def pointer(obj):
     """A new pointer instance pointing to ``obj``."""
-    return POINTER(type(obj))(obj)
+    # The cached pointer type looked up here, saving the call of POINTER (as ctypes'
+    # C `pointer` does); POINTER makes it the first time.
+    try:
+        cls = _pointer_type_cache[type(obj)]
+    except KeyError:
+        cls = POINTER(type(obj))
+    return cls(obj)
 
 
 if _POINTER_TYPE_ATTR:

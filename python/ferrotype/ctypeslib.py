@@ -246,6 +246,11 @@ def _array_type(elem, shape):
     return elem
 
 
+def _as_ctypes_class(dtype, shape):
+    """The class of ``as_ctypes``' view of an array of ``dtype`` and ``shape``."""
+    return _array_type(as_ctypes_type(dtype), shape)
+
+
 def as_ctypes(obj, readonly=False):
     """A ferrotype object sharing the memory of ``obj`` (anything with
     ``__array_interface__``), typed from its dtype; it keeps ``obj`` alive.
@@ -282,16 +287,33 @@ _array_specs: dict = {}
 _DATA, _POINTER, _OTHER = 0, 1, 2
 
 
+def _numpy_c_api():
+    """Hands NumPy's C-API table to the extension, which then makes ``as_array``'s views
+    itself (``_native.ndarray_view``) instead of through ``numpy.frombuffer``."""
+    try:
+        from numpy._core import _multiarray_umath as m
+    except ImportError:  # NumPy 1.x
+        try:
+            from numpy.core import _multiarray_umath as m
+        except ImportError:
+            return False
+    capsule = getattr(m, "_ARRAY_API", None)
+    return capsule is not None and _native._numpy_c_api(capsule)
+
+
+_NATIVE_VIEWS = _numpy_c_api()
+
+
 def _array_spec(cls):
-    """(kind, element dtype, shape, element count) of a class, cached."""
+    """(kind, element dtype, shape, element count, size in bytes) of a class, cached."""
     try:
         return _array_specs[cls]
     except KeyError:
         pass
     if issubclass(cls, _Pointer):
-        spec = (_POINTER, None, None, 0)
+        spec = (_POINTER, None, None, 0, 0)
     elif not issubclass(cls, _CData):
-        spec = (_OTHER, None, None, 0)
+        spec = (_OTHER, None, None, 0, 0)
     else:
         shape = []
         t = cls
@@ -301,7 +323,8 @@ def _array_spec(cls):
         count = 1
         for n in shape:
             count *= n
-        spec = (_DATA, np.dtype(t), tuple(shape), count)
+        dtype = np.dtype(t)
+        spec = (_DATA, dtype, tuple(shape), count, count * dtype.itemsize)
     _array_specs[cls] = spec
     return spec
 
@@ -318,11 +341,13 @@ def _shape_tuple(shape):
     return (shape,)
 
 
-def as_array(obj, shape=None):
-    """A NumPy array sharing the memory of a ferrotype array (nested arrays give
-    several dimensions) or of a pointer's target (``shape`` required); it keeps the
-    source alive. Anything else goes to ``numpy.asarray``."""
-    kind, dtype, dims, count = _array_spec(type(obj))
+def _as_array(obj, shape=None):
+    """``as_array`` where the extension does not make the view itself: the first view
+    of each array type (which is then described for the extension), pointers, other
+    objects, and interpreters whose NumPy C API is not known to the extension."""
+    kind, dtype, dims, count, nbytes = _array_spec(type(obj))
+    if kind == _DATA and count and _NATIVE_VIEWS:
+        _native._set_numpy_spec(type(obj), (dtype, dims, nbytes))
     if kind == _POINTER:
         if shape is None:
             raise TypeError("as_array() requires a shape argument when called on a pointer")
@@ -331,7 +356,7 @@ def as_array(obj, shape=None):
         if not address:
             raise ValueError("NULL pointer access")
         obj = _native.view_keeping(_array_type(obj._type_, shape), address, obj, False)
-        kind, dtype, dims, count = _array_spec(type(obj))
+        kind, dtype, dims, count, nbytes = _array_spec(type(obj))
     if kind == _OTHER:
         return np.asarray(obj)
     if count == 0:
@@ -340,6 +365,21 @@ def as_array(obj, shape=None):
     if len(dims) != 1:
         a = a.reshape(dims)
     return a
+
+
+def as_array(obj, shape=None):  # noqa: F811  (replaced by the extension's below)
+    """A NumPy array sharing the memory of a ferrotype array (nested arrays give
+    several dimensions) or of a pointer's target (``shape`` required); it keeps the
+    source alive. Anything else goes to ``numpy.asarray``."""
+    return _as_array(obj, shape)
+
+
+_as_ctypes = as_ctypes  # what the extension's `as_ctypes` leaves to Python
+
+if _NATIVE_VIEWS:
+    # The views made in Rust (api/numpy.rs), through NumPy's C API.
+    as_array = _native.as_array  # noqa: F811
+    as_ctypes = _native.as_ctypes  # noqa: F811
 
 
 # ---- ndpointer -------------------------------------------------------------------------------

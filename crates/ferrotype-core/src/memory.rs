@@ -51,25 +51,34 @@ impl OwnedBuf {
     /// Allocates `size` zeroed bytes aligned to at least `max(align, MIN_ALIGN)`.
     /// A zero size still allocates one alignment unit, so the pointer is never dangling.
     /// [`Error::OutOfMemory`] when the memory cannot be had.
+    #[inline]
     pub fn try_new(size: usize, align: usize) -> Result<OwnedBuf> {
-        let align = align.max(MIN_ALIGN).next_power_of_two();
-        let layout =
-            Layout::from_size_align(size.max(1), align).map_err(|_| Error::OutOfMemory { size })?;
+        let align = if align <= MIN_ALIGN {
+            MIN_ALIGN
+        } else {
+            align.next_power_of_two()
+        };
+        let Ok(layout) = Layout::from_size_align(size.max(1), align) else {
+            return Err(Error::OutOfMemory { size });
+        };
         if layout.size() >= SYSTEM_ALLOC_FROM {
             return Self::try_new_system(layout);
         }
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).ok_or(Error::OutOfMemory { size })?;
-        Ok(OwnedBuf {
-            ptr,
-            layout,
-            system: std::ptr::null_mut(),
-        })
+        match NonNull::new(raw) {
+            Some(ptr) => Ok(OwnedBuf {
+                ptr,
+                layout,
+                system: std::ptr::null_mut(),
+            }),
+            None => Err(Error::OutOfMemory { size }),
+        }
     }
 
     /// A large buffer from `calloc`, with room to align its start when the alignment
     /// is beyond what `malloc` guarantees (`MIN_ALIGN`).
+    #[cold]
     fn try_new_system(layout: Layout) -> Result<OwnedBuf> {
         let size = layout.size();
         let extra = if layout.align() > MIN_ALIGN {

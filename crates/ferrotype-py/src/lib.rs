@@ -27,9 +27,10 @@ use pyo3::{PyClassInitializer, PyTypeInfo};
 /// glibc's `calloc`/`free` pair costs, and it needs no GIL (unlike pymalloc), so memory
 /// may be allocated or freed on any thread. Without the `mimalloc` feature (the
 /// AddressSanitizer and valgrind builds of `tools/sanitize.sh`) it is the system allocator.
+/// `capi::alloc` says why it is not the `mimalloc` crate's allocator.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: capi::alloc::MiMalloc = capi::alloc::MiMalloc;
 
 mod api;
 mod capi;
@@ -96,6 +97,7 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     objects::install::<Structure>(py)?;
     objects::install::<Union>(py)?;
     types::array::SUBSCRIPT.install::<Array>(py);
+    types::array::SUBSCRIPT.install_seq::<Array>(py);
     types::pointer::SUBSCRIPT.install::<Pointer>(py);
     slots::install_descr_get::<CField>(py);
     // As ctypes' CField: immutable, and made only by the structure metaclasses before
@@ -105,6 +107,11 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     }
     objects::make_immutable(&CField::type_object(py));
     slots::install_descr_get::<CharArrayAttr>(py);
+    slots::install_getset::<types::pointer::Contents>(
+        &Pointer::type_object(py),
+        c"contents",
+        c"the object this pointer points to (read-write)",
+    )?;
     slots::install_getset::<types::simple::Value>(
         &SimpleCData::type_object(py),
         c"value",
@@ -178,6 +185,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<model::errors::ArgumentError>(),
     )?;
     m.add_function(wrap_pyfunction!(types::structure::init_struct_type, m)?)?;
+    m.add_function(wrap_pyfunction!(types::structure::fields_are_native, m)?)?;
     m.add_function(wrap_pyfunction!(types::simple::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::init_array_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::pointer::init_pointer_type, m)?)?;
@@ -201,10 +209,23 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::numpy_c_api, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::as_array, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::as_ctypes, m)?)?;
+    m.add_function(wrap_pyfunction!(api::numpy::set_numpy_spec, m)?)?;
+    m.add(
+        "sizeof",
+        capi::slots::raw_function::<api::functions::SizeofFn>(m)?,
+    )?;
     m.add_function(wrap_pyfunction!(api::functions::alignment, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::byref, m)?)?;
-    m.add_function(wrap_pyfunction!(api::functions::addressof, m)?)?;
+    m.add(
+        "byref",
+        capi::slots::raw_function::<api::functions::ByrefFn>(m)?,
+    )?;
+    m.add(
+        "addressof",
+        capi::slots::raw_function::<api::functions::AddressofFn>(m)?,
+    )?;
     m.add_function(wrap_pyfunction!(api::functions::cast, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::memmove, m)?)?;
     m.add_function(wrap_pyfunction!(api::functions::memset, m)?)?;

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyType};
 
 use crate::capi::buffer::{self, Request};
+use crate::capi::slots::RawFunction;
 use crate::capi::values::{
     nested, object_at, release_reference, str_from_wide, tp_name, void_ptr_value, Ssize,
 };
@@ -28,18 +29,21 @@ use crate::model::errors::{argument_error, type_name, CoreResultExt};
 use crate::model::registry::instantiate;
 use crate::model::stginfo::{info_of, info_of_type_or_instance, Detail, Kind, SimpleInfo, StgInfo};
 use ferrotype_core::strict;
+use std::ffi::CStr;
 
 /// ctypes' `sizeof(obj_or_type)`.
-#[pyfunction]
+#[inline]
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    if let Some(cd) = as_cdata(obj) {
+    // A class first: telling one is a flag test, and a class is never an instance.
+    if obj.is_instance_of::<PyType>() {
+        if let Some(size) = crate::model::stginfo::own_size(obj) {
+            return Ok(size);
+        }
+        if let Some(i) = info_of(obj) {
+            return Ok(i.get().size);
+        }
+    } else if let Some(cd) = as_cdata(obj) {
         return Ok(cd.get().size());
-    }
-    if let Some(size) = info_of_type_or_instance(obj)
-        .filter(|_| obj.is_instance_of::<PyType>())
-        .map(|i| i.get().size)
-    {
-        return Ok(size);
     }
     // A type or instance of the stdlib's ctypes: the size of the ferrotype equivalent.
     foreign::size_of(obj)?.ok_or_else(|| PyTypeError::new_err("this type has no size"))
@@ -60,10 +64,8 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 }
 
 /// ctypes' `byref(obj, offset=0)`: a light-weight pointer to `obj` for an argument.
-#[pyfunction]
-#[pyo3(signature = (obj, offset = Ssize(0)))]
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
-    if as_cdata(obj).is_none() {
+    let Some(cd) = as_cdata(obj) else {
         // An object of the stdlib's ctypes: its address, through the ferrotype view of
         // it, which the result keeps (and `_obj` is the object itself, as in ctypes).
         if let Some(view) = foreign::adopt(obj, None)? {
@@ -71,9 +73,6 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
             r.obj = Some(obj.clone().unbind());
             return Ok(r);
         }
-    }
-    let Ssize(offset) = offset;
-    let Some(cd) = as_cdata(obj) else {
         return Err(PyTypeError::new_err(
             if version::CDATA_ARGUMENT_ERRORS_NAME_CDATA {
                 format!("byref() argument 1 {}", not_cdata(obj))
@@ -85,6 +84,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
             },
         ));
     };
+    let Ssize(offset) = offset;
     // ctypes: byref(obj, offset) adds offset to the address.
     let p = cd.get().ptr().wrapping_offset(offset);
     Ok(CArg {
@@ -98,7 +98,6 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Ssize) -> PyResult<CArg> {
 }
 
 /// ctypes' `addressof(obj)`.
-#[pyfunction]
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if as_cdata(obj).is_none() {
         if let Some(view) = foreign::adopt(obj, None)? {
@@ -114,6 +113,67 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
                 "invalid type".to_owned()
             })
         })
+}
+
+/// `sizeof`, `byref` and `addressof` as module functions: entered the way CPython enters
+/// ctypes' own (`METH_O`, or positional-only `METH_FASTCALL`), so that these hot calls
+/// skip PyO3's keyword-capable argument parsing.
+pub struct SizeofFn;
+pub struct ByrefFn;
+pub struct AddressofFn;
+
+impl RawFunction for SizeofFn {
+    const NAME: &'static CStr = c"sizeof";
+    const DOC: &'static CStr = c"sizeof(C type) -> integer\nsizeof(C instance) -> integer\n\
+        Return the size in bytes of a C type or instance.";
+    const ONE_ARG: bool = true;
+    fn call(py: Python<'_>, args: &[Bound<'_, PyAny>]) -> PyResult<Py<PyAny>> {
+        let [obj] = args else {
+            return Err(PyTypeError::new_err("sizeof() takes exactly one argument"));
+        };
+        Ok(sizeof(obj)?.into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+impl RawFunction for AddressofFn {
+    const NAME: &'static CStr = c"addressof";
+    const DOC: &'static CStr = c"addressof(C instance) -> integer\n\
+        Return the address of the C instance's memory.";
+    const ONE_ARG: bool = true;
+    fn call(py: Python<'_>, args: &[Bound<'_, PyAny>]) -> PyResult<Py<PyAny>> {
+        let [obj] = args else {
+            return Err(PyTypeError::new_err(
+                "addressof() takes exactly one argument",
+            ));
+        };
+        Ok(addressof(obj)?.into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+impl RawFunction for ByrefFn {
+    const NAME: &'static CStr = c"byref";
+    const DOC: &'static CStr = c"byref(C instance[, offset=0]) -> byref-object\n\
+        A pointer to a C instance, for use as a function argument only.";
+    const ONE_ARG: bool = false;
+    fn call(py: Python<'_>, args: &[Bound<'_, PyAny>]) -> PyResult<Py<PyAny>> {
+        // ctypes' messages for a wrong number of arguments (it takes no keywords).
+        let (obj, offset) = match args {
+            [obj] => (obj, Ssize(0)),
+            [obj, offset] => (obj, offset.extract::<Ssize>()?),
+            [] => {
+                return Err(PyTypeError::new_err(
+                    "byref expected at least 1 argument, got 0",
+                ))
+            }
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "byref expected at most 2 arguments, got {}",
+                    args.len()
+                )))
+            }
+        };
+        Ok(Bound::new(py, byref(obj, offset)?)?.into_any().unbind())
+    }
 }
 
 /// The end of 3.14's message for an argument that is not a ctypes instance.

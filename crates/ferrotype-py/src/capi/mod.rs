@@ -80,9 +80,15 @@
 //! 6. **`Bound<PyAny>` and `Option<Bound<PyAny>>` have the layout of a (nullable)
 //!    `*mut PyObject`**, so an argument vector can be borrowed as a slice of `Bound`s.
 //!    *Verified at compile time* (the assertion below).
-//! 7. **NumPy's `PyArrayObject_fields` head**, in [`numpy`]. *Verified by*
-//!    `tests/test_ctypeslib.py`, which compares every fact read with NumPy's own
-//!    attributes, and `tests/test_boundary.py`.
+//! 7. **NumPy's `PyArrayObject_fields` head and C-API table**, in [`numpy`]. The
+//!    table (`_multiarray_umath._ARRAY_API`, handed over by `ctypeslib` at import) is
+//!    used only when its ABI version (entry 0) is NumPy 1.x's or 2.x's, and only for
+//!    entries both keep at the same index: `PyArray_Type` (2), `PyArrayDescr_Type`
+//!    (3), `PyArray_NewFromDescr` (94), `PyArray_SetBaseObject` (282), with the
+//!    signatures of `numpy/__multiarray_api.h`; otherwise `ctypeslib` keeps its Python
+//!    path (`numpy.frombuffer`). *Verified by* `tests/test_ctypeslib.py`, which
+//!    compares every fact read with NumPy's own attributes and runs every `as_array` /
+//!    `as_ctypes` case through both paths, and `tests/test_boundary.py`.
 //! 8. **C functions called by address**, in [`cfuncs`]: `_ctypes`' `_string_at_addr`,
 //!    `_wstring_at_addr` and `_cast_addr` are `extern "C"` functions with ctypes'
 //!    signatures, entered from foreign calls; each attaches to the interpreter as a
@@ -105,6 +111,24 @@
 //!    from yet, then call `PyType_Modified`, as CPython's own `PyType_Freeze` does.
 //!    *Verified by* the CPython suite (3.13+ checks the hierarchy and the flags of every
 //!    base and metaclass) and `tests/test_boundary.py`.
+//! 10. **A class's own type information in `tp_cache`.** [`objects::set_own_info`]
+//!     stores a strong reference to a class's `StgInfo` in the type object's `tp_cache`
+//!     field, so that finding it costs two loads instead of an attribute lookup.
+//!     CPython has not used the field since 3.0 (the 3.14 header says "no longer
+//!     used"), yet on every version from 3.11 to 3.15 `type_traverse` still visits it
+//!     and the heap type's deallocator still releases it, and no code copies it into a
+//!     subclass. `type`'s `tp_clear` does not clear it, so [`objects::hook_clear`] gives
+//!     each ferrotype metaclass (a Python class whose bases up to `type` are Python
+//!     classes, all with `subtype_clear`) a `tp_clear` that releases it and then runs
+//!     `type`'s; Python subclasses of those metaclasses reach it through
+//!     `subtype_clear`. Only a class whose metaclass chain ends in that slot gets the
+//!     reference (a class of any other metaclass keeps the attribute lookup), and only
+//!     a null field or one holding a `StgInfo` is written. *Verified by*
+//!     `tests/test_boundary.py` (the field holds the class's own information, the
+//!     collector sees it, cycles through it are collected, nothing leaks per class).
+//! 11. **The global allocator** ([`alloc`]) calls mimalloc's unaligned functions and
+//!     checks the alignment of what they return before using it, falling back to the
+//!     aligned functions; every block is freed with `mi_free`.
 //!
 //! ## Limitations
 //!
@@ -114,6 +138,8 @@
 //! - Each interpreter gets its own build (no abi3): the private symbols and the
 //!   version table are chosen at compile time.
 
+#[cfg(feature = "mimalloc")]
+pub mod alloc;
 pub mod buffer;
 pub mod cfuncs;
 pub mod gil;
@@ -153,6 +179,12 @@ pub fn report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyDict>> {
             .and_then(|m| m.mp_subscript)
             .map_or(0, |f| f as usize);
         d.set_item("mp_subscript", sub)?;
+        let seq = (*tp).tp_as_sequence;
+        let item = seq
+            .as_ref()
+            .and_then(|m| m.sq_item)
+            .map_or(0, |f| f as usize);
+        d.set_item("sq_item", item)?;
         d.set_item("tp_vectorcall_offset", (*tp).tp_vectorcall_offset)?;
         d.set_item(
             "have_vectorcall",

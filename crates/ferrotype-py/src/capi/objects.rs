@@ -26,17 +26,22 @@ use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple, PyType};
-use pyo3::{ffi, PyClass};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
+use pyo3::{ffi, Borrowed, PyClass};
 
 use super::slots::run_slot;
 
 /// The Rust value every instance of the data classes holds after its object header.
 pub trait Payload: PyClass + Send + Sync + Sized + 'static {
-    /// Releases what the value holds. Called from the raw deallocation slot, where PyO3
-    /// may not count the thread as attached: references must be dropped as `Bound`s
-    /// (released at once), not as `Py`s (which PyO3 would defer to its pool).
-    fn dispose(self, py: Python<'_>);
+    /// Releases what the value at `this` holds, in place. Called from the raw
+    /// deallocation slot, where PyO3 may not count the thread as attached: references
+    /// must be dropped as `Bound`s (released at once), not as `Py`s (which PyO3 would
+    /// defer to its pool).
+    ///
+    /// # Safety
+    /// `this` must point to a live, initialised value that is never used (nor dropped)
+    /// again.
+    unsafe fn dispose(this: *mut Self, py: Python<'_>);
 }
 
 /// A native data class whose instances are made by this module's slots.
@@ -45,7 +50,8 @@ pub trait DataClass: PyClass + 'static {
     type Data: Payload;
     /// The payload of a new instance of `cls` (a subclass of this class), in `tp_new`.
     fn construct(cls: &Bound<'_, PyType>) -> PyResult<Self::Data>;
-    /// The body of `__init__`, shared with the class's PyO3 `__init__` method.
+    /// The body of `__init__`, shared with the class's PyO3 `__init__` method. With no
+    /// arguments and no keywords it must do nothing (the raw slot skips it then).
     fn init(
         data: &Bound<'_, Self::Data>,
         args: &Bound<'_, PyTuple>,
@@ -176,6 +182,7 @@ pub fn adopt(cls: &Bound<'_, PyType>) {
 /// # Safety
 /// `cls` must be a subtype of a native class installed with [`install`] for payload
 /// type `D`.
+#[inline(always)]
 pub unsafe fn alloc<'py, D: Payload>(
     cls: &Bound<'py, PyType>,
     data: D,
@@ -274,18 +281,18 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     // The interpreter calls tp_dealloc with the GIL held, once, when the last reference
     // is gone. The slot is installed only after the layout was measured for `D`, and only
     // on classes whose instances hold a `D` there (written by `alloc` or by PyO3). It is
-    // read out exactly once, then the memory goes back through the class's `tp_free`,
+    // disposed of exactly once, in place, then the memory goes back through the class's `tp_free`,
     // and the reference every heap-type instance holds on its class is released, as
     // PyO3's own slot does.
     // SAFETY: as just said.
     unsafe {
         ffi::PyObject_GC_UnTrack(obj.cast());
         if let Some(offset) = offset_of::<D>() {
-            let data = obj.cast::<u8>().add(offset).cast::<D>().read();
+            let data = obj.cast::<u8>().add(offset).cast::<D>();
             let py = Python::assume_attached();
             // A panic must not unwind into the interpreter; releasing references does
             // not panic, but a leak is the safe outcome if it ever did.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| data.dispose(py)));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
         }
         let tp = ffi::Py_TYPE(obj);
         (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
@@ -305,6 +312,11 @@ unsafe extern "C" fn init_slot<K: DataClass>(
     args: *mut ffi::PyObject,
     kwds: *mut ffi::PyObject,
 ) -> c_int {
+    // `T()`: nothing to initialise (the `DataClass::init` contract).
+    // SAFETY: `args` is the live argument tuple of the call.
+    if kwds.is_null() && unsafe { ffi::PyTuple_GET_SIZE(args) } == 0 {
+        return 0;
+    }
     // SAFETY: the interpreter calls tp_init with the GIL held.
     let py = unsafe { Python::assume_attached() };
     let body = || -> PyResult<()> {
@@ -343,6 +355,177 @@ unsafe extern "C" fn init_slot<K: DataClass>(
             -1
         }
     }
+}
+
+/// The object [`set_own_info`] attached to the class `cls` itself (never inherited from
+/// a base), borrowed from the class: ferrotype's type information, reachable in two
+/// loads instead of an attribute lookup.
+///
+/// It lives in the type object's `tp_cache` field, which CPython has not used since
+/// 3.0 ("no longer used" in the 3.14 header) but still manages as an owned reference
+/// on heap types: `type_traverse` visits it and the type's deallocator releases it.
+/// `type`'s `tp_clear` does not clear it, so the metaclasses get one that does
+/// ([`hook_clear`]): the information refers back to its class (through the field
+/// descriptors), and the collector must be able to break that cycle. Only classes whose
+/// metaclass has that `tp_clear` get one, and CPython never copies the field into a
+/// subclass (soundness assumption 10 in `capi/mod.rs`).
+#[inline]
+pub fn own_info<'a, 'py>(cls: &'a Bound<'py, PyType>) -> Option<Borrowed<'a, 'py, PyAny>> {
+    // SAFETY: reading a field of a live type object; a non-null value is the strong
+    // reference `set_own_info` stored, alive as long as the class holds it.
+    unsafe {
+        let cached = (*cls.as_type_ptr()).tp_cache;
+        if cached.is_null() {
+            None
+        } else {
+            Some(Borrowed::from_ptr(cls.py(), cached))
+        }
+    }
+}
+
+/// Attaches `value` to the class `cls` for [`own_info`], replacing (and releasing) a
+/// value of the same exact type attached before. Returns false, attaching nothing,
+/// when `cls` is not a heap type whose metaclass clears the field ([`hook_clear`]), or
+/// its `tp_cache` holds anything else.
+pub fn set_own_info(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> bool {
+    let tp = cls.as_type_ptr();
+    // SAFETY: a live type object; `tp_cache` of a heap type is an owned reference that
+    // the type's deallocator releases and the metaclass's `tp_clear` clears (checked
+    // here), so storing a new strong reference and releasing the old one keeps the
+    // count right. Anything but null or an object of `value`'s type (which only this
+    // function stores) is left alone.
+    unsafe {
+        if (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0
+            || !clears_own_info(ffi::Py_TYPE(tp.cast()))
+        {
+            return false;
+        }
+        let old = (*tp).tp_cache;
+        if !old.is_null() && ffi::Py_TYPE(old) != ffi::Py_TYPE(value.as_ptr()) {
+            return false;
+        }
+        (*tp).tp_cache = value.clone().into_ptr();
+        if !old.is_null() {
+            ffi::Py_DECREF(old);
+        }
+    }
+    true
+}
+
+/// CPython's `subtype_clear` (the `tp_clear` of every class made by a `class`
+/// statement), read from the first metaclass [`hook_clear`] saw.
+static SUBTYPE_CLEAR: OnceLock<usize> = OnceLock::new();
+
+/// Whether the collector, clearing an instance of `meta` (a class), runs
+/// [`clear_own_info`]: the first `tp_clear` up `meta`'s bases that is not
+/// `subtype_clear` (which is where `subtype_clear` hands over) is it.
+///
+/// # Safety
+/// `meta` must be a live type object.
+unsafe fn clears_own_info(meta: *mut ffi::PyTypeObject) -> bool {
+    let Some(&subtype_clear) = SUBTYPE_CLEAR.get() else {
+        return false;
+    };
+    let mut t = meta;
+    // SAFETY: walking `tp_base` links of live type objects (a base outlives its
+    // subclasses).
+    unsafe {
+        while !t.is_null() {
+            match (*t).tp_clear.map(|f| f as usize) {
+                Some(f) if f == subtype_clear => t = (*t).tp_base,
+                Some(f) => return f == clear_own_info as *const () as usize,
+                None => return false,
+            }
+        }
+    }
+    false
+}
+
+/// Gives the metaclass `meta` (a Python subclass of `type` whose bases up to `type` are
+/// all Python classes) a `tp_clear` that clears a class's own information
+/// ([`own_info`]) and then does what `type`'s does. Its Python subclasses reach it
+/// through `subtype_clear`. Returns false, changing nothing, for any other metaclass.
+pub fn hook_clear(meta: &Bound<'_, PyType>) -> bool {
+    let mt = meta.as_type_ptr();
+    // SAFETY: live type objects, read and (for `meta`, a heap type nothing has been
+    // collected through yet at module start-up) one slot written. `subtype_clear` of a
+    // class whose bases are Python classes up to `type` clears the instance's slots and
+    // dict (which a class object does not have: no `__slots__` on a subclass of `type`,
+    // and its dict offset is `type`'s) and hands over to `type`'s `tp_clear`, which the
+    // new slot calls directly.
+    unsafe {
+        let base_type = std::ptr::addr_of_mut!(ffi::PyType_Type);
+        let Some(own) = (*mt).tp_clear.map(|f| f as usize) else {
+            return false;
+        };
+        if own == clear_own_info as *const () as usize {
+            return true;
+        }
+        if (*mt).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0
+            || (*mt).tp_dictoffset != (*base_type).tp_dictoffset
+            || (*mt).tp_itemsize != (*base_type).tp_itemsize
+            || (*mt).tp_basicsize != (*base_type).tp_basicsize
+        {
+            return false;
+        }
+        let subtype_clear = *SUBTYPE_CLEAR.get_or_init(|| own);
+        if own != subtype_clear {
+            return false;
+        }
+        let mut t = (*mt).tp_base;
+        while !t.is_null() && t != base_type {
+            if (*t).tp_clear.map(|f| f as usize) != Some(subtype_clear) {
+                return false;
+            }
+            t = (*t).tp_base;
+        }
+        if t.is_null() {
+            return false;
+        }
+        (*mt).tp_clear = Some(clear_own_info);
+        ffi::PyType_Modified(mt);
+    }
+    true
+}
+
+/// The `tp_clear` [`hook_clear`] installs: the class's own information released, then
+/// `type`'s `tp_clear`.
+unsafe extern "C" fn clear_own_info(obj: *mut ffi::PyObject) -> c_int {
+    // SAFETY: the collector calls tp_clear with the GIL held on a live object, here a
+    // class (an instance of a hooked metaclass). Its `tp_cache` is null or the owned
+    // reference `set_own_info` stored; it is detached before being released, as
+    // `Py_CLEAR` does.
+    unsafe {
+        let tp = obj.cast::<ffi::PyTypeObject>();
+        let cached = std::mem::replace(&mut (*tp).tp_cache, std::ptr::null_mut());
+        if !cached.is_null() {
+            ffi::Py_DECREF(cached);
+        }
+        match (*std::ptr::addr_of!(ffi::PyType_Type)).tp_clear {
+            Some(clear) => clear(obj),
+            None => 0,
+        }
+    }
+}
+
+/// `type.__setattr__(cls, name, value)`: `type`'s own `tp_setattro`, without the
+/// metaclass's (a Python `__setattr__` costs a frame per call).
+pub fn type_setattr(
+    cls: &Bound<'_, PyType>,
+    name: &Bound<'_, PyString>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    // SAFETY: `PyType_Type` is the static, initialised `type`; its slot is read only.
+    let setattro = unsafe { (*std::ptr::addr_of!(ffi::PyType_Type)).tp_setattro };
+    let Some(setattro) = setattro else {
+        return cls.setattr(name, value);
+    };
+    // SAFETY: `type`'s setattro called on a type object (an instance of a subclass of
+    // `type`) with a str name and a live value; 0, or -1 with an exception set.
+    if unsafe { setattro(cls.as_ptr(), name.as_ptr(), value.as_ptr()) } < 0 {
+        return Err(PyErr::fetch(cls.py()));
+    }
+    Ok(())
 }
 
 /// Makes `meta` the metaclass of the native class `cls`, so that `type(cls) is meta` and
@@ -385,6 +568,8 @@ pub fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyRes
         (*tp.cast::<ffi::PyObject>()).ob_type = mt;
         ffi::PyType_Modified(tp);
     }
+    // The classes made by `meta` may hold their own information (`set_own_info`).
+    hook_clear(meta);
     Ok(())
 }
 

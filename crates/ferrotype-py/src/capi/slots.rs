@@ -49,11 +49,25 @@ pub trait IntSubscript: PyClass + 'static {
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
 }
 
+/// A native class whose instances are also read by position through a raw `sq_item`
+/// slot: `PySequence_GetItem`, which the sequence iterator (`list(a)`, `for x in a`)
+/// calls for each element.
+pub trait SeqItem: IntSubscript {
+    /// `PySequence_GetItem(slf, index)`: CPython has already added the length to a
+    /// negative index, so one still negative is out of range.
+    fn seq_item(slf: &Bound<'_, Self>, index: isize) -> PyResult<Py<PyAny>>;
+}
+
 /// A raw `mp_subscript` slot for exact-int keys over the slot PyO3 generated for a
-/// native class's `__getitem__`, which every other key still takes.
+/// native class's `__getitem__`, which every other key still takes; and, for a
+/// [`SeqItem`] class, a raw `sq_item` slot instead of CPython's generic one (which
+/// looks `__getitem__` up and calls it with the index boxed into an int).
 pub struct FastSubscript {
     generated: OnceLock<ffi::binaryfunc>,
     fast: OnceLock<ffi::binaryfunc>,
+    /// The native class's `__getitem__` (the descriptor in its dict).
+    native_getitem: OnceLock<Py<PyAny>>,
+    fast_item: OnceLock<ffi::ssizeargfunc>,
 }
 
 impl FastSubscript {
@@ -62,6 +76,18 @@ impl FastSubscript {
         FastSubscript {
             generated: OnceLock::new(),
             fast: OnceLock::new(),
+            native_getitem: OnceLock::new(),
+            fast_item: OnceLock::new(),
+        }
+    }
+
+    /// Remembers the `__getitem__` of the native class of `K` and makes the raw `sq_item`
+    /// slot `K`'s (at module initialisation, with [`FastSubscript::install`]).
+    pub fn install_seq<K: SeqItem>(&self, py: Python<'_>) {
+        let native = K::type_object(py);
+        if let Some(g) = super::private::type_lookup(&native, pyo3::intern!(py, "__getitem__")) {
+            let _ = self.native_getitem.set(g.unbind());
+            let _ = self.fast_item.set(seq_item::<K>);
         }
     }
 
@@ -104,6 +130,27 @@ impl FastSubscript {
                 ffi::PyType_Modified(tp);
             }
         }
+        // A class's `sq_item` is CPython's generic `slot_sq_item`, which looks
+        // `__getitem__` up and calls it; the raw slot replaces it when that lookup finds
+        // the native class's own `__getitem__` (no class in between defines one).
+        let (Some(native_getitem), Some(fast)) = (self.native_getitem.get(), self.fast_item.get())
+        else {
+            return;
+        };
+        let py = cls.py();
+        let inherited = super::private::type_lookup(cls, pyo3::intern!(py, "__getitem__"))
+            .is_some_and(|g| g.is(native_getitem.bind(py)));
+        if !inherited {
+            return;
+        }
+        // SAFETY: as above, for the sequence table heap types embed.
+        unsafe {
+            let seq = (*tp).tp_as_sequence;
+            if !seq.is_null() && (*seq).sq_item.is_some() {
+                (*seq).sq_item = Some(*fast);
+                ffi::PyType_Modified(tp);
+            }
+        }
     }
 }
 
@@ -142,6 +189,25 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
             )
         };
         K::item(&slf, &key)
+    })
+}
+
+/// The raw `sq_item` slot of `K`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `obj` an instance of a class that
+/// [`FastSubscript::adopt`] switched (a subclass of `K`'s native class).
+unsafe extern "C" fn seq_item<K: SeqItem>(
+    obj: *mut ffi::PyObject,
+    index: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: the interpreter holds the GIL when it calls a slot.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic while indexing", || {
+        // SAFETY: `obj` is a live object borrowed for the call; the slot is only
+        // installed on subclasses of `K`'s native class, whose instances are `K`s.
+        let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<K>() };
+        K::seq_item(&slf, index)
     })
 }
 
@@ -231,6 +297,10 @@ pub trait GetSet: 'static {
     fn get(obj: &Bound<'_, Self::Target>) -> PyResult<Py<PyAny>>;
     /// Sets the attribute (deletion is refused before this is called).
     fn set(obj: &Bound<'_, Self::Target>, value: &Bound<'_, PyAny>) -> PyResult<()>;
+    /// The error `del obj.attr` raises.
+    fn delete_error() -> PyErr {
+        PyTypeError::new_err("can't delete attribute")
+    }
 }
 
 /// Gives `cls` the attribute `name` served by `G`. `cls` must be `G::Target` or a
@@ -288,7 +358,7 @@ unsafe extern "C" fn getset_set<G: GetSet>(
     let py = unsafe { Python::assume_attached() };
     let done = run_slot(py, "ferrotype: a Rust panic setting an attribute", || {
         if value.is_null() {
-            return Err(PyTypeError::new_err("can't delete attribute"));
+            return Err(G::delete_error());
         }
         // SAFETY: as in `getset_get`; `value` is a live object borrowed for the call.
         let (obj, value) = unsafe {
@@ -396,4 +466,92 @@ unsafe extern "C" fn vectorcall<T: Vectorcall>(
         };
         T::call(&slf, &all[..nargs], kwargs)
     })
+}
+
+// ---------------------------------------------------------------------------------
+// Module functions.
+
+/// A module function entered as CPython enters its own: `METH_O` for one argument,
+/// `METH_FASTCALL` (positional only) otherwise, without PyO3's keyword-capable argument
+/// parsing. ctypes' `sizeof`, `addressof` (`METH_O`) and `byref` (positional only) take
+/// their arguments the same way, so the argument errors are CPython's own.
+pub trait RawFunction: 'static {
+    /// The function's name.
+    const NAME: &'static CStr;
+    /// Its docstring.
+    const DOC: &'static CStr;
+    /// Whether it takes exactly one argument (`METH_O`; `call` gets a slice of one).
+    const ONE_ARG: bool;
+    /// The body, with the positional arguments.
+    fn call(py: Python<'_>, args: &[Bound<'_, PyAny>]) -> PyResult<Py<PyAny>>;
+}
+
+unsafe extern "C" fn meth_o<F: RawFunction>(
+    _module: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a METH_O function with the GIL held; nothing below drops a
+    // `Py` (see `init_slot` in `objects.rs` for why that matters).
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic in a module function", || {
+        // SAFETY: `arg` is a live object borrowed for the call; `Bound` has the layout of
+        // a pointer, so a reference to it is a one-element slice.
+        let arg = unsafe { Bound::ref_from_ptr(py, &arg) };
+        F::call(py, std::slice::from_ref(arg))
+    })
+}
+
+unsafe extern "C" fn meth_fastcall<F: RawFunction>(
+    _module: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: as in `meth_o`.
+    let py = unsafe { Python::assume_attached() };
+    run_slot(py, "ferrotype: a Rust panic in a module function", || {
+        let all: &[Bound<'_, PyAny>] = if nargs <= 0 {
+            &[]
+        } else {
+            // SAFETY: `args` holds `nargs` live objects borrowed for the call; `Bound`
+            // has the layout of a `*mut PyObject`.
+            unsafe { std::slice::from_raw_parts(args.cast(), nargs as usize) }
+        };
+        F::call(py, all)
+    })
+}
+
+/// The builtin function object of `F`, bound to module `m` (its `__module__` and
+/// `__self__`, as for CPython's own module functions).
+pub fn raw_function<'py, F: RawFunction>(
+    m: &Bound<'py, pyo3::types::PyModule>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let meth = if F::ONE_ARG {
+        ffi::PyMethodDefPointer {
+            PyCFunction: meth_o::<F>,
+        }
+    } else {
+        ffi::PyMethodDefPointer {
+            PyCFunctionFast: meth_fastcall::<F>,
+        }
+    };
+    // The definition must outlive the function object; module functions live as long as
+    // the process (one small record per function, made once at import).
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: F::NAME.as_ptr(),
+        ml_meth: meth,
+        ml_flags: if F::ONE_ARG {
+            ffi::METH_O
+        } else {
+            ffi::METH_FASTCALL
+        },
+        ml_doc: F::DOC.as_ptr(),
+    }));
+    let name = m.name()?;
+    // SAFETY: `def` is a valid, 'static method definition whose flags match its
+    // function's signature; the module and its name are live objects. The result is a
+    // new reference or NULL with an exception set.
+    unsafe {
+        let f = ffi::PyCFunction_NewEx(def, m.as_ptr(), name.as_ptr());
+        Bound::from_owned_ptr_or_err(m.py(), f)
+    }
 }

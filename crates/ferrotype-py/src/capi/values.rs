@@ -128,6 +128,16 @@ pub fn is_instance_of_type(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>) -> bo
 /// The `tp_name` of `obj`'s type, as CPython's messages print it with `%s`: the bare
 /// name for a class made by a `class` statement, `module.Name` for a type made in C
 /// (`_ctypes.CArgObject`), the bare name for built-in types (`int`).
+/// Whether instances of `cls` take attribute assignments through
+/// `object.__setattr__` (no class in its MRO defines `__setattr__`): then an assignment
+/// calls the data descriptor `_PyType_Lookup` finds for the name, and nothing else.
+#[inline]
+pub fn generic_setattr(cls: &Bound<'_, pyo3::types::PyType>) -> bool {
+    // SAFETY: reading a slot of a live type object.
+    let slot = unsafe { (*cls.as_type_ptr()).tp_setattro };
+    slot.is_some_and(|f| f as usize == ffi::PyObject_GenericSetAttr as *const () as usize)
+}
+
 pub fn tp_name(obj: &Bound<'_, PyAny>) -> String {
     // SAFETY: every live type has a NUL-terminated `tp_name` that lives as long as the
     // type, which `obj` keeps alive while the string is copied.
@@ -379,5 +389,25 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, pyo3:
     unsafe {
         let raw = ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len);
         Ok(Bound::from_owned_ptr_or_err(py, raw)?.cast_into_unchecked())
+    }
+}
+
+/// `s` interned: the same object when it is an exact `str` (interned in place, as
+/// `type.__setattr__` would intern the key anyway), else an interned exact copy of its
+/// value.
+pub fn interned<'py>(
+    s: &Bound<'py, pyo3::types::PyString>,
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    let py = s.py();
+    if !s.is_exact_instance_of::<pyo3::types::PyString>() {
+        return Ok(pyo3::types::PyString::intern(py, s.to_str()?));
+    }
+    let mut p = s.clone().into_ptr();
+    // SAFETY: `p` is a new strong reference to an exact str, which
+    // PyUnicode_InternInPlace may replace with the interned equal string (releasing the
+    // reference it was given and handing back a new one).
+    unsafe {
+        ffi::PyUnicode_InternInPlace(&mut p);
+        Ok(Bound::from_owned_ptr(py, p).cast_into_unchecked())
     }
 }

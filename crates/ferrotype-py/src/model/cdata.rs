@@ -75,6 +75,7 @@ unsafe impl Send for CData {}
 unsafe impl Sync for CData {}
 
 impl CData {
+    #[inline(always)]
     fn with_storage(
         storage: Storage,
         size: usize,
@@ -97,6 +98,7 @@ impl CData {
     }
 
     /// A zero-filled instance of `size` bytes owning its memory.
+    #[inline(always)]
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
         let storage = if size <= INLINE && align <= INLINE {
             Storage::Inline
@@ -107,6 +109,7 @@ impl CData {
     }
 
     /// An instance of the type described by `info`, zero-filled.
+    #[inline(always)]
     pub fn for_type(info: &Bound<'_, StgInfo>) -> PyResult<CData> {
         let i = info.get();
         CData::new_owned(info.clone().unbind(), i.size, i.align)
@@ -339,6 +342,18 @@ impl CData {
             .as_ref()
             .and_then(|c| c.cast_exact::<PyDict>().ok())
         {
+            // The common keys of an instance that is not a view: interned once.
+            if self.base.is_none() {
+                let common = match index {
+                    -1 => Some(pyo3::intern!(py, "ffffffff")),
+                    0 => Some(pyo3::intern!(py, "0")),
+                    1 => Some(pyo3::intern!(py, "1")),
+                    _ => None,
+                };
+                if let Some(key) = common {
+                    return d.set_item(key, obj);
+                }
+            }
             return d.set_item(self.keep_key(py, index), obj);
         }
         let root = self.root(py);
@@ -422,23 +437,26 @@ impl CData {
 
 impl capi::objects::Payload for CData {
     /// Releases what the instance holds, in field order, dropping each reference at once
-    /// (as a `Bound`).
-    fn dispose(self, py: Python<'_>) {
-        let CData {
-            storage,
-            base,
-            objects,
-            pin,
-            info,
-            ..
-        } = self;
-        drop(storage);
-        drop(base.map(|b| b.into_bound(py)));
-        drop(objects.take(py));
-        drop(pin.take(py));
-        drop(info.into_bound(py));
+    /// (as a `Bound`), without moving the value out of the object first. The fields not
+    /// named here (the inline bytes, cells of plain values, `index`, `readonly`) own
+    /// nothing.
+    unsafe fn dispose(this: *mut CData, py: Python<'_>) {
+        // SAFETY: the caller's contract: `this` is a live value used never again, so
+        // each field that owns something is dropped or read out exactly once.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*this).storage));
+            if let Some(b) = std::ptr::read(std::ptr::addr_of!((*this).base)) {
+                drop(b.into_bound(py));
+            }
+            drop((*this).objects.take(py));
+            drop((*this).pin.take(py));
+            drop(std::ptr::read(std::ptr::addr_of!((*this).info)).into_bound(py));
+        }
     }
 }
+
+/// `ferrotype._native._unpickle`, for `__reduce__`.
+static UNPICKLE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
 #[pymethods]
 impl CData {
@@ -480,9 +498,14 @@ impl CData {
             Err(_) => PyDict::new(py).into_any(),
         };
         let state = (dict, this.to_bytes(py)?);
-        let native = py.import("ferrotype._native")?;
+        // The module function, found once (an import per call cost as much as the rest).
+        let unpickle = UNPICKLE.get_or_try_init(py, || {
+            py.import("ferrotype._native")?
+                .getattr("_unpickle")
+                .map(Bound::unbind)
+        })?;
         let cls = slf.get_type();
-        (native.getattr("_unpickle")?, (cls, state))
+        (unpickle.bind(py), (cls, state))
             .into_pyobject(py)
             .map(|t| t.into_any())
     }
@@ -558,6 +581,7 @@ impl CData {
 /// its `tp_new`: a zero-filled buffer of the class's size. A class without type
 /// information of that kind (an abstract base, a pointer class without `_type_`)
 /// raises ctypes' `TypeError`.
+#[inline(always)]
 pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
     let info = crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {

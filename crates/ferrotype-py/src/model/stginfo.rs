@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::capi;
-use crate::capi::gilcell::GilCell;
+use crate::capi::gilcell::{GilCell, GilSlot};
 
 /// What kind of ctypes type a class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub struct StgInfo {
     pub has_pointer: bool,
     /// What only this kind of type has.
     pub detail: Detail,
+    /// What `ferrotype.ctypeslib` computed once about the type (for arrays: the NumPy
+    /// dtype, shape and size of `as_array`'s views), read back by the extension's NumPy
+    /// bridge (`api/numpy.rs`); empty until then.
+    pub numpy: GilSlot,
 }
 
 /// The part of the type information that depends on the kind.
@@ -227,6 +231,11 @@ impl RetargetedFormats {
 pub struct CompoundInfo {
     /// The field names in initialiser order (base class first).
     pub field_names: Vec<String>,
+    /// The same fields as (interned name, the descriptor the class was given for it):
+    /// `__init__` assigns positional values with these names, made once here instead of
+    /// per call, and writes through the descriptor directly when the instance's class
+    /// still resolves the name to it.
+    pub field_keys: Vec<(Py<pyo3::types::PyString>, Py<PyAny>)>,
     /// Whether `_fields_` has been set (it is final then).
     pub fields_final: bool,
     /// Without `_fields_` yet: set once the type is used (an instance made, a field,
@@ -265,6 +274,7 @@ impl StgInfo {
     /// garbage collector: a pointer type and its target refer to each other from 3.14
     /// (`T.__pointer_type__`), and such cycles must be collectable.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.numpy.traverse(&visit)?;
         match &self.detail {
             Detail::Array(a) => {
                 visit.call(&a.elem)?;
@@ -283,6 +293,10 @@ impl StgInfo {
             Detail::Struct(c) | Detail::Union(c) => {
                 for (_, info) in &c.address_fields {
                     visit.call(info)?;
+                }
+                for (name, descr) in &c.field_keys {
+                    visit.call(name)?;
+                    visit.call(descr)?;
                 }
             }
             Detail::Simple(_) | Detail::FuncPtr => {}
@@ -313,6 +327,7 @@ impl StgInfo {
             shape: Vec::new(),
             has_pointer: false,
             detail,
+            numpy: GilSlot::new(),
         }
     }
 
@@ -463,6 +478,13 @@ impl StgInfo {
         self.compound().map_or(&[], |c| c.field_names.as_slice())
     }
 
+    /// The fields as (interned name, descriptor), in initialiser order (empty for other
+    /// types).
+    #[inline]
+    pub fn field_keys(&self) -> &[(Py<pyo3::types::PyString>, Py<PyAny>)] {
+        self.compound().map_or(&[], |c| c.field_keys.as_slice())
+    }
+
     /// Whether the layout can no longer change (`_fields_` set, or the type used);
     /// always for types other than structures and unions.
     pub fn is_final(&self) -> bool {
@@ -513,18 +535,45 @@ impl StgInfo {
 pub const INFO_ATTR: &str = "_ft_info_";
 
 /// The type information of `cls`, if it is a ferrotype type.
+#[inline]
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
-    let py = cls.py();
-    let name = intern!(py, INFO_ATTR);
-    // A class's attribute as the attribute protocol finds it on the class (StgInfo is
-    // not a descriptor, and metaclasses do not define it), through CPython's type
-    // attribute cache: a few dozen instructions instead of a dictionary walk.
     if let Ok(t) = cls.cast::<PyType>() {
-        return capi::private::type_lookup(t, name)?
-            .cast_into::<StgInfo>()
+        // A class's own information is attached to the type object (`set_info`).
+        // StgInfo cannot be subclassed: an exact type test.
+        if let Some(own) = capi::objects::own_info(t) {
+            if let Ok(info) = own.cast_exact::<StgInfo>() {
+                return Some(info.to_owned());
+            }
+        }
+    }
+    looked_up_info(cls)
+}
+
+/// The size of the class `cls` from its own information, without taking a reference
+/// to it (`sizeof`'s fast path); `None` when `cls` is not a class with information of
+/// its own.
+#[inline]
+pub fn own_size(cls: &Bound<'_, PyAny>) -> Option<usize> {
+    let t = cls.cast::<PyType>().ok()?;
+    let own = capi::objects::own_info(t)?;
+    let info = own.cast_exact::<StgInfo>().ok()?;
+    Some(info.get().size)
+}
+
+/// [`info_of`] for a class without information of its own, or an object that is not a
+/// class.
+#[inline(never)]
+fn looked_up_info<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
+    let py = cls.py();
+    if let Ok(t) = cls.cast::<PyType>() {
+        // The attribute as the attribute protocol finds it on the class (StgInfo is not
+        // a descriptor, and metaclasses do not define it), through CPython's type
+        // attribute cache.
+        return capi::private::type_lookup(t, intern!(py, INFO_ATTR))?
+            .cast_into_exact::<StgInfo>()
             .ok();
     }
-    let attr = cls.getattr(name).ok()?;
+    let attr = cls.getattr(intern!(py, INFO_ATTR)).ok()?;
     attr.cast_into::<StgInfo>().ok()
 }
 
@@ -553,6 +602,8 @@ pub fn own_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, Stg
 pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
     let info = Bound::new(cls.py(), info)?;
     cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
+    // Also on the type object itself, where `info_of` reads it first.
+    capi::objects::set_own_info(cls, info.as_any());
     capi::objects::adopt(cls);
     Ok(info)
 }

@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PySlice, PyString, PyTuple, PyType};
 use std::sync::Mutex;
 
 use crate::capi::objects::replaced_constructor;
-use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript};
+use crate::capi::slots::{DescrGet, FastSubscript, IntSubscript, SeqItem};
 use crate::capi::values::{list_from_fn, sequence_item, sequence_len, str_from_wide};
 use crate::capi::version;
 use crate::codec::element::{
@@ -558,6 +558,23 @@ impl IntSubscript for Array {
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
         let info = cd.info();
+        let i = normalize_index(index, info.length())?;
+        let (ecls, einfo) = elem_of(py, info)?;
+        let ptr = cd.ptr().wrapping_add(i * einfo.get().size);
+        get_item_at(slf.as_any(), &ecls, &einfo, ptr, i)
+    }
+}
+
+impl SeqItem for Array {
+    /// `PySequence_GetItem(a, i)` (the sequence iterator's read): as ctypes' `sq_item`,
+    /// an index still negative after CPython added the length is out of range.
+    fn seq_item(slf: &Bound<'_, Self>, index: isize) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let info = cd.info();
+        if index < 0 {
+            return Err(PyIndexError::new_err("invalid index"));
+        }
         let i = normalize_index(index, info.length())?;
         let (ecls, einfo) = elem_of(py, info)?;
         let ptr = cd.ptr().wrapping_add(i * einfo.get().size);

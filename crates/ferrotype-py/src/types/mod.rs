@@ -27,6 +27,7 @@ macro_rules! data_class {
         impl crate::capi::objects::DataClass for $rust {
             type Data = CData;
 
+            #[inline(always)]
             fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
                 crate::model::cdata::construct(cls, $kind)
             }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
-use crate::capi::slots::{FastSubscript, IntSubscript};
+use crate::capi::slots::{FastSubscript, GetSet, IntSubscript};
 use crate::capi::values::list_from_fn;
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
@@ -301,43 +301,6 @@ impl Pointer {
         init_pointer(slf.as_super(), args, None)
     }
 
-    #[getter]
-    fn contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        let cd = slf.as_super().get();
-        let addr = address(cd);
-        if addr == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
-        }
-        let t = target(py, cd.info())?;
-        if t.grown() {
-            check_grown(py, cd, &t, addr)?;
-        }
-        if strict::enabled() {
-            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
-        }
-        let Target { cls, info, .. } = t;
-        let view = CData::new_view(
-            info.clone().unbind(),
-            addr as *mut u8,
-            info.get().size,
-            Some(slf.clone().into_any().unbind()),
-            0,
-        );
-        Ok(instantiate(cls.cast::<PyType>()?, view)?.unbind())
-    }
-
-    #[setter]
-    fn set_contents(slf: &Bound<'_, Self>, value: Bound<'_, PyAny>) -> PyResult<()> {
-        set_contents(slf.py(), slf.as_super().get(), &value)
-    }
-
-    /// ctypes: `del p.contents` is refused with the item-deletion message.
-    #[deleter]
-    fn delete_contents(&self) -> PyResult<()> {
-        Err(no_deletion())
-    }
-
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         address(slf.as_super().get()) != 0
     }
@@ -524,6 +487,49 @@ impl IntSubscript for Pointer {
             return unsafe { load(py, p, code, swapped) };
         }
         Pointer::item_at(slf.as_any(), cd, index)
+    }
+}
+
+/// The `contents` attribute of pointer instances, a getset descriptor on `_Pointer`
+/// entered without PyO3's getter wrapper (installed by `lib.rs` with
+/// `capi::slots::install_getset`): the object the pointer points to, read-write.
+pub struct Contents;
+
+impl GetSet for Contents {
+    type Target = Pointer;
+
+    fn get(slf: &Bound<'_, Pointer>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let cd = slf.as_super().get();
+        let addr = address(cd);
+        if addr == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let t = target(py, cd.info())?;
+        if t.grown() {
+            check_grown(py, cd, &t, addr)?;
+        }
+        if strict::enabled() {
+            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+        }
+        let Target { cls, info, .. } = t;
+        let view = CData::new_view(
+            info.clone().unbind(),
+            addr as *mut u8,
+            info.get().size,
+            Some(slf.clone().into_any().unbind()),
+            0,
+        );
+        Ok(instantiate(cls.cast::<PyType>()?, view)?.unbind())
+    }
+
+    fn set(slf: &Bound<'_, Pointer>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        set_contents(slf.py(), slf.as_super().get(), value)
+    }
+
+    /// ctypes: `del p.contents` is refused with the item-deletion message.
+    fn delete_error() -> PyErr {
+        no_deletion()
     }
 }
 

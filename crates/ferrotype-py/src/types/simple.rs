@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
 use crate::capi::slots::GetSet;
+use crate::capi::values::{exact_f64, exact_i64};
 use crate::capi::version;
 use crate::codec::scalar::{load, store};
 use crate::model::cdata::CData;
@@ -120,6 +121,28 @@ pub fn set_simple_value(cd: &Bound<'_, CData>, value: &Bound<'_, PyAny>) -> PyRe
     c.check_writable()?;
     let info = c.info();
     let code = simple_code(info)?;
+    if !info.swapped {
+        // The commonest values, `c_int(5)` and `c_double(1.5)`, written directly: an
+        // exact int that fits the C int (so every rule, lax or strict, stores it as
+        // is), an exact float.
+        match code {
+            TypeCode::Int if TypeCode::Int.size() == 4 => {
+                if let Some(v) = exact_i64(value).and_then(|v| i32::try_from(v).ok()) {
+                    // SAFETY: the instance's memory holds a C int (its type's size).
+                    unsafe { c.ptr().cast::<i32>().write_unaligned(v) };
+                    return Ok(());
+                }
+            }
+            TypeCode::Double => {
+                if let Some(v) = exact_f64(value) {
+                    // SAFETY: the instance's memory holds a C double.
+                    unsafe { c.ptr().cast::<f64>().write_unaligned(v) };
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+    }
     // SAFETY: the instance's memory holds code.size() bytes (its type's size).
     let keep = unsafe { store(c.ptr(), code, info.swapped, value)? };
     if let Some(k) = keep {

@@ -14,8 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
+use crate::capi::private::type_lookup;
 use crate::capi::slots::{DescrGet, Quick};
-use crate::capi::values::{bounded_items, int_low_bits, sequence_item, sequence_len};
+use crate::capi::values::{
+    bounded_items, generic_setattr, int_low_bits, sequence_item, sequence_len,
+};
 use crate::capi::version;
 use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_item_at};
 use crate::codec::scalar::{int_value, load};
@@ -174,6 +177,59 @@ impl CField {
         }
         get_item_at(obj, f.proto.bind(py), info, ptr, f.index)
     }
+
+    /// `instance.field = value`: the value written into the instance's memory (the
+    /// body of `__set__`, also called by `__init__` for the positional values).
+    pub fn set_value(
+        slf: &Bound<'_, Self>,
+        obj: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let f = slf.get();
+        let cd = instance(obj, &f.owner)?;
+        f.check_inside(cd.get())?;
+        cd.get().check_writable()?;
+        let ptr = cd.get().ptr().wrapping_add(f.offset);
+        if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
+            if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
+                // SAFETY: an 8-byte field inside the structure's memory.
+                unsafe { ptr.cast::<f64>().write_unaligned(v.value()) };
+                return Ok(());
+            }
+        }
+        if let Some((shift, bits, kind)) = f.bits {
+            let v: u64 = if kind == IntKind::Bool {
+                u64::from(value.is_truthy()?)
+            } else if strict::enabled() {
+                // Strict mode's rule, at the field's width.
+                let v = int_value(value)?;
+                let min = -(1i128 << (bits - 1));
+                let max = (1i128 << bits) - 1;
+                if !(min..=max).contains(&v) {
+                    return Err(PyOverflowError::new_err(format!(
+                        "int too long to convert to a {bits}-bit field"
+                    )));
+                }
+                v as u64
+            } else {
+                // ctypes: the low bits of any integer, masked to the field's width by
+                // the write (a signed field reads them back sign-extended).
+                int_low_bits(value)?
+            };
+            // SAFETY: as in __get__; the unit is writable instance memory.
+            unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
+            return Ok(());
+        }
+        let info = f.proto_info.bind(py).get();
+        if let Some(code) = info.char_elem() {
+            // ctypes: a character-array field takes a string (instances are copied).
+            if as_cdata(value).is_none() {
+                return set_char_units(ptr, info.length(), code, value, true);
+            }
+        }
+        set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
+    }
 }
 
 #[pymethods]
@@ -289,50 +345,7 @@ impl CField {
         obj: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let py = slf.py();
-        let f = slf.get();
-        let cd = instance(obj, &f.owner)?;
-        f.check_inside(cd.get())?;
-        cd.get().check_writable()?;
-        let ptr = cd.get().ptr().wrapping_add(f.offset);
-        if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
-            if let Ok(v) = value.cast::<pyo3::types::PyFloat>() {
-                // SAFETY: an 8-byte field inside the structure's memory.
-                unsafe { ptr.cast::<f64>().write_unaligned(v.value()) };
-                return Ok(());
-            }
-        }
-        if let Some((shift, bits, kind)) = f.bits {
-            let v: u64 = if kind == IntKind::Bool {
-                u64::from(value.is_truthy()?)
-            } else if strict::enabled() {
-                // Strict mode's rule, at the field's width.
-                let v = int_value(value)?;
-                let min = -(1i128 << (bits - 1));
-                let max = (1i128 << bits) - 1;
-                if !(min..=max).contains(&v) {
-                    return Err(PyOverflowError::new_err(format!(
-                        "int too long to convert to a {bits}-bit field"
-                    )));
-                }
-                v as u64
-            } else {
-                // ctypes: the low bits of any integer, masked to the field's width by
-                // the write (a signed field reads them back sign-extended).
-                int_low_bits(value)?
-            };
-            // SAFETY: as in __get__; the unit is writable instance memory.
-            unsafe { memory::write_bitfield(ptr, f.size, shift, bits, f.swapped, v) };
-            return Ok(());
-        }
-        let info = f.proto_info.bind(py).get();
-        if let Some(code) = info.char_elem() {
-            // ctypes: a character-array field takes a string (instances are copied).
-            if as_cdata(value).is_none() {
-                return set_char_units(ptr, info.length(), code, value, true);
-            }
-        }
-        set_item_at(cd.get(), f.proto.bind(py), info, ptr, f.index, value)
+        CField::set_value(slf, obj, value)
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -488,6 +501,8 @@ fn member_ffi(info: &StgInfo) -> Option<FfiType> {
 /// One `_fields_` entry, validated.
 struct FieldDecl<'py> {
     name: String,
+    /// The name as given (a str).
+    key: Bound<'py, PyString>,
     ty: Bound<'py, PyAny>,
     info: Bound<'py, StgInfo>,
     bits: Option<(i64, IntKind)>,
@@ -559,8 +574,8 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
                 )))
             }
         };
-        let name = match name.cast::<PyString>() {
-            Ok(n) => n.to_str()?.to_owned(),
+        let (name, key) = match name.cast::<PyString>() {
+            Ok(n) => (n.to_str()?.to_owned(), n.clone()),
             Err(_) if as_314 => {
                 return Err(PyTypeError::new_err(format!(
                     "CField() argument 'name' must be str, not {}",
@@ -606,6 +621,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
         };
         out.push(FieldDecl {
             name,
+            key,
             ty,
             info,
             bits,
@@ -690,6 +706,39 @@ fn align_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
         .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C ssize_t"))
 }
 
+/// Whether every field type of `fields` is a ferrotype type, so that `_fields_` needs no
+/// mapping of stdlib ctypes types (`_interop.map_fields`): `fields` an exact list or
+/// tuple of exact tuples or lists of two or three items. Anything else (which the
+/// mapping, or the layout's errors, must see) is false. Reads nothing that runs Python
+/// code.
+#[pyfunction]
+#[pyo3(name = "_fields_are_native")]
+pub fn fields_are_native(fields: &Bound<'_, PyAny>) -> bool {
+    fn native_entry(entry: &Bound<'_, PyAny>) -> bool {
+        let ty = if let Ok(t) = entry.cast_exact::<PyTuple>() {
+            if !(2..=3).contains(&t.len()) {
+                return false;
+            }
+            t.get_item(1)
+        } else if let Ok(l) = entry.cast_exact::<pyo3::types::PyList>() {
+            if !(2..=3).contains(&l.len()) {
+                return false;
+            }
+            l.get_item(1)
+        } else {
+            return false;
+        };
+        ty.is_ok_and(|ty| ty.is_instance_of::<PyType>() && info_of(&ty).is_some())
+    }
+    if let Ok(t) = fields.cast_exact::<PyTuple>() {
+        t.iter().all(|e| native_entry(&e))
+    } else if let Ok(l) = fields.cast_exact::<pyo3::types::PyList>() {
+        l.iter().all(|e| native_entry(&e))
+    } else {
+        false
+    }
+}
+
 /// Computes and installs the layout of a structure or union class from `fields`
 /// (`None`: no `_fields_` yet, an incomplete type, or one inheriting its base's layout).
 #[pyfunction]
@@ -719,6 +768,7 @@ pub fn init_struct_type(
                 let b = b.get();
                 let inherited = CompoundInfo {
                     field_names: b.field_names().to_vec(),
+                    field_keys: clone_keys(py, b),
                     format_members: b
                         .compound()
                         .map(|c| c.format_members.clone())
@@ -829,7 +879,12 @@ pub fn init_struct_type(
             .collect::<PyResult<_>>()?,
         Err(_) => Vec::new(),
     };
+    let mut keys = base_info
+        .as_ref()
+        .map(|b| clone_keys(py, b.get()))
+        .unwrap_or_default();
     let mut descriptors = Vec::with_capacity(decls.len());
+    let direct = plain_metaclass_setattr(cls);
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
         let field = Bound::new(
             py,
@@ -859,7 +914,9 @@ pub fn init_struct_type(
                 standalone: false,
             },
         )?;
-        cls.setattr(d.name.as_str(), &field)?;
+        let name = crate::capi::values::interned(&d.key)?;
+        set_class_attr(cls, &name, field.as_any(), direct)?;
+        keys.push((name.unbind(), field.clone().into_any().unbind()));
         names.push(d.name.clone());
         descriptors.push(field);
     }
@@ -871,7 +928,7 @@ pub fn init_struct_type(
                 "'{a}' is specified in _anonymous_ but not in _fields_"
             )));
         };
-        add_anonymous(cls, field.get())?;
+        add_anonymous(cls, field.get(), direct)?;
     }
 
     // The libffi description, for passing by value.
@@ -924,6 +981,7 @@ pub fn init_struct_type(
                     is_union,
                     CompoundInfo {
                         field_names: names,
+                        field_keys: keys,
                         fields_final: true,
                         format_members,
                         address_fields: address_fields(
@@ -945,7 +1003,46 @@ pub fn init_struct_type(
     Ok(())
 }
 
-fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
+/// A base's field keys, for a derived class's own list.
+fn clone_keys(py: Python<'_>, b: &StgInfo) -> Vec<(Py<PyString>, Py<PyAny>)> {
+    b.field_keys()
+        .iter()
+        .map(|(n, d)| (n.clone_ref(py), d.clone_ref(py)))
+        .collect()
+}
+
+/// Whether the metaclass of `cls` sets attributes as ferrotype's structure metaclass
+/// does: its `__setattr__` is that one's, which adds only the `_fields_` handling to
+/// `type`'s. Then a field descriptor can be set through `type`'s own setattr, without
+/// entering the Python `__setattr__` (about 2,500 instructions per field).
+fn plain_metaclass_setattr(cls: &Bound<'_, PyType>) -> bool {
+    let py = cls.py();
+    let name = intern!(py, "__setattr__");
+    let Ok(native) = crate::model::registry::native(py, Kind::Struct) else {
+        return false;
+    };
+    let ours = type_lookup(&native.get_type(), name);
+    let theirs = type_lookup(&cls.get_type(), name);
+    matches!((ours, theirs), (Some(a), Some(b)) if a.is(&b))
+}
+
+/// Sets a class attribute made by the layout (a field descriptor): directly through
+/// `type`'s setattr when `direct` (see [`plain_metaclass_setattr`]; a field named
+/// `_fields_` is not special then), else through the metaclass, as ctypes does.
+fn set_class_attr(
+    cls: &Bound<'_, PyType>,
+    name: &Bound<'_, PyString>,
+    value: &Bound<'_, PyAny>,
+    direct: bool,
+) -> PyResult<()> {
+    if direct && name.to_str().is_ok_and(|n| n != "_fields_") {
+        crate::capi::objects::type_setattr(cls, name, value)
+    } else {
+        cls.setattr(name, value)
+    }
+}
+
+fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField, direct: bool) -> PyResult<()> {
     let py = cls.py();
     let proto = field.proto.bind(py);
     let info = field.proto_info.get();
@@ -966,9 +1063,10 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField) -> PyResult<()> {
         };
         let moved = sub.get().shifted(py, field.offset, cls);
         if moved.anonymous {
-            add_anonymous(cls, &moved)?;
+            add_anonymous(cls, &moved, direct)?;
         } else {
-            cls.setattr(name.as_str(), Bound::new(py, moved)?)?;
+            let key = PyString::intern(py, name);
+            set_class_attr(cls, &key, Bound::new(py, moved)?.as_any(), direct)?;
         }
     }
     Ok(())
@@ -1020,7 +1118,13 @@ fn format_members(
             continue;
         }
         let fmt = decls[i].info.get().member_format();
-        members.push((fl.offset, fl.size, format!("{fmt}:{}:", decls[i].name)));
+        let name = &decls[i].name;
+        let mut text = String::with_capacity(fmt.len() + name.len() + 2);
+        text.push_str(&fmt);
+        text.push(':');
+        text.push_str(name);
+        text.push(':');
+        members.push((fl.offset, fl.size, text));
         end = fl.offset + fl.size;
     }
     members
@@ -1033,10 +1137,14 @@ fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
         match gap {
             0 => {}
             1 => out.push('x'),
-            n => out.push_str(&format!("{n}x")),
+            n => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}x");
+            }
         }
     }
-    let mut out = String::from("T{");
+    let mut out = String::with_capacity(8 + members.iter().map(|m| m.2.len() + 4).sum::<usize>());
+    out.push_str("T{");
     let mut pos = 0;
     for (offset, len, text) in members {
         pad(&mut out, offset - pos);
@@ -1068,10 +1176,33 @@ fn init_fields(
     args: &Bound<'_, PyTuple>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
+    let py = slf.py();
     let names = info.field_names();
-    // As in ctypes, the fields are assigned before the surplus is refused.
-    for (name, v) in names.iter().zip(args.iter()) {
-        slf.setattr(name.as_str(), v)?;
+    let keys = info.field_keys();
+    // ctypes assigns each positional value with `setattr(self, name, value)`. Where the
+    // class takes `object.__setattr__` and the name still resolves to the field's own
+    // descriptor (a data descriptor, so the instance dict is never consulted), that
+    // assignment is exactly the descriptor's `__set__`, called here directly; any other
+    // class (a `__setattr__` override, a field name shadowed in a subclass) gets the
+    // `setattr`.
+    if !args.is_empty() {
+        let cls = slf.get_type();
+        let direct = generic_setattr(&cls);
+        // As in ctypes, the fields are assigned before the surplus is refused.
+        for ((name, descr), v) in keys.iter().zip(args.iter()) {
+            let name = name.bind(py);
+            if direct {
+                if let Some(found) = type_lookup(&cls, name) {
+                    if found.is(descr) {
+                        if let Ok(field) = found.cast::<CField>() {
+                            CField::set_value(field, slf, &v)?;
+                            continue;
+                        }
+                    }
+                }
+            }
+            slf.setattr(name, v)?;
+        }
     }
     if args.len() > names.len() {
         return Err(PyTypeError::new_err("too many initializers"));
