@@ -91,7 +91,7 @@ class LayoutReport:
         return iter(self.differences)
 
     def __str__(self) -> str:
-        name = getattr(self.type, "__qualname__", repr(self.type))
+        name = getattr(self.type, "__name__", repr(self.type))
         if not self.differences:
             return f"{name} matches {self.ctype} ({self.checked} facts checked)"
         lines = [f"{name} differs from {self.ctype} in {len(self.differences)} of "
