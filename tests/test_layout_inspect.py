@@ -213,7 +213,12 @@ def test_check_layout_finds_a_missing_member():
     assert report
     facts = {(d.what, d.member) for d in report}
     assert ("member", "extra") in facts
-    assert {("offsetof", "e"), ("offsetof", "e.x"), ("offsetof", "p"), ("bit-field bits", "g")} <= facts
+    assert {
+        ("offsetof", "e"),
+        ("offsetof", "e.x"),
+        ("offsetof", "p"),
+        ("bit-field bits", "g"),
+    } <= facts
     assert ("offsetof", "c") not in facts
     text = str(report)
     assert text.startswith("Wrong differs from struct Packet in ")
@@ -231,8 +236,10 @@ def test_check_layout_finds_shifted_members_and_bits():
     c = "struct S { unsigned a:3; unsigned b:7; short c; int d; };"
     found = {(d.what, d.member): d for d in ft.check_layout(Shifted, "struct S", source=c)}
     bits = found[("bit-field bits", "b")]
-    assert (bits.ferrotype, bits.c) == ("byte 0 mask 0xf8, byte 1 mask 0x01",
-                                        "byte 0 mask 0xf8, byte 1 mask 0x03")
+    assert (bits.ferrotype, bits.c) == (
+        "byte 0 mask 0xf8, byte 1 mask 0x01",
+        "byte 0 mask 0xf8, byte 1 mask 0x03",
+    )
     assert ("offsetof", "c") not in found  # at 2 in both (the unit's bits are left over)
     assert (found[("sizeof member", "c")].ferrotype, found[("sizeof member", "c")].c) == (1, 2)
     assert found[("alignment of member type", "c")].c == 2
@@ -253,6 +260,7 @@ def test_check_layout_headers_and_anonymous_members(tmp_path):
 
     report = ft.check_layout(Tagged, "struct tagged", header=header)
     assert not report, str(report)
+
     # a system header by name
     class Pollfd(ft.Structure):
         _fields_ = [("fd", ft.c_int), ("events", ft.c_short), ("revents", ft.c_short)]
@@ -433,8 +441,13 @@ def test_repr_html_draws_members_holes_and_units():
     holes = [t for t in p.titles if t.startswith(("hole", "padding"))]
     # 6 bits, 5 bytes, 2 bytes inside e, 3 bytes, 3 bytes of tail padding
     assert sorted(holes) == sorted(
-        ["hole: 6 bits at 1:2", "hole: 5 bytes at 3", "hole in e: 2 bytes at 18",
-         "hole: 3 bytes at 29", "padding: 3 bytes at 45"]
+        [
+            "hole: 6 bits at 1:2",
+            "hole: 5 bytes at 3",
+            "hole in e: 2 bytes at 18",
+            "hole: 3 bytes at 29",
+            "padding: 3 bytes at 45",
+        ]
     )
     units = [t for t in p.titles if t.startswith("storage unit")]
     assert "storage unit: unsigned int at byte 0, 4 bytes" in units

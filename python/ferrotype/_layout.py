@@ -16,7 +16,6 @@ the least significant bit (little-endian layouts) or from the most significant b
 
 from __future__ import annotations
 
-import html
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -356,9 +355,7 @@ class Layout:
         """Every member, the base structure's first."""
         return (self.base.members() if self.base is not None else ()) + self.fields
 
-    def leaves(
-        self, offset: int = 0, prefix: str = ""
-    ) -> Iterator[tuple[str, FieldLayout, int]]:
+    def leaves(self, offset: int = 0, prefix: str = "") -> Iterator[tuple[str, FieldLayout, int]]:
         """Every member that is not itself a structure or union, nested ones included, as
         ``(path, field, absolute offset)``: ``("hdr.len", <FieldLayout 'len'>, 12)``.
         Structures and unions in arrays are not entered."""
@@ -440,9 +437,7 @@ class Layout:
             spec, decl = c_declaration(item.type, item.name)
             if item.bit_size is not None:
                 decl = f"{decl}:{item.bit_size}"
-            lines.append(
-                _line(pad, spec, decl, offset, item.size, item.bit_offset, item.anonymous)
-            )
+            lines.append(_line(pad, spec, decl, offset, item.size, item.bit_offset, item.anonymous))
         lines.append("")
         lines += [f"{pad}/* {s} */" for s in self._summary()]
         lines.append(f"{' ' * indent}}}")

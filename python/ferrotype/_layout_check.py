@@ -94,8 +94,9 @@ class LayoutReport:
         name = getattr(self.type, "__name__", repr(self.type))
         if not self.differences:
             return f"{name} matches {self.ctype} ({self.checked} facts checked)"
-        lines = [f"{name} differs from {self.ctype} in {len(self.differences)} of "
-                 f"{self.checked} facts:"]
+        lines = [
+            f"{name} differs from {self.ctype} in {len(self.differences)} of {self.checked} facts:"
+        ]
         lines += [f"  {d}" for d in self.differences]
         return "\n".join(lines)
 
@@ -170,9 +171,7 @@ def _probe(ctype: str, members: list[_Member], prelude: str) -> tuple[str, dict[
                 f"sizeof(v.{m.cpath}), _Alignof(__typeof__(v.{m.cpath})));"
             )
         else:
-            line = (
-                f'    memset(&v, 0, sizeof v); v.{m.cpath} = -1; ft_dump("m{i}", &v, sizeof v);'
-            )
+            line = f'    memset(&v, 0, sizeof v); v.{m.cpath} = -1; ft_dump("m{i}", &v, sizeof v);'
         owners[len(lines) + 1] = i  # line numbers count from 1
         lines.append(line)
     lines += ["    return 0;", "}", ""]

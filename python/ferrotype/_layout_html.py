@@ -118,8 +118,8 @@ class _Collector:
 
     def struct(self, lay: Layout, offset: int, prefix: str) -> None:
         """Members of a structure at ``offset``, nested structures entered."""
-        from ._layout import _is_type
         from ._ctypes import Structure
+        from ._layout import _is_type
 
         if lay.base is not None:
             self.struct(lay.base, offset, prefix)
@@ -258,7 +258,7 @@ def _header(per_row: int) -> str:
 
 
 def _legend(items: list[_Item]) -> str:
-    rows = ['<tr><th></th><th>member</th><th>type</th><th>offset</th><th>size</th></tr>']
+    rows = ["<tr><th></th><th>member</th><th>type</th><th>offset</th><th>size</th></tr>"]
     for it in items:
         if it.colour is None:
             sw = f'<span class="ftl-sw" style="background:{HATCH}"></span>'

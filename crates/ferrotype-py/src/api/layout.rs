@@ -74,7 +74,9 @@ pub fn struct_layout<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict
                 offset.into_pyobject(py)?.into_any(),
                 size.into_pyobject(py)?.into_any(),
                 bits,
-                pyo3::types::PyBool::new(py, anonymous).to_owned().into_any(),
+                pyo3::types::PyBool::new(py, anonymous)
+                    .to_owned()
+                    .into_any(),
             ],
         )?)?;
     }
