@@ -97,10 +97,13 @@ docs: $(DOCS_STAMP)  ## the documentation site into site/ (mkdocs --strict: any 
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@echo "site/index.html ($(if $(wildcard $(BENCH_OUT)/bench.json),charts of $(BENCH_OUT),committed charts))"
 
+layout-pictures: build  ## regenerate docs/images/layout-*: byte maps rendered by headless chromium, and their tables
+	$(VENV)/bin/python tools/layout_pictures.py
+
 # Release wheels (tools/wheels.sh): manylinux2014, stripped, libffi inside. WHEEL_VERSIONS=3.11
 # builds or checks only that interpreter's wheel (CI does).
 WHEEL_VERSIONS ?= 3.11 3.12 3.13 3.14 3.15
-.PHONY: wheels wheel-check sdist-check
+.PHONY: wheels wheel-check sdist-check layout-pictures
 wheels:  ## release wheels for WHEEL_VERSIONS (default 3.11-3.15) and the sdist, into dist/
 	tools/wheels.sh build $(WHEEL_VERSIONS)
 	tools/wheels.sh sdist

@@ -513,3 +513,8 @@ from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
 #: workspace's Cargo.toml, from which the extension (and the wheel's metadata) take it;
 #: ``__version__`` is the ctypes version this module stands for, as in ctypes.
 __ferrotype_version__: str = _native.PACKAGE_VERSION
+
+# Layout inspection (ferrotype only): where the layout engine put every field, as data, a
+# pahole-style table and a byte map; check_layout holds a type against the C compiler.
+from ._layout import layout  # noqa: E402
+from ._layout_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402

@@ -2,7 +2,8 @@
 
 Use it as ``import ferrotype as ctypes``. The names are those of the running
 interpreter's ``ctypes``, plus ferrotype's own: ``strict``, ``is_strict``,
-``StrictMode``, ``install``, ``debug_callbacks`` and ``c_float16``.
+``StrictMode``, ``install``, ``debug_callbacks``, ``c_float16``, ``layout``,
+``check_layout``, ``CCompilerError`` and ``LayoutMismatch``.
 """
 
 import sys
@@ -82,6 +83,10 @@ from ._endian import (
     LittleEndianUnion as LittleEndianUnion,
 )
 from ._install import install as install
+from ._layout import layout as layout
+from ._layout_check import CCompilerError as CCompilerError
+from ._layout_check import LayoutMismatch as LayoutMismatch
+from ._layout_check import check_layout as check_layout
 from ._native import StrictMode as StrictMode
 from ._native import is_strict as is_strict
 from ._native import strict as strict

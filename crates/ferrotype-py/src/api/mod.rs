@@ -1,10 +1,11 @@
 //! Module-level functions of `ferrotype._native`: ctypes' functions (`sizeof`, `byref`,
 //! `cast`, `memmove`, ...), the NumPy bridge and dtype descriptions for
-//! `ferrotype.ctypeslib`, `find_library` support, and strict mode's Python API. Imports
-//! every layer below.
+//! `ferrotype.ctypeslib`, `find_library` support, strict mode's Python API, and the layout
+//! facts behind `ferrotype.layout()` (`layout.rs`). Imports every layer below.
 
 pub mod dtype;
 pub mod functions;
+pub mod layout;
 pub mod numpy;
 pub mod strict;
 pub mod util;

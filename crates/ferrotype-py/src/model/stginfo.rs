@@ -250,6 +250,9 @@ pub struct CompoundInfo {
     /// to tell whether memory at an offset was written as a pointer or a `py_object`
     /// (`codec::provenance`).
     pub address_fields: Vec<(usize, Py<StgInfo>)>,
+    /// The layout options the class's attributes resolved to (`_layout_`, `_pack_`,
+    /// `_align_`, byte order), kept for `ferrotype.layout()`; `None` before `_fields_`.
+    pub options: Option<ferrotype_core::layout::CtypesOptions>,
 }
 
 #[pymethods]

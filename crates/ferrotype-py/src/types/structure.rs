@@ -69,6 +69,19 @@ impl CField {
         self.offset
     }
 
+    /// Where the layout put the field, for `ferrotype.layout()`: its name, offset and
+    /// size (of the storage unit, for a bit-field), its bits (shift within the unit in
+    /// the structure's byte order, width), and whether it is in `_anonymous_`.
+    pub fn placement(&self) -> (&str, usize, usize, Option<(u32, u32)>, bool) {
+        (
+            &self.name,
+            self.offset,
+            self.size,
+            self.bits.map(|(shift, width, _)| (shift, width)),
+            self.anonymous,
+        )
+    }
+
     /// A field made by `CField(...)` may be used on any instance: refuse one whose
     /// memory does not hold the field. (A class's own fields lie inside its instances by
     /// the layout, and skip this.)
@@ -774,6 +787,7 @@ pub fn init_struct_type(
                         .map(|c| c.format_members.clone())
                         .unwrap_or_default(),
                     address_fields: address_fields(py, Some(b), &[], &[]),
+                    options: b.compound().and_then(|c| c.options),
                     ..CompoundInfo::default()
                 };
                 StgInfo {
@@ -990,6 +1004,7 @@ pub fn init_struct_type(
                             &decls,
                             &layout.fields,
                         ),
+                        options: Some(opts),
                         ..CompoundInfo::default()
                     },
                 ),
