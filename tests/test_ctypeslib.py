@@ -1382,8 +1382,9 @@ def test_array_ctypes_keep_alive_is_released(ftnp):
 
 
 def test_repeated_as_array_views_share_memory_and_keep_the_source(npct):
-    """The first view of an array type is made in Python, later ones in Rust (through NumPy's C
-    API): every one shares the memory, has the type's dtype and shape, and keeps the source alive."""
+    """The first view of an array type is made in Python, later ones in Rust (through
+    NumPy's C API): every one shares the memory, has the type's dtype and shape, and keeps
+    the source alive."""
     ct, lib = npct
     for typ, shape in [(ct.c_double * 4, (4,)), ((ct.c_int16 * 3) * 2, (2, 3))]:
         for _ in range(3):

@@ -44,6 +44,12 @@ EXTRAS = {
         "strict",  # strict mode: checks ctypes does not make
         "is_strict",
         "StrictMode",
+        # layout inspection: the placements the layout engine chose, and a check of a
+        # type against the C compiler
+        "layout",
+        "check_layout",
+        "CCompilerError",
+        "LayoutMismatch",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that

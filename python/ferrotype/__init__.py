@@ -516,5 +516,5 @@ __ferrotype_version__: str = _native.PACKAGE_VERSION
 
 # Layout inspection (ferrotype only): where the layout engine put every field, as data, a
 # pahole-style table and a byte map; check_layout holds a type against the C compiler.
-from ._layout import layout  # noqa: E402
-from ._layout_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402
+from ._inspect import layout  # noqa: E402
+from ._inspect_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402

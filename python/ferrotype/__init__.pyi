@@ -82,11 +82,11 @@ from ._endian import (
 from ._endian import (
     LittleEndianUnion as LittleEndianUnion,
 )
+from ._inspect import layout as layout
+from ._inspect_check import CCompilerError as CCompilerError
+from ._inspect_check import LayoutMismatch as LayoutMismatch
+from ._inspect_check import check_layout as check_layout
 from ._install import install as install
-from ._layout import layout as layout
-from ._layout_check import CCompilerError as CCompilerError
-from ._layout_check import LayoutMismatch as LayoutMismatch
-from ._layout_check import check_layout as check_layout
 from ._native import StrictMode as StrictMode
 from ._native import is_strict as is_strict
 from ._native import strict as strict

@@ -76,6 +76,11 @@ __all__ = [
     "_make_immutable",
     "dtype_spec",
     "ndarray_facts",
+    "as_array",
+    "as_ctypes",
+    "_numpy_c_api",
+    "_set_numpy_spec",
+    "_fields_are_native",
     "struct_layout",
     "sizeof",
     "alignment",
@@ -251,6 +256,16 @@ def char_array_set_value(obj: Any, value: bytes | str) -> None: ...
 def char_array_get_raw(obj: Any) -> bytes: ...
 def char_array_set_raw(obj: Any, value: ReadableBuffer) -> None: ...
 def dtype_spec(cls: type) -> Any: ...
+def as_array(obj: Any, shape: Any = None) -> Any:
+    """``ctypeslib.as_array``: a NumPy array viewing ``obj``'s memory (Python slow path
+    for what the fast path does not handle)."""
+
+def as_ctypes(obj: Any, readonly: bool = False) -> Any:
+    """``ctypeslib.as_ctypes``: a ferrotype object viewing an array's memory."""
+
+def _numpy_c_api(capsule: Any) -> bool: ...
+def _set_numpy_spec(cls: type, spec: tuple[Any, ...]) -> None: ...
+def _fields_are_native(fields: Any) -> bool: ...
 def ndarray_facts(
     obj: Any, ndarray: type[Any]
 ) -> tuple[int, tuple[int, ...], bool, bool, Any] | None: ...

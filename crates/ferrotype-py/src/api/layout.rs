@@ -1,5 +1,5 @@
 //! What the layout engine decided for a structure or union class, as plain Python data
-//! for `ferrotype.layout()` (python/ferrotype/_layout.py): the options the class's
+//! for `ferrotype.layout()` (python/ferrotype/_inspect.py): the options the class's
 //! attributes resolved to, and where each of its own fields went. Nothing is recomputed
 //! here: the offsets, sizes and bit positions are those the field descriptors were made
 //! with when `_fields_` was set.

@@ -151,7 +151,7 @@ static SLOW_AS_CTYPES: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
 /// Anything else (objects with `__array_interface__` only) goes to
 /// `ctypeslib._as_ctypes`.
 #[pyfunction]
-#[pyo3(signature = (obj, readonly = None))]
+#[pyo3(signature = (obj, readonly = None), text_signature = "(obj, readonly=False)")]
 pub fn as_ctypes<'py>(
     obj: &Bound<'py, PyAny>,
     readonly: Option<&Bound<'py, PyAny>>,

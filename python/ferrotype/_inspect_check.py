@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._ctypes import Array, Structure, Union
-from ._layout import FieldLayout, Layout, _is_type, layout
+from ._inspect import FieldLayout, Layout, _is_type, layout
 
 __all__ = ["CCompilerError", "Difference", "LayoutMismatch", "LayoutReport", "check_layout"]
 

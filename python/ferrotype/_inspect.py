@@ -485,7 +485,7 @@ class Layout:
     def html(self, per_row: int | None = None) -> str:
         """The byte map (what Jupyter shows): an HTML fragment with inline CSS and nothing
         loaded from elsewhere, ``per_row`` bytes a row (by default 4 to 32, by size)."""
-        from ._layout_html import render
+        from ._inspect_html import render
 
         return render(self, per_row)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._layout import FieldLayout, Hole, Layout
+    from ._inspect import FieldLayout, Hole, Layout
 
 MAX_BYTES = 1024
 LABEL_WIDTH = 56  # px, the offset column
@@ -85,7 +85,7 @@ class _Collector:
         return c
 
     def field(self, f: FieldLayout, offset: int, path: str, big: bool) -> None:
-        from ._layout import c_name
+        from ._inspect import c_name
 
         a, b = f.bit_span()
         shift = (offset - f.offset) * 8
@@ -119,7 +119,7 @@ class _Collector:
     def struct(self, lay: Layout, offset: int, prefix: str) -> None:
         """Members of a structure at ``offset``, nested structures entered."""
         from ._ctypes import Structure
-        from ._layout import _is_type
+        from ._inspect import _is_type
 
         if lay.base is not None:
             self.struct(lay.base, offset, prefix)
@@ -287,7 +287,7 @@ def _per_row(lay: Layout) -> int:
 
 def render(lay: Layout, per_row: int | None = None) -> str:
     """The byte map of ``lay`` as an HTML fragment, ``per_row`` bytes a row."""
-    from ._layout import FieldLayout, c_name
+    from ._inspect import FieldLayout, c_name
 
     size = lay.size
     shown = min(size, MAX_BYTES)
