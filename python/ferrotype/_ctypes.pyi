@@ -378,13 +378,13 @@ if sys.version_info >= (3, 14):
 
 # ---- functions ---------------------------------------------------------------------------
 
-def addressof(obj: _CData) -> int:
+def addressof(obj: _CData, /) -> int:
     """The address of the memory of ``obj``."""
 
 def alignment(obj: _CData | type[_CData]) -> int:
     """The alignment in bytes of a ctypes type or instance."""
 
-def sizeof(obj: _CData | type[_CData]) -> int:
+def sizeof(obj: _CData | type[_CData], /) -> int:
     """The size in bytes of a ctypes type or instance."""
 
 def byref(obj: _CData, offset: int = ...) -> _CArgObject:
