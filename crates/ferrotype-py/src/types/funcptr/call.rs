@@ -12,7 +12,6 @@ use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, Registers, 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::{PyFloat, PyInt, PyTuple};
 
 use crate::capi;
@@ -128,23 +127,32 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
 /// bits (an integer in the low bytes, a `float` in the low 32 bits): what `load` makes
 /// of them, without its dispatch. `None` for the other types.
 #[inline]
-fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<PyResult<Py<PyAny>>> {
-    fn int<'py>(v: impl IntoPyObjectExt<'py>, py: Python<'py>) -> Option<PyResult<Py<PyAny>>> {
-        Some(v.into_py_any(py))
+fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<Py<PyAny>> {
+    // (These conversions cannot fail: the result is one pointer, not a `PyResult`.)
+    macro_rules! int {
+        ($v:expr, $py:expr) => {{
+            let Ok(b) = $v.into_pyobject($py);
+            Some(b.into_any().unbind())
+        }};
     }
     // The truncating casts keep the result's own low bytes (the bits above are
     // unspecified in the register).
-    match (code, code.size()) {
-        (TypeCode::Int, 4) => int(bits as i32, py),
-        (TypeCode::UInt, 4) => int(bits as u32, py),
-        (TypeCode::Long | TypeCode::LongLong, 8) => int(bits as i64, py),
-        (TypeCode::ULong | TypeCode::ULongLong, 8) => int(bits, py),
-        (TypeCode::Short, 2) => int(bits as i16, py),
-        (TypeCode::UShort, 2) => int(bits as u16, py),
-        (TypeCode::Byte, 1) => int(bits as i8, py),
-        (TypeCode::UByte, 1) => int(bits as u8, py),
-        (TypeCode::Double, _) => int(f64::from_bits(bits), py),
-        (TypeCode::Float, _) => int(f64::from(f32::from_bits(bits as u32)), py),
+    // (The C type sizes are constants: the guards vanish where they hold.)
+    use std::ffi::{c_int, c_long, c_longlong, c_short};
+    use std::mem::size_of;
+    match code {
+        TypeCode::Int if size_of::<c_int>() == 4 => int!(bits as i32, py),
+        TypeCode::UInt if size_of::<c_int>() == 4 => int!(bits as u32, py),
+        TypeCode::Long if size_of::<c_long>() == 8 => int!(bits as i64, py),
+        TypeCode::ULong if size_of::<c_long>() == 8 => int!(bits, py),
+        TypeCode::LongLong if size_of::<c_longlong>() == 8 => int!(bits as i64, py),
+        TypeCode::ULongLong if size_of::<c_longlong>() == 8 => int!(bits, py),
+        TypeCode::Short if size_of::<c_short>() == 2 => int!(bits as i16, py),
+        TypeCode::UShort if size_of::<c_short>() == 2 => int!(bits as u16, py),
+        TypeCode::Byte => int!(bits as i8, py),
+        TypeCode::UByte => int!(bits as u8, py),
+        TypeCode::Double => int!(f64::from_bits(bits), py),
+        TypeCode::Float => int!(f64::from(f32::from_bits(bits as u32)), py),
         _ => None,
     }
 }
@@ -441,7 +449,7 @@ fn call_registers<'py>(
         // `write_result` lays them out, and aligned for any scalar).
         let bits = rc.scalar(&regs_out);
         if let Some(r) = register_result(py, bits, *code) {
-            return r;
+            return Ok(r);
         }
         // SAFETY: `bits` holds a value of the restype's code.
         return unsafe { load_result(py, (&raw const bits).cast(), *code) };
