@@ -102,3 +102,22 @@ def test_float_results_from_the_register(ct):
     for v in [0.0, -1.5, -3.25, float("-inf")]:
         assert g(v) == abs(v)
     assert g(0.1) == abs(ct.c_float(0.1).value)
+
+
+@pytest.mark.parametrize(
+    "key", [0, 3, -1, -4, 4, -5, True, 1 << 30, -(1 << 30), 1 << 62, 1 << 63, -(1 << 63) - 1, 1 << 80]
+)
+def test_subscript_keys(ct, key):
+    """Array and pointer subscripts read a small exact int key inline; other keys as
+    ctypes reads them (IndexError text included)."""
+    import ctypes
+
+    def outcome(mod):
+        a = (mod.c_int * 4)(10, 20, 30, 40)
+        p = mod.cast(a, mod.POINTER(mod.c_int))
+        results = [_outcome(lambda: a[key])]
+        if 0 <= key < 4 or abs(key) > 1 << 63:
+            results.append(_outcome(lambda: p[key]))
+        return results
+
+    assert outcome(ct) == outcome(ctypes)
