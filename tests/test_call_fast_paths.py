@@ -104,9 +104,10 @@ def test_float_results_from_the_register(ct):
     assert g(0.1) == abs(ct.c_float(0.1).value)
 
 
-@pytest.mark.parametrize(
-    "key", [0, 3, -1, -4, 4, -5, True, 1 << 30, -(1 << 30), 1 << 62, 1 << 63, -(1 << 63) - 1, 1 << 80]
-)
+KEYS = [0, 3, -1, -4, 4, -5, True, 1 << 30, -(1 << 30), 1 << 62, 1 << 63, -(1 << 63) - 1, 1 << 80]
+
+
+@pytest.mark.parametrize("key", KEYS)
 def test_subscript_keys(ct, key):
     """Array and pointer subscripts read a small exact int key inline; other keys as
     ctypes reads them (IndexError text included)."""

@@ -328,7 +328,9 @@ impl RegisterCall {
     pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> RegResult {
         if self.nstack == 0 {
             // SAFETY: the caller's contract.
-            unsafe { raw_register_call(fun, regs, self.nfloat, matches!(self.ret, RegReturn::Float)) }
+            unsafe {
+                raw_register_call(fun, regs, self.nfloat, matches!(self.ret, RegReturn::Float))
+            }
         } else {
             // SAFETY: the caller's contract; `regs` was made for this plan, so its first
             // `nstack` stack words are initialised.

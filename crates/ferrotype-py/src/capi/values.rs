@@ -78,7 +78,17 @@ unsafe fn compact_value(obj: *mut ffi::PyObject) -> Option<i64> {
 /// Enables [`compact_value`] if it reads a set of ints (zero, both signs, one and two
 /// digits) as `PyLong_AsLongLong` does; otherwise `exact_i64` keeps using the C API.
 pub fn check_compact_ints(py: Python<'_>) {
-    let samples: [i64; 9] = [0, 1, -1, 7, -12345, (1 << 30) - 1, -((1 << 30) - 1), 1 << 30, -(1 << 40)];
+    let samples: [i64; 9] = [
+        0,
+        1,
+        -1,
+        7,
+        -12345,
+        (1 << 30) - 1,
+        -((1 << 30) - 1),
+        1 << 30,
+        -(1 << 40),
+    ];
     let ok = samples.iter().all(|&v| {
         let Ok(obj) = v.into_pyobject(py);
         // SAFETY: `obj` is a live exact int; the header word and first digit are

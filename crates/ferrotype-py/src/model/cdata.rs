@@ -624,8 +624,13 @@ pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
     let n = n.min(cd.size());
     if n == 8 {
         // The common case (a pointer, a `double`, a 64-bit integer) as one move instead
-        // of a `memcpy` call. SAFETY: as below, for 8 bytes, without alignment.
-        unsafe { cd.ptr().cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned()) };
+        // of a `memcpy` call.
+        // SAFETY: as below, for 8 bytes, read and written without alignment.
+        unsafe {
+            cd.ptr()
+                .cast::<u64>()
+                .write_unaligned(src.cast::<u64>().read_unaligned())
+        };
     } else {
         // SAFETY: the caller guarantees the source; the instance owns `size` >= n bytes.
         unsafe { memory::copy_bytes(src, cd.ptr(), n) };
