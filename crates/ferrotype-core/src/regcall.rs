@@ -300,7 +300,7 @@ impl RegisterCall {
     /// `None` when the result comes back in registers.
     #[inline]
     pub fn ret_in_memory(&self) -> Option<usize> {
-        (self.ret == RegReturn::Memory).then_some(self.ret_size)
+        matches!(self.ret, RegReturn::Memory).then_some(self.ret_size)
     }
 
     /// The number of 8-byte stack slots the call passes.
@@ -328,7 +328,9 @@ impl RegisterCall {
     pub unsafe fn call(&self, fun: *const c_void, regs: &Registers) -> RegResult {
         if self.nstack == 0 {
             // SAFETY: the caller's contract.
-            unsafe { raw_register_call(fun, regs, self.nfloat, self.ret == RegReturn::Float) }
+            unsafe {
+                raw_register_call(fun, regs, self.nfloat, matches!(self.ret, RegReturn::Float))
+            }
         } else {
             // SAFETY: the caller's contract; `regs` was made for this plan, so its first
             // `nstack` stack words are initialised.
@@ -342,7 +344,7 @@ impl RegisterCall {
     /// unspecified.
     #[inline]
     pub fn scalar(&self, r: &RegResult) -> u64 {
-        if self.ret == RegReturn::Float {
+        if matches!(self.ret, RegReturn::Float) {
             r.float[0]
         } else {
             r.int[0]

@@ -3,8 +3,12 @@
 //! `__instancecheck__`, objects at raw addresses, wide strings, the recursion guard and
 //! vectorcall with the argument-offset flag.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pyo3::ffi;
 use pyo3::prelude::*;
+
+use super::version;
 use pyo3::types::{PyFloat, PyInt, PyList, PyTuple};
 
 /// The value of `obj` if it is an exact `int` within `i64`; `None` for anything else
@@ -14,11 +18,89 @@ pub fn exact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
     if !obj.is_exact_instance_of::<PyInt>() {
         return None;
     }
+    if COMPACT_INTS.load(Ordering::Relaxed) {
+        // SAFETY: `obj` is an exact int, and the layout was checked at import.
+        if let Some(v) = unsafe { compact_value(obj.as_ptr()) } {
+            return Some(v);
+        }
+    }
     let mut overflow: std::ffi::c_int = 0;
     // SAFETY: `obj` is an exact int, for which the call cannot fail; it reports values
     // beyond 64 bits through `overflow`.
     let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
     (overflow == 0).then_some(v)
+}
+
+/// Whether [`compact_value`] reads ints right on this interpreter (checked once, at
+/// import, by [`check_compact_ints`]).
+static COMPACT_INTS: AtomicBool = AtomicBool::new(false);
+
+/// The value of an int of at most one digit, read from the object itself as CPython's
+/// own inline helpers read it (`_PyLong_IsCompact`/`_PyLong_CompactValue` on 3.12+,
+/// `ob_size` and the first digit on 3.11); `None` for larger ints.
+///
+/// # Safety
+/// `obj` must be a live exact `int` on an interpreter whose layout
+/// [`check_compact_ints`] confirmed (30-bit digits in `u32`s after the header word).
+#[inline]
+unsafe fn compact_value(obj: *mut ffi::PyObject) -> Option<i64> {
+    let base = obj.cast::<u8>();
+    let head = std::mem::size_of::<ffi::PyObject>();
+    // SAFETY: an int object is at least its header, the size or tag word after it, and
+    // one digit (CPython always allocates one); the digit is read only when the
+    // size or tag says there is one.
+    unsafe {
+        let word = base.add(head).cast::<isize>().read();
+        let digit = || i64::from(base.add(head + 8).cast::<u32>().read());
+        if version::INT_SIGN_IN_TAG {
+            // lv_tag: digit count above the three low bits; sign in the low two
+            // (0 positive, 1 zero, 2 negative).
+            let tag = word as usize;
+            if tag >= 2 << 3 {
+                return None;
+            }
+            match tag & 3 {
+                0 => Some(digit()),
+                2 => Some(-digit()),
+                _ => Some(0),
+            }
+        } else {
+            match word {
+                0 => Some(0),
+                1 => Some(digit()),
+                -1 => Some(-digit()),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Enables [`compact_value`] if it reads a set of ints (zero, both signs, one and two
+/// digits) as `PyLong_AsLongLong` does; otherwise `exact_i64` keeps using the C API.
+pub fn check_compact_ints(py: Python<'_>) {
+    let samples: [i64; 9] = [
+        0,
+        1,
+        -1,
+        7,
+        -12345,
+        (1 << 30) - 1,
+        -((1 << 30) - 1),
+        1 << 30,
+        -(1 << 40),
+    ];
+    let ok = samples.iter().all(|&v| {
+        let Ok(obj) = v.into_pyobject(py);
+        // SAFETY: `obj` is a live exact int; the header word and first digit are
+        // allocated for every int, whatever the layout (see `compact_value`).
+        let read = unsafe { compact_value(obj.as_ptr()) };
+        match read {
+            Some(r) => r == v,
+            // Only ints beyond one 30-bit digit may need the general path.
+            None => v.unsigned_abs() >= 1 << 30,
+        }
+    });
+    COMPACT_INTS.store(ok && cfg!(target_pointer_width = "64"), Ordering::Relaxed);
 }
 
 /// The low 64 bits of an integer, as C keeps them when converting to a 64-bit unsigned

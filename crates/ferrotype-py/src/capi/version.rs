@@ -146,3 +146,7 @@ pub const CAST_NAMES_ONLY_CTYPES_TYPES: bool = cfg!(Py_3_13);
 /// gh-142966); before, the format stays the one the type was made with (none for a
 /// pointer type made without a target).
 pub const SET_TYPE_UPDATES_FORMAT: bool = cfg!(Py_3_15);
+
+/// 3.12 and later keep an int's digit count and sign in the `lv_tag` word after the
+/// object header (`_PyLongValue`); 3.11 keeps the signed digit count in `ob_size`.
+pub const INT_SIGN_IN_TAG: bool = cfg!(Py_3_12);

@@ -163,6 +163,10 @@ pub fn set_item_at(
 /// `isize` raises `IndexError`, as Python sequences do, and a non-integer key the error
 /// `not_index` makes.
 pub fn index_key(key: &Bound<'_, PyAny>, not_index: impl FnOnce() -> PyErr) -> PyResult<isize> {
+    // The common key, a small exact int, read straight from the object.
+    if let Some(i) = crate::capi::values::exact_i64(key).and_then(|v| isize::try_from(v).ok()) {
+        return Ok(i);
+    }
     let py = key.py();
     match key.extract::<isize>() {
         Ok(i) => Ok(i),

@@ -123,6 +123,40 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
     }
 }
 
+/// The Python value of a common numeric result, made straight from its register's
+/// bits (an integer in the low bytes, a `float` in the low 32 bits): what `load` makes
+/// of them, without its dispatch. `None` for the other types.
+#[inline]
+fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<Py<PyAny>> {
+    // (These conversions cannot fail: the result is one pointer, not a `PyResult`.)
+    macro_rules! int {
+        ($v:expr, $py:expr) => {{
+            let Ok(b) = $v.into_pyobject($py);
+            Some(b.into_any().unbind())
+        }};
+    }
+    // The truncating casts keep the result's own low bytes (the bits above are
+    // unspecified in the register).
+    // (The C type sizes are constants: the guards vanish where they hold.)
+    use std::ffi::{c_int, c_long, c_longlong, c_short};
+    use std::mem::size_of;
+    match code {
+        TypeCode::Int if size_of::<c_int>() == 4 => int!(bits as i32, py),
+        TypeCode::UInt if size_of::<c_int>() == 4 => int!(bits as u32, py),
+        TypeCode::Long if size_of::<c_long>() == 8 => int!(bits as i64, py),
+        TypeCode::ULong if size_of::<c_long>() == 8 => int!(bits, py),
+        TypeCode::LongLong if size_of::<c_longlong>() == 8 => int!(bits as i64, py),
+        TypeCode::ULongLong if size_of::<c_longlong>() == 8 => int!(bits, py),
+        TypeCode::Short if size_of::<c_short>() == 2 => int!(bits as i16, py),
+        TypeCode::UShort if size_of::<c_short>() == 2 => int!(bits as u16, py),
+        TypeCode::Byte => int!(bits as i8, py),
+        TypeCode::UByte => int!(bits as u8, py),
+        TypeCode::Double => int!(f64::from_bits(bits), py),
+        TypeCode::Float => int!(f64::from(f32::from_bits(bits as u32)), py),
+        _ => None,
+    }
+}
+
 /// An argument beyond the fixed ones of a function declared `variadic`: converted as
 /// without `argtypes`, plus Python floats, then promoted as C promotes variadic
 /// arguments (`float` to `double`, integers narrower than `int` to `int`).
@@ -253,6 +287,148 @@ pub fn call_function<'py>(
     finish(callee, st, result, args, None)
 }
 
+/// The inline conversion of argument `i` into its register or stack word, if `arg` is
+/// one of the common values its [`FastArg`] takes. False (having written nothing that
+/// matters: the converter overwrites the word) when it needs the converter. Pure: no
+/// Python code runs, nothing is kept.
+#[inline(always)]
+fn inline_arg(
+    st: &FuncState,
+    rc: &ferrotype_core::RegisterCall,
+    regs: &mut Registers,
+    i: usize,
+    arg: &Bound<'_, PyAny>,
+    fast: &FastArg,
+) -> bool {
+    match *fast {
+        FastArg::Int {
+            index,
+            shift,
+            signed,
+            lo,
+            hi,
+        } => {
+            if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
+                regs.set(
+                    index,
+                    if signed {
+                        ((v << shift) >> shift) as u64
+                    } else {
+                        ((v as u64) << shift) >> shift
+                    },
+                );
+                return true;
+            }
+        }
+        FastArg::Struct => {
+            if let ArgConv::Struct { cls, .. } = &st.converters[i] {
+                let cd = if arg.get_type().is(cls) {
+                    // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                    // native base in its MRO (`native_from_param_kind`), so its
+                    // instances are `CData`s.
+                    Some(unsafe { arg.cast_unchecked::<CData>() })
+                } else {
+                    as_cdata(arg).filter(|_| is_instance_of_type(arg, cls.bind(arg.py())))
+                };
+                if let Some(cd) = cd {
+                    // SAFETY: the plan's entry for this argument is its structure
+                    // plan and the instance holds the structure's bytes.
+                    unsafe { regs.set_struct(rc.args()[i], cd.get().ptr()) };
+                    return true;
+                }
+            }
+        }
+        FastArg::Address { index, void } => {
+            if let Some(a) = fast_address(arg, void) {
+                regs.set(index, a);
+                return true;
+            }
+        }
+        FastArg::Pointer { index } => {
+            if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
+                if arg.is_none() {
+                    regs.set(index, 0);
+                    return true;
+                }
+                if arg.get_type().is(cls) {
+                    // SAFETY: the class of a `Struct`/`Pointer` converter has the
+                    // native base in its MRO (`native_from_param_kind`), so its
+                    // instances are `CData`s.
+                    let cd = unsafe { arg.cast_unchecked::<CData>() };
+                    regs.set(index, address(cd.get()) as u64);
+                    return true;
+                }
+            }
+        }
+        FastArg::Float { index, double } => {
+            if let Some(v) = exact_f64(arg) {
+                regs.set(
+                    index,
+                    if double {
+                        v.to_bits()
+                    } else {
+                        u64::from((v as f32).to_bits())
+                    },
+                );
+                return true;
+            }
+        }
+        FastArg::General => {}
+    }
+    false
+}
+
+/// The lean register call of a [`RegPlan::lean`] plan whose result is a simple value or
+/// `void` without `_check_retval_`: every argument converted inline, nothing kept, the
+/// result made from its register. `None` as soon as an argument needs its converter
+/// (before anything ran that matters: the inline conversions are pure), and the caller
+/// takes the general path from the start.
+#[inline]
+fn call_lean(
+    callee: &Callee<'_, '_>,
+    st: &FuncState,
+    plan: &RegPlan,
+    args: &[Bound<'_, PyAny>],
+) -> Option<PyResult<Py<PyAny>>> {
+    let py = callee.obj.py();
+    let fun = callee.fun;
+    if fun == 0 {
+        return None;
+    }
+    let rc = &plan.call;
+    let mut image = std::mem::MaybeUninit::uninit();
+    let regs = Registers::init(&mut image, rc);
+    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
+        if !inline_arg(st, rc, regs, i, arg, fast) {
+            return None;
+        }
+    }
+    let regs = &*regs;
+    // SAFETY: the plan was made from the declared signature, which the inline
+    // conversions just satisfied; the addresses passed point into the arguments, which
+    // the caller keeps alive past the call; the result comes back in registers (a lean
+    // plan has no result in memory).
+    let regs_out = match bracket(py, st, move || unsafe {
+        rc.call(fun as *const c_void, regs)
+    }) {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    match &*st.ret {
+        RetConv::Void => Some(Ok(py.None())),
+        RetConv::Value(code) => {
+            let bits = rc.scalar(&regs_out);
+            Some(match register_result(py, bits, *code) {
+                Some(r) => Ok(r),
+                // SAFETY: `bits` holds a value of the restype's code.
+                None => unsafe { load_result(py, (&raw const bits).cast(), *code) },
+            })
+        }
+        // (Excluded by the caller: the call has run, so this cannot fall back.)
+        _ => Some(Err(PyValueError::new_err("internal: not a lean call"))),
+    }
+}
+
 /// A call through the register engine: the declared converters write each argument
 /// straight into its register, then the result takes the common path.
 fn call_registers<'py>(
@@ -261,6 +437,11 @@ fn call_registers<'py>(
     plan: &RegPlan,
     args: &[Bound<'py, PyAny>],
 ) -> PyResult<Py<PyAny>> {
+    if plan.lean && st.checker.is_none() && matches!(&*st.ret, RetConv::Void | RetConv::Value(_)) {
+        if let Some(r) = call_lean(callee, st, plan, args) {
+            return r;
+        }
+    }
     let py = callee.obj.py();
     let fun = callee.fun;
     if fun == 0 {
@@ -276,80 +457,8 @@ fn call_registers<'py>(
         // The inline conversions accept exactly what the converter would accept the
         // same way; anything else (out of range included) takes the converter, which
         // also produces ctypes' error.
-        match *fast {
-            FastArg::Int {
-                index,
-                shift,
-                signed,
-                lo,
-                hi,
-            } => {
-                if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
-                    regs.set(
-                        index,
-                        if signed {
-                            ((v << shift) >> shift) as u64
-                        } else {
-                            ((v as u64) << shift) >> shift
-                        },
-                    );
-                    continue;
-                }
-            }
-            FastArg::Struct => {
-                if let ArgConv::Struct { cls, .. } = &st.converters[i] {
-                    let cd = if arg.get_type().is(cls) {
-                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
-                        // native base in its MRO (`native_from_param_kind`), so its
-                        // instances are `CData`s.
-                        Some(unsafe { arg.cast_unchecked::<CData>() })
-                    } else {
-                        as_cdata(arg).filter(|_| is_instance_of_type(arg, cls.bind(py)))
-                    };
-                    if let Some(cd) = cd {
-                        // SAFETY: the plan's entry for this argument is its structure
-                        // plan and the instance holds the structure's bytes.
-                        unsafe { regs.set_struct(rc.args()[i], cd.get().ptr()) };
-                        continue;
-                    }
-                }
-            }
-            FastArg::Address { index, void } => {
-                if let Some(a) = fast_address(arg, void) {
-                    regs.set(index, a);
-                    continue;
-                }
-            }
-            FastArg::Pointer { index } => {
-                if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
-                    if arg.is_none() {
-                        regs.set(index, 0);
-                        continue;
-                    }
-                    if arg.get_type().is(cls) {
-                        // SAFETY: the class of a `Struct`/`Pointer` converter has the
-                        // native base in its MRO (`native_from_param_kind`), so its
-                        // instances are `CData`s.
-                        let cd = unsafe { arg.cast_unchecked::<CData>() };
-                        regs.set(index, address(cd.get()) as u64);
-                        continue;
-                    }
-                }
-            }
-            FastArg::Float { index, double } => {
-                if let Some(v) = exact_f64(arg) {
-                    regs.set(
-                        index,
-                        if double {
-                            v.to_bits()
-                        } else {
-                            u64::from((v as f32).to_bits())
-                        },
-                    );
-                    continue;
-                }
-            }
-            _ => {}
+        if inline_arg(st, rc, regs, i, arg, fast) {
+            continue;
         }
         let param = st.converters[i]
             .convert(arg, i)
@@ -414,6 +523,9 @@ fn call_registers<'py>(
         // A simple result, read straight from its register's bits (laid out as
         // `write_result` lays them out, and aligned for any scalar).
         let bits = rc.scalar(&regs_out);
+        if let Some(r) = register_result(py, bits, *code) {
+            return Ok(r);
+        }
         // SAFETY: `bits` holds a value of the restype's code.
         return unsafe { load_result(py, (&raw const bits).cast(), *code) };
     }

@@ -288,6 +288,10 @@ pub struct RegPlan {
     pub call: RegisterCall,
     /// The inline conversion of each argument.
     pub fast: Box<[FastArg]>,
+    /// Whether every argument has an inline conversion that needs nothing kept alive
+    /// (integers, floats, addresses, pointers) and the result comes back in registers:
+    /// such a call first tries the lean path (`call::call_lean`).
+    pub lean: bool,
 }
 
 /// The inline conversion of one argument of a [`RegPlan`].
@@ -364,8 +368,18 @@ impl RegPlan {
                 }
                 _ => FastArg::General,
             })
-            .collect();
-        RegPlan { call, fast }
+            .collect::<Box<[FastArg]>>();
+        let lean = call.ret_in_memory().is_none()
+            && fast.iter().all(|f| {
+                matches!(
+                    f,
+                    FastArg::Int { .. }
+                        | FastArg::Float { .. }
+                        | FastArg::Address { .. }
+                        | FastArg::Pointer { .. }
+                )
+            });
+        RegPlan { call, fast, lean }
     }
 }
 
