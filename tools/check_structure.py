@@ -28,6 +28,10 @@ on top. Four rules are enforced:
    ``_version.py`` mentions ``sys.version_info``. The type stubs (``.pyi``) are exempt: type
    checkers read only ``sys.version_info`` guards there, and cannot evaluate ``_version``'s
    flags, so each stub states per version what that version's ferrotype provides.
+5. Unsafe blocks argued. In every crate under ``crates/``, each ``unsafe {`` block has a
+   ``// SAFETY:`` comment on its line or within the three lines above it, so the argument is
+   read with the block, not found a screen away. (A public ``unsafe fn`` without a
+   ``# Safety`` section is clippy's ``missing_safety_doc``, denied by ``make lint``.)
 
 Comments, doc comments, string, raw-string and char literals are blanked before matching.
 Not handled: ``#[path]`` attributes, ``macro_rules!`` hygiene, and names brought into scope by
@@ -64,6 +68,20 @@ INLINE_MOD = re.compile(r"\bmod\s+(\w+)\s*$")  # before a "{"
 VERSION_GATE = re.compile(r"\bPy_3_\d+\b|\.\s*version_info\s*\(")
 PY_VERSION_TEST = re.compile(r"\bversion_info\b")
 PY_VERSION_MODULE = "_version.py"  # the Python layer's version switch
+UNSAFE_BLOCK = re.compile(r"\bunsafe\s*\{")
+SAFETY_WINDOW = 3  # lines above an `unsafe {` that may hold its `// SAFETY:` comment
+
+
+def check_unsafe(path: Path, shown: str, violations: set[tuple[str, int, str]]) -> None:
+    """Rule 5 for one file: every `unsafe {` argued right above it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, text in enumerate(lines):
+        code = text.split("//", 1)[0]
+        if UNSAFE_BLOCK.search(code):
+            window = lines[max(0, i - SAFETY_WINDOW) : i + 1]
+            if not any("SAFETY:" in w for w in window):
+                message = "`unsafe {` without a `// SAFETY:` comment right above"
+                violations.add((shown, i + 1, message))
 
 
 def strip_code(src: str) -> str:
@@ -353,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
             if PY_VERSION_TEST.search(text.split("#", 1)[0]):
                 message = f"version test outside {PY_VERSION_MODULE}: add a flag there"
                 crate.violations.add((str(path), n, message))
+    crates_dir = repo / "crates"
+    for path in sorted(crates_dir.rglob("*.rs")):
+        if "target" in path.parts:
+            continue
+        check_unsafe(path, str(path.relative_to(repo)), crate.violations)
     if crate.violations:
         for path, ln, message in sorted(crate.violations):
             print(f"{path}:{ln}: {message}")

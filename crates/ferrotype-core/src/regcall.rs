@@ -545,10 +545,11 @@ impl Registers {
                 if first + size.div_ceil(8) > WORDS {
                     return; // (no plan names words beyond the image)
                 }
-                // SAFETY: the plan gave the argument `size.div_ceil(8)` stack words from
-                // `index`, inside the image (checked above) and initialised by `new`; the
-                // caller guarantees `size` readable bytes at `mem`, which are not in the
-                // image. The bytes past `size` in the last word stay zero.
+                // The plan gave the argument `size.div_ceil(8)` stack words from `index`,
+                // inside the image (checked above) and initialised by `new`; the bytes past
+                // `size` in the last word stay zero.
+                // SAFETY: the caller guarantees `size` readable bytes at `mem`, which are
+                // not in the image; the destination words are in bounds.
                 unsafe {
                     let dst = self.words.as_mut_ptr().cast::<u64>().add(first);
                     std::ptr::copy_nonoverlapping(mem, dst.cast::<u8>(), size)
@@ -633,10 +634,10 @@ unsafe fn raw_stack_call(
     // r10 and r11 are the only caller-saved registers that carry no argument: r10 holds
     // the slots' address and r11 counts them down. The function address and the bytes
     // to pop live in r13 and r12, which the callee preserves.
-    // SAFETY: `fun` follows the C calling convention (caller's contract); the asm block
-    // has no `nostack`, so `%rsp` is 16-aligned for a call at its start, and it gives
-    // back exactly what it takes (`bytes`); it reads the `nstack` initialised words at
-    // `stack` (the caller's contract) and writes only below `%rsp`.
+    // The asm block has no `nostack`, so `%rsp` is 16-aligned for a call at its start,
+    // and it gives back exactly what it takes (`bytes`), writing only below `%rsp`.
+    // SAFETY: `fun` follows the C calling convention and `stack` holds `nstack`
+    // initialised words (the caller's contract), which is all the block reads.
     unsafe {
         core::arch::asm!(
             "test r11, 1",

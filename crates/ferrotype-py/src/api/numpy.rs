@@ -70,10 +70,10 @@ fn view_of<'py>(
         *slot = d.extract()?;
     }
     let shape = &shape[..dims.len()];
-    // SAFETY: `cd.ptr()` is valid for `cd.size() >= nbytes` bytes (the view's extent,
-    // the product of `dims` and the dtype's item size, as `ctypeslib` computed it) for
-    // as long as `obj` lives, which the array keeps alive; writable unless the instance
-    // is read-only.
+    // The view's extent is the product of `dims` and the dtype's item size, as
+    // `ctypeslib` computed it for this class: `nbytes <= cd.size()`.
+    // SAFETY: `cd.ptr()` is valid for `cd.size()` bytes while `obj` lives, which the
+    // array keeps alive; writable unless the instance is read-only.
     let view =
         unsafe { crate::capi::numpy::array_view(dtype, shape, cd.ptr(), !cd.is_readonly(), obj) };
     view.transpose()

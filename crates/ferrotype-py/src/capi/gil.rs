@@ -142,11 +142,11 @@ impl Drop for ForeignState {
         if mine != kept || current == kept {
             return;
         }
-        // SAFETY: `kept` is this thread's live thread state (it is still bound to the
-        // thread, so neither finalization nor a fork deleted it) and the thread does not
-        // hold the GIL; `PyGILState_Release(UNLOCKED)` balances the `PyGILState_Ensure`
-        // that made the state, whose count is one: it clears and deletes the state and
-        // releases the GIL.
+        // `kept` is still bound to the thread, so neither finalization nor a fork deleted
+        // it; `PyGILState_Release(UNLOCKED)` balances the `PyGILState_Ensure` that made the
+        // state, whose count is one: it clears and deletes the state and releases the GIL.
+        // SAFETY: `kept` is this thread's live thread state and the thread does not hold
+        // the GIL, which is what the ensure/release pair needs.
         unsafe {
             ffi::PyEval_RestoreThread(kept);
             ffi::PyGILState_Release(ffi::PyGILState_STATE::PyGILState_UNLOCKED);

@@ -163,15 +163,15 @@ pub unsafe fn array_view<'py>(
     let table = *API.get()? as *const *const std::ffi::c_void;
     let py = base.py();
     let nd = c_int::try_from(dims.len()).ok()?;
-    // SAFETY: `table` is NumPy's function table of a known ABI (`load_api`); the entries
-    // are `PyArray_Type` and `PyArrayDescr_Type` (type objects; `descr` is checked to be
-    // a dtype), `PyArray_NewFromDescr` and
-    // `PyArray_SetBaseObject` with the signatures of `numpy/__multiarray_api.h`.
     // `PyArray_NewFromDescr` steals a reference to the dtype (given one here) and, with
     // `data` not NULL and no strides, makes a C-contiguous view computing its own flags
     // but for the writeable bit passed. `PyArray_SetBaseObject` steals the reference to
-    // `base` (given one); on failure the new array is released. The caller's contract
-    // covers the memory.
+    // `base` (given one); on failure the new array is released.
+    // `table` is NumPy's function table of a known ABI (`load_api`): the entries used
+    // are `PyArray_Type` and `PyArrayDescr_Type` (type objects; `descr` is checked to be
+    // a dtype), `PyArray_NewFromDescr` and `PyArray_SetBaseObject`.
+    // SAFETY: those entries have the signatures of `numpy/__multiarray_api.h` in that
+    // ABI, and the caller's contract covers the memory.
     unsafe {
         let array_type = (*table.add(ARRAY_TYPE))
             .cast_mut()

@@ -389,11 +389,11 @@ pub fn own_info<'a, 'py>(cls: &'a Bound<'py, PyType>) -> Option<Borrowed<'a, 'py
 /// its `tp_cache` holds anything else.
 pub fn set_own_info(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> bool {
     let tp = cls.as_type_ptr();
-    // SAFETY: a live type object; `tp_cache` of a heap type is an owned reference that
-    // the type's deallocator releases and the metaclass's `tp_clear` clears (checked
-    // here), so storing a new strong reference and releasing the old one keeps the
-    // count right. Anything but null or an object of `value`'s type (which only this
-    // function stores) is left alone.
+    // `tp_cache` of a heap type is an owned reference that the type's deallocator
+    // releases and the metaclass's `tp_clear` clears (checked here). Anything but null
+    // or an object of `value`'s type (which only this function stores) is left alone.
+    // SAFETY: `tp` is a live type object; storing a new strong reference and releasing
+    // the old one keeps the count right.
     unsafe {
         if (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0
             || !clears_own_info(ffi::Py_TYPE(tp.cast()))
@@ -447,12 +447,12 @@ unsafe fn clears_own_info(meta: *mut ffi::PyTypeObject) -> bool {
 /// through `subtype_clear`. Returns false, changing nothing, for any other metaclass.
 pub fn hook_clear(meta: &Bound<'_, PyType>) -> bool {
     let mt = meta.as_type_ptr();
-    // SAFETY: live type objects, read and (for `meta`, a heap type nothing has been
-    // collected through yet at module start-up) one slot written. `subtype_clear` of a
-    // class whose bases are Python classes up to `type` clears the instance's slots and
-    // dict (which a class object does not have: no `__slots__` on a subclass of `type`,
-    // and its dict offset is `type`'s) and hands over to `type`'s `tp_clear`, which the
-    // new slot calls directly.
+    // `subtype_clear` of a class whose bases are Python classes up to `type` clears the
+    // instance's slots and dict (which a class object does not have: no `__slots__` on a
+    // subclass of `type`, and its dict offset is `type`'s) and hands over to `type`'s
+    // `tp_clear`, which the new slot calls directly.
+    // SAFETY: live type objects are read, and one slot of `meta` written: a heap type
+    // nothing has been collected through yet at module start-up.
     unsafe {
         let base_type = std::ptr::addr_of_mut!(ffi::PyType_Type);
         let Some(own) = (*mt).tp_clear.map(|f| f as usize) else {
@@ -491,10 +491,10 @@ pub fn hook_clear(meta: &Bound<'_, PyType>) -> bool {
 /// The `tp_clear` [`hook_clear`] installs: the class's own information released, then
 /// `type`'s `tp_clear`.
 unsafe extern "C" fn clear_own_info(obj: *mut ffi::PyObject) -> c_int {
-    // SAFETY: the collector calls tp_clear with the GIL held on a live object, here a
-    // class (an instance of a hooked metaclass). Its `tp_cache` is null or the owned
-    // reference `set_own_info` stored; it is detached before being released, as
-    // `Py_CLEAR` does.
+    // The collector calls tp_clear with the GIL held on a live object, here a class (an
+    // instance of a hooked metaclass).
+    // SAFETY: its `tp_cache` is null or the owned reference `set_own_info` stored; it is
+    // detached before being released, as `Py_CLEAR` does.
     unsafe {
         let tp = obj.cast::<ffi::PyTypeObject>();
         let cached = std::mem::replace(&mut (*tp).tp_cache, std::ptr::null_mut());

@@ -404,10 +404,10 @@ fn call_lean(
         }
     }
     let regs = &*regs;
-    // SAFETY: the plan was made from the declared signature, which the inline
-    // conversions just satisfied; the addresses passed point into the arguments, which
-    // the caller keeps alive past the call; the result comes back in registers (a lean
-    // plan has no result in memory).
+    // The plan was made from the declared signature, which the inline conversions just
+    // satisfied; a lean plan has no result in memory.
+    // SAFETY: the addresses passed point into the arguments, which the caller keeps
+    // alive past the call; the result comes back in registers.
     let regs_out = match bracket(py, st, move || unsafe {
         rc.call(fun as *const c_void, regs)
     }) {
@@ -501,10 +501,10 @@ fn call_registers<'py>(
     }
 
     let regs = &*regs;
-    // SAFETY: the plan was made from the declared signature, which the converters just
-    // satisfied; pointer arguments point into objects alive until the call returns (the
-    // arguments and `keep`); a result in memory goes to `size` writable bytes owned by
-    // `in_memory` or `scratch`, both alive past the call.
+    // The plan was made from the declared signature, which the converters just
+    // satisfied; pointer arguments point into the arguments and `keep`.
+    // SAFETY: those objects live until the call returns, and a result in memory goes to
+    // `size` writable bytes owned by `in_memory` or `scratch`, both alive past the call.
     let regs_out = bracket(py, st, move || unsafe {
         rc.call(fun as *const c_void, regs)
     })?;
