@@ -377,36 +377,34 @@ class PyCFuncPtrType(_CDataType):
 
 class PyCStructType(_CDataType):
     """Metaclass of the structure types. `_fields_` may be set in the class body or
-    assigned once later (incomplete types); the layout is computed in Rust then."""
+    assigned once later (incomplete types); the layout is computed in Rust then.
+
+    Making a class is native, as ctypes' C metaclass is: `__new__` (up to 3.12) or
+    `__init__` (3.13+) lays it out, setting `_fields_` through a metaclass's own
+    `__setattr__` when a subclass of this one defines one (the byte-order variants).
+    """
 
     _ft_union_ = False
-
-    def _ft_init_(cls):
-        _native.init_struct_type(cls, cls._ft_union_, None)
-        fields = cls.__dict__.get("_fields_")
-        if fields is not None:
-            # Through setattr, so metaclasses that rewrite `_fields_` (the byte-order
-            # variants) see it, as in ctypes.
-            cls._fields_ = fields
+    __new__ = staticmethod(_native.struct_type_new)
+    if _INIT_LAYS_OUT:
+        __init__ = _native.struct_type_init
 
     def __setattr__(cls, name, value):
         if name == "_fields_":
-            if cls.__dict__.get("_ft_info_") is None:
-                # ctypes: a class without type information yet (being made, as in an
-                # `__init_subclass__`; made by the metaclass's `__new__` alone from
-                # 3.13; or `_abstract_`) cannot take `_fields_`.
-                raise TypeError("ctypes state is not initialized")
-            # Field types of the stdlib's ctypes become their ferrotype equivalents.
-            if not _native._fields_are_native(value):
-                value = _interop.map_fields(value)
-            _native.init_struct_type(cls, cls._ft_union_, value)
-        type.__setattr__(cls, name, value)
+            # Refused before the class has its type information; field types of the
+            # stdlib's ctypes become their ferrotype equivalents; stored by the call.
+            _native.set_struct_fields(cls, cls._ft_union_, value)
+        else:
+            type.__setattr__(cls, name, value)
 
 
 class UnionType(PyCStructType):
     """Metaclass of the union types."""
 
     _ft_union_ = True
+    __new__ = staticmethod(_native.union_type_new)
+    if _INIT_LAYS_OUT:
+        __init__ = _native.union_type_init
 
 
 class _InstanceDtype:

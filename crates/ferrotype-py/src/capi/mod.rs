@@ -129,6 +129,18 @@
 //! 11. **The global allocator** ([`alloc`]) calls mimalloc's unaligned functions and
 //!     checks the alignment of what they return before using it, falling back to the
 //!     aligned functions; every block is freed with `mi_free`.
+//! 12. **Class attributes read without the attribute protocol** ([`classes`]).
+//!     [`classes::class_attr`] answers `getattr(cls, name)` from two `_PyType_Lookup`s
+//!     (assumption 4) when the metaclass's `tp_getattro` is `type`'s own and the
+//!     metaclass's MRO has no `name`: `type`'s protocol then returns the value found
+//!     along `cls`'s MRO when it is not a descriptor (no `tp_descr_get`), and raises
+//!     `AttributeError` when there is none, on every version from 3.11 to 3.15; in
+//!     any other case the protocol itself runs. [`classes::own_dict_item`] reads a
+//!     class's own namespace from `tp_dict` (documented: NULL only for 3.12+'s static
+//!     built-in types, where it falls back to `__dict__`). [`classes::instance_method`]
+//!     is CPython's public `PyInstanceMethod_New`. *Verified by* the structure tests
+//!     (`_pack_`, `_align_`, `_layout_`, `_anonymous_` and `_swappedbytes_` given as
+//!     plain values, properties and metaclass attributes) and the CPython suite.
 //!
 //! ## Limitations
 //!
@@ -142,6 +154,7 @@
 pub mod alloc;
 pub mod buffer;
 pub mod cfuncs;
+pub mod classes;
 pub mod gil;
 pub mod gilcell;
 pub mod numpy;

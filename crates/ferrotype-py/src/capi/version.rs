@@ -150,3 +150,8 @@ pub const SET_TYPE_UPDATES_FORMAT: bool = cfg!(Py_3_15);
 /// 3.12 and later keep an int's digit count and sign in the `lv_tag` word after the
 /// object header (`_PyLongValue`); 3.11 keeps the signed digit count in `ob_size`.
 pub const INT_SIGN_IN_TAG: bool = cfg!(Py_3_12);
+
+/// 3.13: a ctypes class gets its type information in its metaclass's `__init__`, not its
+/// `__new__` (a class made by `__new__` alone is abstract; a second `__init__` is a
+/// SystemError).
+pub const METACLASS_INIT_LAYS_OUT: bool = cfg!(Py_3_13);

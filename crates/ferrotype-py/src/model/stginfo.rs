@@ -593,18 +593,19 @@ pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'p
 /// base: `None` for an abstract class or one not laid out yet.
 pub fn own_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, StgInfo>>> {
     let py = cls.py();
-    Ok(cls
-        .getattr(intern!(py, "__dict__"))?
-        .get_item(INFO_ATTR)
-        .ok()
-        .and_then(|i| i.cast_into::<StgInfo>().ok()))
+    Ok(
+        capi::classes::own_dict_item(cls, intern!(py, INFO_ATTR))?
+            .and_then(|i| i.cast_into::<StgInfo>().ok()),
+    )
 }
 
 /// Stores `info` on the new class `cls`, which also gets the raw `__init__` slot of its
 /// kind (see `capi::objects::adopt`).
 pub fn set_info<'py>(cls: &Bound<'py, PyType>, info: StgInfo) -> PyResult<Bound<'py, StgInfo>> {
     let info = Bound::new(cls.py(), info)?;
-    cls.setattr(intern!(cls.py(), INFO_ATTR), &info)?;
+    // Through `type`'s own setattr: the information is not an attribute a metaclass's
+    // `__setattr__` should see (ctypes keeps it out of the namespace altogether).
+    capi::objects::type_setattr(cls, intern!(cls.py(), INFO_ATTR), info.as_any())?;
     // Also on the type object itself, where `info_of` reads it first.
     capi::objects::set_own_info(cls, info.as_any());
     capi::objects::adopt(cls);

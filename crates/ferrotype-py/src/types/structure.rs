@@ -13,7 +13,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::capi::objects::replaced_constructor;
+use crate::capi::classes::{class_attr, own_dict_item};
+use crate::capi::objects::{replaced_constructor, type_setattr};
 use crate::capi::private::type_lookup;
 use crate::capi::slots::{DescrGet, Quick};
 use crate::capi::values::{
@@ -24,7 +25,9 @@ use crate::codec::element::{char_units_value, get_item_at, set_char_units, set_i
 use crate::codec::scalar::{int_value, load};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{to_py, warn_from_caller, CoreResultExt};
-use crate::model::stginfo::{info_of, own_info, set_info, CompoundInfo, Detail, Kind, StgInfo};
+use crate::model::stginfo::{
+    info_of, own_info, set_info, CompoundInfo, Detail, Kind, StgInfo, INFO_ATTR,
+};
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
 #[pyclass(frozen, module = "ferrotype._ctypes", name = "CField")]
@@ -674,7 +677,7 @@ fn clamped_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
 /// `_pack_` as the running version's ctypes reads it (`None`: no packing).
 fn pack_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
     let py = cls.py();
-    let Ok(value) = cls.getattr(intern!(py, "_pack_")) else {
+    let Ok(Some(value)) = class_attr(cls, intern!(py, "_pack_")) else {
         return Ok(None);
     };
     if !version::PACK_CONVERTED_BY_INT {
@@ -700,7 +703,7 @@ fn pack_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
 /// `_align_` as the running version's ctypes reads it (`None`: not set).
 fn align_attr(cls: &Bound<'_, PyType>) -> PyResult<Option<i64>> {
     let py = cls.py();
-    let Ok(value) = cls.getattr(intern!(py, "_align_")) else {
+    let Ok(Some(value)) = class_attr(cls, intern!(py, "_align_")) else {
         return Ok(None);
     };
     if !version::ALIGN_COMPARED_IN_PYTHON {
@@ -812,9 +815,9 @@ pub fn init_struct_type(
         set_info(cls, info)?;
         return Ok(());
     };
-    let layout_name: Option<String> = cls
-        .getattr("_layout_")
+    let layout_name: Option<String> = class_attr(cls, intern!(py, "_layout_"))
         .ok()
+        .flatten()
         .map(|l| l.extract())
         .transpose()?;
     // The order of the checks is ctypes': before 3.14 `_pack_`, then `_align_`; 3.14
@@ -838,7 +841,7 @@ pub fn init_struct_type(
         layout: layout_name.as_deref(),
         pack,
         align,
-        swapped_bytes: cls.hasattr("_swappedbytes_")?,
+        swapped_bytes: class_attr(cls, intern!(py, "_swappedbytes_"))?.is_some(),
     };
     let opts = attrs.resolve().py()?;
     if opts.implicit_ms_deprecated && version::PACK_WITHOUT_LAYOUT_WARNS {
@@ -882,16 +885,16 @@ pub fn init_struct_type(
         .as_ref()
         .map(|b| b.get().field_names().to_vec())
         .unwrap_or_default();
-    let anonymous: Vec<String> = match cls.getattr("_anonymous_") {
+    let anonymous: Vec<String> = match class_attr(cls, intern!(py, "_anonymous_")) {
         // ctypes reads `_anonymous_` as a list (a list, tuple, str or any iterable);
         // one that iterates only by index without a length (a pointer) never ends, and
         // is refused as a non-iterable is.
-        Ok(anon) => bounded_items(&anon)?
+        Ok(Some(anon)) => bounded_items(&anon)?
             .ok_or_else(|| PyTypeError::new_err("_anonymous_ must be a sequence"))?
             .iter()
             .map(|a| a.extract::<String>())
             .collect::<PyResult<_>>()?,
-        Err(_) => Vec::new(),
+        _ => Vec::new(),
     };
     let mut keys = base_info
         .as_ref()
@@ -1016,6 +1019,174 @@ pub fn init_struct_type(
         },
     )?;
     Ok(())
+}
+
+/// `type.__new__`, which the structure metaclasses' `__new__` calls (looked up once).
+static TYPE_NEW: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// `ferrotype._interop.map_fields` (looked up on first use).
+static MAP_FIELDS: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// `__new__` of the structure metaclass (`PyCStructType.__new__`, a static method):
+/// `type.__new__` with the same arguments, then, up to 3.12, the class's type
+/// information, as ctypes' metaclass (written in C) makes it there. Being native, it
+/// leaves the caller's frame the current one, so `type.__new__` gives the class the
+/// caller's `__module__` itself, as for ctypes' metaclass.
+#[pyfunction]
+#[pyo3(signature = (*args, **kwargs))]
+pub fn struct_type_new<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    compound_type_new(args, kwargs, false)
+}
+
+/// `__new__` of the union metaclass (`UnionType`), as [`struct_type_new`].
+#[pyfunction]
+#[pyo3(signature = (*args, **kwargs))]
+pub fn union_type_new<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    compound_type_new(args, kwargs, true)
+}
+
+fn compound_type_new<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+    is_union: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = args.py();
+    let type_new = TYPE_NEW.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.get_type::<PyType>().getattr("__new__")?.unbind())
+    })?;
+    // `type.__new__` checks its arguments (the metaclass, the name, the bases, the
+    // namespace) before anything reads them.
+    let cls = type_new.bind(py).call(args, kwargs)?;
+    if !version::METACLASS_INIT_LAYS_OUT {
+        if let Ok(t) = cls.cast::<PyType>() {
+            setup_compound_type(t, is_union)?;
+        }
+    }
+    Ok(cls)
+}
+
+/// `__init__` of the structure metaclass from 3.13 (bound as a method by the module):
+/// the class's type information, made once; the arguments are not read, as ctypes'.
+#[pyfunction]
+#[pyo3(signature = (cls, *_args, **_kwargs))]
+pub fn struct_type_init(
+    cls: &Bound<'_, PyType>,
+    _args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    compound_type_init(cls, false)
+}
+
+/// `__init__` of the union metaclass from 3.13, as [`struct_type_init`].
+#[pyfunction]
+#[pyo3(signature = (cls, *_args, **_kwargs))]
+pub fn union_type_init(
+    cls: &Bound<'_, PyType>,
+    _args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    compound_type_init(cls, true)
+}
+
+fn compound_type_init(cls: &Bound<'_, PyType>, is_union: bool) -> PyResult<()> {
+    // ctypes (3.13+): an abstract class may be initialised again (it gets no type
+    // information); a class that has its information may not.
+    if crate::capi::objects::own_info(cls).is_some() {
+        return Err(pyo3::exceptions::PySystemError::new_err(format!(
+            "StgInfo of '{}' is already initialized.",
+            cls.name()?
+        )));
+    }
+    setup_compound_type(cls, is_union)
+}
+
+/// Gives the new structure or union class `cls` its type information: none for an
+/// abstract class (`_abstract_`, or ferrotype's own byte-order bases), the layout of
+/// its `_fields_` when its namespace has them, else its base's (or an empty,
+/// completable layout). A class that has it already (made by a more derived
+/// metaclass's `__new__`) is left alone.
+fn setup_compound_type(cls: &Bound<'_, PyType>, is_union: bool) -> PyResult<()> {
+    let py = cls.py();
+    if let Some(flag) = own_dict_item(cls, intern!(py, "_ft_abstract_"))? {
+        if flag.is_truthy()? {
+            return Ok(());
+        }
+    }
+    if own_dict_item(cls, intern!(py, INFO_ATTR))?.is_some() {
+        return Ok(());
+    }
+    if own_dict_item(cls, intern!(py, "_abstract_"))?.is_some() {
+        // ctypes: a class declaring `_abstract_` gets no type information of its own
+        // (not its base's either), so it cannot be instantiated.
+        return type_setattr(cls, intern!(py, INFO_ATTR), &py.None().into_bound(py));
+    }
+    let fields = own_dict_item(cls, intern!(py, "_fields_"))?.filter(|f| !f.is_none());
+    match fields {
+        // The metaclass sets `_fields_` as ferrotype's does: laid out here directly.
+        Some(fields) if plain_metaclass_setattr(cls) => store_fields(cls, is_union, &fields, true),
+        // Through setattr, so that metaclasses rewriting `_fields_` (the byte-order
+        // variants, users' own) see it, as in ctypes; the class has its (empty) type
+        // information by then.
+        Some(fields) => {
+            init_struct_type(cls, is_union, None)?;
+            cls.setattr(intern!(py, "_fields_"), fields)
+        }
+        None => init_struct_type(cls, is_union, None),
+    }
+}
+
+/// `cls._fields_ = fields` as the structure metaclass's `__setattr__` does it: refused
+/// before the class has its type information, else laid out (field types of the
+/// stdlib's ctypes mapped to ferrotype's) and stored.
+#[pyfunction]
+pub fn set_struct_fields(
+    cls: &Bound<'_, PyType>,
+    is_union: bool,
+    fields: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if own_info(cls)?.is_none() {
+        // ctypes: a class without type information yet (being made, as in an
+        // `__init_subclass__`; made by the metaclass's `__new__` alone from 3.13; or
+        // `_abstract_`) cannot take `_fields_`.
+        return Err(PyTypeError::new_err("ctypes state is not initialized"));
+    }
+    store_fields(cls, is_union, fields, false)
+}
+
+/// Lays out `cls` from `fields` and stores them as `_fields_` (unless `in_namespace`,
+/// where they are already, and unchanged).
+fn store_fields(
+    cls: &Bound<'_, PyType>,
+    is_union: bool,
+    fields: &Bound<'_, PyAny>,
+    in_namespace: bool,
+) -> PyResult<()> {
+    let py = cls.py();
+    let mapped;
+    let value = if fields_are_native(fields) {
+        fields
+    } else {
+        let map = MAP_FIELDS.get_or_try_init(py, || {
+            Ok::<_, PyErr>(
+                py.import("ferrotype._interop")?
+                    .getattr("map_fields")?
+                    .unbind(),
+            )
+        })?;
+        mapped = map.bind(py).call1((fields,))?;
+        &mapped
+    };
+    init_struct_type(cls, is_union, Some(value))?;
+    if in_namespace && value.is(fields) {
+        return Ok(());
+    }
+    type_setattr(cls, intern!(py, "_fields_"), value)
 }
 
 /// A base's field keys, for a derived class's own list.

@@ -1,0 +1,85 @@
+//! Reading and binding on classes without the attribute protocol's overhead, for the
+//! class-creation path (a structure class's metaclass work): an attribute that is absent
+//! costs CPython an `AttributeError` with a formatted message (about 5,000 instructions,
+//! and ctypes reads five such attributes per structure class); a class's own `__dict__`
+//! costs a mapping proxy per read. See assumption 12 on the soundness page (`capi/mod.rs`).
+
+use pyo3::exceptions::PyAttributeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::ffi;
+
+use super::private::type_lookup;
+
+/// `getattr(cls, name)` for a class `cls`, with an absent attribute as `None` (errors other
+/// than `AttributeError` are returned). When `cls`'s metaclass reads attributes as `type`
+/// does (its `tp_getattro` is `type`'s), defines nothing called `name` along its own MRO,
+/// and the value found along `cls`'s MRO is not a descriptor (no `__get__`), that is what
+/// `type`'s attribute protocol returns: the value, or no attribute at all. Otherwise the
+/// protocol runs.
+pub fn class_attr<'py>(
+    cls: &Bound<'py, PyType>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let meta = cls.get_type();
+    // SAFETY: reading slots of live type objects (`PyType_Type` is the static `type`).
+    let plain = unsafe {
+        let own = (*meta.as_type_ptr()).tp_getattro;
+        let types = (*std::ptr::addr_of!(ffi::PyType_Type)).tp_getattro;
+        matches!((own, types), (Some(a), Some(b)) if a as usize == b as usize)
+    };
+    if plain && type_lookup(&meta, name).is_none() {
+        match type_lookup(cls, name) {
+            None => return Ok(None),
+            // SAFETY: reading a slot of the value's live type object.
+            Some(v) if unsafe { (*ffi::Py_TYPE(v.as_ptr())).tp_descr_get.is_none() } => {
+                return Ok(Some(v))
+            }
+            Some(_) => {}
+        }
+    }
+    match cls.getattr(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<PyAttributeError>(cls.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `cls.__dict__.get(name)`: the class's own namespace, without making a mapping proxy.
+pub fn own_dict_item<'py>(
+    cls: &Bound<'py, PyType>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    // SAFETY: `tp_dict` of a live type object is its namespace (a dict) or, for the
+    // static built-in types of 3.12+, NULL; the type keeps the dict alive while it is
+    // borrowed here.
+    let dict = unsafe { (*cls.as_type_ptr()).tp_dict };
+    if dict.is_null() {
+        let d = cls.getattr(pyo3::intern!(cls.py(), "__dict__"))?;
+        return match d.get_item(name) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(cls.py()) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    // SAFETY: a borrowed reference to the dict, which the type holds for as long as the
+    // borrow is used; it is an exact dict (CPython makes every type's namespace one).
+    let dict = unsafe { Bound::from_borrowed_ptr(cls.py(), dict) };
+    let dict = dict.cast_into::<PyDict>().map_err(PyErr::from)?;
+    dict.get_item(name)
+}
+
+extern "C" {
+    /// CPython's `instancemethod` (public C API since 3.0, not in the limited API): a
+    /// descriptor binding any callable to the instance it is read from, as a function in
+    /// a class body is bound.
+    fn PyInstanceMethod_New(func: *mut ffi::PyObject) -> *mut ffi::PyObject;
+}
+
+/// `func` wrapped so that, put in a class, it binds as a method: `C.m` is `func` and
+/// `obj.m(...)` calls `func(obj, ...)`. A native function has no binding of its own.
+pub fn instance_method<'py>(func: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `func` is a live object; the result is a new reference or NULL with an
+    // exception set.
+    unsafe { Bound::from_owned_ptr_or_err(func.py(), PyInstanceMethod_New(func.as_ptr())) }
+}
