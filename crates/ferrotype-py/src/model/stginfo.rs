@@ -508,20 +508,34 @@ impl StgInfo {
     /// plain bytes (`B`: unions, incomplete types) the number of bytes, so that the
     /// format always describes the whole value.
     pub fn member_format(&self) -> String {
+        let mut out = String::new();
+        self.push_member_format(&mut out);
+        out
+    }
+
+    /// [`member_format`](Self::member_format) appended to `out` (no allocation of its own).
+    pub fn push_member_format(&self, out: &mut String) {
+        use std::fmt::Write;
         let fmt = self.format_cstr().to_string_lossy();
         if self.kind() == Kind::Pointer {
             // ctypes: a pointer is one item, and one without a format reads as `B`.
-            return fmt.into_owned();
+            out.push_str(&fmt);
+            return;
         }
-        let mut dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
-        if fmt == "B" && self.itemsize() > 1 {
-            dims.push(self.itemsize().to_string());
+        let bytes = (fmt == "B" && self.itemsize() > 1)
+            .then(|| isize::try_from(self.itemsize()).unwrap_or(isize::MAX));
+        if !self.shape.is_empty() || bytes.is_some() {
+            out.push('(');
+            for (i, d) in self.shape.iter().chain(bytes.as_ref()).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // Writing into a String cannot fail.
+                let _ = write!(out, "{d}");
+            }
+            out.push(')');
         }
-        if dims.is_empty() {
-            fmt.into_owned()
-        } else {
-            format!("({}){fmt}", dims.join(","))
-        }
+        out.push_str(&fmt);
     }
 
     /// The element size of the buffer view (ctypes reports the innermost element's

@@ -1222,7 +1222,10 @@ fn set_class_attr(
     direct: bool,
 ) -> PyResult<()> {
     if direct && name.to_str().is_ok_and(|n| n != "_fields_") {
-        crate::capi::objects::type_setattr(cls, name, value)
+        if crate::capi::classes::set_plain_attr(cls, name, value)? {
+            return Ok(());
+        }
+        type_setattr(cls, name, value)
     } else {
         cls.setattr(name, value)
     }
@@ -1303,10 +1306,9 @@ fn format_members(
         if decls[i].bits.is_some() || fl.offset < end {
             continue;
         }
-        let fmt = decls[i].info.get().member_format();
         let name = &decls[i].name;
-        let mut text = String::with_capacity(fmt.len() + name.len() + 2);
-        text.push_str(&fmt);
+        let mut text = String::with_capacity(name.len() + 12);
+        decls[i].info.get().push_member_format(&mut text);
         text.push(':');
         text.push_str(name);
         text.push(':');
