@@ -116,10 +116,11 @@ def as_ctypes_type(dtype):
     except (KeyError, TypeError):
         pass
     dt = np.dtype(dtype)
-    try:
-        return _type_cache[dt]
-    except KeyError:
-        pass
+    if dt is not dtype:
+        try:
+            return _type_cache[dt]
+        except KeyError:
+            pass
     t = _from_dtype(dt)
     _type_cache[dt] = t
     return t
@@ -193,19 +194,32 @@ def _complex_type(dt):
     return type(base)(f"complex{dt.itemsize * 8}", (base,), ns)
 
 
+def _offset(field):
+    return field[0]
+
+
 def _from_structured(dt):
-    fields = sorted(
-        ((dt.fields[name][1], name, dt.fields[name][0]) for name in dt.names), key=lambda f: f[0]
-    )
-    for _, _, fdt in fields:
+    by_name = dt.fields
+    fields = []
+    for name in dt.names:
+        fdt, offset = by_name[name][:2]
         if fdt.hasobject:
             raise _unsupported(dt)
+        fields.append((offset, name, fdt))
+    fields.sort(key=_offset)
     out = []
+    # The natural C layout reproduces the dtype when every field is aligned (then the type
+    # keeps its C alignment, for nesting and passing by value); otherwise pack to bytes.
+    natural = True
+    align = 1
     if len(fields) > 1 and all(offset == 0 for offset, _, _ in fields):
         base, name = Union, "union"
+        size = 0
         for _, fname, fdt in fields:
-            out.append((fname, as_ctypes_type(fdt)))
-        size = max(fdt.itemsize for _, _, fdt in fields)
+            t = as_ctypes_type(fdt)
+            out.append((fname, t))
+            align = max(align, alignment(t))
+            size = max(size, fdt.itemsize)
         if size != dt.itemsize:
             out.append(("", c_char * dt.itemsize))
     else:
@@ -217,18 +231,18 @@ def _from_structured(dt):
                 raise NotImplementedError("Overlapping fields")
             if gap > 0:
                 out.append(("", c_char * gap))
-            out.append((fname, as_ctypes_type(fdt)))
+            t = as_ctypes_type(fdt)
+            out.append((fname, t))
+            a = alignment(t)
+            if offset % a:
+                natural = False
+            elif a > align:
+                align = a
             end = offset + fdt.itemsize
         if dt.itemsize > end:
             out.append(("", c_char * (dt.itemsize - end)))
     ns = {"_fields_": out, "__module__": __name__, "_ft_dtype_": dt}
-    # The natural C layout reproduces the dtype when every field is aligned (then the type
-    # keeps its C alignment, for nesting and passing by value); otherwise pack to bytes.
-    aligns = [alignment(t) for _, t in out]
-    natural = dt.itemsize % max(aligns, default=1) == 0 and all(
-        offset % alignment(as_ctypes_type(fdt)) == 0 for offset, _, fdt in fields
-    )
-    if not natural:
+    if not natural or dt.itemsize % align:
         ns["_pack_"] = 1
         ns["_layout_"] = "ms"
     t = type(base)(name, (base,), ns)
