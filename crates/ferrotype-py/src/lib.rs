@@ -193,9 +193,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::structure::union_type_new, m)?)?;
     m.add_function(wrap_pyfunction!(types::structure::set_struct_fields, m)?)?;
     let init = wrap_pyfunction!(types::structure::struct_type_init, m)?;
-    m.add("struct_type_init", capi::classes::instance_method(init.as_any())?)?;
+    m.add(
+        "struct_type_init",
+        capi::classes::instance_method(init.as_any())?,
+    )?;
     let init = wrap_pyfunction!(types::structure::union_type_init, m)?;
-    m.add("union_type_init", capi::classes::instance_method(init.as_any())?)?;
+    m.add(
+        "union_type_init",
+        capi::classes::instance_method(init.as_any())?,
+    )?;
     m.add_function(wrap_pyfunction!(types::simple::init_simple_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::init_array_type, m)?)?;
     m.add_function(wrap_pyfunction!(types::pointer::init_pointer_type, m)?)?;

@@ -5,9 +5,9 @@
 //! costs a mapping proxy per read. See assumption 12 on the soundness page (`capi/mod.rs`).
 
 use pyo3::exceptions::PyAttributeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyType};
-use pyo3::ffi;
 
 use super::private::type_lookup;
 
@@ -108,10 +108,10 @@ pub fn set_plain_attr(
     {
         return Ok(false);
     }
+    // PyType_Modified drops every type-cache entry for the class (and its subclasses)
+    // after the write, as `type`'s setattr does.
     // SAFETY: `dict` is the class's namespace (an exact dict, kept alive by the class),
     // `name` a str and `value` a live object; PyDict_SetItem takes its own references.
-    // PyType_Modified then drops every type-cache entry for the class (and its
-    // subclasses), as `type`'s setattr does after its write.
     unsafe {
         if ffi::PyDict_SetItem(dict, name.as_ptr(), value.as_ptr()) < 0 {
             return Err(PyErr::fetch(cls.py()));

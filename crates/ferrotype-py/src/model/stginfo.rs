@@ -607,10 +607,8 @@ pub fn info_of_type_or_instance<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'p
 /// base: `None` for an abstract class or one not laid out yet.
 pub fn own_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, StgInfo>>> {
     let py = cls.py();
-    Ok(
-        capi::classes::own_dict_item(cls, intern!(py, INFO_ATTR))?
-            .and_then(|i| i.cast_into::<StgInfo>().ok()),
-    )
+    Ok(capi::classes::own_dict_item(cls, intern!(py, INFO_ATTR))?
+        .and_then(|i| i.cast_into::<StgInfo>().ok()))
 }
 
 /// Stores `info` on the new class `cls`, which also gets the raw `__init__` slot of its
