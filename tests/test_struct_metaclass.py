@@ -6,9 +6,8 @@ metaclass call belongs to, and ``_fields_`` set afterwards. Each outcome is ctyp
 import ctypes
 import warnings
 
-import pytest
-
 import ferrotype
+import pytest
 
 
 def outcome(fn, *args):
