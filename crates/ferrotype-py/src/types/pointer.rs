@@ -24,7 +24,8 @@ crate::types::data_class!(
     Pointer,
     "_Pointer",
     Kind::Pointer,
-    init_pointer
+    init_pointer,
+    init_pointer_args
 );
 
 /// Fills in a pointer type's information; `_type_` may be missing (an incomplete
@@ -540,11 +541,17 @@ pub fn init_pointer(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     crate::types::no_keywords("_Pointer", kwargs)?;
-    match args.len() {
-        0 => Ok(()),
-        1 => set_contents(cd.py(), cd.get(), &args.get_item(0)?),
-        n => Err(PyTypeError::new_err(format!(
-            "__init__ expected at most 1 argument, got {n}"
+    init_pointer_args(cd, args.as_slice())
+}
+
+/// `__init__` of pointer instances with positional arguments only.
+pub fn init_pointer_args(cd: &Bound<'_, CData>, args: &[Bound<'_, PyAny>]) -> PyResult<()> {
+    match args {
+        [] => Ok(()),
+        [target] => set_contents(cd.py(), cd.get(), target),
+        _ => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {}",
+            args.len()
         ))),
     }
 }
