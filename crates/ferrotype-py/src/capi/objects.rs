@@ -266,8 +266,24 @@ pub unsafe fn alloc<'py, D: Payload>(
 /// `__subclasscheck__` is not consulted, as for `tp_new` itself).
 #[inline]
 pub fn is_subtype(cls: &Bound<'_, PyType>, base: &Bound<'_, PyType>) -> bool {
-    // SAFETY: both are live type objects.
-    unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), base.as_type_ptr()) != 0 }
+    let (mut t, b) = (cls.as_type_ptr(), base.as_type_ptr());
+    // The usual case first: `base` on the first few links of the `tp_base` chain (a
+    // class made from a native class, or from one made from it), which is part of the
+    // MRO; otherwise the MRO decides.
+    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
+    // base) or null; both are live type objects for PyType_IsSubtype.
+    unsafe {
+        for _ in 0..3 {
+            if t == b {
+                return true;
+            }
+            if t.is_null() {
+                break;
+            }
+            t = (*t).tp_base;
+        }
+        ffi::PyType_IsSubtype(cls.as_type_ptr(), b) != 0
+    }
 }
 
 /// Calls the `tp_new` of `native` for `cls` with no arguments, as `type.__call__` would

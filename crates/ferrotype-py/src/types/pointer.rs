@@ -108,9 +108,11 @@ fn no_storage_info(proto: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// The address stored in a pointer instance.
+#[inline]
 pub fn address(cd: &CData) -> usize {
-    // SAFETY: a pointer instance holds one pointer-sized value.
-    unsafe { memory::read_bits(cd.ptr(), TypeCode::VoidP.size(), false) as usize }
+    // SAFETY: a pointer instance holds one pointer-sized value, in native byte order
+    // (pointer types have no swapped variant), read without assuming alignment.
+    unsafe { cd.ptr().cast::<usize>().read_unaligned() }
 }
 
 fn set_address(cd: &CData, addr: usize) {
