@@ -143,7 +143,7 @@ def test_class_call_respects_python_new_and_init(ct):
             seen.append(("new", args))
             return super().__new__(cls)
 
-    class I(_point(ct)):
+    class Init(_point(ct)):
         def __init__(self, *args):
             seen.append(("init", args))
             super().__init__(*args)
@@ -151,7 +151,7 @@ def test_class_call_respects_python_new_and_init(ct):
     class J(ct.c_int):
         pass
 
-    assert N(1, 2).x == 1 and I(3, 4).y == 4
+    assert N(1, 2).x == 1 and Init(3, 4).y == 4
     assert seen == [("new", (1, 2)), ("init", (3, 4))]
     # Set after the class was made: the class call must notice.
     J.__init__ = lambda self, v: seen.append(("late", v))

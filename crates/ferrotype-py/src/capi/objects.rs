@@ -211,10 +211,11 @@ pub fn adopt(cls: &Bound<'_, PyType>) {
         return;
     };
     let tp = cls.as_type_ptr();
-    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
-    // cached lookups. `tp_vectorcall` of a type is read only when its metaclass has
+    // `tp_vectorcall` of a type is read only when its metaclass has
     // `Py_TPFLAGS_HAVE_VECTORCALL`, and `class_call` checks at each call that it may
     // stand for `type.__call__`.
+    // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
+    // cached lookups.
     unsafe {
         let Some(current) = (*tp).tp_init else {
             return;
@@ -771,10 +772,10 @@ pub fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyRes
 /// changed; a class without the slot is still called through `tp_call`.
 fn enable_class_calls(meta: &Bound<'_, PyType>) {
     let mt = meta.as_type_ptr();
-    // SAFETY: `meta` is a live heap type and `PyType_Type` the static `type`; setting
-    // the flag on a type whose instances (classes) hold a vectorcall pointer (or NULL)
-    // at `tp_vectorcall_offset`, then calling PyType_Modified, is how CPython enables
-    // vectorcall on a type.
+    // Setting the flag on a type whose instances (classes) hold a vectorcall pointer
+    // (or NULL) at `tp_vectorcall_offset`, then calling PyType_Modified, is how CPython
+    // enables vectorcall on a type.
+    // SAFETY: `meta` is a live heap type and `PyType_Type` the static `type` (above).
     unsafe {
         let base = std::ptr::addr_of_mut!(ffi::PyType_Type);
         if (*mt).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0
