@@ -35,13 +35,21 @@ Where the construction rows stand, and why (3.11, a full run; profiles with --ke
       did nothing would still be 135 / 178 = 0.76; ferrotype's (the type check, two loads
       to the type's own StgInfo through `tp_cache`, a small int) is ~40 like ctypes'.
       The floor is about 0.9; the 0.80 target is not reachable from a module function.
-  S20(), c_int(5), c_double(1.5), p.contents, Point(1, 2)  1.01-1.31. Making and freeing
-      an instance: `PyType_GenericAlloc` and `PyObject_GC_Del` cost both the same; what
-      is left is ferrotype's own part, ~90 instructions in `tp_new` (the StgInfo checks,
-      the payload written in place) and ~60 in `tp_dealloc` (the payload's references
-      released) against ctypes' ~40 and ~20, plus, for S20(), mimalloc's zeroed block
-      against pymalloc's. A leaner payload (fewer owned fields to release, the
-      keep-alive slots in one) is the next step.
+  c_int(5), c_double(1.5), Point(1, 2), S20()  ~0.79, 0.79, 0.86, 0.99. A data class is
+      called through its own `tp_vectorcall` (`class_call` in capi/objects.rs): `tp_new`
+      then `tp_init` from the argument vector, without `type.__call__`'s argument tuple,
+      which ctypes pays (about 100 instructions with one argument, 40 without). S20() is
+      the tight one: making and freeing the instance costs both about the same
+      (`PyType_GenericAlloc`, `PyObject_GC_Del`, the 160-byte buffer from mimalloc against
+      pymalloc's), and ferrotype's own part (~70 instructions in `tp_new`, ~55 in
+      `tp_dealloc`) is still above ctypes' (~40 and ~20).
+  p.contents  ~1.29. The getattr path to the getset costs both the same; the view is made
+      like any instance (the payload, ~130 bytes, built and moved into the object, the
+      target class checked against the native class), then freed through the payload's
+      release (~35) and the slot (~20), against ctypes' ~55 and ~20 in all. The next step
+      is a leaner payload: the rare fields (pin, index, resized buffers, read-only flag)
+      in one lazily made record, and the fields that start empty left as `tp_alloc`'s
+      zeroes instead of written.
   class50, as_ctypes_type  0.87, 0.91. The structure metaclass's `__new__` (and from
       3.13 `__init__`) is native, as ctypes' C metaclass is, so making a class runs no
       Python frame; `type.__new__` (about 78k instructions for a structure class,

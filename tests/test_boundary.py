@@ -55,6 +55,44 @@ def test_data_classes_use_the_raw_instance_slots(ferrotype, native) -> None:
     assert native._slot_report(Custom)["tp_init"] != native._slot_report(Point)["tp_init"]
 
 
+def test_classes_are_called_through_the_raw_class_call(ferrotype, native) -> None:
+    """Assumption 12: every class the raw tp_init was given to also gets the class call as
+    its tp_vectorcall, and every ferrotype metaclass lets the interpreter use it."""
+    ft = ferrotype
+
+    class Point(ft.Structure):
+        _fields_ = [("x", ft.c_int), ("y", ft.c_double)]
+
+    class Sub(Point):
+        pass
+
+    classes = [
+        Point,
+        Sub,
+        ft.c_int,
+        ft.c_double,
+        ft.c_int * 3,
+        ft.POINTER(ft.c_int),
+        type("U", (ft.Union,), {"_fields_": [("a", ft.c_int)]}),
+    ]
+    calls = {native._slot_report(cls)["tp_vectorcall"] for cls in classes}
+    assert 0 not in calls
+    for cls in classes:
+        assert native._slot_report(type(cls))["have_vectorcall"], type(cls)
+    # The abstract natives and a class with its own __init__ have none.
+    for cls in (native.Structure, native._SimpleCData):
+        assert native._slot_report(cls)["tp_vectorcall"] == 0
+
+    class Custom(ft.Structure):
+        _fields_ = [("x", ft.c_int)]
+
+        def __init__(self, x):
+            super().__init__(x * 2)
+
+    assert native._slot_report(Custom)["tp_vectorcall"] == 0
+    assert Custom(4).x == 8
+
+
 def test_native_new_methods_reach_the_raw_slot(ferrotype, native) -> None:
     """`T.__new__(T)` (pickling calls it) makes an instance through the raw slot, and giving
     the natives a `__new__` does not turn their subclasses' tp_new into a Python-level one."""

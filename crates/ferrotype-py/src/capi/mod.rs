@@ -141,6 +141,23 @@
 //!     is CPython's public `PyInstanceMethod_New`. *Verified by* the structure tests
 //!     (`_pack_`, `_align_`, `_layout_`, `_anonymous_` and `_swappedbytes_` given as
 //!     plain values, properties and metaclass attributes) and the CPython suite.
+//! 13. **Classes called through `tp_vectorcall`.** [`objects::adopt`] sets the
+//!     `tp_vectorcall` of each class it gives the raw `tp_init` to, and
+//!     [`objects::set_metaclass`] gives the metaclass `Py_TPFLAGS_HAVE_VECTORCALL`
+//!     (3.12+ passes it from `type` to a metaclass without `__call__`; 3.11 passes it
+//!     to no heap type), after checking that the metaclass reads the class's
+//!     `tp_vectorcall` where `type` does (`tp_vectorcall_offset`) and calls as `type`
+//!     does. The interpreter then calls `T(...)` through `class_call` (in `objects`)
+//!     instead of `type.__call__` with an argument tuple; a class whose slot is NULL
+//!     is still called through `tp_call`. Whatever CPython does with the slot when a
+//!     class or metaclass changes, the class call stands for `type.__call__` only
+//!     while, at that very call, the metaclass's `tp_call` is `type`'s and the class's
+//!     `tp_new` and `tp_init` are the raw slots of its kind (recorded by address when
+//!     [`objects::install`] wrote them), with no keywords; in every other case it
+//!     hands the arguments, as a tuple and a dict, to the metaclass's `tp_call`, as the
+//!     interpreter would. *Verified by* `tests/test_boundary.py` (the slot and flag in
+//!     place) and `tests/test_construction.py` (`__new__`, `__init__` and metaclass
+//!     `__call__` defined or assigned later, keywords, errors, against the stdlib).
 //!
 //! ## Limitations
 //!
@@ -175,8 +192,8 @@ const _: () = assert!(
 );
 
 /// Which of the raw slots `cls` has, for the boundary tests: a dict of
-/// `tp_new`/`tp_init`/`tp_dealloc`/`mp_subscript`/`tp_descr_get` addresses (0 when
-/// unset) and the vectorcall offset and flag.
+/// `tp_new`/`tp_init`/`tp_dealloc`/`mp_subscript`/`tp_descr_get`/`tp_vectorcall`
+/// addresses (0 when unset) and the vectorcall offset and flag.
 pub fn report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(cls.py());
     let tp = cls.as_type_ptr();
@@ -199,6 +216,10 @@ pub fn report<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyDict>> {
             .map_or(0, |f| f as usize);
         d.set_item("sq_item", item)?;
         d.set_item("tp_vectorcall_offset", (*tp).tp_vectorcall_offset)?;
+        d.set_item(
+            "tp_vectorcall",
+            (*tp).tp_vectorcall.map_or(0, |f| f as usize),
+        )?;
         d.set_item(
             "have_vectorcall",
             (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_VECTORCALL != 0,

@@ -22,6 +22,7 @@
 
 use std::any::TypeId;
 use std::ffi::c_int;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -57,6 +58,15 @@ pub trait DataClass: PyClass + 'static {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()>;
+    /// The record of the raw slots [`install`] put on the class (a `static` of its own).
+    fn slots() -> &'static ClassSlots;
+    /// The body of `__init__` for positional arguments only (at least one), as the
+    /// interpreter passes them to a vectorcall: must do what [`DataClass::init`] does
+    /// with these arguments as a tuple and no keywords (its default builds the tuple).
+    fn init_args(data: &Bound<'_, Self::Data>, args: &[Bound<'_, PyAny>]) -> PyResult<()> {
+        let args = PyTuple::new(data.py(), args)?;
+        Self::init(data, &args, None)
+    }
 }
 
 /// The payload type the layout was measured for, and the payload's offset in an
@@ -110,9 +120,38 @@ pub fn measure<D: Payload>(
     sizes_match && fits && collected && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
 }
 
-/// PyO3's `tp_init` of each native data class (as an address), with the raw slot that
-/// does the same work.
-static INITS: Mutex<Vec<(usize, ffi::initproc)>> = Mutex::new(Vec::new());
+/// The raw `tp_new` and `tp_init` of a native data class, as the addresses [`install`]
+/// stored in the type objects (the address of a generic function can differ between
+/// the places it is named, so the slots are recognised by the values stored, taken
+/// once).
+pub struct ClassSlots {
+    new: AtomicUsize,
+    init: AtomicUsize,
+}
+
+impl ClassSlots {
+    /// A record with no slot installed yet.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> ClassSlots {
+        ClassSlots {
+            new: AtomicUsize::new(0),
+            init: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The raw slots of one native data class, for [`adopt`].
+struct RawSlots {
+    /// PyO3's `tp_init` of the class (as an address).
+    pyo3_init: usize,
+    /// The raw `tp_init` that does the same work.
+    init: ffi::initproc,
+    /// The class call (`tp_vectorcall` of the classes made from it).
+    call: ffi::vectorcallfunc,
+}
+
+/// The raw slots of each native data class.
+static INITS: Mutex<Vec<RawSlots>> = Mutex::new(Vec::new());
 
 /// Puts the raw `tp_new` and `tp_dealloc` slots on the native class of `K`, and records
 /// its raw `tp_init` for [`adopt`]. Called at module initialisation, after [`measure`],
@@ -124,17 +163,24 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
         ));
     }
     let tp = K::type_object(py).as_type_ptr();
+    let (new, init): (ffi::newfunc, ffi::initproc) = (new_slot::<K>, init_slot::<K>);
     // SAFETY: a live, initialised heap type of this module that no class derives from
     // yet; PyType_Modified drops anything cached about it.
     let pyo3_init = unsafe {
-        let init = (*tp).tp_init.map_or(0, |f| f as usize);
-        (*tp).tp_new = Some(new_slot::<K>);
+        let pyo3_init = (*tp).tp_init.map_or(0, |f| f as usize);
+        (*tp).tp_new = Some(new);
         (*tp).tp_dealloc = Some(dealloc_slot::<K::Data>);
         ffi::PyType_Modified(tp);
-        init
+        pyo3_init
     };
+    K::slots().new.store(new as usize, Ordering::Relaxed);
+    K::slots().init.store(init as usize, Ordering::Relaxed);
     if let Ok(mut inits) = INITS.lock() {
-        inits.push((pyo3_init, init_slot::<K>));
+        inits.push(RawSlots {
+            pyo3_init,
+            init,
+            call: class_call::<K>,
+        });
     }
     Ok(())
 }
@@ -154,24 +200,29 @@ pub fn replaced_constructor<K: DataClass>(py: Python<'_>) -> PyErr {
 }
 
 /// Gives a new data class the raw `tp_init` of its kind, if its `tp_init` is still
-/// PyO3's. A class's `tp_init` comes from the `__init__` it inherits, and CPython takes
-/// the function wrapped by the native class's `__init__` descriptor, PyO3's, so each
-/// class is switched when it is made. A class (or a base) that defines `__init__` in
-/// Python keeps its own; calls through `__init__` itself reach PyO3's, which shares the
-/// raw slot's body.
+/// PyO3's, and the class call [`class_call`] as its `tp_vectorcall`. A class's `tp_init`
+/// comes from the `__init__` it inherits, and CPython takes the function wrapped by the
+/// native class's `__init__` descriptor, PyO3's, so each class is switched when it is
+/// made. A class (or a base) that defines `__init__` in Python keeps its own (and no
+/// class call); calls through `__init__` itself reach PyO3's, which shares the raw
+/// slot's body.
 pub fn adopt(cls: &Bound<'_, PyType>) {
     let Ok(inits) = INITS.lock() else {
         return;
     };
     let tp = cls.as_type_ptr();
+    // `tp_vectorcall` of a type is read only when its metaclass has
+    // `Py_TPFLAGS_HAVE_VECTORCALL`, and `class_call` checks at each call that it may
+    // stand for `type.__call__`.
     // SAFETY: `cls` is a live heap type being initialised; PyType_Modified drops any
     // cached lookups.
     unsafe {
         let Some(current) = (*tp).tp_init else {
             return;
         };
-        if let Some((_, raw)) = inits.iter().find(|(g, _)| *g == current as usize) {
-            (*tp).tp_init = Some(*raw);
+        if let Some(raw) = inits.iter().find(|r| r.pyo3_init == current as usize) {
+            (*tp).tp_init = Some(raw.init);
+            (*tp).tp_vectorcall = Some(raw.call);
             ffi::PyType_Modified(tp);
         }
     }
@@ -216,8 +267,24 @@ pub unsafe fn alloc<'py, D: Payload>(
 /// `__subclasscheck__` is not consulted, as for `tp_new` itself).
 #[inline]
 pub fn is_subtype(cls: &Bound<'_, PyType>, base: &Bound<'_, PyType>) -> bool {
-    // SAFETY: both are live type objects.
-    unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), base.as_type_ptr()) != 0 }
+    let (mut t, b) = (cls.as_type_ptr(), base.as_type_ptr());
+    // The usual case first: `base` on the first few links of the `tp_base` chain (a
+    // class made from a native class, or from one made from it), which is part of the
+    // MRO; otherwise the MRO decides.
+    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
+    // base) or null; both are live type objects for PyType_IsSubtype.
+    unsafe {
+        for _ in 0..3 {
+            if t == b {
+                return true;
+            }
+            if t.is_null() {
+                break;
+            }
+            t = (*t).tp_base;
+        }
+        ffi::PyType_IsSubtype(cls.as_type_ptr(), b) != 0
+    }
 }
 
 /// Calls the `tp_new` of `native` for `cls` with no arguments, as `type.__call__` would
@@ -355,6 +422,129 @@ unsafe extern "C" fn init_slot<K: DataClass>(
             -1
         }
     }
+}
+
+/// The call of a data class (`T(...)`, its `tp_vectorcall`): what `type.__call__`
+/// does, `tp_new` then `tp_init`, without the argument tuple and the generic steps in
+/// between, when the class still has the raw slots of kind `K` and the metaclass
+/// `type`'s call, and no keyword is given. Anything else (a `__new__` or `__init__`
+/// defined in Python, a metaclass `__call__`, keywords) goes through the metaclass's
+/// `tp_call` with a tuple and a dict, as the interpreter would without this slot.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held, `callable` a class whose
+/// `tp_vectorcall` [`adopt`] set (a subclass of `K`'s native class), `args` holding
+/// `nargs` positional and then the keyword values, borrowed.
+unsafe extern "C" fn class_call<K: DataClass>(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let tp = callable.cast::<ffi::PyTypeObject>();
+    // SAFETY: `callable` is a live type object (the contract) whose metaclass is a
+    // live type; `PyType_Type` is the static `type`. Only slots are read.
+    let fast = unsafe {
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            ffi::PyTuple_GET_SIZE(kwnames)
+        };
+        let slots = K::slots();
+        nkw == 0
+            && (*ffi::Py_TYPE(callable)).tp_call.map(|f| f as usize)
+                == (*std::ptr::addr_of!(ffi::PyType_Type))
+                    .tp_call
+                    .map(|f| f as usize)
+            && (*tp).tp_new.map_or(0, |f| f as usize) == slots.new.load(Ordering::Relaxed)
+            && (*tp).tp_init.map_or(0, |f| f as usize) == slots.init.load(Ordering::Relaxed)
+    };
+    // SAFETY: the interpreter calls a vectorcall function with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: PyVectorcall_NARGS only masks the offset flag.
+    let nargs = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
+    if !fast {
+        // SAFETY: the contract's arguments, passed on.
+        return unsafe { call_as_type_call(py, callable, args, nargs, kwnames) };
+    }
+    run_slot(
+        py,
+        "ferrotype: a Rust panic while making an instance",
+        || {
+            // SAFETY: `callable` is the live class being called, borrowed for the call.
+            let cls = unsafe { Bound::ref_from_ptr(py, &callable) };
+            // SAFETY: as above, a type object.
+            let cls = unsafe { cls.cast_unchecked::<PyType>() };
+            let data = K::construct(cls)?;
+            // SAFETY: the class's `tp_new` is the raw slot of `K` (checked above), which is
+            // only installed on (and inherited from) `K`'s native class, installed for
+            // `K::Data`.
+            let obj = unsafe { alloc(cls, data) }?;
+            // `type.__call__` with no arguments: `tp_init` does nothing then (the
+            // `DataClass::init` contract).
+            if nargs > 0 {
+                // SAFETY: `args` holds `nargs` borrowed positional arguments; `Bound<PyAny>`
+                // has the layout of a `*mut PyObject` (assumption 6).
+                let args: &[Bound<'_, PyAny>] =
+                    unsafe { std::slice::from_raw_parts(args.cast(), nargs) };
+                // SAFETY: `obj` was just made by `alloc` for `K::Data`.
+                let data = unsafe { obj.cast_unchecked::<K::Data>() };
+                K::init_args(data, args)?;
+            }
+            Ok(obj.unbind())
+        },
+    )
+}
+
+/// `callable(*args, **kwargs)` through the `tp_call` of its metaclass, with the
+/// arguments of a vectorcall made into a tuple and a dict, as the interpreter does for
+/// a callable without vectorcall.
+///
+/// # Safety
+/// As [`class_call`]'s.
+#[cold]
+unsafe fn call_as_type_call(
+    py: Python<'_>,
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let body = || -> PyResult<Py<PyAny>> {
+        // SAFETY: `args` holds `nargs` positional and then one value per keyword name,
+        // all borrowed; `Bound<PyAny>` has the layout of a `*mut PyObject`.
+        let (positional, kwargs) = unsafe {
+            let nkw = if kwnames.is_null() {
+                0
+            } else {
+                ffi::PyTuple_GET_SIZE(kwnames) as usize
+            };
+            let all: &[Bound<'_, PyAny>] = std::slice::from_raw_parts(args.cast(), nargs + nkw);
+            let kwargs = if nkw == 0 {
+                None
+            } else {
+                let names = Bound::ref_from_ptr(py, &kwnames);
+                let d = PyDict::new(py);
+                for (i, v) in all[nargs..].iter().enumerate() {
+                    d.set_item(names.cast_unchecked::<PyTuple>().get_item(i)?, v)?;
+                }
+                Some(d)
+            };
+            (PyTuple::new(py, &all[..nargs])?, kwargs)
+        };
+        // SAFETY: `callable` is a live object; its type's `tp_call` (a metaclass's,
+        // never null for a subclass of `type`) takes a tuple and a dict or NULL and
+        // returns a new reference or NULL with an exception set.
+        unsafe {
+            let Some(call) = (*ffi::Py_TYPE(callable)).tp_call else {
+                return Err(PyTypeError::new_err("the class is not callable"));
+            };
+            let kw = kwargs.as_ref().map_or(std::ptr::null_mut(), |d| d.as_ptr());
+            Bound::from_owned_ptr_or_err(py, call(callable, positional.as_ptr(), kw))
+                .map(Bound::unbind)
+        }
+    };
+    run_slot(py, "ferrotype: a Rust panic while making an instance", body)
 }
 
 /// The object [`set_own_info`] attached to the class `cls` itself (never inherited from
@@ -570,7 +760,34 @@ pub fn set_metaclass(cls: &Bound<'_, PyType>, meta: &Bound<'_, PyType>) -> PyRes
     }
     // The classes made by `meta` may hold their own information (`set_own_info`).
     hook_clear(meta);
+    enable_class_calls(meta);
     Ok(())
+}
+
+/// Lets the interpreter call the classes made by the metaclass `meta` through their
+/// `tp_vectorcall` ([`class_call`], set by [`adopt`]): `meta` gets
+/// `Py_TPFLAGS_HAVE_VECTORCALL`, which 3.12+ already passes from `type` to a
+/// metaclass without `__call__`, and 3.11 passes to no heap type. Only a metaclass
+/// that reads a class's `tp_vectorcall` where `type` does and calls as `type` does is
+/// changed; a class without the slot is still called through `tp_call`.
+fn enable_class_calls(meta: &Bound<'_, PyType>) {
+    let mt = meta.as_type_ptr();
+    // Setting the flag on a type whose instances (classes) hold a vectorcall pointer
+    // (or NULL) at `tp_vectorcall_offset`, then calling PyType_Modified, is how CPython
+    // enables vectorcall on a type.
+    // SAFETY: `meta` is a live heap type and `PyType_Type` the static `type` (above).
+    unsafe {
+        let base = std::ptr::addr_of_mut!(ffi::PyType_Type);
+        if (*mt).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0
+            && (*mt).tp_vectorcall_offset > 0
+            && (*mt).tp_vectorcall_offset == (*base).tp_vectorcall_offset
+            && (*mt).tp_call.map(|f| f as usize) == (*base).tp_call.map(|f| f as usize)
+            && (*mt).tp_flags & ffi::Py_TPFLAGS_HAVE_VECTORCALL == 0
+        {
+            (*mt).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+            ffi::PyType_Modified(mt);
+        }
+    }
 }
 
 /// Marks `cls` immutable (`Py_TPFLAGS_IMMUTABLETYPE`): its attributes can no longer be

@@ -111,12 +111,19 @@ impl CData {
     /// An instance of the type described by `info`, zero-filled.
     #[inline(always)]
     pub fn for_type(info: &Bound<'_, StgInfo>) -> PyResult<CData> {
-        let i = info.get();
-        CData::new_owned(info.clone().unbind(), i.size, i.align)
+        CData::for_type_owned(info.clone())
+    }
+
+    /// [`CData::for_type`], taking over the reference to `info`.
+    #[inline(always)]
+    pub fn for_type_owned(info: Bound<'_, StgInfo>) -> PyResult<CData> {
+        let (size, align) = (info.get().size, info.get().align);
+        CData::new_owned(info.unbind(), size, align)
     }
 
     /// An instance viewing `size` bytes at `ptr`, kept valid by `base` (or by the caller
     /// for raw addresses).
+    #[inline(always)]
     pub fn new_view(
         info: Py<StgInfo>,
         ptr: *mut u8,
@@ -594,7 +601,7 @@ pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
                 "abstract class"
             })
         })?;
-    CData::for_type(&info)
+    CData::for_type_owned(info)
 }
 
 /// Whether `obj`, an instance of the ferrotype class `cls` that the caller holds the

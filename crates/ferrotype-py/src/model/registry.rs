@@ -68,6 +68,7 @@ pub fn take_pending() -> Option<CData> {
 /// The five data kinds are allocated by `capi::objects::alloc`. Function pointers hold
 /// state of their own (the call plan), so their native `__new__` is called, and picks
 /// up `data` from [`take_pending`].
+#[inline]
 pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let kind = data.info().kind();

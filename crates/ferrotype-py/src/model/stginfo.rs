@@ -558,12 +558,34 @@ pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
         // A class's own information is attached to the type object (`set_info`).
         // StgInfo cannot be subclassed: an exact type test.
         if let Some(own) = capi::objects::own_info(t) {
-            if let Ok(info) = own.cast_exact::<StgInfo>() {
-                return Some(info.to_owned());
+            if is_info_exact(&own) {
+                // SAFETY: an object of exactly the StgInfo class (just checked).
+                return Some(unsafe { own.cast_unchecked::<StgInfo>() }.to_owned());
             }
         }
     }
     looked_up_info(cls)
+}
+
+/// The address of the `StgInfo` class object, once an object of it was seen (0 before).
+/// PyO3 keeps the class alive for as long as the module, so the address stays its.
+static INFO_TYPE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether `obj` is exactly of the `StgInfo` class (which cannot be subclassed): one
+/// comparison with the class's address instead of PyO3's lazy class lookup.
+#[inline(always)]
+fn is_info_exact(obj: &pyo3::Borrowed<'_, '_, PyAny>) -> bool {
+    use std::sync::atomic::Ordering;
+    let ty = obj.get_type_ptr() as usize;
+    let known = INFO_TYPE.load(Ordering::Relaxed);
+    if known != 0 {
+        return ty == known;
+    }
+    let exact = obj.is_exact_instance_of::<StgInfo>();
+    if exact {
+        INFO_TYPE.store(ty, Ordering::Relaxed);
+    }
+    exact
 }
 
 /// The size of the class `cls` from its own information, without taking a reference
@@ -573,8 +595,11 @@ pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, StgInfo>> {
 pub fn own_size(cls: &Bound<'_, PyAny>) -> Option<usize> {
     let t = cls.cast::<PyType>().ok()?;
     let own = capi::objects::own_info(t)?;
-    let info = own.cast_exact::<StgInfo>().ok()?;
-    Some(info.get().size)
+    if !is_info_exact(&own) {
+        return None;
+    }
+    // SAFETY: an object of exactly the StgInfo class (just checked).
+    Some(unsafe { own.cast_unchecked::<StgInfo>() }.get().size)
 }
 
 /// [`info_of`] for a class without information of its own, or an object that is not a

@@ -17,15 +17,35 @@ pub mod thunk;
 /// Declares a native data class, whose instances hold only a `CData`, and its
 /// `capi::objects::DataClass` implementation: instances of `$kind`, made by the raw
 /// slots, and `$init` (`fn(&Bound<CData>, &Bound<PyTuple>, Option<&Bound<PyDict>>)`) as
-/// the body of `__init__`.
+/// the body of `__init__`, and optionally `$init_args`
+/// (`fn(&Bound<CData>, &[Bound<PyAny>])`) as its body for positional arguments.
 macro_rules! data_class {
+    ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr, $init:path, $init_args:path) => {
+        crate::types::data_class!(@class $(#[$doc])* $rust, $py_name, $kind, $init,
+            fn init_args(
+                data: &Bound<'_, CData>,
+                args: &[Bound<'_, PyAny>],
+            ) -> PyResult<()> {
+                $init_args(data, args)
+            }
+        );
+    };
     ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr, $init:path) => {
+        crate::types::data_class!(@class $(#[$doc])* $rust, $py_name, $kind, $init,);
+    };
+    (@class $(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr, $init:path, $($extra:item)?) => {
         $(#[$doc])*
         #[pyclass(extends = CData, subclass, frozen, module = "ferrotype._ctypes", name = $py_name)]
         pub struct $rust;
 
         impl crate::capi::objects::DataClass for $rust {
             type Data = CData;
+
+            fn slots() -> &'static crate::capi::objects::ClassSlots {
+                static SLOTS: crate::capi::objects::ClassSlots =
+                    crate::capi::objects::ClassSlots::new();
+                &SLOTS
+            }
 
             #[inline(always)]
             fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
@@ -39,6 +59,8 @@ macro_rules! data_class {
             ) -> PyResult<()> {
                 $init(data, args, kwargs)
             }
+
+            $($extra)?
         }
     };
 }

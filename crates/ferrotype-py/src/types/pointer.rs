@@ -24,7 +24,8 @@ crate::types::data_class!(
     Pointer,
     "_Pointer",
     Kind::Pointer,
-    init_pointer
+    init_pointer,
+    init_pointer_args
 );
 
 /// Fills in a pointer type's information; `_type_` may be missing (an incomplete
@@ -107,9 +108,11 @@ fn no_storage_info(proto: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// The address stored in a pointer instance.
+#[inline]
 pub fn address(cd: &CData) -> usize {
-    // SAFETY: a pointer instance holds one pointer-sized value.
-    unsafe { memory::read_bits(cd.ptr(), TypeCode::VoidP.size(), false) as usize }
+    // SAFETY: a pointer instance holds one pointer-sized value, in native byte order
+    // (pointer types have no swapped variant), read without assuming alignment.
+    unsafe { cd.ptr().cast::<usize>().read_unaligned() }
 }
 
 fn set_address(cd: &CData, addr: usize) {
@@ -540,11 +543,17 @@ pub fn init_pointer(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     crate::types::no_keywords("_Pointer", kwargs)?;
-    match args.len() {
-        0 => Ok(()),
-        1 => set_contents(cd.py(), cd.get(), &args.get_item(0)?),
-        n => Err(PyTypeError::new_err(format!(
-            "__init__ expected at most 1 argument, got {n}"
+    init_pointer_args(cd, args.as_slice())
+}
+
+/// `__init__` of pointer instances with positional arguments only.
+pub fn init_pointer_args(cd: &Bound<'_, CData>, args: &[Bound<'_, PyAny>]) -> PyResult<()> {
+    match args {
+        [] => Ok(()),
+        [target] => set_contents(cd.py(), cd.get(), target),
+        _ => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {}",
+            args.len()
         ))),
     }
 }

@@ -23,7 +23,8 @@ crate::types::data_class!(
     SimpleCData,
     "_SimpleCData",
     Kind::Simple,
-    init_simple
+    init_simple,
+    init_simple_args
 );
 
 /// Fills in a simple type's information from its `_type_` (called by the metaclass).
@@ -214,11 +215,17 @@ pub fn init_simple(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     crate::types::no_keywords("_SimpleCData", kwargs)?;
-    match args.len() {
-        0 => Ok(()),
-        1 => set_simple_value(cd, &args.get_item(0)?),
-        n => Err(PyTypeError::new_err(format!(
-            "__init__ expected at most 1 argument, got {n}"
+    init_simple_args(cd, args.as_slice())
+}
+
+/// `__init__` of simple instances with positional arguments only.
+pub fn init_simple_args(cd: &Bound<'_, CData>, args: &[Bound<'_, PyAny>]) -> PyResult<()> {
+    match args {
+        [] => Ok(()),
+        [value] => set_simple_value(cd, value),
+        _ => Err(PyTypeError::new_err(format!(
+            "__init__ expected at most 1 argument, got {}",
+            args.len()
         ))),
     }
 }

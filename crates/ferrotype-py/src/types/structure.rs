@@ -1355,13 +1355,22 @@ pub fn init_compound(
         return Ok(());
     }
     let info = cd.get().info_obj().bind(cd.py()).clone();
-    init_fields(cd.as_any(), info.get(), args, kwargs)
+    init_fields(cd.as_any(), info.get(), args.as_slice(), kwargs)
+}
+
+/// `__init__` of structures and unions with positional arguments only.
+pub fn init_compound_args(cd: &Bound<'_, CData>, args: &[Bound<'_, PyAny>]) -> PyResult<()> {
+    if args.is_empty() {
+        return Ok(());
+    }
+    let info = cd.get().info_obj().bind(cd.py()).clone();
+    init_fields(cd.as_any(), info.get(), args, None)
 }
 
 fn init_fields(
     slf: &Bound<'_, PyAny>,
     info: &StgInfo,
-    args: &Bound<'_, PyTuple>,
+    args: &[Bound<'_, PyAny>],
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     let py = slf.py();
@@ -1377,13 +1386,13 @@ fn init_fields(
         let cls = slf.get_type();
         let direct = generic_setattr(&cls);
         // As in ctypes, the fields are assigned before the surplus is refused.
-        for ((name, descr), v) in keys.iter().zip(args.iter()) {
+        for ((name, descr), v) in keys.iter().zip(args) {
             let name = name.bind(py);
             if direct {
                 if let Some(found) = type_lookup(&cls, name) {
                     if found.is(descr) {
                         if let Ok(field) = found.cast::<CField>() {
-                            CField::set_value(field, slf, &v)?;
+                            CField::set_value(field, slf, v)?;
                             continue;
                         }
                     }
@@ -1414,7 +1423,9 @@ fn init_fields(
 /// class's type information, and ctypes' positional/keyword initialisation.
 macro_rules! compound_base {
     ($(#[$doc:meta])* $rust:ident, $py_name:literal, $kind:expr) => {
-        crate::types::data_class!($(#[$doc])* $rust, $py_name, $kind, init_compound);
+        crate::types::data_class!(
+            $(#[$doc])* $rust, $py_name, $kind, init_compound, init_compound_args
+        );
 
         #[pymethods]
         impl $rust {
