@@ -338,6 +338,14 @@ impl RegisterCall {
         }
     }
 
+    /// The [`ScalarCall`] of a plan that passes every argument in registers and takes
+    /// its result, if any, from one register (not an aggregate); `None` otherwise.
+    #[inline]
+    pub fn scalar_call(&self) -> Option<ScalarCall> {
+        (self.nstack == 0 && matches!(self.ret, RegReturn::Int | RegReturn::Float))
+            .then(|| ScalarCall::new(self.nfloat, matches!(self.ret, RegReturn::Float)))
+    }
+
     /// A scalar result's register: the integer register, or the bits of the vector
     /// register for a `float`/`double` result (a `float` in the low 32 bits). Integer
     /// results narrower than 64 bits are in the low bytes; the bits above them are
@@ -558,6 +566,151 @@ impl Registers {
             RegArg::Int { .. } | RegArg::Float { .. } => {}
         }
     }
+}
+
+/// What calling a register-only plan with a scalar result needs, copied out of the
+/// plan ([`RegisterCall::scalar_call`]) so that the call itself borrows nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct ScalarCall {
+    nfloat: u8,
+    float_ret: bool,
+    /// The vector registers the call loads: none when no argument uses one, the first
+    /// two when at most two do, else all (always all where there are no short calls).
+    float_words: FloatWords,
+}
+
+/// See [`ScalarCall::float_words`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FloatWords {
+    None,
+    Two,
+    All,
+}
+
+/// Whether this target has the short register calls of [`ScalarCall`] (x86-64 System V).
+const SHORT_CALLS: bool = cfg!(all(
+    target_arch = "x86_64",
+    not(windows),
+    target_endian = "little"
+));
+
+impl ScalarCall {
+    fn new(nfloat: u8, float_ret: bool) -> ScalarCall {
+        let float_words = match nfloat {
+            _ if !SHORT_CALLS => FloatWords::All,
+            0 => FloatWords::None,
+            1 | 2 => FloatWords::Two,
+            _ => FloatWords::All,
+        };
+        ScalarCall {
+            nfloat,
+            float_ret,
+            float_words,
+        }
+    }
+
+    /// Makes the register image for this call in `slot`, in place: the words
+    /// [`ScalarCall::call`] reads are zero (the integer registers, and the vector ones it
+    /// loads). Only for `call` of this same `ScalarCall`: the other words may stay
+    /// uninitialised.
+    #[inline(always)]
+    pub fn init(self, slot: &mut MaybeUninit<Registers>) -> &mut Registers {
+        let words = slot.as_mut_ptr().cast::<u64>();
+        // (Constant lengths: a few stores each, no `memset` call.)
+        // SAFETY: the image is `WORDS` words (`repr(transparent)` over the array), and
+        // every length is at most `REG_WORDS < WORDS`.
+        unsafe {
+            match self.float_words {
+                FloatWords::None => std::ptr::write_bytes(words, 0, INT_REGS),
+                FloatWords::Two => std::ptr::write_bytes(words, 0, INT_REGS + 2),
+                FloatWords::All => std::ptr::write_bytes(words, 0, REG_WORDS),
+            }
+        }
+        // SAFETY: the only field is a `MaybeUninit`, which needs no initialisation; the
+        // words `call` reads are initialised, just above.
+        unsafe { slot.assume_init_mut() }
+    }
+
+    /// Calls `fun` with the register words of `regs` and returns the result register as
+    /// [`RegisterCall::scalar`] reads it. Only the vector registers that can hold
+    /// arguments are loaded (see [`ScalarCall::init`]).
+    ///
+    /// # Safety
+    /// As [`RegisterCall::call`], for the plan this was taken from; `regs` made by
+    /// [`ScalarCall::init`] of this `ScalarCall` (or [`Registers::init`] for the plan),
+    /// its argument words written with [`Registers::set`].
+    #[inline(always)]
+    pub unsafe fn call(self, fun: *const c_void, regs: &Registers) -> u64 {
+        #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+        if self.float_words != FloatWords::All {
+            // SAFETY: the caller's contract; the arguments in vector registers, if any,
+            // are in the first `float_words` (at most two).
+            let (rax, xmm0) = unsafe { raw_short_call(fun, regs, self.nfloat) };
+            return if self.float_ret { xmm0 } else { rax };
+        }
+        // SAFETY: the caller's contract.
+        let r = unsafe { raw_register_call(fun, regs, self.nfloat, self.float_ret) };
+        if self.float_ret {
+            r.float[0]
+        } else {
+            r.int[0]
+        }
+    }
+}
+
+/// The x86-64 System V call of a function with at most two arguments in vector
+/// registers: the six integer registers, xmm0 and xmm1 when `nfloat > 0`, `%al` the
+/// number of vector registers in use (for a variadic callee); rax and the low 64 bits of
+/// xmm0 back.
+///
+/// # Safety
+/// See [`RegisterCall::call`]; the plan passes at most two arguments in vector
+/// registers, and when it passes none, the vector words of `r` need not be initialised.
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline(always)]
+unsafe fn raw_short_call(fun: *const c_void, r: &Registers, nfloat: u8) -> (u64, u64) {
+    let rax: u64;
+    let xmm0: f64;
+    if nfloat == 0 {
+        // SAFETY: `fun` follows the C calling convention (caller's contract), and
+        // `clobber_abi("C")` tells the compiler every caller-saved register may change;
+        // the stack is aligned for a call at the start of an asm block without `nostack`.
+        unsafe {
+            core::arch::asm!(
+                "call {fun}",
+                fun = in(reg) fun,
+                in("rdi") r.reg(0),
+                in("rsi") r.reg(1),
+                in("rdx") r.reg(2),
+                in("rcx") r.reg(3),
+                in("r8") r.reg(4),
+                in("r9") r.reg(5),
+                inout("rax") 0u64 => rax,
+                lateout("xmm0") xmm0,
+                clobber_abi("C"),
+            );
+        }
+    } else {
+        let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
+        // SAFETY: as above; the two vector words are initialised (`ScalarCall::init`).
+        unsafe {
+            core::arch::asm!(
+                "call {fun}",
+                fun = in(reg) fun,
+                in("rdi") r.reg(0),
+                in("rsi") r.reg(1),
+                in("rdx") r.reg(2),
+                in("rcx") r.reg(3),
+                in("r8") r.reg(4),
+                in("r9") r.reg(5),
+                inout("rax") u64::from(nfloat) => rax,
+                inout("xmm0") f(0) => xmm0,
+                in("xmm1") f(1),
+                clobber_abi("C"),
+            );
+        }
+    }
+    (rax, xmm0.to_bits())
 }
 
 /// The x86-64 System V call: six integer registers, eight vector registers, `%al` the

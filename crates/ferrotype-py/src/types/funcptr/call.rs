@@ -16,7 +16,7 @@ use pyo3::types::{PyFloat, PyInt, PyTuple};
 
 use crate::capi;
 use crate::capi::gilcell::GilCell;
-use crate::capi::values::{exact_f64, exact_i64, is_instance_of_type};
+use crate::capi::values::{exact_compact_i64, exact_f64, exact_i64, is_instance_of_type};
 use crate::codec::param::{default_param, ArgValue, Param};
 use crate::codec::scalar::{int_bits, load};
 use crate::model::cdata::{as_cdata, CData};
@@ -26,7 +26,7 @@ use crate::types::pointer::address;
 use crate::types::thunk;
 
 use super::plan::{
-    fast_address, ArgConv, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
+    fast_address, ArgConv, Direct, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
     FUNCFLAG_USE_ERRNO,
 };
 
@@ -320,6 +320,21 @@ fn inline_arg(
                 return true;
             }
         }
+        FastArg::Wide {
+            index,
+            shift,
+            lo,
+            hi,
+        } => {
+            if let Some(v) = exact_compact_i64(arg) {
+                regs.set(index, v as u64);
+                return true;
+            }
+            if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
+                regs.set(index, ((v << shift) >> shift) as u64);
+                return true;
+            }
+        }
         FastArg::Struct => {
             if let ArgConv::Struct { cls, .. } = &st.converters[i] {
                 let cd = if arg.get_type().is(cls) {
@@ -376,6 +391,84 @@ fn inline_arg(
         FastArg::General => {}
     }
     false
+}
+
+/// The direct path, tried first for every call without keywords of a function whose
+/// state has a [`FuncState::direct`]: the arguments converted inline into a register
+/// image, the call, the result made from its register, and nothing else (no plan
+/// snapshot, no kept objects, no result buffer). `None` when it does not apply (another
+/// argument count, an argument the inline conversions do not take, a NULL function,
+/// debug mode): nothing has run, and the caller takes the general path. `Some(None)`
+/// when making the result raised (the error restored).
+///
+/// # Safety
+/// `state` must be the function's own cell and `fun` its address. Nothing here runs
+/// Python code while the state is borrowed (the inline conversions only read exact
+/// `int`/`float`/`bytes`/`None` and ferrotype instances), so the borrow cannot see the
+/// cell replaced; what the call and the result need is copied out first.
+#[inline(always)]
+pub unsafe fn call_direct(
+    py: Python<'_>,
+    state: &GilCell<FuncState>,
+    fun: usize,
+    args: &[Bound<'_, PyAny>],
+) -> Option<Option<Py<PyAny>>> {
+    if fun == 0 || thunk::debug_enabled() {
+        return None;
+    }
+    let mut image = std::mem::MaybeUninit::uninit();
+    let image_ref = &mut image;
+    // SAFETY: see the contract: the closure runs no Python code.
+    let direct = unsafe {
+        state.peek(py, move |st| {
+            let direct = st.direct?;
+            let plan = st.reg.as_ref()?;
+            if plan.fast.len() != args.len() {
+                return None;
+            }
+            let rc = &plan.call;
+            let regs = direct.call.init(image_ref);
+            for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
+                if !inline_arg(st, rc, regs, i, arg, fast) {
+                    return None;
+                }
+            }
+            Some(direct)
+        })
+    }?;
+    let Direct {
+        call,
+        ret,
+        release_gil,
+    } = direct;
+    // SAFETY: the closure returned `Some`, so `ScalarCall::init` made the image.
+    let regs = unsafe { image.assume_init_ref() };
+    // The plan was made from the declared signature, which the inline conversions just
+    // satisfied; the addresses passed point into the arguments, which the caller keeps
+    // alive past the call.
+    let run = move || {
+        // SAFETY: so the call is the one the plan describes, with valid arguments.
+        unsafe { call.call(fun as *const c_void, regs) }
+    };
+    let bits = if release_gil {
+        capi::gil::released(py, run)
+    } else {
+        run()
+    };
+    let Some(code) = ret else {
+        return Some(Some(py.None()));
+    };
+    if let Some(r) = register_result(py, bits, code) {
+        return Some(Some(r));
+    }
+    // SAFETY: `bits` holds a value of the restype's code.
+    match unsafe { load_result(py, (&raw const bits).cast(), code) } {
+        Ok(r) => Some(Some(r)),
+        Err(e) => {
+            e.restore(py);
+            Some(None)
+        }
+    }
 }
 
 /// The lean register call of a [`RegPlan::lean`] plan whose result is a simple value or
