@@ -52,6 +52,16 @@ SOURCE = textwrap.dedent(
     int get_counter(void) { return counter; }
     int set_errno_to(int v) { errno = v; return -1; }
     long first_of(const long *p) { return p ? p[0] : -1; }
+    typedef struct { double x, y; } DPoint;
+    typedef struct { int a; long b; } IPair;
+    typedef struct { int a; double d; } Mixed;
+    typedef struct { char c[3]; } Three;
+    DPoint dp_add(DPoint p, DPoint q) { DPoint r = {p.x + q.x, p.y + q.y}; return r; }
+    IPair ip_swap(IPair p) { IPair r = {(int)p.b, p.a}; return r; }
+    Mixed mx_scale(Mixed m, int k) { Mixed r = {m.a * k, m.d * k}; return r; }
+    Three three_next(Three t) { Three r = {{t.c[0] + 1, t.c[1] + 1, t.c[2] + 1}}; return r; }
+    long *same_ptr(long *p) { return p; }
+    int plain_int(int v) { return v; }
     """
 )
 
@@ -285,3 +295,71 @@ def test_debug_mode_takes_the_general_path(libpath):
     finally:
         if hasattr(ferrotype, "debug"):
             ferrotype.debug(bool(old))
+
+
+def _struct_types(ct):
+    class DPoint(ct.Structure):
+        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+    class IPair(ct.Structure):
+        _fields_ = [("a", ct.c_int), ("b", ct.c_long)]
+
+    class Mixed(ct.Structure):
+        _fields_ = [("a", ct.c_int), ("d", ct.c_double)]
+
+    class Three(ct.Structure):
+        _fields_ = [("c", ct.c_char * 3)]
+
+    return DPoint, IPair, Mixed, Three
+
+
+@pytest.mark.parametrize("release_gil", [True, False])
+def test_structures_by_value_in_registers(libpath, release_gil):
+    seen = {}
+    for ct in (ferrotype, stdlib_ctypes):
+        DPoint, IPair, Mixed, Three = _struct_types(ct)
+        lib = ct.CDLL(libpath)
+        out = []
+        for name, argtypes, restype, args in [
+            ("dp_add", [DPoint, DPoint], DPoint, (DPoint(1.5, 2), DPoint(3, 4.25))),
+            ("ip_swap", [IPair], IPair, (IPair(7, -9),)),
+            ("mx_scale", [Mixed, ct.c_int], Mixed, (Mixed(3, 0.5), 4)),
+            ("three_next", [Three], Three, (Three(b"abc"),)),
+        ]:
+            f = getattr(lib, name)
+            f.argtypes, f.restype = argtypes, restype
+            if not release_gil and hasattr(f, "release_gil"):
+                f.release_gil = False
+            for _ in range(3):
+                r = f(*args)
+                assert type(r) is restype
+                out.append(bytes(r))
+            # A subclass instance takes the inline path too; another type is refused.
+            sub = type("Sub", (argtypes[0],), {})
+            sub_args = (sub.from_buffer_copy(bytes(args[0])), *args[1:])
+            out.append(bytes(f(*sub_args)))
+            out.append(_outcome(f, *((object(),) + args[1:]))[:2])
+        seen[ct] = out
+    assert seen[ferrotype] == seen[stdlib_ctypes]
+
+
+def test_instance_results_in_registers(libpath):
+    for ct in (ferrotype, stdlib_ctypes):
+        lib = ct.CDLL(libpath)
+        f = lib.same_ptr
+        f.argtypes = [ct.POINTER(ct.c_long)]
+        f.restype = ct.POINTER(ct.c_long)
+        x = ct.c_long(99)
+        r = f(ct.pointer(x))
+        assert type(r) is ct.POINTER(ct.c_long)
+        assert r.contents.value == 99
+        assert not f(None)
+
+        class MyInt(ct.c_int):
+            pass
+
+        g = lib.plain_int
+        g.argtypes = [ct.c_int]
+        g.restype = MyInt
+        r = g(-5)
+        assert type(r) is MyInt and r.value == -5

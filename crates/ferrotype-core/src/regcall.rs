@@ -338,12 +338,12 @@ impl RegisterCall {
         }
     }
 
-    /// The [`ScalarCall`] of a plan that passes every argument in registers and takes
-    /// its result, if any, from one register (not an aggregate); `None` otherwise.
+    /// The [`RegisterShape`] of a plan that passes every argument in registers and takes
+    /// its result, if any, from registers (not from memory); `None` otherwise.
     #[inline]
-    pub fn scalar_call(&self) -> Option<ScalarCall> {
-        (self.nstack == 0 && matches!(self.ret, RegReturn::Int | RegReturn::Float))
-            .then(|| ScalarCall::new(self.nfloat, matches!(self.ret, RegReturn::Float)))
+    pub fn shape(&self) -> Option<RegisterShape> {
+        (self.nstack == 0 && self.ret != RegReturn::Memory)
+            .then(|| RegisterShape::new(self.nfloat, self.ret))
     }
 
     /// A scalar result's register: the integer register, or the bits of the vector
@@ -352,35 +352,47 @@ impl RegisterCall {
     /// unspecified.
     #[inline]
     pub fn scalar(&self, r: &RegResult) -> u64 {
-        if matches!(self.ret, RegReturn::Float) {
-            r.float[0]
-        } else {
-            r.int[0]
-        }
+        scalar_of(self.ret, r)
     }
 
     /// Writes the result's bytes to `out` as they would lie in memory: a scalar's
     /// register in native order (8 bytes), or an aggregate's eightbytes (its size).
     pub fn write_result(&self, r: &RegResult, out: &mut [u8; 16]) {
-        match self.ret {
-            RegReturn::Struct { size, n, sse } => {
-                let (mut i, mut f) = (0, 0);
-                let mut bytes = [0u8; 16];
-                for (k, is_sse) in sse.iter().enumerate().take(usize::from(n)) {
-                    let v = if *is_sse {
-                        f += 1;
-                        r.float[f - 1]
-                    } else {
-                        i += 1;
-                        r.int[i - 1]
-                    };
-                    bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
-                }
-                out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
+        write_result_of(self.ret, r, out);
+    }
+}
+
+/// See [`RegisterCall::scalar`].
+#[inline(always)]
+fn scalar_of(ret: RegReturn, r: &RegResult) -> u64 {
+    if matches!(ret, RegReturn::Float) {
+        r.float[0]
+    } else {
+        r.int[0]
+    }
+}
+
+/// See [`RegisterCall::write_result`].
+#[inline]
+fn write_result_of(ret: RegReturn, r: &RegResult, out: &mut [u8; 16]) {
+    match ret {
+        RegReturn::Struct { size, n, sse } => {
+            let (mut i, mut f) = (0, 0);
+            let mut bytes = [0u8; 16];
+            for (k, is_sse) in sse.iter().enumerate().take(usize::from(n)) {
+                let v = if *is_sse {
+                    f += 1;
+                    r.float[f - 1]
+                } else {
+                    i += 1;
+                    r.int[i - 1]
+                };
+                bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
             }
-            RegReturn::Memory => {}
-            _ => out[..8].copy_from_slice(&self.scalar(r).to_ne_bytes()),
+            out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
         }
+        RegReturn::Memory => {}
+        _ => out[..8].copy_from_slice(&scalar_of(ret, r).to_ne_bytes()),
     }
 }
 
@@ -568,50 +580,58 @@ impl Registers {
     }
 }
 
-/// What calling a register-only plan with a scalar result needs, copied out of the
-/// plan ([`RegisterCall::scalar_call`]) so that the call itself borrows nothing.
+/// What calling a plan that passes everything in registers and takes its result from
+/// registers needs, copied out of the plan ([`RegisterCall::shape`]) so that the call
+/// itself borrows nothing.
 #[derive(Clone, Copy, Debug)]
-pub struct ScalarCall {
+pub struct RegisterShape {
     nfloat: u8,
+    /// The result is a `float`/`double` (in the first vector register).
     float_ret: bool,
+    ret: RegReturn,
     /// The vector registers the call loads: none when no argument uses one, the first
-    /// two when at most two do, else all (always all where there are no short calls).
+    /// two when at most two do, else all (always all where there are no short calls,
+    /// and for a structure result, which may come back in four registers).
     float_words: FloatWords,
 }
 
-/// See [`ScalarCall::float_words`].
+/// See [`RegisterShape::float_words`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum FloatWords {
     None,
     Two,
     All,
 }
 
-/// Whether this target has the short register calls of [`ScalarCall`] (x86-64 System V).
+/// Whether this target has the short register calls of [`RegisterShape`] (x86-64 System V).
 const SHORT_CALLS: bool = cfg!(all(
     target_arch = "x86_64",
     not(windows),
     target_endian = "little"
 ));
 
-impl ScalarCall {
-    fn new(nfloat: u8, float_ret: bool) -> ScalarCall {
+impl RegisterShape {
+    fn new(nfloat: u8, ret: RegReturn) -> RegisterShape {
         let float_words = match nfloat {
-            _ if !SHORT_CALLS => FloatWords::All,
+            _ if !SHORT_CALLS || !matches!(ret, RegReturn::Int | RegReturn::Float) => {
+                FloatWords::All
+            }
             0 => FloatWords::None,
             1 | 2 => FloatWords::Two,
             _ => FloatWords::All,
         };
-        ScalarCall {
+        RegisterShape {
             nfloat,
-            float_ret,
+            float_ret: matches!(ret, RegReturn::Float),
+            ret,
             float_words,
         }
     }
 
     /// Makes the register image for this call in `slot`, in place: the words
-    /// [`ScalarCall::call`] reads are zero (the integer registers, and the vector ones it
-    /// loads). Only for `call` of this same `ScalarCall`: the other words may stay
+    /// [`RegisterShape::call`] reads are zero (the integer registers, and the vector ones it
+    /// loads). Only for `call` of this same `RegisterShape`: the other words may stay
     /// uninitialised.
     #[inline(always)]
     pub fn init(self, slot: &mut MaybeUninit<Registers>) -> &mut Registers {
@@ -631,20 +651,69 @@ impl ScalarCall {
         unsafe { slot.assume_init_mut() }
     }
 
-    /// Calls `fun` with the register words of `regs` and returns the result register as
-    /// [`RegisterCall::scalar`] reads it. Only the vector registers that can hold
-    /// arguments are loaded (see [`ScalarCall::init`]).
+    /// Calls `fun` with the register words of `regs`; read the result with
+    /// [`RegisterShape::write_result`] (or call [`RegisterShape::call_scalar`]). Only the vector
+    /// registers that can hold arguments are loaded (see [`RegisterShape::init`]).
     ///
     /// # Safety
     /// As [`RegisterCall::call`], for the plan this was taken from; `regs` made by
-    /// [`ScalarCall::init`] of this `ScalarCall` (or [`Registers::init`] for the plan),
-    /// its argument words written with [`Registers::set`].
+    /// [`RegisterShape::init`] of this `RegisterShape` (or [`Registers::init`] for the
+    /// plan), its argument words written with [`Registers::set`] and
+    /// [`Registers::set_struct`].
+    #[inline(always)]
+    pub unsafe fn call(self, fun: *const c_void, regs: &Registers) -> RegResult {
+        #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+        if self.float_words != FloatWords::All {
+            // SAFETY: the caller's contract; the arguments in vector registers, if any,
+            // are in the first two, and the result is one register.
+            let (rax, xmm0) = unsafe { raw_short_call(fun, regs, self.nfloat) };
+            return RegResult {
+                int: [rax, 0],
+                float: [xmm0, 0],
+            };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { raw_register_call(fun, regs, self.nfloat, self.float_ret) }
+    }
+
+    /// See [`RegisterCall::write_result`].
+    #[inline]
+    pub fn write_result(self, r: &RegResult, out: &mut [u8; 16]) {
+        write_result_of(self.ret, r, out);
+    }
+
+    /// The part of the shape a call with a scalar result needs (three bytes to carry
+    /// around the call instead of the whole shape).
+    #[inline(always)]
+    pub fn scalar(self) -> ScalarShape {
+        ScalarShape {
+            nfloat: self.nfloat,
+            float_ret: self.float_ret,
+            float_words: self.float_words,
+        }
+    }
+}
+
+/// The part of a [`RegisterShape`] that a call with a scalar result (or none) needs.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ScalarShape {
+    nfloat: u8,
+    float_ret: bool,
+    float_words: FloatWords,
+}
+
+impl ScalarShape {
+    /// Calls `fun` as [`RegisterShape::call`] does, and returns the result register as
+    /// [`RegisterCall::scalar`] reads it.
+    ///
+    /// # Safety
+    /// As [`RegisterShape::call`], for the shape this was taken from.
     #[inline(always)]
     pub unsafe fn call(self, fun: *const c_void, regs: &Registers) -> u64 {
         #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
         if self.float_words != FloatWords::All {
-            // SAFETY: the caller's contract; the arguments in vector registers, if any,
-            // are in the first `float_words` (at most two).
+            // SAFETY: as in `call`.
             let (rax, xmm0) = unsafe { raw_short_call(fun, regs, self.nfloat) };
             return if self.float_ret { xmm0 } else { rax };
         }
@@ -692,7 +761,7 @@ unsafe fn raw_short_call(fun: *const c_void, r: &Registers, nfloat: u8) -> (u64,
         }
     } else {
         let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
-        // SAFETY: as above; the two vector words are initialised (`ScalarCall::init`).
+        // SAFETY: as above; the two vector words are initialised (`RegisterShape::init`).
         unsafe {
             core::arch::asm!(
                 "call {fun}",

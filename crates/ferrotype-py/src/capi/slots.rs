@@ -471,8 +471,10 @@ unsafe extern "C" fn vectorcall<T: Vectorcall>(
             Ok(Some(None)) => return std::ptr::null_mut(),
             Ok(None) => {}
             Err(_) => {
-                pyo3::panic::PanicException::new_err("ferrotype: a Rust panic during a foreign call")
-                    .restore(py);
+                pyo3::panic::PanicException::new_err(
+                    "ferrotype: a Rust panic during a foreign call",
+                )
+                .restore(py);
                 return std::ptr::null_mut();
             }
         }

@@ -8,7 +8,9 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, Registers, RetBuf, TypeCode};
+use ferrotype_core::{
+    errno, memory, ArgSlot, CallInterface, FfiType, RegisterShape, Registers, RetBuf, TypeCode,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -26,7 +28,7 @@ use crate::types::pointer::address;
 use crate::types::thunk;
 
 use super::plan::{
-    fast_address, ArgConv, Direct, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
+    fast_address, ArgConv, DirectRet, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
     FUNCFLAG_USE_ERRNO,
 };
 
@@ -395,7 +397,7 @@ fn inline_arg(
 
 /// The direct path, tried first for every call without keywords of a function whose
 /// state has a [`FuncState::direct`]: the arguments converted inline into a register
-/// image, the call, the result made from its register, and nothing else (no plan
+/// image, the call, the result made from its registers, and nothing else (no plan
 /// snapshot, no kept objects, no result buffer). `None` when it does not apply (another
 /// argument count, an argument the inline conversions do not take, a NULL function,
 /// debug mode): nothing has run, and the caller takes the general path. `Some(None)`
@@ -404,8 +406,9 @@ fn inline_arg(
 /// # Safety
 /// `state` must be the function's own cell and `fun` its address. Nothing here runs
 /// Python code while the state is borrowed (the inline conversions only read exact
-/// `int`/`float`/`bytes`/`None` and ferrotype instances), so the borrow cannot see the
-/// cell replaced; what the call and the result need is copied out first.
+/// `int`/`float`/`bytes`/`None` and ferrotype instances, and the restype's class and
+/// information are only referenced), so the borrow cannot see the cell replaced; what
+/// the call and the result need is copied out first.
 #[inline(always)]
 pub unsafe fn call_direct(
     py: Python<'_>,
@@ -416,46 +419,44 @@ pub unsafe fn call_direct(
     if fun == 0 || thunk::debug_enabled() {
         return None;
     }
+    // SAFETY: see the contract: the state is used only until the call, and no Python
+    // code runs before it.
+    let st: &FuncState = unsafe { &*state.peek(py, std::ptr::from_ref) };
+    let direct = st.direct.as_ref()?;
+    let plan = st.reg.as_ref()?;
+    if plan.fast.len() != args.len() {
+        return None;
+    }
     let mut image = std::mem::MaybeUninit::uninit();
-    let image_ref = &mut image;
-    // SAFETY: see the contract: the closure runs no Python code.
-    let direct = unsafe {
-        state.peek(py, move |st| {
-            let direct = st.direct?;
-            let plan = st.reg.as_ref()?;
-            if plan.fast.len() != args.len() {
-                return None;
-            }
-            let rc = &plan.call;
-            let regs = direct.call.init(image_ref);
-            for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
-                if !inline_arg(st, rc, regs, i, arg, fast) {
-                    return None;
-                }
-            }
-            Some(direct)
-        })
-    }?;
-    let Direct {
-        call,
-        ret,
-        release_gil,
-    } = direct;
-    // SAFETY: the closure returned `Some`, so `ScalarCall::init` made the image.
-    let regs = unsafe { image.assume_init_ref() };
+    let regs = direct.call.init(&mut image);
+    let rc = &plan.call;
+    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
+        if !inline_arg(st, rc, regs, i, arg, fast) {
+            return None;
+        }
+    }
+    let regs = &*regs;
+    let release_gil = direct.release_gil;
+    let code = match direct.ret {
+        DirectRet::Value(code) => Some(code),
+        DirectRet::Void => None,
+        DirectRet::Instance => {
+            return Some(direct_instance(py, st, direct.call, release_gil, fun, regs));
+        }
+    };
+    let call = direct.call.scalar();
     // The plan was made from the declared signature, which the inline conversions just
     // satisfied; the addresses passed point into the arguments, which the caller keeps
-    // alive past the call.
-    let run = move || {
-        // SAFETY: so the call is the one the plan describes, with valid arguments.
+    // alive past the call. (Two copies of the call, so that each inlines.)
+    let bits = if release_gil {
+        // SAFETY: the body is the foreign call, which cannot unwind (and so the call
+        // is the one the plan describes, with valid arguments).
+        unsafe { capi::gil::released_no_unwind(py, move || call.call(fun as *const c_void, regs)) }
+    } else {
+        // SAFETY: as above.
         unsafe { call.call(fun as *const c_void, regs) }
     };
-    let bits = if release_gil {
-        capi::gil::released(py, run)
-    } else {
-        run()
-    };
-    let Some(code) = ret else {
+    let Some(code) = code else {
         return Some(Some(py.None()));
     };
     if let Some(r) = register_result(py, bits, code) {
@@ -467,6 +468,53 @@ pub unsafe fn call_direct(
         Err(e) => {
             e.restore(py);
             Some(None)
+        }
+    }
+}
+
+/// The rest of a direct call whose result is an instance of the restype: its class and
+/// information referenced from `st` before the call (which may let another thread
+/// replace the state), then the call, then a new instance holding the result's bytes,
+/// as `convert_result` makes it. `None` when that raised (the error restored).
+#[inline(never)]
+fn direct_instance(
+    py: Python<'_>,
+    st: &FuncState,
+    call: RegisterShape,
+    release_gil: bool,
+    fun: usize,
+    regs: &Registers,
+) -> Option<Py<PyAny>> {
+    let RetConv::Instance { cls, info } = &*st.ret else {
+        PyValueError::new_err("internal: no result type").restore(py);
+        return None;
+    };
+    let (cls, info) = (cls.clone_ref(py), info.clone_ref(py));
+    // As in `call_direct`.
+    let run = move || {
+        // SAFETY: the call the plan describes, with valid arguments (`call_direct`).
+        unsafe { call.call(fun as *const c_void, regs) }
+    };
+    let out = if release_gil {
+        capi::gil::released(py, run)
+    } else {
+        run()
+    };
+    let made = (|| {
+        let mut bytes = [0u8; 16];
+        call.write_result(&out, &mut bytes);
+        let info = info.bind(py);
+        let cd = CData::for_type(info)?;
+        let n = info.get().size.min(16).min(cd.size());
+        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`.
+        unsafe { memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n) };
+        Ok::<_, PyErr>(instantiate(cls.bind(py), cd)?.unbind())
+    })();
+    match made {
+        Ok(r) => Some(r),
+        Err(e) => {
+            e.restore(py);
+            None
         }
     }
 }

@@ -278,9 +278,9 @@ pub struct FuncState {
     /// Release the GIL around the call (ctypes' `CDLL` behaviour; ferrotype lets a
     /// function opt out with `func.release_gil = False`).
     pub release_gil: bool,
-    /// Set when calls take the direct path first (`call::call_direct`): a lean register
-    /// plan passing everything in registers, a simple or `void` result, and nothing
-    /// around the call (no `paramflags`, `errcheck`, `_check_retval_`, errno swap or
+    /// Set when calls take the direct path first (`call::call_direct`): a register plan
+    /// passing everything in registers, every argument with an inline conversion, a
+    /// result in registers that is not for a callable restype, and nothing around the call (no `paramflags`, `errcheck`, `_check_retval_`, errno swap or
     /// `PyDLL` error check). Made by [`FuncState::prepare`].
     pub direct: Option<Direct>,
 }
@@ -344,11 +344,20 @@ pub enum FastArg {
 #[derive(Clone, Copy)]
 pub struct Direct {
     /// The register call without its plan.
-    pub call: ferrotype_core::ScalarCall,
-    /// The simple result's type; `None` for `void`.
-    pub ret: Option<TypeCode>,
+    pub call: ferrotype_core::RegisterShape,
+    /// How the result becomes a Python object.
+    pub ret: DirectRet,
     /// Release the GIL around the call.
     pub release_gil: bool,
+}
+
+/// The result of a direct call (see [`RetConv`]).
+#[derive(Clone, Copy)]
+pub enum DirectRet {
+    Void,
+    Value(TypeCode),
+    /// An instance of the restype (`RetConv::Instance`) holding the result's bytes.
+    Instance,
 }
 
 impl RegPlan {
@@ -517,9 +526,10 @@ impl FuncState {
         self.direct = None;
         self.prepare_interface(py)?;
         let ret = match *self.ret {
-            RetConv::Void => None,
-            RetConv::Value(code) => Some(code),
-            _ => return Ok(()),
+            RetConv::Void => DirectRet::Void,
+            RetConv::Value(code) => DirectRet::Value(code),
+            RetConv::Instance { .. } => DirectRet::Instance,
+            RetConv::Callable(_) => return Ok(()),
         };
         if self.flags & (FUNCFLAG_USE_ERRNO | FUNCFLAG_PYTHONAPI) != 0
             || self.paramflags.is_some()
@@ -531,8 +541,8 @@ impl FuncState {
         if let Some(call) = self
             .reg
             .as_ref()
-            .filter(|p| p.lean)
-            .and_then(|p| p.call.scalar_call())
+            .filter(|p| p.fast.iter().all(|f| !matches!(f, FastArg::General)))
+            .and_then(|p| p.call.shape())
         {
             self.direct = Some(Direct {
                 call,
