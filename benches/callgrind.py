@@ -323,8 +323,10 @@ def run_child(contender: str, rows: list[str], args, lib: str, cgctl: str):
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
-            "--dump-instr=no",
-            "--dump-line=no",
+            # Instruction- and line-level data only when asked (a profile to annotate).
+            "--dump-instr=" + ("yes" if args.keep else "no"),
+            "--dump-line=" + ("yes" if args.keep else "no"),
+            "--compress-strings=" + ("no" if args.keep else "yes"),
             f"--callgrind-out-file={out}",
             sys.executable,
             os.path.abspath(__file__),

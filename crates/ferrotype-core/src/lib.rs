@@ -47,5 +47,5 @@ pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};
 pub use library::Library;
 pub use memory::{OwnedBuf, Scalar};
-pub use regcall::{RegArg, RegResult, RegisterCall, Registers};
+pub use regcall::{RegArg, RegResult, RegisterCall, RegisterShape, Registers, ScalarShape};
 pub use typecode::TypeCode;

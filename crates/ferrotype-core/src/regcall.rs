@@ -338,41 +338,61 @@ impl RegisterCall {
         }
     }
 
+    /// The [`RegisterShape`] of a plan that passes every argument in registers and takes
+    /// its result, if any, from registers (not from memory); `None` otherwise.
+    #[inline]
+    pub fn shape(&self) -> Option<RegisterShape> {
+        (self.nstack == 0 && self.ret != RegReturn::Memory)
+            .then(|| RegisterShape::new(self.nfloat, self.ret))
+    }
+
     /// A scalar result's register: the integer register, or the bits of the vector
     /// register for a `float`/`double` result (a `float` in the low 32 bits). Integer
     /// results narrower than 64 bits are in the low bytes; the bits above them are
     /// unspecified.
     #[inline]
     pub fn scalar(&self, r: &RegResult) -> u64 {
-        if matches!(self.ret, RegReturn::Float) {
-            r.float[0]
-        } else {
-            r.int[0]
-        }
+        scalar_of(self.ret, r)
     }
 
     /// Writes the result's bytes to `out` as they would lie in memory: a scalar's
     /// register in native order (8 bytes), or an aggregate's eightbytes (its size).
     pub fn write_result(&self, r: &RegResult, out: &mut [u8; 16]) {
-        match self.ret {
-            RegReturn::Struct { size, n, sse } => {
-                let (mut i, mut f) = (0, 0);
-                let mut bytes = [0u8; 16];
-                for (k, is_sse) in sse.iter().enumerate().take(usize::from(n)) {
-                    let v = if *is_sse {
-                        f += 1;
-                        r.float[f - 1]
-                    } else {
-                        i += 1;
-                        r.int[i - 1]
-                    };
-                    bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
-                }
-                out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
+        write_result_of(self.ret, r, out);
+    }
+}
+
+/// See [`RegisterCall::scalar`].
+#[inline(always)]
+fn scalar_of(ret: RegReturn, r: &RegResult) -> u64 {
+    if matches!(ret, RegReturn::Float) {
+        r.float[0]
+    } else {
+        r.int[0]
+    }
+}
+
+/// See [`RegisterCall::write_result`].
+#[inline]
+fn write_result_of(ret: RegReturn, r: &RegResult, out: &mut [u8; 16]) {
+    match ret {
+        RegReturn::Struct { size, n, sse } => {
+            let (mut i, mut f) = (0, 0);
+            let mut bytes = [0u8; 16];
+            for (k, is_sse) in sse.iter().enumerate().take(usize::from(n)) {
+                let v = if *is_sse {
+                    f += 1;
+                    r.float[f - 1]
+                } else {
+                    i += 1;
+                    r.int[i - 1]
+                };
+                bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
             }
-            RegReturn::Memory => {}
-            _ => out[..8].copy_from_slice(&self.scalar(r).to_ne_bytes()),
+            out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
         }
+        RegReturn::Memory => {}
+        _ => out[..8].copy_from_slice(&scalar_of(ret, r).to_ne_bytes()),
     }
 }
 
@@ -558,6 +578,208 @@ impl Registers {
             RegArg::Int { .. } | RegArg::Float { .. } => {}
         }
     }
+}
+
+/// What calling a plan that passes everything in registers and takes its result from
+/// registers needs, copied out of the plan ([`RegisterCall::shape`]) so that the call
+/// itself borrows nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct RegisterShape {
+    nfloat: u8,
+    /// The result is a `float`/`double` (in the first vector register).
+    float_ret: bool,
+    ret: RegReturn,
+    /// The vector registers the call loads: none when no argument uses one, the first
+    /// two when at most two do, else all (always all where there are no short calls,
+    /// and for a structure result, which may come back in four registers).
+    float_words: FloatWords,
+}
+
+/// See [`RegisterShape::float_words`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum FloatWords {
+    None,
+    Two,
+    All,
+}
+
+/// Whether this target has the short register calls of [`RegisterShape`] (x86-64 System V).
+const SHORT_CALLS: bool = cfg!(all(
+    target_arch = "x86_64",
+    not(windows),
+    target_endian = "little"
+));
+
+impl RegisterShape {
+    fn new(nfloat: u8, ret: RegReturn) -> RegisterShape {
+        let float_words = match nfloat {
+            _ if !SHORT_CALLS || !matches!(ret, RegReturn::Int | RegReturn::Float) => {
+                FloatWords::All
+            }
+            0 => FloatWords::None,
+            1 | 2 => FloatWords::Two,
+            _ => FloatWords::All,
+        };
+        RegisterShape {
+            nfloat,
+            float_ret: matches!(ret, RegReturn::Float),
+            ret,
+            float_words,
+        }
+    }
+
+    /// Makes the register image for this call in `slot`, in place: the words
+    /// [`RegisterShape::call`] reads are zero (the integer registers, and the vector ones it
+    /// loads). Only for `call` of this same `RegisterShape`: the other words may stay
+    /// uninitialised.
+    #[inline(always)]
+    pub fn init(self, slot: &mut MaybeUninit<Registers>) -> &mut Registers {
+        let words = slot.as_mut_ptr().cast::<u64>();
+        // (Constant lengths: a few stores each, no `memset` call.)
+        // SAFETY: the image is `WORDS` words (`repr(transparent)` over the array), and
+        // every length is at most `REG_WORDS < WORDS`.
+        unsafe {
+            match self.float_words {
+                FloatWords::None => std::ptr::write_bytes(words, 0, INT_REGS),
+                FloatWords::Two => std::ptr::write_bytes(words, 0, INT_REGS + 2),
+                FloatWords::All => std::ptr::write_bytes(words, 0, REG_WORDS),
+            }
+        }
+        // SAFETY: the only field is a `MaybeUninit`, which needs no initialisation; the
+        // words `call` reads are initialised, just above.
+        unsafe { slot.assume_init_mut() }
+    }
+
+    /// Calls `fun` with the register words of `regs`; read the result with
+    /// [`RegisterShape::write_result`] (or call [`RegisterShape::call_scalar`]). Only the vector
+    /// registers that can hold arguments are loaded (see [`RegisterShape::init`]).
+    ///
+    /// # Safety
+    /// As [`RegisterCall::call`], for the plan this was taken from; `regs` made by
+    /// [`RegisterShape::init`] of this `RegisterShape` (or [`Registers::init`] for the
+    /// plan), its argument words written with [`Registers::set`] and
+    /// [`Registers::set_struct`].
+    #[inline(always)]
+    pub unsafe fn call(self, fun: *const c_void, regs: &Registers) -> RegResult {
+        #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+        if self.float_words != FloatWords::All {
+            // SAFETY: the caller's contract; the arguments in vector registers, if any,
+            // are in the first two, and the result is one register.
+            let (rax, xmm0) = unsafe { raw_short_call(fun, regs, self.nfloat) };
+            return RegResult {
+                int: [rax, 0],
+                float: [xmm0, 0],
+            };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { raw_register_call(fun, regs, self.nfloat, self.float_ret) }
+    }
+
+    /// See [`RegisterCall::write_result`].
+    #[inline]
+    pub fn write_result(self, r: &RegResult, out: &mut [u8; 16]) {
+        write_result_of(self.ret, r, out);
+    }
+
+    /// The part of the shape a call with a scalar result needs (three bytes to carry
+    /// around the call instead of the whole shape).
+    #[inline(always)]
+    pub fn scalar(self) -> ScalarShape {
+        ScalarShape {
+            nfloat: self.nfloat,
+            float_ret: self.float_ret,
+            float_words: self.float_words,
+        }
+    }
+}
+
+/// The part of a [`RegisterShape`] that a call with a scalar result (or none) needs.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct ScalarShape {
+    nfloat: u8,
+    float_ret: bool,
+    float_words: FloatWords,
+}
+
+impl ScalarShape {
+    /// Calls `fun` as [`RegisterShape::call`] does, and returns the result register as
+    /// [`RegisterCall::scalar`] reads it.
+    ///
+    /// # Safety
+    /// As [`RegisterShape::call`], for the shape this was taken from.
+    #[inline(always)]
+    pub unsafe fn call(self, fun: *const c_void, regs: &Registers) -> u64 {
+        #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+        if self.float_words != FloatWords::All {
+            // SAFETY: as in `call`.
+            let (rax, xmm0) = unsafe { raw_short_call(fun, regs, self.nfloat) };
+            return if self.float_ret { xmm0 } else { rax };
+        }
+        // SAFETY: the caller's contract.
+        let r = unsafe { raw_register_call(fun, regs, self.nfloat, self.float_ret) };
+        if self.float_ret {
+            r.float[0]
+        } else {
+            r.int[0]
+        }
+    }
+}
+
+/// The x86-64 System V call of a function with at most two arguments in vector
+/// registers: the six integer registers, xmm0 and xmm1 when `nfloat > 0`, `%al` the
+/// number of vector registers in use (for a variadic callee); rax and the low 64 bits of
+/// xmm0 back.
+///
+/// # Safety
+/// See [`RegisterCall::call`]; the plan passes at most two arguments in vector
+/// registers, and when it passes none, the vector words of `r` need not be initialised.
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline(always)]
+unsafe fn raw_short_call(fun: *const c_void, r: &Registers, nfloat: u8) -> (u64, u64) {
+    let rax: u64;
+    let xmm0: f64;
+    if nfloat == 0 {
+        // SAFETY: `fun` follows the C calling convention (caller's contract), and
+        // `clobber_abi("C")` tells the compiler every caller-saved register may change;
+        // the stack is aligned for a call at the start of an asm block without `nostack`.
+        unsafe {
+            core::arch::asm!(
+                "call {fun}",
+                fun = in(reg) fun,
+                in("rdi") r.reg(0),
+                in("rsi") r.reg(1),
+                in("rdx") r.reg(2),
+                in("rcx") r.reg(3),
+                in("r8") r.reg(4),
+                in("r9") r.reg(5),
+                inout("rax") 0u64 => rax,
+                lateout("xmm0") xmm0,
+                clobber_abi("C"),
+            );
+        }
+    } else {
+        let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
+        // SAFETY: as above; the two vector words are initialised (`RegisterShape::init`).
+        unsafe {
+            core::arch::asm!(
+                "call {fun}",
+                fun = in(reg) fun,
+                in("rdi") r.reg(0),
+                in("rsi") r.reg(1),
+                in("rdx") r.reg(2),
+                in("rcx") r.reg(3),
+                in("r8") r.reg(4),
+                in("r9") r.reg(5),
+                inout("rax") u64::from(nfloat) => rax,
+                inout("xmm0") f(0) => xmm0,
+                in("xmm1") f(1),
+                clobber_abi("C"),
+            );
+        }
+    }
+    (rax, xmm0.to_bits())
 }
 
 /// The x86-64 System V call: six integer registers, eight vector registers, `%al` the

@@ -50,6 +50,7 @@ use pyo3::Python;
 ///
 /// `f` must be `Send`, like the closure `Python::detach` takes: that keeps Python
 /// tokens and GIL-guarded `Rc`s (see `gilcell`) out of the released section.
+#[inline(always)]
 pub fn released<T, F>(_py: Python<'_>, f: F) -> T
 where
     F: FnOnce() -> T + Send,
@@ -67,6 +68,28 @@ where
     // SAFETY: the token proves this thread holds the GIL.
     let _retake = Retake(unsafe { ffi::PyEval_SaveThread() });
     f()
+}
+
+/// [`released`] for a body that cannot unwind, without the guard that takes the GIL
+/// back during unwinding (which keeps the body from being inlined).
+///
+/// # Safety
+/// `f` must not panic: no panic may be reachable in it (a foreign call and plain
+/// arithmetic).
+#[inline(always)]
+pub unsafe fn released_no_unwind<T, F>(_py: Python<'_>, f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    // SAFETY: the token proves this thread holds the GIL.
+    let state = unsafe { ffi::PyEval_SaveThread() };
+    let r = f();
+    // SAFETY: the state `PyEval_SaveThread` returned on this thread, which has not taken
+    // the GIL back since (a callback that did has given it up again); `f` returned, as
+    // it cannot unwind.
+    unsafe { ffi::PyEval_RestoreThread(state) };
+    r
 }
 
 /// Runs a callback's body attached to the interpreter, from any thread C code calls it

@@ -31,6 +31,18 @@ pub fn exact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
     (overflow == 0).then_some(v)
 }
 
+/// The value of `obj` if it is an exact `int` of at most one digit (`|v| < 2**30`);
+/// `None` for anything else. The cheapest test there is, for callers with a general
+/// path behind it.
+#[inline(always)]
+pub fn exact_compact_i64(obj: &Bound<'_, PyAny>) -> Option<i64> {
+    if !obj.is_exact_instance_of::<PyInt>() || !COMPACT_INTS.load(Ordering::Relaxed) {
+        return None;
+    }
+    // SAFETY: `obj` is an exact int, and the layout was checked at import.
+    unsafe { compact_value(obj.as_ptr()) }
+}
+
 /// Whether [`compact_value`] reads ints right on this interpreter (checked once, at
 /// import, by [`check_compact_ints`]).
 static COMPACT_INTS: AtomicBool = AtomicBool::new(false);

@@ -8,7 +8,9 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use ferrotype_core::{errno, memory, ArgSlot, CallInterface, FfiType, Registers, RetBuf, TypeCode};
+use ferrotype_core::{
+    errno, memory, ArgSlot, CallInterface, FfiType, RegisterShape, Registers, RetBuf, TypeCode,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -16,7 +18,7 @@ use pyo3::types::{PyFloat, PyInt, PyTuple};
 
 use crate::capi;
 use crate::capi::gilcell::GilCell;
-use crate::capi::values::{exact_f64, exact_i64, is_instance_of_type};
+use crate::capi::values::{exact_compact_i64, exact_f64, exact_i64, is_instance_of_type};
 use crate::codec::param::{default_param, ArgValue, Param};
 use crate::codec::scalar::{int_bits, load};
 use crate::model::cdata::{as_cdata, CData};
@@ -26,7 +28,7 @@ use crate::types::pointer::address;
 use crate::types::thunk;
 
 use super::plan::{
-    fast_address, ArgConv, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
+    fast_address, ArgConv, DirectRet, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
     FUNCFLAG_USE_ERRNO,
 };
 
@@ -320,6 +322,21 @@ fn inline_arg(
                 return true;
             }
         }
+        FastArg::Wide {
+            index,
+            shift,
+            lo,
+            hi,
+        } => {
+            if let Some(v) = exact_compact_i64(arg) {
+                regs.set(index, v as u64);
+                return true;
+            }
+            if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
+                regs.set(index, ((v << shift) >> shift) as u64);
+                return true;
+            }
+        }
         FastArg::Struct => {
             if let ArgConv::Struct { cls, .. } = &st.converters[i] {
                 let cd = if arg.get_type().is(cls) {
@@ -376,6 +393,130 @@ fn inline_arg(
         FastArg::General => {}
     }
     false
+}
+
+/// The direct path, tried first for every call without keywords of a function whose
+/// state has a [`FuncState::direct`]: the arguments converted inline into a register
+/// image, the call, the result made from its registers, and nothing else (no plan
+/// snapshot, no kept objects, no result buffer). `None` when it does not apply (another
+/// argument count, an argument the inline conversions do not take, a NULL function,
+/// debug mode): nothing has run, and the caller takes the general path. `Some(None)`
+/// when making the result raised (the error restored).
+///
+/// # Safety
+/// `state` must be the function's own cell and `fun` its address. Nothing here runs
+/// Python code while the state is borrowed (the inline conversions only read exact
+/// `int`/`float`/`bytes`/`None` and ferrotype instances, and the restype's class and
+/// information are only referenced), so the borrow cannot see the cell replaced; what
+/// the call and the result need is copied out first.
+#[inline(always)]
+pub unsafe fn call_direct(
+    py: Python<'_>,
+    state: &GilCell<FuncState>,
+    fun: usize,
+    args: &[Bound<'_, PyAny>],
+) -> Option<Option<Py<PyAny>>> {
+    if fun == 0 || thunk::debug_enabled() {
+        return None;
+    }
+    // SAFETY: see the contract: the state is used only until the call, and no Python
+    // code runs before it.
+    let st: &FuncState = unsafe { &*state.peek(py, std::ptr::from_ref) };
+    let direct = st.direct.as_ref()?;
+    let plan = st.reg.as_ref()?;
+    if plan.fast.len() != args.len() {
+        return None;
+    }
+    let mut image = std::mem::MaybeUninit::uninit();
+    let regs = direct.call.init(&mut image);
+    let rc = &plan.call;
+    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
+        if !inline_arg(st, rc, regs, i, arg, fast) {
+            return None;
+        }
+    }
+    let regs = &*regs;
+    let release_gil = direct.release_gil;
+    let code = match direct.ret {
+        DirectRet::Value(code) => Some(code),
+        DirectRet::Void => None,
+        DirectRet::Instance => {
+            return Some(direct_instance(py, st, direct.call, release_gil, fun, regs));
+        }
+    };
+    let call = direct.call.scalar();
+    // The plan was made from the declared signature, which the inline conversions just
+    // satisfied; the addresses passed point into the arguments, which the caller keeps
+    // alive past the call. (Two copies of the call, so that each inlines.)
+    let bits = if release_gil {
+        // SAFETY: the body is the foreign call, which cannot unwind (and so the call
+        // is the one the plan describes, with valid arguments).
+        unsafe { capi::gil::released_no_unwind(py, move || call.call(fun as *const c_void, regs)) }
+    } else {
+        // SAFETY: as above.
+        unsafe { call.call(fun as *const c_void, regs) }
+    };
+    let Some(code) = code else {
+        return Some(Some(py.None()));
+    };
+    if let Some(r) = register_result(py, bits, code) {
+        return Some(Some(r));
+    }
+    // SAFETY: `bits` holds a value of the restype's code.
+    match unsafe { load_result(py, (&raw const bits).cast(), code) } {
+        Ok(r) => Some(Some(r)),
+        Err(e) => {
+            e.restore(py);
+            Some(None)
+        }
+    }
+}
+
+/// The rest of a direct call whose result is an instance of the restype: its class and
+/// information referenced from `st` before the call (which may let another thread
+/// replace the state), then the call, then a new instance holding the result's bytes,
+/// as `convert_result` makes it. `None` when that raised (the error restored).
+#[inline(never)]
+fn direct_instance(
+    py: Python<'_>,
+    st: &FuncState,
+    call: RegisterShape,
+    release_gil: bool,
+    fun: usize,
+    regs: &Registers,
+) -> Option<Py<PyAny>> {
+    let RetConv::Instance { cls, info } = &*st.ret else {
+        PyValueError::new_err("internal: no result type").restore(py);
+        return None;
+    };
+    let (cls, info) = (cls.clone_ref(py), info.clone_ref(py));
+    // As in `call_direct`.
+    let run = move || {
+        // SAFETY: the call the plan describes, with valid arguments (`call_direct`).
+        unsafe { call.call(fun as *const c_void, regs) }
+    };
+    let out = if release_gil {
+        capi::gil::released(py, run)
+    } else {
+        run()
+    };
+    let made = (|| {
+        let mut bytes = [0u8; 16];
+        call.write_result(&out, &mut bytes);
+        let info = info.bind(py);
+        let cd = CData::for_type(info)?;
+        let n = info.get().size.min(16).min(cd.size());
+        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`.
+        unsafe { memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n) };
+        Ok::<_, PyErr>(instantiate(cls.bind(py), cd)?.unbind())
+    })();
+    match made {
+        Ok(r) => Some(r),
+        Err(e) => {
+            e.restore(py);
+            None
+        }
+    }
 }
 
 /// The lean register call of a [`RegPlan::lean`] plan whose result is a simple value or

@@ -24,6 +24,11 @@
 //! into the new instance); any other goes through libffi with the prepared interface. Both share the converters and the result path,
 //! and `_set_register_calls(False)` makes plans prepared afterwards use libffi only, so
 //! the tests can run every signature both ways.
+//!
+//! A call without keywords first tries [`call::call_direct`], which does steps 1 to 5
+//! in one pass for a state with a [`plan::Direct`] record (arguments in registers and
+//! all converted inline, a simple result, nothing around the call), and gives up
+//! before anything has run otherwise.
 
 pub mod call;
 pub mod paramflags;
@@ -465,6 +470,16 @@ fn symbol_address(t: &Bound<'_, PyTuple>) -> PyResult<usize> {
 }
 
 impl Vectorcall for CFuncPtr {
+    #[inline(always)]
+    fn direct<'py>(
+        slf: &Bound<'py, Self>,
+        args: &[Bound<'py, PyAny>],
+    ) -> Option<Option<Py<PyAny>>> {
+        let fun = address(slf.as_super().get());
+        // SAFETY: the function's own state cell and address.
+        unsafe { call::call_direct(slf.py(), &slf.get().state, fun, args) }
+    }
+
     fn call<'py>(
         slf: &Bound<'py, Self>,
         args: &[Bound<'py, PyAny>],

@@ -278,6 +278,11 @@ pub struct FuncState {
     /// Release the GIL around the call (ctypes' `CDLL` behaviour; ferrotype lets a
     /// function opt out with `func.release_gil = False`).
     pub release_gil: bool,
+    /// Set when calls take the direct path first (`call::call_direct`): a register plan
+    /// passing everything in registers, every argument with an inline conversion, a
+    /// result in registers that is not for a callable restype, and nothing around the call (no `paramflags`, `errcheck`, `_check_retval_`, errno swap or
+    /// `PyDLL` error check). Made by [`FuncState::prepare`].
+    pub direct: Option<Direct>,
 }
 
 /// A register call and, per argument, the conversion that skips the converter for the
@@ -321,8 +326,38 @@ pub enum FastArg {
     /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
     /// word `index` as the address it holds.
     Pointer { index: u8 },
+    /// An integer type of 64 bits, or a signed one of 32: as `Int` (signed), and a
+    /// one-digit int (`|v| < 2**30`), in range of every such type and unchanged by its
+    /// truncation and extension, is stored as it is without further checks.
+    Wide {
+        index: u8,
+        shift: u32,
+        lo: i64,
+        hi: i64,
+    },
     /// Always through the converter.
     General,
+}
+
+/// What the direct path (`call::call_direct`) needs besides the arguments' inline
+/// conversions, copied out of the state before the call.
+#[derive(Clone, Copy)]
+pub struct Direct {
+    /// The register call without its plan.
+    pub call: ferrotype_core::RegisterShape,
+    /// How the result becomes a Python object.
+    pub ret: DirectRet,
+    /// Release the GIL around the call.
+    pub release_gil: bool,
+}
+
+/// The result of a direct call (see [`RetConv`]).
+#[derive(Clone, Copy)]
+pub enum DirectRet {
+    Void,
+    Value(TypeCode),
+    /// An instance of the restype (`RetConv::Instance`) holding the result's bytes.
+    Instance,
 }
 
 impl RegPlan {
@@ -339,13 +374,23 @@ impl RegPlan {
                     } else {
                         (-(1i64 << (bits - 1)), (1i64 << bits) - 1)
                     };
-                    FastArg::Int {
-                        index: *index,
-                        shift: 64 - bits.min(64),
-                        signed: code.kind() == ferrotype_core::typecode::ValueKind::Signed
-                            || *code == TypeCode::Char,
-                        lo,
-                        hi,
+                    let signed = code.kind() == ferrotype_core::typecode::ValueKind::Signed
+                        || *code == TypeCode::Char;
+                    if bits == 64 || (bits == 32 && signed) {
+                        FastArg::Wide {
+                            index: *index,
+                            shift: 64 - bits,
+                            lo,
+                            hi,
+                        }
+                    } else {
+                        FastArg::Int {
+                            index: *index,
+                            shift: 64 - bits.min(64),
+                            signed,
+                            lo,
+                            hi,
+                        }
                     }
                 }
                 (RegArg::Float { index, double }, ArgConv::Simple { .. }) => FastArg::Float {
@@ -374,6 +419,7 @@ impl RegPlan {
                 matches!(
                     f,
                     FastArg::Int { .. }
+                        | FastArg::Wide { .. }
                         | FastArg::Float { .. }
                         | FastArg::Address { .. }
                         | FastArg::Pointer { .. }
@@ -451,6 +497,7 @@ impl FuncState {
             cif: None,
             reg: None,
             release_gil: true,
+            direct: None,
         }
     }
 
@@ -473,8 +520,40 @@ impl FuncState {
         }
     }
 
-    /// Prepares the fixed interface when every converter has a known type.
+    /// Prepares the fixed interface when every converter has a known type, and decides
+    /// whether calls take the direct path.
     pub fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.direct = None;
+        self.prepare_interface(py)?;
+        let ret = match *self.ret {
+            RetConv::Void => DirectRet::Void,
+            RetConv::Value(code) => DirectRet::Value(code),
+            RetConv::Instance { .. } => DirectRet::Instance,
+            RetConv::Callable(_) => return Ok(()),
+        };
+        if self.flags & (FUNCFLAG_USE_ERRNO | FUNCFLAG_PYTHONAPI) != 0
+            || self.paramflags.is_some()
+            || self.errcheck.is_some()
+            || self.checker.is_some()
+        {
+            return Ok(());
+        }
+        if let Some(call) = self
+            .reg
+            .as_ref()
+            .filter(|p| p.fast.iter().all(|f| !matches!(f, FastArg::General)))
+            .and_then(|p| p.call.shape())
+        {
+            self.direct = Some(Direct {
+                call,
+                ret,
+                release_gil: self.release_gil,
+            });
+        }
+        Ok(())
+    }
+
+    fn prepare_interface(&mut self, py: Python<'_>) -> PyResult<()> {
         self.cif = None;
         self.reg = None;
         if self.argtypes.is_none() {
