@@ -14,7 +14,7 @@ use crate::typecode::TypeCode;
 /// What the evaluator needs from the declarations seen so far.
 pub(super) trait Scope {
     /// The value of an enum constant or `#define` name.
-    fn constant(&self, name: &str) -> Option<Const>;
+    fn constant(&mut self, name: &str) -> Option<Const>;
     /// The type a type name denotes.
     fn type_name(&mut self, t: &Node<TypeName>) -> Result<Ty, String>;
     /// `sizeof` and `_Alignof` of a type.

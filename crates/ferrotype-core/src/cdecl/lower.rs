@@ -90,6 +90,12 @@ pub(super) fn run(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
         tags: HashMap::new(),
         enum_tags: HashMap::new(),
         consts: HashMap::new(),
+        pending: prep
+            .defines
+            .iter()
+            .filter(|d| !d.function_like && !d.value.is_empty())
+            .map(|d| (d.name.clone(), d.value.clone()))
+            .collect(),
         anon: 0,
     };
     for d in &unit.0 {
@@ -133,6 +139,8 @@ struct Cx<'a> {
     tags: HashMap<String, usize>,
     enum_tags: HashMap<String, TypeCode>,
     consts: HashMap<String, Const>,
+    /// `#define` values not evaluated yet.
+    pending: HashMap<String, String>,
     anon: usize,
 }
 
@@ -733,11 +741,21 @@ impl Cx<'_> {
                     }
                     Some(w) => {
                         let bits = eval::eval_int(self, w)?;
-                        let Ty::Scalar(code) = ty else {
+                        let Ty::Scalar(mut code) = ty else {
                             return Err(
                                 "cannot represent: a bit-field of a non-integer type".into()
                             );
                         };
+                        // ctypes takes no `c_char` bit-field: plain char is the signed or
+                        // unsigned byte it is on this platform.
+                        if code == TypeCode::Char {
+                            code = if core::ffi::c_char::MIN == 0 {
+                                TypeCode::UByte
+                            } else {
+                                TypeCode::Byte
+                            };
+                        }
+                        let ty = Ty::Scalar(code);
                         let int = match code {
                             TypeCode::Bool => IntKind::Bool,
                             TypeCode::UByte
@@ -832,7 +850,9 @@ impl Cx<'_> {
                 self.refuse(&d.name, "cannot represent: a macro with no value", d.offset);
                 continue;
             }
-            match self.define_value(&d.value) {
+            self.pending.remove(&d.name);
+            let known = self.consts.get(&d.name).cloned();
+            match known.map_or_else(|| self.define_value(&d.value), Ok) {
                 Ok(c) => {
                     self.consts.insert(d.name.clone(), c.clone());
                     self.unit.constants.push((d.name.clone(), c));
@@ -954,8 +974,15 @@ fn check_sig(sig: &Sig, records: &[Record]) -> Result<(), String> {
 }
 
 impl Scope for Cx<'_> {
-    fn constant(&self, name: &str) -> Option<Const> {
-        self.consts.get(name).cloned()
+    fn constant(&mut self, name: &str) -> Option<Const> {
+        if let Some(c) = self.consts.get(name) {
+            return Some(c.clone());
+        }
+        // A `#define` is evaluated when first used (taken out first: no cycles).
+        let value = self.pending.remove(name)?;
+        let c = self.define_value(&value).ok()?;
+        self.consts.insert(name.to_string(), c.clone());
+        Some(c)
     }
 
     fn type_name(&mut self, t: &Node<TypeName>) -> Result<Ty, String> {
