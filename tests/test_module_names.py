@@ -50,6 +50,11 @@ EXTRAS = {
         "check_layout",
         "CCompilerError",
         "LayoutMismatch",
+        # binding from C declarations
+        "cdef",
+        "CDefError",
+        "CDefNamespace",
+        "Refusal",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that

@@ -82,6 +82,10 @@ from ._endian import (
 from ._endian import (
     LittleEndianUnion as LittleEndianUnion,
 )
+from ._cdef import CDefError as CDefError
+from ._cdef import CDefNamespace as CDefNamespace
+from ._cdef import Refusal as Refusal
+from ._cdef import cdef as cdef
 from ._inspect import layout as layout
 from ._inspect_check import CCompilerError as CCompilerError
 from ._inspect_check import LayoutMismatch as LayoutMismatch
