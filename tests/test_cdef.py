@@ -108,8 +108,21 @@ def test_syntax_error_names_line_and_column(source, line, column):
     assert isinstance(e.value, SyntaxError)
 
 
-SCALARS = ["char", "short", "int", "long", "long long", "float", "double", "unsigned char",
-           "unsigned short", "unsigned", "void *", "char *", "_Bool"]
+SCALARS = [
+    "char",
+    "short",
+    "int",
+    "long",
+    "long long",
+    "float",
+    "double",
+    "unsigned char",
+    "unsigned short",
+    "unsigned",
+    "void *",
+    "char *",
+    "_Bool",
+]
 INTS = ["char", "short", "int", "unsigned", "long", "unsigned char", "unsigned long long"]
 
 

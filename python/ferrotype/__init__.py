@@ -519,6 +519,7 @@ __ferrotype_version__: str = _native.PACKAGE_VERSION
 from ._inspect import layout  # noqa: E402
 from ._inspect_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402
 
+# isort: split
 # Binding from C declarations (ferrotype only): a namespace of ordinary ferrotype types,
 # functions and constants from C text (see _cdef.py and docs/cdef.md).
 from ._cdef import CDefError, CDefNamespace, Refusal, cdef  # noqa: E402

@@ -13,10 +13,23 @@ import typing
 from . import _native
 
 _SIMPLE = {
-    "?": "c_bool", "c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte",
-    "h": "c_short", "H": "c_ushort", "i": "c_int", "I": "c_uint", "l": "c_long",
-    "L": "c_ulong", "q": "c_longlong", "Q": "c_ulonglong", "f": "c_float",
-    "d": "c_double", "g": "c_longdouble", "e": "c_float16",
+    "?": "c_bool",
+    "c": "c_char",
+    "u": "c_wchar",
+    "b": "c_byte",
+    "B": "c_ubyte",
+    "h": "c_short",
+    "H": "c_ushort",
+    "i": "c_int",
+    "I": "c_uint",
+    "l": "c_long",
+    "L": "c_ulong",
+    "q": "c_longlong",
+    "Q": "c_ulonglong",
+    "f": "c_float",
+    "d": "c_double",
+    "g": "c_longdouble",
+    "e": "c_float16",
 }
 
 
@@ -126,10 +139,10 @@ def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
         put(name, make(t))
     for name, code in unit["enums"]:
         put("enum_" + name, getattr(ft, _SIMPLE[code]))
-    for cls, (name, tag, is_union, *_rest) in zip(records, unit["records"]):
+    for cls, (_name, tag, is_union, *_rest) in zip(records, unit["records"], strict=True):
         if tag is not None:
             put(("union_" if is_union else "struct_") + tag, cls)
-    for cls, (name, tag, *_rest) in zip(records, unit["records"]):
+    for cls, (_name, tag, *_rest) in zip(records, unit["records"], strict=True):
         if tag is not None and tag not in taken:
             put(tag, cls)
     if lib is not None:
@@ -137,7 +150,8 @@ def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
             try:
                 f = lib[symbol]
             except AttributeError:
-                refused.append(Refusal(name, f"symbol {symbol} not found in {lib._name}", 0, 0, None, 0))
+                reason = f"symbol {symbol} not found in {lib._name}"
+                refused.append(Refusal(name, reason, 0, 0, None, 0))
                 continue
             _, ret, args, variadic, unspecified = t
             f.restype = make(ret)
