@@ -52,6 +52,7 @@ EXTRAS = {
         "LayoutMismatch",
         # binding from C declarations
         "cdef",
+        "include",
         "CDefError",
         "CDefNamespace",
         "Refusal",

@@ -4,7 +4,7 @@ Use it as ``import ferrotype as ctypes``. The names are those of the running
 interpreter's ``ctypes``, plus ferrotype's own: ``strict``, ``is_strict``,
 ``StrictMode``, ``install``, ``debug_callbacks``, ``c_float16``, ``layout``,
 ``check_layout``, ``CCompilerError``, ``LayoutMismatch``, ``cdef``, ``CDefNamespace``,
-``Refusal`` and ``CDefError``.
+``Refusal``, ``CDefError`` and ``include``.
 """
 
 import sys
@@ -18,6 +18,7 @@ from ._cdef import CDefError as CDefError
 from ._cdef import CDefNamespace as CDefNamespace
 from ._cdef import Refusal as Refusal
 from ._cdef import cdef as cdef
+from ._cdef import include as include
 from ._ctypes import (
     DEFAULT_MODE as DEFAULT_MODE,
 )

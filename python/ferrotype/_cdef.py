@@ -8,6 +8,12 @@ symbols.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import re
+import shutil
+import subprocess
 import typing
 
 from . import _native
@@ -76,22 +82,155 @@ def cdef(source: str, lib: typing.Any = None) -> CDefNamespace:
     return _build(source, lib, recover=False)
 
 
-def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
-    import ferrotype as ft
+def include(
+    header: str | os.PathLike[str],
+    lib: typing.Any = None,
+    *,
+    cflags: typing.Iterable[str] = (),
+    defines: typing.Mapping[str, object] | None = None,
+) -> CDefNamespace:
+    """Bind a C header: run the C preprocessor (``$CC`` or ``cc``, ``-E -dD``) on
+    ``#include <header>`` (or the file ``header`` when it exists), then :func:`cdef` on the
+    result, keeping the declarations and ``#define`` constants of that header (the types
+    they use from other headers still work, but are not names of the namespace). A
+    declaration that does not parse is refused, with its line in the header, instead of
+    failing the whole header. ``defines`` become ``-D`` options (a value of ``None``: just
+    ``-DNAME``), ``cflags`` are passed as they are. Results are cached on disk
+    (``$FERROTYPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ferrotype`` or ``~/.cache/ferrotype``),
+    keyed by the preprocessed text and the compiler, so a second include is fast.
 
+    :raises CCompilerError: no compiler, or it failed (a missing header: its message).
+    """
+    from ._inspect_check import CCompilerError
+
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    name = os.fspath(header)
+    line = (
+        f'#include "{os.path.abspath(name)}"\n' if os.path.isfile(name) else f"#include <{name}>\n"
+    )
+    flags = [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in (defines or {}).items()]
+    cmd = [cc or "cc", "-E", "-dD", *flags, *cflags, "-x", "c", "-"]
+    if cc is None:
+        raise CCompilerError("no C compiler: set $CC or install cc", cmd, "", line)
+    proc = subprocess.run(cmd, input=line, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CCompilerError(
+            f"the C preprocessor failed: {proc.stderr.strip()}", cmd, proc.stderr, line
+        )
+    text = proc.stdout
+    keep = _kept_files(text, not os.path.isfile(name) and "/" in name)
+    key = hashlib.sha256(
+        "\0".join([_compiler_id(cc), _native.PACKAGE_VERSION, *keep, text]).encode()
+    ).hexdigest()
+    unit = _cache_load(key)
+    if unit is None:
+        unit = _parse(text, True, keep)
+        _cache_store(key, unit)
+    return _make(unit, lib)
+
+
+_MARKER = re.compile(r'^# \d+ "(.*)"((?: \d)*)$', re.M)
+
+
+def _kept_files(text: str, named_with_dir: bool) -> list[str]:
+    """The files whose declarations ``include`` keeps, from the line markers: the header
+    ``<stdin>`` included and the files of its directory that it includes itself
+    (``zconf.h`` for ``zlib.h``); with a header named with a directory (``SDL2/SDL.h``),
+    every file of that directory it includes; and the ``bits/``, ``sys/`` and ``types/``
+    headers that a kept header includes (where the C library puts what its headers
+    declare)."""
+    stack: list[str] = []
+    kept: list[str] = []
+    top = None
+    for m in _MARKER.finditer(text):
+        file, flags = m.group(1), m.group(2).split()
+        if "1" in flags:
+            parent = stack[-1] if stack else ""
+            if top is None and parent == "<stdin>":
+                top = file
+                kept.append(file)
+            elif top is not None and file not in kept:
+                same_dir = os.path.dirname(file) == os.path.dirname(top) and (
+                    named_with_dir or parent == top
+                )
+                libc = parent in kept and os.path.basename(os.path.dirname(file)) in ("bits", "sys", "types")
+                if same_dir or libc:
+                    kept.append(file)
+            stack.append(file)
+        elif "2" in flags:
+            if stack:
+                stack.pop()
+            if stack:
+                stack[-1] = file
+        elif stack:
+            stack[-1] = file
+        else:
+            stack.append(file)
+    return kept or ["<stdin>"]
+
+
+_COMPILERS: dict[str, str] = {}
+
+
+def _compiler_id(cc: str) -> str:
+    if cc not in _COMPILERS:
+        r = subprocess.run([cc, "--version"], capture_output=True, text=True)
+        _COMPILERS[cc] = cc + "\0" + r.stdout
+    return _COMPILERS[cc]
+
+
+def _cache_dir() -> str:
+    d = os.environ.get("FERROTYPE_CACHE_DIR")
+    if not d:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        d = os.path.join(base, "ferrotype")
+    return os.path.join(d, "include")
+
+
+def _cache_load(key: str) -> dict | None:
     try:
-        unit = _native.cdef_parse(source, recover)
+        with open(os.path.join(_cache_dir(), key + ".pickle"), "rb") as f:
+            unit = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        return None
+    return unit if isinstance(unit, dict) else None
+
+
+def _cache_store(key: str, unit: dict) -> None:
+    d = _cache_dir()
+    try:
+        os.makedirs(d, exist_ok=True)
+        tmp = os.path.join(d, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(unit, f)
+        os.replace(tmp, os.path.join(d, key + ".pickle"))
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+
+
+def _parse(source: str, recover: bool, keep: list[str] | None = None) -> dict:
+    try:
+        return _native.cdef_parse(source, recover, keep)
     except SyntaxError as e:
-        message, (line, column, file, file_line) = e.args
+        message, (line, column, file, _file_line) = e.args
         err = CDefError(message)
         err.lineno, err.offset, err.filename = line, column, file or "<cdef>"
         raise err from None
+
+
+def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
+    return _make(_parse(source, recover), lib)
+
+
+def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
+    import ferrotype as ft
+
     if isinstance(lib, (str, bytes)) or hasattr(lib, "__fspath__"):
         lib = ft.CDLL(lib)
     ns = CDefNamespace()
     refused = [Refusal(n, r, *p) for n, r, p in unit["refused"]]
     records = []
-    for name, _tag, is_union, _complete, _fields, _anon, _size, _align in unit["records"]:
+    for name, _tag, is_union, *_rest in unit["records"]:
         records.append(type(name, (ft.Union if is_union else ft.Structure,), {}))
     funcs: dict = {}
 
@@ -121,7 +260,7 @@ def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
 
     for i in unit["order"]:
         cls = records[i]
-        _name, _tag, _u, _c, fields, anonymous, _size, _align = unit["records"][i]
+        _name, _tag, _u, _c, fields, anonymous, *_rest = unit["records"][i]
         if anonymous:
             cls._anonymous_ = tuple(anonymous)
         cls._fields_ = [
@@ -139,11 +278,11 @@ def _build(source: str, lib: typing.Any, recover: bool) -> CDefNamespace:
         put(name, make(t))
     for name, code in unit["enums"]:
         put("enum_" + name, getattr(ft, _SIMPLE[code]))
-    for cls, (_name, tag, is_union, *_rest) in zip(records, unit["records"], strict=True):
-        if tag is not None:
+    for cls, (_name, tag, is_union, *_rest, hidden) in zip(records, unit["records"], strict=True):
+        if tag is not None and not hidden:
             put(("union_" if is_union else "struct_") + tag, cls)
-    for cls, (_name, tag, *_rest) in zip(records, unit["records"], strict=True):
-        if tag is not None and tag not in taken:
+    for cls, (_name, tag, *_rest, hidden) in zip(records, unit["records"], strict=True):
+        if tag is not None and tag not in taken and not hidden:
             put(tag, cls)
     if lib is not None:
         for name, symbol, t in unit["functions"]:

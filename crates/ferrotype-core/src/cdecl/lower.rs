@@ -23,7 +23,11 @@ const PRELUDE: &str = "typedef int __fti128, __ftu128, __int128_t, __uint128_t;\
 
 const INT128: &str = "cannot represent: __int128 (ctypes has no 128-bit integer)";
 
-pub(super) fn run(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
+pub(super) fn run(
+    source: &str,
+    recover: bool,
+    keep: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Unit, SyntaxError> {
     let prep = scan::prepare(source);
     let lines = Lines::new(source);
     if let Some(at) = prep.too_deep {
@@ -80,6 +84,9 @@ pub(super) fn run(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
         });
         scan::blank_range(&mut text, from, to);
     };
+    if let Some(k) = keep {
+        refused.retain(|r| r.pos.file.as_deref().is_some_and(k));
+    }
     let mut cx = Cx {
         unit: Unit {
             refused,
@@ -97,12 +104,15 @@ pub(super) fn run(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
             .map(|d| (d.name.clone(), d.value.clone()))
             .collect(),
         anon: 0,
+        visible: true,
+        hidden: Unit::default(),
     };
     for d in &unit.0 {
         if d.span.start < PRELUDE.len() {
             continue;
         }
         let at = d.span.start.saturating_sub(PRELUDE.len());
+        cx.visible = cx.kept(keep, at);
         match &d.node {
             ExternalDeclaration::Declaration(decl) => cx.declaration(decl, at),
             ExternalDeclaration::StaticAssert(_) => {}
@@ -113,7 +123,7 @@ pub(super) fn run(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
             }
         }
     }
-    cx.defines(&prep.defines);
+    cx.defines(&prep.defines, keep);
     cx.order_records();
     Ok(cx.unit)
 }
@@ -139,6 +149,10 @@ struct Cx<'a> {
     tags: HashMap<String, usize>,
     enum_tags: HashMap<String, TypeCode>,
     consts: HashMap<String, Const>,
+    /// Whether the declaration being lowered comes from a kept file.
+    visible: bool,
+    /// What hidden declarations would have added (dropped).
+    hidden: Unit,
     /// `#define` values not evaluated yet.
     pending: HashMap<String, String>,
     anon: usize,
@@ -161,7 +175,7 @@ fn layout_attribute(ext: &[Node<Extension>]) -> Option<String> {
 
 fn asm_label(ext: &[Node<Extension>]) -> Option<String> {
     ext.iter().find_map(|e| match &e.node {
-        Extension::AsmLabel(s) => s.node.first().map(|p| p.trim_matches('"').to_string()),
+        Extension::AsmLabel(s) => Some(s.node.iter().map(|p| p.trim_matches('"')).collect()),
         _ => None,
     })
 }
@@ -190,7 +204,27 @@ enum Spec<'s> {
 }
 
 impl Cx<'_> {
+    /// Counts a declaration found in a file the caller keeps.
+    fn count(&mut self) {
+        if self.visible {
+            self.unit.found += 1;
+        }
+    }
+
+    /// Where a kept declaration goes; one from a file the caller does not keep goes to a
+    /// scratch unit (its types still serve the kept ones).
+    fn show(&mut self) -> &mut Unit {
+        if self.visible {
+            &mut self.unit
+        } else {
+            &mut self.hidden
+        }
+    }
+
     fn refuse(&mut self, name: &str, reason: impl Into<String>, at: usize) {
+        if !self.visible {
+            return;
+        }
         self.unit.refused.push(Refusal {
             name: name.to_string(),
             reason: reason.into(),
@@ -233,7 +267,7 @@ impl Cx<'_> {
         for init in &decl.node.declarators {
             let d = &init.node.declarator;
             let name = declarator_name(&d.node).unwrap_or_default();
-            self.unit.found += 1;
+            self.count();
             let ty = base.clone().and_then(|b| self.declarator(b, &d.node));
             let at_d = d.span.start.saturating_sub(PRELUDE.len());
             if st.typedef {
@@ -256,7 +290,7 @@ impl Cx<'_> {
                     (_, t) => t,
                 };
                 match &ty {
-                    Ok(t) => self.unit.typedefs.push((name.clone(), t.clone())),
+                    Ok(t) => self.show().typedefs.push((name.clone(), t.clone())),
                     Err(e) => self.refuse(&name, e.clone(), at_d),
                 }
                 self.typedefs.insert(name, ty);
@@ -266,7 +300,7 @@ impl Cx<'_> {
             match ty {
                 Err(e) => self.refuse(&name, e, at_d),
                 Ok(Ty::Function(sig)) => match check_sig(&sig, &self.unit.records) {
-                    Ok(()) => self.unit.functions.push(Function { name, symbol, sig }),
+                    Ok(()) => self.show().functions.push(Function { name, symbol, sig }),
                     Err(e) => self.refuse(&name, e, at_d),
                 },
                 Ok(_) if st.static_ => self.refuse(
@@ -279,7 +313,7 @@ impl Cx<'_> {
                     "cannot represent: a thread-local variable (in_dll would read another address)",
                     at_d,
                 ),
-                Ok(ty) => self.unit.globals.push(Global { name, symbol, ty }),
+                Ok(ty) => self.show().globals.push(Global { name, symbol, ty }),
             }
         }
         if decl.node.declarators.is_empty() {
@@ -541,12 +575,12 @@ impl Cx<'_> {
                     .unwrap_or(TypeCode::UInt),
             ));
         }
-        self.unit.found += 1;
+        self.count();
         let mut next: i128 = 0;
         let (mut lo, mut hi) = (0i128, 0i128);
         for en in &e.node.enumerators {
             let name = en.node.identifier.node.name.clone();
-            self.unit.found += 1;
+            self.count();
             if let Some(x) = &en.node.expression {
                 match eval::eval_int(self, x) {
                     Ok(v) => next = v,
@@ -560,7 +594,7 @@ impl Cx<'_> {
             lo = lo.min(next);
             hi = hi.max(next);
             self.consts.insert(name.clone(), Const::Int(next));
-            self.unit.constants.push((name, Const::Int(next)));
+            self.show().constants.push((name, Const::Int(next)));
             next += 1;
         }
         let code = if lo >= 0 {
@@ -577,7 +611,7 @@ impl Cx<'_> {
         let _ = at;
         if let Some(t) = tag {
             self.enum_tags.insert(t.clone(), code);
-            self.unit.enums.push((t, code));
+            self.show().enums.push((t, code));
         }
         Ok(Ty::Scalar(code))
     }
@@ -589,7 +623,7 @@ impl Cx<'_> {
             Some(t) => match self.tags.get(t) {
                 Some(&i) if s.node.declarations.is_none() || !self.unit.records[i].complete => i,
                 Some(_) => {
-                    self.unit.found += 1;
+                    self.count();
                     let what = if is_union { "union" } else { "struct" };
                     self.refuse(
                         t,
@@ -605,7 +639,7 @@ impl Cx<'_> {
         let Some(decls) = &s.node.declarations else {
             return Ok(Ty::Record(index));
         };
-        self.unit.found += 1;
+        self.count();
         let name = self.unit.records[index].name.clone();
         match self.record_body(decls, is_union, attr) {
             Ok((fields, anonymous, size, align)) => {
@@ -615,6 +649,7 @@ impl Cx<'_> {
                 r.size = size;
                 r.align = align;
                 r.complete = true;
+                r.hidden = !self.visible;
             }
             Err(e) => {
                 self.unit.records[index].refused = Some(e.clone());
@@ -642,6 +677,7 @@ impl Cx<'_> {
             size: 0,
             align: 1,
             refused: None,
+            hidden: !self.visible,
         });
         self.unit.records.len() - 1
     }
@@ -839,9 +875,14 @@ impl Cx<'_> {
         Ok((fields, anonymous, c.size, c.align))
     }
 
-    fn defines(&mut self, defines: &[RawDefine]) {
+    fn kept(&self, keep: Option<&dyn Fn(&str) -> bool>, at: usize) -> bool {
+        keep.is_none_or(|k| self.lines.pos(at).file.is_some_and(|f| k(&f)))
+    }
+
+    fn defines(&mut self, defines: &[RawDefine], keep: Option<&dyn Fn(&str) -> bool>) {
         for d in defines {
-            self.unit.found += 1;
+            self.visible = self.kept(keep, d.offset);
+            self.count();
             if d.function_like {
                 self.refuse(&d.name, "cannot represent: a function-like macro", d.offset);
                 continue;
@@ -855,7 +896,7 @@ impl Cx<'_> {
             match known.map_or_else(|| self.define_value(&d.value), Ok) {
                 Ok(c) => {
                     self.consts.insert(d.name.clone(), c.clone());
-                    self.unit.constants.push((d.name.clone(), c));
+                    self.show().constants.push((d.name.clone(), c));
                 }
                 Err(e) => self.refuse(
                     &d.name,

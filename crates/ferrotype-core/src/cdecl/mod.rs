@@ -79,6 +79,8 @@ pub struct Record {
     pub align: usize,
     /// Why the body cannot be represented (the type is then left incomplete).
     pub refused: Option<String>,
+    /// Declared in a file the caller did not keep (see [`parse_files`]): a dependency.
+    pub hidden: bool,
 }
 
 /// A constant's value.
@@ -185,7 +187,18 @@ impl fmt::Display for SyntaxError {
 /// listed in [`Unit::refused`] with its syntax error and the rest still lowers; without,
 /// the first syntax error is returned.
 pub fn parse(source: &str, recover: bool) -> Result<Unit, SyntaxError> {
-    lower::run(source, recover)
+    lower::run(source, recover, None)
+}
+
+/// [`parse`] of preprocessed text, keeping only the declarations whose line markers name
+/// a file for which `keep` is true: the others are lowered too (a kept declaration may
+/// need their types) but listed nowhere, and their records are marked hidden.
+pub fn parse_files(
+    source: &str,
+    recover: bool,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Unit, SyntaxError> {
+    lower::run(source, recover, Some(keep))
 }
 
 /// Maps byte offsets of a text to [`Position`]s.

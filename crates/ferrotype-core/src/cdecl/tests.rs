@@ -152,7 +152,7 @@ fn refusals_keep_the_rest() {
 #[test]
 fn inline_bodies_and_gnu_extensions() {
     let u = unit("static inline int sq(int x) { switch (x) { case 0: __attribute__((fallthrough)); default: return x; } }\n\
-                  __extension__ typedef long long ll; extern int r(int) __asm__(\"real\");\n\
+                  __extension__ typedef long long ll; extern int r(int) __asm__(\"\" \"real\");\n\
                   _Static_assert(1, \"x\"); typedef __typeof__(sizeof(int)) sz;");
     assert_eq!(u.functions[0].name, "sq");
     assert_eq!(u.functions[1].symbol, "real");

@@ -44,28 +44,32 @@ fn constant<'py>(py: Python<'py>, c: &Const) -> PyResult<Bound<'py, PyAny>> {
 
 /// Parses C declarations `source`; with `recover`, a declaration that does not parse is
 /// refused and the rest still binds. Returns a dict of `records` (name, tag, union,
-/// complete, fields as `(name, type, bits)`, anonymous, size, align), `order` (records
+/// complete, fields as `(name, type, bits)`, anonymous, size, align, hidden), `order` (records
 /// by value dependencies first), `typedefs`, `enums`, `constants`, `functions` (name,
 /// symbol, function type), `globals` (name, symbol, type), `refused` (name, reason,
-/// position) and `found`. A syntax error raises `SyntaxError` whose args are
+/// position) and `found`. With `keep_files` (preprocessed text), only the declarations
+/// from those files are listed (see `cdecl::parse_files`). A syntax error raises `SyntaxError` whose args are
 /// `(message, position)`, position being `(line, column, file, file_line)`.
 #[pyfunction]
-#[pyo3(signature = (source, recover=false))]
+#[pyo3(signature = (source, recover=false, keep_files=None))]
 pub fn cdef_parse<'py>(
     py: Python<'py>,
     source: &str,
     recover: bool,
+    keep_files: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let unit = cdecl::parse(source, recover).map_err(|e| {
-        PySyntaxError::new_err((
-            e.to_string(),
-            (
-                e.pos.line,
-                e.pos.column,
-                e.pos.file.clone(),
-                e.pos.file_line,
-            ),
-        ))
+    let unit = match &keep_files {
+        None => cdecl::parse(source, recover),
+        Some(files) => cdecl::parse_files(source, recover, &|f: &str| files.iter().any(|k| k == f)),
+    }
+    .map_err(|e| {
+        let pos = (
+            e.pos.line,
+            e.pos.column,
+            e.pos.file.clone(),
+            e.pos.file_line,
+        );
+        PySyntaxError::new_err((e.to_string(), pos))
     })?;
     let out = PyDict::new(py);
     let records = PyList::empty(py);
@@ -83,6 +87,7 @@ pub fn cdef_parse<'py>(
             r.anonymous.clone(),
             r.size,
             r.align,
+            r.hidden,
         ))?;
     }
     out.set_item("records", records)?;
