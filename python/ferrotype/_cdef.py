@@ -153,7 +153,8 @@ def _kept_files(text: str, named_with_dir: bool) -> list[str]:
                 same_dir = os.path.dirname(file) == os.path.dirname(top) and (
                     named_with_dir or parent == top
                 )
-                libc = parent in kept and os.path.basename(os.path.dirname(file)) in ("bits", "sys", "types")
+                where = os.path.basename(os.path.dirname(file))
+                libc = parent in kept and where in ("bits", "sys", "types")
                 if same_dir or libc:
                     kept.append(file)
             stack.append(file)
