@@ -38,7 +38,8 @@ def structs(ns):
     return {
         n[len("struct_") :]: t
         for n, t in vars(ns).items()
-        if n.startswith("struct_") and ferrotype.sizeof(t) if getattr(t, "_fields_", None)
+        if n.startswith("struct_") and ferrotype.sizeof(t)
+        if getattr(t, "_fields_", None)
     }
 
 
@@ -71,8 +72,15 @@ def test_second_include_is_cached():
 
 @pytest.mark.parametrize(
     ("header", "libname"),
-    [("zlib.h", "z"), ("sqlite3.h", "sqlite3"), ("png.h", "png16"), ("stdio.h", "c"),
-     ("time.h", "c"), ("sys/stat.h", "c"), ("poll.h", "c")],
+    [
+        ("zlib.h", "z"),
+        ("sqlite3.h", "sqlite3"),
+        ("png.h", "png16"),
+        ("stdio.h", "c"),
+        ("time.h", "c"),
+        ("sys/stat.h", "c"),
+        ("poll.h", "c"),
+    ],
 )
 def test_every_struct_matches_the_compiler(header, libname):
     ns = bind(header, libname)
