@@ -203,3 +203,16 @@ fn real_headers_parse() {
         );
     }
 }
+
+#[test]
+fn only_kept_files_are_listed() {
+    let src =
+        "# 1 \"dep.h\"\ntypedef unsigned long word; struct hidden { int a; }; int dep(void);\n\
+               #define DEP 1\n# 1 \"main.h\"\nword f(struct hidden *);\n#define MAIN DEP\n";
+    let u = parse_files(src, true, &|f| f == "main.h").unwrap();
+    assert_eq!(u.functions.len(), 1);
+    assert_eq!(u.functions[0].sig.ret, Ty::Scalar(TypeCode::ULong));
+    assert!(u.typedefs.is_empty());
+    assert!(u.records[0].hidden);
+    assert_eq!(u.constants, [("MAIN".to_string(), Const::Int(1))]);
+}
