@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod cdecl;
 pub mod closure;
 pub mod errno;
 pub mod error;
