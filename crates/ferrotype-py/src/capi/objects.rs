@@ -263,6 +263,31 @@ pub unsafe fn alloc<'py, D: Payload>(
     }
 }
 
+/// Whether `obj` is an instance of the native class `T` or of a subclass of it, as
+/// PyO3's cast decides (`PyObject_TypeCheck`), looking first along the first links of
+/// the `tp_base` chain of its type, where a class made from `T` has it; the MRO decides
+/// otherwise.
+#[inline(always)]
+pub fn is_instance_of_native<T: pyo3::PyTypeInfo>(obj: &Bound<'_, PyAny>) -> bool {
+    let base = T::type_object_raw(obj.py());
+    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
+    // base) or null; the type of a live object is a live type object.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj.as_ptr());
+        let mut t = tp;
+        for _ in 0..4 {
+            if t == base {
+                return true;
+            }
+            if t.is_null() {
+                break;
+            }
+            t = (*t).tp_base;
+        }
+        ffi::PyType_IsSubtype(tp, base) != 0
+    }
+}
+
 /// Whether `cls` is `base` or a subclass of it, by the MRO (the metaclass's
 /// `__subclasscheck__` is not consulted, as for `tp_new` itself).
 #[inline]

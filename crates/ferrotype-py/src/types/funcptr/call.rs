@@ -339,7 +339,7 @@ fn inline_arg(
         }
         FastArg::Struct => {
             if let ArgConv::Struct { cls, .. } = &st.converters[i] {
-                let cd = if arg.get_type().is(cls) {
+                let cd = if arg.is_exact_instance(cls.bind(arg.py())) {
                     // SAFETY: the class of a `Struct`/`Pointer` converter has the
                     // native base in its MRO (`native_from_param_kind`), so its
                     // instances are `CData`s.
@@ -367,7 +367,7 @@ fn inline_arg(
                     regs.set(index, 0);
                     return true;
                 }
-                if arg.get_type().is(cls) {
+                if arg.is_exact_instance(cls.bind(arg.py())) {
                     // SAFETY: the class of a `Struct`/`Pointer` converter has the
                     // native base in its MRO (`native_from_param_kind`), so its
                     // instances are `CData`s.
