@@ -356,7 +356,8 @@ impl RegisterCall {
     }
 
     /// Writes the result's bytes to `out` as they would lie in memory: a scalar's
-    /// register in native order (8 bytes), or an aggregate's eightbytes (its size).
+    /// register in native order (8 bytes), or an aggregate's eightbytes (its size; the
+    /// bytes after it are zero).
     pub fn write_result(&self, r: &RegResult, out: &mut [u8; 16]) {
         write_result_of(self.ret, r, out);
     }
@@ -389,7 +390,10 @@ fn write_result_of(ret: RegReturn, r: &RegResult, out: &mut [u8; 16]) {
                 };
                 bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
             }
-            out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
+            // The first `size` bytes, the rest zero: one masked 16-byte store (no
+            // `memcpy` call for a length known only at run time).
+            let mask = u128::MAX >> (128 - 8 * u32::from(size.clamp(1, 16)));
+            *out = (u128::from_le_bytes(bytes) & mask).to_le_bytes();
         }
         RegReturn::Memory => {}
         _ => out[..8].copy_from_slice(&scalar_of(ret, r).to_ne_bytes()),

@@ -489,7 +489,8 @@ fn direct_instance(
         PyValueError::new_err("internal: no result type").restore(py);
         return None;
     };
-    let (cls, info) = (cls.clone_ref(py), info.clone_ref(py));
+    // (`Bound`s: released at once when dropped, never through PyO3's deferred pool.)
+    let (cls, info) = (cls.bind(py).clone(), info.bind(py).clone());
     // As in `call_direct`.
     let run = move || {
         // SAFETY: the call the plan describes, with valid arguments (`call_direct`).
@@ -503,12 +504,18 @@ fn direct_instance(
     let made = (|| {
         let mut bytes = [0u8; 16];
         call.write_result(&out, &mut bytes);
-        let info = info.bind(py);
-        let cd = CData::for_type(info)?;
+        let cd = CData::for_type(&info)?;
         let n = info.get().size.min(16).min(cd.size());
-        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`.
-        unsafe { memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n) };
-        Ok::<_, PyErr>(instantiate(cls.bind(py), cd)?.unbind())
+        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`. (The
+        // common sizes as constant-length copies: no `memcpy` call.)
+        unsafe {
+            match n {
+                16 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 16),
+                8 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 8),
+                _ => memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n),
+            }
+        }
+        Ok::<_, PyErr>(instantiate(&cls, cd)?.unbind())
     })();
     match made {
         Ok(r) => Some(r),
