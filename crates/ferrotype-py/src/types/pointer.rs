@@ -461,35 +461,41 @@ impl IntSubscript for Pointer {
 
     /// `p[i]` for an int `i`, as `__getitem__` reads it.
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
         let index = index_key(key, not_an_index)?;
-        let cd = slf.as_super().get();
-        // Strict mode checks the index against the object pointed into (`item_at`).
+        if let Some(r) = Pointer::index_item(slf, index) {
+            return r;
+        }
+        Pointer::item_at(slf.as_any(), slf.as_super().get(), index)
+    }
+
+    /// `p[i]` without strict mode, of a pointer to a simple type whose elements are
+    /// Python values: the element read directly (the same read `get_item_at` makes).
+    /// Anything else (strict mode, which checks the index against the object pointed
+    /// into, other targets, `p[0]` of a simple target that grew) takes `item_at`.
+    #[inline(always)]
+    fn index_item(slf: &Bound<'_, Self>, index: isize) -> Option<PyResult<Py<PyAny>>> {
         if strict::enabled() {
-            return Pointer::item_at(slf.as_any(), cd, index);
+            return None;
         }
-        // The common case, a pointer to a simple type whose elements are Python values:
-        // read the element directly (the same read `get_item_at` makes). (A simple
-        // target's size is fixed; `p[0]` of one that grew takes the checked path.)
+        let py = slf.py();
+        let cd = slf.as_super().get();
         // SAFETY: the closure only copies plain fields out.
-        let fast = cd.info().pointer().and_then(|p| unsafe {
+        let (code, size, swapped) = cd.info().pointer().and_then(|p| unsafe {
             p.peek_target(py, |t| {
-                let elem = t?.info.get();
+                let t = t?;
+                let elem = t.info.get();
                 let code = elem.value_code()?;
-                (index != 0 || elem.size <= t?.vouched).then_some((code, elem.size, elem.swapped))
+                (index != 0 || elem.size <= t.vouched).then_some((code, elem.size, elem.swapped))
             })
-        });
-        if let Some((code, size, swapped)) = fast {
-            let addr = address(cd);
-            if addr == 0 {
-                return Err(PyValueError::new_err("NULL pointer access"));
-            }
-            let p = (addr as *const u8).wrapping_offset(index * size as isize);
-            // SAFETY: like ctypes, indexing a pointer trusts that the memory there
-            // holds elements of its type.
-            return unsafe { load(py, p, code, swapped) };
+        })?;
+        let addr = address(cd);
+        if addr == 0 {
+            return Some(Err(PyValueError::new_err("NULL pointer access")));
         }
-        Pointer::item_at(slf.as_any(), cd, index)
+        let p = (addr as *const u8).wrapping_offset(index.wrapping_mul(size as isize));
+        // SAFETY: like ctypes, indexing a pointer trusts that the memory there holds
+        // elements of its type.
+        Some(unsafe { load(py, p, code, swapped) })
     }
 }
 
