@@ -108,7 +108,7 @@ fn no_storage_info(proto: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// The address stored in a pointer instance.
-#[inline]
+#[inline(always)]
 pub fn address(cd: &CData) -> usize {
     // SAFETY: a pointer instance holds one pointer-sized value, in native byte order
     // (pointer types have no swapped variant), read without assuming alignment.
