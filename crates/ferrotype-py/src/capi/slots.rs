@@ -48,10 +48,12 @@ pub trait IntSubscript: PyClass + 'static {
     /// `slf[key]`, `key` an exact int: must behave as the class's `__getitem__` does.
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
     /// `slf[key]` for an exact int key of one digit, whose value `index` the slot read
-    /// from it: the result when the class has a shorter path for it, else `None` (the
-    /// slot then calls [`IntSubscript::item`]). Must behave as `item` does.
+    /// from it: the value when the class has a shorter path for it that succeeds, else
+    /// `None`, and the slot calls [`IntSubscript::item`], which reads it again (so it
+    /// must have no side effects) and raises what there is to raise. Must give what
+    /// `item` gives.
     #[inline(always)]
-    fn index_item(_slf: &Bound<'_, Self>, _index: isize) -> Option<PyResult<Py<PyAny>>> {
+    fn index_item(_slf: &Bound<'_, Self>, _index: isize) -> Option<Py<PyAny>> {
         None
     }
 }
@@ -196,10 +198,10 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
             )
         };
         // The common key, a small int, read here once.
-        if let Some(r) = super::values::exact_compact_i64(&key)
+        if let Some(v) = super::values::exact_compact_i64(&key)
             .and_then(|i| K::index_item(&slf, i as isize))
         {
-            return r;
+            return Ok(v);
         }
         K::item(&slf, &key)
     })
