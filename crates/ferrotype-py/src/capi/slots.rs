@@ -198,8 +198,8 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
             )
         };
         // The common key, a small int, read here once.
-        if let Some(v) = super::values::exact_compact_i64(&key)
-            .and_then(|i| K::index_item(&slf, i as isize))
+        if let Some(v) =
+            super::values::exact_compact_i64(&key).and_then(|i| K::index_item(&slf, i as isize))
         {
             return Ok(v);
         }
