@@ -65,8 +65,15 @@ unsafe extern "C" fn trampoline<U>(
         unsafe { std::slice::from_raw_parts(args.cast::<*const c_void>(), data.nargs) }
     };
     // SAFETY: libffi's result buffer holds at least the result type's size, rounded up
-    // to an `ffi_arg`.
-    unsafe { std::ptr::write_bytes(result.cast::<u8>(), 0, data.result_size) };
+    // to an `ffi_arg` (one `ffi_arg`, the common case, as one store instead of a
+    // `memset` call).
+    unsafe {
+        if data.result_size == std::mem::size_of::<ffi_arg>() {
+            result.cast::<ffi_arg>().write_unaligned(0);
+        } else {
+            std::ptr::write_bytes(result.cast::<u8>(), 0, data.result_size);
+        }
+    }
     (data.handler)(&data.user, args, result.cast());
 }
 

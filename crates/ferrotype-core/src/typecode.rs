@@ -234,6 +234,7 @@ impl TypeCode {
     }
 
     /// `sizeof` the C type on this platform.
+    #[inline]
     pub fn size(self) -> usize {
         match self {
             TypeCode::Bool => size_of::<bool>(),

@@ -114,6 +114,7 @@ impl GilSlot {
     /// Replaces the object; the old one is released after the slot is updated. (As a
     /// `Bound`: released at once even where PyO3 does not count the thread as attached,
     /// see `gil::attach_callback`.)
+    #[inline]
     pub fn set(&self, py: Python<'_>, value: Option<pyo3::Py<pyo3::PyAny>>) {
         // SAFETY: GIL held (token); the swap completes before the old value is dropped.
         let old = unsafe { std::mem::replace(&mut *self.0.get(), value) };

@@ -43,6 +43,7 @@ extern "C" {
 /// Whether `obj` is an instance of exactly `cls` that nobody but the caller can reach:
 /// reference count 1 (the caller's), no weak reference, no instance attributes.
 /// Always false where the instance-dict layout is not known (3.13 and later).
+#[inline]
 pub fn sole_plain_instance(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
     if cfg!(Py_3_13) {
         return false;

@@ -47,6 +47,15 @@ pub trait IntSubscript: PyClass + 'static {
     fn subscript() -> &'static FastSubscript;
     /// `slf[key]`, `key` an exact int: must behave as the class's `__getitem__` does.
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>>;
+    /// `slf[key]` for an exact int key of one digit, whose value `index` the slot read
+    /// from it: the value when the class has a shorter path for it that succeeds, else
+    /// `None`, and the slot calls [`IntSubscript::item`], which reads it again (so it
+    /// must have no side effects) and raises what there is to raise. Must give what
+    /// `item` gives.
+    #[inline(always)]
+    fn index_item(_slf: &Bound<'_, Self>, _index: isize) -> Option<Py<PyAny>> {
+        None
+    }
 }
 
 /// A native class whose instances are also read by position through a raw `sq_item`
@@ -188,6 +197,12 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
                 Borrowed::from_ptr(py, key),
             )
         };
+        // The common key, a small int, read here once.
+        if let Some(v) =
+            super::values::exact_compact_i64(&key).and_then(|i| K::index_item(&slf, i as isize))
+        {
+            return Ok(v);
+        }
         K::item(&slf, &key)
     })
 }

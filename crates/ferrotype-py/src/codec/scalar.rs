@@ -317,16 +317,21 @@ pub unsafe fn load(
     if !swapped {
         // SAFETY: the caller guarantees `code.size()` readable bytes at `ptr`.
         let fast = unsafe {
-            match (code, code.size()) {
-                (TypeCode::Int, 4) => Some(ptr.cast::<i32>().read_unaligned().into_pyobject(py)?),
-                (TypeCode::UInt, 4) => Some(ptr.cast::<u32>().read_unaligned().into_pyobject(py)?),
-                (TypeCode::Long | TypeCode::LongLong, 8) => {
+            // (Matched on the code alone, each size test a constant.)
+            match code {
+                TypeCode::Int if code.size() == 4 => {
+                    Some(ptr.cast::<i32>().read_unaligned().into_pyobject(py)?)
+                }
+                TypeCode::UInt if code.size() == 4 => {
+                    Some(ptr.cast::<u32>().read_unaligned().into_pyobject(py)?)
+                }
+                TypeCode::Long | TypeCode::LongLong if code.size() == 8 => {
                     Some(ptr.cast::<i64>().read_unaligned().into_pyobject(py)?)
                 }
-                (TypeCode::ULong | TypeCode::ULongLong, 8) => {
+                TypeCode::ULong | TypeCode::ULongLong if code.size() == 8 => {
                     Some(ptr.cast::<u64>().read_unaligned().into_pyobject(py)?)
                 }
-                (TypeCode::Double, _) => {
+                TypeCode::Double => {
                     let v = ptr.cast::<f64>().read_unaligned();
                     return Ok(v.into_pyobject(py)?.into_any().unbind());
                 }

@@ -108,7 +108,7 @@ fn no_storage_info(proto: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// The address stored in a pointer instance.
-#[inline]
+#[inline(always)]
 pub fn address(cd: &CData) -> usize {
     // SAFETY: a pointer instance holds one pointer-sized value, in native byte order
     // (pointer types have no swapped variant), read without assuming alignment.
@@ -461,36 +461,53 @@ impl IntSubscript for Pointer {
 
     /// `p[i]` for an int `i`, as `__getitem__` reads it.
     fn item(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
         let index = index_key(key, not_an_index)?;
         let cd = slf.as_super().get();
-        // Strict mode checks the index against the object pointed into (`item_at`).
-        if strict::enabled() {
-            return Pointer::item_at(slf.as_any(), cd, index);
-        }
-        // The common case, a pointer to a simple type whose elements are Python values:
-        // read the element directly (the same read `get_item_at` makes). (A simple
-        // target's size is fixed; `p[0]` of one that grew takes the checked path.)
-        // SAFETY: the closure only copies plain fields out.
-        let fast = cd.info().pointer().and_then(|p| unsafe {
-            p.peek_target(py, |t| {
-                let elem = t?.info.get();
-                let code = elem.value_code()?;
-                (index != 0 || elem.size <= t?.vouched).then_some((code, elem.size, elem.swapped))
-            })
-        });
-        if let Some((code, size, swapped)) = fast {
-            let addr = address(cd);
-            if addr == 0 {
-                return Err(PyValueError::new_err("NULL pointer access"));
-            }
-            let p = (addr as *const u8).wrapping_offset(index * size as isize);
-            // SAFETY: like ctypes, indexing a pointer trusts that the memory there
-            // holds elements of its type.
-            return unsafe { load(py, p, code, swapped) };
+        if let Some((p, code, swapped)) = fast_element(slf.py(), cd, index) {
+            // SAFETY: as in `index_item`.
+            return unsafe { load(slf.py(), p, code, swapped) };
         }
         Pointer::item_at(slf.as_any(), cd, index)
     }
+
+    /// `p[i]` without strict mode, of a non-NULL pointer to a simple type whose
+    /// elements are Python values: the element read directly (the same read
+    /// `get_item_at` makes). Anything else (strict mode, which checks the index against
+    /// the object pointed into, other targets, a NULL pointer, `p[0]` of a simple target
+    /// that grew, a read that fails) takes `item`.
+    #[inline(always)]
+    fn index_item(slf: &Bound<'_, Self>, index: isize) -> Option<Py<PyAny>> {
+        let (p, code, swapped) = fast_element(slf.py(), slf.as_super().get(), index)?;
+        // SAFETY: like ctypes, indexing a pointer trusts that the memory there holds
+        // elements of its type.
+        unsafe { load(slf.py(), p, code, swapped) }.ok()
+    }
+}
+
+/// Where and how `p[index]` reads its element directly (address, type code, byte
+/// order): without strict mode, of a non-NULL pointer to a simple type whose elements
+/// are Python values, `p[0]` only while the target has not grown. `None` for anything
+/// else, which takes `Pointer::item_at`.
+#[inline(always)]
+fn fast_element(py: Python<'_>, cd: &CData, index: isize) -> Option<(*const u8, TypeCode, bool)> {
+    if strict::enabled() {
+        return None;
+    }
+    // SAFETY: the closure only copies plain fields out.
+    let (code, size, swapped) = cd.info().pointer().and_then(|p| unsafe {
+        p.peek_target(py, |t| {
+            let t = t?;
+            let elem = t.info.get();
+            let code = elem.value_code()?;
+            (index != 0 || elem.size <= t.vouched).then_some((code, elem.size, elem.swapped))
+        })
+    })?;
+    let addr = address(cd);
+    if addr == 0 {
+        return None;
+    }
+    let p = (addr as *const u8).wrapping_offset(index.wrapping_mul(size as isize));
+    Some((p, code, swapped))
 }
 
 /// The `contents` attribute of pointer instances, a getset descriptor on `_Pointer`

@@ -354,6 +354,18 @@ fn store_result(
     value: &Bound<'_, PyAny>,
     ret: *mut u8,
 ) -> PyResult<()> {
+    if !swapped && code.is_integer() {
+        // An int of one digit (|v| < 2**30) fits every integer type of four bytes or
+        // more, unsigned ones when it is not negative: no range check to make.
+        if let Some(v) = capi::values::exact_compact_i64(value) {
+            let (size, signed) = (code.size(), code.kind() == ValueKind::Signed);
+            if size >= 4 && (signed || v >= 0) {
+                // SAFETY: `ret` is the closure's result buffer.
+                unsafe { write_int_result(ret, v as u64, size, signed) };
+                return Ok(());
+            }
+        }
+    }
     if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
         // The common case, an int result: its low bits as `codec::scalar::store` takes
         // them (strict mode's error is left to it), written straight into the result.
