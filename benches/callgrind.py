@@ -65,6 +65,18 @@ Where the construction rows stand, and why (3.11, a full run; profiles with --ke
       is a leaner payload: the rare fields (pin, index, resized buffers, read-only flag)
       in one lazily made record, and the fields that start empty left as `tp_alloc`'s
       zeroes instead of written.
+  Call rows. A call without keywords of a function with nothing around it (no
+      `errcheck`, `paramflags`, `_check_retval_`, `use_errno`, `PyDLL`) whose arguments
+      all pass in registers takes the direct path (types/funcptr/call.rs `call_direct`):
+      integers/addresses only and `double`s only are called straight from machine
+      registers; other shapes through the register image. The GIL hand-off
+      (`PyEval_SaveThread` + `PyEval_RestoreThread`) costs ~415 on this machine, the
+      interpreter's side of calling the function object ~240; w1 (two ints) spends ~110
+      of its own, w2 ~100. What is left on w3a, w4, w5: per argument, the dispatch on its
+      inline conversion (~10) and the conversion itself (20-50 for an address or a
+      structure, which reads the instance's data pointer); for w5, making and freeing the
+      result instance (~400 with CPython's allocation and `subtype_dealloc`, which
+      ctypes pays too).
   class50, as_ctypes_type  0.87, 0.91. The structure metaclass's `__new__` (and from
       3.13 `__init__`) is native, as ctypes' C metaclass is, so making a class runs no
       Python frame; `type.__new__` (about 78k instructions for a structure class,
