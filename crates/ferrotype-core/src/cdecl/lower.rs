@@ -516,6 +516,7 @@ impl Cx<'_> {
                         args: vec![],
                         variadic: false,
                         unspecified: true,
+                        names: vec![],
                     }))
                 }
                 DerivedDeclarator::Block(_) => {
@@ -531,6 +532,7 @@ impl Cx<'_> {
 
     fn signature(&mut self, ret: Ty, f: &FunctionDeclarator) -> Result<Sig, String> {
         let mut args = Vec::new();
+        let mut names = Vec::new();
         for p in &f.parameters {
             let specs: Vec<Spec> = p
                 .node
@@ -547,6 +549,13 @@ impl Cx<'_> {
                 Some(d) => self.declarator(base, &d.node)?,
                 None => base,
             };
+            names.push(
+                p.node
+                    .declarator
+                    .as_ref()
+                    .and_then(|d| declarator_name(&d.node))
+                    .unwrap_or_default(),
+            );
             args.push(match ty {
                 Ty::Array(t, _) => Ty::Pointer(t),
                 Ty::Function(s) => Ty::Pointer(Box::new(Ty::Function(s))),
@@ -555,6 +564,7 @@ impl Cx<'_> {
         }
         if args.len() == 1 && args[0] == Ty::Void {
             args.clear();
+            names.clear();
         }
         if args.contains(&Ty::Void) {
             return Err("a parameter of type void".into());
@@ -564,6 +574,7 @@ impl Cx<'_> {
             args,
             variadic: matches!(f.ellipsis, Ellipsis::Some),
             unspecified: false,
+            names,
         })
     }
 

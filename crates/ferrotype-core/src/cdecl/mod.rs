@@ -45,6 +45,8 @@ pub struct Sig {
     pub variadic: bool,
     /// Declared with `()`: the parameters are not known.
     pub unspecified: bool,
+    /// The parameters' names as declared (empty for an unnamed one), for stubs.
+    pub names: Vec<String>,
 }
 
 /// A member of a record.
