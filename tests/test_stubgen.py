@@ -172,7 +172,7 @@ def test_fixture_stub_contents(fixture_lib):
         "CDL_MAX: int",
         "CDL_SCALE: float",
         "def cdl_area(s: _PointerArg[cdl_shape], /) -> int: ...",
-        "def cdl_walk(first: _PointerArg[cdl_shape], visit: cdl_visit | None, "
+        "def cdl_walk(first: _PointerArg[cdl_shape], visit: cdl_visit, "
         "ctx: _VoidPArg, /) -> int: ...",
         "def cdl_sum(n: int | _ft.c_int, /, *args: _t.Any) -> int: ...",
         "def cdl_mid(a: cdl_point, b: cdl_point, /) -> cdl_point: ...",

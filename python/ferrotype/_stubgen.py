@@ -167,8 +167,6 @@ class _Writer:
             return f"int | {own}"
         if _sub(t, _c._Pointer):
             return f"_PointerArg[{self.ctype(t._type_)}]"
-        if _sub(t, _c.CFuncPtr):
-            return f"{own} | None"
         return own
 
     # ---- declarations ----------------------------------------------------------------------
