@@ -131,8 +131,9 @@ def include(
     return _make(unit, lib)
 
 
-# Changes when the shape of the cached unit does (the parameter names of functions: 2).
-_CACHE_FORMAT = "2"
+# Changes when the shape of the cached unit does (the parameter names of functions: 2;
+# records' packing and alignment: 3).
+_CACHE_FORMAT = "3"
 
 _MARKER = re.compile(r'^# \d+ "(.*)"((?: \d)*)$', re.M)
 
@@ -266,7 +267,16 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
 
     for i in unit["order"]:
         cls = records[i]
-        _name, _tag, _u, _c, fields, anonymous, *_rest = unit["records"][i]
+        _name, _tag, _u, _c, fields, anonymous, _size, _align, _hidden, (pack, align) = unit[
+            "records"
+        ][i]
+        if pack is not None:
+            # GCC's packing of a struct without bit-fields is MSVC's: ctypes' _pack_ with
+            # _layout_ = "ms" (which 3.14 wants stated with _pack_).
+            cls._layout_ = "ms"
+            cls._pack_ = pack
+        if align:
+            cls._align_ = align
         if anonymous:
             cls._anonymous_ = tuple(anonymous)
         cls._fields_ = [
@@ -284,10 +294,12 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
         put(name, make(t))
     for name, code in unit["enums"]:
         put("enum_" + name, getattr(ft, _SIMPLE[code]))
-    for cls, (_name, tag, is_union, *_rest, hidden) in zip(records, unit["records"], strict=True):
+    for cls, (_name, tag, is_union, *_rest, hidden, _attrs) in zip(
+        records, unit["records"], strict=True
+    ):
         if tag is not None and not hidden:
             put(("union_" if is_union else "struct_") + tag, cls)
-    for cls, (_name, tag, *_rest, hidden) in zip(records, unit["records"], strict=True):
+    for cls, (_name, tag, *_rest, hidden, _attrs) in zip(records, unit["records"], strict=True):
         if tag is not None and tag not in taken and not hidden:
             put(tag, cls)
     params: dict[str, list[str]] = {}

@@ -79,6 +79,11 @@ pub struct Record {
     pub size: usize,
     /// `_Alignof` (1 if incomplete).
     pub align: usize,
+    /// `__attribute__((packed))`: ctypes' `_pack_` (with `_layout_ = "ms"`, which lays
+    /// out a struct without bit-fields as GCC packs it).
+    pub pack: Option<usize>,
+    /// `__attribute__((aligned(N)))`: ctypes' `_align_` (0: none).
+    pub min_align: usize,
     /// Why the body cannot be represented (the type is then left incomplete).
     pub refused: Option<String>,
     /// Declared in a file the caller did not keep (see [`parse_files`]): a dependency.

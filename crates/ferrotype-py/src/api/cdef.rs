@@ -44,7 +44,7 @@ fn constant<'py>(py: Python<'py>, c: &Const) -> PyResult<Bound<'py, PyAny>> {
 
 /// Parses C declarations `source`; with `recover`, a declaration that does not parse is
 /// refused and the rest still binds. Returns a dict of `records` (name, tag, union,
-/// complete, fields as `(name, type, bits)`, anonymous, size, align, hidden), `order` (records
+/// complete, fields as `(name, type, bits)`, anonymous, size, align, hidden, `(pack, align_)`), `order` (records
 /// by value dependencies first), `typedefs`, `enums`, `constants`, `functions` (name,
 /// symbol, function type, parameter names), `globals` (name, symbol, type), `refused` (name, reason,
 /// position) and `found`. With `keep_files` (preprocessed text), only the declarations
@@ -88,6 +88,7 @@ pub fn cdef_parse<'py>(
             r.size,
             r.align,
             r.hidden,
+            (r.pack, r.min_align),
         ))?;
     }
     out.set_item("records", records)?;
