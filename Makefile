@@ -9,7 +9,7 @@ BUILD_STAMP := $(VENV)/.build-stamp
 RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml Cargo.lock
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 
-.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-on bench-calls bench-callgrind ffibench docs lint fmt clean
+.PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-headers bench-on bench-calls bench-callgrind ffibench docs lint fmt clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,10 +75,22 @@ $(DOCS_STAMP): $(STAMP) requirements-docs.txt
 # Both write build/bench/bench.json and its charts (tools/bench_charts.py), which `make docs`
 # then shows; docs/performance/ holds a committed set for builds without a bench run.
 BENCH_OUT := build/bench
-bench: build $(DOCS_STAMP)  ## call-overhead benchmarks against ctypes, cffi and a C extension; JSON and charts in build/bench
+# ctypesgen, what benches/headers.py compares include() with (exact version).
+BENCH_STAMP := $(VENV)/.bench-stamp
+bench: build $(DOCS_STAMP) $(BENCH_STAMP)  ## call-overhead benchmarks against ctypes, cffi and a C extension; JSON and charts in build/bench
 	mkdir -p $(BENCH_OUT)
 	$(PY) benches/bench.py --json $(BENCH_OUT)/bench.json
 	$(PY) tools/bench_charts.py $(BENCH_OUT)/bench.json --out $(BENCH_OUT)
+	$(PY) benches/headers.py --only zlib.h,sqlite3.h --tools ferrotype,ctypesgen \
+		--json $(BENCH_OUT)/headers-bench.json
+
+$(BENCH_STAMP): $(STAMP) benches/requirements.txt
+	$(PIP) install --quiet -r benches/requirements.txt
+	touch $@
+
+bench-headers: build $(BENCH_STAMP)  ## include() on real headers against ctypesgen and cffi: declarations bound and refused, cold and cached times
+	mkdir -p $(BENCH_OUT)
+	$(PY) benches/headers.py --json $(BENCH_OUT)/headers.json
 
 # Instruction counts (valgrind callgrind) of the construction and call rows, checked against
 # the performance targets; exits 1 when one is missed. CGARGS="--quick --only w1,sizeof_type".

@@ -153,3 +153,58 @@ def test_generated_layouts_match_the_compiler(body, union):
     ns = ferrotype.cdef(source)
     assert ns.__refused__ == []
     ferrotype.check_layout(ns.gen, f"{kind} gen", source=source, raises=True)
+
+
+PACKED = """
+struct pk { char c; int i; short s; } __attribute__((packed));
+typedef struct { char c; double d; } __attribute__((aligned(32))) al_t;
+struct pa { char c; long l; } __attribute__((packed, aligned(8)));
+struct holder { char c; struct pk inner; int z; al_t a; };
+typedef struct {
+    long long ll __attribute__((__aligned__(__alignof__(long long))));
+    long double ld __attribute__((__aligned__(__alignof__(long double))));
+} max_align_like;
+union pu { char c[3]; int i; } __attribute__((packed));
+"""
+
+
+@needs_cc
+@pytest.mark.parametrize(
+    ("name", "c_name"),
+    [
+        ("struct_pk", "struct pk"),
+        ("al_t", "al_t"),
+        ("struct_pa", "struct pa"),
+        ("struct_holder", "struct holder"),
+        ("max_align_like", "max_align_like"),
+        ("union_pu", "union pu"),
+    ],
+)
+def test_packed_and_aligned_records_match_the_compiler(name, c_name, recwarn):
+    ns = ferrotype.cdef(PACKED)
+    assert ns.__refused__ == []
+    t = getattr(ns, name)
+    ferrotype.check_layout(t, c_name, source=PACKED, raises=True)
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_packed_and_aligned_become_pack_and_align():
+    ns = ferrotype.cdef(PACKED)
+    assert (ns.struct_pk._pack_, ns.struct_pk._layout_) == (1, "ms")
+    assert ferrotype.sizeof(ns.struct_pk) == 7
+    assert ns.al_t._align_ == 32 and ferrotype.alignment(ns.al_t) == 32
+    assert not hasattr(ns.max_align_like, "_pack_")
+
+
+def test_layout_attributes_that_cannot_be_represented():
+    ns = ferrotype.cdef(
+        """
+        struct bits { char c; int i : 3; } __attribute__((packed));
+        struct member { char c; int x __attribute__((aligned(8))); };
+        struct fine { int a; };
+        """
+    )
+    reasons = {r.name: r.reason for r in ns.__refused__}
+    assert "bit-field in a packed struct" in reasons["bits"]
+    assert "aligned(8)" in reasons["member"] and "per-field" in reasons["member"]
+    assert ferrotype.sizeof(ns.struct_fine) == 4

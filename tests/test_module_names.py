@@ -56,6 +56,7 @@ EXTRAS = {
         "CDefError",
         "CDefNamespace",
         "Refusal",
+        "stubgen",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that

@@ -523,3 +523,4 @@ from ._inspect_check import CCompilerError, LayoutMismatch, check_layout  # noqa
 # Binding from C declarations (ferrotype only): a namespace of ordinary ferrotype types,
 # functions and constants from C text (see _cdef.py and docs/cdef.md).
 from ._cdef import CDefError, CDefNamespace, Refusal, cdef, include  # noqa: E402
+from ._stubgen import stubgen  # noqa: E402

@@ -4,7 +4,7 @@ Use it as ``import ferrotype as ctypes``. The names are those of the running
 interpreter's ``ctypes``, plus ferrotype's own: ``strict``, ``is_strict``,
 ``StrictMode``, ``install``, ``debug_callbacks``, ``c_float16``, ``layout``,
 ``check_layout``, ``CCompilerError``, ``LayoutMismatch``, ``cdef``, ``CDefNamespace``,
-``Refusal``, ``CDefError`` and ``include``.
+``Refusal``, ``CDefError``, ``include`` and ``stubgen``.
 """
 
 import sys
@@ -96,6 +96,7 @@ from ._install import install as install
 from ._native import StrictMode as StrictMode
 from ._native import is_strict as is_strict
 from ._native import strict as strict
+from ._stubgen import stubgen as stubgen
 
 if sys.version_info >= (3, 12):
     from ._ctypes import SIZEOF_TIME_T as SIZEOF_TIME_T

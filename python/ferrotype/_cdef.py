@@ -59,11 +59,13 @@ class CDefError(SyntaxError):
 
 class CDefNamespace:
     """What :func:`cdef` returns: the declared names as attributes, plus
-    ``__refused__`` (a list of :class:`Refusal`) and ``__found__`` (how many
-    declarations were read)."""
+    ``__refused__`` (a list of :class:`Refusal`), ``__found__`` (how many
+    declarations were read) and ``__params__`` (each bound function's parameter names as
+    declared, ``""`` for an unnamed one; :func:`ferrotype.stubgen` uses them)."""
 
     __refused__: list[Refusal]
     __found__: int
+    __params__: dict[str, list[str]]
 
     def __repr__(self) -> str:
         names = [n for n in vars(self) if not n.startswith("__")]
@@ -120,7 +122,7 @@ def include(
     text = proc.stdout
     keep = _kept_files(text, not os.path.isfile(name) and "/" in name)
     key = hashlib.sha256(
-        "\0".join([_compiler_id(cc), _native.PACKAGE_VERSION, *keep, text]).encode()
+        "\0".join([_compiler_id(cc), _native.PACKAGE_VERSION, _CACHE_FORMAT, *keep, text]).encode()
     ).hexdigest()
     unit = _cache_load(key)
     if unit is None:
@@ -128,6 +130,10 @@ def include(
         _cache_store(key, unit)
     return _make(unit, lib)
 
+
+# Changes when the shape of the cached unit does (the parameter names of functions: 2;
+# records' packing and alignment: 3).
+_CACHE_FORMAT = "3"
 
 _MARKER = re.compile(r'^# \d+ "(.*)"((?: \d)*)$', re.M)
 
@@ -261,7 +267,16 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
 
     for i in unit["order"]:
         cls = records[i]
-        _name, _tag, _u, _c, fields, anonymous, *_rest = unit["records"][i]
+        _name, _tag, _u, _c, fields, anonymous, _size, _align, _hidden, (pack, align) = unit[
+            "records"
+        ][i]
+        if pack is not None:
+            # GCC's packing of a struct without bit-fields is MSVC's: ctypes' _pack_ with
+            # _layout_ = "ms" (which 3.14 wants stated with _pack_).
+            cls._layout_ = "ms"
+            cls._pack_ = pack
+        if align:
+            cls._align_ = align
         if anonymous:
             cls._anonymous_ = tuple(anonymous)
         cls._fields_ = [
@@ -279,14 +294,17 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
         put(name, make(t))
     for name, code in unit["enums"]:
         put("enum_" + name, getattr(ft, _SIMPLE[code]))
-    for cls, (_name, tag, is_union, *_rest, hidden) in zip(records, unit["records"], strict=True):
+    for cls, (_name, tag, is_union, *_rest, hidden, _attrs) in zip(
+        records, unit["records"], strict=True
+    ):
         if tag is not None and not hidden:
             put(("union_" if is_union else "struct_") + tag, cls)
-    for cls, (_name, tag, *_rest, hidden) in zip(records, unit["records"], strict=True):
+    for cls, (_name, tag, *_rest, hidden, _attrs) in zip(records, unit["records"], strict=True):
         if tag is not None and tag not in taken and not hidden:
             put(tag, cls)
+    params: dict[str, list[str]] = {}
     if lib is not None:
-        for name, symbol, t in unit["functions"]:
+        for name, symbol, t, names in unit["functions"]:
             try:
                 f = lib[symbol]
             except AttributeError:
@@ -300,6 +318,7 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
             if variadic:
                 f.variadic = True
             put(name, f)
+            params[name] = list(names)
         for name, symbol, t in unit["globals"]:
             try:
                 put(name, make(t).in_dll(lib, symbol))
@@ -307,4 +326,5 @@ def _make(unit: dict, lib: typing.Any) -> CDefNamespace:
                 refused.append(Refusal(name, f"cannot bind variable: {e}", 0, 0, None, 0))
     ns.__refused__ = refused
     ns.__found__ = unit["found"]
+    ns.__params__ = params
     return ns

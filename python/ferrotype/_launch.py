@@ -2,6 +2,7 @@
 
     python -m ferrotype script.py [args]     as `python script.py [args]`
     python -m ferrotype -m module [args]     as `python -m module [args]`
+    python -m ferrotype stubgen header.h -l z   a .pyi for the header (see _stubgen.py)
 
 ``sys.argv`` is what the program would see run directly (``script.py`` or the module's
 file first), and ``sys.path[0]`` is the script's directory (for ``-m``, the current one,
@@ -16,7 +17,10 @@ import sys
 
 from . import install
 
-USAGE = "usage: python -m ferrotype [-m module | script] [args...]"
+USAGE = (
+    "usage: python -m ferrotype [-m module | script] [args...]\n"
+    "       python -m ferrotype stubgen header.h [-l lib] [-o out.pyi]"
+)
 
 
 def _fail(message, status):
@@ -28,6 +32,11 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help"):
         _fail(USAGE, 0 if args else 2)
+    if args[0] == "stubgen":
+        # A subcommand, not a program (a script named `stubgen` runs as ./stubgen).
+        from ._stubgen import main as stubgen_main
+
+        raise SystemExit(stubgen_main(args[1:]))
     install()
     program = sys.orig_argv[0] if sys.orig_argv else "python"
     if args[0] == "-m":

@@ -173,6 +173,41 @@ fn layout_attribute(ext: &[Node<Extension>]) -> Option<String> {
     })
 }
 
+/// What GNU attributes say about the layout of a struct or union.
+#[derive(Clone, Debug, Default)]
+struct Attrs {
+    /// `packed`: every member aligned to 1 (ctypes' `_pack_ = 1`).
+    packed: bool,
+    /// `aligned(N)`: the least alignment of the whole (ctypes' `_align_`); 0 for none.
+    align: usize,
+    /// An attribute that cannot be represented.
+    refused: Option<String>,
+}
+
+/// The alignment of `aligned` without a value: GCC's `__BIGGEST_ALIGNMENT__` on the
+/// x86-64 and aarch64 System V ABIs.
+const BIGGEST_ALIGNMENT: usize = 16;
+
+/// A member's own attributes: ctypes has no per-field alignment, so only an `aligned(N)`
+/// that does not raise the member's natural alignment (a no-op, as in glibc's
+/// `max_align_t`) can be honoured.
+fn member_attrs_ok(a: &Attrs, natural: usize) -> Result<(), String> {
+    if let Some(r) = &a.refused {
+        return Err(r.clone());
+    }
+    if a.packed {
+        return Err("cannot represent: __attribute__((packed)) on a member".into());
+    }
+    if a.align > natural {
+        return Err(format!(
+            "cannot represent: __attribute__((aligned({}))) on a member (ctypes has no \
+             per-field alignment)",
+            a.align
+        ));
+    }
+    Ok(())
+}
+
 fn asm_label(ext: &[Node<Extension>]) -> Option<String> {
     ext.iter().find_map(|e| match &e.node {
         Extension::AsmLabel(s) => Some(s.node.iter().map(|p| p.trim_matches('"')).collect()),
@@ -194,7 +229,7 @@ struct Storage {
     typedef: bool,
     static_: bool,
     thread: bool,
-    attr: Option<String>,
+    attrs: Attrs,
 }
 
 enum Spec<'s> {
@@ -254,16 +289,14 @@ impl Cx<'_> {
                     }
                     _ => {}
                 },
-                DeclarationSpecifier::Extension(e) => {
-                    st.attr = st.attr.take().or_else(|| layout_attribute(e))
-                }
+                DeclarationSpecifier::Extension(e) => self.layout_attrs(e, &mut st.attrs),
                 DeclarationSpecifier::Alignment(_) => {
-                    st.attr = Some("cannot represent: _Alignas".into())
+                    st.attrs.refused = Some("cannot represent: _Alignas".into())
                 }
                 _ => {}
             }
         }
-        let base = self.base_type(&specs, at, st.attr.clone());
+        let base = self.base_type(&specs, at, st.attrs.clone());
         for init in &decl.node.declarators {
             let d = &init.node.declarator;
             let name = declarator_name(&d.node).unwrap_or_default();
@@ -333,7 +366,7 @@ impl Cx<'_> {
         }
     }
 
-    fn base_type(&mut self, specs: &[Spec], at: usize, attr: Option<String>) -> TyResult {
+    fn base_type(&mut self, specs: &[Spec], at: usize, attr: Attrs) -> TyResult {
         let (
             mut long,
             mut short,
@@ -471,7 +504,7 @@ impl Cx<'_> {
             })
             .collect();
         let at = tn.span.start.saturating_sub(PRELUDE.len());
-        let base = self.base_type(&specs, at, None)?;
+        let base = self.base_type(&specs, at, Attrs::default())?;
         match &tn.node.declarator {
             Some(d) => self.declarator(base, &d.node),
             None => Ok(base),
@@ -516,6 +549,7 @@ impl Cx<'_> {
                         args: vec![],
                         variadic: false,
                         unspecified: true,
+                        names: vec![],
                     }))
                 }
                 DerivedDeclarator::Block(_) => {
@@ -531,6 +565,7 @@ impl Cx<'_> {
 
     fn signature(&mut self, ret: Ty, f: &FunctionDeclarator) -> Result<Sig, String> {
         let mut args = Vec::new();
+        let mut names = Vec::new();
         for p in &f.parameters {
             let specs: Vec<Spec> = p
                 .node
@@ -542,11 +577,18 @@ impl Cx<'_> {
                 })
                 .collect();
             let at = p.span.start.saturating_sub(PRELUDE.len());
-            let base = self.base_type(&specs, at, None)?;
+            let base = self.base_type(&specs, at, Attrs::default())?;
             let ty = match &p.node.declarator {
                 Some(d) => self.declarator(base, &d.node)?,
                 None => base,
             };
+            names.push(
+                p.node
+                    .declarator
+                    .as_ref()
+                    .and_then(|d| declarator_name(&d.node))
+                    .unwrap_or_default(),
+            );
             args.push(match ty {
                 Ty::Array(t, _) => Ty::Pointer(t),
                 Ty::Function(s) => Ty::Pointer(Box::new(Ty::Function(s))),
@@ -555,6 +597,7 @@ impl Cx<'_> {
         }
         if args.len() == 1 && args[0] == Ty::Void {
             args.clear();
+            names.clear();
         }
         if args.contains(&Ty::Void) {
             return Err("a parameter of type void".into());
@@ -564,6 +607,7 @@ impl Cx<'_> {
             args,
             variadic: matches!(f.ellipsis, Ellipsis::Some),
             unspecified: false,
+            names,
         })
     }
 
@@ -616,7 +660,7 @@ impl Cx<'_> {
         Ok(Ty::Scalar(code))
     }
 
-    fn record(&mut self, s: &Node<StructType>, at: usize, attr: Option<String>) -> TyResult {
+    fn record(&mut self, s: &Node<StructType>, at: usize, attr: Attrs) -> TyResult {
         let is_union = matches!(s.node.kind.node, StructKind::Union);
         let tag = s.node.identifier.as_ref().map(|i| i.node.name.clone());
         let index = match &tag {
@@ -641,9 +685,12 @@ impl Cx<'_> {
         };
         self.count();
         let name = self.unit.records[index].name.clone();
+        let (packed, min_align) = (attr.packed, attr.align);
         match self.record_body(decls, is_union, attr) {
             Ok((fields, anonymous, size, align)) => {
                 let r = &mut self.unit.records[index];
+                r.pack = packed.then_some(1);
+                r.min_align = min_align;
                 r.fields = fields;
                 r.anonymous = anonymous;
                 r.size = size;
@@ -657,6 +704,35 @@ impl Cx<'_> {
             }
         }
         Ok(Ty::Record(index))
+    }
+
+    /// Adds what the GNU attributes in `ext` say about a layout to `into`.
+    fn layout_attrs(&mut self, ext: &[Node<Extension>], into: &mut Attrs) {
+        for e in ext {
+            let Extension::Attribute(a) = &e.node else {
+                continue;
+            };
+            match a.name.node.trim_matches('_') {
+                "packed" => into.packed = true,
+                "aligned" => {
+                    let n = match a.arguments.first() {
+                        None => Ok(BIGGEST_ALIGNMENT as i128),
+                        Some(arg) => eval::eval_int(self, arg),
+                    };
+                    match n {
+                        Ok(n) if n > 0 && (n & (n - 1)) == 0 && n <= 1 << 28 => {
+                            into.align = into.align.max(n as usize)
+                        }
+                        Ok(n) => into.refused = Some(format!("aligned({n}) is not a power of two")),
+                        Err(e) => into.refused = Some(format!("aligned(...): {e}")),
+                    }
+                }
+                n @ ("vector_size" | "mode" | "ms_struct" | "gcc_struct") => {
+                    into.refused = Some(format!("cannot represent: __attribute__(({n}))"))
+                }
+                _ => {}
+            }
+        }
     }
 
     fn new_record(&mut self, tag: Option<String>, is_union: bool) -> usize {
@@ -676,6 +752,8 @@ impl Cx<'_> {
             anonymous: vec![],
             size: 0,
             align: 1,
+            pack: None,
+            min_align: 0,
             refused: None,
             hidden: !self.visible,
         });
@@ -687,16 +765,23 @@ impl Cx<'_> {
         &mut self,
         decls: &[Node<StructDeclaration>],
         is_union: bool,
-        attr: Option<String>,
+        attr: Attrs,
     ) -> Result<(Vec<Field>, Vec<String>, usize, usize), String> {
-        if let Some(a) = attr {
+        if let Some(a) = attr.refused {
             return Err(a);
         }
         let mut fields = Vec::new();
         let mut anonymous = Vec::new();
+        // The compiler's layout (c_spec: GCC's, with its packing), and the one ctypes will
+        // make of the fields (ct_spec: `_pack_` comes with `_layout_ = "ms"`); they must agree.
         let mut c_spec = StructSpec::new(LayoutRule::native());
         c_spec.is_union = is_union;
+        c_spec.pack = attr.packed.then_some(1);
+        c_spec.align = attr.align;
         let mut ct_spec = c_spec.clone();
+        if attr.packed {
+            ct_spec.rule = LayoutRule::Ms;
+        }
         let mut pad = 0;
         for d in decls {
             let StructDeclaration::Field(f) = &d.node else {
@@ -712,20 +797,20 @@ impl Cx<'_> {
                     SpecifierQualifier::TypeQualifier(_) => Spec::Other,
                 })
                 .collect();
+            let mut member = Attrs::default();
             for s in &specs {
                 if let Spec::Ext(e) = s {
-                    if let Some(a) = layout_attribute(e) {
-                        return Err(a);
-                    }
+                    self.layout_attrs(e, &mut member);
                 }
             }
             let at = f.span.start.saturating_sub(PRELUDE.len());
-            let base = self.base_type(&specs, at, None)?;
+            let base = self.base_type(&specs, at, Attrs::default())?;
             if f.node.declarators.is_empty() {
                 // An anonymous struct or union member.
                 let Ty::Record(i) = base else { continue };
                 let name = format!("_anon{}", anonymous.len());
                 let (size, align) = self.size_align(&base)?;
+                member_attrs_ok(&member, align)?;
                 c_spec
                     .fields
                     .push(FieldSpec::value(name.clone(), size, align));
@@ -744,12 +829,18 @@ impl Cx<'_> {
             for sd in &f.node.declarators {
                 let ty = match &sd.node.declarator {
                     Some(dc) => {
-                        if let Some(a) = layout_attribute(&dc.node.extensions) {
-                            return Err(a);
-                        }
-                        self.declarator(base.clone(), &dc.node)?
+                        let mut own = member.clone();
+                        self.layout_attrs(&dc.node.extensions, &mut own);
+                        let ty = self.declarator(base.clone(), &dc.node)?;
+                        let (_, natural) = self.size_align(&ty)?;
+                        member_attrs_ok(&own, natural)?;
+                        ty
                     }
-                    None => base.clone(),
+                    None => {
+                        let (_, natural) = self.size_align(&base)?;
+                        member_attrs_ok(&member, natural)?;
+                        base.clone()
+                    }
                 };
                 let fname = sd
                     .node
@@ -776,6 +867,11 @@ impl Cx<'_> {
                         });
                     }
                     Some(w) => {
+                        if attr.packed {
+                            return Err("cannot represent: a bit-field in a packed struct (GCC \
+                                        packs bit-fields bit by bit, ctypes' _pack_ as MSVC)"
+                                .into());
+                        }
                         let bits = eval::eval_int(self, w)?;
                         let Ty::Scalar(mut code) = ty else {
                             return Err(
@@ -870,7 +966,11 @@ impl Cx<'_> {
         let c = c_spec.layout().map_err(|e| e.to_string())?;
         let ct = ct_spec.layout().map_err(|e| e.to_string())?;
         if c != ct {
-            return Err("cannot represent: an unnamed bit-field that changes the alignment".into());
+            return Err(if attr.packed {
+                "cannot represent: a packed layout that _pack_ does not reproduce".into()
+            } else {
+                "cannot represent: an unnamed bit-field that changes the alignment".into()
+            });
         }
         Ok((fields, anonymous, c.size, c.align))
     }

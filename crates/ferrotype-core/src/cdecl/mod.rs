@@ -45,6 +45,8 @@ pub struct Sig {
     pub variadic: bool,
     /// Declared with `()`: the parameters are not known.
     pub unspecified: bool,
+    /// The parameters' names as declared (empty for an unnamed one), for stubs.
+    pub names: Vec<String>,
 }
 
 /// A member of a record.
@@ -77,6 +79,11 @@ pub struct Record {
     pub size: usize,
     /// `_Alignof` (1 if incomplete).
     pub align: usize,
+    /// `__attribute__((packed))`: ctypes' `_pack_` (with `_layout_ = "ms"`, which lays
+    /// out a struct without bit-fields as GCC packs it).
+    pub pack: Option<usize>,
+    /// `__attribute__((aligned(N)))`: ctypes' `_align_` (0: none).
+    pub min_align: usize,
     /// Why the body cannot be represented (the type is then left incomplete).
     pub refused: Option<String>,
     /// Declared in a file the caller did not keep (see [`parse_files`]): a dependency.

@@ -44,9 +44,9 @@ fn constant<'py>(py: Python<'py>, c: &Const) -> PyResult<Bound<'py, PyAny>> {
 
 /// Parses C declarations `source`; with `recover`, a declaration that does not parse is
 /// refused and the rest still binds. Returns a dict of `records` (name, tag, union,
-/// complete, fields as `(name, type, bits)`, anonymous, size, align, hidden), `order` (records
+/// complete, fields as `(name, type, bits)`, anonymous, size, align, hidden, `(pack, align_)`), `order` (records
 /// by value dependencies first), `typedefs`, `enums`, `constants`, `functions` (name,
-/// symbol, function type), `globals` (name, symbol, type), `refused` (name, reason,
+/// symbol, function type, parameter names), `globals` (name, symbol, type), `refused` (name, reason,
 /// position) and `found`. With `keep_files` (preprocessed text), only the declarations
 /// from those files are listed (see `cdecl::parse_files`). A syntax error raises `SyntaxError` whose args are
 /// `(message, position)`, position being `(line, column, file, file_line)`.
@@ -88,6 +88,7 @@ pub fn cdef_parse<'py>(
             r.size,
             r.align,
             r.hidden,
+            (r.pack, r.min_align),
         ))?;
     }
     out.set_item("records", records)?;
@@ -113,6 +114,7 @@ pub fn cdef_parse<'py>(
             f.name.as_str(),
             f.symbol.as_str(),
             ty(py, &Ty::Function(f.sig.clone()))?,
+            f.sig.names.clone(),
         ))?;
     }
     out.set_item("functions", functions)?;
