@@ -20,7 +20,6 @@
 //! none of them. The layout assumptions are checked by [`measure`] at module start-up
 //! (see the soundness page in `capi/mod.rs`).
 
-use std::any::TypeId;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -43,6 +42,21 @@ pub trait Payload: PyClass + Send + Sync + Sized + 'static {
     /// `this` must point to a live, initialised value that is never used (nor dropped)
     /// again.
     unsafe fn dispose(this: *mut Self, py: Python<'_>);
+    /// Where [`measure`] records the payload's offset in an instance (a `static` of
+    /// the payload type's own).
+    fn layout() -> &'static PayloadLayout;
+}
+
+/// The measured offset of a payload type in an instance: 0 until [`measure`] found it
+/// (a payload never starts at 0, the object header is there).
+pub struct PayloadLayout(AtomicUsize);
+
+impl PayloadLayout {
+    /// A record with nothing measured yet.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> PayloadLayout {
+        PayloadLayout(AtomicUsize::new(0))
+    }
 }
 
 /// A native data class whose instances are made by this module's slots.
@@ -69,16 +83,12 @@ pub trait DataClass: PyClass + 'static {
     }
 }
 
-/// The payload type the layout was measured for, and the payload's offset in an
-/// instance.
-static LAYOUT: OnceLock<(TypeId, usize)> = OnceLock::new();
-
 /// The payload's offset, if the layout was measured for payload type `D`.
-#[inline]
+#[inline(always)]
 fn offset_of<D: Payload>() -> Option<usize> {
-    match LAYOUT.get() {
-        Some(&(id, offset)) if id == TypeId::of::<D>() => Some(offset),
-        _ => None,
+    match D::layout().0.load(Ordering::Relaxed) {
+        0 => None,
+        offset => Some(offset),
     }
 }
 
@@ -117,7 +127,13 @@ pub fn measure<D: Payload>(
             .chain(natives)
             .all(|t| (*t.as_type_ptr()).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0)
     };
-    sizes_match && fits && collected && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
+    sizes_match
+        && fits
+        && collected
+        && D::layout()
+            .0
+            .compare_exchange(0, offset, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// The raw `tp_new` and `tp_init` of a native data class, as the addresses [`install`]
@@ -238,6 +254,25 @@ pub unsafe fn alloc<'py, D: Payload>(
     cls: &Bound<'py, PyType>,
     data: D,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: the caller's contract; writing a whole value makes it valid whatever the
+    // memory held.
+    unsafe { alloc_with(cls, |this: *mut D| this.write(data)) }
+}
+
+/// Makes an instance of `cls` whose payload `place` writes in place, without
+/// `__init__`: `place` is given the payload's address in the new object, whose memory
+/// holds zero bytes (`tp_alloc` zeroes it), and must leave a valid `D` there. It runs
+/// before anything else can see the object; if it panics, the object is leaked, never
+/// freed with a half-written payload.
+///
+/// # Safety
+/// `cls` must be a subtype of a native class installed with [`install`] for payload
+/// type `D`; `place`, given zeroed memory for a `D`, must leave a valid `D` in it.
+#[inline(always)]
+pub unsafe fn alloc_with<'py, D: Payload>(
+    cls: &Bound<'py, PyType>,
+    place: impl FnOnce(*mut D),
+) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let Some(offset) = offset_of::<D>() else {
         return Err(PyRuntimeError::new_err(
@@ -245,21 +280,41 @@ pub unsafe fn alloc<'py, D: Payload>(
         ));
     };
     let tp = cls.as_type_ptr();
+    // (Like ctypes, and unlike `object.__new__`, this does not refuse classes with
+    // abstract methods.) Zeroing is part of `tp_alloc`'s contract.
     // SAFETY: `tp` is a live type object; `tp_alloc` returns zeroed memory of the
-    // class's size, or NULL with an exception set. (Like ctypes, and unlike
-    // `object.__new__`, this does not refuse classes with abstract methods.)
+    // class's size, or NULL with an exception set.
     let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
     if obj.is_null() {
         return Err(PyErr::fetch(py));
     }
     // The object is an instance of a subtype of an installed class (the caller's
-    // guarantee), so its payload lies at `offset` (checked by `measure`), in memory
-    // nothing has initialised yet. No Python code runs between the allocation and this
-    // write, so the collector cannot see the zeroed fields.
+    // guarantee), so its payload lies at `offset` (checked by `measure`), in zeroed
+    // memory nothing has initialised yet. No Python code runs between the allocation
+    // and `place` (which runs none either), so the collector cannot see the payload
+    // before it is valid; the object becomes a `Bound` (whose drop could free it)
+    // only after.
     // SAFETY: as just said; `obj` is a new reference.
     unsafe {
-        obj.cast::<u8>().add(offset).cast::<D>().write(data);
+        place(obj.cast::<u8>().add(offset).cast::<D>());
         Ok(Bound::from_owned_ptr(py, obj))
+    }
+}
+
+/// Whether `base` (a type's address) is `cls` or one of its first two bases along
+/// `tp_base`: the quick form of [`is_subtype`] for a class made from a native class, or
+/// from one made from it. False says nothing (the MRO may still have it).
+#[inline(always)]
+pub fn derives_quickly(cls: &Bound<'_, PyType>, base: usize) -> bool {
+    let t = cls.as_type_ptr();
+    if t as usize == base {
+        return true;
+    }
+    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
+    // base) or null; only their fields are read.
+    unsafe {
+        let b = (*t).tp_base;
+        !b.is_null() && (b as usize == base || (*b).tp_base as usize == base)
     }
 }
 

@@ -3,6 +3,7 @@
 //! memory. The model names no kind's module: the base does not know its subclasses.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -11,7 +12,7 @@ use pyo3::types::PyType;
 
 use crate::capi;
 use crate::model::cdata::CData;
-use crate::model::stginfo::Kind;
+use crate::model::stginfo::{Kind, StgInfo};
 
 /// The native classes, in the order of [`slot`].
 static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
@@ -23,6 +24,11 @@ static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
     PyOnceLock::new(),
 ];
 
+/// The address of each native class, in the order of [`slot`] (0 until registered),
+/// for the quick check of [`instantiate_view`].
+static NATIVE_ADDRS: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
+
+#[inline(always)]
 fn slot(kind: Kind) -> usize {
     match kind {
         Kind::Simple => 0,
@@ -37,6 +43,7 @@ fn slot(kind: Kind) -> usize {
 /// Registers `cls` as the native class of `kind` (once, at module start-up).
 pub fn register(kind: Kind, cls: Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
+    NATIVE_ADDRS[slot(kind)].store(cls.as_ptr() as usize, Ordering::Relaxed);
     NATIVES[slot(kind)]
         .set(py, cls.unbind())
         .map_err(|_| PyRuntimeError::new_err("ferrotype: a native class registered twice"))
@@ -95,4 +102,45 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
         ));
     }
     Ok(obj)
+}
+
+/// An instance of `cls` viewing `size` bytes at `ptr` kept valid by `base` (what
+/// [`instantiate`] of [`CData::new_view`] makes), read-only when `readonly`. The view
+/// is written straight into the new object (see [`CData::place_view`]).
+#[inline]
+pub fn instantiate_view<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    size: usize,
+    base: Option<Py<PyAny>>,
+    index: usize,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let kind = info.get().kind();
+    if kind == Kind::FuncPtr {
+        let view = CData::new_view(info.unbind(), ptr, size, base, index).read_only(readonly);
+        return instantiate(cls, view);
+    }
+    let quick = NATIVE_ADDRS[slot(kind)].load(Ordering::Relaxed);
+    if quick == 0 || !capi::objects::derives_quickly(cls, quick) {
+        let native = native(py, kind)?;
+        if !capi::objects::is_subtype(cls, native) {
+            return Err(PyTypeError::new_err(format!(
+                "{} is not a {} type",
+                cls.name()?,
+                native.name()?
+            )));
+        }
+    }
+    let info = info.unbind();
+    // SAFETY: `cls` is a subtype of the native class of a data kind (checked above),
+    // one of the five data classes `lib.rs` installs for `CData`; `place_view` is given
+    // the zeroed payload memory of the new object, as it requires.
+    unsafe {
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            CData::place_view(this, info, ptr, size, base, index, readonly)
+        })
+    }
 }

@@ -15,7 +15,7 @@ use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
-use crate::model::registry::instantiate;
+use crate::model::registry::instantiate_view;
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
 use ferrotype_core::strict;
 
@@ -141,6 +141,7 @@ impl Target<'_> {
 /// The target type and its current information. The information recorded with the
 /// target is used when it is final; otherwise (a structure whose `_fields_` may be set
 /// later) it is looked up again.
+#[inline(always)]
 fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
     let pointer = info.pointer().ok_or_else(missing)?;
@@ -501,6 +502,7 @@ pub struct Contents;
 impl GetSet for Contents {
     type Target = Pointer;
 
+    #[inline(always)]
     fn get(slf: &Bound<'_, Pointer>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let cd = slf.as_super().get();
@@ -516,14 +518,10 @@ impl GetSet for Contents {
             provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
         }
         let Target { cls, info, .. } = t;
-        let view = CData::new_view(
-            info.clone().unbind(),
-            addr as *mut u8,
-            info.get().size,
-            Some(slf.clone().into_any().unbind()),
-            0,
-        );
-        Ok(instantiate(cls.cast::<PyType>()?, view)?.unbind())
+        let size = info.get().size;
+        let base = Some(slf.clone().into_any().unbind());
+        let cls = cls.cast::<PyType>()?;
+        Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
     }
 
     fn set(slf: &Bound<'_, Pointer>, value: &Bound<'_, PyAny>) -> PyResult<()> {
