@@ -178,14 +178,29 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
             "ferrotype: instance slots installed before the layout was measured",
         ));
     }
+    if SUBTYPE_DEALLOC.load(Ordering::Relaxed) == 0 {
+        // A class made by a `class` statement has `subtype_dealloc`.
+        let probe = py
+            .get_type::<PyType>()
+            .call1(("_ferrotype_probe", PyTuple::empty(py), PyDict::new(py)))?;
+        // SAFETY: reading a slot of the live type object just made.
+        let dealloc = unsafe { (*probe.cast::<PyType>()?.as_type_ptr()).tp_dealloc };
+        SUBTYPE_DEALLOC.store(dealloc.map_or(0, |f| f as usize), Ordering::Relaxed);
+    }
     let tp = K::type_object(py).as_type_ptr();
     let (new, init): (ffi::newfunc, ffi::initproc) = (new_slot::<K>, init_slot::<K>);
+    // The native class becomes a class without the collector's header, as ctypes' own
+    // are (see `dealloc_slot`): its subclasses are still collected (every class made by
+    // a `class` statement is), and `tp_free` is `PyObject_Free`, from which CPython
+    // gives them `PyObject_GC_Del`.
     // SAFETY: a live, initialised heap type of this module that no class derives from
-    // yet; PyType_Modified drops anything cached about it.
+    // yet and that has no instance; PyType_Modified drops anything cached about it.
     let pyo3_init = unsafe {
         let pyo3_init = (*tp).tp_init.map_or(0, |f| f as usize);
         (*tp).tp_new = Some(new);
         (*tp).tp_dealloc = Some(dealloc_slot::<K::Data>);
+        (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
+        (*tp).tp_free = Some(ffi::PyObject_Free);
         ffi::PyType_Modified(tp);
         pyo3_init
     };
@@ -396,19 +411,37 @@ unsafe extern "C" fn new_slot<K: DataClass>(
     )
 }
 
+/// CPython's `subtype_dealloc` (the `tp_dealloc` of every class made by a `class`
+/// statement), read by [`install`] from a class it makes.
+static SUBTYPE_DEALLOC: AtomicUsize = AtomicUsize::new(0);
+
 /// The `tp_dealloc` slot of the data classes (called directly for instances of the
 /// native classes, and by CPython's `subtype_dealloc` for Python subclasses, after it
 /// has cleared their own dict and slots).
+///
+/// The payload's release may run Python code (a reference dropped to zero), during
+/// which the collector must not see the object: it must be untracked. The native
+/// classes have no collector header ([`install`]); `subtype_dealloc` untracks an
+/// instance of a Python subclass first, and tracks it again before calling the base's
+/// deallocator only when that base is a collected type, which the natives are not. So
+/// the object is untracked here, except when some other deallocator of a collected
+/// class called this one: then it is untracked now.
 unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     // The interpreter calls tp_dealloc with the GIL held, once, when the last reference
     // is gone. The slot is installed only after the layout was measured for `D`, and only
     // on classes whose instances hold a `D` there (written by `alloc` or by PyO3). It is
-    // disposed of exactly once, in place, then the memory goes back through the class's `tp_free`,
-    // and the reference every heap-type instance holds on its class is released, as
-    // PyO3's own slot does.
-    // SAFETY: as just said.
+    // disposed of exactly once, in place, then the memory goes back through the class's
+    // `tp_free`, and the reference every heap-type instance holds on its class is
+    // released, as PyO3's own slot does.
+    // SAFETY: as just said; `PyObject_GC_UnTrack` is called on collected objects only.
     unsafe {
-        ffi::PyObject_GC_UnTrack(obj.cast());
+        let tp = ffi::Py_TYPE(obj);
+        if (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
+            && (*tp).tp_dealloc.map_or(0, |f| f as usize)
+                != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
+        {
+            ffi::PyObject_GC_UnTrack(obj.cast());
+        }
         if let Some(offset) = offset_of::<D>() {
             let data = obj.cast::<u8>().add(offset).cast::<D>();
             let py = Python::assume_attached();
@@ -417,7 +450,7 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
         }
         let tp = ffi::Py_TYPE(obj);
-        (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+        (*tp).tp_free.unwrap_or(ffi::PyObject_Free)(obj.cast());
         ffi::Py_DECREF(tp.cast());
     }
 }
