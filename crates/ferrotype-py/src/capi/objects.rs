@@ -92,6 +92,14 @@ fn offset_of<D: Payload>() -> Option<usize> {
     }
 }
 
+/// Where a payload of type `D` lies in an instance: right after the object header, at
+/// the payload's alignment. [`measure`] accepts a layout only if the payload is there,
+/// so the slots, installed only after it did, use this constant.
+const fn payload_offset<D>() -> usize {
+    let (header, align) = (size_of::<ffi::PyObject>(), align_of::<D>());
+    header.div_ceil(align) * align
+}
+
 /// Measures where the payload lies in `probe` (an instance PyO3 made of one of
 /// `natives`, holding `payload`) and checks that every class in `natives`, and the
 /// payload's own class, is a collected type laid out as a `PyObject` header followed by
@@ -118,7 +126,7 @@ pub fn measure<D: Payload>(
                 (*tp).tp_basicsize == size && (*tp).tp_itemsize == 0
             })
     };
-    let fits = offset >= size_of::<ffi::PyObject>() && offset % align_of::<D>() == 0;
+    let fits = offset == payload_offset::<D>();
     // The deallocation slot untracks the object from the collector first: every class
     // must be a collected (GC) type.
     // SAFETY: reading the flags of live, initialised type objects.
@@ -289,11 +297,8 @@ pub unsafe fn alloc_with<'py, D: Payload>(
     place: impl FnOnce(*mut D),
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let Some(offset) = offset_of::<D>() else {
-        return Err(PyRuntimeError::new_err(
-            "ferrotype: instance slots are not installed",
-        ));
-    };
+    // The caller's contract: the class has the slots, installed after `measure`.
+    let offset = payload_offset::<D>();
     let tp = cls.as_type_ptr();
     // (Like ctypes, and unlike `object.__new__`, this does not refuse classes with
     // abstract methods.) Zeroing is part of `tp_alloc`'s contract.
@@ -442,13 +447,11 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
         {
             ffi::PyObject_GC_UnTrack(obj.cast());
         }
-        if let Some(offset) = offset_of::<D>() {
-            let data = obj.cast::<u8>().add(offset).cast::<D>();
-            let py = Python::assume_attached();
-            // A panic must not unwind into the interpreter; releasing references does
-            // not panic, but a leak is the safe outcome if it ever did.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
-        }
+        let data = obj.cast::<u8>().add(payload_offset::<D>()).cast::<D>();
+        let py = Python::assume_attached();
+        // A panic must not unwind into the interpreter; releasing references does not
+        // panic, but a leak is the safe outcome if it ever did.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
         let tp = ffi::Py_TYPE(obj);
         (*tp).tp_free.unwrap_or(ffi::PyObject_Free)(obj.cast());
         ffi::Py_DECREF(tp.cast());

@@ -537,11 +537,10 @@ impl capi::objects::Payload for CData {
             if let Some(b) = std::ptr::read(std::ptr::addr_of!((*this).base)) {
                 drop(b.into_bound(py));
             }
-            if let Some(o) = (*this).objects.take_last() {
-                drop(o.into_bound(py));
-            }
-            if let Some(p) = (*this).pin.take_last() {
-                drop(p.into_bound(py));
+            let (objects, pin) = ((*this).objects.take_last(), (*this).pin.take_last());
+            if objects.is_some() || pin.is_some() {
+                drop(objects.map(|o| o.into_bound(py)));
+                drop(pin.map(|p| p.into_bound(py)));
             }
             drop(std::ptr::read(std::ptr::addr_of!((*this).info)).into_bound(py));
         }

@@ -24,8 +24,9 @@ static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
     PyOnceLock::new(),
 ];
 
-/// The address of each native class, in the order of [`slot`] (0 until registered),
-/// for the quick check of [`instantiate_view`].
+/// The address of the native class of each data kind, indexed by `Kind as usize` (0
+/// until registered, and for function pointers), for the quick check of
+/// [`instantiate_view`].
 static NATIVE_ADDRS: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
 
 #[inline(always)]
@@ -43,7 +44,9 @@ fn slot(kind: Kind) -> usize {
 /// Registers `cls` as the native class of `kind` (once, at module start-up).
 pub fn register(kind: Kind, cls: Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
-    NATIVE_ADDRS[slot(kind)].store(cls.as_ptr() as usize, Ordering::Relaxed);
+    if kind != Kind::FuncPtr {
+        NATIVE_ADDRS[kind as usize].store(cls.as_ptr() as usize, Ordering::Relaxed);
+    }
     NATIVES[slot(kind)]
         .set(py, cls.unbind())
         .map_err(|_| PyRuntimeError::new_err("ferrotype: a native class registered twice"))
@@ -107,7 +110,7 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
 /// An instance of `cls` viewing `size` bytes at `ptr` kept valid by `base` (what
 /// [`instantiate`] of [`CData::new_view`] makes), read-only when `readonly`. The view
 /// is written straight into the new object (see [`CData::place_view`]).
-#[inline]
+#[inline(always)]
 pub fn instantiate_view<'py>(
     cls: &Bound<'py, PyType>,
     info: Bound<'py, StgInfo>,
@@ -117,22 +120,11 @@ pub fn instantiate_view<'py>(
     index: usize,
     readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
-    let kind = info.get().kind();
-    if kind == Kind::FuncPtr {
-        let view = CData::new_view(info.unbind(), ptr, size, base, index).read_only(readonly);
-        return instantiate(cls, view);
-    }
-    let quick = NATIVE_ADDRS[slot(kind)].load(Ordering::Relaxed);
-    if quick == 0 || !capi::objects::derives_quickly(cls, quick) {
-        let native = native(py, kind)?;
-        if !capi::objects::is_subtype(cls, native) {
-            return Err(PyTypeError::new_err(format!(
-                "{} is not a {} type",
-                cls.name()?,
-                native.name()?
-            )));
-        }
+    // The usual case: a class made from the native class of its kind (function
+    // pointers, whose native is not recorded here, take the other path).
+    let native = NATIVE_ADDRS[info.get().kind() as usize].load(Ordering::Relaxed);
+    if native == 0 || !capi::objects::derives_quickly(cls, native) {
+        return instantiate_view_checked(cls, info, ptr, size, base, index, readonly);
     }
     let info = info.unbind();
     // SAFETY: `cls` is a subtype of the native class of a data kind (checked above),
@@ -143,4 +135,21 @@ pub fn instantiate_view<'py>(
             CData::place_view(this, info, ptr, size, base, index, readonly)
         })
     }
+}
+
+/// [`instantiate_view`] for function pointer classes and classes not found on the
+/// first links of their `tp_base` chain: the class checked by its MRO.
+#[cold]
+#[inline(never)]
+fn instantiate_view_checked<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    size: usize,
+    base: Option<Py<PyAny>>,
+    index: usize,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = CData::new_view(info.unbind(), ptr, size, base, index).read_only(readonly);
+    instantiate(cls, view)
 }

@@ -494,6 +494,33 @@ impl IntSubscript for Pointer {
     }
 }
 
+/// ctypes' error for `.contents` of a NULL pointer.
+#[cold]
+#[inline(never)]
+fn null_access() -> PyErr {
+    PyValueError::new_err("NULL pointer access")
+}
+
+/// `.contents` of a pointer whose target type grew, or in strict mode: the checks of
+/// the object the pointer keeps alive, then the view.
+#[cold]
+#[inline(never)]
+fn checked_contents(slf: &Bound<'_, Pointer>, t: Target<'_>, addr: usize) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let cd = slf.as_super().get();
+    if t.grown() {
+        check_grown(py, cd, &t, addr)?;
+    }
+    if strict::enabled() {
+        provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+    }
+    let Target { cls, info, .. } = t;
+    let size = info.get().size;
+    let base = Some(slf.clone().into_any().unbind());
+    let cls = cls.cast::<PyType>()?;
+    Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
+}
+
 /// The `contents` attribute of pointer instances, a getset descriptor on `_Pointer`
 /// entered without PyO3's getter wrapper (installed by `lib.rs` with
 /// `capi::slots::install_getset`): the object the pointer points to, read-write.
@@ -508,14 +535,11 @@ impl GetSet for Contents {
         let cd = slf.as_super().get();
         let addr = address(cd);
         if addr == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
+            return Err(null_access());
         }
         let t = target(py, cd.info())?;
-        if t.grown() {
-            check_grown(py, cd, &t, addr)?;
-        }
-        if strict::enabled() {
-            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+        if t.grown() || strict::enabled() {
+            return checked_contents(slf, t, addr);
         }
         let Target { cls, info, .. } = t;
         let size = info.get().size;
