@@ -45,6 +45,8 @@ SOURCE = textwrap.dedent(
     double int_to_double(int a) { return a / 4.0; }
     float int_to_float(long a) { return (float)a / 8.0f; }
     int double_to_int(double a, int b) { return (int)a + b; }
+    int d2i(double a, double b) { return (int)(a * b); }
+    float d2f(double a) { return (float)(a / 3.0); }
     double mixed(int a, double b, const char *s, long c, float d, void *p)
     { return a + b + (s ? s[0] : 0) + c + d + (p ? 1000 : 0); }
     static int counter;
@@ -104,6 +106,8 @@ SIGNATURES = [
     ("int_to_double", ["c_int"], "c_double"),
     ("int_to_float", ["c_long"], "c_float"),
     ("double_to_int", ["c_double", "c_int"], "c_int"),
+    ("d2i", ["c_double", "c_double"], "c_int"),
+    ("d2f", ["c_double"], "c_float"),
 ]
 
 INTS = [

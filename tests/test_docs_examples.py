@@ -1,7 +1,8 @@
 """The documentation's Python examples run: every ```python block of each page under docs/,
 in order, in one fresh interpreter per page (install() and strict mode change the process).
 
-A block preceded by the line ``<!-- no-test -->`` is shown only (none is, so far). The
+A block preceded by the line ``<!-- no-test -->`` is shown only (cdef.md's include()
+example, which needs zlib's header; tests/test_include.py runs the same). The
 blocks assert their own results, so a page whose example stops matching ferrotype's
 behaviour fails here.
 """

@@ -50,6 +50,12 @@ EXTRAS = {
         "check_layout",
         "CCompilerError",
         "LayoutMismatch",
+        # binding from C declarations
+        "cdef",
+        "include",
+        "CDefError",
+        "CDefNamespace",
+        "Refusal",
     },
     "_ctypes": {
         # The metaclasses are Python classes defined here (ctypes' are C types that

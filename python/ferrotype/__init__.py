@@ -518,3 +518,8 @@ __ferrotype_version__: str = _native.PACKAGE_VERSION
 # pahole-style table and a byte map; check_layout holds a type against the C compiler.
 from ._inspect import layout  # noqa: E402
 from ._inspect_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402
+
+# isort: split
+# Binding from C declarations (ferrotype only): a namespace of ordinary ferrotype types,
+# functions and constants from C text (see _cdef.py and docs/cdef.md).
+from ._cdef import CDefError, CDefNamespace, Refusal, cdef, include  # noqa: E402

@@ -3,7 +3,8 @@
 Use it as ``import ferrotype as ctypes``. The names are those of the running
 interpreter's ``ctypes``, plus ferrotype's own: ``strict``, ``is_strict``,
 ``StrictMode``, ``install``, ``debug_callbacks``, ``c_float16``, ``layout``,
-``check_layout``, ``CCompilerError`` and ``LayoutMismatch``.
+``check_layout``, ``CCompilerError``, ``LayoutMismatch``, ``cdef``, ``CDefNamespace``,
+``Refusal``, ``CDefError`` and ``include``.
 """
 
 import sys
@@ -13,6 +14,11 @@ from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, overload, ty
 from _typeshed import StrPath
 from typing_extensions import deprecated
 
+from ._cdef import CDefError as CDefError
+from ._cdef import CDefNamespace as CDefNamespace
+from ._cdef import Refusal as Refusal
+from ._cdef import cdef as cdef
+from ._cdef import include as include
 from ._ctypes import (
     DEFAULT_MODE as DEFAULT_MODE,
 )

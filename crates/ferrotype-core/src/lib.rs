@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod cdecl;
 pub mod closure;
 pub mod errno;
 pub mod error;
@@ -47,5 +48,7 @@ pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};
 pub use library::Library;
 pub use memory::{OwnedBuf, Scalar};
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+pub use regcall::{call_doubles, call_ints};
 pub use regcall::{RegArg, RegResult, RegisterCall, RegisterShape, Registers, ScalarShape};
 pub use typecode::TypeCode;

@@ -338,6 +338,36 @@ impl RegisterCall {
         }
     }
 
+    /// Whether every argument is an integer (or pointer) in the integer registers, in
+    /// order, with a scalar result or none: the plans [`call_ints`] calls.
+    pub fn ints_only(&self) -> bool {
+        SHORT_CALLS
+            && self.nstack == 0
+            && matches!(self.ret, RegReturn::Int | RegReturn::Float)
+            && self
+                .args
+                .iter()
+                .enumerate()
+                .all(|(i, a)| matches!(a, RegArg::Int { index, .. } if usize::from(*index) == i))
+    }
+
+    /// Whether every argument is a `double` in the vector registers, in order, with a
+    /// scalar result or none: the plans [`call_doubles`] calls.
+    pub fn doubles_only(&self) -> bool {
+        SHORT_CALLS
+            && self.nstack == 0
+            && matches!(self.ret, RegReturn::Int | RegReturn::Float)
+            && self.args.iter().enumerate().all(|(i, a)| {
+                matches!(a, RegArg::Float { index, double: true }
+                    if usize::from(*index) == INT_REGS + i)
+            })
+    }
+
+    /// Whether the result comes back in the first vector register (`float`/`double`).
+    pub fn float_result(&self) -> bool {
+        matches!(self.ret, RegReturn::Float)
+    }
+
     /// The [`RegisterShape`] of a plan that passes every argument in registers and takes
     /// its result, if any, from registers (not from memory); `None` otherwise.
     #[inline]
@@ -356,7 +386,8 @@ impl RegisterCall {
     }
 
     /// Writes the result's bytes to `out` as they would lie in memory: a scalar's
-    /// register in native order (8 bytes), or an aggregate's eightbytes (its size).
+    /// register in native order (8 bytes), or an aggregate's eightbytes (its size; the
+    /// bytes after it are zero).
     pub fn write_result(&self, r: &RegResult, out: &mut [u8; 16]) {
         write_result_of(self.ret, r, out);
     }
@@ -389,7 +420,10 @@ fn write_result_of(ret: RegReturn, r: &RegResult, out: &mut [u8; 16]) {
                 };
                 bytes[k * 8..k * 8 + 8].copy_from_slice(&v.to_ne_bytes());
             }
-            out[..usize::from(size)].copy_from_slice(&bytes[..usize::from(size)]);
+            // The first `size` bytes, the rest zero: one masked 16-byte store (no
+            // `memcpy` call for a length known only at run time).
+            let mask = u128::MAX >> (128 - 8 * u32::from(size.clamp(1, 16)));
+            *out = (u128::from_le_bytes(bytes) & mask).to_le_bytes();
         }
         RegReturn::Memory => {}
         _ => out[..8].copy_from_slice(&scalar_of(ret, r).to_ne_bytes()),
@@ -725,6 +759,73 @@ impl ScalarShape {
             r.int[0]
         }
     }
+}
+
+/// Calls `fun` with integer arguments only, straight from registers (no image): `a`
+/// into the six integer argument registers, `%al` zero; returns rax and the low 64 bits
+/// of xmm0 (for a `float`/`double` result).
+///
+/// # Safety
+/// `fun` must be a function following the C calling convention whose arguments are at
+/// most six integers or pointers (the unused registers are ignored by it) holding the
+/// values in `a`, as for [`RegisterCall::call`].
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline(always)]
+pub unsafe fn call_ints(fun: *const c_void, a: [u64; INT_REGS]) -> (u64, u64) {
+    let rax: u64;
+    let xmm0: f64;
+    // SAFETY: `fun` follows the C calling convention (caller's contract), and
+    // `clobber_abi("C")` tells the compiler every caller-saved register may change; the
+    // stack is aligned for a call at the start of an asm block without `nostack`.
+    unsafe {
+        core::arch::asm!(
+            "call {fun}",
+            fun = in(reg) fun,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("rcx") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            inout("rax") 0u64 => rax,
+            lateout("xmm0") xmm0,
+            clobber_abi("C"),
+        );
+    }
+    (rax, xmm0.to_bits())
+}
+
+/// Calls `fun` with `double` arguments only, straight from registers: `a` into the
+/// eight vector argument registers, `%al` = `n` (the number in use, for a variadic
+/// callee); returns rax and the low 64 bits of xmm0.
+///
+/// # Safety
+/// `fun` must be a function following the C calling convention whose arguments are at
+/// most eight `double`s holding the first `n` values of `a`, as for
+/// [`RegisterCall::call`].
+#[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+#[inline(always)]
+pub unsafe fn call_doubles(fun: *const c_void, a: [f64; FLOAT_REGS], n: u8) -> (u64, u64) {
+    let rax: u64;
+    let xmm0: f64;
+    // SAFETY: as in `call_ints`.
+    unsafe {
+        core::arch::asm!(
+            "call {fun}",
+            fun = in(reg) fun,
+            inout("rax") u64::from(n) => rax,
+            inout("xmm0") a[0] => xmm0,
+            in("xmm1") a[1],
+            in("xmm2") a[2],
+            in("xmm3") a[3],
+            in("xmm4") a[4],
+            in("xmm5") a[5],
+            in("xmm6") a[6],
+            in("xmm7") a[7],
+            clobber_abi("C"),
+        );
+    }
+    (rax, xmm0.to_bits())
 }
 
 /// The x86-64 System V call of a function with at most two arguments in vector

@@ -225,6 +225,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(api::dtype::dtype_spec, m)?)?;
     m.add_function(wrap_pyfunction!(api::layout::struct_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(api::cdef::cdef_parse, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::ndarray_facts, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::numpy_c_api, m)?)?;
     m.add_function(wrap_pyfunction!(api::numpy::as_array, m)?)?;

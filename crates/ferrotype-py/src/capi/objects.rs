@@ -188,9 +188,11 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
     }
     if SUBTYPE_DEALLOC.load(Ordering::Relaxed) == 0 {
         // A class made by a `class` statement has `subtype_dealloc`.
-        let probe = py
-            .get_type::<PyType>()
-            .call1(("_ferrotype_probe", PyTuple::empty(py), PyDict::new(py)))?;
+        let probe = py.get_type::<PyType>().call1((
+            "_ferrotype_probe",
+            PyTuple::empty(py),
+            PyDict::new(py),
+        ))?;
         // SAFETY: reading a slot of the live type object just made.
         let dealloc = unsafe { (*probe.cast::<PyType>()?.as_type_ptr()).tp_dealloc };
         SUBTYPE_DEALLOC.store(dealloc.map_or(0, |f| f as usize), Ordering::Relaxed);
@@ -338,6 +340,31 @@ pub fn derives_quickly(cls: &Bound<'_, PyType>, base: usize) -> bool {
     }
 }
 
+/// Whether `obj` is an instance of the native class `T` or of a subclass of it, as
+/// PyO3's cast decides (`PyObject_TypeCheck`), looking first along the first links of
+/// the `tp_base` chain of its type, where a class made from `T` has it; the MRO decides
+/// otherwise.
+#[inline(always)]
+pub fn is_instance_of_native<T: pyo3::PyTypeInfo>(obj: &Bound<'_, PyAny>) -> bool {
+    let base = T::type_object_raw(obj.py());
+    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
+    // base) or null; the type of a live object is a live type object.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj.as_ptr());
+        let mut t = tp;
+        for _ in 0..4 {
+            if t == base {
+                return true;
+            }
+            if t.is_null() {
+                break;
+            }
+            t = (*t).tp_base;
+        }
+        ffi::PyType_IsSubtype(tp, base) != 0
+    }
+}
+
 /// Whether `cls` is `base` or a subclass of it, by the MRO (the metaclass's
 /// `__subclasscheck__` is not consulted, as for `tp_new` itself).
 #[inline]
@@ -442,8 +469,7 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         if (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
-            && (*tp).tp_dealloc.map_or(0, |f| f as usize)
-                != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
+            && (*tp).tp_dealloc.map_or(0, |f| f as usize) != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
         {
             ffi::PyObject_GC_UnTrack(obj.cast());
         }

@@ -733,5 +733,10 @@ pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
 /// The `CData` of an instance, if it is a ferrotype instance.
 #[inline(always)]
 pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {
-    obj.cast::<CData>().ok()
+    if capi::objects::is_instance_of_native::<CData>(obj) {
+        // SAFETY: an instance of `CData` or of a subclass (just checked).
+        Some(unsafe { obj.cast_unchecked::<CData>() })
+    } else {
+        None
+    }
 }

@@ -27,9 +27,10 @@ use crate::model::registry::instantiate;
 use crate::types::pointer::address;
 use crate::types::thunk;
 
+use super::plan;
 use super::plan::{
-    fast_address, ArgConv, DirectRet, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
-    FUNCFLAG_USE_ERRNO,
+    fast_address, ArgConv, DirectKind, DirectRet, FastArg, FuncState, RegPlan, RetConv,
+    FUNCFLAG_PYTHONAPI, FUNCFLAG_USE_ERRNO,
 };
 
 /// The function object being called, as the engines see it.
@@ -289,6 +290,87 @@ pub fn call_function<'py>(
     finish(callee, st, result, args, None)
 }
 
+/// The word a `FastArg::Wide` argument passes for `arg`, if it is an exact `int` in
+/// range (see [`FastArg::Wide`]).
+#[inline(always)]
+fn wide_word(arg: &Bound<'_, PyAny>, shift: u32, lo: i64, hi: i64) -> Option<u64> {
+    if let Some(v) = exact_compact_i64(arg) {
+        return Some(v as u64);
+    }
+    exact_i64(arg)
+        .filter(|v| (lo..=hi).contains(v))
+        .map(|v| ((v << shift) >> shift) as u64)
+}
+
+/// The word a `FastArg::Int` argument passes for `arg`, if it is an exact `int` in range.
+#[inline(always)]
+fn narrow_word(arg: &Bound<'_, PyAny>, shift: u32, signed: bool, lo: i64, hi: i64) -> Option<u64> {
+    exact_i64(arg).filter(|v| (lo..=hi).contains(v)).map(|v| {
+        if signed {
+            ((v << shift) >> shift) as u64
+        } else {
+            ((v as u64) << shift) >> shift
+        }
+    })
+}
+
+/// The word a `FastArg::Pointer` argument `i` passes for `arg`: `None` (NULL) or an
+/// instance of exactly the declared pointer type (its address).
+#[inline(always)]
+fn pointer_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>) -> Option<u64> {
+    let ArgConv::Pointer { cls, .. } = st.converters.get(i)? else {
+        return None;
+    };
+    if arg.is_none() {
+        return Some(0);
+    }
+    if arg.is_exact_instance(cls.bind(arg.py())) {
+        // SAFETY: the class of a `Struct`/`Pointer` converter has the native base in
+        // its MRO (`native_from_param_kind`), so its instances are `CData`s.
+        let cd = unsafe { arg.cast_unchecked::<CData>() };
+        return Some(address(cd.get()) as u64);
+    }
+    None
+}
+
+/// The word an integer-register argument (`Int`, `Wide`, `Address`, `Pointer`) of
+/// argument `i` passes for `arg`, if it is one of the common values its [`FastArg`]
+/// takes; `None` when it needs the converter (or for the other kinds). Pure.
+#[inline(always)]
+fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) -> Option<u64> {
+    match *fast {
+        FastArg::Wide { shift, lo, hi, .. } => wide_word(arg, shift, lo, hi),
+        FastArg::Int {
+            shift,
+            signed,
+            lo,
+            hi,
+            ..
+        } => narrow_word(arg, shift, signed, lo, hi),
+        FastArg::Address { void, .. } => fast_address(arg, void),
+        FastArg::Pointer { .. } => pointer_word(st, i, arg),
+        _ => None,
+    }
+}
+
+/// The integer-register words of `N` arguments (`N` a constant, so that the loop
+/// unrolls and the words stay in registers), the rest zero; `None` as soon as one needs
+/// its converter.
+#[inline(always)]
+fn int_words<const N: usize>(
+    st: &FuncState,
+    args: &[Bound<'_, PyAny>],
+    fast: &[FastArg],
+) -> Option<[u64; 6]> {
+    let (args, fast): (&[Bound<'_, PyAny>; N], &[FastArg; N]) =
+        (args.try_into().ok()?, fast.try_into().ok()?);
+    let mut a = [0u64; 6];
+    for i in 0..N.min(6) {
+        a[i] = int_word(st, i, &args[i], &fast[i])?;
+    }
+    Some(a)
+}
+
 /// The inline conversion of argument `i` into its register or stack word, if `arg` is
 /// one of the common values its [`FastArg`] takes. False (having written nothing that
 /// matters: the converter overwrites the word) when it needs the converter. Pure: no
@@ -302,44 +384,25 @@ fn inline_arg(
     arg: &Bound<'_, PyAny>,
     fast: &FastArg,
 ) -> bool {
-    match *fast {
+    let (index, word) = match *fast {
+        FastArg::Wide {
+            index,
+            shift,
+            lo,
+            hi,
+        } => (index, wide_word(arg, shift, lo, hi)),
         FastArg::Int {
             index,
             shift,
             signed,
             lo,
             hi,
-        } => {
-            if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
-                regs.set(
-                    index,
-                    if signed {
-                        ((v << shift) >> shift) as u64
-                    } else {
-                        ((v as u64) << shift) >> shift
-                    },
-                );
-                return true;
-            }
-        }
-        FastArg::Wide {
-            index,
-            shift,
-            lo,
-            hi,
-        } => {
-            if let Some(v) = exact_compact_i64(arg) {
-                regs.set(index, v as u64);
-                return true;
-            }
-            if let Some(v) = exact_i64(arg).filter(|v| (lo..=hi).contains(v)) {
-                regs.set(index, ((v << shift) >> shift) as u64);
-                return true;
-            }
-        }
+        } => (index, narrow_word(arg, shift, signed, lo, hi)),
+        FastArg::Address { index, void } => (index, fast_address(arg, void)),
+        FastArg::Pointer { index } => (index, pointer_word(st, i, arg)),
         FastArg::Struct => {
             if let ArgConv::Struct { cls, .. } = &st.converters[i] {
-                let cd = if arg.get_type().is(cls) {
+                let cd = if arg.is_exact_instance(cls.bind(arg.py())) {
                     // SAFETY: the class of a `Struct`/`Pointer` converter has the
                     // native base in its MRO (`native_from_param_kind`), so its
                     // instances are `CData`s.
@@ -354,45 +417,27 @@ fn inline_arg(
                     return true;
                 }
             }
+            return false;
         }
-        FastArg::Address { index, void } => {
-            if let Some(a) = fast_address(arg, void) {
-                regs.set(index, a);
-                return true;
-            }
-        }
-        FastArg::Pointer { index } => {
-            if let ArgConv::Pointer { cls, .. } = &st.converters[i] {
-                if arg.is_none() {
-                    regs.set(index, 0);
-                    return true;
+        FastArg::Float { index, double } => (
+            index,
+            exact_f64(arg).map(|v| {
+                if double {
+                    v.to_bits()
+                } else {
+                    u64::from((v as f32).to_bits())
                 }
-                if arg.get_type().is(cls) {
-                    // SAFETY: the class of a `Struct`/`Pointer` converter has the
-                    // native base in its MRO (`native_from_param_kind`), so its
-                    // instances are `CData`s.
-                    let cd = unsafe { arg.cast_unchecked::<CData>() };
-                    regs.set(index, address(cd.get()) as u64);
-                    return true;
-                }
-            }
+            }),
+        ),
+        FastArg::General => return false,
+    };
+    match word {
+        Some(w) => {
+            regs.set(index, w);
+            true
         }
-        FastArg::Float { index, double } => {
-            if let Some(v) = exact_f64(arg) {
-                regs.set(
-                    index,
-                    if double {
-                        v.to_bits()
-                    } else {
-                        u64::from((v as f32).to_bits())
-                    },
-                );
-                return true;
-            }
-        }
-        FastArg::General => {}
+        None => false,
     }
-    false
 }
 
 /// The direct path, tried first for every call without keywords of a function whose
@@ -427,6 +472,75 @@ pub unsafe fn call_direct(
     if plan.fast.len() != args.len() {
         return None;
     }
+    #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+    match direct.kind {
+        DirectKind::Ints => {
+            let f = &plan.fast;
+            let a = match args.len() {
+                0 => [0; 6],
+                1 => int_words::<1>(st, args, f)?,
+                2 => int_words::<2>(st, args, f)?,
+                3 => int_words::<3>(st, args, f)?,
+                4 => int_words::<4>(st, args, f)?,
+                5 => int_words::<5>(st, args, f)?,
+                6 => int_words::<6>(st, args, f)?,
+                _ => return None,
+            };
+            // The plan was made from the declared signature: integers and addresses in
+            // the integer registers in order, which the inline conversions just
+            // satisfied; the addresses point into the arguments, alive past the call.
+            let (rax, xmm0) = if direct.release_gil {
+                // SAFETY: so the call is the one the plan describes; a foreign call
+                // cannot unwind.
+                unsafe {
+                    capi::gil::released_no_unwind(py, move || {
+                        ferrotype_core::call_ints(fun as *const c_void, a)
+                    })
+                }
+            } else {
+                // SAFETY: as above.
+                unsafe { ferrotype_core::call_ints(fun as *const c_void, a) }
+            };
+            return direct_result(py, direct.ret, if direct.float_ret { xmm0 } else { rax });
+        }
+        DirectKind::Doubles => {
+            let mut a = [0f64; ferrotype_core::regcall::FLOAT_REGS];
+            for (arg, slot) in args.iter().zip(a.iter_mut()) {
+                *slot = exact_f64(arg)?;
+            }
+            let n = args.len() as u8;
+            // The plan: `double`s in the vector registers in order, just converted.
+            let (rax, xmm0) = if direct.release_gil {
+                // SAFETY: so the call is the one the plan describes; a foreign call
+                // cannot unwind.
+                unsafe {
+                    capi::gil::released_no_unwind(py, move || {
+                        ferrotype_core::call_doubles(fun as *const c_void, a, n)
+                    })
+                }
+            } else {
+                // SAFETY: as above.
+                unsafe { ferrotype_core::call_doubles(fun as *const c_void, a, n) }
+            };
+            return direct_result(py, direct.ret, if direct.float_ret { xmm0 } else { rax });
+        }
+        DirectKind::Image => {}
+    }
+    direct_image(py, st, direct, plan, fun, args)
+}
+
+/// The direct path through the register image (any shape other than integers only or
+/// `double`s only), out of line so that those keep a small frame. As
+/// [`call_direct`], whose contract holds.
+#[inline(never)]
+fn direct_image(
+    py: Python<'_>,
+    st: &FuncState,
+    direct: &plan::Direct,
+    plan: &RegPlan,
+    fun: usize,
+    args: &[Bound<'_, PyAny>],
+) -> Option<Option<Py<PyAny>>> {
     let mut image = std::mem::MaybeUninit::uninit();
     let regs = direct.call.init(&mut image);
     let rc = &plan.call;
@@ -459,6 +573,23 @@ pub unsafe fn call_direct(
     let Some(code) = code else {
         return Some(Some(py.None()));
     };
+    scalar_result(py, code, bits)
+}
+
+/// The Python value of a direct call's scalar result (`Void` or `Value`; the
+/// `Instance` results take `direct_instance`).
+#[inline(always)]
+fn direct_result(py: Python<'_>, ret: DirectRet, bits: u64) -> Option<Option<Py<PyAny>>> {
+    match ret {
+        DirectRet::Value(code) => scalar_result(py, code, bits),
+        _ => Some(Some(py.None())),
+    }
+}
+
+/// The Python value of a result of type `code` from its register's bits; `Some(None)`
+/// when making it raised (the error restored).
+#[inline(always)]
+fn scalar_result(py: Python<'_>, code: TypeCode, bits: u64) -> Option<Option<Py<PyAny>>> {
     if let Some(r) = register_result(py, bits, code) {
         return Some(Some(r));
     }
@@ -489,7 +620,8 @@ fn direct_instance(
         PyValueError::new_err("internal: no result type").restore(py);
         return None;
     };
-    let (cls, info) = (cls.clone_ref(py), info.clone_ref(py));
+    // (`Bound`s: released at once when dropped, never through PyO3's deferred pool.)
+    let (cls, info) = (cls.bind(py).clone(), info.bind(py).clone());
     // As in `call_direct`.
     let run = move || {
         // SAFETY: the call the plan describes, with valid arguments (`call_direct`).
@@ -503,12 +635,18 @@ fn direct_instance(
     let made = (|| {
         let mut bytes = [0u8; 16];
         call.write_result(&out, &mut bytes);
-        let info = info.bind(py);
-        let cd = CData::for_type(info)?;
+        let cd = CData::for_type(&info)?;
         let n = info.get().size.min(16).min(cd.size());
-        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`.
-        unsafe { memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n) };
-        Ok::<_, PyErr>(instantiate(cls.bind(py), cd)?.unbind())
+        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`. (The
+        // common sizes as constant-length copies: no `memcpy` call.)
+        unsafe {
+            match n {
+                16 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 16),
+                8 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 8),
+                _ => memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n),
+            }
+        }
+        Ok::<_, PyErr>(instantiate(&cls, cd)?.unbind())
     })();
     match made {
         Ok(r) => Some(r),

@@ -349,6 +349,23 @@ pub struct Direct {
     pub ret: DirectRet,
     /// Release the GIL around the call.
     pub release_gil: bool,
+    /// The shortest way the arguments can take.
+    pub kind: DirectKind,
+    /// The result is in the first vector register (`float`/`double`).
+    pub float_ret: bool,
+}
+
+/// The argument shapes the direct path calls straight from registers, with no image.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DirectKind {
+    /// Every argument an integer or an address, in the integer registers in order
+    /// (`ferrotype_core::call_ints`).
+    Ints,
+    /// Every argument a `double`, in the vector registers in order
+    /// (`ferrotype_core::call_doubles`).
+    Doubles,
+    /// Any other: through the register image.
+    Image,
 }
 
 /// The result of a direct call (see [`RetConv`]).
@@ -538,16 +555,44 @@ impl FuncState {
         {
             return Ok(());
         }
-        if let Some(call) = self
+        let Some(plan) = self
             .reg
             .as_ref()
             .filter(|p| p.fast.iter().all(|f| !matches!(f, FastArg::General)))
-            .and_then(|p| p.call.shape())
-        {
+        else {
+            return Ok(());
+        };
+        if let Some(call) = plan.call.shape() {
+            let scalar = !matches!(ret, DirectRet::Instance);
+            let kind = if scalar
+                && plan.call.ints_only()
+                && plan.fast.iter().all(|f| {
+                    matches!(
+                        f,
+                        FastArg::Int { .. }
+                            | FastArg::Wide { .. }
+                            | FastArg::Address { .. }
+                            | FastArg::Pointer { .. }
+                    )
+                }) {
+                DirectKind::Ints
+            } else if scalar
+                && plan.call.doubles_only()
+                && plan
+                    .fast
+                    .iter()
+                    .all(|f| matches!(f, FastArg::Float { double: true, .. }))
+            {
+                DirectKind::Doubles
+            } else {
+                DirectKind::Image
+            };
             self.direct = Some(Direct {
                 call,
                 ret,
                 release_gil: self.release_gil,
+                kind,
+                float_ret: plan.call.float_result(),
             });
         }
         Ok(())

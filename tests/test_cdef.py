@@ -1,0 +1,155 @@
+"""ferrotype.cdef: C declarations to ordinary ferrotype types, checked against the C
+compiler, and functions of a C fixture library called through them."""
+
+from __future__ import annotations
+
+import pathlib
+
+import ferrotype
+import pytest
+from ccoracle import find_cc
+from conftest import build_shared_library
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+HERE = pathlib.Path(__file__).resolve().parent / "fixtures" / "cdef"
+HEADER = (HERE / "cdeflib.h").read_text()
+needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler")
+
+
+@pytest.fixture(scope="module")
+def ns():
+    lib = build_shared_library([HERE / "cdeflib.c"], "ftcdef", depends=[HERE / "cdeflib.h"])
+    return ferrotype.cdef(HEADER, str(lib))
+
+
+def test_constants_and_types(ns):
+    assert (ns.CDL_VERSION, ns.CDL_MAX, ns.CDL_SCALE) == (b"1.2", 16, 2.5)
+    assert (ns.CDL_NONE, ns.CDL_POINT, ns.CDL_RECT) == (0, 3, 4)
+    assert ns.enum_cdl_kind is ferrotype.c_uint
+    assert ns.cdl_point is ns.struct_cdl_point
+    assert issubclass(ns.cdl_shape, ferrotype.Structure)
+    assert ns.__refused__ == []
+    s = ns.cdl_shape(kind=ns.CDL_POINT)
+    s.origin.x = 6  # through the anonymous union
+    s.visible, s.layer = 1, 99
+    assert (s.origin.x, s.visible, s.layer) == (6, 1, 99)
+
+
+@needs_cc
+@pytest.mark.parametrize("name", ["cdl_point", "cdl_shape"])
+def test_layouts_match_the_compiler(ns, name):
+    ferrotype.check_layout(getattr(ns, name), name, source=HEADER, raises=True)
+
+
+def test_interchangeable_with_hand_written(ns):
+    class Point(ferrotype.Structure):
+        _fields_ = [("x", ferrotype.c_int), ("y", ferrotype.c_int)]
+
+    p = ns.cdl_point(3, 5)
+    q = Point.from_buffer_copy(bytes(p))
+    assert (q.x, q.y) == (3, 5)
+    assert ns.cdl_shape.tag.size == 4
+
+
+def test_calls_through_declarations(ns):
+    s = ns.cdl_shape(kind=ns.CDL_POINT)
+    s.origin.x, s.origin.y = 6, 7
+    assert ns.cdl_area(ferrotype.byref(s)) == 42
+    t = ns.cdl_shape(kind=ns.CDL_NONE, next=ferrotype.pointer(s))
+    seen = []
+
+    @ns.cdl_visit
+    def visit(shape, ctx):
+        seen.append(shape.contents.kind)
+        return 1
+
+    assert ns.cdl_walk(ferrotype.byref(t), visit, None) == 2
+    assert seen == [ns.CDL_NONE, ns.CDL_POINT]
+    assert ns.cdl_sum.variadic
+    assert ns.cdl_sum(3, 1, 2, 3) == 6
+    m = ns.cdl_mid(ns.cdl_point(0, 10), ns.cdl_point(4, 20))
+    assert (m.x, m.y) == (2, 15)
+    assert ns.cdl_counter.value == 41
+    assert ns.cdl_name.value == b"cdeflib"
+
+
+def test_refusals_are_listed_and_the_rest_binds():
+    ns = ferrotype.cdef(
+        "__int128 wide;\n"
+        "struct __attribute__((packed)) p { char c; int i; };\n"
+        "#define MACRO(x) (x)\n"
+        "long double ld(long double);\n"
+        "typedef struct ok { int a; } ok;\n"
+    )
+    refused = {r.name: r for r in ns.__refused__}
+    assert set(refused) == {"wide", "p", "MACRO", "ld"}
+    assert all(r.reason.startswith("cannot represent") for r in refused.values())
+    assert refused["p"].line == 2
+    assert ferrotype.sizeof(ns.ok) == 4
+    assert ns.__found__ >= 5
+
+
+def test_missing_symbol_is_refused():
+    ns = ferrotype.cdef("int no_such_function_here(int);", ferrotype.CDLL(None))
+    assert [r.name for r in ns.__refused__] == ["no_such_function_here"]
+    assert "not found" in ns.__refused__[0].reason
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "column"),
+    [("int a;\nstruct s { int x };", 2, 18), ("typedef int t;\n\n  t t t;", 3, 7)],
+)
+def test_syntax_error_names_line_and_column(source, line, column):
+    with pytest.raises(ferrotype.CDefError) as e:
+        ferrotype.cdef(source)
+    assert (e.value.lineno, e.value.offset) == (line, column)
+    assert str(e.value).startswith(f"line {line}, column {column}: syntax error")
+    assert isinstance(e.value, SyntaxError)
+
+
+SCALARS = [
+    "char",
+    "short",
+    "int",
+    "long",
+    "long long",
+    "float",
+    "double",
+    "unsigned char",
+    "unsigned short",
+    "unsigned",
+    "void *",
+    "char *",
+    "_Bool",
+]
+INTS = ["char", "short", "int", "unsigned", "long", "unsigned char", "unsigned long long"]
+
+
+@st.composite
+def members(draw):
+    n = draw(st.integers(1, 6))
+    out = []
+    for i in range(n):
+        if draw(st.booleans()) and draw(st.booleans()):
+            t = draw(st.sampled_from(INTS))
+            width = {"char": 8, "unsigned char": 8, "short": 16}.get(t, 32)
+            if "long" in t:
+                width = 64
+            out.append(f"{t} m{i} : {draw(st.integers(1, width))};")
+        else:
+            t = draw(st.sampled_from(SCALARS))
+            dim = draw(st.sampled_from(["", "[3]", "[2][2]"]))
+            out.append(f"{t} m{i}{dim};")
+    return out
+
+
+@needs_cc
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(members(), st.booleans())
+def test_generated_layouts_match_the_compiler(body, union):
+    kind = "union" if union else "struct"
+    source = f"{kind} gen {{ {' '.join(body)} }};"
+    ns = ferrotype.cdef(source)
+    assert ns.__refused__ == []
+    ferrotype.check_layout(ns.gen, f"{kind} gen", source=source, raises=True)
