@@ -323,21 +323,13 @@ pub unsafe fn alloc_with<'py, D: Payload>(
     }
 }
 
-/// Whether `base` (a type's address) is `cls` or one of its first two bases along
-/// `tp_base`: the quick form of [`is_subtype`] for a class made from a native class, or
-/// from one made from it. False says nothing (the MRO may still have it).
+/// Whether `base` (a type's address) is the direct base of `cls` (its `tp_base`): the
+/// quick form of [`is_subtype`] for a class made from a native class. False says
+/// nothing (the MRO may still have it).
 #[inline(always)]
-pub fn derives_quickly(cls: &Bound<'_, PyType>, base: usize) -> bool {
-    let t = cls.as_type_ptr();
-    if t as usize == base {
-        return true;
-    }
-    // SAFETY: `tp_base` links of live type objects are live types (a class holds its
-    // base) or null; only their fields are read.
-    unsafe {
-        let b = (*t).tp_base;
-        !b.is_null() && (b as usize == base || (*b).tp_base as usize == base)
-    }
+pub fn derives_directly(cls: &Bound<'_, PyType>, base: usize) -> bool {
+    // SAFETY: reading a field of a live type object.
+    unsafe { (*cls.as_type_ptr()).tp_base as usize == base }
 }
 
 /// Whether `obj` is an instance of the native class `T` or of a subclass of it, as
@@ -468,8 +460,8 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     // SAFETY: as just said; `PyObject_GC_UnTrack` is called on collected objects only.
     unsafe {
         let tp = ffi::Py_TYPE(obj);
-        if (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
-            && (*tp).tp_dealloc.map_or(0, |f| f as usize) != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
+        if (*tp).tp_dealloc.map_or(0, |f| f as usize) != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
+            && (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
         {
             ffi::PyObject_GC_UnTrack(obj.cast());
         }

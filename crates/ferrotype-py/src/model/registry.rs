@@ -24,10 +24,13 @@ static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
     PyOnceLock::new(),
 ];
 
-/// The address of the native class of each data kind, indexed by `Kind as usize` (0
-/// until registered, and for function pointers), for the quick check of
-/// [`instantiate_view`].
-static NATIVE_ADDRS: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
+/// The address of the native class of each data kind, indexed by `Kind as usize`, for
+/// the quick check of [`instantiate_view`]; until registered, and for function pointers,
+/// [`NO_CLASS`], which no class has as its base.
+static NATIVE_ADDRS: [AtomicUsize; 6] = [const { AtomicUsize::new(NO_CLASS) }; 6];
+
+/// An address no object has (objects are aligned).
+const NO_CLASS: usize = 1;
 
 #[inline(always)]
 fn slot(kind: Kind) -> usize {
@@ -123,7 +126,7 @@ pub fn instantiate_view<'py>(
     // The usual case: a class made from the native class of its kind (function
     // pointers, whose native is not recorded here, take the other path).
     let native = NATIVE_ADDRS[info.get().kind() as usize].load(Ordering::Relaxed);
-    if native == 0 || !capi::objects::derives_quickly(cls, native) {
+    if !capi::objects::derives_directly(cls, native) {
         return instantiate_view_checked(cls, info, ptr, size, base, index, readonly);
     }
     let info = info.unbind();
