@@ -38,6 +38,7 @@ pub fn get_item_at<'py>(
         .map(|o| o.get())
         .is_some_and(|o| o.is_readonly() && o.info().kind() != Kind::Pointer);
     let base = Some(owner.clone().unbind());
+    e.seal();
     Ok(instantiate_view(cls, elem.clone(), ptr, e.size, base, index, readonly)?.unbind())
 }
 

@@ -162,7 +162,8 @@ impl CData {
 
     /// Writes the view [`CData::new_view`] would make (made read-only when `readonly`)
     /// into `this`, without building it first: only the fields that do not start empty
-    /// are written.
+    /// are written. Unlike `new_view`, it does not seal the type (`StgInfo::seal`): the
+    /// caller does, unless it knows the type final.
     ///
     /// # Safety
     /// `this` must be valid for writes of a `CData`, suitably aligned, and hold zero
@@ -181,7 +182,6 @@ impl CData {
         index: usize,
         readonly: bool,
     ) {
-        info.get().seal();
         // SAFETY: the caller's contract: each field is written once, in place, without
         // reading or dropping what was there (zero bytes, owning nothing).
         unsafe {

@@ -112,7 +112,8 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
 
 /// An instance of `cls` viewing `size` bytes at `ptr` kept valid by `base` (what
 /// [`instantiate`] of [`CData::new_view`] makes), read-only when `readonly`. The view
-/// is written straight into the new object (see [`CData::place_view`]).
+/// is written straight into the new object (see [`CData::place_view`]). The caller
+/// seals the type (`StgInfo::seal`) unless it knows it final.
 #[inline(always)]
 pub fn instantiate_view<'py>(
     cls: &Bound<'py, PyType>,

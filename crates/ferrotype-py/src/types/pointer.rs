@@ -126,6 +126,9 @@ struct Target<'py> {
     info: Bound<'py, StgInfo>,
     /// See `PointerTarget::vouched`.
     vouched: usize,
+    /// Whether the information was looked up again, not known final: an instance made
+    /// of it must seal it (`StgInfo::seal`).
+    open: bool,
 }
 
 impl Target<'_> {
@@ -154,12 +157,17 @@ fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     };
     let (cls, known, vouched) = copied.ok_or_else(missing)?;
     let k = known.get();
-    let info = if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
-        known
+    let (info, open) = if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
+        (known, false)
     } else {
-        info_of(&cls).ok_or_else(missing)?
+        (info_of(&cls).ok_or_else(missing)?, true)
     };
-    Ok(Target { cls, info, vouched })
+    Ok(Target {
+        cls,
+        info,
+        vouched,
+        open,
+    })
 }
 
 /// How far the memory at an address reaches, as far as the objects an instance keeps
@@ -515,6 +523,7 @@ fn checked_contents(slf: &Bound<'_, Pointer>, t: Target<'_>, addr: usize) -> PyR
         provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
     }
     let Target { cls, info, .. } = t;
+    info.get().seal();
     let size = info.get().size;
     let base = Some(slf.clone().into_any().unbind());
     let cls = cls.cast::<PyType>()?;
@@ -541,7 +550,12 @@ impl GetSet for Contents {
         if t.grown() || strict::enabled() {
             return checked_contents(slf, t, addr);
         }
-        let Target { cls, info, .. } = t;
+        let Target {
+            cls, info, open, ..
+        } = t;
+        if open {
+            info.get().seal();
+        }
         let size = info.get().size;
         let base = Some(slf.clone().into_any().unbind());
         let cls = cls.cast::<PyType>()?;
