@@ -58,13 +58,18 @@ Where the construction rows stand, and why (3.11, a full run; profiles with --ke
       (`PyType_GenericAlloc`, `PyObject_GC_Del`, the 160-byte buffer from mimalloc against
       pymalloc's), and ferrotype's own part (~70 instructions in `tp_new`, ~55 in
       `tp_dealloc`) is still above ctypes' (~40 and ~20).
-  p.contents  ~1.29. The getattr path to the getset costs both the same; the view is made
-      like any instance (the payload, ~130 bytes, built and moved into the object, the
-      target class checked against the native class), then freed through the payload's
-      release (~35) and the slot (~20), against ctypes' ~55 and ~20 in all. The next step
-      is a leaner payload: the rare fields (pin, index, resized buffers, read-only flag)
-      in one lazily made record, and the fields that start empty left as `tp_alloc`'s
-      zeroes instead of written.
+  p.contents  ~1.04. The view is written straight into the new object's zeroed memory
+      (the data pointer, size, base and type information; every field that starts empty
+      is left as `tp_alloc`'s zeroes), its class checked against its direct base by
+      address, and the data classes have no collector header, as ctypes' have none, so
+      `subtype_dealloc` no longer tracks the object again for the deallocator to untrack
+      (about 30 instructions saved on every instance). Left over ctypes (~40): a
+      reference to the type information held per instance (taken and released, ~5), the
+      target class kept alive across the allocation (a finaliser run by the collector
+      could retarget the pointer type, ~4), the checks ctypes does not make (strict mode,
+      a target grown since, a structure whose `_fields_` are still open, ~10), the six
+      registers a Rust slot saves (~14) and a larger instance (memset ~7, partly won
+      back in pymalloc's size class).
   Call rows. A call without keywords of a function with nothing around it (no
       `errcheck`, `paramflags`, `_check_retval_`, `use_errno`, `PyDLL`) whose arguments
       all pass in registers takes the direct path (types/funcptr/call.rs `call_direct`):

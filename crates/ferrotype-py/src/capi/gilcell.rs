@@ -111,6 +111,18 @@ impl GilSlot {
         unsafe { (*self.0.get()).take().map(|o| o.into_bound(py)) }
     }
 
+    /// The object, moved out of a slot that is never used again (its owner is being
+    /// freed), without emptying it.
+    ///
+    /// # Safety
+    /// The slot must not be read, written or dropped afterwards.
+    #[inline(always)]
+    pub unsafe fn take_last(&self) -> Option<pyo3::Py<pyo3::PyAny>> {
+        // SAFETY: the caller's contract: the value is read out exactly once and the
+        // slot is never used again, so no reference is duplicated.
+        unsafe { std::ptr::read(self.0.get()) }
+    }
+
     /// Replaces the object; the old one is released after the slot is updated. (As a
     /// `Bound`: released at once even where PyO3 does not count the thread as attached,
     /// see `gil::attach_callback`.)

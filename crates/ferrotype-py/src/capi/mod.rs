@@ -32,13 +32,25 @@
 //! 1. **Object layout of the data classes.** PyO3 lays out the frozen, `Send` class
 //!    `_CData` as a `PyObject` header followed by the `CData` value with no bookkeeping
 //!    fields, and its five subclasses (`_SimpleCData`, `Array`, `_Pointer`,
-//!    `Structure`, `Union`) add nothing; all six are collected (GC) types, so the raw
-//!    deallocation slot untracks an object before freeing it. *Verified at start-up*
-//!    by [`objects::measure`]: a probe instance made by PyO3 gives the payload's
-//!    offset, every class's `tp_basicsize` must equal offset + `size_of::<CData>()`,
-//!    with no items, and every class must have `Py_TPFLAGS_HAVE_GC`. *If it does not
-//!    hold,* importing `ferrotype._native` fails with `ImportError`: there is no slower
-//!    fallback path to keep untested.
+//!    `Structure`, `Union`) add nothing; PyO3 makes all six collected (GC) types.
+//!    *Verified at start-up* by [`objects::measure`]: a probe instance made by PyO3
+//!    gives the payload's offset, which must be right after the object header at the
+//!    payload's alignment (the slots use that constant), every class's `tp_basicsize`
+//!    must equal offset + `size_of::<CData>()`, with no items, and every class must
+//!    have `Py_TPFLAGS_HAVE_GC`. *If it does not hold,* importing `ferrotype._native`
+//!    fails with `ImportError`: there is no slower fallback path to keep untested.
+//!    [`objects::install`] then makes the five data natives (before any instance or
+//!    subclass exists) classes without the collector's header, as ctypes' are:
+//!    `Py_TPFLAGS_HAVE_GC` cleared and `tp_free` set to `PyObject_Free`. Every class
+//!    made from them by a `class` statement is still collected (CPython makes every
+//!    such class a GC type, gives it `PyObject_GC_Del` when its base frees with
+//!    `PyObject_Free`, and its `subtype_traverse` calls the inherited `tp_traverse`).
+//!    `subtype_dealloc` untracks an instance and tracks it again before calling the
+//!    base's deallocator only when that base is collected, so the raw deallocation
+//!    slot finds it untracked and releases the payload without the collector seeing
+//!    it; called by any other deallocator of a collected class, it untracks the object
+//!    itself. *Verified by tests:* `tests/test_gc_layout.py` (instances tracked as
+//!    ctypes' are, cycles through `_objects` collected, instances of every kind freed).
 //! 2. **Slots replaced after `PyType_Ready`.** Writing `tp_new`, `tp_dealloc`,
 //!    `tp_init`, `mp_subscript`, `tp_descr_get`, `tp_vectorcall_offset` and
 //!    `Py_TPFLAGS_HAVE_VECTORCALL` on a heap type that nothing derives from yet, then

@@ -20,7 +20,6 @@
 //! none of them. The layout assumptions are checked by [`measure`] at module start-up
 //! (see the soundness page in `capi/mod.rs`).
 
-use std::any::TypeId;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -43,6 +42,21 @@ pub trait Payload: PyClass + Send + Sync + Sized + 'static {
     /// `this` must point to a live, initialised value that is never used (nor dropped)
     /// again.
     unsafe fn dispose(this: *mut Self, py: Python<'_>);
+    /// Where [`measure`] records the payload's offset in an instance (a `static` of
+    /// the payload type's own).
+    fn layout() -> &'static PayloadLayout;
+}
+
+/// The measured offset of a payload type in an instance: 0 until [`measure`] found it
+/// (a payload never starts at 0, the object header is there).
+pub struct PayloadLayout(AtomicUsize);
+
+impl PayloadLayout {
+    /// A record with nothing measured yet.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> PayloadLayout {
+        PayloadLayout(AtomicUsize::new(0))
+    }
 }
 
 /// A native data class whose instances are made by this module's slots.
@@ -69,17 +83,21 @@ pub trait DataClass: PyClass + 'static {
     }
 }
 
-/// The payload type the layout was measured for, and the payload's offset in an
-/// instance.
-static LAYOUT: OnceLock<(TypeId, usize)> = OnceLock::new();
-
 /// The payload's offset, if the layout was measured for payload type `D`.
-#[inline]
+#[inline(always)]
 fn offset_of<D: Payload>() -> Option<usize> {
-    match LAYOUT.get() {
-        Some(&(id, offset)) if id == TypeId::of::<D>() => Some(offset),
-        _ => None,
+    match D::layout().0.load(Ordering::Relaxed) {
+        0 => None,
+        offset => Some(offset),
     }
+}
+
+/// Where a payload of type `D` lies in an instance: right after the object header, at
+/// the payload's alignment. [`measure`] accepts a layout only if the payload is there,
+/// so the slots, installed only after it did, use this constant.
+const fn payload_offset<D>() -> usize {
+    let (header, align) = (size_of::<ffi::PyObject>(), align_of::<D>());
+    header.div_ceil(align) * align
 }
 
 /// Measures where the payload lies in `probe` (an instance PyO3 made of one of
@@ -108,7 +126,7 @@ pub fn measure<D: Payload>(
                 (*tp).tp_basicsize == size && (*tp).tp_itemsize == 0
             })
     };
-    let fits = offset >= size_of::<ffi::PyObject>() && offset % align_of::<D>() == 0;
+    let fits = offset == payload_offset::<D>();
     // The deallocation slot untracks the object from the collector first: every class
     // must be a collected (GC) type.
     // SAFETY: reading the flags of live, initialised type objects.
@@ -117,7 +135,13 @@ pub fn measure<D: Payload>(
             .chain(natives)
             .all(|t| (*t.as_type_ptr()).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0)
     };
-    sizes_match && fits && collected && LAYOUT.set((TypeId::of::<D>(), offset)).is_ok()
+    sizes_match
+        && fits
+        && collected
+        && D::layout()
+            .0
+            .compare_exchange(0, offset, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// The raw `tp_new` and `tp_init` of a native data class, as the addresses [`install`]
@@ -162,14 +186,31 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
             "ferrotype: instance slots installed before the layout was measured",
         ));
     }
+    if SUBTYPE_DEALLOC.load(Ordering::Relaxed) == 0 {
+        // A class made by a `class` statement has `subtype_dealloc`.
+        let probe = py.get_type::<PyType>().call1((
+            "_ferrotype_probe",
+            PyTuple::empty(py),
+            PyDict::new(py),
+        ))?;
+        // SAFETY: reading a slot of the live type object just made.
+        let dealloc = unsafe { (*probe.cast::<PyType>()?.as_type_ptr()).tp_dealloc };
+        SUBTYPE_DEALLOC.store(dealloc.map_or(0, |f| f as usize), Ordering::Relaxed);
+    }
     let tp = K::type_object(py).as_type_ptr();
     let (new, init): (ffi::newfunc, ffi::initproc) = (new_slot::<K>, init_slot::<K>);
+    // The native class becomes a class without the collector's header, as ctypes' own
+    // are (see `dealloc_slot`): its subclasses are still collected (every class made by
+    // a `class` statement is), and `tp_free` is `PyObject_Free`, from which CPython
+    // gives them `PyObject_GC_Del`.
     // SAFETY: a live, initialised heap type of this module that no class derives from
-    // yet; PyType_Modified drops anything cached about it.
+    // yet and that has no instance; PyType_Modified drops anything cached about it.
     let pyo3_init = unsafe {
         let pyo3_init = (*tp).tp_init.map_or(0, |f| f as usize);
         (*tp).tp_new = Some(new);
         (*tp).tp_dealloc = Some(dealloc_slot::<K::Data>);
+        (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
+        (*tp).tp_free = Some(ffi::PyObject_Free);
         ffi::PyType_Modified(tp);
         pyo3_init
     };
@@ -238,29 +279,57 @@ pub unsafe fn alloc<'py, D: Payload>(
     cls: &Bound<'py, PyType>,
     data: D,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: the caller's contract; writing a whole value makes it valid whatever the
+    // memory held.
+    unsafe { alloc_with(cls, |this: *mut D| this.write(data)) }
+}
+
+/// Makes an instance of `cls` whose payload `place` writes in place, without
+/// `__init__`: `place` is given the payload's address in the new object, whose memory
+/// holds zero bytes (`tp_alloc` zeroes it), and must leave a valid `D` there. It runs
+/// before anything else can see the object; if it panics, the object is leaked, never
+/// freed with a half-written payload.
+///
+/// # Safety
+/// `cls` must be a subtype of a native class installed with [`install`] for payload
+/// type `D`; `place`, given zeroed memory for a `D`, must leave a valid `D` in it.
+#[inline(always)]
+pub unsafe fn alloc_with<'py, D: Payload>(
+    cls: &Bound<'py, PyType>,
+    place: impl FnOnce(*mut D),
+) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let Some(offset) = offset_of::<D>() else {
-        return Err(PyRuntimeError::new_err(
-            "ferrotype: instance slots are not installed",
-        ));
-    };
+    // The caller's contract: the class has the slots, installed after `measure`.
+    let offset = payload_offset::<D>();
     let tp = cls.as_type_ptr();
+    // (Like ctypes, and unlike `object.__new__`, this does not refuse classes with
+    // abstract methods.) Zeroing is part of `tp_alloc`'s contract.
     // SAFETY: `tp` is a live type object; `tp_alloc` returns zeroed memory of the
-    // class's size, or NULL with an exception set. (Like ctypes, and unlike
-    // `object.__new__`, this does not refuse classes with abstract methods.)
+    // class's size, or NULL with an exception set.
     let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
     if obj.is_null() {
         return Err(PyErr::fetch(py));
     }
     // The object is an instance of a subtype of an installed class (the caller's
-    // guarantee), so its payload lies at `offset` (checked by `measure`), in memory
-    // nothing has initialised yet. No Python code runs between the allocation and this
-    // write, so the collector cannot see the zeroed fields.
+    // guarantee), so its payload lies at `offset` (checked by `measure`), in zeroed
+    // memory nothing has initialised yet. No Python code runs between the allocation
+    // and `place` (which runs none either), so the collector cannot see the payload
+    // before it is valid; the object becomes a `Bound` (whose drop could free it)
+    // only after.
     // SAFETY: as just said; `obj` is a new reference.
     unsafe {
-        obj.cast::<u8>().add(offset).cast::<D>().write(data);
+        place(obj.cast::<u8>().add(offset).cast::<D>());
         Ok(Bound::from_owned_ptr(py, obj))
     }
+}
+
+/// Whether `base` (a type's address) is the direct base of `cls` (its `tp_base`): the
+/// quick form of [`is_subtype`] for a class made from a native class. False says
+/// nothing (the MRO may still have it).
+#[inline(always)]
+pub fn derives_directly(cls: &Bound<'_, PyType>, base: usize) -> bool {
+    // SAFETY: reading a field of a live type object.
+    unsafe { (*cls.as_type_ptr()).tp_base as usize == base }
 }
 
 /// Whether `obj` is an instance of the native class `T` or of a subclass of it, as
@@ -366,28 +435,43 @@ unsafe extern "C" fn new_slot<K: DataClass>(
     )
 }
 
+/// CPython's `subtype_dealloc` (the `tp_dealloc` of every class made by a `class`
+/// statement), read by [`install`] from a class it makes.
+static SUBTYPE_DEALLOC: AtomicUsize = AtomicUsize::new(0);
+
 /// The `tp_dealloc` slot of the data classes (called directly for instances of the
 /// native classes, and by CPython's `subtype_dealloc` for Python subclasses, after it
 /// has cleared their own dict and slots).
+///
+/// The payload's release may run Python code (a reference dropped to zero), during
+/// which the collector must not see the object: it must be untracked. The native
+/// classes have no collector header ([`install`]); `subtype_dealloc` untracks an
+/// instance of a Python subclass first, and tracks it again before calling the base's
+/// deallocator only when that base is a collected type, which the natives are not. So
+/// the object is untracked here, except when some other deallocator of a collected
+/// class called this one: then it is untracked now.
 unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     // The interpreter calls tp_dealloc with the GIL held, once, when the last reference
     // is gone. The slot is installed only after the layout was measured for `D`, and only
     // on classes whose instances hold a `D` there (written by `alloc` or by PyO3). It is
-    // disposed of exactly once, in place, then the memory goes back through the class's `tp_free`,
-    // and the reference every heap-type instance holds on its class is released, as
-    // PyO3's own slot does.
-    // SAFETY: as just said.
+    // disposed of exactly once, in place, then the memory goes back through the class's
+    // `tp_free`, and the reference every heap-type instance holds on its class is
+    // released, as PyO3's own slot does.
+    // SAFETY: as just said; `PyObject_GC_UnTrack` is called on collected objects only.
     unsafe {
-        ffi::PyObject_GC_UnTrack(obj.cast());
-        if let Some(offset) = offset_of::<D>() {
-            let data = obj.cast::<u8>().add(offset).cast::<D>();
-            let py = Python::assume_attached();
-            // A panic must not unwind into the interpreter; releasing references does
-            // not panic, but a leak is the safe outcome if it ever did.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
-        }
         let tp = ffi::Py_TYPE(obj);
-        (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+        if (*tp).tp_dealloc.map_or(0, |f| f as usize) != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
+            && (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
+        {
+            ffi::PyObject_GC_UnTrack(obj.cast());
+        }
+        let data = obj.cast::<u8>().add(payload_offset::<D>()).cast::<D>();
+        let py = Python::assume_attached();
+        // A panic must not unwind into the interpreter; releasing references does not
+        // panic, but a leak is the safe outcome if it ever did.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
+        let tp = ffi::Py_TYPE(obj);
+        (*tp).tp_free.unwrap_or(ffi::PyObject_Free)(obj.cast());
         ffi::Py_DECREF(tp.cast());
     }
 }

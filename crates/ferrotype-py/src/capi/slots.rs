@@ -25,12 +25,17 @@ pub(super) fn run_slot(
     panic_message: &'static str,
     body: impl FnOnce() -> PyResult<Py<PyAny>>,
 ) -> *mut ffi::PyObject {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(Ok(v)) => v.into_ptr(),
-        Ok(Err(e)) => {
+    // The result becomes the slot's return value inside the unwinding guard, so that
+    // only a pointer crosses it (not the whole `PyResult`, copied on every call).
+    let guarded = || match body() {
+        Ok(v) => v.into_ptr(),
+        Err(e) => {
             e.restore(py);
             std::ptr::null_mut()
         }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)) {
+        Ok(ptr) => ptr,
         Err(_) => {
             pyo3::panic::PanicException::new_err(panic_message).restore(py);
             std::ptr::null_mut()

@@ -15,7 +15,7 @@ use crate::codec::foreign;
 use crate::codec::scalar::{load, store, wide_bytes};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::type_name;
-use crate::model::registry::instantiate;
+use crate::model::registry::instantiate_view;
 use crate::model::stginfo::{Kind, StgInfo};
 
 /// Reads element `index` of type `elem` at `ptr`, owned by `owner`.
@@ -37,15 +37,9 @@ pub fn get_item_at<'py>(
     let readonly = as_cdata(owner)
         .map(|o| o.get())
         .is_some_and(|o| o.is_readonly() && o.info().kind() != Kind::Pointer);
-    let view = CData::new_view(
-        elem.clone().unbind(),
-        ptr,
-        e.size,
-        Some(owner.clone().unbind()),
-        index,
-    )
-    .read_only(readonly);
-    Ok(instantiate(cls, view)?.unbind())
+    let base = Some(owner.clone().unbind());
+    e.seal();
+    Ok(instantiate_view(cls, elem.clone(), ptr, e.size, base, index, readonly)?.unbind())
 }
 
 /// Writes `value` into element `index` of type `elem` at `ptr` in `owner_cd`.

@@ -30,17 +30,22 @@ pub struct Inline(UnsafeCell<[u8; 16]>);
 /// The capacity of [`Inline`] storage.
 const INLINE: usize = 16;
 
-/// Where an instance's bytes live.
+/// Who owns an instance's bytes (their address is `CData::data`, or the inline bytes).
+///
+/// `Foreign` is the variant whose representation is all zeroes (a `u8` tag of 0 and no
+/// data), so that an instance's payload can be written in place into the zeroed memory
+/// of a new object without writing its storage (see `CData::place_view`).
+#[repr(u8)]
 enum Storage {
-    /// In the object itself (`CData::inline`).
-    Inline,
-    /// In a heap buffer the object owns.
-    Owned(OwnedBuf),
     /// Elsewhere: in `base`'s memory, or at a raw address.
-    Foreign(*mut u8),
+    Foreign = 0,
+    /// In the object itself (`CData::inline`).
+    Inline = 1,
+    /// In a heap buffer the object owns.
+    Owned(OwnedBuf) = 2,
     /// In a heap buffer made by `resize`. The buffers it replaced are kept until the
     /// object dies, so that views and exported buffers of the old memory never dangle.
-    Resized(Box<(OwnedBuf, Vec<OwnedBuf>)>),
+    Resized(Box<(OwnedBuf, Vec<OwnedBuf>)>) = 3,
 }
 
 /// The base class of all ferrotype instances.
@@ -51,6 +56,9 @@ enum Storage {
 #[pyclass(subclass, frozen, module = "ferrotype._ctypes", name = "_CData")]
 pub struct CData {
     inline: Inline,
+    /// The address of the bytes when they are not inline: kept in step with `storage`
+    /// (set with it, and by `resize`), so that `ptr()` is a load and a test.
+    data: Cell<*mut u8>,
     /// Replaced only by `resize`, under the GIL, while no reference into it is held.
     storage: UnsafeCell<Storage>,
     size: Cell<usize>,
@@ -67,7 +75,7 @@ pub struct CData {
     info: Py<StgInfo>,
 }
 
-// SAFETY: the raw pointer in `Storage::Foreign`, the cells and the inline bytes are only
+// SAFETY: the raw data pointer, the cells and the inline bytes are only
 // accessed while holding the GIL (every method takes a Python token or runs as a Python
 // method), like any other memory shared with C code.
 unsafe impl Send for CData {}
@@ -78,6 +86,7 @@ impl CData {
     #[inline(always)]
     fn with_storage(
         storage: Storage,
+        data: *mut u8,
         size: usize,
         base: Option<Py<PyAny>>,
         index: usize,
@@ -86,6 +95,7 @@ impl CData {
         info.get().seal();
         CData {
             inline: Inline(UnsafeCell::new([0; INLINE])),
+            data: Cell::new(data),
             storage: UnsafeCell::new(storage),
             size: Cell::new(size),
             readonly: false,
@@ -100,12 +110,28 @@ impl CData {
     /// A zero-filled instance of `size` bytes owning its memory.
     #[inline(always)]
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
-        let storage = if size <= INLINE && align <= INLINE {
-            Storage::Inline
-        } else {
-            Storage::Owned(OwnedBuf::try_new(size, align).py()?)
-        };
-        Ok(CData::with_storage(storage, size, None, 0, info))
+        if size <= INLINE && align <= INLINE {
+            // The data pointer is not used for inline bytes (see `ptr`).
+            let null = std::ptr::null_mut();
+            return Ok(CData::with_storage(
+                Storage::Inline,
+                null,
+                size,
+                None,
+                0,
+                info,
+            ));
+        }
+        let buf = OwnedBuf::try_new(size, align).py()?;
+        let data = buf.as_ptr();
+        Ok(CData::with_storage(
+            Storage::Owned(buf),
+            data,
+            size,
+            None,
+            0,
+            info,
+        ))
     }
 
     /// An instance of the type described by `info`, zero-filled.
@@ -131,7 +157,45 @@ impl CData {
         base: Option<Py<PyAny>>,
         index: usize,
     ) -> CData {
-        CData::with_storage(Storage::Foreign(ptr), size, base, index, info)
+        CData::with_storage(Storage::Foreign, ptr, size, base, index, info)
+    }
+
+    /// Writes the view [`CData::new_view`] would make (made read-only when `readonly`)
+    /// into `this`, without building it first: only the fields that do not start empty
+    /// are written. Unlike `new_view`, it does not seal the type (`StgInfo::seal`): the
+    /// caller does, unless it knows the type final.
+    ///
+    /// # Safety
+    /// `this` must be valid for writes of a `CData`, suitably aligned, and hold zero
+    /// bytes only (the memory of a new object from `tp_alloc`, which zeroes it). Every
+    /// field not written here is valid as zero bytes: the inline bytes, plain integers
+    /// and a false flag; `Storage::Foreign` (a zero tag, no data); `GilSlot`s (an
+    /// `Option<Py>` whose `None` is the null pointer, `Py` being a transparent
+    /// `NonNull`); and the rest are written.
+    #[inline(always)]
+    pub unsafe fn place_view(
+        this: *mut CData,
+        info: Py<StgInfo>,
+        ptr: *mut u8,
+        size: usize,
+        base: Option<Py<PyAny>>,
+        index: usize,
+        readonly: bool,
+    ) {
+        // SAFETY: the caller's contract: each field is written once, in place, without
+        // reading or dropping what was there (zero bytes, owning nothing).
+        unsafe {
+            std::ptr::addr_of_mut!((*this).data).write(Cell::new(ptr));
+            std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
+            std::ptr::addr_of_mut!((*this).base).write(base);
+            if index != 0 {
+                std::ptr::addr_of_mut!((*this).index).write(index);
+            }
+            if readonly {
+                std::ptr::addr_of_mut!((*this).readonly).write(true);
+            }
+            std::ptr::addr_of_mut!((*this).info).write(info);
+        }
     }
 
     /// The same instance, refusing writes from Python (`readonly=True` views).
@@ -157,16 +221,21 @@ impl CData {
     }
 
     /// The address of the instance's bytes.
-    #[inline]
+    #[inline(always)]
     pub fn ptr(&self) -> *mut u8 {
+        if self.is_inline() {
+            self.inline.0.get().cast()
+        } else {
+            self.data.get()
+        }
+    }
+
+    /// Whether the bytes are the inline ones.
+    #[inline(always)]
+    fn is_inline(&self) -> bool {
         // SAFETY: the storage is only replaced by `resize`, which holds no other
         // reference; this shared borrow ends before the function returns.
-        match unsafe { &*self.storage.get() } {
-            Storage::Inline => self.inline.0.get().cast(),
-            Storage::Owned(buf) => buf.as_ptr(),
-            Storage::Foreign(p) => *p,
-            Storage::Resized(r) => r.0.as_ptr(),
-        }
+        matches!(unsafe { &*self.storage.get() }, Storage::Inline)
     }
 
     /// The size in bytes (the type's size, or what `resize` set).
@@ -195,7 +264,7 @@ impl CData {
             Storage::Inline => INLINE,
             Storage::Owned(b) => b.len(),
             Storage::Resized(r) => r.0.len(),
-            Storage::Foreign(_) => 0,
+            Storage::Foreign => 0,
         };
         if size <= capacity {
             if size > self.size() {
@@ -206,6 +275,7 @@ impl CData {
             return Ok(());
         }
         let fresh = OwnedBuf::try_new(size, self.info().align).py()?;
+        let data = fresh.as_ptr();
         // SAFETY: the old memory holds size() bytes, the new one size > size() bytes;
         // they are distinct allocations.
         unsafe { memory::copy_bytes(self.ptr(), fresh.as_ptr(), self.size()) };
@@ -224,6 +294,7 @@ impl CData {
             // Inline bytes stay in the object itself, which outlives its views.
             _ => Storage::Resized(Box::new((fresh, Vec::new()))),
         };
+        self.data.set(data);
         self.size.set(size);
         Ok(())
     }
@@ -242,7 +313,7 @@ impl CData {
     /// Whether the instance owns its memory (`_b_needsfree_`).
     pub fn owns_memory(&self) -> bool {
         // SAFETY: a shared borrow that ends at once (see `ptr`).
-        !matches!(unsafe { &*self.storage.get() }, Storage::Foreign(_))
+        !matches!(unsafe { &*self.storage.get() }, Storage::Foreign)
     }
 
     /// The keep-alive container (`_objects`), if any.
@@ -442,24 +513,58 @@ impl CData {
     }
 }
 
+/// The payload offset of `CData` instances, measured at start-up.
+static LAYOUT: capi::objects::PayloadLayout = capi::objects::PayloadLayout::new();
+
 impl capi::objects::Payload for CData {
+    #[inline(always)]
+    fn layout() -> &'static capi::objects::PayloadLayout {
+        &LAYOUT
+    }
+
     /// Releases what the instance holds, in field order, dropping each reference at once
     /// (as a `Bound`), without moving the value out of the object first. The fields not
     /// named here (the inline bytes, cells of plain values, `index`, `readonly`) own
     /// nothing.
+    #[inline(always)]
     unsafe fn dispose(this: *mut CData, py: Python<'_>) {
         // SAFETY: the caller's contract: `this` is a live value used never again, so
         // each field that owns something is dropped or read out exactly once.
         unsafe {
-            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*this).storage));
+            if matches!(
+                *(*this).storage.get(),
+                Storage::Owned(_) | Storage::Resized(_)
+            ) {
+                release_storage(std::ptr::addr_of_mut!((*this).storage));
+            }
             if let Some(b) = std::ptr::read(std::ptr::addr_of!((*this).base)) {
                 drop(b.into_bound(py));
             }
-            drop((*this).objects.take(py));
-            drop((*this).pin.take(py));
+            let (objects, pin) = ((*this).objects.take_last(), (*this).pin.take_last());
+            if objects.is_some() || pin.is_some() {
+                release_kept(py, objects, pin);
+            }
             drop(std::ptr::read(std::ptr::addr_of!((*this).info)).into_bound(py));
         }
     }
+}
+
+/// Drops an instance's heap storage in place (out of line: the deallocator then saves
+/// few registers on its common paths, a view or inline bytes).
+///
+/// # Safety
+/// `storage` must be a live value never used again.
+#[inline(never)]
+unsafe fn release_storage(storage: *mut UnsafeCell<Storage>) {
+    // SAFETY: the caller's contract.
+    unsafe { std::ptr::drop_in_place(storage) }
+}
+
+/// Releases what an instance kept alive (out of line, as `release_storage`).
+#[inline(never)]
+fn release_kept(py: Python<'_>, objects: Option<Py<PyAny>>, pin: Option<Py<PyAny>>) {
+    drop(objects.map(|o| o.into_bound(py)));
+    drop(pin.map(|p| p.into_bound(py)));
 }
 
 /// `ferrotype._native._unpickle`, for `__reduce__`.
@@ -618,8 +723,7 @@ pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
     // SAFETY: `obj` is exactly of class `cls`, a ferrotype class (the caller's
     // guarantee), so it is a `CData`.
     let c = unsafe { obj.cast_unchecked::<CData>() }.get();
-    // SAFETY: the storage is only replaced by `resize` under the GIL (held here).
-    matches!(unsafe { &*c.storage.get() }, Storage::Inline) && c.base.is_none()
+    c.is_inline() && c.base.is_none()
 }
 
 /// Gives an instance that is [`reusable`] the `n` bytes at `src` (its size) and

@@ -3,6 +3,7 @@
 //! memory. The model names no kind's module: the base does not know its subclasses.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -11,7 +12,7 @@ use pyo3::types::PyType;
 
 use crate::capi;
 use crate::model::cdata::CData;
-use crate::model::stginfo::Kind;
+use crate::model::stginfo::{Kind, StgInfo};
 
 /// The native classes, in the order of [`slot`].
 static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
@@ -23,6 +24,15 @@ static NATIVES: [PyOnceLock<Py<PyType>>; 6] = [
     PyOnceLock::new(),
 ];
 
+/// The address of the native class of each data kind, indexed by `Kind as usize`, for
+/// the quick check of [`instantiate_view`]; until registered, and for function pointers,
+/// [`NO_CLASS`], which no class has as its base.
+static NATIVE_ADDRS: [AtomicUsize; 6] = [const { AtomicUsize::new(NO_CLASS) }; 6];
+
+/// An address no object has (objects are aligned).
+const NO_CLASS: usize = 1;
+
+#[inline(always)]
 fn slot(kind: Kind) -> usize {
     match kind {
         Kind::Simple => 0,
@@ -37,6 +47,9 @@ fn slot(kind: Kind) -> usize {
 /// Registers `cls` as the native class of `kind` (once, at module start-up).
 pub fn register(kind: Kind, cls: Bound<'_, PyType>) -> PyResult<()> {
     let py = cls.py();
+    if kind != Kind::FuncPtr {
+        NATIVE_ADDRS[kind as usize].store(cls.as_ptr() as usize, Ordering::Relaxed);
+    }
     NATIVES[slot(kind)]
         .set(py, cls.unbind())
         .map_err(|_| PyRuntimeError::new_err("ferrotype: a native class registered twice"))
@@ -95,4 +108,52 @@ pub fn instantiate<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound
         ));
     }
     Ok(obj)
+}
+
+/// An instance of `cls` viewing `size` bytes at `ptr` kept valid by `base` (what
+/// [`instantiate`] of [`CData::new_view`] makes), read-only when `readonly`. The view
+/// is written straight into the new object (see [`CData::place_view`]). The caller
+/// seals the type (`StgInfo::seal`) unless it knows it final.
+#[inline(always)]
+pub fn instantiate_view<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    size: usize,
+    base: Option<Py<PyAny>>,
+    index: usize,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    // The usual case: a class made from the native class of its kind (function
+    // pointers, whose native is not recorded here, take the other path).
+    let native = NATIVE_ADDRS[info.get().kind() as usize].load(Ordering::Relaxed);
+    if !capi::objects::derives_directly(cls, native) {
+        return instantiate_view_checked(cls, info, ptr, size, base, index, readonly);
+    }
+    let info = info.unbind();
+    // SAFETY: `cls` is a subtype of the native class of a data kind (checked above),
+    // one of the five data classes `lib.rs` installs for `CData`; `place_view` is given
+    // the zeroed payload memory of the new object, as it requires.
+    unsafe {
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            CData::place_view(this, info, ptr, size, base, index, readonly)
+        })
+    }
+}
+
+/// [`instantiate_view`] for function pointer classes and classes not found on the
+/// first links of their `tp_base` chain: the class checked by its MRO.
+#[cold]
+#[inline(never)]
+fn instantiate_view_checked<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    size: usize,
+    base: Option<Py<PyAny>>,
+    index: usize,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = CData::new_view(info.unbind(), ptr, size, base, index).read_only(readonly);
+    instantiate(cls, view)
 }

@@ -490,6 +490,7 @@ impl StgInfo {
 
     /// Whether the layout can no longer change (`_fields_` set, or the type used);
     /// always for types other than structures and unions.
+    #[inline]
     pub fn is_final(&self) -> bool {
         self.compound()
             .is_none_or(|c| c.fields_final || c.sealed.load(std::sync::atomic::Ordering::Relaxed))

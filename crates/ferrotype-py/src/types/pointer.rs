@@ -15,7 +15,7 @@ use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
-use crate::model::registry::instantiate;
+use crate::model::registry::instantiate_view;
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
 use ferrotype_core::strict;
 
@@ -126,6 +126,9 @@ struct Target<'py> {
     info: Bound<'py, StgInfo>,
     /// See `PointerTarget::vouched`.
     vouched: usize,
+    /// Whether the information was looked up again, not known final: an instance made
+    /// of it must seal it (`StgInfo::seal`).
+    open: bool,
 }
 
 impl Target<'_> {
@@ -141,6 +144,7 @@ impl Target<'_> {
 /// The target type and its current information. The information recorded with the
 /// target is used when it is final; otherwise (a structure whose `_fields_` may be set
 /// later) it is looked up again.
+#[inline(always)]
 fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     let missing = || PyTypeError::new_err("Cannot create instance: has no _type_");
     let pointer = info.pointer().ok_or_else(missing)?;
@@ -153,12 +157,17 @@ fn target<'py>(py: Python<'py>, info: &StgInfo) -> PyResult<Target<'py>> {
     };
     let (cls, known, vouched) = copied.ok_or_else(missing)?;
     let k = known.get();
-    let info = if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
-        known
+    let (info, open) = if !matches!(k.kind(), Kind::Struct | Kind::Union) || k.is_final() {
+        (known, false)
     } else {
-        info_of(&cls).ok_or_else(missing)?
+        (info_of(&cls).ok_or_else(missing)?, true)
     };
-    Ok(Target { cls, info, vouched })
+    Ok(Target {
+        cls,
+        info,
+        vouched,
+        open,
+    })
 }
 
 /// How far the memory at an address reaches, as far as the objects an instance keeps
@@ -510,6 +519,34 @@ fn fast_element(py: Python<'_>, cd: &CData, index: isize) -> Option<(*const u8, 
     Some((p, code, swapped))
 }
 
+/// ctypes' error for `.contents` of a NULL pointer.
+#[cold]
+#[inline(never)]
+fn null_access() -> PyErr {
+    PyValueError::new_err("NULL pointer access")
+}
+
+/// `.contents` of a pointer whose target type grew, or in strict mode: the checks of
+/// the object the pointer keeps alive, then the view.
+#[cold]
+#[inline(never)]
+fn checked_contents(slf: &Bound<'_, Pointer>, t: Target<'_>, addr: usize) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let cd = slf.as_super().get();
+    if t.grown() {
+        check_grown(py, cd, &t, addr)?;
+    }
+    if strict::enabled() {
+        provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+    }
+    let Target { cls, info, .. } = t;
+    info.get().seal();
+    let size = info.get().size;
+    let base = Some(slf.clone().into_any().unbind());
+    let cls = cls.cast::<PyType>()?;
+    Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
+}
+
 /// The `contents` attribute of pointer instances, a getset descriptor on `_Pointer`
 /// entered without PyO3's getter wrapper (installed by `lib.rs` with
 /// `capi::slots::install_getset`): the object the pointer points to, read-write.
@@ -518,29 +555,28 @@ pub struct Contents;
 impl GetSet for Contents {
     type Target = Pointer;
 
+    #[inline(always)]
     fn get(slf: &Bound<'_, Pointer>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let cd = slf.as_super().get();
         let addr = address(cd);
         if addr == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
+            return Err(null_access());
         }
         let t = target(py, cd.info())?;
-        if t.grown() {
-            check_grown(py, cd, &t, addr)?;
+        if t.grown() || strict::enabled() {
+            return checked_contents(slf, t, addr);
         }
-        if strict::enabled() {
-            provenance::check_elements(py, cd, addr, t.info.get(), (0, 0, 1), true, true)?;
+        let Target {
+            cls, info, open, ..
+        } = t;
+        if open {
+            info.get().seal();
         }
-        let Target { cls, info, .. } = t;
-        let view = CData::new_view(
-            info.clone().unbind(),
-            addr as *mut u8,
-            info.get().size,
-            Some(slf.clone().into_any().unbind()),
-            0,
-        );
-        Ok(instantiate(cls.cast::<PyType>()?, view)?.unbind())
+        let size = info.get().size;
+        let base = Some(slf.clone().into_any().unbind());
+        let cls = cls.cast::<PyType>()?;
+        Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
     }
 
     fn set(slf: &Bound<'_, Pointer>, value: &Bound<'_, PyAny>) -> PyResult<()> {
