@@ -12,7 +12,11 @@
 #                                   CC the cross compiler, FERROTYPE_RUN the emulator
 #   tools/aarch64.sh test [ARGS]    setup, build, `cargo test` of the core on aarch64, then pytest
 #                                   ARGS (default: the whole suite without the slow tests)
+#   tools/aarch64.sh rust           the core's Rust tests, cross-compiled, under qemu
 #   tools/aarch64.sh python         the interpreter's path inside the chroot
+#   tools/aarch64.sh version|qemu   the emulated CPython's version; the emulator's command line
+#   tools/aarch64.sh toolchain      only the cross toolchain and qemu-user (for tools/wheels.sh)
+#   tools/aarch64.sh venv DIR [PIP ARGS...]   a fresh aarch64 venv at DIR with those wheels
 #
 # Everything runs in the Debian sid chroot of tools/pythons.sh ($FERROTYPE_SID, built with
 # debootstrap on first use), which gets the arm64 architecture and:
@@ -113,39 +117,57 @@ setup_sysroot() {
         touch "$sysroot/.complete-$ver"' _ "$VER" "$ROOT" "$SYSROOT"
 }
 
-# The aarch64 venv: pyvenv.cfg whose home is the sysroot's interpreter, bin/python the qemu
-# wrapper, the checkout's python/ directory on the path (an editable install, as `maturin
-# develop` makes), and the pinned aarch64 wheels of the test dependencies.
-setup_venv() {
-    local tag=${VER/./} site=$VENV/lib/python$VER/site-packages
-    mkdir -p "$VENV/bin" "$site"
-    cat >"$VENV/pyvenv.cfg" <<EOF
+# make_venv DIR: a venv at DIR for the aarch64 interpreter: pyvenv.cfg whose home is the
+# sysroot's interpreter, and bin/python the qemu wrapper (see the header).
+make_venv() {
+    local dir=$1
+    mkdir -p "$dir/bin" "$dir/lib/python$VER/site-packages"
+    cat >"$dir/pyvenv.cfg" <<EOF
 home = $SYSROOT/usr/bin
 include-system-site-packages = false
 version = $VER
 EOF
-    cat >"$VENV/bin/python" <<EOF
+    cat >"$dir/bin/python" <<EOF
 #!/bin/sh
 # The aarch64 CPython $VER under qemu-user (tools/aarch64.sh): -0 makes sys.executable this file.
 exec $QEMU -0 "\$0" $SYSROOT/usr/bin/python$VER "\$@"
 EOF
-    chmod +x "$VENV/bin/python"
-    ln -sf python "$VENV/bin/python3"
-    ln -sf python "$VENV/bin/python$VER"
-    echo "$REPO/python" >"$site/ferrotype-editable.pth"
-    local stamp=$VENV/.deps-stamp
-    if [[ -f $stamp && $stamp -nt tools/aarch64-requirements.txt ]]; then return 0; fi
-    echo "aarch64.sh: the test dependencies' aarch64 wheels into $site"
-    # a recent pip on the host, which honours --python-version for Requires-Python
-    local pip=$REPO/.venvs/aarch64-pip
+    chmod +x "$dir/bin/python"
+    ln -sf python "$dir/bin/python3"
+    ln -sf python "$dir/bin/python$VER"
+}
+
+# pip_install DIR ARGS...: aarch64 wheels (only) into DIR's site-packages, by a recent pip on the
+# host told the target's platform, version and ABI (pip does not run under emulation).
+pip_install() {
+    local dir=$1 pip=$REPO/.venvs/aarch64-pip
+    shift
     if ! [[ -x $pip/bin/pip ]]; then
         python3 -m venv "$pip"
         "$pip/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     fi
-    "$pip/bin/python" -m pip install -q --disable-pip-version-check --upgrade --target "$site" \
+    "$pip/bin/python" -m pip install -q --disable-pip-version-check --upgrade \
+        --target "$dir/lib/python$VER/site-packages" \
         --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
-        --python-version "$VER" --implementation cp --abi "cp$tag" --only-binary=:all: \
-        -r tools/aarch64-requirements.txt
+        --python-version "$VER" --implementation cp --abi "cp${VER/./}" --only-binary=:all: "$@"
+}
+
+# The test venv: the checkout's python/ directory on its path (an editable install, as `maturin
+# develop` makes), and the pinned aarch64 wheels of the test dependencies.
+setup_venv() {
+    make_venv "$VENV"
+    local site=$VENV/lib/python$VER/site-packages version
+    echo "$REPO/python" >"$site/ferrotype-editable.pth"
+    # the distribution's metadata, as an editable install has it (importlib.metadata)
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+    rm -rf "$site"/ferrotype-*.dist-info
+    mkdir -p "$site/ferrotype-$version.dist-info"
+    printf 'Metadata-Version: 2.4\nName: ferrotype\nVersion: %s\n' "$version" \
+        >"$site/ferrotype-$version.dist-info/METADATA"
+    local stamp=$VENV/.deps-stamp
+    if [[ -f $stamp && $stamp -nt tools/aarch64-requirements.txt ]]; then return 0; fi
+    echo "aarch64.sh: the test dependencies' aarch64 wheels into $VENV"
+    pip_install "$VENV" -r tools/aarch64-requirements.txt
     touch "$stamp"
 }
 
@@ -192,6 +214,20 @@ case $cmd in
         run "$@"
         ;;
     python) echo "$VENV/bin/python" ;;
+    version) echo "$VER" ;;
+    qemu) echo "$QEMU" ;;
+    toolchain) setup_toolchain ;;
+    rust) setup && rust_tests ;;
+    venv)  # venv DIR [PIP ARGS...]: a fresh aarch64 venv at DIR with those wheels (make wheel-check)
+        [[ $# -ge 1 ]] || die "usage: venv DIR [PIP ARGS...]"
+        setup_toolchain
+        setup_sysroot
+        dir=$1
+        shift
+        rm -rf "$dir"
+        make_venv "$dir"
+        if [[ $# -gt 0 ]]; then pip_install "$dir" "$@"; fi
+        ;;
     test)
         setup
         build
@@ -202,5 +238,5 @@ case $cmd in
             run python -m pytest -q -p no:cacheprovider "$@"
         fi
         ;;
-    *) die "unknown command '$cmd' (setup, build, run, test, python)" ;;
+    *) die "unknown command '$cmd' (setup, build, run, test, rust, python, venv, version, qemu, toolchain)" ;;
 esac
