@@ -68,9 +68,13 @@ test-valgrind:  ## a subset of pytest under valgrind memcheck: uninitialised rea
 # Linux aarch64 under qemu-user, in the Debian chroot of tools/pythons.sh (tools/aarch64.sh):
 # the extension cross-built by Debian's Rust, the C fixtures and the layout oracle's probes by
 # aarch64-linux-gnu-gcc, sid's arm64 CPython 3.14. Times under emulation are no measurements.
-.PHONY: test-aarch64
-test-aarch64:  ## cross-build for aarch64; core tests and pytest (incl. CPython's ctypes suite) under qemu
+# test-aarch64 (CI) leaves out the slowest platform-neutral test files (CI_SKIP in the script).
+.PHONY: test-aarch64 test-aarch64-full
+test-aarch64:  ## aarch64 under qemu: cross-build, core tests, pytest subset incl. CPython's ctypes suite
 	tools/aarch64.sh test
+
+test-aarch64-full:  ## the same with the whole pytest suite (about half an hour under qemu)
+	tools/aarch64.sh test-full
 
 # The documentation site and the benchmark charts: exact versions in requirements-docs.txt.
 DOCS_STAMP := $(VENV)/.docs-stamp

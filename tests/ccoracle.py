@@ -70,8 +70,7 @@ class CCOracle:
                 raise CCError(
                     f"cc failed:\n$ {' '.join(cmd)}\n{proc.stderr}\n--- source ---\n{source}"
                 )
-            proc = subprocess.run(
-                [*runner(), str(exe)], capture_output=True, text=True, timeout=30)
+            proc = subprocess.run([*runner(), str(exe)], capture_output=True, text=True, timeout=30)
             if proc.returncode != 0:
                 raise CCError(
                     f"the oracle program exited with {proc.returncode}:\n{proc.stderr}\n"

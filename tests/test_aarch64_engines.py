@@ -20,7 +20,7 @@ import platform
 from fractions import Fraction
 
 import pytest
-from test_byvalue import K, SHAPES, _construct, _values, make_struct
+from test_byvalue import SHAPES, K, _construct, _values, make_struct
 from test_stack_calls import ctype_of, fname, shape, shapes_path, weight  # noqa: F401
 
 pytestmark = pytest.mark.skipif(

@@ -34,9 +34,9 @@ What the generator covers:
 without ``_layout_`` it warns off Windows.
 
 The default run (``make test``) checks 4 x 80 = 320 examples (with a compiler that has no
-``ms_struct``, such as GCC off x86: 320 examples of the native layout alone); ``make test-slow`` adds the
-``slow`` variant with 4 x 2500 = 10,000 (``LAYOUT_VS_CC_SLOW_EXAMPLES`` sets the per-flavour
-count). Each example is one compile-and-run of about 35 ms.
+``ms_struct``, such as GCC off x86: 320 examples of the native layout alone); ``make
+test-slow`` adds the ``slow`` variant with 4 x 2500 = 10,000 (``LAYOUT_VS_CC_SLOW_EXAMPLES``
+sets the per-flavour count). Each example is one compile-and-run of about 35 ms.
 """
 
 from __future__ import annotations
@@ -215,9 +215,7 @@ def nested_flavors(native: bool) -> tuple[str, ...]:
 
 
 @st.composite
-def aggregates(
-    draw, flavor: str, counter: list[int], depth: int = 0, native: bool = False
-) -> Agg:
+def aggregates(draw, flavor: str, counter: list[int], depth: int = 0, native: bool = False) -> Agg:
     big_endian = flavor == "big_endian"
     name = f"A{counter[0]}"
     counter[0] += 1

@@ -351,7 +351,9 @@ fn aapcs64_union(leaves: &[(usize, TypeCode)], size: usize, align: usize, slot: 
         Some((_, c @ (TypeCode::Float | TypeCode::Double)))
             if size % c.size() == 0
                 && leaves.iter().all(|(off, l)| l == c && off % c.size() == 0)
-                && (0..size).step_by(c.size()).all(|k| leaves.iter().any(|(off, _)| *off == k)) =>
+                && (0..size)
+                    .step_by(c.size())
+                    .all(|k| leaves.iter().any(|(off, _)| *off == k)) =>
         {
             Some(*c)
         }
