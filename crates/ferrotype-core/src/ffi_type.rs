@@ -278,8 +278,9 @@ impl FfiType {
     ///
     /// Up to [`MAX_CLASSIFIED_SIZE`] bytes, each slot is an integer if any member has an
     /// integer or pointer overlapping it, else a float of the slot's size: the eightbyte
-    /// classification of the x86-64 System V ABI (INTEGER wins over SSE), and an HFA on
-    /// AArch64 when every member is made of one float type. `long double` members are
+    /// classification of the x86-64 System V ABI (INTEGER wins over SSE). On AArch64 the
+    /// slots follow AAPCS64 instead (`aapcs64_union`): an HFA only when every member is
+    /// made of one float type, without padding. `long double` members are
     /// refused (`None`): they are classified apart (x87) and cannot share a slot.
     ///
     /// A larger union is passed in memory on x86-64 and AArch64, whatever its members,
