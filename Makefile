@@ -12,7 +12,7 @@ PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi')
 .PHONY: help venv build demo fuzz test typecheck test-rust test-py test-matrix pythons test-slow test-asan test-valgrind bench bench-headers bench-on bench-calls bench-callgrind ffibench docs lint fmt clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,17 @@ test-asan:  ## the suite and the crash fuzzer against an AddressSanitizer build 
 
 test-valgrind:  ## a subset of pytest under valgrind memcheck: uninitialised reads in the extension
 	tools/sanitize.sh valgrind
+
+# Linux aarch64 under qemu-user, in the Debian chroot of tools/pythons.sh (tools/aarch64.sh):
+# the extension cross-built by Debian's Rust, the C fixtures and the layout oracle's probes by
+# aarch64-linux-gnu-gcc, sid's arm64 CPython 3.14. Times under emulation are no measurements.
+# test-aarch64 (CI) leaves out the slowest platform-neutral test files (CI_SKIP in the script).
+.PHONY: test-aarch64 test-aarch64-full
+test-aarch64:  ## aarch64 under qemu: cross-build, core tests, pytest subset incl. CPython's ctypes suite
+	tools/aarch64.sh test
+
+test-aarch64-full:  ## the same with the whole pytest suite (about half an hour under qemu)
+	tools/aarch64.sh test-full
 
 # The documentation site and the benchmark charts: exact versions in requirements-docs.txt.
 DOCS_STAMP := $(VENV)/.docs-stamp

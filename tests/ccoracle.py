@@ -1,6 +1,9 @@
 """The C compiler as an oracle: compile a small C program, run it, return what it printed.
 
 Used by ``test_layout_vs_cc.py``, which holds ferrotype's struct and union layout against ``cc``.
+A cross compiler (``$CC``, e.g. ``aarch64-linux-gnu-gcc``) makes programs the host cannot run
+itself: ``$FERROTYPE_RUN`` is then the command they run under (``qemu-aarch64 -L <sysroot>``;
+``make test-aarch64`` sets both).
 Programs are built with ``-O0 -w`` into a private directory and need no headers (they declare
 ``printf`` themselves and use ``__builtin_memset``/``__builtin_offsetof``), which keeps one
 compile-and-run to a few tens of milliseconds.
@@ -9,6 +12,7 @@ compile-and-run to a few tens of milliseconds.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +22,11 @@ CFLAGS = ("-O0", "-w", "-pipe")
 
 class CCError(AssertionError):
     """The oracle program did not compile or did not run cleanly."""
+
+
+def runner() -> list[str]:
+    """The command prefix that runs a compiled program (``$FERROTYPE_RUN``; none by default)."""
+    return shlex.split(os.environ.get("FERROTYPE_RUN", ""))
 
 
 def find_cc() -> str | None:
@@ -61,7 +70,7 @@ class CCOracle:
                 raise CCError(
                     f"cc failed:\n$ {' '.join(cmd)}\n{proc.stderr}\n--- source ---\n{source}"
                 )
-            proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30)
+            proc = subprocess.run([*runner(), str(exe)], capture_output=True, text=True, timeout=30)
             if proc.returncode != 0:
                 raise CCError(
                     f"the oracle program exited with {proc.returncode}:\n{proc.stderr}\n"

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import importlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,10 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"
-# One directory per interpreter: the matrix runs 3.14/3.15 in a chroot with a newer libc.
-BUILD_DIR = TESTS_DIR / "_build" / f"py{sys.version_info[0]}.{sys.version_info[1]}"
+# One directory per interpreter: the matrix runs 3.14/3.15 in a chroot with a newer libc, and
+# `make test-aarch64` an aarch64 interpreter (whose fixtures $CC cross-compiles).
+_MACHINE = "" if platform.machine() in ("x86_64", "AMD64") else f"-{platform.machine()}"
+BUILD_DIR = TESTS_DIR / "_build" / f"py{sys.version_info[0]}.{sys.version_info[1]}{_MACHINE}"
 
 IMPLEMENTATIONS = ("ctypes", "ferrotype")
 

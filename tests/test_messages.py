@@ -308,13 +308,14 @@ def test_dlsym_missing_symbol_is_oserror(ct):
 @pytest.fixture(scope="module")
 def null_symbol_library(tmp_path_factory):
     """A library whose symbol ``foo`` resolves to NULL (a GNU indirect function)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is missing")
+    cc = os.environ.get("CC", "gcc")
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} is missing")
     d = tmp_path_factory.mktemp("nullsym")
     src = d / "foo.c"
     src.write_text('asm (".type foo STT_GNU_IFUNC");\nvoid *foo(void) { return 0; }\n')
     lib = d / "libfoo.so"
-    proc = subprocess.run(["gcc", "-fPIC", "-shared", "-o", str(lib), str(src)], check=False)
+    proc = subprocess.run([cc, "-fPIC", "-shared", "-o", str(lib), str(src)], check=False)
     if proc.returncode != 0:
         pytest.skip("cannot build a GNU indirect function here")
     return os.fspath(lib)

@@ -34,6 +34,7 @@ import errno
 import functools
 import gc
 import math
+import os
 import platform
 import struct
 import subprocess
@@ -943,7 +944,9 @@ def test_every_scalar_signature_on_every_engine(modules, fixture_path, case, arg
 
 def test_table_covers_every_exported_function(fixture_path):
     nm = subprocess.run(
-        ["nm", "-D", "--defined-only", fixture_path], capture_output=True, text=True
+        [os.environ.get("NM", "nm"), "-D", "--defined-only", fixture_path],
+        capture_output=True,
+        text=True,
     )
     if nm.returncode != 0:
         pytest.skip(f"nm is not usable here: {nm.stderr.strip()}")

@@ -22,7 +22,14 @@
 # into .venvs/wheel-tools. 3.11-3.13 build on the host; 3.14 and 3.15 inside the Debian chroot
 # of tools/pythons.sh (same zig, same maturin, same cargo target directory target/wheels).
 #
-# Environment: WHEEL_DIR (default dist), SMOKE_TESTS (the test files `check` runs).
+# Linux aarch64 wheels (WHEEL_ARCHS, default "x86_64 aarch64") are built in the same chroot by
+# the same maturin and zig, with Debian's Rust, which has the aarch64 standard library
+# (tools/aarch64.sh installs it): manylinux2014 too, libffi inside. `check` installs the aarch64
+# wheel of the version tools/aarch64.sh emulates (3.14) into an aarch64 venv and runs the same
+# examples and smoke tests under qemu-user, with the C fixtures cross-compiled.
+#
+# Environment: WHEEL_DIR (default dist, inside the checkout for the chroot to see it),
+# SMOKE_TESTS (the test files `check` runs; SMOKE_TESTS_AARCH64 under qemu), WHEEL_ARCHS.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,12 +38,18 @@ PYTHONS=$REPO/tools/pythons.sh
 OUT=${WHEEL_DIR:-dist}
 [[ $OUT == /* ]] || OUT=$REPO/$OUT
 VERSIONS=(3.11 3.12 3.13 3.14 3.15)
+read -r -a ARCHS <<<"${WHEEL_ARCHS:-x86_64 aarch64}"
+AARCH64=$REPO/tools/aarch64.sh
+AARCH64_PY=$("$AARCH64" version)
 TOOLS=$REPO/.venvs/wheel-tools
 TARGET=target/wheels
 # The smoke subset: calls and errno, structures, callbacks, the stdlib-ctypes interop,
 # numpy.ctypeslib and install().
 SMOKE_TESTS=${SMOKE_TESTS:-tests/test_calls.py tests/test_structures.py tests/test_callbacks.py
 tests/test_ctypeslib.py tests/test_install.py tests/test_stdlib_interop.py}
+# Under emulation, a smaller one: calls, structures and callbacks.
+SMOKE_TESTS_AARCH64=${SMOKE_TESTS_AARCH64:-tests/test_calls.py tests/test_structures.py
+tests/test_callbacks.py}
 
 die() { echo "wheels.sh: $*" >&2; exit 2; }
 in_chroot_version() { [[ $1 == 3.14 || $1 == 3.15 ]]; }
@@ -64,18 +77,18 @@ tools() {
 
 zig_dir() { "$TOOLS/bin/python" -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))'; }
 
-# The newest wheel of version VER in $OUT.
+# The newest wheel of version VER (for ARCH, default x86_64) in $OUT.
 wheel_of() {
-    local w
-    w=$(ls -t "$OUT"/ferrotype-*-"$(tag "$1")"-"$(tag "$1")"-*.whl 2>/dev/null | head -n 1)
-    [[ -n $w ]] || die "no wheel for CPython $1 in $OUT (run make wheels first)"
+    local w arch=${2:-x86_64}
+    w=$(ls -t "$OUT"/ferrotype-*-"$(tag "$1")"-"$(tag "$1")"-*_"$arch".whl 2>/dev/null | head -n 1)
+    [[ -n $w ]] || die "no $arch wheel for CPython $1 in $OUT (run make wheels first)"
     echo "$w"
 }
 
 build_one() {
     local v=$1 zig
     zig=$(zig_dir)
-    rm -f "$OUT"/ferrotype-*-"$(tag "$v")"-"$(tag "$v")"-*.whl
+    rm -f "$OUT"/ferrotype-*-"$(tag "$v")"-"$(tag "$v")"-*_x86_64.whl
     local args=(build --release --strip --zig --compatibility manylinux2014 --out "$OUT")
     echo "==== wheel for CPython $v"
     if in_chroot_version "$v"; then
@@ -91,6 +104,20 @@ build_one() {
     audit "$(wheel_of "$v")"
 }
 
+# The aarch64 wheel of VER, cross-compiled in the chroot: maturin takes the interpreter's
+# configuration for the target from its own tables, zig links against glibc 2.17's symbols.
+build_one_aarch64() {
+    local v=$1 zig
+    zig=$(zig_dir)
+    rm -f "$OUT"/ferrotype-*-"$(tag "$v")"-"$(tag "$v")"-*_aarch64.whl
+    echo "==== aarch64 wheel for CPython $v"
+    "$AARCH64" toolchain
+    "$PYTHONS" run "$AARCH64_PY" env PATH="$zig:/usr/bin:/bin" CARGO_TARGET_DIR=$TARGET-aarch64 \
+        "$TOOLS/bin/maturin" build --release --strip --zig --compatibility manylinux2014 \
+        --target aarch64-unknown-linux-gnu --out "$OUT" --interpreter "python$v"
+    audit "$(wheel_of "$v" aarch64)"
+}
+
 # audit WHEEL...: the checks every built wheel must pass.
 audit() {
     local w status=0
@@ -103,7 +130,7 @@ from pathlib import Path
 
 wheel, report = sys.argv[1], Path(sys.argv[2]).read_text()
 problems = []
-tags = [int(m) for m in re.findall(r'"manylinux_2_(\d+)_x86_64"', report)]
+tags = [int(m) for m in re.findall(r'"manylinux_2_(\d+)_(?:x86_64|aarch64)"', report)]
 if not tags:
     problems.append("auditwheel names no manylinux tag")
 elif max(tags) > 28:
@@ -111,7 +138,7 @@ elif max(tags) > 28:
 elif max(tags) != 17:
     print(f"note: manylinux_2_{max(tags)}, not manylinux2014 (2_17)")
 allowed = {"libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1",
-           "libgcc_s.so.1", "ld-linux-x86-64.so.2"}
+           "libgcc_s.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
 with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as zf:
     names = set(zf.namelist())
     for typed in ("ferrotype/py.typed", "ferrotype/__init__.pyi", "ferrotype/_native.pyi"):
@@ -174,6 +201,24 @@ in_env() {
     fi
 }
 
+# rustless_path VER VENV: the PATH of a check: the venv, then the system's programs without a
+# Rust toolchain. The chroot has Debian's own (tools/aarch64.sh cross-compiles with it), so
+# for 3.14/3.15 that is a directory of links to /usr/bin's programs, Rust's left out.
+rustless_path() {
+    local v=$1 venv=$2
+    if ! in_chroot_version "$v"; then
+        echo "$venv/bin:/usr/bin:/bin"
+        return 0
+    fi
+    local bin=$REPO/target/wheel-check/bin-without-rust
+    in_env "$v" PATH=/usr/bin:/bin bash -c '
+        rm -rf "$1" && mkdir -p "$1"
+        for f in /usr/bin/*; do
+            case ${f##*/} in cargo* | rust* | maturin*) ;; *) ln -s "$f" "$1/" ;; esac
+        done' _ "$bin" >&2
+    echo "$venv/bin:$bin"
+}
+
 check_one() {
     local v=$1 wheel venv
     wheel=$(wheel_of "$v")
@@ -182,7 +227,8 @@ check_one() {
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
     if in_chroot_version "$v"; then "$PYTHONS" chroot "$v"; fi
-    local path="$venv/bin:/usr/bin:/bin"
+    local path
+    path=$(rustless_path "$v" "$venv")
     in_env "$v" PATH="$path" "$(venv_python "$v")" -m venv "$venv"
     in_env "$v" PATH="$path" bash -c '
         set -e
@@ -192,7 +238,35 @@ check_one() {
     in_env "$v" PATH="$path" python -m pip install -q --disable-pip-version-check \
         --only-binary ferrotype "$wheel" "pytest>=8" "hypothesis>=6.100" "numpy>=1.24"
     # examples/ and the tests run with the venv's ferrotype, never the checkout's python/.
-    in_env "$v" PATH="$path" PYTHONDONTWRITEBYTECODE=1 python - "$venv" $SMOKE_TESTS <<'PY'
+    # examples/ and the tests run with the venv's ferrotype, never the checkout's python/.
+    in_env "$v" PATH="$path" PYTHONDONTWRITEBYTECODE=1 python - "$venv" $SMOKE_TESTS \
+        < <(check_script)
+}
+
+# The aarch64 wheel of the emulated version in a fresh aarch64 venv (tools/aarch64.sh venv),
+# then the same examples and smoke tests under qemu-user, the C fixtures cross-compiled.
+check_one_aarch64() {
+    local v=$1 wheel venv
+    wheel=$(wheel_of "$v" aarch64)
+    venv=$REPO/target/wheel-check/$v-aarch64
+    echo "==== CPython $v on aarch64 (qemu-user): $(basename "$wheel")"
+    AARCH64_PY=$v "$AARCH64" venv "$venv" "$wheel" "pytest>=8" "hypothesis>=6.100" "numpy>=1.24"
+    local path qemu
+    path=$(rustless_path "$v" "$venv")
+    qemu=$("$AARCH64" qemu)
+    in_env "$v" PATH="$path" bash -c '
+        set -e
+        for tool in cargo rustc rustup maturin; do
+            if command -v "$tool" >/dev/null; then echo "$tool is on PATH: $(command -v "$tool")"; exit 1; fi
+        done' || die "a Rust toolchain is reachable in the check's environment"
+    in_env "$v" PATH="$path" PYTHONDONTWRITEBYTECODE=1 CC=aarch64-linux-gnu-gcc \
+        NM=aarch64-linux-gnu-nm FERROTYPE_RUN="$qemu" python - "$venv" $SMOKE_TESTS_AARCH64 \
+        < <(check_script)
+}
+
+# The check run by `python -` in the venv: ferrotype from the venv, examples/, smoke tests.
+check_script() {
+    cat <<'PY'
 import os, subprocess, sys
 from pathlib import Path
 
@@ -261,7 +335,15 @@ case $cmd in
         [[ ${#vs[@]} -eq 0 ]] && vs=("${VERSIONS[@]}")
         tools
         mkdir -p "$OUT" "$TARGET"
-        for v in "${vs[@]}"; do build_one "$v"; done
+        for arch in "${ARCHS[@]}"; do
+            for v in "${vs[@]}"; do
+                case $arch in
+                    x86_64) build_one "$v" ;;
+                    aarch64) build_one_aarch64 "$v" ;;
+                    *) die "no wheels for $arch (x86_64, aarch64)" ;;
+                esac
+            done
+        done
         ls -l "$OUT"
         ;;
     sdist) sdist ;;
@@ -275,7 +357,13 @@ case $cmd in
     check)
         vs=("$@")
         [[ ${#vs[@]} -eq 0 ]] && vs=("${VERSIONS[@]}")
-        for v in "${vs[@]}"; do check_one "$v"; done
+        for arch in "${ARCHS[@]}"; do
+            for v in "${vs[@]}"; do
+                if [[ $arch == x86_64 ]]; then check_one "$v"; fi
+                # one aarch64 wheel: the version with an aarch64 interpreter under qemu
+                if [[ $arch == aarch64 && $v == "$AARCH64_PY" ]]; then check_one_aarch64 "$v"; fi
+            done
+        done
         ;;
     sdist-check) sdist_check ;;
     *) die "usage: tools/wheels.sh build|sdist|audit|check|sdist-check [ARGS...]" ;;

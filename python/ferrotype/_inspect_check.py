@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -230,7 +231,9 @@ def check_layout(
 
     The type is declared by ``header`` (a header name for ``#include <...>``, a path to a
     file, or several of them) and/or ``source`` (C text, after the headers); ``cflags`` are
-    passed to the compiler (``-I``, ``-D``, ``-m32``...). The compiler is ``$CC`` or ``cc``.
+    passed to the compiler (``-I``, ``-D``, ``-m32``...). The compiler is ``$CC`` or ``cc``; the
+    probe runs under ``$FERROTYPE_RUN`` when it is set (a cross compiler's emulator, such as
+    ``qemu-aarch64 -L /sysroot``).
 
     Compared: ``sizeof`` and ``_Alignof`` of the type; ``offsetof``, ``sizeof`` and type
     alignment of every member that is not a bit-field (nested ones by path); the bits of
@@ -300,11 +303,12 @@ def check_layout(
                 proc.stderr,
                 text,
             )
-        run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+        runner = [*shlex.split(os.environ.get("FERROTYPE_RUN", "")), str(exe)]
+        run = subprocess.run(runner, capture_output=True, text=True, timeout=60)
         if run.returncode != 0:
             raise CCompilerError(
                 f"the layout probe for {ctype!r} exited with {run.returncode}:\n{run.stderr}",
-                [str(exe)],
+                runner,
                 run.stderr,
                 text,
             )

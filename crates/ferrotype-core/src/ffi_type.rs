@@ -278,8 +278,9 @@ impl FfiType {
     ///
     /// Up to [`MAX_CLASSIFIED_SIZE`] bytes, each slot is an integer if any member has an
     /// integer or pointer overlapping it, else a float of the slot's size: the eightbyte
-    /// classification of the x86-64 System V ABI (INTEGER wins over SSE), and an HFA on
-    /// AArch64 when every member is made of one float type. `long double` members are
+    /// classification of the x86-64 System V ABI (INTEGER wins over SSE). On AArch64 the
+    /// slots follow AAPCS64 instead (`aapcs64_union`): an HFA only when every member is
+    /// made of one float type, without padding. `long double` members are
     /// refused (`None`): they are classified apart (x87) and cannot share a slot.
     ///
     /// A larger union is passed in memory on x86-64 and AArch64, whatever its members,
@@ -311,6 +312,9 @@ impl FfiType {
         if leaves.iter().any(|(_, c)| *c == TypeCode::LongDouble) {
             return None;
         }
+        if cfg!(target_arch = "aarch64") {
+            return Some(aapcs64_union(&leaves, size, align, slot));
+        }
         let mut elems = Vec::with_capacity(size / slot);
         for start in (0..size).step_by(slot) {
             let end = start + slot;
@@ -335,6 +339,32 @@ impl FfiType {
         }
         Some(FfiType::Struct(StructType::new(elems, size, align)))
     }
+}
+
+/// A union of at most [`MAX_CLASSIFIED_SIZE`] bytes for AAPCS64 (the `leaves` of all its
+/// members, none a `long double`): a homogeneous floating-point aggregate when every leaf is
+/// of one floating type and they leave no padding (a struct of that type filling the union,
+/// which libffi passes in v registers when there are at most four), else integer slots (x
+/// registers, or memory beyond 16 bytes). The x86-64 per-eightbyte rule would make a union
+/// of `float`s and a `double` a `double` HFA, which AArch64 passes in x0.
+fn aapcs64_union(leaves: &[(usize, TypeCode)], size: usize, align: usize, slot: usize) -> FfiType {
+    let float = match leaves.first() {
+        Some((_, c @ (TypeCode::Float | TypeCode::Double)))
+            if size % c.size() == 0
+                && leaves.iter().all(|(off, l)| l == c && off % c.size() == 0)
+                && (0..size)
+                    .step_by(c.size())
+                    .all(|k| leaves.iter().any(|(off, _)| *off == k)) =>
+        {
+            Some(*c)
+        }
+        _ => None,
+    };
+    let elems = match float {
+        Some(c) => vec![FfiType::Scalar(c); size / c.size()],
+        None => vec![FfiType::Scalar(unsigned_of(slot)); size / slot],
+    };
+    FfiType::Struct(StructType::new(elems, size, align))
 }
 
 /// The unsigned integer type of `n` bytes (1, 2, 4; 8 for anything else).
@@ -489,6 +519,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(target_arch = "aarch64"))]
     fn unions_are_classified_per_slot() {
         let s = |c| FfiType::Scalar(c);
         // int/float: the integer wins (INTEGER over SSE).
@@ -521,6 +552,32 @@ mod tests {
         assert_eq!(u.size(), 16);
         // long double members are refused.
         assert!(FfiType::union_of(&[s(TypeCode::LongDouble)], 16, 16).is_none());
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn unions_are_classified_as_aapcs64_does() {
+        let s = |c| FfiType::Scalar(c);
+        // float/double: no HFA (two floating types), so x0.
+        let u = FfiType::union_of(&[s(T::Double), s(T::Float)], 8, 8).unwrap();
+        assert_eq!(slots(&u), [T::ULongLong]);
+        // union { float f[2]; double d; }: the same.
+        let f2 = FfiType::array(&s(T::Float), 2).unwrap();
+        let u = FfiType::union_of(&[f2.clone(), s(T::Double)], 8, 8).unwrap();
+        assert_eq!(slots(&u), [T::ULongLong]);
+        // union { float f[2]; float g; }: an HFA of two floats.
+        let u = FfiType::union_of(&[f2, s(T::Float)], 8, 4).unwrap();
+        assert_eq!(slots(&u), [T::Float, T::Float]);
+        // union { double d[2]; double e; }: an HFA of two doubles.
+        let d2 = FfiType::array(&s(T::Double), 2).unwrap();
+        let u = FfiType::union_of(&[d2, s(T::Double)], 16, 8).unwrap();
+        assert_eq!(slots(&u), [T::Double, T::Double]);
+        // a float that leaves padding (an 8-aligned union of one float): integer.
+        let u = FfiType::union_of(&[s(T::Float)], 8, 8).unwrap();
+        assert_eq!(slots(&u), [T::ULongLong]);
+        // int/float: integer.
+        let u = FfiType::union_of(&[s(T::Int), s(T::Float)], 4, 4).unwrap();
+        assert_eq!(slots(&u), [T::UInt]);
     }
 
     #[test]

@@ -517,6 +517,8 @@ impl Registers {
     }
 
     /// The stack words (the first `stack_words()` of the plan are initialised).
+    // (read by the x86-64 stack call only; AArch64 leaves stack arguments to libffi)
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     fn stack(&self) -> *const u64 {
         // SAFETY: `REG_WORDS < WORDS`: in bounds of the image.

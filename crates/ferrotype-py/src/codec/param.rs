@@ -139,8 +139,11 @@ impl CArg {
         // reinterprets initialised bytes.
         let body = unsafe {
             match t {
-                // ctypes prints every integer tag through its signed field.
-                'b' | 'h' | 'i' | 'l' | 'q' | 'B' | 'H' | 'I' | 'L' | 'Q' => {
+                // ctypes prints 'b' and 'B' through its C `char` field, whose sign is the
+                // platform's (unsigned on AArch64 Linux, signed on x86-64).
+                'b' | 'B' => format!("({})", i64::from(this.slot.u8 as core::ffi::c_char)),
+                // ctypes prints every other integer tag through its signed field.
+                'h' | 'i' | 'l' | 'q' | 'H' | 'I' | 'L' | 'Q' => {
                     let code = TypeCode::from_char(t.to_ascii_lowercase()).py()?;
                     match memory::read_scalar((&raw const this.slot).cast(), code, false) {
                         Scalar::Signed(v) => format!("({v})"),
