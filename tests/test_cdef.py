@@ -77,7 +77,7 @@ def test_calls_through_declarations(ns):
 def test_refusals_are_listed_and_the_rest_binds():
     ns = ferrotype.cdef(
         "__int128 wide;\n"
-        "struct __attribute__((packed)) p { char c; int i; };\n"
+        "struct __attribute__((vector_size(16))) p { char c; int i; };\n"
         "#define MACRO(x) (x)\n"
         "long double ld(long double);\n"
         "typedef struct ok { int a; } ok;\n"
@@ -165,6 +165,8 @@ typedef struct {
     long double ld __attribute__((__aligned__(__alignof__(long double))));
 } max_align_like;
 union pu { char c[3]; int i; } __attribute__((packed));
+struct __attribute__((packed)) tagpk { char c; long l; short s; };
+union __attribute__ ((__aligned__(16))) tagal { char c; int i; };
 """
 
 
@@ -178,6 +180,8 @@ union pu { char c[3]; int i; } __attribute__((packed));
         ("struct_holder", "struct holder"),
         ("max_align_like", "max_align_like"),
         ("union_pu", "union pu"),
+        ("struct_tagpk", "struct tagpk"),
+        ("union_tagal", "union tagal"),
     ],
 )
 def test_packed_and_aligned_records_match_the_compiler(name, c_name, recwarn):

@@ -132,8 +132,8 @@ def include(
 
 
 # Changes when the shape of the cached unit does (the parameter names of functions: 2;
-# records' packing and alignment: 3).
-_CACHE_FORMAT = "3"
+# records' packing and alignment: 3; attributes between `struct` and the tag: 4).
+_CACHE_FORMAT = "4"
 
 _MARKER = re.compile(r'^# \d+ "(.*)"((?: \d)*)$', re.M)
 

@@ -106,6 +106,11 @@ pub(super) fn run(
         anon: 0,
         visible: true,
         hidden: Unit::default(),
+        tag_attrs: prep
+            .tag_attrs
+            .iter()
+            .filter_map(|(at, a)| Some((*at, parse_attribute_group(a)?)))
+            .collect(),
     };
     for d in &unit.0 {
         if d.span.start < PRELUDE.len() {
@@ -156,6 +161,34 @@ struct Cx<'a> {
     /// `#define` values not evaluated yet.
     pending: HashMap<String, String>,
     anon: usize,
+    /// Attributes written between `struct`/`union` and a tag ([`scan::Prepared::tag_attrs`]),
+    /// parsed, by the offset of their keyword in the text.
+    tag_attrs: HashMap<usize, Vec<Node<Extension>>>,
+}
+
+/// The extensions of an attribute group `attr` (`__attribute__((...))`), parsed by
+/// putting it where the parser takes it: after a definition's closing brace. `None` when
+/// that does not parse.
+fn parse_attribute_group(attr: &str) -> Option<Vec<Node<Extension>>> {
+    let probe = format!("struct __ft_attr_probe {{ int a; }} {attr};");
+    let config = Config::with_gcc();
+    // lang-c has internal `expect`s; no panic may cross into Python.
+    let parsed = std::panic::catch_unwind(move || parse_preprocessed(&config, probe)).ok()?;
+    let unit = parsed.ok()?.unit;
+    let ExternalDeclaration::Declaration(d) = &unit.0.first()?.node else {
+        return None;
+    };
+    let ext: Vec<Node<Extension>> = d
+        .node
+        .specifiers
+        .iter()
+        .filter_map(|sp| match &sp.node {
+            DeclarationSpecifier::Extension(e) => Some(e.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    (!ext.is_empty()).then_some(ext)
 }
 
 /// The attributes that change a layout, which ctypes' `_fields_` cannot say.
@@ -660,7 +693,15 @@ impl Cx<'_> {
         Ok(Ty::Scalar(code))
     }
 
-    fn record(&mut self, s: &Node<StructType>, at: usize, attr: Attrs) -> TyResult {
+    fn record(&mut self, s: &Node<StructType>, at: usize, mut attr: Attrs) -> TyResult {
+        // Attributes written between the keyword and the tag (moved out by the scan).
+        if let Some(ext) = self
+            .tag_attrs
+            .get(&s.span.start.saturating_sub(PRELUDE.len()))
+            .cloned()
+        {
+            self.layout_attrs(&ext, &mut attr);
+        }
         let is_union = matches!(s.node.kind.node, StructKind::Union);
         let tag = s.node.identifier.as_ref().map(|i| i.node.name.clone());
         let index = match &tag {

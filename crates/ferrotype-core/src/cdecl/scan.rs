@@ -34,6 +34,11 @@ pub struct Prepared {
     pub bad_directive: Option<(usize, String)>,
     /// Nesting deeper than [`MAX_DEPTH`] at this offset.
     pub too_deep: Option<usize>,
+    /// GNU attributes written between `struct`/`union` and the tag or `{` of a definition
+    /// (`struct __attribute__((packed)) tag { ... }`), which the parser does not take
+    /// there: blanked in `text` and kept here with the offset of their `struct`/`union`
+    /// keyword, for the lowering to apply to that record.
+    pub tag_attrs: Vec<(usize, String)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -166,6 +171,7 @@ pub fn prepare(src: &str) -> Prepared {
         ends: Vec::new(),
         bad_directive: None,
         too_deep: None,
+        tag_attrs: Vec::new(),
     };
     // Tokens at depth 0 and their kinds, for the look-backs below.
     let mut toks: Vec<(usize, usize, Tok)> = Vec::new();
@@ -307,8 +313,90 @@ pub fn prepare(src: &str) -> Prepared {
         }
         i += 1;
     }
+    move_tag_attributes(&mut s, &mut out.tag_attrs);
     out.text = String::from_utf8_lossy(&s).into_owned();
     out
+}
+
+/// The end of the identifier or blank run at `i` (`i` itself if there is none).
+fn skip(s: &[u8], mut i: usize, ident: bool) -> usize {
+    while i < s.len()
+        && (if ident {
+            is_ident(s[i])
+        } else {
+            s[i].is_ascii_whitespace()
+        })
+    {
+        i += 1;
+    }
+    i
+}
+
+/// Blanks each `__attribute__((...))` group that sits between `struct`/`union` and the
+/// tag (or the `{` of an untagged one) of a definition, recording it with the keyword's
+/// offset (see [`Prepared::tag_attrs`]). Literals are skipped; nothing else changes.
+fn move_tag_attributes(s: &mut [u8], into: &mut Vec<(usize, String)>) {
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'"' || b == b'\'' {
+            i = literal_end(s, i);
+            continue;
+        }
+        if !is_ident_start(b) || (i > 0 && is_ident(s[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let kw_end = skip(s, i, true);
+        if !matches!(&s[i..kw_end], b"struct" | b"union") {
+            i = kw_end;
+            continue;
+        }
+        let a = skip(s, kw_end, false);
+        let a_end = skip(s, a, true);
+        if !matches!(&s[a..a_end], b"__attribute__" | b"__attribute") {
+            i = kw_end;
+            continue;
+        }
+        // The balanced parentheses of the group.
+        let mut j = skip(s, a_end, false);
+        if s.get(j) != Some(&b'(') {
+            i = kw_end;
+            continue;
+        }
+        let mut depth = 0usize;
+        while j < s.len() {
+            match s[j] {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                b'"' | b'\'' => {
+                    j = literal_end(s, j);
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        if depth != 0 {
+            return;
+        }
+        let group_end = j + 1;
+        // Then the tag, if any, and the body's `{`.
+        let tag = skip(s, group_end, false);
+        let tag_end = skip(s, tag, true);
+        let brace = skip(s, tag_end, false);
+        let tagged = tag_end > tag && is_ident_start(s[tag]);
+        if (tagged || tag_end == tag) && s.get(brace) == Some(&b'{') {
+            into.push((i, String::from_utf8_lossy(&s[a..group_end]).into_owned()));
+            blank(s, a, group_end);
+        }
+        i = group_end;
+    }
 }
 
 fn is_linemarker(line: &[u8]) -> bool {
@@ -396,7 +484,12 @@ mod tests {
     #[test]
     fn struct_braces_are_not_bodies() {
         let src = "struct __attribute__((packed)) { int a; } s; struct T { int b; };";
-        assert_eq!(prepare(src).text, src);
+        let p = prepare(src);
+        // (The attribute before the `{` is moved out, for the lowering.)
+        let blanked = src.replace("__attribute__((packed))", &" ".repeat(23));
+        assert_eq!(p.text, blanked);
+        assert_eq!(p.tag_attrs, [(0, "__attribute__((packed))".to_string())]);
+        assert_eq!(p.ends.len(), 2);
     }
 
     #[test]
