@@ -192,6 +192,51 @@ def test_packed_and_aligned_records_match_the_compiler(name, c_name, recwarn):
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
 
 
+PRAGMA = """
+#pragma pack(push, 2)
+struct pp2 { char c; int i; double d; };
+#pragma pack(push, 1)
+struct pp1 { char c; short s; long l; };
+union pu1 { char c[3]; int i; };
+#pragma pack(pop)
+struct pp2b { char c; long long ll; };
+#pragma pack(pop)
+struct pn { char c; int i; };
+#pragma pack(4)
+struct pp4 { char c; double d; struct pp1 inner; };
+#pragma pack()
+struct pn2 { char c; double d; };
+"""
+
+
+@needs_cc
+@pytest.mark.parametrize(
+    ("name", "c_name"),
+    [
+        ("struct_pp2", "struct pp2"),
+        ("struct_pp1", "struct pp1"),
+        ("union_pu1", "union pu1"),
+        ("struct_pp2b", "struct pp2b"),
+        ("struct_pn", "struct pn"),
+        ("struct_pp4", "struct pp4"),
+        ("struct_pn2", "struct pn2"),
+    ],
+)
+def test_pragma_pack_matches_the_compiler(name, c_name, recwarn):
+    ns = ferrotype.cdef(PRAGMA)
+    assert ns.__refused__ == []
+    ferrotype.check_layout(getattr(ns, name), c_name, source=PRAGMA, raises=True)
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_pragma_pack_values():
+    ns = ferrotype.cdef(PRAGMA)
+    assert ns.struct_pp2._pack_ == 2 and ns.struct_pp1._pack_ == 1
+    assert not hasattr(ns.struct_pn, "_pack_") and not hasattr(ns.struct_pn2, "_pack_")
+    with pytest.raises(ferrotype.CDefError, match="pragma pack"):
+        ferrotype.cdef("#pragma pack(3)\nstruct s { int a; };")
+
+
 def test_packed_and_aligned_become_pack_and_align():
     ns = ferrotype.cdef(PACKED)
     assert (ns.struct_pk._pack_, ns.struct_pk._layout_) == (1, "ms")

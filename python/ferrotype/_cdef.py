@@ -132,8 +132,9 @@ def include(
 
 
 # Changes when the shape of the cached unit does (the parameter names of functions: 2;
-# records' packing and alignment: 3; attributes between `struct` and the tag: 4).
-_CACHE_FORMAT = "4"
+# records' packing and alignment: 3; attributes between `struct` and the tag: 4;
+# `#pragma pack`: 5).
+_CACHE_FORMAT = "5"
 
 _MARKER = re.compile(r'^# \d+ "(.*)"((?: \d)*)$', re.M)
 

@@ -111,6 +111,7 @@ pub(super) fn run(
             .iter()
             .filter_map(|(at, a)| Some((*at, parse_attribute_group(a)?)))
             .collect(),
+        packing: prep.packing.clone(),
     };
     for d in &unit.0 {
         if d.span.start < PRELUDE.len() {
@@ -164,6 +165,8 @@ struct Cx<'a> {
     /// Attributes written between `struct`/`union` and a tag ([`scan::Prepared::tag_attrs`]),
     /// parsed, by the offset of their keyword in the text.
     tag_attrs: HashMap<usize, Vec<Node<Extension>>>,
+    /// `#pragma pack` by offset ([`scan::Prepared::packing`]).
+    packing: Vec<(usize, Option<u32>)>,
 }
 
 /// The extensions of an attribute group `attr` (`__attribute__((...))`), parsed by
@@ -211,10 +214,24 @@ fn layout_attribute(ext: &[Node<Extension>]) -> Option<String> {
 struct Attrs {
     /// `packed`: every member aligned to 1 (ctypes' `_pack_ = 1`).
     packed: bool,
+    /// `#pragma pack(N)` in effect where the record is defined: members aligned to at most
+    /// N (ctypes' `_pack_ = N`).
+    pragma_pack: Option<u32>,
     /// `aligned(N)`: the least alignment of the whole (ctypes' `_align_`); 0 for none.
     align: usize,
     /// An attribute that cannot be represented.
     refused: Option<String>,
+}
+
+impl Attrs {
+    /// The packing of the record: `packed`'s 1, else the `#pragma pack` value.
+    fn pack(&self) -> Option<usize> {
+        if self.packed {
+            Some(1)
+        } else {
+            self.pragma_pack.map(|n| n as usize)
+        }
+    }
 }
 
 /// The alignment of `aligned` without a value: GCC's `__BIGGEST_ALIGNMENT__` on the
@@ -702,6 +719,7 @@ impl Cx<'_> {
         {
             self.layout_attrs(&ext, &mut attr);
         }
+        attr.pragma_pack = self.packing_at(s.span.start.saturating_sub(PRELUDE.len()));
         let is_union = matches!(s.node.kind.node, StructKind::Union);
         let tag = s.node.identifier.as_ref().map(|i| i.node.name.clone());
         let index = match &tag {
@@ -726,11 +744,11 @@ impl Cx<'_> {
         };
         self.count();
         let name = self.unit.records[index].name.clone();
-        let (packed, min_align) = (attr.packed, attr.align);
+        let (pack, min_align) = (attr.pack(), attr.align);
         match self.record_body(decls, is_union, attr) {
             Ok((fields, anonymous, size, align)) => {
                 let r = &mut self.unit.records[index];
-                r.pack = packed.then_some(1);
+                r.pack = pack;
                 r.min_align = min_align;
                 r.fields = fields;
                 r.anonymous = anonymous;
@@ -745,6 +763,12 @@ impl Cx<'_> {
             }
         }
         Ok(Ty::Record(index))
+    }
+
+    /// The `#pragma pack` value in effect at `offset` of the text.
+    fn packing_at(&self, offset: usize) -> Option<u32> {
+        let i = self.packing.partition_point(|&(at, _)| at <= offset);
+        i.checked_sub(1).and_then(|i| self.packing[i].1)
     }
 
     /// Adds what the GNU attributes in `ext` say about a layout to `into`.
@@ -817,10 +841,10 @@ impl Cx<'_> {
         // make of the fields (ct_spec: `_pack_` comes with `_layout_ = "ms"`); they must agree.
         let mut c_spec = StructSpec::new(LayoutRule::native());
         c_spec.is_union = is_union;
-        c_spec.pack = attr.packed.then_some(1);
+        c_spec.pack = attr.pack();
         c_spec.align = attr.align;
         let mut ct_spec = c_spec.clone();
-        if attr.packed {
+        if attr.pack().is_some() {
             ct_spec.rule = LayoutRule::Ms;
         }
         let mut pad = 0;
@@ -908,7 +932,7 @@ impl Cx<'_> {
                         });
                     }
                     Some(w) => {
-                        if attr.packed {
+                        if attr.pack().is_some() {
                             return Err("cannot represent: a bit-field in a packed struct (GCC \
                                         packs bit-fields bit by bit, ctypes' _pack_ as MSVC)"
                                 .into());
@@ -1007,7 +1031,7 @@ impl Cx<'_> {
         let c = c_spec.layout().map_err(|e| e.to_string())?;
         let ct = ct_spec.layout().map_err(|e| e.to_string())?;
         if c != ct {
-            return Err(if attr.packed {
+            return Err(if attr.pack().is_some() {
                 "cannot represent: a packed layout that _pack_ does not reproduce".into()
             } else {
                 "cannot represent: an unnamed bit-field that changes the alignment".into()

@@ -39,6 +39,48 @@ pub struct Prepared {
     /// there: blanked in `text` and kept here with the offset of their `struct`/`union`
     /// keyword, for the lowering to apply to that record.
     pub tag_attrs: Vec<(usize, String)>,
+    /// `#pragma pack` in effect from each offset on (`None`: no packing), in order; what
+    /// precedes the first entry is unpacked.
+    pub packing: Vec<(usize, Option<u32>)>,
+    /// The `#pragma pack` stack while scanning (`push` saves the value in effect).
+    pack_stack: Vec<Option<u32>>,
+}
+
+impl Prepared {
+    fn set_pack(&mut self, at: usize, value: Option<u32>) {
+        self.packing.push((at, value));
+    }
+
+    /// Applies `#pragma pack(args)` found at `at`; false for a form it does not know.
+    fn pragma_pack(&mut self, at: usize, args: &str) -> bool {
+        let current = self.packing.last().and_then(|p| p.1);
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        let value = |t: &str| -> Option<Option<u32>> {
+            let n: u32 = t.parse().ok()?;
+            matches!(n, 1 | 2 | 4 | 8 | 16).then_some(Some(n))
+        };
+        match parts.as_slice() {
+            [""] => self.set_pack(at, None),
+            ["push"] => self.pack_stack.push(current),
+            ["pop"] => match self.pack_stack.pop() {
+                Some(v) => self.set_pack(at, v),
+                None => return false,
+            },
+            ["push", n] => match value(n) {
+                Some(v) => {
+                    self.pack_stack.push(current);
+                    self.set_pack(at, v);
+                }
+                None => return false,
+            },
+            [n] => match value(n) {
+                Some(v) => self.set_pack(at, v),
+                None => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -147,9 +189,18 @@ fn directive(text: &[u8], start: usize, out: &mut Prepared) {
         }
         "pragma" => {
             let p = after.trim();
-            // `#pragma pack` changes the layout of what follows: never ignore it.
-            if p.starts_with("pack") && out.bad_directive.is_none() {
-                out.bad_directive = Some((start, format!("#{}", line.trim())));
+            // `#pragma pack` changes the layout of what follows: honoured (`pack(N)`,
+            // `pack()`, `pack(push[, N])`, `pack(pop)`), and never ignored: any other form
+            // is refused.
+            if let Some(rest) = p.strip_prefix("pack") {
+                let args = rest
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'));
+                let ok = args.is_some_and(|a| out.pragma_pack(start, a));
+                if !ok && out.bad_directive.is_none() {
+                    out.bad_directive = Some((start, format!("#{}", line.trim())));
+                }
             }
         }
         "ident" | "sccs" => {}
@@ -172,6 +223,8 @@ pub fn prepare(src: &str) -> Prepared {
         bad_directive: None,
         too_deep: None,
         tag_attrs: Vec::new(),
+        packing: Vec::new(),
+        pack_stack: Vec::new(),
     };
     // Tokens at depth 0 and their kinds, for the look-backs below.
     let mut toks: Vec<(usize, usize, Tok)> = Vec::new();
@@ -510,10 +563,29 @@ mod tests {
     }
 
     #[test]
-    fn pragma_pack_is_reported() {
-        assert!(prepare("#pragma pack(1)\nstruct s { int a; };")
-            .bad_directive
-            .is_some());
+    fn pragma_pack_is_followed_or_reported() {
+        let p = prepare(
+            "#pragma pack(push, 2)\nstruct a;\n#pragma pack(1)\nstruct b;\n\
+             #pragma pack(pop)\nstruct c;\n#pragma pack(4)\n#pragma pack()\nstruct d;",
+        );
+        assert!(p.bad_directive.is_none());
+        let at = |w: &str| p.text.find(w).unwrap();
+        let pack_at = |o: usize| {
+            let i = p.packing.partition_point(|&(at, _)| at <= o);
+            i.checked_sub(1).and_then(|i| p.packing[i].1)
+        };
+        assert_eq!(pack_at(at("struct a")), Some(2));
+        assert_eq!(pack_at(at("struct b")), Some(1));
+        assert_eq!(pack_at(at("struct c")), None);
+        assert_eq!(pack_at(at("struct d")), None);
+        for bad in [
+            "#pragma pack(3)",
+            "#pragma pack(pop)",
+            "#pragma pack(push, x)",
+            "#pragma pack",
+        ] {
+            assert!(prepare(bad).bad_directive.is_some(), "{bad}");
+        }
         assert!(prepare("# 1 \"x.h\" 1\nint a;").bad_directive.is_none());
     }
 

@@ -173,7 +173,7 @@ fn syntax_errors_name_line_and_column() {
     let u = parse("int a(int);\nint a b;\nint c(int);", true).unwrap();
     assert_eq!(u.functions.len(), 2);
     assert!(u.refused[0].reason.contains("syntax error"));
-    assert!(parse("#pragma pack(1)\nstruct s { int a; };", false).is_err());
+    assert!(parse("#pragma pack(3)\nstruct s { int a; };", false).is_err());
 }
 
 #[test]
@@ -230,4 +230,24 @@ fn attributes_between_the_keyword_and_the_tag() {
     assert_eq!((rec("pk").pack, rec("pk").size), (Some(1), 5));
     assert_eq!((rec("al").min_align, rec("al").size), (16, 16));
     assert_eq!((rec("plain").pack, rec("plain").size), (None, 8));
+}
+
+#[test]
+fn pragma_pack_packs_what_follows() {
+    let u = unit(
+        "#pragma pack(push, 2)\nstruct p2 { char c; int i; double d; };\n\
+         #pragma pack(pop)\nstruct n { char c; int i; };\n\
+         #pragma pack(1)\nstruct p1 { char c; short s; };\n\
+         struct bits { int a : 3; };\n#pragma pack()\n",
+    );
+    let rec = |n: &str| u.records.iter().find(|r| r.name == n).unwrap();
+    assert_eq!(
+        (rec("p2").pack, rec("p2").size, rec("p2").align),
+        (Some(2), 14, 2)
+    );
+    assert_eq!((rec("n").pack, rec("n").size), (None, 8));
+    assert_eq!((rec("p1").pack, rec("p1").size), (Some(1), 3));
+    assert!(refusal(&u, "bits")
+        .reason
+        .contains("bit-field in a packed struct"));
 }
