@@ -80,6 +80,8 @@ def test_second_include_is_cached():
         ("time.h", "c"),
         ("sys/stat.h", "c"),
         ("poll.h", "c"),
+        ("curl/curl.h", "curl"),
+        ("SDL2/SDL.h", "SDL2"),
     ],
 )
 def test_every_struct_matches_the_compiler(header, libname):

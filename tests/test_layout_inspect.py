@@ -196,6 +196,25 @@ def test_check_layout_passes_the_right_declaration():
 
 
 @needs_cc
+def test_check_layout_of_a_flexible_array_member():
+    class Msg(ft.Structure):
+        _fields_ = [("len", ft.c_uint16), ("kind", ft.c_char), ("data", ft.c_int64 * 0)]
+
+    src = "struct msg { unsigned short len; char kind; long long data[]; };"
+    report = ft.check_layout(Msg, "struct msg", source=src, raises=True)
+    assert not report
+    assert "_Alignof(__typeof__(v.data[0]))" in report.source
+
+    class Off(ft.Structure):  # the flexible member at the wrong offset
+        _pack_ = 1
+        _layout_ = "ms"
+        _fields_ = [("len", ft.c_uint16), ("kind", ft.c_char), ("data", ft.c_int64 * 0)]
+
+    report = ft.check_layout(Off, "struct msg", source=src)
+    assert any(d.what == "offsetof" and d.member == "data" for d in report)
+
+
+@needs_cc
 def test_check_layout_finds_a_missing_member():
     class Wrong(ft.Structure):  # `d` forgotten, and a member C does not have
         _fields_ = [

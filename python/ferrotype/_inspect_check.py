@@ -166,7 +166,14 @@ def _probe(ctype: str, members: list[_Member], prelude: str) -> tuple[str, dict[
     ]
     owners: dict[int, int] = {}
     for i, m in enumerate(members):
-        if m.field.bit_size is None:
+        if m.field.bit_size is None and _is_flexible(m.field.type):
+            # A flexible array member (`T x[]`, ferrotype's `T * 0`): C has no `sizeof`
+            # for it; its size is 0 and its alignment its element's.
+            line = (
+                f'    printf("m{i} %zu 0 %zu\\n", offsetof(ft_probe_t, {m.cpath}), '
+                f"_Alignof(__typeof__(v.{m.cpath}[0])));"
+            )
+        elif m.field.bit_size is None:
             line = (
                 f'    printf("m{i} %zu %zu %zu\\n", offsetof(ft_probe_t, {m.cpath}), '
                 f"sizeof(v.{m.cpath}), _Alignof(__typeof__(v.{m.cpath})));"
@@ -177,6 +184,11 @@ def _probe(ctype: str, members: list[_Member], prelude: str) -> tuple[str, dict[
         lines.append(line)
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines), owners
+
+
+def _is_flexible(t: Any) -> bool:
+    """Whether ``t`` is an array type of length 0 (how a flexible array member binds)."""
+    return getattr(t, "_length_", None) == 0 and hasattr(t, "_type_")
 
 
 def _first_lines(text: str, n: int = 12) -> str:

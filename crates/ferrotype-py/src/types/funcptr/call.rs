@@ -28,9 +28,11 @@ use crate::types::pointer::address;
 use crate::types::thunk;
 
 use super::plan;
+#[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(unused_imports))]
+use super::plan::DirectKind;
 use super::plan::{
-    fast_address, ArgConv, DirectKind, DirectRet, FastArg, FuncState, RegPlan, RetConv,
-    FUNCFLAG_PYTHONAPI, FUNCFLAG_USE_ERRNO,
+    fast_address, ArgConv, DirectRet, FastArg, FuncState, RegPlan, RetConv, FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO,
 };
 
 /// The function object being called, as the engines see it.
@@ -337,6 +339,7 @@ fn pointer_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>) -> Option<u64>
 /// argument `i` passes for `arg`, if it is one of the common values its [`FastArg`]
 /// takes; `None` when it needs the converter (or for the other kinds). Pure.
 #[inline(always)]
+#[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
 fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) -> Option<u64> {
     match *fast {
         FastArg::Wide { shift, lo, hi, .. } => wide_word(arg, shift, lo, hi),
@@ -357,6 +360,7 @@ fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) ->
 /// unrolls and the words stay in registers), the rest zero; `None` as soon as one needs
 /// its converter.
 #[inline(always)]
+#[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
 fn int_words<const N: usize>(
     st: &FuncState,
     args: &[Bound<'_, PyAny>],
@@ -579,6 +583,7 @@ fn direct_image(
 /// The Python value of a direct call's scalar result (`Void` or `Value`; the
 /// `Instance` results take `direct_instance`).
 #[inline(always)]
+#[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
 fn direct_result(py: Python<'_>, ret: DirectRet, bits: u64) -> Option<Option<Py<PyAny>>> {
     match ret {
         DirectRet::Value(code) => scalar_result(py, code, bits),

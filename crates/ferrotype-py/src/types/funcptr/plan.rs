@@ -349,9 +349,11 @@ pub struct Direct {
     pub ret: DirectRet,
     /// Release the GIL around the call.
     pub release_gil: bool,
-    /// The shortest way the arguments can take.
+    /// The shortest way the arguments can take (x86-64 has the register-only calls).
+    #[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
     pub kind: DirectKind,
     /// The result is in the first vector register (`float`/`double`).
+    #[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
     pub float_ret: bool,
 }
 
