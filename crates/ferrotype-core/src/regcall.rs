@@ -841,46 +841,33 @@ pub unsafe fn call_doubles(fun: *const c_void, a: [f64; FLOAT_REGS], n: u8) -> (
 #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
 #[inline(always)]
 unsafe fn raw_short_call(fun: *const c_void, r: &Registers, nfloat: u8) -> (u64, u64) {
+    if nfloat == 0 {
+        let a = [r.reg(0), r.reg(1), r.reg(2), r.reg(3), r.reg(4), r.reg(5)];
+        // SAFETY: the caller's contract: integer arguments only, in these registers.
+        return unsafe { call_ints(fun, a) };
+    }
     let rax: u64;
     let xmm0: f64;
-    if nfloat == 0 {
-        // SAFETY: `fun` follows the C calling convention (caller's contract), and
-        // `clobber_abi("C")` tells the compiler every caller-saved register may change;
-        // the stack is aligned for a call at the start of an asm block without `nostack`.
-        unsafe {
-            core::arch::asm!(
-                "call {fun}",
-                fun = in(reg) fun,
-                in("rdi") r.reg(0),
-                in("rsi") r.reg(1),
-                in("rdx") r.reg(2),
-                in("rcx") r.reg(3),
-                in("r8") r.reg(4),
-                in("r9") r.reg(5),
-                inout("rax") 0u64 => rax,
-                lateout("xmm0") xmm0,
-                clobber_abi("C"),
-            );
-        }
-    } else {
-        let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
-        // SAFETY: as above; the two vector words are initialised (`RegisterShape::init`).
-        unsafe {
-            core::arch::asm!(
-                "call {fun}",
-                fun = in(reg) fun,
-                in("rdi") r.reg(0),
-                in("rsi") r.reg(1),
-                in("rdx") r.reg(2),
-                in("rcx") r.reg(3),
-                in("r8") r.reg(4),
-                in("r9") r.reg(5),
-                inout("rax") u64::from(nfloat) => rax,
-                inout("xmm0") f(0) => xmm0,
-                in("xmm1") f(1),
-                clobber_abi("C"),
-            );
-        }
+    let f = |i: usize| f64::from_bits(r.reg(INT_REGS + i));
+    // `fun` follows the C calling convention (caller's contract), and `clobber_abi("C")`
+    // tells the compiler every caller-saved register may change; the stack is aligned for
+    // a call at the start of an asm block without `nostack`.
+    // SAFETY: so the call is sound; the two vector words are initialised (`init`).
+    unsafe {
+        core::arch::asm!(
+            "call {fun}",
+            fun = in(reg) fun,
+            in("rdi") r.reg(0),
+            in("rsi") r.reg(1),
+            in("rdx") r.reg(2),
+            in("rcx") r.reg(3),
+            in("r8") r.reg(4),
+            in("r9") r.reg(5),
+            inout("rax") u64::from(nfloat) => rax,
+            inout("xmm0") f(0) => xmm0,
+            in("xmm1") f(1),
+            clobber_abi("C"),
+        );
     }
     (rax, xmm0.to_bits())
 }
