@@ -63,6 +63,8 @@ SOURCE = textwrap.dedent(
     Mixed mx_scale(Mixed m, int k) { Mixed r = {m.a * k, m.d * k}; return r; }
     Three three_next(Three t) { Three r = {{t.c[0] + 1, t.c[1] + 1, t.c[2] + 1}}; return r; }
     long *same_ptr(long *p) { return p; }
+    int through(int (*cb)(int), int x) { return cb(x) + 1; }
+    double through_d(double (*cb)(double), double x) { return cb(x) + 0.5; }
     int plain_int(int v) { return v; }
     """
 )
@@ -367,3 +369,34 @@ def test_instance_results_in_registers(libpath):
         g.restype = MyInt
         r = g(-5)
         assert type(r) is MyInt and r.value == -5
+
+
+@pytest.mark.parametrize("release_gil", [True, False])
+def test_state_replaced_during_the_call(libpath, release_gil):
+    """A callback that reassigns the running functions' restype and argtypes (dropping
+    the state the call started with) does not change how this call ends: its result is
+    converted as declared when it started."""
+    ct = ferrotype
+    lib = ct.CDLL(libpath)
+    f = lib.through
+    g = lib.through_d
+
+    def replace_state(x):
+        for fn in (f, g):
+            fn.restype = ct.c_char_p
+            fn.argtypes = [ct.c_char_p]
+        return x * 2
+
+    cb = ct.CFUNCTYPE(ct.c_int, ct.c_int)(replace_state)
+    cbd = ct.CFUNCTYPE(ct.c_double, ct.c_double)(replace_state)
+    for _ in range(50):
+        # `through`: integers and an address (the register-only path).
+        f.argtypes, f.restype = [ct.c_void_p, ct.c_int], ct.c_int
+        f.release_gil = release_gil
+        assert f(ct.cast(cb, ct.c_void_p).value, 20) == 41
+        assert f.restype is ct.c_char_p
+        # `through_d`: an address and a double (the register image).
+        g.argtypes, g.restype = [ct.c_void_p, ct.c_double], ct.c_double
+        g.release_gil = release_gil
+        assert g(ct.cast(cbd, ct.c_void_p).value, 1.25) == 3.0
+        assert g.restype is ct.c_char_p

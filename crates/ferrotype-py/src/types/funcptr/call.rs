@@ -476,6 +476,10 @@ pub unsafe fn call_direct(
     if plan.fast.len() != args.len() {
         return None;
     }
+    // Copied now: after the call, `st` may be gone (another thread, or a callback during
+    // the call, may replace the state, which drops this one).
+    #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
+    let (ret, float_ret, release_gil) = (direct.ret, direct.float_ret, direct.release_gil);
     #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
     match direct.kind {
         DirectKind::Ints => {
@@ -493,7 +497,7 @@ pub unsafe fn call_direct(
             // The plan was made from the declared signature: integers and addresses in
             // the integer registers in order, which the inline conversions just
             // satisfied; the addresses point into the arguments, alive past the call.
-            let (rax, xmm0) = if direct.release_gil {
+            let (rax, xmm0) = if release_gil {
                 // SAFETY: so the call is the one the plan describes; a foreign call
                 // cannot unwind.
                 unsafe {
@@ -505,7 +509,7 @@ pub unsafe fn call_direct(
                 // SAFETY: as above.
                 unsafe { ferrotype_core::call_ints(fun as *const c_void, a) }
             };
-            return direct_result(py, direct.ret, if direct.float_ret { xmm0 } else { rax });
+            return direct_result(py, ret, if float_ret { xmm0 } else { rax });
         }
         DirectKind::Doubles => {
             let mut a = [0f64; ferrotype_core::regcall::FLOAT_REGS];
@@ -514,7 +518,7 @@ pub unsafe fn call_direct(
             }
             let n = args.len() as u8;
             // The plan: `double`s in the vector registers in order, just converted.
-            let (rax, xmm0) = if direct.release_gil {
+            let (rax, xmm0) = if release_gil {
                 // SAFETY: so the call is the one the plan describes; a foreign call
                 // cannot unwind.
                 unsafe {
@@ -526,7 +530,7 @@ pub unsafe fn call_direct(
                 // SAFETY: as above.
                 unsafe { ferrotype_core::call_doubles(fun as *const c_void, a, n) }
             };
-            return direct_result(py, direct.ret, if direct.float_ret { xmm0 } else { rax });
+            return direct_result(py, ret, if float_ret { xmm0 } else { rax });
         }
         DirectKind::Image => {}
     }
