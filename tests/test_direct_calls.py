@@ -219,6 +219,31 @@ def test_pointer_arguments(libpath):
             f(ct.pointer(ct.c_int(1)))
 
 
+@pytest.mark.parametrize("release_gil", [True, False])
+def test_small_int_results_are_the_shared_objects(libpath, release_gil):
+    """Integer results in -5..256 are the interpreter's shared small ints (what
+    ``PyLong_FromLong`` returns, as stdlib ctypes' results are), their reference counts
+    balanced; others are new ints."""
+    calls = [
+        ("i6", ["c_int64"] * 6, "c_int64", lambda f, v: f(v, 0, 0, 0, 0, 0)),
+        ("widen_u32", ["c_uint32"], "c_ulonglong", lambda f, v: f(v & 0xFFFFFFFF)),
+        ("add_int", ["c_int", "c_int"], "c_int", lambda f, v: f(v, 0)),
+    ]
+    for name, argtypes, restype, call in calls:
+        mine = _func(ferrotype, libpath, name, argtypes, restype, release_gil)
+        ref = _func(stdlib_ctypes, libpath, name, argtypes, restype)
+        for v in [-6, -5, -1, 0, 1, 100, 255, 256, 257, 1 << 20]:
+            r, s = call(mine, v), call(ref, v)
+            assert r == s and type(r) is int, (name, v)
+            assert (r is s) == (-5 <= s <= 256), (name, v)
+        call(mine, 7)
+        before = sys.getrefcount(7)
+        for _ in range(1000):
+            call(mine, 7)
+        after = sys.getrefcount(7)
+        assert after == before
+
+
 def test_switching_between_direct_and_general(libpath):
     """Everything that puts something around the call is honoured from the next call on,
     and taking it away restores the short path's results."""

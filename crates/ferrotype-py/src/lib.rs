@@ -165,6 +165,7 @@ fn make_immutable(cls: &Bound<'_, PyType>) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     capi::values::check_compact_ints(py);
+    capi::values::init_small_ints(py);
     m.add_class::<CData>()?;
     m.add_class::<SimpleCData>()?;
     m.add_class::<Array>()?;

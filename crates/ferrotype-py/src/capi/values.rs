@@ -3,7 +3,7 @@
 //! `__instancecheck__`, objects at raw addresses, wide strings, the recursion guard and
 //! vectorcall with the argument-offset flag.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -113,6 +113,39 @@ pub fn check_compact_ints(py: Python<'_>) {
         }
     });
     COMPACT_INTS.store(ok && cfg!(target_pointer_width = "64"), Ordering::Relaxed);
+}
+
+/// The ints every CPython version keeps as shared singletons (`PyLong_FromLong` returns
+/// the same object for each of these values), held here from import on so that a
+/// result in this range costs a reference instead of a call.
+const SMALL_INT_LO: i64 = -5;
+const SMALL_INT_COUNT: usize = 262; // -5..=256
+static SMALL_INTS: [AtomicPtr<ffi::PyObject>; SMALL_INT_COUNT] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; SMALL_INT_COUNT];
+
+/// Fills the table [`small_int`] reads, once at import; each entry is a strong
+/// reference, never released (the objects are the interpreter's own singletons).
+pub fn init_small_ints(py: Python<'_>) {
+    for (i, slot) in SMALL_INTS.iter().enumerate() {
+        let Ok(obj) = (SMALL_INT_LO + i as i64).into_pyobject(py);
+        slot.store(obj.into_ptr(), Ordering::Relaxed);
+    }
+}
+
+/// `v` as an int object if it is one of the shared small ints (`-5..=256`): the same
+/// object `PyLong_FromLong(v)` returns, for a reference count. `None` otherwise (or
+/// before [`init_small_ints`] ran).
+#[inline(always)]
+pub fn small_int(py: Python<'_>, v: i64) -> Option<Bound<'_, PyAny>> {
+    // (One unsigned comparison covers both ends of the range.)
+    let slot = SMALL_INTS.get(v.wrapping_sub(SMALL_INT_LO) as usize)?;
+    let p = slot.load(Ordering::Relaxed);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a live int object: the table holds a strong reference to it for the life
+    // of the process; the GIL is held (`py`), and the new reference is counted.
+    Some(unsafe { Bound::from_borrowed_ptr(py, p) })
 }
 
 /// The low 64 bits of an integer, as C keeps them when converting to a 64-bit unsigned

@@ -131,10 +131,23 @@ unsafe fn load_result(py: Python<'_>, ptr: *const u8, code: TypeCode) -> PyResul
 /// The Python value of a common numeric result, made straight from its register's
 /// bits (an integer in the low bytes, a `float` in the low 32 bits): what `load` makes
 /// of them, without its dispatch. `None` for the other types.
-#[inline]
+#[inline(always)]
 fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<Py<PyAny>> {
     // (These conversions cannot fail: the result is one pointer, not a `PyResult`.)
     macro_rules! int {
+        ($v:expr, $py:expr) => {{
+            let v = $v;
+            if let Some(small) = i64::try_from(v)
+                .ok()
+                .and_then(|v| capi::values::small_int($py, v))
+            {
+                return Some(small.unbind());
+            }
+            let Ok(b) = v.into_pyobject($py);
+            Some(b.into_any().unbind())
+        }};
+    }
+    macro_rules! float {
         ($v:expr, $py:expr) => {{
             let Ok(b) = $v.into_pyobject($py);
             Some(b.into_any().unbind())
@@ -156,8 +169,8 @@ fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<Py<PyAny
         TypeCode::UShort if size_of::<c_short>() == 2 => int!(bits as u16, py),
         TypeCode::Byte => int!(bits as i8, py),
         TypeCode::UByte => int!(bits as u8, py),
-        TypeCode::Double => int!(f64::from_bits(bits), py),
-        TypeCode::Float => int!(f64::from(f32::from_bits(bits as u32)), py),
+        TypeCode::Double => float!(f64::from_bits(bits), py),
+        TypeCode::Float => float!(f64::from(f32::from_bits(bits as u32)), py),
         _ => None,
     }
 }
@@ -316,31 +329,30 @@ fn narrow_word(arg: &Bound<'_, PyAny>, shift: u32, signed: bool, lo: i64, hi: i6
     })
 }
 
-/// The word a `FastArg::Pointer` argument `i` passes for `arg`: `None` (NULL) or an
-/// instance of exactly the declared pointer type (its address).
+/// The word a `FastArg::Pointer` argument passes for `arg`: `None` (NULL) or an
+/// instance of exactly the declared pointer type, whose type object is at `cls` (its
+/// address).
 #[inline(always)]
-fn pointer_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>) -> Option<u64> {
-    let ArgConv::Pointer { cls, .. } = st.converters.get(i)? else {
-        return None;
-    };
+fn pointer_word(arg: &Bound<'_, PyAny>, cls: usize) -> Option<u64> {
     if arg.is_none() {
         return Some(0);
     }
-    if arg.is_exact_instance(cls.bind(arg.py())) {
-        // SAFETY: the class of a `Struct`/`Pointer` converter has the native base in
-        // its MRO (`native_from_param_kind`), so its instances are `CData`s.
+    if arg.get_type_ptr() as usize == cls {
+        // SAFETY: `cls` is the class of the argument's `Pointer` converter, whose class
+        // has the native base in its MRO (`native_from_param_kind`), so its instances
+        // are `CData`s; the state holding the converter (and so the class) is alive.
         let cd = unsafe { arg.cast_unchecked::<CData>() };
         return Some(address(cd.get()) as u64);
     }
     None
 }
 
-/// The word an integer-register argument (`Int`, `Wide`, `Address`, `Pointer`) of
-/// argument `i` passes for `arg`, if it is one of the common values its [`FastArg`]
+/// The word an integer-register argument (`Int`, `Wide`, `Address`, `Pointer`) passes
+/// for `arg`, if it is one of the common values its [`FastArg`]
 /// takes; `None` when it needs the converter (or for the other kinds). Pure.
 #[inline(always)]
 #[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
-fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) -> Option<u64> {
+fn int_word(arg: &Bound<'_, PyAny>, fast: &FastArg) -> Option<u64> {
     match *fast {
         FastArg::Wide { shift, lo, hi, .. } => wide_word(arg, shift, lo, hi),
         FastArg::Int {
@@ -351,7 +363,7 @@ fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) ->
             ..
         } => narrow_word(arg, shift, signed, lo, hi),
         FastArg::Address { void, .. } => fast_address(arg, void),
-        FastArg::Pointer { .. } => pointer_word(st, i, arg),
+        FastArg::Pointer { cls, .. } => pointer_word(arg, cls),
         _ => None,
     }
 }
@@ -361,16 +373,12 @@ fn int_word(st: &FuncState, i: usize, arg: &Bound<'_, PyAny>, fast: &FastArg) ->
 /// its converter.
 #[inline(always)]
 #[cfg_attr(not(all(target_arch = "x86_64", not(windows))), allow(dead_code))]
-fn int_words<const N: usize>(
-    st: &FuncState,
-    args: &[Bound<'_, PyAny>],
-    fast: &[FastArg],
-) -> Option<[u64; 6]> {
+fn int_words<const N: usize>(args: &[Bound<'_, PyAny>], fast: &[FastArg]) -> Option<[u64; 6]> {
     let (args, fast): (&[Bound<'_, PyAny>; N], &[FastArg; N]) =
         (args.try_into().ok()?, fast.try_into().ok()?);
     let mut a = [0u64; 6];
     for i in 0..N.min(6) {
-        a[i] = int_word(st, i, &args[i], &fast[i])?;
+        a[i] = int_word(&args[i], &fast[i])?;
     }
     Some(a)
 }
@@ -403,7 +411,7 @@ fn inline_arg(
             hi,
         } => (index, narrow_word(arg, shift, signed, lo, hi)),
         FastArg::Address { index, void } => (index, fast_address(arg, void)),
-        FastArg::Pointer { index } => (index, pointer_word(st, i, arg)),
+        FastArg::Pointer { index, cls } => (index, pointer_word(arg, cls)),
         FastArg::Struct => {
             if let ArgConv::Struct { cls, .. } = &st.converters[i] {
                 let cd = if arg.is_exact_instance(cls.bind(arg.py())) {
@@ -486,12 +494,12 @@ pub unsafe fn call_direct(
             let f = &plan.fast;
             let a = match args.len() {
                 0 => [0; 6],
-                1 => int_words::<1>(st, args, f)?,
-                2 => int_words::<2>(st, args, f)?,
-                3 => int_words::<3>(st, args, f)?,
-                4 => int_words::<4>(st, args, f)?,
-                5 => int_words::<5>(st, args, f)?,
-                6 => int_words::<6>(st, args, f)?,
+                1 => int_words::<1>(args, f)?,
+                2 => int_words::<2>(args, f)?,
+                3 => int_words::<3>(args, f)?,
+                4 => int_words::<4>(args, f)?,
+                5 => int_words::<5>(args, f)?,
+                6 => int_words::<6>(args, f)?,
                 _ => return None,
             };
             // The plan was made from the declared signature: integers and addresses in

@@ -323,9 +323,10 @@ pub enum FastArg {
     /// and pointers to `c_char` (for `c_void_p` any array, pointer or function pointer,
     /// and an exact `int` in `i64` range) go to word `index` as an address.
     Address { index: u8, void: bool },
-    /// A `POINTER(T)` parameter: an instance of exactly that type, or `None`, goes to
+    /// A `POINTER(T)` parameter: an instance of exactly that type (whose type object is
+    /// at address `cls`: the converter, in the same state, holds it), or `None`, goes to
     /// word `index` as the address it holds.
-    Pointer { index: u8 },
+    Pointer { index: u8, cls: usize },
     /// An integer type of 64 bits, or a signed one of 32: as `Int` (signed), and a
     /// one-digit int (`|v| < 2**30`), in range of every such type and unchanged by its
     /// truncation and extension, is stored as it is without further checks.
@@ -427,9 +428,10 @@ impl RegPlan {
                         void: *code == TypeCode::VoidP,
                     }
                 }
-                (RegArg::Int { index, .. }, ArgConv::Pointer { .. }) => {
-                    FastArg::Pointer { index: *index }
-                }
+                (RegArg::Int { index, .. }, ArgConv::Pointer { cls, .. }) => FastArg::Pointer {
+                    index: *index,
+                    cls: cls.as_ptr() as usize,
+                },
                 _ => FastArg::General,
             })
             .collect::<Box<[FastArg]>>();
@@ -453,14 +455,21 @@ impl RegPlan {
 /// converter handles. The same addresses the converter passes: `bytes` are immutable and
 /// live as long as the argument, arrays pass their memory, pointers the address they
 /// hold.
-#[inline]
+/// (The two cheapest tests inline, the rest out of line.)
+#[inline(always)]
 pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
-    if arg.is_none() {
-        return Some(0);
-    }
     if let Ok(b) = arg.cast_exact::<PyBytes>() {
         return Some(b.as_bytes().as_ptr() as u64);
     }
+    if arg.is_none() {
+        return Some(0);
+    }
+    fast_data_address(arg, void)
+}
+
+/// [`fast_address`] of an argument that is neither `bytes` nor `None`.
+#[inline(never)]
+fn fast_data_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
     if !void {
         // Arrays of and pointers to `c_char`.
         let cd = as_cdata(arg)?.get();
