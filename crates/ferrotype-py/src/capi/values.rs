@@ -148,6 +148,15 @@ pub fn small_int(py: Python<'_>, v: i64) -> Option<Bound<'_, PyAny>> {
     Some(unsafe { Bound::from_borrowed_ptr(py, p) })
 }
 
+/// A new `float` (`PyFloat_FromDouble`, called straight: this is on every call that
+/// returns a `double`). `None` only if the allocation failed (the error set).
+#[inline(always)]
+pub fn new_float(py: Python<'_>, v: f64) -> Option<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held (`py`); the call returns a new reference or NULL with an
+    // error set.
+    unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyFloat_FromDouble(v)) }
+}
+
 /// The low 64 bits of an integer, as C keeps them when converting to a 64-bit unsigned
 /// type: any `int`, or an object with `__index__` (`PyLong_AsUnsignedLongLongMask`, the
 /// conversion ctypes' integer setters use); its TypeError otherwise ("'float' object

@@ -149,8 +149,14 @@ fn register_result(py: Python<'_>, bits: u64, code: TypeCode) -> Option<Py<PyAny
     }
     macro_rules! float {
         ($v:expr, $py:expr) => {{
-            let Ok(b) = $v.into_pyobject($py);
-            Some(b.into_any().unbind())
+            match capi::values::new_float($py, $v) {
+                Some(f) => Some(f.unbind()),
+                None => {
+                    // Out of memory: the caller's general path makes (or fails) it.
+                    drop(PyErr::take($py));
+                    None
+                }
+            }
         }};
     }
     // The truncating casts keep the result's own low bytes (the bits above are
@@ -412,8 +418,20 @@ fn inline_arg(
         } => (index, narrow_word(arg, shift, signed, lo, hi)),
         FastArg::Address { index, void } => (index, fast_address(arg, void)),
         FastArg::Pointer { index, cls } => (index, pointer_word(arg, cls)),
-        FastArg::Struct => {
-            if let ArgConv::Struct { cls, .. } = &st.converters[i] {
+        FastArg::Struct { cls } => {
+            if arg.get_type_ptr() as usize == cls {
+                // SAFETY: `cls` is the class of the argument's `Struct` converter, whose
+                // class has the native base in its MRO (`native_from_param_kind`), so
+                // its instances are `CData`s; the state holding the converter (and so the
+                // class) is alive. The plan's entry for this argument is its structure
+                // plan and the instance holds the structure's bytes.
+                unsafe {
+                    let cd = arg.cast_unchecked::<CData>();
+                    regs.set_struct(rc.args()[i], cd.get().ptr());
+                }
+                return true;
+            }
+            if let Some(ArgConv::Struct { cls, .. }) = st.converters.get(i) {
                 let cd = if arg.is_exact_instance(cls.bind(arg.py())) {
                     // SAFETY: the class of a `Struct`/`Pointer` converter has the
                     // native base in its MRO (`native_from_param_kind`), so its
@@ -560,10 +578,28 @@ fn direct_image(
     let mut image = std::mem::MaybeUninit::uninit();
     let regs = direct.call.init(&mut image);
     let rc = &plan.call;
-    for (i, (arg, fast)) in args.iter().zip(plan.fast.iter()).enumerate() {
-        if !inline_arg(st, rc, regs, i, arg, fast) {
-            return None;
-        }
+    let f = &plan.fast;
+    // Unrolled for the common counts (straight-line code, no loop state to keep).
+    macro_rules! unrolled {
+        ($($i:literal),+) => {
+            $(inline_arg(st, rc, regs, $i, &args[$i], &f[$i]))&&+
+        };
+    }
+    let converted = match (args.len(), f.len()) {
+        (1, 1) => unrolled!(0),
+        (2, 2) => unrolled!(0, 1),
+        (3, 3) => unrolled!(0, 1, 2),
+        (4, 4) => unrolled!(0, 1, 2, 3),
+        (5, 5) => unrolled!(0, 1, 2, 3, 4),
+        (6, 6) => unrolled!(0, 1, 2, 3, 4, 5),
+        _ => args
+            .iter()
+            .zip(f.iter())
+            .enumerate()
+            .all(|(i, (arg, fast))| inline_arg(st, rc, regs, i, arg, fast)),
+    };
+    if !converted {
+        return None;
     }
     let regs = &*regs;
     let release_gil = direct.release_gil;

@@ -10,12 +10,12 @@ use ferrotype_core::{CallInterface, FfiType, RegArg, RegisterCall, TypeCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyInt, PyString, PyTuple, PyType};
 
 use crate::capi::values::{exact_i64, is_instance_of_type};
 use crate::codec::foreign;
 use crate::codec::param::{default_param, pointer_param, simple_param, ArgValue, Param};
-use crate::model::cdata::as_cdata;
+use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{
     by_value_error, too_many_arguments, type_name, ArgumentError, CoreResultExt,
 };
@@ -316,9 +316,10 @@ pub enum FastArg {
     /// An exact `float` for `double` (or `float`) goes to word `index` (a vector register
     /// or a stack slot).
     Float { index: u8, double: bool },
-    /// An instance of the declared structure type: its bytes go to their registers or
-    /// stack slots.
-    Struct,
+    /// An instance of the declared structure type (whose type object is at address
+    /// `cls`: the converter, in the same state, holds it) or of a subclass: its bytes go
+    /// to their registers or stack slots.
+    Struct { cls: usize },
     /// A `c_char_p` or `c_void_p` (`void`) parameter: `None`, exact `bytes`, arrays of
     /// and pointers to `c_char` (for `c_void_p` any array, pointer or function pointer,
     /// and an exact `int` in `i64` range) go to word `index` as an address.
@@ -417,8 +418,10 @@ impl RegPlan {
                     index: *index,
                     double: *double,
                 },
-                (RegArg::Struct { .. } | RegArg::Memory { .. }, ArgConv::Struct { .. }) => {
-                    FastArg::Struct
+                (RegArg::Struct { .. } | RegArg::Memory { .. }, ArgConv::Struct { cls, .. }) => {
+                    FastArg::Struct {
+                        cls: cls.as_ptr() as usize,
+                    }
                 }
                 (RegArg::Int { index, code }, ArgConv::Simple { .. })
                     if matches!(code, TypeCode::CharP | TypeCode::VoidP) =>
@@ -470,27 +473,32 @@ pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
 /// [`fast_address`] of an argument that is neither `bytes` nor `None`.
 #[inline(never)]
 fn fast_data_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
-    if !void {
-        // Arrays of and pointers to `c_char`.
-        let cd = as_cdata(arg)?.get();
-        let info = cd.info();
-        if info.item_code(arg.py()) != Some(TypeCode::Char) {
-            return None;
-        }
-        return match info.kind() {
-            Kind::Array => Some(cd.ptr() as u64),
-            Kind::Pointer => Some(address(cd) as u64),
-            _ => None,
-        };
-    }
-    if let Some(v) = exact_i64(arg) {
+    if void && arg.is_exact_instance_of::<PyInt>() {
         // Negative addresses wrap, as the converter's do.
-        return Some(v as u64);
+        return exact_i64(arg).map(|v| v as u64);
     }
     let cd = as_cdata(arg)?.get();
-    match cd.info().kind() {
+    let kind = cd.info().kind();
+    if !void {
+        return char_data_address(arg, cd, kind);
+    }
+    match kind {
         Kind::Array => Some(cd.ptr() as u64),
         Kind::Pointer | Kind::FuncPtr => Some(address(cd) as u64),
+        _ => None,
+    }
+}
+
+/// [`fast_address`] of a ferrotype instance for a `c_char_p` parameter: arrays of and
+/// pointers to `c_char`.
+#[inline(never)]
+fn char_data_address(arg: &Bound<'_, PyAny>, cd: &CData, kind: Kind) -> Option<u64> {
+    if cd.info().item_code(arg.py()) != Some(TypeCode::Char) {
+        return None;
+    }
+    match kind {
+        Kind::Array => Some(cd.ptr() as u64),
+        Kind::Pointer => Some(address(cd) as u64),
         _ => None,
     }
 }
