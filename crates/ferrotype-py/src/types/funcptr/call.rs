@@ -420,11 +420,12 @@ fn inline_arg(
         FastArg::Pointer { index, cls } => (index, pointer_word(arg, cls)),
         FastArg::Struct { cls } => {
             if arg.get_type_ptr() as usize == cls {
-                // SAFETY: `cls` is the class of the argument's `Struct` converter, whose
-                // class has the native base in its MRO (`native_from_param_kind`), so
-                // its instances are `CData`s; the state holding the converter (and so the
-                // class) is alive. The plan's entry for this argument is its structure
-                // plan and the instance holds the structure's bytes.
+                // `cls` is the class of the argument's `Struct` converter, whose class
+                // has the native base in its MRO (`native_from_param_kind`), so its
+                // instances are `CData`s; the state holding the converter (and so the
+                // class) is alive.
+                // SAFETY: so `arg` is a `CData`; the plan's entry for this argument is its
+                // structure plan and the instance holds the structure's bytes.
                 unsafe {
                     let cd = arg.cast_unchecked::<CData>();
                     regs.set_struct(rc.args()[i], cd.get().ptr());
