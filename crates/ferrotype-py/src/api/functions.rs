@@ -131,7 +131,15 @@ impl RawFunction for SizeofFn {
         let [obj] = args else {
             return Err(PyTypeError::new_err("sizeof() takes exactly one argument"));
         };
-        Ok(sizeof(obj)?.into_pyobject(py)?.into_any().unbind())
+        let size = sizeof(obj)?;
+        // Most sizes are among the interpreter's shared small ints.
+        if let Some(small) = i64::try_from(size)
+            .ok()
+            .and_then(|v| crate::capi::values::small_int(py, v))
+        {
+            return Ok(small.unbind());
+        }
+        Ok(size.into_pyobject(py)?.into_any().unbind())
     }
 }
 
