@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C headers that tests/test_include.py binds (zlib, sqlite3, libpng, curl, SDL2), from Debian's
-# -dev packages. Without them those tests skip with the reason. Run by .ci/run; on a
-# developer machine run it by hand (as root). Does nothing when all are present.
+# -dev packages (without them those tests skip with the reason), and valgrind for
+# `make bench-callgrind`. Run by .ci/run; on a developer machine run it by hand (as root).
+# Does nothing when all are present.
 set -euo pipefail
 pkgs=()
 [[ -e /usr/include/zlib.h ]] || pkgs+=(zlib1g-dev)
@@ -10,6 +11,8 @@ pkgs=()
 [[ -e /usr/include/x86_64-linux-gnu/curl/curl.h || -e /usr/include/curl/curl.h ]] ||
     pkgs+=(libcurl4-openssl-dev)
 [[ -e /usr/include/SDL2/SDL.h ]] || pkgs+=(libsdl2-dev)
+# And valgrind, for `make bench-callgrind` (instruction counts against the targets).
+command -v valgrind >/dev/null || pkgs+=(valgrind)
 ((${#pkgs[@]})) || exit 0
 if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
     echo "install_dev_headers: not root or no apt-get; tests needing ${pkgs[*]} will skip" >&2
