@@ -141,6 +141,38 @@ pub fn instantiate_view<'py>(
     }
 }
 
+/// A new instance of `cls` owning zero-filled memory of its type (what [`instantiate`]
+/// of [`CData::for_type`] makes), whose bytes `write` fills before anything else can see
+/// the object: it is given their address and the type's size, and must write at most
+/// that many bytes. A value that fits in the object is written straight into the new
+/// object's memory (see [`CData::place_inline`]): no payload is built and moved in.
+#[inline(always)]
+pub fn instantiate_filled<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    write: impl FnOnce(*mut u8, usize),
+) -> PyResult<Bound<'py, PyAny>> {
+    let i = info.get();
+    let (size, align) = (i.size, i.align);
+    let native = NATIVE_ADDRS[i.kind() as usize].load(Ordering::Relaxed);
+    if !CData::fits_inline(size, align) || !capi::objects::derives_directly(cls, native) {
+        let cd = CData::for_type_owned(info)?;
+        write(cd.ptr(), size.min(cd.size()));
+        return instantiate(cls, cd);
+    }
+    i.seal();
+    let info = info.unbind();
+    // SAFETY: `cls` is a subtype of the native class of a data kind (checked above),
+    // one of the five data classes `lib.rs` installs for `CData`; `place_inline` is given
+    // the zeroed payload memory of the new object for a type that fits inline, and
+    // returns the inline bytes, `INLINE >= size` of them.
+    unsafe {
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            write(CData::place_inline(this, info, size), size)
+        })
+    }
+}
+
 /// [`instantiate_view`] for function pointer classes and classes not found on the
 /// first links of their `tp_base` chain: the class checked by its MRO.
 #[cold]
