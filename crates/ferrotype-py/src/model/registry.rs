@@ -173,6 +173,43 @@ pub fn instantiate_filled<'py>(
     }
 }
 
+/// Whether `cls` was made from the native class of `kind` (its direct base), the case
+/// [`instantiate_view`] takes without looking at the MRO.
+#[inline]
+pub fn derives_from_native(cls: &Bound<'_, PyType>, kind: Kind) -> bool {
+    let native = NATIVE_ADDRS[kind as usize].load(Ordering::Relaxed);
+    capi::objects::derives_directly(cls, native)
+}
+
+/// [`instantiate_view`] of the whole of a value of `info`'s type (its size; not
+/// read-only, index 0) for a class known to qualify: no check of the class.
+///
+/// # Safety
+/// `cls` must be a class that [`derives_from_native`] accepted for the kind of `info`
+/// (or any class whose instances are laid out as a `CData`, as the native data classes
+/// and every class derived from them are).
+#[inline(always)]
+pub unsafe fn instantiate_view_unchecked<'py>(
+    cls: &Bound<'py, PyAny>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    base: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let info = info.unbind();
+    // SAFETY: the caller's contract: `cls` is a class made from a native data class, all
+    // five of which `lib.rs` installs for `CData`; `place_view` is given the zeroed
+    // payload memory of the new object, as it requires. (The size is read from the
+    // information, which the new object holds, after the allocation: one value fewer
+    // kept across it.)
+    unsafe {
+        let cls = cls.cast_unchecked::<PyType>();
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            let size = info.get().size;
+            CData::place_view(this, info, ptr, size, base, 0, false)
+        })
+    }
+}
+
 /// [`instantiate_view`] for function pointer classes and classes not found on the
 /// first links of their `tp_base` chain: the class checked by its MRO.
 #[cold]
