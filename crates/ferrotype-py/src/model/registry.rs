@@ -162,10 +162,10 @@ pub fn instantiate_filled<'py>(
     }
     i.seal();
     let info = info.unbind();
-    // SAFETY: `cls` is a subtype of the native class of a data kind (checked above),
-    // one of the five data classes `lib.rs` installs for `CData`; `place_inline` is given
-    // the zeroed payload memory of the new object for a type that fits inline, and
-    // returns the inline bytes, `INLINE >= size` of them.
+    // (`place_inline` returns the inline bytes, `INLINE >= size` of them.)
+    // SAFETY: `cls` derives from the native class of a data kind (checked above), one of
+    // the five `lib.rs` installs for `CData`; `place_inline` is given the zeroed payload
+    // memory of the new object, for a type that fits inline (checked above).
     unsafe {
         capi::objects::alloc_with(cls, |this: *mut CData| {
             write(CData::place_inline(this, info, size), size)
@@ -196,11 +196,11 @@ pub unsafe fn instantiate_view_unchecked<'py>(
     base: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let info = info.unbind();
-    // SAFETY: the caller's contract: `cls` is a class made from a native data class, all
-    // five of which `lib.rs` installs for `CData`; `place_view` is given the zeroed
-    // payload memory of the new object, as it requires. (The size is read from the
-    // information, which the new object holds, after the allocation: one value fewer
-    // kept across it.)
+    // (The size is read from the information, which the new object holds, after the
+    // allocation: one value fewer kept across it.)
+    // SAFETY: the caller's contract: `cls` derives from a native data class, all five of
+    // which `lib.rs` installs for `CData`; `place_view` is given the zeroed payload memory
+    // of the new object, as it requires.
     unsafe {
         let cls = cls.cast_unchecked::<PyType>();
         capi::objects::alloc_with(cls, |this: *mut CData| {
