@@ -63,18 +63,20 @@ Where the construction rows stand, and why (3.11, a full run; profiles with --ke
       (`PyType_GenericAlloc`, `PyObject_GC_Del`, the 160-byte buffer from mimalloc against
       pymalloc's), and ferrotype's own part (~70 instructions in `tp_new`, ~55 in
       `tp_dealloc`) is still above ctypes' (~40 and ~20).
-  p.contents  ~1.04. The view is written straight into the new object's zeroed memory
-      (the data pointer, size, base and type information; every field that starts empty
-      is left as `tp_alloc`'s zeroes), its class checked against its direct base by
-      address, and the data classes have no collector header, as ctypes' have none, so
-      `subtype_dealloc` no longer tracks the object again for the deallocator to untrack
-      (about 30 instructions saved on every instance). Left over ctypes (~40): a
-      reference to the type information held per instance (taken and released, ~5), the
-      target class kept alive across the allocation (a finaliser run by the collector
-      could retarget the pointer type, ~4), the checks ctypes does not make (strict mode,
-      a target grown since, a structure whose `_fields_` are still open, ~10), the six
-      registers a Rust slot saves (~14) and a larger instance (memset ~7, partly won
-      back in pymalloc's size class).
+  p.contents  ~1.01 (717 against 711 in a --quick run). The view is written straight into
+      the new object's zeroed memory (the data pointer, size, base and type information;
+      every field that starts empty is left as `tp_alloc`'s zeroes), and the data classes
+      have no collector header, as ctypes' have none. The first read of a pointer type's
+      target checks it (final, not grown, a class made from its native class) and marks
+      the target record plain (`PointerTarget::plain`); later reads test that one flag and
+      strict mode, then allocate without checking the class again, from a getter path
+      that returns a pointer instead of a `PyResult`. Left over ctypes (~6): a reference
+      to the type information held per instance (taken and released, ~5), the target
+      class kept alive across the allocation (on 3.11 the collector can run a finaliser
+      inside `tp_alloc` that retargets the pointer type, ~3), and a larger instance (152
+      bytes against 104: memset ~7, partly won back in pymalloc's size class). The next
+      step would be a `data` pointer that always holds the bytes' address (inline ones
+      too), which makes every `ptr()` one load instead of a test and two loads.
   Call rows. A call without keywords of a function with nothing around it (no
       `errcheck`, `paramflags`, `_check_retval_`, `use_errno`, `PyDLL`) whose arguments
       all pass in registers takes the direct path (types/funcptr/call.rs `call_direct`):

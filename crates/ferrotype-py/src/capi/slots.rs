@@ -317,6 +317,13 @@ pub trait GetSet: 'static {
     fn get(obj: &Bound<'_, Self::Target>) -> PyResult<Py<PyAny>>;
     /// Sets the attribute (deletion is refused before this is called).
     fn set(obj: &Bound<'_, Self::Target>, value: &Bound<'_, PyAny>) -> PyResult<()>;
+    /// The value on a short path, tried before [`GetSet::get`]: `None` when it does
+    /// not apply, having run nothing; `Some(None)` when it raised (the error restored,
+    /// as for a C slot). The slot returns its pointer without building a `PyResult`.
+    #[inline(always)]
+    fn quick(_obj: &Bound<'_, Self::Target>) -> Option<Option<Py<PyAny>>> {
+        None
+    }
     /// The error `del obj.attr` raises.
     fn delete_error() -> PyErr {
         PyTypeError::new_err("can't delete attribute")
@@ -360,11 +367,29 @@ unsafe extern "C" fn getset_get<G: GetSet>(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls a getset getter with the GIL held.
     let py = unsafe { Python::assume_attached() };
-    run_slot(py, "ferrotype: a Rust panic reading an attribute", || {
+    // As `run_slot`, with the short path's value passed on as a pointer.
+    let guarded = || {
         // SAFETY: `slf` is a live instance of `G::Target` (the contract), borrowed.
         let obj = unsafe { Bound::ref_from_ptr(py, &slf).cast_unchecked::<G::Target>() };
-        G::get(obj)
-    })
+        if let Some(v) = G::quick(obj) {
+            return v.map_or(std::ptr::null_mut(), Py::into_ptr);
+        }
+        match G::get(obj) {
+            Ok(v) => v.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)) {
+        Ok(ptr) => ptr,
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("ferrotype: a Rust panic reading an attribute")
+                .restore(py);
+            std::ptr::null_mut()
+        }
+    }
 }
 
 /// # Safety

@@ -198,6 +198,34 @@ impl CData {
         }
     }
 
+    /// Whether a value of `size` bytes aligned to `align` is kept in the object itself.
+    #[inline(always)]
+    pub fn fits_inline(size: usize, align: usize) -> bool {
+        size <= INLINE && align <= INLINE
+    }
+
+    /// Writes the zero-filled instance owning its memory inline that
+    /// [`CData::new_owned`] would make for `size` bytes into `this`, without building it
+    /// first, and returns the address of those bytes (valid for [`INLINE`] bytes, all
+    /// zero). Like [`CData::place_view`], it does not seal the type.
+    ///
+    /// # Safety
+    /// As for [`CData::place_view`]: `this` valid for writes of a `CData`, suitably
+    /// aligned, and holding zero bytes only; and [`CData::fits_inline`] for the type's
+    /// size and alignment (`size` at most [`INLINE`]).
+    #[inline(always)]
+    pub unsafe fn place_inline(this: *mut CData, info: Py<StgInfo>, size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract: the fields are written once, in place, without
+        // reading or dropping what was there (zero bytes, owning nothing); the inline
+        // bytes are already zero, and the data pointer is not used for inline storage.
+        unsafe {
+            std::ptr::addr_of_mut!((*this).storage).write(UnsafeCell::new(Storage::Inline));
+            std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
+            std::ptr::addr_of_mut!((*this).info).write(info);
+            UnsafeCell::raw_get(std::ptr::addr_of!((*this).inline.0)).cast()
+        }
+    }
+
     /// The same instance, refusing writes from Python (`readonly=True` views).
     pub fn read_only(mut self, readonly: bool) -> CData {
         self.readonly = readonly;

@@ -141,6 +141,75 @@ pub fn instantiate_view<'py>(
     }
 }
 
+/// A new instance of `cls` owning zero-filled memory of its type (what [`instantiate`]
+/// of [`CData::for_type`] makes), whose bytes `write` fills before anything else can see
+/// the object: it is given their address and the type's size, and must write at most
+/// that many bytes. A value that fits in the object is written straight into the new
+/// object's memory (see [`CData::place_inline`]): no payload is built and moved in.
+#[inline(always)]
+pub fn instantiate_filled<'py>(
+    cls: &Bound<'py, PyType>,
+    info: Bound<'py, StgInfo>,
+    write: impl FnOnce(*mut u8, usize),
+) -> PyResult<Bound<'py, PyAny>> {
+    let i = info.get();
+    let (size, align) = (i.size, i.align);
+    let native = NATIVE_ADDRS[i.kind() as usize].load(Ordering::Relaxed);
+    if !CData::fits_inline(size, align) || !capi::objects::derives_directly(cls, native) {
+        let cd = CData::for_type_owned(info)?;
+        write(cd.ptr(), size.min(cd.size()));
+        return instantiate(cls, cd);
+    }
+    i.seal();
+    let info = info.unbind();
+    // (`place_inline` returns the inline bytes, `INLINE >= size` of them.)
+    // SAFETY: `cls` derives from the native class of a data kind (checked above), one of
+    // the five `lib.rs` installs for `CData`; `place_inline` is given the zeroed payload
+    // memory of the new object, for a type that fits inline (checked above).
+    unsafe {
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            write(CData::place_inline(this, info, size), size)
+        })
+    }
+}
+
+/// Whether `cls` was made from the native class of `kind` (its direct base), the case
+/// [`instantiate_view`] takes without looking at the MRO.
+#[inline]
+pub fn derives_from_native(cls: &Bound<'_, PyType>, kind: Kind) -> bool {
+    let native = NATIVE_ADDRS[kind as usize].load(Ordering::Relaxed);
+    capi::objects::derives_directly(cls, native)
+}
+
+/// [`instantiate_view`] of the whole of a value of `info`'s type (its size; not
+/// read-only, index 0) for a class known to qualify: no check of the class.
+///
+/// # Safety
+/// `cls` must be a class that [`derives_from_native`] accepted for the kind of `info`
+/// (or any class whose instances are laid out as a `CData`, as the native data classes
+/// and every class derived from them are).
+#[inline(always)]
+pub unsafe fn instantiate_view_unchecked<'py>(
+    cls: &Bound<'py, PyAny>,
+    info: Bound<'py, StgInfo>,
+    ptr: *mut u8,
+    base: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let info = info.unbind();
+    // (The size is read from the information, which the new object holds, after the
+    // allocation: one value fewer kept across it.)
+    // SAFETY: the caller's contract: `cls` derives from a native data class, all five of
+    // which `lib.rs` installs for `CData`; `place_view` is given the zeroed payload memory
+    // of the new object, as it requires.
+    unsafe {
+        let cls = cls.cast_unchecked::<PyType>();
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            let size = info.get().size;
+            CData::place_view(this, info, ptr, size, base, 0, false)
+        })
+    }
+}
+
 /// [`instantiate_view`] for function pointer classes and classes not found on the
 /// first links of their `tp_base` chain: the class checked by its MRO.
 #[cold]

@@ -5,7 +5,7 @@
 
 use std::ffi::{CStr, CString};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 use ferrotype_core::{FfiType, TypeCode};
@@ -135,6 +135,40 @@ pub struct PointerTarget {
     /// inside the object; once it grew (`set_type` to a larger type, or a structure
     /// given `_fields_` later), those reads check the object the instance keeps alive.
     pub vouched: usize,
+    /// Set once `.contents` found that it may make its view without looking further:
+    /// `info` is final (no structure `_fields_` still to come, so it is the class's
+    /// information for good), the target did not grow (`info.size <= vouched`), and
+    /// `cls` is a class made from the native class of its kind (so its instances are
+    /// laid out as a `CData`, which assigning `__bases__` cannot change: CPython allows
+    /// it only between layouts that agree). None of that can become false again for this
+    /// record (`set_type` makes a new one), so one flag stands for all of it.
+    plain: AtomicBool,
+}
+
+impl PointerTarget {
+    fn new(cls: Py<PyAny>, info: Py<StgInfo>, vouched: usize) -> PointerTarget {
+        PointerTarget {
+            cls,
+            info,
+            vouched,
+            plain: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether [`PointerTarget::mark_plain`] was called: see the field `plain`.
+    #[inline(always)]
+    pub fn is_plain(&self) -> bool {
+        self.plain.load(Ordering::Relaxed)
+    }
+
+    /// Records that what the field `plain` says holds.
+    ///
+    /// # Safety
+    /// The caller has checked all of it: views are then made as instances of `cls`
+    /// without checking its class again.
+    pub unsafe fn mark_plain(&self) {
+        self.plain.store(true, Ordering::Relaxed);
+    }
 }
 
 impl PointerInfo {
@@ -142,7 +176,7 @@ impl PointerInfo {
     pub fn new(target: Option<(Py<PyAny>, Py<StgInfo>)>) -> PointerInfo {
         let target = target.map(|(cls, info)| {
             let vouched = info.get().size;
-            PointerTarget { cls, info, vouched }
+            PointerTarget::new(cls, info, vouched)
         });
         PointerInfo {
             target: GilCell::new(target),
@@ -189,7 +223,7 @@ impl PointerInfo {
             self.formats.push(f);
         }
         self.target
-            .set(py, Some(PointerTarget { cls, info, vouched }));
+            .set(py, Some(PointerTarget::new(cls, info, vouched)));
     }
 }
 

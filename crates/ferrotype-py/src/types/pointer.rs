@@ -15,7 +15,7 @@ use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
 use crate::codec::scalar::load;
 use crate::model::cdata::{as_cdata, CData};
-use crate::model::registry::instantiate_view;
+use crate::model::registry::{derives_from_native, instantiate_view, instantiate_view_unchecked};
 use crate::model::stginfo::{info_of, own_info, set_info, Detail, Kind, PointerInfo, StgInfo};
 use ferrotype_core::strict;
 
@@ -547,6 +547,44 @@ fn checked_contents(slf: &Bound<'_, Pointer>, t: Target<'_>, addr: usize) -> PyR
     Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
 }
 
+/// `.contents` of a pointer at `addr` (not NULL) whose target is not known plain yet
+/// (see `PointerTarget::plain`), or in strict mode: the target looked up and checked;
+/// a target found plain is marked so, and the next reads skip all this.
+#[inline(never)]
+fn contents(slf: &Bound<'_, Pointer>, addr: usize) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let cd = slf.as_super().get();
+    let t = target(py, cd.info())?;
+    if t.grown() || strict::enabled() {
+        return checked_contents(slf, t, addr);
+    }
+    let Target {
+        cls, info, open, ..
+    } = t;
+    let cls = cls.cast_into::<PyType>()?;
+    if open {
+        info.get().seal();
+    } else if derives_from_native(&cls, info.get().kind()) {
+        // The recorded information is final (not `open`), the target did not grow
+        // (`grown` above), and the class was made from its native class: mark the
+        // record these came from, if it is still the present one.
+        if let Some(p) = cd.info().pointer() {
+            // SAFETY: the closure compares addresses and stores a flag: no Python code;
+            // and all of what `plain` says was checked just above (`mark_plain`).
+            unsafe {
+                p.peek_target(py, |t| {
+                    if let Some(t) = t.filter(|t| t.cls.is(&cls) && t.info.is(&info)) {
+                        t.mark_plain();
+                    }
+                })
+            }
+        }
+    }
+    let size = info.get().size;
+    let base = Some(slf.clone().into_any().unbind());
+    Ok(instantiate_view(&cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
+}
+
 /// The `contents` attribute of pointer instances, a getset descriptor on `_Pointer`
 /// entered without PyO3's getter wrapper (installed by `lib.rs` with
 /// `capi::slots::install_getset`): the object the pointer points to, read-write.
@@ -555,28 +593,44 @@ pub struct Contents;
 impl GetSet for Contents {
     type Target = Pointer;
 
+    /// The usual case, decided by one flag the first read set (`PointerTarget::plain`:
+    /// a final target that did not grow, of a class made from its native class), with
+    /// strict mode off and a pointer that is not NULL.
     #[inline(always)]
-    fn get(slf: &Bound<'_, Pointer>) -> PyResult<Py<PyAny>> {
+    fn quick(slf: &Bound<'_, Pointer>) -> Option<Option<Py<PyAny>>> {
         let py = slf.py();
         let cd = slf.as_super().get();
         let addr = address(cd);
+        if addr == 0 || strict::enabled() {
+            return None;
+        }
+        // SAFETY: the closure only takes new references (increments), which runs no
+        // Python code.
+        let (cls, info) = cd.info().pointer().and_then(|p| unsafe {
+            p.peek_target(py, |t| {
+                t.filter(|t| t.is_plain())
+                    .map(|t| (t.cls.bind(py).clone(), t.info.bind(py).clone()))
+            })
+        })?;
+        let base = Some(slf.clone().into_any().unbind());
+        // SAFETY: a plain target's class was made from the native class of its kind
+        // (checked by `contents` before it marked the target).
+        let view = unsafe { instantiate_view_unchecked(&cls, info, addr as *mut u8, base) };
+        Some(match view {
+            Ok(v) => Some(v.unbind()),
+            Err(e) => {
+                e.restore(py);
+                None
+            }
+        })
+    }
+
+    fn get(slf: &Bound<'_, Pointer>) -> PyResult<Py<PyAny>> {
+        let addr = address(slf.as_super().get());
         if addr == 0 {
             return Err(null_access());
         }
-        let t = target(py, cd.info())?;
-        if t.grown() || strict::enabled() {
-            return checked_contents(slf, t, addr);
-        }
-        let Target {
-            cls, info, open, ..
-        } = t;
-        if open {
-            info.get().seal();
-        }
-        let size = info.get().size;
-        let base = Some(slf.clone().into_any().unbind());
-        let cls = cls.cast::<PyType>()?;
-        Ok(instantiate_view(cls, info, addr as *mut u8, size, base, 0, false)?.unbind())
+        contents(slf, addr)
     }
 
     fn set(slf: &Bound<'_, Pointer>, value: &Bound<'_, PyAny>) -> PyResult<()> {

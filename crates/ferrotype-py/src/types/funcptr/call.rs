@@ -686,22 +686,22 @@ fn direct_instance(
     } else {
         run()
     };
-    let made = (|| {
-        let mut bytes = [0u8; 16];
-        call.write_result(&out, &mut bytes);
-        let cd = CData::for_type(&info)?;
-        let n = info.get().size.min(16).min(cd.size());
-        // SAFETY: `bytes` holds 16 bytes and the new instance owns at least `n`. (The
-        // common sizes as constant-length copies: no `memcpy` call.)
+    let mut bytes = [0u8; 16];
+    call.write_result(&out, &mut bytes);
+    // The result is written straight into the new instance's bytes (in the object for
+    // the register-sized structures this path returns).
+    let made = crate::model::registry::instantiate_filled(&cls, info, |dst, size| {
+        // SAFETY: `bytes` holds 16 bytes and the new instance's memory at `dst` at least
+        // `size`. (The common sizes as constant-length copies: no `memcpy` call.)
         unsafe {
-            match n {
-                16 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 16),
-                8 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), cd.ptr(), 8),
-                _ => memory::copy_bytes(bytes.as_ptr(), cd.ptr(), n),
+            match size.min(16) {
+                16 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, 16),
+                8 => std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, 8),
+                n => memory::copy_bytes(bytes.as_ptr(), dst, n),
             }
         }
-        Ok::<_, PyErr>(instantiate(&cls, cd)?.unbind())
-    })();
+    })
+    .map(Bound::unbind);
     match made {
         Ok(r) => Some(r),
         Err(e) => {

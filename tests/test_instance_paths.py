@@ -1,0 +1,327 @@
+"""The short paths that make instances: ``p.contents`` (a pointer type's target found
+plain on the first read, then made without looking further) and structure results of
+direct calls (written straight into the new instance's bytes).
+
+Each behaviour runs on stdlib ctypes and ferrotype (``ct``), read several times so that
+both the first read (which looks the target up and marks it) and the later ones (the
+short path) are compared; the refcount checks hold the short paths to releasing what
+they take.
+"""
+
+from __future__ import annotations
+
+import ctypes as stdlib_ctypes
+import sys
+import textwrap
+import warnings
+
+import ferrotype
+import pytest
+from conftest import build_shared_library
+
+
+class _Reads:
+    """Reads `p.contents` a few times and records what each gives."""
+
+    def __init__(self, ct):
+        self.ct = ct
+
+    def __call__(self, p, fields):
+        out = []
+        for _ in range(3):
+            c = p.contents
+            out.append(
+                (
+                    type(c).__name__,
+                    c._b_base_ is p,
+                    c._b_needsfree_,
+                    self.ct.addressof(c) == self.ct.cast(p, self.ct.c_void_p).value,
+                    tuple(getattr(c, f) for f in fields),
+                )
+            )
+        return out
+
+
+def test_contents_repeated_reads(ct):
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    pt = Point(1, 2)
+    p = ct.pointer(pt)
+    out = _Reads(ct)(p, ("x", "y"))
+    # Writes through the view reach the object, and the pointer follows a new target.
+    p.contents.x = 10
+    assert pt.x == 10
+    other = Point(3, 4)
+    p.contents = other
+    out += _Reads(ct)(p, ("x", "y"))
+    assert out[-1][-1] == (3, 4)
+    assert [r[:4] for r in out] == [("Point", True, 0, True)] * 6
+
+
+def test_contents_of_a_target_completed_later(ct):
+    class Node(ct.Structure):
+        pass
+
+    PN = ct.POINTER(Node)
+    p_before = PN()
+    Node._fields_ = [("v", ct.c_int), ("next", PN)]
+    n = Node(5)
+    for p in (ct.pointer(n), PN(n)):
+        out = _Reads(ct)(p, ("v",))
+        assert [r[-1] for r in out] == [(5,)] * 3
+        assert all(r[:4] == ("Node", True, 0, True) for r in out)
+    with pytest.raises(ValueError, match="NULL pointer access"):
+        p_before.contents  # noqa: B018
+
+
+def test_contents_of_a_structure_used_before_its_fields(ct):
+    """A structure made into an instance before `_fields_` is final: its pointer
+    type's target is final from then on, and reads take the short path."""
+
+    class Empty(ct.Structure):
+        pass
+
+    PE = ct.POINTER(Empty)
+    e = Empty()
+    p = PE(e)
+    first = [type(p.contents).__name__ for _ in range(3)]
+    try:
+        Empty._fields_ = [("a", ct.c_int)]
+        outcome = "set"
+    except AttributeError as err:
+        outcome = str(err)
+    assert first == ["Empty"] * 3
+    assert outcome == "_fields_ is final"
+    assert ct.sizeof(p.contents) == 0
+
+
+def test_contents_of_a_subclass_of_a_structure(ct):
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    class Point3(Point):
+        _fields_ = [("z", ct.c_int)]
+
+    class Plain(Point3):
+        pass
+
+    for cls, fields, values in [
+        (Point3, ("x", "y", "z"), (1, 2, 3)),
+        (Plain, ("x", "y", "z"), (4, 5, 6)),
+    ]:
+        out = _Reads(ct)(ct.pointer(cls(*values)), fields)
+        assert out == [(cls.__name__, True, 0, True, values)] * 3
+
+
+def test_contents_of_simple_and_array_targets(ct):
+    class MyInt(ct.c_int):
+        pass
+
+    arr = (ct.c_short * 3)(1, 2, 3)
+    pa = ct.pointer(arr)
+    for _ in range(3):
+        assert list(pa.contents) == [1, 2, 3]
+        assert type(pa.contents) is type(arr)
+    pm = ct.pointer(MyInt(7))
+    for _ in range(3):
+        assert type(pm.contents) is MyInt
+        assert pm.contents.value == 7
+
+
+def _pointer_class(ct, target, name="LP"):
+    """A pointer type outside the POINTER cache (see tests/test_set_type.py)."""
+    ct.POINTER(target)
+    return type(ct._Pointer)(name, (ct._Pointer,), {"_type_": target})
+
+
+def test_contents_after_set_type_of_the_same_size(ct):
+    lp = _pointer_class(ct, ct.c_int)
+    x = ct.c_int(-5)
+    p = lp(x)
+    assert [p.contents.value for _ in range(3)] == [-5] * 3
+    ct.POINTER(ct.c_uint)
+    lp.set_type(ct.c_uint)
+    assert [type(p.contents) for _ in range(3)] == [ct.c_uint] * 3
+    assert p.contents.value == 2**32 - 5
+
+
+def test_grown_target_after_short_reads(ferrotype):
+    """ferrotype's guarantee (docs/differences.md) holds after reads that took the
+    short path: the pointer type's new target is checked again."""
+    ct = ferrotype
+
+    class S(ct.Structure):
+        _fields_ = [("a", ct.c_int), ("b", ct.c_double)]
+
+    lp = _pointer_class(ct, ct.c_int)
+    p = lp(ct.c_int(5))
+    assert [p.contents.value for _ in range(3)] == [5] * 3
+    lp.set_type(S)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="points at 4 bytes, fewer than the 16"):
+            p.contents  # noqa: B018
+    s = S(1, 2.5)
+    q = lp(s)
+    assert [q.contents.b for _ in range(3)] == [2.5] * 3
+
+
+def test_strict_mode_after_short_reads(ferrotype):
+    ct = ferrotype
+    buf = (ct.c_char * 2)()
+    p = ct.cast(buf, ct.POINTER(ct.c_int))
+    ok = ct.pointer(ct.c_int(3))
+    assert [ok.contents.value for _ in range(3)] == [3] * 3
+    p.contents  # noqa: B018  (outside strict mode, as in ctypes)
+    p.contents  # noqa: B018
+    with ct.strict(True):
+        assert ok.contents.value == 3
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                p.contents  # noqa: B018
+    p.contents  # noqa: B018
+
+
+def test_contents_references(ct):
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    p = ct.pointer(Point(1, 2))
+    p.contents  # noqa: B018  (the first read)
+    fresh = Point(3, 4)
+    alone = sys.getrefcount(fresh)  # a local nothing else holds (1 from 3.14, 2 before)
+    del fresh
+    before = (sys.getrefcount(Point), sys.getrefcount(p))
+    for _ in range(100):
+        c = p.contents
+        assert sys.getrefcount(c) == alone
+    del c
+    assert (sys.getrefcount(Point), sys.getrefcount(p)) == before
+
+
+# ---- structure results of direct calls ----
+
+SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 32]
+
+SOURCE = "\n".join(
+    textwrap.dedent(
+        f"""
+        typedef struct {{ unsigned char b[{n}]; }} B{n};
+        B{n} next{n}(B{n} v) {{
+            B{n} r;
+            for (int i = 0; i < {n}; i++) r.b[i] = (unsigned char)(v.b[i] + i + 1);
+            return r;
+        }}
+        """
+    )
+    for n in SIZES
+) + textwrap.dedent(
+    """
+    typedef struct { double x, y; } DPoint;
+    DPoint dp_make(double x, double y) { DPoint r = {x, y}; return r; }
+    typedef struct { float f; int i; } FI;
+    FI fi_make(int i) { FI r = {i / 2.0f, -i}; return r; }
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def libpath(tmp_path_factory):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("builds a shared library with cc")
+    d = tmp_path_factory.mktemp("results")
+    src = d / "results.c"
+    src.write_text(SOURCE)
+    return str(build_shared_library([src], "results", build_dir=d))
+
+
+@pytest.mark.parametrize("release_gil", [True, False])
+def test_structure_results_of_every_size(libpath, release_gil):
+    seen = {}
+    for ct in (ferrotype, stdlib_ctypes):
+        lib = ct.CDLL(libpath)
+        out = []
+        for n in SIZES:
+            cls = type(f"B{n}", (ct.Structure,), {"_fields_": [("b", ct.c_ubyte * n)]})
+            f = getattr(lib, f"next{n}")
+            f.argtypes, f.restype = [cls], cls
+            if not release_gil and hasattr(f, "release_gil"):
+                f.release_gil = False
+            v = cls()
+            for i in range(n):
+                v.b[i] = 10 * i
+            for _ in range(3):
+                r = f(v)
+                assert type(r) is cls
+                assert r._b_needsfree_ == 1 and r._b_base_ is None and r._objects is None
+                out.append(bytes(r))
+                # The result owns its bytes: writing it leaves the argument alone.
+                r.b[0] = 0xFF
+                assert v.b[0] == 0
+        seen[ct] = out
+    assert seen[ferrotype] == seen[stdlib_ctypes]
+
+
+def test_structure_results_of_subclasses(libpath):
+    """A restype derived from a structure class (not from the native class directly)
+    and one whose `_fields_` came from a base."""
+    seen = {}
+    for ct in (ferrotype, stdlib_ctypes):
+        lib = ct.CDLL(libpath)
+
+        class DPoint(ct.Structure):
+            _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+        class Sub(DPoint):
+            pass
+
+        class FI(ct.Structure):
+            _fields_ = [("f", ct.c_float), ("i", ct.c_int)]
+
+        out = []
+        for restype in (DPoint, Sub):
+            f = lib.dp_make
+            f.argtypes, f.restype = [ct.c_double, ct.c_double], restype
+            r = f(1.5, -2.25)
+            out.append((type(r).__name__, r.x, r.y))
+        g = lib.fi_make
+        g.argtypes, g.restype = [ct.c_int], FI
+        r = g(7)
+        out.append((type(r).__name__, r.f, r.i))
+        seen[ct] = out
+    assert seen[ferrotype] == seen[stdlib_ctypes]
+
+
+def test_structure_result_references(libpath, ct):
+    class DPoint(ct.Structure):
+        _fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+
+    f = ct.CDLL(libpath).dp_make
+    f.argtypes, f.restype = [ct.c_double, ct.c_double], DPoint
+    f(1.0, 2.0)
+    fresh = DPoint(1.0, 2.0)
+    alone = sys.getrefcount(fresh)  # a local nothing else holds (1 from 3.14, 2 before)
+    del fresh
+    before = sys.getrefcount(DPoint)
+    for i in range(200):
+        r = f(float(i), 0.5)
+        assert sys.getrefcount(r) == alone
+        assert (r.x, r.y) == (float(i), 0.5)
+    del r
+    assert sys.getrefcount(DPoint) == before
+
+
+def test_structure_result_type_given_fields_late(libpath, ct):
+    """A restype without `_fields_` when assigned, completed before the call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        class DPoint(ct.Structure):
+            pass
+
+        f = ct.CDLL(libpath).dp_make
+        f.argtypes = [ct.c_double, ct.c_double]
+        DPoint._fields_ = [("x", ct.c_double), ("y", ct.c_double)]
+        f.restype = DPoint
+    r = f(3.0, 4.0)
+    assert (type(r), r.x, r.y) == (DPoint, 3.0, 4.0)
