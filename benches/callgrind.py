@@ -47,14 +47,16 @@ objects and two subscripts cost; the one large item left is libffi's closure ent
 which only a closure trampoline of our own (precomputed argument slots) would remove.
 
 Where the construction rows stand, and why (3.11, a full run; profiles with --keep):
-  sizeof(Point), sizeof(x)  ~1.00, ~0.93. Row `meth_o_floor` measures the floor: the
-      statement `callable(x)`, a METH_O builtin whose body is a few instructions, costs
-      147 instructions (the loop's share, two LOAD_FASTs, the specialised call of a
-      METH_O builtin, the result's release); `sizeof(Point)` costs ctypes 146 and
-      ferrotype 147, so both bodies are at the floor, and 0.80 x 146 = 117 is below
-      what any module function costs to call. The target is not reachable; `sizeof`
-      is `METH_O` (capi/slots.rs `RawFunction`) and reads the type's own StgInfo through
-      `tp_cache` (two loads) and returns a cached small int.
+  sizeof(Point), sizeof(x)  ~0.94, ~0.88 (FLOORS). Below the floor: in a --quick run the
+      interpreter's share of calling a METH_O builtin at all (the loop's share, two
+      LOAD_FASTs, the specialised call, the result's release) is ~126 instructions, and
+      row `meth_o_floor` (`callable(x)`, a body of a few instructions) costs 147; ctypes'
+      `sizeof(Point)` costs 146, and 0.80 x 146 = 117 is below what any module function
+      costs to call. `sizeof` is `METH_O` (capi/slots.rs `RawFunction`), reads the
+      class's own StgInfo through `tp_cache` (two loads; for an instance, the instance's
+      size after checking it is one) and returns the interpreter's shared small int from
+      a table (capi/values.rs `small_int`): ~12 instructions of body for a class, ~37
+      for an instance, which first walks its class's bases to the native one.
   c_int(5), c_double(1.5), Point(1, 2), S20()  ~0.79, 0.79, 0.86, 0.99. A data class is
       called through its own `tp_vectorcall` (`class_call` in capi/objects.rs): `tp_new`
       then `tp_init` from the argument vector, without `type.__call__`'s argument tuple,
@@ -81,14 +83,23 @@ Where the construction rows stand, and why (3.11, a full run; profiles with --ke
       `errcheck`, `paramflags`, `_check_retval_`, `use_errno`, `PyDLL`) whose arguments
       all pass in registers takes the direct path (types/funcptr/call.rs `call_direct`):
       integers/addresses only and `double`s only are called straight from machine
-      registers; other shapes through the register image. The GIL hand-off
-      (`PyEval_SaveThread` + `PyEval_RestoreThread`) costs ~415 on this machine, the
-      interpreter's side of calling the function object ~240; w1 (two ints) spends ~110
-      of its own, w2 ~100. What is left on w3a, w4, w5: per argument, the dispatch on its
-      inline conversion (~10) and the conversion itself (20-50 for an address or a
-      structure, which reads the instance's data pointer); for w5, making and freeing the
-      result instance (~400 with CPython's allocation and `subtype_dealloc`, which
-      ctypes pays too).
+      registers; other shapes through the register image, their conversions unrolled for
+      up to six arguments. The GIL hand-off (`PyEval_SaveThread` +
+      `PyEval_RestoreThread`) costs ~430 on this machine (mutex lock/unlock ~170, the
+      condition signal ~40, take_gil/drop_gil ~140), the interpreter's side of calling
+      the function object ~240 (w1's statement, ten per loop iteration). Integer results
+      in -5..256 are the interpreter's shared small ints from a table; pointer and
+      structure arguments are checked against their class's address, held in the plan.
+      w3a: the function itself is 71 instructions (summing 16 int64s), against w1's 5,
+      which is all that separates the two rows. w4 ~1,190 (target 1,150): six arguments
+      of four kinds; per argument the dispatch on its inline conversion (~5) and its
+      store into the image (~3), the conversion itself (4-15; the c_char array passed
+      as `c_void_p` ~45, out of line: the type's base walk and kind), the image's frame
+      and the call from it (~40), the `double` result (~35 with its release). Of the
+      ~1,190, ~810 are the interpreter, the GIL and the C function. w5: the result
+      structure is written straight into the new instance's inline bytes
+      (`registry::instantiate_filled`); making and freeing it is still ~350 (CPython's
+      allocation, `subtype_dealloc`), which ctypes pays too.
   class50, as_ctypes_type  0.87, 0.91. The structure metaclass's `__new__` (and from
       3.13 `__init__`) is native, as ctypes' C metaclass is, so making a class runs no
       Python frame; `type.__new__` (about 78k instructions for a structure class,
