@@ -121,14 +121,17 @@ unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::
     let (data, frame) = unsafe { (&*context.cast::<Data<U>>(), &mut *frame) };
     let Some(plan) = &data.plan else { return };
     let base = std::ptr::from_mut(frame).cast::<u8>().cast_const();
-    let mut args = [std::ptr::null::<c_void>(); crate::trampoline::MAX_ARGS];
-    let n = plan.nargs.min(args.len());
-    for (a, &off) in args[..n].iter_mut().zip(&plan.offsets[..n]) {
+    let n = plan.nargs.min(crate::trampoline::MAX_ARGS);
+    let mut args = [std::mem::MaybeUninit::<*const c_void>::uninit(); crate::trampoline::MAX_ARGS];
+    for i in 0..n {
         // SAFETY: the plan's offsets are argument words inside the frame.
-        *a = unsafe { base.add(usize::from(off)) }.cast();
+        args[i].write(unsafe { base.add(usize::from(plan.offsets[i])) }.cast());
     }
+    // SAFETY: the first `n` entries were written just above; a `*const c_void` and its
+    // `MaybeUninit` have the same layout.
+    let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
     let ret = std::ptr::from_mut(&mut frame.ret).cast::<u8>();
-    (data.handler)(&data.user, &args[..n], ret);
+    (data.handler)(&data.user, args, ret);
 }
 
 impl<U> Closure<U> {
