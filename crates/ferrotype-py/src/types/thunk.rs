@@ -54,6 +54,28 @@ pub fn debug_callbacks(on: bool) -> bool {
     DEBUG.swap(on, Ordering::Relaxed)
 }
 
+/// `_native._set_callback_trampolines(on)`, for tests and comparisons: whether callbacks
+/// made from now on may enter through ferrotype's own trampolines (x86-64 Linux,
+/// register-only signatures) rather than libffi's closures; returns the previous setting.
+#[pyfunction]
+#[pyo3(name = "_set_callback_trampolines")]
+pub fn set_callback_trampolines(on: bool) -> bool {
+    ferrotype_core::closure::set_trampolines(on)
+}
+
+/// `_native._callback_trampoline(thunk)`, for tests: whether the callback owned by
+/// `thunk` (a callback's `_objects['0']`) enters through a trampoline of ferrotype's
+/// own.
+#[pyfunction]
+#[pyo3(name = "_callback_trampoline")]
+pub fn callback_trampoline(thunk: &Bound<'_, CThunkObject>) -> bool {
+    thunk
+        .get()
+        .callback
+        .as_ref()
+        .is_some_and(Callback::is_trampoline)
+}
+
 /// Whether debug mode is on (read on every foreign call).
 #[inline]
 pub fn debug_enabled() -> bool {
