@@ -342,68 +342,52 @@ pub unsafe fn str_from_wide(
 pub fn vectorcall_made<'py>(
     callable: &Bound<'py, PyAny>,
     n: usize,
-    make: impl FnMut(usize) -> PyResult<Bound<'py, PyAny>>,
-    done: impl FnMut(usize, Bound<'py, PyAny>),
-) -> PyResult<Bound<'py, PyAny>> {
-    const INLINE: usize = 8;
-    if n <= INLINE {
-        let mut inline: [*mut ffi::PyObject; INLINE + 1] = [std::ptr::null_mut(); INLINE + 1];
-        vectorcall_into(callable, &mut inline[..=n], make, done)
-    } else {
-        vectorcall_heap(callable, n, make, done)
-    }
-}
-
-/// [`vectorcall_made`] for more than eight arguments (their pointers on the heap).
-#[cold]
-#[inline(never)]
-fn vectorcall_heap<'py>(
-    callable: &Bound<'py, PyAny>,
-    n: usize,
-    make: impl FnMut(usize) -> PyResult<Bound<'py, PyAny>>,
-    done: impl FnMut(usize, Bound<'py, PyAny>),
-) -> PyResult<Bound<'py, PyAny>> {
-    let mut heap: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); n + 1];
-    vectorcall_into(callable, &mut heap, make, done)
-}
-
-/// The body of [`vectorcall_made`], with `ptrs.len() - 1` arguments made into
-/// `ptrs[1..]` (slot 0 is left free for the callee, PY_VECTORCALL_ARGUMENTS_OFFSET).
-#[inline(always)]
-fn vectorcall_into<'py>(
-    callable: &Bound<'py, PyAny>,
-    ptrs: &mut [*mut ffi::PyObject],
     mut make: impl FnMut(usize) -> PyResult<Bound<'py, PyAny>>,
     mut done: impl FnMut(usize, Bound<'py, PyAny>),
 ) -> PyResult<Bound<'py, PyAny>> {
+    const INLINE: usize = 8;
     let py = callable.py();
-    let n = ptrs.len().saturating_sub(1);
-    for made in 0..n {
+    let mut inline: [*mut ffi::PyObject; INLINE + 1] = [std::ptr::null_mut(); INLINE + 1];
+    let mut heap: Vec<*mut ffi::PyObject> = Vec::new();
+    // Slot 0 is left free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET).
+    let ptrs: &mut [*mut ffi::PyObject] = if n <= INLINE {
+        &mut inline[..=n]
+    } else {
+        heap.resize(n + 1, std::ptr::null_mut());
+        &mut heap
+    };
+    let mut made = 0;
+    let mut failed = None;
+    while made < n {
         match make(made) {
             Ok(v) => ptrs[made + 1] = v.into_ptr(),
             Err(e) => {
-                for (i, &p) in ptrs[1..=made].iter().enumerate() {
-                    // SAFETY: each of these is an owned reference made above, handed on
-                    // once.
-                    done(i, unsafe { Bound::from_owned_ptr(py, p) });
-                }
-                return Err(e);
+                failed = Some(e);
+                break;
             }
         }
+        made += 1;
     }
-    // SAFETY: `ptrs[1..=n]` hold `n` owned references; slot 0 is scratch space the
-    // callee may use (PY_VECTORCALL_ARGUMENTS_OFFSET).
-    let raw = unsafe {
-        ffi::PyObject_Vectorcall(
-            callable.as_ptr(),
-            ptrs.as_ptr().add(1),
-            n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-            std::ptr::null_mut(),
-        )
+    let raw = if failed.is_none() {
+        // SAFETY: `ptrs[1..=n]` hold `n` owned references; slot 0 is scratch space the
+        // callee may use (PY_VECTORCALL_ARGUMENTS_OFFSET).
+        unsafe {
+            ffi::PyObject_Vectorcall(
+                callable.as_ptr(),
+                ptrs.as_ptr().add(1),
+                n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                std::ptr::null_mut(),
+            )
+        }
+    } else {
+        std::ptr::null_mut()
     };
-    for (i, &p) in ptrs[1..].iter().enumerate() {
+    for (i, &p) in ptrs[1..=made].iter().enumerate() {
         // SAFETY: each of these is an owned reference made above, handed on once.
         done(i, unsafe { Bound::from_owned_ptr(py, p) });
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     // SAFETY: a new reference, or NULL with an exception set.
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
