@@ -28,18 +28,20 @@ Targets (TARGETS below): a construction row at most ctypes' instructions (ratio 
 `S20(*values)` and `sizeof` <= 0.80, as_array <= 0.50, as_ctypes at most cffi's from_buffer;
 the call rows absolute instruction counts. A missed target makes the exit status 1.
 
-Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~2,290
-against ctypes' ~3,930. Not ours and the same under ctypes: libffi's closure entry (~265:
-`ffi_closure_unix64_inner` classifies each argument on every call), taking the GIL back
-and giving it up again (~415; qsort's row releases it, as ctypes' calls do by default),
-the lambda's frame, subtraction and result (~685), `PyObject_GetItem` (~40) and the two
-element ints (`PyLong_FromLong`, ~125), qsort itself (~30): about 1,560 in all. Ours is
-the rest, ~730: the callback body (~490: the two `POINTER(c_int)` argument instances
-refilled and checked for reuse, the vectorcall, the int result, the result's release) and
-the two `x[0]` (~120 each, through the raw `mp_subscript` slot and its short path for
-small int keys). The 1,800 target leaves ~240 for all of ours, below what two argument
-objects and two subscripts cost; the one large item left is libffi's closure entry,
-which only a closure trampoline of our own (precomputed argument slots) would remove.
+Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~2,010
+against ctypes' ~3,920 (~2,230 before the callback trampolines). The comparator enters
+through ferrotype's own trampoline (ferrotype_core::trampoline: a stub, ~3, and the
+assembly entry storing the argument registers, ~30; libffi's closure entry, which
+classified each argument on every call, cost ~265), then `stub_handler` (~40: the two
+argument pointers from offsets worked out when the callback was made). Not ours and the
+same under ctypes: taking the GIL back and giving it up again (~440 with the thread-state
+lookup; qsort's row releases it, as ctypes' calls do by default), the lambda's frame,
+subtraction and result (~730 with `PyObject_GetItem` and the two element ints'
+`PyLong_FromLong`), qsort itself (~30). Ours besides: the callback body (~410: the two
+`POINTER(c_int)` argument instances refilled and checked for reuse, the vectorcall, the
+int result, the result's release) and the two `x[0]` (~100 each of our own, through the
+raw `mp_subscript` slot and its short path for small int keys). The 1,800 target needs
+~210 more off those last two items.
 
 Where the construction rows stand, and why (3.11, a full run; profiles with --keep):
   sizeof(Point), sizeof(x)  ~1.00, ~0.93. Row `meth_o_floor` measures the floor: the

@@ -53,7 +53,10 @@ struct Data<U> {
 /// The executable entry C calls.
 enum Entry {
     /// A libffi closure.
-    Ffi { raw: *mut ffi_closure, code: CodePtr },
+    Ffi {
+        raw: *mut ffi_closure,
+        code: CodePtr,
+    },
     /// A trampoline stub of our own.
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     Stub(crate::trampoline::Stub),
@@ -123,9 +126,9 @@ unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::
     let base = std::ptr::from_mut(frame).cast::<u8>().cast_const();
     let n = plan.nargs.min(crate::trampoline::MAX_ARGS);
     let mut args = [std::mem::MaybeUninit::<*const c_void>::uninit(); crate::trampoline::MAX_ARGS];
-    for i in 0..n {
+    for (a, &off) in args.iter_mut().zip(&plan.offsets).take(n) {
         // SAFETY: the plan's offsets are argument words inside the frame.
-        args[i].write(unsafe { base.add(usize::from(plan.offsets[i])) }.cast());
+        a.write(unsafe { base.add(usize::from(off)) }.cast());
     }
     // SAFETY: the first `n` entries were written just above; a `*const c_void` and its
     // `MaybeUninit` have the same layout.
@@ -165,10 +168,9 @@ impl<U> Closure<U> {
         });
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         if data.plan.is_some() {
-            // SAFETY: the context is the boxed `Data<U>` (stable address), whose first
-            // word is `stub_handler::<U>`, which handles the frame of this signature
-            // (the plan was made from it); the Closure owns the data and releases the
-            // stub before the data is freed.
+            // SAFETY: the context is the boxed `Data<U>` (stable address) starting with
+            // `stub_handler::<U>`, made for this signature's frame (the plan); the
+            // Closure owns the data and releases the stub before freeing it.
             let stub = unsafe { crate::trampoline::alloc(std::ptr::from_ref(&*data).cast()) };
             if let Some(stub) = stub {
                 return Ok(Closure {

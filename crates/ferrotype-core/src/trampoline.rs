@@ -263,7 +263,9 @@ fn grow(pool: &mut Pool) -> bool {
 /// `context` must point at memory whose first word is an [`EntryFn`] able to handle the
 /// frame of the signature C calls the stub with, valid until the stub is released.
 pub unsafe fn alloc(context: *const c_void) -> Option<Stub> {
-    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if pool.free.is_empty() && !grow(&mut pool) {
         return None;
     }
@@ -279,7 +281,9 @@ pub unsafe fn alloc(context: *const c_void) -> Option<Stub> {
 pub fn release(stub: &Stub) {
     // SAFETY: the stub's data slot lies in a live block (blocks are never unmapped).
     unsafe { (*(stub.slot as *const AtomicUsize)).store(0, Ordering::Release) };
-    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     pool.free.push((stub.code, stub.slot));
 }
 
