@@ -254,6 +254,19 @@ pub unsafe fn write_int_result(result: *mut u8, value: u64, size: usize, signed:
     unsafe { result.cast::<ffi_arg>().write(widened as ffi_arg) };
 }
 
+/// Writes an integer result that already has the value the result register must hold:
+/// `value` fits the result type, and sign- or zero-extending it from the type's width
+/// gives `value` again (a value of at most 31 bits into a type of 4 bytes or more,
+/// not negative for an unsigned type).
+///
+/// # Safety
+/// `result` must be a closure result buffer (at least one `ffi_arg`, aligned for it).
+#[inline]
+pub unsafe fn write_word_result(result: *mut u8, value: i64) {
+    // SAFETY: the caller guarantees an aligned buffer of at least one ffi_arg.
+    unsafe { result.cast::<ffi_arg>().write(value as ffi_arg) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

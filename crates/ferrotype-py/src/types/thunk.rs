@@ -20,7 +20,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ferrotype_core::closure::{write_int_result, Closure};
+use ferrotype_core::closure::{write_int_result, write_word_result, Closure};
 use ferrotype_core::typecode::ValueKind;
 use ferrotype_core::{errno, memory, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -382,8 +382,9 @@ fn store_result(
         if let Some(v) = capi::values::exact_compact_i64(value) {
             let (size, signed) = (code.size(), code.kind() == ValueKind::Signed);
             if size >= 4 && (signed || v >= 0) {
-                // SAFETY: `ret` is the closure's result buffer.
-                unsafe { write_int_result(ret, v as u64, size, signed) };
+                // SAFETY: `ret` is the closure's result buffer; `v` (|v| < 2**30) is
+                // its own sign or zero extension from 4 bytes or more.
+                unsafe { write_word_result(ret, v) };
                 return Ok(());
             }
         }
