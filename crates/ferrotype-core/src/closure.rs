@@ -36,6 +36,14 @@ use crate::ffi_type::FfiType;
 /// least one `ffi_arg` wide, and is zeroed.
 pub type Handler<U> = fn(&U, &[*const c_void], *mut u8);
 
+/// A handler known by its type: [`Closure::with_handle`] makes closures whose
+/// trampoline calls `U::handle` directly (a static call the compiler can inline),
+/// rather than through a [`Handler`] function pointer.
+pub trait Handle {
+    /// As a [`Handler`]: the argument pointers and the zeroed result buffer.
+    fn handle(&self, args: &[*const c_void], result: *mut u8);
+}
+
 /// What a closure's entry reads. `repr(C)`: a trampoline stub's context is this
 /// structure, whose first word is the function the shared entry calls.
 #[repr(C)]
@@ -113,14 +121,22 @@ unsafe extern "C" fn trampoline<U>(
     (data.handler)(&data.user, args, result.cast());
 }
 
-/// The handler a trampoline stub reaches (through the shared entry): the argument
+/// What a trampoline stub's handler does before the handler proper: the argument
 /// pointers from the plan's frame offsets, the result in the frame's result words
-/// (zeroed by the entry).
+/// (zeroed by the entry); then `f(data, args, result)`.
+///
+/// # Safety
+/// `context` must be the `Data<U>` a stub was handed out for, owned by the `Closure`
+/// C is calling through; `frame` the entry's frame for this call.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::trampoline::Frame) {
-    // SAFETY: `context` is the `Data<U>` the stub was handed out for, owned by the
-    // `Closure` that C is calling through (alive while C may call it); `frame` is the
-    // entry's frame for this call.
+#[inline(always)]
+unsafe fn with_stub_args<U>(
+    context: *const c_void,
+    frame: *mut crate::trampoline::Frame,
+    f: impl FnOnce(&Data<U>, &[*const c_void], *mut u8),
+) {
+    // SAFETY: the caller's contract: the closure's data (alive while C may call it)
+    // and this call's frame.
     let (data, frame) = unsafe { (&*context.cast::<Data<U>>(), &mut *frame) };
     let Some(plan) = &data.plan else { return };
     let base = std::ptr::from_mut(frame).cast::<u8>().cast_const();
@@ -134,13 +150,63 @@ unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::
     // `MaybeUninit` have the same layout.
     let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
     let ret = std::ptr::from_mut(&mut frame.ret).cast::<u8>();
-    (data.handler)(&data.user, args, ret);
+    f(data, args, ret);
+}
+
+/// The handler a trampoline stub reaches (through the shared entry) for a closure made
+/// by [`Closure::new`]: the handler through its function pointer.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::trampoline::Frame) {
+    // SAFETY: the shared entry passes the context the stub was handed out for (a
+    // `Data<U>`, see `Closure::build`) and its frame.
+    unsafe { with_stub_args::<U>(context, frame, |d, a, r| (d.handler)(&d.user, a, r)) }
+}
+
+/// The same for a closure made by [`Closure::with_handle`]: `U::handle`, called
+/// directly.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe extern "C" fn stub_handle<U: Handle>(
+    context: *const c_void,
+    frame: *mut crate::trampoline::Frame,
+) {
+    // SAFETY: as in `stub_handler`.
+    unsafe { with_stub_args::<U>(context, frame, |d, a, r| d.user.handle(a, r)) }
+}
+
+impl<U: Handle> Closure<U> {
+    /// A closure with the signature of `cif` (which must not be variadic) running
+    /// `user.handle`.
+    pub fn with_handle(cif: Arc<CallInterface>, user: U) -> Result<Closure<U>> {
+        Closure::build(
+            cif,
+            |u: &U, a: &[*const c_void], r: *mut u8| u.handle(a, r),
+            user,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            stub_handle::<U>,
+        )
+    }
 }
 
 impl<U> Closure<U> {
     /// A closure with the signature of `cif` (which must not be variadic) running
     /// `handler` with `user`.
     pub fn new(cif: Arc<CallInterface>, handler: Handler<U>, user: U) -> Result<Closure<U>> {
+        Closure::build(
+            cif,
+            handler,
+            user,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            stub_handler::<U>,
+        )
+    }
+
+    /// [`Closure::new`] with the function a trampoline stub's entry calls.
+    fn build(
+        cif: Arc<CallInterface>,
+        handler: Handler<U>,
+        user: U,
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))] entry: crate::trampoline::EntryFn,
+    ) -> Result<Closure<U>> {
         if cif.is_variadic() {
             return Err(Error::Unsupported {
                 what: "a variadic callback",
@@ -158,7 +224,7 @@ impl<U> Closure<U> {
         };
         let data = Box::new(Data {
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-            entry: stub_handler::<U>,
+            entry,
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
             plan,
             handler,
@@ -169,7 +235,7 @@ impl<U> Closure<U> {
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         if data.plan.is_some() {
             // SAFETY: the context is the boxed `Data<U>` (stable address) starting with
-            // `stub_handler::<U>`, made for this signature's frame (the plan); the
+            // `entry` (a stub handler of `U`), for this signature's frame (the plan); the
             // Closure owns the data and releases the stub before freeing it.
             let stub = unsafe { crate::trampoline::alloc(std::ptr::from_ref(&*data).cast()) };
             if let Some(stub) = stub {

@@ -20,7 +20,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ferrotype_core::closure::{write_int_result, write_word_result, Closure};
+use ferrotype_core::closure::{write_int_result, write_word_result, Closure, Handle};
 use ferrotype_core::typecode::ValueKind;
 use ferrotype_core::{errno, memory, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -245,9 +245,8 @@ pub fn make(
     let cif: Arc<CallInterface> = CallInterface::cached(&ret_ffi, &ffis, None).py()?;
     let slot = GilSlot::new();
     slot.set(py, Some(callable.clone().unbind()));
-    Closure::new(
+    Closure::with_handle(
         cif,
-        handle,
         Thunk {
             callable: slot,
             args,
@@ -271,6 +270,14 @@ pub fn release(py: Python<'_>, cb: Callback) {
     }
 }
 
+impl Handle for Thunk {
+    #[inline(always)]
+    fn handle(&self, args: &[*const c_void], ret: *mut u8) {
+        handle(self, args, ret);
+    }
+}
+
+#[inline(always)]
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     // Attaches to the interpreter on any thread, Python's or not. If that fails (the
     // interpreter finalizes), the result stays zero.
