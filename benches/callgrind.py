@@ -28,20 +28,23 @@ Targets (TARGETS below): a construction row at most ctypes' instructions (ratio 
 `S20(*values)` and `sizeof` <= 0.80, as_array <= 0.50, as_ctypes at most cffi's from_buffer;
 the call rows absolute instruction counts. A missed target makes the exit status 1.
 
-Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~2,010
-against ctypes' ~3,920 (~2,230 before the callback trampolines). The comparator enters
-through ferrotype's own trampoline (ferrotype_core::trampoline: a stub, ~3, and the
-assembly entry storing the argument registers, ~30; libffi's closure entry, which
-classified each argument on every call, cost ~265), then `stub_handler` (~40: the two
-argument pointers from offsets worked out when the callback was made). Not ours and the
-same under ctypes: taking the GIL back and giving it up again (~440 with the thread-state
+Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~1,890
+against ctypes' ~3,920 (~2,230 before the callback trampolines). Not ours and the same
+under ctypes: taking the GIL back and giving it up again (~440 with the thread-state
 lookup; qsort's row releases it, as ctypes' calls do by default), the lambda's frame,
-subtraction and result (~730 with `PyObject_GetItem` and the two element ints'
-`PyLong_FromLong`), qsort itself (~30). Ours besides: the callback body (~410: the two
-`POINTER(c_int)` argument instances refilled and checked for reuse, the vectorcall, the
-int result, the result's release) and the two `x[0]` (~100 each of our own, through the
-raw `mp_subscript` slot and its short path for small int keys). The 1,800 target needs
-~210 more off those last two items.
+subtraction and result with `PyObject_GetItem` and the two element ints' `PyLong_FromLong`
+(~850), qsort itself (~30): about 1,320. Ours, ~570: the entry (ferrotype_core::trampoline:
+the stub ~3, the assembly entry storing the argument registers ~30, where libffi's closure
+entry, classifying each argument on every call, cost ~265), `stub_handle` (~50: the
+argument pointers from offsets worked out when the callback was made) and
+`attach_callback` (~30), the callback body (~310: the two `POINTER(c_int)` argument
+instances refilled, then checked for reuse, `_PyObject_GetDictPtr` included; the
+vectorcall; the int result written as the register word; the result's release) and the
+two `x[0]` (~57 each: the raw `mp_subscript` slot, whose `quick_item` reads an `int` or
+`double` element and makes the int without a result wrapper). The 1,800 target leaves
+~480 for ours: no single item is left that large; what remains is spread over the body's
+per-argument work (~35 to refill and ~30 to check each instance) and the pointer's
+target-type lookups in the subscript.
 
 Where the construction rows stand, and why (3.11, a full run; profiles with --keep):
   sizeof(Point), sizeof(x)  ~1.00, ~0.93. Row `meth_o_floor` measures the floor: the
