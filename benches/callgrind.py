@@ -33,18 +33,23 @@ exceptions, both printed as such: a target below the floor measured in the same 
 does not fail the run as long as the row stays within its recorded limit, so that CI
 catches any row that gets worse.
 
-Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~2,290
-against ctypes' ~3,930. Not ours and the same under ctypes: libffi's closure entry (~265:
-`ffi_closure_unix64_inner` classifies each argument on every call), taking the GIL back
-and giving it up again (~415; qsort's row releases it, as ctypes' calls do by default),
-the lambda's frame, subtraction and result (~685), `PyObject_GetItem` (~40) and the two
-element ints (`PyLong_FromLong`, ~125), qsort itself (~30): about 1,560 in all. Ours is
-the rest, ~730: the callback body (~490: the two `POINTER(c_int)` argument instances
-refilled and checked for reuse, the vectorcall, the int result, the result's release) and
-the two `x[0]` (~120 each, through the raw `mp_subscript` slot and its short path for
-small int keys). The 1,800 target leaves ~240 for all of ours, below what two argument
-objects and two subscripts cost; the one large item left is libffi's closure entry,
-which only a closure trampoline of our own (precomputed argument slots) would remove.
+Where w6 stands, and why (3.11, LTO build, --keep profile; per comparator call): ~1,890
+against ctypes' ~3,920 (~2,230 before the callback trampolines). Not ours and the same
+under ctypes: taking the GIL back and giving it up again (~440 with the thread-state
+lookup; qsort's row releases it, as ctypes' calls do by default), the lambda's frame,
+subtraction and result with `PyObject_GetItem` and the two element ints' `PyLong_FromLong`
+(~850), qsort itself (~30): about 1,320. Ours, ~570: the entry (ferrotype_core::trampoline:
+the stub ~3, the assembly entry storing the argument registers ~30, where libffi's closure
+entry, classifying each argument on every call, cost ~265), `stub_handle` (~50: the
+argument pointers from offsets worked out when the callback was made) and
+`attach_callback` (~30), the callback body (~310: the two `POINTER(c_int)` argument
+instances refilled, then checked for reuse, `_PyObject_GetDictPtr` included; the
+vectorcall; the int result written as the register word; the result's release) and the
+two `x[0]` (~57 each: the raw `mp_subscript` slot, whose `quick_item` reads an `int` or
+`double` element and makes the int without a result wrapper). The 1,800 target leaves
+~480 for ours: no single item is left that large; what remains is spread over the body's
+per-argument work (~35 to refill and ~30 to check each instance) and the pointer's
+target-type lookups in the subscript.
 
 Where the construction rows stand, and why (3.11, a full run; profiles with --keep):
   sizeof(Point), sizeof(x)  ~0.94, ~0.88 (FLOORS). Below the floor: in a --quick run the

@@ -1,11 +1,19 @@
-//! Callbacks: C function pointers that run Rust code, built on libffi closures.
+//! Callbacks: C function pointers that run Rust code.
 //!
-//! A [`Closure`] owns a libffi closure (an executable trampoline from
-//! `ffi_closure_alloc`, which uses libffi's static trampolines where the platform has
-//! them), the prepared [`CallInterface`] describing the C signature, and a handler. When
-//! C calls [`Closure::code_ptr`], the handler receives the argument pointers and a
-//! result buffer. The closure is freed when the `Closure` is dropped; C code must not
-//! call it afterwards (the caller's business, as in C).
+//! A [`Closure`] owns an executable entry, the prepared [`CallInterface`] describing
+//! the C signature, and a handler. When C calls [`Closure::code_ptr`], the handler
+//! receives the argument pointers and a result buffer. The entry is freed when the
+//! `Closure` is dropped; C code must not call it afterwards (the caller's business, as
+//! in C).
+//!
+//! Two kinds of entry: on x86-64 Linux, a signature whose arguments and result all
+//! travel in registers gets a stub of our own ([`crate::trampoline`]): the argument
+//! registers are stored into a frame and each argument's place in it was worked out
+//! when the closure was made. Every other signature, and every other target, gets a
+//! libffi closure (from `ffi_closure_alloc`, which uses libffi's static trampolines
+//! where the platform has them), whose entry classifies the arguments on each call.
+//! [`set_trampolines`] switches new closures to libffi's entry (for tests and
+//! comparisons).
 //!
 //! Results: libffi requires integer results narrower than a register to be written as
 //! a whole `ffi_arg`; [`Closure`] zeroes the result buffer before each call and handlers
@@ -13,6 +21,7 @@
 //! result.
 
 use core::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use libffi::low::{closure_alloc, closure_free, CodePtr};
@@ -27,17 +36,52 @@ use crate::ffi_type::FfiType;
 /// least one `ffi_arg` wide, and is zeroed.
 pub type Handler<U> = fn(&U, &[*const c_void], *mut u8);
 
+/// A handler known by its type: [`Closure::with_handle`] makes closures whose
+/// trampoline calls `U::handle` directly (a static call the compiler can inline),
+/// rather than through a [`Handler`] function pointer.
+pub trait Handle {
+    /// As a [`Handler`]: the argument pointers and the zeroed result buffer.
+    fn handle(&self, args: &[*const c_void], result: *mut u8);
+}
+
+/// What a closure's entry reads. `repr(C)`: a trampoline stub's context is this
+/// structure, whose first word is the function the shared entry calls.
+#[repr(C)]
 struct Data<U> {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    entry: crate::trampoline::EntryFn,
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    plan: Option<crate::trampoline::Plan>,
     handler: Handler<U>,
     nargs: usize,
     result_size: usize,
     user: U,
 }
 
+/// The executable entry C calls.
+enum Entry {
+    /// A libffi closure.
+    Ffi {
+        raw: *mut ffi_closure,
+        code: CodePtr,
+    },
+    /// A trampoline stub of our own.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    Stub(crate::trampoline::Stub),
+}
+
+/// Whether new closures may use trampolines of our own (see the module docs).
+static TRAMPOLINES: AtomicBool = AtomicBool::new(true);
+
+/// Whether closures made from now on may use trampolines of our own where the
+/// signature allows (the default), rather than libffi's; returns the previous setting.
+pub fn set_trampolines(on: bool) -> bool {
+    TRAMPOLINES.swap(on, Ordering::Relaxed)
+}
+
 /// A C-callable function pointer running a Rust handler.
 pub struct Closure<U> {
-    raw: *mut ffi_closure,
-    code: CodePtr,
+    entry: Entry,
     cif: Arc<CallInterface>,
     data: Box<Data<U>>,
 }
@@ -77,10 +121,92 @@ unsafe extern "C" fn trampoline<U>(
     (data.handler)(&data.user, args, result.cast());
 }
 
+/// What a trampoline stub's handler does before the handler proper: the argument
+/// pointers from the plan's frame offsets, the result in the frame's result words
+/// (zeroed by the entry); then `f(data, args, result)`.
+///
+/// # Safety
+/// `context` must be the `Data<U>` a stub was handed out for, owned by the `Closure`
+/// C is calling through; `frame` the entry's frame for this call.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(always)]
+unsafe fn with_stub_args<U>(
+    context: *const c_void,
+    frame: *mut crate::trampoline::Frame,
+    f: impl FnOnce(&Data<U>, &[*const c_void], *mut u8),
+) {
+    // SAFETY: the caller's contract: the closure's data (alive while C may call it)
+    // and this call's frame.
+    let (data, frame) = unsafe { (&*context.cast::<Data<U>>(), &mut *frame) };
+    let Some(plan) = &data.plan else { return };
+    let base = std::ptr::from_mut(frame).cast::<u8>().cast_const();
+    let n = plan.nargs.min(crate::trampoline::MAX_ARGS);
+    let mut args = [std::mem::MaybeUninit::<*const c_void>::uninit(); crate::trampoline::MAX_ARGS];
+    for (a, &off) in args.iter_mut().zip(&plan.offsets).take(n) {
+        // SAFETY: the plan's offsets are argument words inside the frame.
+        a.write(unsafe { base.add(usize::from(off)) }.cast());
+    }
+    // SAFETY: the first `n` entries were written just above; a `*const c_void` and its
+    // `MaybeUninit` have the same layout.
+    let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
+    let ret = std::ptr::from_mut(&mut frame.ret).cast::<u8>();
+    f(data, args, ret);
+}
+
+/// The handler a trampoline stub reaches (through the shared entry) for a closure made
+/// by [`Closure::new`]: the handler through its function pointer.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe extern "C" fn stub_handler<U>(context: *const c_void, frame: *mut crate::trampoline::Frame) {
+    // SAFETY: the shared entry passes the context the stub was handed out for (a
+    // `Data<U>`, see `Closure::build`) and its frame.
+    unsafe { with_stub_args::<U>(context, frame, |d, a, r| (d.handler)(&d.user, a, r)) }
+}
+
+/// The same for a closure made by [`Closure::with_handle`]: `U::handle`, called
+/// directly.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe extern "C" fn stub_handle<U: Handle>(
+    context: *const c_void,
+    frame: *mut crate::trampoline::Frame,
+) {
+    // SAFETY: as in `stub_handler`.
+    unsafe { with_stub_args::<U>(context, frame, |d, a, r| d.user.handle(a, r)) }
+}
+
+impl<U: Handle> Closure<U> {
+    /// A closure with the signature of `cif` (which must not be variadic) running
+    /// `user.handle`.
+    pub fn with_handle(cif: Arc<CallInterface>, user: U) -> Result<Closure<U>> {
+        Closure::build(
+            cif,
+            |u: &U, a: &[*const c_void], r: *mut u8| u.handle(a, r),
+            user,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            stub_handle::<U>,
+        )
+    }
+}
+
 impl<U> Closure<U> {
     /// A closure with the signature of `cif` (which must not be variadic) running
     /// `handler` with `user`.
     pub fn new(cif: Arc<CallInterface>, handler: Handler<U>, user: U) -> Result<Closure<U>> {
+        Closure::build(
+            cif,
+            handler,
+            user,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            stub_handler::<U>,
+        )
+    }
+
+    /// [`Closure::new`] with the function a trampoline stub's entry calls.
+    fn build(
+        cif: Arc<CallInterface>,
+        handler: Handler<U>,
+        user: U,
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))] entry: crate::trampoline::EntryFn,
+    ) -> Result<Closure<U>> {
         if cif.is_variadic() {
             return Err(Error::Unsupported {
                 what: "a variadic callback",
@@ -90,12 +216,36 @@ impl<U> Closure<U> {
             FfiType::Void => 0,
             t => t.size().max(std::mem::size_of::<ffi_arg>()),
         };
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        let plan = if TRAMPOLINES.load(Ordering::Relaxed) {
+            crate::trampoline::plan(cif.ret(), cif.args())
+        } else {
+            None
+        };
         let data = Box::new(Data {
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            entry,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            plan,
             handler,
             nargs: cif.nargs(),
             result_size,
             user,
         });
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if data.plan.is_some() {
+            // SAFETY: the context is the boxed `Data<U>` (stable address) starting with
+            // `entry` (a stub handler of `U`), for this signature's frame (the plan); the
+            // Closure owns the data and releases the stub before freeing it.
+            let stub = unsafe { crate::trampoline::alloc(std::ptr::from_ref(&*data).cast()) };
+            if let Some(stub) = stub {
+                return Ok(Closure {
+                    entry: Entry::Stub(stub),
+                    cif,
+                    data,
+                });
+            }
+        }
         let (raw, code) = closure_alloc();
         // SAFETY: `raw`/`code` come from closure_alloc; the cif is prepared and kept
         // alive by the Arc stored next to the closure; `data` is boxed (its address is
@@ -117,8 +267,7 @@ impl<U> Closure<U> {
             });
         }
         Ok(Closure {
-            raw,
-            code,
+            entry: Entry::Ffi { raw, code },
             cif,
             data,
         })
@@ -126,7 +275,16 @@ impl<U> Closure<U> {
 
     /// The C function pointer.
     pub fn code_ptr(&self) -> *const c_void {
-        self.code.as_ptr()
+        match &self.entry {
+            Entry::Ffi { code, .. } => code.as_ptr(),
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Entry::Stub(stub) => stub.code_ptr(),
+        }
+    }
+
+    /// Whether C enters through a trampoline of our own (else a libffi closure).
+    pub fn is_trampoline(&self) -> bool {
+        !matches!(self.entry, Entry::Ffi { .. })
     }
 
     /// The interface describing the C signature.
@@ -142,8 +300,12 @@ impl<U> Closure<U> {
 
 impl<U> Drop for Closure<U> {
     fn drop(&mut self) {
-        // SAFETY: allocated by closure_alloc in `new` and freed exactly once, here.
-        unsafe { closure_free(self.raw) };
+        match &self.entry {
+            // SAFETY: allocated by closure_alloc in `new` and freed exactly once, here.
+            Entry::Ffi { raw, .. } => unsafe { closure_free(*raw) },
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Entry::Stub(stub) => crate::trampoline::release(stub),
+        }
     }
 }
 
@@ -156,6 +318,19 @@ pub unsafe fn write_int_result(result: *mut u8, value: u64, size: usize, signed:
     let widened = crate::memory::widen(value, size, signed);
     // SAFETY: the caller guarantees an aligned buffer of at least one ffi_arg.
     unsafe { result.cast::<ffi_arg>().write(widened as ffi_arg) };
+}
+
+/// Writes an integer result that already has the value the result register must hold:
+/// `value` fits the result type, and sign- or zero-extending it from the type's width
+/// gives `value` again (a value of at most 31 bits into a type of 4 bytes or more,
+/// not negative for an unsigned type).
+///
+/// # Safety
+/// `result` must be a closure result buffer (at least one `ffi_arg`, aligned for it).
+#[inline]
+pub unsafe fn write_word_result(result: *mut u8, value: i64) {
+    // SAFETY: the caller guarantees an aligned buffer of at least one ffi_arg.
+    unsafe { result.cast::<ffi_arg>().write(value as ffi_arg) };
 }
 
 #[cfg(test)]
@@ -173,11 +348,7 @@ mod tests {
         unsafe { write_int_result(ret, (a + b) as i64 as u64, 4, true) };
     }
 
-    #[test]
-    fn a_closure_is_callable_through_libffi() {
-        let i = FfiType::Scalar(TypeCode::Int);
-        let cif = CallInterface::cached(&i, &[i.clone(), i.clone()], None).unwrap();
-        let closure = Closure::new(cif.clone(), add_handler, AtomicUsize::new(0)).unwrap();
+    fn call_add(closure: &Closure<AtomicUsize>, cif: &CallInterface) -> i32 {
         let mut a = ArgSlot { i32: -40 };
         let mut b = ArgSlot { i32: -2 };
         let mut argv = [
@@ -188,9 +359,30 @@ mod tests {
         // SAFETY: the closure has signature int(int, int), as the interface says.
         unsafe { cif.call(closure.code_ptr(), argv.as_mut_ptr(), ret.as_mut_ptr()) };
         // SAFETY: an int result.
-        let v = unsafe { *cif.ret_ptr(ret.as_mut_ptr()).cast::<i32>() };
-        assert_eq!(v, -42);
+        unsafe { *cif.ret_ptr(ret.as_mut_ptr()).cast::<i32>() }
+    }
+
+    #[test]
+    fn a_closure_is_callable_through_libffi() {
+        let i = FfiType::Scalar(TypeCode::Int);
+        let cif = CallInterface::cached(&i, &[i.clone(), i.clone()], None).unwrap();
+        // Either entry (another test may switch trampolines off meanwhile).
+        let closure = Closure::new(cif.clone(), add_handler, AtomicUsize::new(0)).unwrap();
+        assert_eq!(call_add(&closure, &cif), -42);
         assert_eq!(closure.user().load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn both_entries_run_the_handler() {
+        let i = FfiType::Scalar(TypeCode::Int);
+        let cif = CallInterface::cached(&i, &[i.clone(), i.clone()], None).unwrap();
+        let was = set_trampolines(false);
+        let ffi = Closure::new(cif.clone(), add_handler, AtomicUsize::new(0)).unwrap();
+        set_trampolines(was);
+        assert!(!ffi.is_trampoline());
+        assert_eq!(call_add(&ffi, &cif), -42);
+        assert_eq!(call_add(&ffi, &cif), -42);
+        assert_eq!(ffi.user().load(Ordering::Relaxed), 2);
     }
 
     #[test]

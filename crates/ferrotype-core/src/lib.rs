@@ -17,14 +17,16 @@
 //! - [`regcall`]: the register engine: signatures that fit in argument registers,
 //!   called without libffi (x86-64 System V and AArch64).
 //! - [`closure`]: callbacks: C function pointers running Rust handlers (libffi
-//!   closures).
+//!   closures, or on x86-64 Linux our own trampolines for register-only signatures).
+//! - `trampoline` (x86-64 Linux): those trampolines: W^X stub pages, one assembly
+//!   entry, argument places worked out once per signature.
 //! - [`errno`]: the private per-thread errno that `use_errno` functions swap.
 //! - [`memory`]: the raw-memory helpers (scalar reads and writes, owned buffers).
 //! - [`ldcache`]: the dynamic loader's cache, for `find_library`.
 //! - [`strict`]: the process-wide strict-mode switch (checks ctypes does not make).
 //! - [`error`]: the one error enum.
 //!
-//! Unsafe code is confined to `memory`, `call`, `regcall`, `closure`, `library`, `errno` and `typecode`'s
+//! Unsafe code is confined to `memory`, `call`, `regcall`, `closure`, `trampoline`, `library`, `errno` and `typecode`'s
 //! libffi statics; each block states why it is sound.
 #![deny(missing_docs)]
 
@@ -40,6 +42,8 @@ pub mod library;
 pub mod memory;
 pub mod regcall;
 pub mod strict;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod trampoline;
 pub mod typecode;
 
 pub use call::{ArgSlot, CallInterface, RetBuf, MAX_ARGS};

@@ -163,7 +163,7 @@ pub struct RegisterCall {
 }
 
 /// The bank a scalar type is passed in, if it can go through a [`RegisterCall`].
-fn reg_bank(code: TypeCode) -> Option<bool> {
+pub(crate) fn reg_bank(code: TypeCode) -> Option<bool> {
     match code {
         TypeCode::Float | TypeCode::Double => Some(true),
         TypeCode::LongDouble | TypeCode::Half => None,

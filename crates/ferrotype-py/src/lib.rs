@@ -216,6 +216,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(types::array::char_array_get_raw, m)?)?;
     m.add_function(wrap_pyfunction!(types::array::char_array_set_raw, m)?)?;
     m.add_function(wrap_pyfunction!(types::thunk::debug_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(types::thunk::set_callback_trampolines, m)?)?;
+    m.add_function(wrap_pyfunction!(types::thunk::callback_trampoline, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::set_register_calls, m)?)?;
     m.add_function(wrap_pyfunction!(types::funcptr::register_plan, m)?)?;
     m.add_function(wrap_pyfunction!(api::strict::strict_mode, m)?)?;

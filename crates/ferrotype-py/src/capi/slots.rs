@@ -61,6 +61,14 @@ pub trait IntSubscript: PyClass + 'static {
     fn index_item(_slf: &Bound<'_, Self>, _index: isize) -> Option<Py<PyAny>> {
         None
     }
+    /// `slf[index]` (an exact int key of one digit) when it is one of the common cases
+    /// that cannot fail, as a value the slot makes without a result wrapper; `None`
+    /// takes [`IntSubscript::index_item`]. Runs outside the slot's unwinding guard, so
+    /// it must not panic; must give what `item` gives.
+    #[inline(always)]
+    fn quick_item(_slf: &Bound<'_, Self>, _index: isize) -> Option<Quick> {
+        None
+    }
 }
 
 /// A native class whose instances are also read by position through a raw `sq_item`
@@ -193,6 +201,23 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
     }
     // SAFETY: the interpreter holds the GIL when it calls a slot.
     let py = unsafe { Python::assume_attached() };
+    // The common key, a small int, read here once.
+    // SAFETY: `key` is a live object borrowed for the call.
+    let borrowed_key = unsafe { Borrowed::from_ptr(py, key) };
+    let small = super::values::exact_compact_i64(&borrowed_key);
+    if let Some(i) = small {
+        // SAFETY: `obj` is a live object borrowed for the call; the slot is only
+        // installed on subclasses of `K`'s native class, whose instances are `K`s. The
+        // constructors return a new reference or NULL with the error set.
+        unsafe {
+            let slf = Borrowed::from_ptr(py, obj).cast_unchecked::<K>();
+            match K::quick_item(&slf, i as isize) {
+                Some(Quick::Int(v)) => return ffi::PyLong_FromLongLong(v),
+                Some(Quick::Float(v)) => return ffi::PyFloat_FromDouble(v),
+                None => {}
+            }
+        }
+    }
     run_slot(py, "ferrotype: a Rust panic while indexing", || {
         // SAFETY: `obj` and `key` are live objects borrowed for the call; the slot is
         // only installed on subclasses of `K`'s native class, whose instances are `K`s.
@@ -202,10 +227,7 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
                 Borrowed::from_ptr(py, key),
             )
         };
-        // The common key, a small int, read here once.
-        if let Some(v) =
-            super::values::exact_compact_i64(&key).and_then(|i| K::index_item(&slf, i as isize))
-        {
+        if let Some(v) = small.and_then(|i| K::index_item(&slf, i as isize)) {
             return Ok(v);
         }
         K::item(&slf, &key)

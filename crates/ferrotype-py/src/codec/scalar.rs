@@ -307,6 +307,7 @@ pub unsafe fn store(
 /// # Safety
 /// `ptr` must be valid for reads of `code.size()` bytes; for `c_char_p`/`c_wchar_p`
 /// a non-NULL stored pointer must point to a NUL-terminated string (as in ctypes).
+#[inline]
 pub unsafe fn load(
     py: Python<'_>,
     ptr: *const u8,
@@ -342,6 +343,22 @@ pub unsafe fn load(
             return Ok(v.into_any().unbind());
         }
     }
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { load_other(py, ptr, code, swapped) }
+}
+
+/// [`load`] of everything but its inlined common cases (out of line, so that callers
+/// inline only those).
+///
+/// # Safety
+/// As for [`load`].
+#[inline(never)]
+unsafe fn load_other(
+    py: Python<'_>,
+    ptr: *const u8,
+    code: TypeCode,
+    swapped: bool,
+) -> PyResult<Py<PyAny>> {
     if code.is_complex() {
         // SAFETY: the caller guarantees code.size() readable bytes.
         let (re, im) = unsafe { memory::read_complex(ptr, code, swapped) };

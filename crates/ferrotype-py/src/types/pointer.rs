@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
-use crate::capi::slots::{FastSubscript, GetSet, IntSubscript};
+use crate::capi::slots::{FastSubscript, GetSet, IntSubscript, Quick};
 use crate::capi::values::list_from_fn;
 use crate::codec::element::{get_item_at, index_key, set_item_at};
 use crate::codec::provenance;
@@ -490,6 +490,26 @@ impl IntSubscript for Pointer {
         // SAFETY: like ctypes, indexing a pointer trusts that the memory there holds
         // elements of its type.
         unsafe { load(slf.py(), p, code, swapped) }.ok()
+    }
+
+    /// `p[i]` of an `int` or `double` in native order, on the same conditions as
+    /// `index_item`: the element read, made into a Python value by the slot.
+    #[inline(always)]
+    fn quick_item(slf: &Bound<'_, Self>, index: isize) -> Option<Quick> {
+        let (p, code, swapped) = fast_element(slf.py(), slf.as_super().get(), index)?;
+        if swapped {
+            return None;
+        }
+        // SAFETY: as in `index_item`, the memory there holds an element of this code.
+        unsafe {
+            match code {
+                TypeCode::Int if TypeCode::Int.size() == 4 => {
+                    Some(Quick::Int(p.cast::<i32>().read_unaligned().into()))
+                }
+                TypeCode::Double => Some(Quick::Float(p.cast::<f64>().read_unaligned())),
+                _ => None,
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ferrotype_core::closure::{write_int_result, Closure};
+use ferrotype_core::closure::{write_int_result, write_word_result, Closure, Handle};
 use ferrotype_core::typecode::ValueKind;
 use ferrotype_core::{errno, memory, CallInterface, FfiType, RetBuf, TypeCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -52,6 +52,28 @@ const DEAD_MESSAGE: &str = "ferrotype: a callback was called after its CFUNCTYPE
 #[pyfunction]
 pub fn debug_callbacks(on: bool) -> bool {
     DEBUG.swap(on, Ordering::Relaxed)
+}
+
+/// `_native._set_callback_trampolines(on)`, for tests and comparisons: whether callbacks
+/// made from now on may enter through ferrotype's own trampolines (x86-64 Linux,
+/// register-only signatures) rather than libffi's closures; returns the previous setting.
+#[pyfunction]
+#[pyo3(name = "_set_callback_trampolines")]
+pub fn set_callback_trampolines(on: bool) -> bool {
+    ferrotype_core::closure::set_trampolines(on)
+}
+
+/// `_native._callback_trampoline(thunk)`, for tests: whether the callback owned by
+/// `thunk` (a callback's `_objects['0']`) enters through a trampoline of ferrotype's
+/// own.
+#[pyfunction]
+#[pyo3(name = "_callback_trampoline")]
+pub fn callback_trampoline(thunk: &Bound<'_, CThunkObject>) -> bool {
+    thunk
+        .get()
+        .callback
+        .as_ref()
+        .is_some_and(Callback::is_trampoline)
 }
 
 /// Whether debug mode is on (read on every foreign call).
@@ -223,9 +245,8 @@ pub fn make(
     let cif: Arc<CallInterface> = CallInterface::cached(&ret_ffi, &ffis, None).py()?;
     let slot = GilSlot::new();
     slot.set(py, Some(callable.clone().unbind()));
-    Closure::new(
+    Closure::with_handle(
         cif,
-        handle,
         Thunk {
             callable: slot,
             args,
@@ -249,6 +270,14 @@ pub fn release(py: Python<'_>, cb: Callback) {
     }
 }
 
+impl Handle for Thunk {
+    #[inline(always)]
+    fn handle(&self, args: &[*const c_void], ret: *mut u8) {
+        handle(self, args, ret);
+    }
+}
+
+#[inline(always)]
 fn handle(t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     // Attaches to the interpreter on any thread, Python's or not. If that fails (the
     // interpreter finalizes), the result stays zero.
@@ -360,8 +389,9 @@ fn store_result(
         if let Some(v) = capi::values::exact_compact_i64(value) {
             let (size, signed) = (code.size(), code.kind() == ValueKind::Signed);
             if size >= 4 && (signed || v >= 0) {
-                // SAFETY: `ret` is the closure's result buffer.
-                unsafe { write_int_result(ret, v as u64, size, signed) };
+                // SAFETY: `ret` is the closure's result buffer; `v` (|v| < 2**30) is
+                // its own sign or zero extension from 4 bytes or more.
+                unsafe { write_word_result(ret, v) };
                 return Ok(());
             }
         }
