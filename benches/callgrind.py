@@ -199,7 +199,9 @@ FLOORS = {"sizeof_type": ("meth_o_floor", 8), "sizeof_inst": ("meth_o_floor", 24
 # limit is reported "known" and does not fail the run; above its limit it fails. Each is
 # explained (profile and floor) in the docstring above. Lower a limit whenever a row
 # improves; remove the row once it meets its target.
-KNOWN: dict[str, int] = {}
+# (w3a meets its target by under one instruction in a full run; its limit keeps a count
+# that moves by a few with the process's allocator state from failing CI.)
+KNOWN: dict[str, int] = {"contents": 760, "w3a": 915, "w4": 1215, "w6": 1940}
 ALL_ROWS = [*construct.ROW_IDS, "as_ctypes_w8b", *CALL_ROWS, "loop", "meth_o_floor"]
 # Subtracted from a row before its ratio (same contender, same process): the cost of making
 # the statement's input.
