@@ -96,6 +96,8 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     objects::install::<Pointer>(py)?;
     objects::install::<Structure>(py)?;
     objects::install::<Union>(py)?;
+    // PyO3 makes function pointer instances around a `CData` built in Rust.
+    objects::settle_after_new::<CFuncPtr, CData>(py)?;
     types::array::SUBSCRIPT.install::<Array>(py);
     types::array::SUBSCRIPT.install_seq::<Array>(py);
     types::pointer::SUBSCRIPT.install::<Pointer>(py);

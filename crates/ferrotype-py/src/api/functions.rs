@@ -346,9 +346,16 @@ fn cast_into<'py>(
     info: &Bound<'py, StgInfo>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    let cd = CData::for_type(info)?;
+    let mut cd = CData::for_type(info)?;
     // SAFETY: pointer-like instances hold one pointer-sized value.
-    unsafe { memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64) };
+    unsafe {
+        memory::write_bits(
+            cd.unplaced_ptr(),
+            TypeCode::VoidP.size(),
+            false,
+            address as u64,
+        )
+    };
     let result = instantiate(cls, cd)?;
     let rc = as_cdata(&result).ok_or_else(|| PyTypeError::new_err("cast() made no instance"))?;
     let r = rc.get();
@@ -833,10 +840,10 @@ pub fn from_buffer_copy<'py>(
     let info = type_info(cls)?;
     let (ptr, len, _, _) = buffer::facts(obj, Request::Simple)?;
     let (offset, size) = buffer_span(len, offset, info.get().size)?;
-    let data = CData::for_type(&info)?;
+    let mut data = CData::for_type(&info)?;
     // SAFETY: the buffer holds at least offset + size bytes (checked) and `obj`, which
     // owns them, is alive for this call; the new instance owns `size` bytes.
-    unsafe { memory::copy_bytes(ptr.add(offset), data.ptr(), size) };
+    unsafe { memory::copy_bytes(ptr.add(offset), data.unplaced_ptr(), size) };
     instantiate(cls, data)
 }
 

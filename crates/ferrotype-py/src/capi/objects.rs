@@ -27,6 +27,7 @@ use std::sync::{Mutex, OnceLock};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
+use pyo3::pyclass::boolean_struct::True;
 use pyo3::{ffi, Borrowed, PyClass};
 
 use super::slots::run_slot;
@@ -45,6 +46,10 @@ pub trait Payload: PyClass + Send + Sync + Sized + 'static {
     /// Where [`measure`] records the payload's offset in an instance (a `static` of
     /// the payload type's own).
     fn layout() -> &'static PayloadLayout;
+    /// Called once the value is in its object, where it stays (by [`alloc`], and after
+    /// the `tp_new` that [`settle_after_new`] wraps): a value that points into itself
+    /// is made to point to where it now lies.
+    fn placed(&self);
 }
 
 /// The measured offset of a payload type in an instance: 0 until [`measure`] found it
@@ -280,8 +285,76 @@ pub unsafe fn alloc<'py, D: Payload>(
     data: D,
 ) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the caller's contract; writing a whole value makes it valid whatever the
-    // memory held.
-    unsafe { alloc_with(cls, |this: *mut D| this.write(data)) }
+    // memory held, and it is read (shared) only after that write.
+    unsafe {
+        alloc_with(cls, |this: *mut D| {
+            this.write(data);
+            (*this).placed();
+        })
+    }
+}
+
+/// The `tp_new` PyO3 gave the class [`settle_after_new`] wrapped (as an address; 0
+/// until then).
+static PYO3_NEW: AtomicUsize = AtomicUsize::new(0);
+
+/// Wraps the `tp_new` of `K`, a PyO3 class whose instances PyO3 makes around a payload
+/// of type `D` (its base class's value, built in Rust and moved in), so that
+/// [`Payload::placed`] runs on each new instance's payload before anyone sees it. One
+/// class only (the function pointer class); called once at module start-up, before any
+/// class derives from `K` (its subclasses inherit the slot).
+pub fn settle_after_new<K: PyClass, D: Payload + PyClass<Frozen = True>>(py: Python<'_>) -> PyResult<()> {
+    let tp = K::type_object(py).as_type_ptr();
+    // SAFETY: reading a slot of a live, initialised type object.
+    let current = unsafe { (*tp).tp_new }.map_or(0, |f| f as usize);
+    if current == 0 || PYO3_NEW.swap(current, Ordering::Relaxed) != 0 {
+        return Err(PyRuntimeError::new_err(
+            "ferrotype: a constructor wrapped twice, or none to wrap",
+        ));
+    }
+    let new: ffi::newfunc = placed_new::<D>;
+    // SAFETY: a live heap type of this module that no class derives from yet;
+    // PyType_Modified drops anything cached about it.
+    unsafe {
+        (*tp).tp_new = Some(new);
+        ffi::PyType_Modified(tp);
+    }
+    Ok(())
+}
+
+/// The `tp_new` [`settle_after_new`] installs: PyO3's, then [`Payload::placed`] on the
+/// new instance's payload of type `D`.
+unsafe extern "C" fn placed_new<D: Payload + PyClass<Frozen = True>>(
+    subtype: *mut ffi::PyTypeObject,
+    args: *mut ffi::PyObject,
+    kwds: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let saved = PYO3_NEW.load(Ordering::Relaxed);
+    // SAFETY: `saved` is the address of PyO3's `tp_new` of the class this slot replaced
+    // (recorded before the slot was installed, never 0 then), a `newfunc`; the
+    // interpreter's arguments are passed on as they came.
+    let obj = unsafe {
+        let pyo3_new: ffi::newfunc = std::mem::transmute::<usize, ffi::newfunc>(saved);
+        pyo3_new(subtype, args, kwds)
+    };
+    if obj.is_null() {
+        return obj;
+    }
+    // SAFETY: the interpreter calls tp_new with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `obj` is a live object, borrowed for these lines.
+    let made = unsafe { Bound::ref_from_ptr(py, &obj) };
+    // PyO3 made an instance of a subclass of the wrapped class, whose instances hold a
+    // `D` (checked all the same: a cast, not an assumption).
+    if let Ok(payload) = made.cast::<D>() {
+        payload.get().placed();
+        return obj;
+    }
+    PyRuntimeError::new_err("ferrotype: a constructor made an instance of another class")
+        .restore(py);
+    // SAFETY: `obj` is the new reference PyO3's tp_new returned, released once.
+    unsafe { ffi::Py_DECREF(obj) };
+    std::ptr::null_mut()
 }
 
 /// Makes an instance of `cls` whose payload `place` writes in place, without

@@ -6,6 +6,13 @@
 //! memory is inline, owned, or owned by `base` (which the instance keeps alive); only
 //! instances made from a raw address (`from_address`, pointer contents) rely on the
 //! caller, as in ctypes.
+//!
+//! `data` always holds the address of the bytes, inline ones included, so that `ptr()`
+//! is one load. Inline bytes move with the value until it is in its object: a value
+//! made in Rust is pointed at its own inline bytes when it is placed (`settle`, called
+//! by `capi::objects::alloc` and after PyO3's `tp_new` of function pointers); before
+//! that, only [`CData::unplaced_ptr`] (which needs the value itself, `&mut`) gives the
+//! bytes' address.
 
 use crate::capi::values::new_bytes;
 use std::cell::{Cell, UnsafeCell};
@@ -56,8 +63,9 @@ enum Storage {
 #[pyclass(subclass, frozen, module = "ferrotype._ctypes", name = "_CData")]
 pub struct CData {
     inline: Inline,
-    /// The address of the bytes when they are not inline: kept in step with `storage`
-    /// (set with it, and by `resize`), so that `ptr()` is a load and a test.
+    /// The address of the bytes, kept in step with `storage` (set with it, by `resize`,
+    /// and, for inline bytes, by `settle` once the value is in its object), so that
+    /// `ptr()` is one load.
     data: Cell<*mut u8>,
     /// Replaced only by `resize`, under the GIL, while no reference into it is held.
     storage: UnsafeCell<Storage>,
@@ -111,7 +119,7 @@ impl CData {
     #[inline(always)]
     pub fn new_owned(info: Py<StgInfo>, size: usize, align: usize) -> PyResult<CData> {
         if size <= INLINE && align <= INLINE {
-            // The data pointer is not used for inline bytes (see `ptr`).
+            // The data pointer is set once the value is in its object (`settle`).
             let null = std::ptr::null_mut();
             return Ok(CData::with_storage(
                 Storage::Inline,
@@ -215,14 +223,17 @@ impl CData {
     /// size and alignment (`size` at most [`INLINE`]).
     #[inline(always)]
     pub unsafe fn place_inline(this: *mut CData, info: Py<StgInfo>, size: usize) -> *mut u8 {
+        // (The inline bytes are already zero; the data pointer is given their address in
+        // the object, where they stay.)
         // SAFETY: the caller's contract: the fields are written once, in place, without
-        // reading or dropping what was there (zero bytes, owning nothing); the inline
-        // bytes are already zero, and the data pointer is not used for inline storage.
+        // reading or dropping what was there (zero bytes, owning nothing).
         unsafe {
+            let bytes: *mut u8 = UnsafeCell::raw_get(std::ptr::addr_of!((*this).inline.0)).cast();
             std::ptr::addr_of_mut!((*this).storage).write(UnsafeCell::new(Storage::Inline));
+            std::ptr::addr_of_mut!((*this).data).write(Cell::new(bytes));
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).info).write(info);
-            UnsafeCell::raw_get(std::ptr::addr_of!((*this).inline.0)).cast()
+            bytes
         }
     }
 
@@ -248,13 +259,29 @@ impl CData {
         }
     }
 
-    /// The address of the instance's bytes.
+    /// The address of the instance's bytes (of a value in its object: see the module's
+    /// documentation and [`CData::unplaced_ptr`]).
     #[inline(always)]
     pub fn ptr(&self) -> *mut u8 {
+        self.data.get()
+    }
+
+    /// The address of the bytes of a value not yet in its object (to fill them before
+    /// the value is placed), where they are now: inline bytes move with the value.
+    pub fn unplaced_ptr(&mut self) -> *mut u8 {
         if self.is_inline() {
-            self.inline.0.get().cast()
+            self.inline.0.get_mut().as_mut_ptr()
         } else {
             self.data.get()
+        }
+    }
+
+    /// Points `data` at the inline bytes when they hold the value: called once the value
+    /// is in its object, where it stays (see the module's documentation).
+    #[inline(always)]
+    pub fn settle(&self) {
+        if self.is_inline() {
+            self.data.set(self.inline.0.get().cast());
         }
     }
 
@@ -307,6 +334,8 @@ impl CData {
         // SAFETY: the old memory holds size() bytes, the new one size > size() bytes;
         // they are distinct allocations.
         unsafe { memory::copy_bytes(self.ptr(), fresh.as_ptr(), self.size()) };
+        // (The inline bytes, if they held the value, stay where `data` points until it
+        // is set below.)
         // SAFETY: resize runs under the GIL with no outstanding reference into the
         // storage (ptr() and the borrows above have ended); replacing it keeps every
         // old heap buffer alive in the retired list.
@@ -548,6 +577,11 @@ impl capi::objects::Payload for CData {
     #[inline(always)]
     fn layout() -> &'static capi::objects::PayloadLayout {
         &LAYOUT
+    }
+
+    #[inline(always)]
+    fn placed(&self) {
+        self.settle();
     }
 
     /// Releases what the instance holds, in field order, dropping each reference at once

@@ -156,8 +156,8 @@ pub fn instantiate_filled<'py>(
     let (size, align) = (i.size, i.align);
     let native = NATIVE_ADDRS[i.kind() as usize].load(Ordering::Relaxed);
     if !CData::fits_inline(size, align) || !capi::objects::derives_directly(cls, native) {
-        let cd = CData::for_type_owned(info)?;
-        write(cd.ptr(), size.min(cd.size()));
+        let mut cd = CData::for_type_owned(info)?;
+        write(cd.unplaced_ptr(), size.min(cd.size()));
         return instantiate(cls, cd);
     }
     i.seal();

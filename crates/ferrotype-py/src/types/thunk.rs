@@ -367,10 +367,10 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
                 unsafe { refill(py, cd.get(), p, info.get().size) };
                 return Ok(obj.unbind());
             }
-            let cd = CData::for_type(info)?;
+            let mut cd = CData::for_type(info)?;
             // SAFETY: the argument holds a value of this type (`size` bytes); the new
             // instance owns at least `size` bytes.
-            unsafe { memory::copy_bytes(p, cd.ptr(), info.get().size) };
+            unsafe { memory::copy_bytes(p, cd.unplaced_ptr(), info.get().size) };
             Ok(instantiate(cls.bind(py), cd)?.unbind())
         }
     }

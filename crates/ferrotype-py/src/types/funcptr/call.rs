@@ -1001,11 +1001,11 @@ fn convert_result(py: Python<'_>, st: &FuncState, value_ptr: *mut u8) -> PyResul
         RetConv::Value(code) => unsafe { load_result(py, value_ptr, *code)? },
         RetConv::Instance { cls, info } => {
             let info_b = info.bind(py);
-            let cd = CData::for_type(info_b)?;
+            let mut cd = CData::for_type(info_b)?;
             let n = info_b.get().size;
             // SAFETY: the result buffer holds `n` bytes of the restype; the new instance
             // owns at least `n` bytes.
-            unsafe { memory::copy_bytes(value_ptr, cd.ptr(), n) };
+            unsafe { memory::copy_bytes(value_ptr, cd.unplaced_ptr(), n) };
             instantiate(cls.bind(py), cd)?.unbind()
         }
         RetConv::Callable(f) => {

@@ -233,10 +233,15 @@ impl CFuncPtr {
         let cd = match take_pending() {
             Some(cd) => cd,
             None => {
-                let cd = CData::for_type(&info)?;
+                let mut cd = CData::for_type(&info)?;
                 // SAFETY: a function pointer instance holds one pointer-sized value.
                 unsafe {
-                    memory::write_bits(cd.ptr(), TypeCode::VoidP.size(), false, address as u64)
+                    memory::write_bits(
+                        cd.unplaced_ptr(),
+                        TypeCode::VoidP.size(),
+                        false,
+                        address as u64,
+                    )
                 };
                 cd
             }
