@@ -325,3 +325,112 @@ def test_structure_result_type_given_fields_late(libpath, ct):
         f.restype = DPoint
     r = f(3.0, 4.0)
     assert (type(r), r.x, r.y) == (DPoint, 3.0, 4.0)
+
+
+# -- where each instance's bytes are: a small value lives inside its object, and every
+# path that makes an instance must leave the instance pointing at its own bytes.
+
+
+def test_small_values_address_their_own_bytes(ct):
+    """A value that fits in the object: made by the class call, by `__new__`, by a
+    Python `__new__` calling the base's, copied from a buffer; its address is that of
+    its bytes (read back through `from_address` and `string_at`)."""
+
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    class Sub(Point):
+        def __new__(cls, *args):
+            return super().__new__(cls)
+
+    made = [
+        ct.c_int(7),
+        ct.c_double(1.5),
+        Point(7, 8),
+        Sub(7, 8),
+        ct.c_int.__new__(ct.c_int),
+        Point.from_buffer_copy(bytes(Point(7, 8))),
+        ct.c_int.from_buffer_copy(bytes(ct.c_int(7))),
+        (ct.c_short * 3)(7, 8, 9),
+    ]
+    made[4].value = 7
+    seen = []
+    for obj in made:
+        addr = ct.addressof(obj)
+        seen.append(
+            (
+                ct.string_at(addr, ct.sizeof(obj)) == bytes(obj),
+                bytes(memoryview(obj).cast("B")) == bytes(obj),
+                type(obj).from_address(addr)._b_needsfree_,
+                ct.cast(ct.pointer(obj), ct.c_void_p).value == addr,
+            )
+        )
+    assert seen == [(True, True, 0, True)] * len(made)
+    # Two instances never share bytes.
+    a, b = ct.c_int(1), ct.c_int(2)
+    assert ct.addressof(a) != ct.addressof(b)
+    ct.memmove(ct.addressof(a), ct.addressof(b), 4)
+    assert (a.value, b.value) == (2, 2)
+
+
+def test_function_pointer_addresses_its_own_bytes(ct):
+    """A function pointer instance (made by its class, by `cast`, or by a Python
+    `__new__`) holds the function's address in its own bytes."""
+    proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+
+    class Sub(proto):
+        _argtypes_ = (ct.c_int,)
+        _restype_ = ct.c_int
+        _flags_ = proto._flags_
+
+        def __new__(cls, *args):
+            return super().__new__(cls, *args)
+
+    def twice(x):
+        return 2 * x
+
+    cb = proto(twice)
+    target = ct.cast(cb, ct.c_void_p).value
+    for f in (proto(target), Sub(target), ct.cast(ct.c_void_p(target), proto)):
+        assert ct.c_void_p.from_address(ct.addressof(f)).value == target
+        assert ct.c_void_p.from_buffer(f).value == target
+        assert f(21) == 42
+    cb2 = Sub(twice)
+    assert cb2(4) == 8
+    assert ct.c_void_p.from_address(ct.addressof(cb2)).value == ct.cast(cb2, ct.c_void_p).value
+
+
+def test_resize_of_inline_and_heap_values(ct):
+    """`resize` moves a value's bytes out of the object (or into a larger buffer): the
+    instance follows them, and its old contents are kept."""
+    for v in (ct.c_int(5), (ct.c_int * 10)(*range(10))):
+        before = bytes(v)
+        ct.resize(v, ct.sizeof(v) + 64)
+        assert ct.string_at(ct.addressof(v), len(before)) == before
+        assert bytes(memoryview(v).cast("B"))[: len(before)] == before
+        if isinstance(v, ct.c_int):
+            assert v.value == 5
+            v.value = 6
+            assert ct.c_int.from_address(ct.addressof(v)).value == 6
+        else:
+            assert list(v) == list(range(10))
+            v[3] = 33
+            assert ct.c_int.from_address(ct.addressof(v) + 12).value == 33
+        # The added bytes are zero and writable.
+        ct.memset(ct.addressof(v) + len(before), 0x41, 64)
+        assert ct.string_at(ct.addressof(v) + len(before), 64) == b"A" * 64
+
+
+def test_large_values_own_a_heap_buffer(ct):
+    """A value too large for the object owns a zeroed buffer: two such instances never
+    share one, and writes reach it."""
+
+    class S20(ct.Structure):
+        _fields_ = [(f"f{i}", ct.c_double) for i in range(20)]
+
+    a, b = S20(), S20(*range(20))
+    assert bytes(a) == bytes(ct.sizeof(S20)) and a._b_needsfree_ == 1
+    assert ct.addressof(a) != ct.addressof(b)
+    assert [getattr(b, f"f{i}") for i in range(20)] == [float(i) for i in range(20)]
+    ct.memmove(ct.addressof(a), ct.addressof(b), ct.sizeof(S20))
+    assert bytes(a) == bytes(b)

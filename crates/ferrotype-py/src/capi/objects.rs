@@ -26,8 +26,8 @@ use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::pyclass::boolean_struct::True;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{ffi, Borrowed, PyClass};
 
 use super::slots::run_slot;
@@ -68,8 +68,14 @@ impl PayloadLayout {
 pub trait DataClass: PyClass + 'static {
     /// The instance's payload type.
     type Data: Payload;
-    /// The payload of a new instance of `cls` (a subclass of this class), in `tp_new`.
-    fn construct(cls: &Bound<'_, PyType>) -> PyResult<Self::Data>;
+    /// A new instance of `cls` (a subclass of this class) holding the payload of a new
+    /// value, without `__init__` (the body of `tp_new`); made with [`alloc`] or
+    /// [`alloc_with`].
+    ///
+    /// # Safety
+    /// `cls` must be a subtype of this class, which [`install`] installed (what
+    /// [`alloc`] requires of it).
+    unsafe fn new_instance<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>>;
     /// The body of `__init__`, shared with the class's PyO3 `__init__` method. With no
     /// arguments and no keywords it must do nothing (the raw slot skips it then).
     fn init(
@@ -303,7 +309,9 @@ static PYO3_NEW: AtomicUsize = AtomicUsize::new(0);
 /// [`Payload::placed`] runs on each new instance's payload before anyone sees it. One
 /// class only (the function pointer class); called once at module start-up, before any
 /// class derives from `K` (its subclasses inherit the slot).
-pub fn settle_after_new<K: PyClass, D: Payload + PyClass<Frozen = True>>(py: Python<'_>) -> PyResult<()> {
+pub fn settle_after_new<K: PyClass, D: Payload + PyClass<Frozen = True>>(
+    py: Python<'_>,
+) -> PyResult<()> {
     let tp = K::type_object(py).as_type_ptr();
     // SAFETY: reading a slot of a live, initialised type object.
     let current = unsafe { (*tp).tp_new }.map_or(0, |f| f as usize);
@@ -499,11 +507,10 @@ unsafe extern "C" fn new_slot<K: DataClass>(
             let cls = unsafe { Bound::ref_from_ptr(py, &subtype) };
             // SAFETY: as above, a type object.
             let cls = unsafe { cls.cast_unchecked::<PyType>() };
-            let data = K::construct(cls)?;
             // SAFETY: CPython calls a class's tp_new for that class, and this slot is only
             // installed on (and inherited from) the native class of `K`, installed for
             // `K::Data` (`object.__new__`-style calls check the subtype relation).
-            unsafe { alloc(cls, data) }.map(Bound::unbind)
+            unsafe { K::new_instance(cls) }.map(Bound::unbind)
         },
     )
 }
@@ -657,11 +664,10 @@ unsafe extern "C" fn class_call<K: DataClass>(
             let cls = unsafe { Bound::ref_from_ptr(py, &callable) };
             // SAFETY: as above, a type object.
             let cls = unsafe { cls.cast_unchecked::<PyType>() };
-            let data = K::construct(cls)?;
             // SAFETY: the class's `tp_new` is the raw slot of `K` (checked above), which is
             // only installed on (and inherited from) `K`'s native class, installed for
             // `K::Data`.
-            let obj = unsafe { alloc(cls, data) }?;
+            let obj = unsafe { K::new_instance(cls) }?;
             // `type.__call__` with no arguments: `tp_init` does nothing then (the
             // `DataClass::init` contract).
             if nargs > 0 {

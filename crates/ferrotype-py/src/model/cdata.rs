@@ -72,7 +72,10 @@ pub struct CData {
     size: Cell<usize>,
     readonly: bool,
     base: Option<Py<PyAny>>,
-    index: usize,
+    /// The index of this view in `base` (a field's or element's), for the keys of
+    /// `_objects`, which ctypes writes as a C `int`: the low 32 bits are all it shows,
+    /// and all that is kept (the instance is 16 bytes smaller).
+    index: u32,
     objects: GilSlot,
     /// What the instance's memory depends on beyond what ctypes records in `_objects`,
     /// where ctypes would let it die while still in use: a pointer's target (which
@@ -108,7 +111,7 @@ impl CData {
             size: Cell::new(size),
             readonly: false,
             base,
-            index,
+            index: index as u32,
             objects: GilSlot::new(),
             pin: GilSlot::new(),
             info,
@@ -197,7 +200,7 @@ impl CData {
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).base).write(base);
             if index != 0 {
-                std::ptr::addr_of_mut!((*this).index).write(index);
+                std::ptr::addr_of_mut!((*this).index).write(index as u32);
             }
             if readonly {
                 std::ptr::addr_of_mut!((*this).readonly).write(true);
@@ -234,6 +237,26 @@ impl CData {
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).info).write(info);
             bytes
+        }
+    }
+
+    /// Writes the zero-filled instance owning the heap buffer `buf` (of `size` bytes)
+    /// that [`CData::new_owned`] would make into `this`, without building it first.
+    /// Like [`CData::place_view`], it does not seal the type.
+    ///
+    /// # Safety
+    /// As for [`CData::place_view`]: `this` valid for writes of a `CData`, suitably
+    /// aligned, and holding zero bytes only.
+    #[inline(always)]
+    pub unsafe fn place_owned(this: *mut CData, info: Py<StgInfo>, buf: OwnedBuf, size: usize) {
+        let data = buf.as_ptr();
+        // SAFETY: the caller's contract: the fields are written once, in place, without
+        // reading or dropping what was there (zero bytes, owning nothing).
+        unsafe {
+            std::ptr::addr_of_mut!((*this).storage).write(UnsafeCell::new(Storage::Owned(buf)));
+            std::ptr::addr_of_mut!((*this).data).write(Cell::new(data));
+            std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
+            std::ptr::addr_of_mut!((*this).info).write(info);
         }
     }
 
@@ -751,13 +774,48 @@ impl CData {
     unsafe fn __releasebuffer__(&self, _view: *mut RawBuffer) {}
 }
 
-/// The memory of a new instance of `cls` of kind `kind` (one of the five data kinds) in
-/// its `tp_new`: a zero-filled buffer of the class's size. A class without type
-/// information of that kind (an abstract base, a pointer class without `_type_`)
-/// raises ctypes' `TypeError`.
+/// A new instance of `cls` of kind `kind` (one of the five data kinds), for its
+/// `tp_new`: zero-filled memory of the class's size, written straight into the new
+/// object (only the fields that do not start empty: see [`CData::place_inline`] and
+/// [`CData::place_owned`]). A class without type information of that kind (an abstract
+/// base, a pointer class without `_type_`) raises ctypes' `TypeError`.
+///
+/// # Safety
+/// `cls` must derive from a native data class (one of the five `lib.rs` installs for
+/// `CData`).
 #[inline(always)]
-pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
-    let info = crate::model::stginfo::info_of(cls.as_any())
+pub unsafe fn new_instance<'py>(
+    cls: &Bound<'py, PyType>,
+    kind: Kind,
+) -> PyResult<Bound<'py, PyAny>> {
+    let info = type_info_for_new(cls, kind)?;
+    let i = info.get();
+    let (size, align) = (i.size, i.align);
+    i.seal();
+    let info = info.unbind();
+    if CData::fits_inline(size, align) {
+        // SAFETY: the caller's contract: the class's instances hold a `CData`, whose
+        // zeroed payload memory `place_inline` is given, for a type that fits inline.
+        return unsafe {
+            capi::objects::alloc_with(cls, |this: *mut CData| {
+                CData::place_inline(this, info, size);
+            })
+        };
+    }
+    let buf = OwnedBuf::try_new(size, align).py()?;
+    // SAFETY: as above, `place_owned` given the zeroed payload memory.
+    unsafe {
+        capi::objects::alloc_with(cls, |this: *mut CData| {
+            CData::place_owned(this, info, buf, size)
+        })
+    }
+}
+
+/// The type information of `cls` for a new instance of kind `kind`, or ctypes' error
+/// for a class without it (see [`new_instance`]).
+#[inline(always)]
+fn type_info_for_new<'py>(cls: &Bound<'py, PyType>, kind: Kind) -> PyResult<Bound<'py, StgInfo>> {
+    crate::model::stginfo::info_of(cls.as_any())
         .filter(|i| {
             i.get().kind() == kind && (kind != Kind::Pointer || i.get().has_target(cls.py()))
         })
@@ -767,8 +825,7 @@ pub fn construct(cls: &Bound<'_, PyType>, kind: Kind) -> PyResult<CData> {
             } else {
                 "abstract class"
             })
-        })?;
-    CData::for_type_owned(info)
+        })
 }
 
 /// Whether `obj`, an instance of the ferrotype class `cls` that the caller holds the

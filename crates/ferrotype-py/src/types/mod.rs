@@ -48,8 +48,10 @@ macro_rules! data_class {
             }
 
             #[inline(always)]
-            fn construct(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-                crate::model::cdata::construct(cls, $kind)
+            unsafe fn new_instance<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
+                // SAFETY: the caller's contract: `cls` derives from this native class, one
+                // of the five data classes `lib.rs` installs for `CData`.
+                unsafe { crate::model::cdata::new_instance(cls, $kind) }
             }
 
             fn init(
