@@ -51,7 +51,7 @@ pub use closure::Closure;
 pub use error::{Error, Result};
 pub use ffi_type::{FfiType, StructType};
 pub use library::Library;
-pub use memory::{OwnedBuf, Scalar};
+pub use memory::{OwnedBuf, RawBuf, Scalar};
 #[cfg(all(target_arch = "x86_64", not(windows), target_endian = "little"))]
 pub use regcall::{call_doubles, call_ints};
 pub use regcall::{RegArg, RegResult, RegisterCall, RegisterShape, Registers, ScalarShape};

@@ -119,6 +119,61 @@ impl OwnedBuf {
     pub fn is_empty(&self) -> bool {
         false
     }
+
+    /// Gives up the buffer without freeing it, as the parts [`OwnedBuf::from_raw`]
+    /// takes back (for an owner that keeps them in less room than an `OwnedBuf`).
+    pub fn into_raw(self) -> RawBuf {
+        let me = std::mem::ManuallyDrop::new(self);
+        let system = !me.system.is_null();
+        RawBuf {
+            ptr: me.ptr,
+            size: me.layout.size(),
+            word: if system {
+                me.system as usize
+            } else {
+                me.layout.align()
+            },
+            system,
+        }
+    }
+
+    /// The buffer [`OwnedBuf::into_raw`] gave up.
+    ///
+    /// # Safety
+    /// `raw` must be what `into_raw` returned, taken back once.
+    pub unsafe fn from_raw(raw: RawBuf) -> OwnedBuf {
+        let (layout, system) = if raw.system {
+            // Only `len` reads the layout of a `calloc` block, which is freed as such.
+            // SAFETY: MIN_ALIGN is a power of two, and `size` was a valid layout's size
+            // (so it does not overflow when rounded to a larger alignment).
+            let layout = unsafe { Layout::from_size_align_unchecked(raw.size, MIN_ALIGN) };
+            (layout, raw.word as *mut c_void)
+        } else {
+            // SAFETY: `size` and `word` are the size and alignment of the valid layout
+            // the buffer was allocated with.
+            let layout = unsafe { Layout::from_size_align_unchecked(raw.size, raw.word) };
+            (layout, std::ptr::null_mut())
+        };
+        OwnedBuf {
+            ptr: raw.ptr,
+            layout,
+            system,
+        }
+    }
+}
+
+/// The parts of an [`OwnedBuf`] given up by [`OwnedBuf::into_raw`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawBuf {
+    /// The start of the buffer.
+    pub ptr: NonNull<u8>,
+    /// Its size in bytes.
+    pub size: usize,
+    /// The alignment it was allocated with, or, for a buffer from `calloc` (`system`),
+    /// the block to free.
+    pub word: usize,
+    /// Whether the buffer came from `calloc`.
+    pub system: bool,
 }
 
 impl Drop for OwnedBuf {

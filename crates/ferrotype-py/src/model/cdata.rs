@@ -34,25 +34,52 @@ use crate::model::stginfo::{Kind, StgInfo};
 #[repr(C, align(16))]
 pub struct Inline(UnsafeCell<[u8; 16]>);
 
+// An instance is a `PyObject` header (16 bytes) and this payload: 96 bytes, as ctypes'
+// instances (104 with the weak-reference slot of their subclasses).
+const _: () = assert!(std::mem::size_of::<CData>() == 80);
+
 /// The capacity of [`Inline`] storage.
 const INLINE: usize = 16;
 
-/// Who owns an instance's bytes (their address is `CData::data`, or the inline bytes).
+/// Who owns an instance's bytes (`CData::owner`; their address is `CData::data`).
 ///
-/// `Foreign` is the variant whose representation is all zeroes (a `u8` tag of 0 and no
-/// data), so that an instance's payload can be written in place into the zeroed memory
-/// of a new object without writing its storage (see `CData::place_view`).
-#[repr(u8)]
-enum Storage {
+/// `FOREIGN` is 0, so that an instance's payload can be written in place into the
+/// zeroed memory of a new object without writing its owner (see `CData::place_view`).
+/// A heap buffer the object owns is recorded in the inline bytes, which it does not use
+/// then (its size and alignment, or its size and the `calloc` block to free: the parts
+/// of `OwnedBuf::into_raw`, whose start is `data`): the instance is as large as ctypes'.
+mod owner {
     /// Elsewhere: in `base`'s memory, or at a raw address.
-    Foreign = 0,
+    pub const FOREIGN: u8 = 0;
     /// In the object itself (`CData::inline`).
-    Inline = 1,
-    /// In a heap buffer the object owns.
-    Owned(OwnedBuf) = 2,
-    /// In a heap buffer made by `resize`. The buffers it replaced are kept until the
-    /// object dies, so that views and exported buffers of the old memory never dangle.
-    Resized(Box<(OwnedBuf, Vec<OwnedBuf>)>) = 3,
+    pub const INLINE: u8 = 1;
+    /// In a heap buffer the object owns, from the global allocator.
+    pub const OWNED: u8 = 2;
+    /// In a heap buffer the object owns, from `calloc` (a large one).
+    pub const OWNED_SYSTEM: u8 = 3;
+    /// In a heap buffer made by `resize` (`CData::resized`).
+    pub const RESIZED: u8 = 4;
+}
+
+/// The buffers of a resized instance: the present one, then those it replaced, kept
+/// until the object dies so that views and exported buffers of the old memory never
+/// dangle.
+type Retired = (OwnedBuf, Vec<OwnedBuf>);
+
+/// The record of a heap buffer kept in the inline bytes (see [`owner`]): its owner
+/// value, the inline bytes and the buffer's start.
+#[inline(always)]
+fn heap_record(buf: OwnedBuf) -> (u8, [u8; INLINE], *mut u8) {
+    let raw = buf.into_raw();
+    let mut bytes = [0u8; INLINE];
+    bytes[..8].copy_from_slice(&raw.size.to_ne_bytes());
+    bytes[8..].copy_from_slice(&raw.word.to_ne_bytes());
+    let owner = if raw.system {
+        owner::OWNED_SYSTEM
+    } else {
+        owner::OWNED
+    };
+    (owner, bytes, raw.ptr.as_ptr())
 }
 
 /// The base class of all ferrotype instances.
@@ -63,12 +90,14 @@ enum Storage {
 #[pyclass(subclass, frozen, module = "ferrotype._ctypes", name = "_CData")]
 pub struct CData {
     inline: Inline,
-    /// The address of the bytes, kept in step with `storage` (set with it, by `resize`,
+    /// The address of the bytes, kept in step with `owner` (set with it, by `resize`,
     /// and, for inline bytes, by `settle` once the value is in its object), so that
     /// `ptr()` is one load.
     data: Cell<*mut u8>,
-    /// Replaced only by `resize`, under the GIL, while no reference into it is held.
-    storage: UnsafeCell<Storage>,
+    /// Who owns the bytes (see [`owner`]); changed only by `resize`, under the GIL.
+    owner: Cell<u8>,
+    /// The buffers of an instance `resize` gave new memory (owner `RESIZED`).
+    resized: UnsafeCell<Option<Box<Retired>>>,
     size: Cell<usize>,
     readonly: bool,
     base: Option<Py<PyAny>>,
@@ -96,7 +125,7 @@ unsafe impl Sync for CData {}
 impl CData {
     #[inline(always)]
     fn with_storage(
-        storage: Storage,
+        (owner, inline): (u8, [u8; INLINE]),
         data: *mut u8,
         size: usize,
         base: Option<Py<PyAny>>,
@@ -105,9 +134,10 @@ impl CData {
     ) -> CData {
         info.get().seal();
         CData {
-            inline: Inline(UnsafeCell::new([0; INLINE])),
+            inline: Inline(UnsafeCell::new(inline)),
             data: Cell::new(data),
-            storage: UnsafeCell::new(storage),
+            owner: Cell::new(owner),
+            resized: UnsafeCell::new(None),
             size: Cell::new(size),
             readonly: false,
             base,
@@ -125,7 +155,7 @@ impl CData {
             // The data pointer is set once the value is in its object (`settle`).
             let null = std::ptr::null_mut();
             return Ok(CData::with_storage(
-                Storage::Inline,
+                (owner::INLINE, [0; INLINE]),
                 null,
                 size,
                 None,
@@ -133,10 +163,9 @@ impl CData {
                 info,
             ));
         }
-        let buf = OwnedBuf::try_new(size, align).py()?;
-        let data = buf.as_ptr();
+        let (owner, record, data) = heap_record(OwnedBuf::try_new(size, align).py()?);
         Ok(CData::with_storage(
-            Storage::Owned(buf),
+            (owner, record),
             data,
             size,
             None,
@@ -168,7 +197,7 @@ impl CData {
         base: Option<Py<PyAny>>,
         index: usize,
     ) -> CData {
-        CData::with_storage(Storage::Foreign, ptr, size, base, index, info)
+        CData::with_storage((owner::FOREIGN, [0; INLINE]), ptr, size, base, index, info)
     }
 
     /// Writes the view [`CData::new_view`] would make (made read-only when `readonly`)
@@ -180,7 +209,8 @@ impl CData {
     /// `this` must be valid for writes of a `CData`, suitably aligned, and hold zero
     /// bytes only (the memory of a new object from `tp_alloc`, which zeroes it). Every
     /// field not written here is valid as zero bytes: the inline bytes, plain integers
-    /// and a false flag; `Storage::Foreign` (a zero tag, no data); `GilSlot`s (an
+    /// and a false flag; the owner `FOREIGN` (0); no retired buffers (`None`, a null
+    /// box); `GilSlot`s (an
     /// `Option<Py>` whose `None` is the null pointer, `Py` being a transparent
     /// `NonNull`); and the rest are written.
     #[inline(always)]
@@ -232,7 +262,7 @@ impl CData {
         // reading or dropping what was there (zero bytes, owning nothing).
         unsafe {
             let bytes: *mut u8 = UnsafeCell::raw_get(std::ptr::addr_of!((*this).inline.0)).cast();
-            std::ptr::addr_of_mut!((*this).storage).write(UnsafeCell::new(Storage::Inline));
+            std::ptr::addr_of_mut!((*this).owner).write(Cell::new(owner::INLINE));
             std::ptr::addr_of_mut!((*this).data).write(Cell::new(bytes));
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).info).write(info);
@@ -249,11 +279,12 @@ impl CData {
     /// aligned, and holding zero bytes only.
     #[inline(always)]
     pub unsafe fn place_owned(this: *mut CData, info: Py<StgInfo>, buf: OwnedBuf, size: usize) {
-        let data = buf.as_ptr();
+        let (owner, record, data) = heap_record(buf);
         // SAFETY: the caller's contract: the fields are written once, in place, without
         // reading or dropping what was there (zero bytes, owning nothing).
         unsafe {
-            std::ptr::addr_of_mut!((*this).storage).write(UnsafeCell::new(Storage::Owned(buf)));
+            std::ptr::addr_of_mut!((*this).owner).write(Cell::new(owner));
+            std::ptr::addr_of_mut!((*this).inline).write(Inline(UnsafeCell::new(record)));
             std::ptr::addr_of_mut!((*this).data).write(Cell::new(data));
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).info).write(info);
@@ -311,9 +342,34 @@ impl CData {
     /// Whether the bytes are the inline ones.
     #[inline(always)]
     fn is_inline(&self) -> bool {
-        // SAFETY: the storage is only replaced by `resize`, which holds no other
-        // reference; this shared borrow ends before the function returns.
-        matches!(unsafe { &*self.storage.get() }, Storage::Inline)
+        self.owner.get() == owner::INLINE
+    }
+
+    /// Takes back the heap buffer recorded in the inline bytes (owner `OWNED` or
+    /// `OWNED_SYSTEM`), as an `OwnedBuf` again.
+    ///
+    /// # Safety
+    /// The owner must be one of those two, and the caller must make sure the buffer is
+    /// taken back once: it changes the owner, or the instance is never used again.
+    unsafe fn take_heap_buf(&self) -> OwnedBuf {
+        // SAFETY: with those owners the inline bytes hold the record `heap_record` wrote
+        // (the object's bytes are the heap buffer's, so nothing wrote them since).
+        let bytes = unsafe { *self.inline.0.get() };
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            usize::from_ne_bytes(w)
+        };
+        let raw = ferrotype_core::RawBuf {
+            // (`data` is the buffer's start for these owners, never null.)
+            ptr: std::ptr::NonNull::new(self.data.get()).unwrap_or(std::ptr::NonNull::dangling()),
+            size: word(0),
+            word: word(1),
+            system: self.owner.get() == owner::OWNED_SYSTEM,
+        };
+        // SAFETY: the parts `into_raw` gave up for this buffer (the caller's contract:
+        // taken back once).
+        unsafe { OwnedBuf::from_raw(raw) }
     }
 
     /// The size in bytes (the type's size, or what `resize` set).
@@ -337,12 +393,19 @@ impl CData {
                 "Memory cannot be resized because this object doesn't own it",
             ));
         }
-        // SAFETY: shared borrow, ended before the storage is replaced below.
-        let capacity = match unsafe { &*self.storage.get() } {
-            Storage::Inline => INLINE,
-            Storage::Owned(b) => b.len(),
-            Storage::Resized(r) => r.0.len(),
-            Storage::Foreign => 0,
+        let capacity = match self.owner.get() {
+            owner::INLINE => INLINE,
+            // SAFETY: with these owners the inline bytes hold the buffer's record, whose
+            // first word is its size (`heap_record`).
+            owner::OWNED | owner::OWNED_SYSTEM => unsafe {
+                self.inline.0.get().cast::<usize>().read()
+            },
+            // SAFETY: a shared borrow of the retired buffers, ended at once; only
+            // `resize` (below) changes them.
+            owner::RESIZED => unsafe { &*self.resized.get() }
+                .as_ref()
+                .map_or(0, |r| r.0.len()),
+            _ => 0,
         };
         if size <= capacity {
             if size > self.size() {
@@ -357,23 +420,25 @@ impl CData {
         // SAFETY: the old memory holds size() bytes, the new one size > size() bytes;
         // they are distinct allocations.
         unsafe { memory::copy_bytes(self.ptr(), fresh.as_ptr(), self.size()) };
-        // (The inline bytes, if they held the value, stay where `data` points until it
-        // is set below.)
+        // The inline bytes, if they held the value, stay in the object (which outlives
+        // its views), untouched.
+        let retired = match self.owner.get() {
+            // SAFETY: the owner is one of those two, and is changed below: taken once.
+            owner::OWNED | owner::OWNED_SYSTEM => Some(unsafe { self.take_heap_buf() }),
+            _ => None,
+        };
         // SAFETY: resize runs under the GIL with no outstanding reference into the
-        // storage (ptr() and the borrows above have ended); replacing it keeps every
-        // old heap buffer alive in the retired list.
-        let storage = unsafe { &mut *self.storage.get() };
-        let old = std::mem::replace(storage, Storage::Inline);
-        *storage = match old {
-            Storage::Owned(b) => Storage::Resized(Box::new((fresh, vec![b]))),
-            Storage::Resized(mut r) => {
+        // retired buffers (the borrow above has ended); every old heap buffer is kept
+        // alive in the retired list.
+        let slot = unsafe { &mut *self.resized.get() };
+        match slot {
+            Some(r) => {
                 let prev = std::mem::replace(&mut r.0, fresh);
                 r.1.push(prev);
-                Storage::Resized(r)
             }
-            // Inline bytes stay in the object itself, which outlives its views.
-            _ => Storage::Resized(Box::new((fresh, Vec::new()))),
-        };
+            None => *slot = Some(Box::new((fresh, retired.into_iter().collect()))),
+        }
+        self.owner.set(owner::RESIZED);
         self.data.set(data);
         self.size.set(size);
         Ok(())
@@ -392,8 +457,7 @@ impl CData {
 
     /// Whether the instance owns its memory (`_b_needsfree_`).
     pub fn owns_memory(&self) -> bool {
-        // SAFETY: a shared borrow that ends at once (see `ptr`).
-        !matches!(unsafe { &*self.storage.get() }, Storage::Foreign)
+        self.owner.get() != owner::FOREIGN
     }
 
     /// The keep-alive container (`_objects`), if any.
@@ -616,11 +680,8 @@ impl capi::objects::Payload for CData {
         // SAFETY: the caller's contract: `this` is a live value used never again, so
         // each field that owns something is dropped or read out exactly once.
         unsafe {
-            if matches!(
-                *(*this).storage.get(),
-                Storage::Owned(_) | Storage::Resized(_)
-            ) {
-                release_storage(std::ptr::addr_of_mut!((*this).storage));
+            if (*this).owner.get() >= owner::OWNED {
+                release_storage(&*this);
             }
             if let Some(b) = std::ptr::read(std::ptr::addr_of!((*this).base)) {
                 drop(b.into_bound(py));
@@ -634,15 +695,20 @@ impl capi::objects::Payload for CData {
     }
 }
 
-/// Drops an instance's heap storage in place (out of line: the deallocator then saves
-/// few registers on its common paths, a view or inline bytes).
+/// Frees an instance's heap buffers (out of line: the deallocator then saves few
+/// registers on its common paths, a view or inline bytes).
 ///
 /// # Safety
-/// `storage` must be a live value never used again.
+/// `cd` must be an instance never used again.
 #[inline(never)]
-unsafe fn release_storage(storage: *mut UnsafeCell<Storage>) {
-    // SAFETY: the caller's contract.
-    unsafe { std::ptr::drop_in_place(storage) }
+unsafe fn release_storage(cd: &CData) {
+    if matches!(cd.owner.get(), owner::OWNED | owner::OWNED_SYSTEM) {
+        // SAFETY: the owner says the record is there; the instance is never used again,
+        // so the buffer is taken back once.
+        drop(unsafe { cd.take_heap_buf() });
+    }
+    // SAFETY: as above: the retired buffers are read out once.
+    drop(unsafe { (*cd.resized.get()).take() });
 }
 
 /// Releases what an instance kept alive (out of line, as `release_storage`).
