@@ -18,7 +18,7 @@ use crate::capi::values::new_bytes;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_int;
 
-use ferrotype_core::{memory, OwnedBuf};
+use ferrotype_core::{memory, OwnedBuf, RawBuf};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
@@ -32,7 +32,7 @@ use crate::model::stginfo::{Kind, StgInfo};
 
 /// Inline storage for small values (ctypes keeps up to 16 bytes in the object).
 #[repr(C, align(16))]
-pub struct Inline(UnsafeCell<[u8; 16]>);
+pub struct Inline(UnsafeCell<[usize; 2]>);
 
 // An instance is a `PyObject` header (16 bytes) and this payload: 96 bytes, as ctypes'
 // instances (104 with the weak-reference slot of their subclasses).
@@ -67,19 +67,16 @@ mod owner {
 type Retired = (OwnedBuf, Vec<OwnedBuf>);
 
 /// The record of a heap buffer kept in the inline bytes (see [`owner`]): its owner
-/// value, the inline bytes and the buffer's start.
+/// value, the inline words (the buffer's size, then its alignment or `calloc` block)
+/// and the buffer's start.
 #[inline(always)]
-fn heap_record(buf: OwnedBuf) -> (u8, [u8; INLINE], *mut u8) {
-    let raw = buf.into_raw();
-    let mut bytes = [0u8; INLINE];
-    bytes[..8].copy_from_slice(&raw.size.to_ne_bytes());
-    bytes[8..].copy_from_slice(&raw.word.to_ne_bytes());
+fn heap_record(raw: RawBuf) -> (u8, [usize; 2], *mut u8) {
     let owner = if raw.system {
         owner::OWNED_SYSTEM
     } else {
         owner::OWNED
     };
-    (owner, bytes, raw.ptr.as_ptr())
+    (owner, [raw.size, raw.word], raw.ptr.as_ptr())
 }
 
 /// The base class of all ferrotype instances.
@@ -125,7 +122,7 @@ unsafe impl Sync for CData {}
 impl CData {
     #[inline(always)]
     fn with_storage(
-        (owner, inline): (u8, [u8; INLINE]),
+        (owner, inline): (u8, [usize; 2]),
         data: *mut u8,
         size: usize,
         base: Option<Py<PyAny>>,
@@ -155,7 +152,7 @@ impl CData {
             // The data pointer is set once the value is in its object (`settle`).
             let null = std::ptr::null_mut();
             return Ok(CData::with_storage(
-                (owner::INLINE, [0; INLINE]),
+                (owner::INLINE, [0; 2]),
                 null,
                 size,
                 None,
@@ -163,7 +160,7 @@ impl CData {
                 info,
             ));
         }
-        let (owner, record, data) = heap_record(OwnedBuf::try_new(size, align).py()?);
+        let (owner, record, data) = heap_record(OwnedBuf::try_new(size, align).py()?.into_raw());
         Ok(CData::with_storage(
             (owner, record),
             data,
@@ -197,7 +194,7 @@ impl CData {
         base: Option<Py<PyAny>>,
         index: usize,
     ) -> CData {
-        CData::with_storage((owner::FOREIGN, [0; INLINE]), ptr, size, base, index, info)
+        CData::with_storage((owner::FOREIGN, [0; 2]), ptr, size, base, index, info)
     }
 
     /// Writes the view [`CData::new_view`] would make (made read-only when `readonly`)
@@ -270,21 +267,22 @@ impl CData {
         }
     }
 
-    /// Writes the zero-filled instance owning the heap buffer `buf` (of `size` bytes)
-    /// that [`CData::new_owned`] would make into `this`, without building it first.
-    /// Like [`CData::place_view`], it does not seal the type.
+    /// Writes the zero-filled instance owning the heap buffer given up as `raw` (of
+    /// `size` bytes) that [`CData::new_owned`] would make into `this`, without building
+    /// it first. Like [`CData::place_view`], it does not seal the type.
     ///
     /// # Safety
     /// As for [`CData::place_view`]: `this` valid for writes of a `CData`, suitably
-    /// aligned, and holding zero bytes only.
+    /// aligned, and holding zero bytes only; and `raw` the parts of a buffer
+    /// (`OwnedBuf::into_raw`) that the instance takes over.
     #[inline(always)]
-    pub unsafe fn place_owned(this: *mut CData, info: Py<StgInfo>, buf: OwnedBuf, size: usize) {
-        let (owner, record, data) = heap_record(buf);
+    pub unsafe fn place_owned(this: *mut CData, info: Py<StgInfo>, raw: RawBuf, size: usize) {
+        let (owner, record, data) = heap_record(raw);
         // SAFETY: the caller's contract: the fields are written once, in place, without
         // reading or dropping what was there (zero bytes, owning nothing).
         unsafe {
             std::ptr::addr_of_mut!((*this).owner).write(Cell::new(owner));
-            std::ptr::addr_of_mut!((*this).inline).write(Inline(UnsafeCell::new(record)));
+            UnsafeCell::raw_get(std::ptr::addr_of!((*this).inline.0)).write(record);
             std::ptr::addr_of_mut!((*this).data).write(Cell::new(data));
             std::ptr::addr_of_mut!((*this).size).write(Cell::new(size));
             std::ptr::addr_of_mut!((*this).info).write(info);
@@ -324,7 +322,7 @@ impl CData {
     /// the value is placed), where they are now: inline bytes move with the value.
     pub fn unplaced_ptr(&mut self) -> *mut u8 {
         if self.is_inline() {
-            self.inline.0.get_mut().as_mut_ptr()
+            self.inline.0.get_mut().as_mut_ptr().cast()
         } else {
             self.data.get()
         }
@@ -354,17 +352,12 @@ impl CData {
     unsafe fn take_heap_buf(&self) -> OwnedBuf {
         // SAFETY: with those owners the inline bytes hold the record `heap_record` wrote
         // (the object's bytes are the heap buffer's, so nothing wrote them since).
-        let bytes = unsafe { *self.inline.0.get() };
-        let word = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-            usize::from_ne_bytes(w)
-        };
+        let [size, word] = unsafe { *self.inline.0.get() };
         let raw = ferrotype_core::RawBuf {
             // (`data` is the buffer's start for these owners, never null.)
             ptr: std::ptr::NonNull::new(self.data.get()).unwrap_or(std::ptr::NonNull::dangling()),
-            size: word(0),
-            word: word(1),
+            size,
+            word,
             system: self.owner.get() == owner::OWNED_SYSTEM,
         };
         // SAFETY: the parts `into_raw` gave up for this buffer (the caller's contract:
@@ -397,9 +390,7 @@ impl CData {
             owner::INLINE => INLINE,
             // SAFETY: with these owners the inline bytes hold the buffer's record, whose
             // first word is its size (`heap_record`).
-            owner::OWNED | owner::OWNED_SYSTEM => unsafe {
-                self.inline.0.get().cast::<usize>().read()
-            },
+            owner::OWNED | owner::OWNED_SYSTEM => unsafe { (*self.inline.0.get())[0] },
             // SAFETY: a shared borrow of the retired buffers, ended at once; only
             // `resize` (below) changes them.
             owner::RESIZED => unsafe { &*self.resized.get() }
@@ -708,7 +699,16 @@ unsafe fn release_storage(cd: &CData) {
         drop(unsafe { cd.take_heap_buf() });
     }
     // SAFETY: as above: the retired buffers are read out once.
-    drop(unsafe { (*cd.resized.get()).take() });
+    if let Some(r) = unsafe { (*cd.resized.get()).take() } {
+        drop_retired(r);
+    }
+}
+
+/// Frees the buffers of a resized instance (out of line: rare).
+#[cold]
+#[inline(never)]
+fn drop_retired(r: Box<Retired>) {
+    drop(r);
 }
 
 /// Releases what an instance kept alive (out of line, as `release_storage`).
@@ -868,13 +868,22 @@ pub unsafe fn new_instance<'py>(
             })
         };
     }
-    let buf = OwnedBuf::try_new(size, align).py()?;
-    // SAFETY: as above, `place_owned` given the zeroed payload memory.
-    unsafe {
+    // The buffer as its parts, which the closure copies: taken back below if the
+    // object cannot be made, owned by the object otherwise.
+    let raw = OwnedBuf::try_new(size, align).py()?.into_raw();
+    // SAFETY: as above, `place_owned` given the zeroed payload memory, and the parts of
+    // a buffer nothing else owns.
+    let made = unsafe {
         capi::objects::alloc_with(cls, |this: *mut CData| {
-            CData::place_owned(this, info, buf, size)
+            CData::place_owned(this, info, raw, size)
         })
+    };
+    if made.is_err() {
+        // SAFETY: the object was not made, so `place_owned` never ran: the parts are
+        // still the only record of the buffer, taken back once.
+        drop(unsafe { OwnedBuf::from_raw(raw) });
     }
+    made
 }
 
 /// The type information of `cls` for a new instance of kind `kind`, or ctypes' error
