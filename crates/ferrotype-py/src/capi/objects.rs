@@ -537,7 +537,8 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
     // disposed of exactly once, in place, then the memory goes back through the class's
     // `tp_free`, and the reference every heap-type instance holds on its class is
     // released, as PyO3's own slot does.
-    // SAFETY: as just said; `PyObject_GC_UnTrack` is called on collected objects only.
+    // SAFETY: as just said; `PyObject_GC_UnTrack` is called on collected objects only;
+    // `tp_free` is set on every ready type (see below).
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         if (*tp).tp_dealloc.map_or(0, |f| f as usize) != SUBTYPE_DEALLOC.load(Ordering::Relaxed)
@@ -551,7 +552,10 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
         // panic, but a leak is the safe outcome if it ever did.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| D::dispose(data, py)));
         let tp = ffi::Py_TYPE(obj);
-        (*tp).tp_free.unwrap_or(ffi::PyObject_Free)(obj.cast());
+        // Every ready type has `tp_free` (`PyType_Ready` inherits it, from `object` at
+        // the root; `install` set the natives'), so there is nothing to test.
+        let free = (*tp).tp_free.unwrap_unchecked();
+        free(obj.cast());
         ffi::Py_DECREF(tp.cast());
     }
 }
