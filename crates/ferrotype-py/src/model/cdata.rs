@@ -759,8 +759,8 @@ pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
 ///
 /// # Safety
 /// `src` must be valid for reads of `n` bytes, `n` at most the instance's size.
+#[inline(always)]
 pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
-    let n = n.min(cd.size());
     if n == 8 {
         // The common case (a pointer, a `double`, a 64-bit integer) as one move instead
         // of a `memcpy` call.
