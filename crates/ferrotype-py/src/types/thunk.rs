@@ -341,14 +341,14 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     let Some(callable) = t.callable.get(py) else {
         return;
     };
-    let result = call_with_args(py, t, &callable, args);
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            capi::private::write_unraisable(py, e, capi::version::CALLBACK_CALL_FAILED, &callable);
-            return;
-        }
-    };
+    let raw = call_with_args(py, t, &callable, args);
+    if raw.is_null() {
+        let e = PyErr::fetch(py);
+        capi::private::write_unraisable(py, e, capi::version::CALLBACK_CALL_FAILED, &callable);
+        return;
+    }
+    // SAFETY: a new reference (not NULL, checked just above).
+    let result = unsafe { Bound::from_owned_ptr(py, raw) };
     if let RetConv::Value {
         code,
         swapped,
@@ -384,17 +384,24 @@ const INLINE_ARGS: usize = 8;
 
 /// Converts the arguments and calls the callable through vectorcall (no tuple; the
 /// converted arguments live on the stack for up to eight arguments). An instance
-/// argument nothing else kept is kept as the next call's spare.
+/// argument nothing else kept is kept as the next call's spare. The result: a new
+/// reference, or NULL with an exception set (no `PyResult` to carry through memory).
 #[inline(always)]
-fn call_with_args<'py>(
-    py: Python<'py>,
+fn call_with_args(
+    py: Python<'_>,
     t: &Thunk,
-    callable: &Bound<'py, PyAny>,
+    callable: &Bound<'_, PyAny>,
     args: &[*const c_void],
-) -> PyResult<Bound<'py, PyAny>> {
+) -> *mut pyo3::ffi::PyObject {
     let n = t.args.len().min(args.len());
     if n > INLINE_ARGS {
-        return call_with_many(py, t, callable, args);
+        return match call_with_many(py, t, callable, args) {
+            Ok(r) => r.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        };
     }
     let mut ptrs: [*mut pyo3::ffi::PyObject; INLINE_ARGS + 1] =
         [std::ptr::null_mut(); INLINE_ARGS + 1];
@@ -418,7 +425,8 @@ fn call_with_args<'py>(
                         drop(unsafe { Bound::from_owned_ptr(py, made) });
                     }
                 }
-                return Err(e);
+                e.restore(py);
+                return std::ptr::null_mut();
             }
         }
     }
@@ -437,8 +445,7 @@ fn call_with_args<'py>(
             }
         }
     }
-    // SAFETY: a new reference, or NULL with an exception set.
-    unsafe { Bound::from_owned_ptr_or_err(py, raw) }
+    raw
 }
 
 /// [`call_with_args`] for more than [`INLINE_ARGS`] arguments (their array on the heap).
