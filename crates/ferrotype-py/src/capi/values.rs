@@ -435,6 +435,10 @@ pub fn vectorcall_made<'py>(
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
+/// A raw object pointer (an owned reference, or NULL), for code outside `capi/` that
+/// carries arguments and results to [`vectorcall_offset`] and back.
+pub type RawObject = *mut ffi::PyObject;
+
 /// Calls `callable` with the `n` arguments at `args[1..=n]` (borrowed references; slot 0
 /// is scratch space the callee may use, `PY_VECTORCALL_ARGUMENTS_OFFSET`): a new
 /// reference, or NULL with an exception set. A Python function (the usual callback) is

@@ -392,7 +392,7 @@ fn call_with_args(
     t: &Thunk,
     callable: &Bound<'_, PyAny>,
     args: &[*const c_void],
-) -> *mut pyo3::ffi::PyObject {
+) -> capi::values::RawObject {
     let n = t.args.len().min(args.len());
     if n > INLINE_ARGS {
         return match call_with_many(py, t, callable, args) {
@@ -403,7 +403,7 @@ fn call_with_args(
             }
         };
     }
-    let mut ptrs: [*mut pyo3::ffi::PyObject; INLINE_ARGS + 1] =
+    let mut ptrs: [capi::values::RawObject; INLINE_ARGS + 1] =
         [std::ptr::null_mut(); INLINE_ARGS + 1];
     for ((slot, conv), &p) in ptrs[1..].iter_mut().zip(&t.args).zip(args) {
         if let ArgConv::Instance { spare, size, .. } = conv {
@@ -486,10 +486,8 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
             ..
         } => {
             if let Some(obj) = spare.take(py) {
-                // SAFETY: the spare was checked `reusable` when it was kept: an instance
-                // of `cls`, a ferrotype class, that nothing else can reach (so it is
-                // still one), with inline bytes of the type's size, which the argument
-                // holds.
+                // SAFETY: as in `call_with_args`: a `reusable` instance of `cls`, with
+                // inline bytes of the type's size, which the argument holds.
                 unsafe { refill(py, obj.cast_unchecked::<CData>().get(), p, *size) };
                 return Ok(obj.unbind());
             }
