@@ -50,10 +50,10 @@ reuse test, reading the managed-dict words before the object instead of calling
 `_PyObject_GetDictPtr`; the int result written as the register word from a flag worked
 out when the callback was made; the result's release) and the two `x[0]` (~57 each: the
 raw `mp_subscript` slot, whose `quick_item` reads an `int` or `double` element and makes
-the int without a result wrapper). On 3.14 (a build without LTO): ~1,880 against ctypes'
+the int without a result wrapper). On 3.14 (a build without LTO): ~1,900 against ctypes'
 ~4,570; ~2,890 before, when arguments were never reused from 3.13 on (the reuse test
 had no way to read the instance's attributes there; it now reads the dict pointer and
-the inline values' header).
+the inline values' header). On 3.13 (LTO): ~2,130 against ctypes' ~5,860.
 
 Where the construction rows stand, and why (3.11, a full run; profiles with --keep):
   sizeof(Point), sizeof(x)  ~0.94, ~0.88 (FLOORS). Below the floor: in a --quick run the
