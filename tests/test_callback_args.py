@@ -93,3 +93,88 @@ def test_values_are_fresh_each_call(ct, qsort):
     # Each call sees the two elements being compared, at their current addresses.
     assert all(ca != cb for (_, _, ca, cb) in pairs)
     assert {v for (a, b, _, _) in pairs for v in (a, b)} == set(values)
+
+
+def test_emptied_and_dict_valued_attributes_do_not_carry_over(ct, qsort):
+    seen = []
+
+    def compare(a, b):
+        seen.append((vars(a).copy(), vars(b).copy()))
+        a.tmp = 1
+        del a.tmp  # an emptied instance dict
+        b.d = {}  # an attribute whose value is an empty dict
+        vars(b)  # the dict made for the attributes
+        return a[0] - b[0]
+
+    assert qsort([6, 2, 5, 1, 4, 3], compare) == [1, 2, 3, 4, 5, 6]
+    assert seen and all(x == {} and y == {} for (x, y) in seen)
+
+
+def test_arguments_of_an_outer_call_survive_a_nested_one(ct):
+    libc = ct.CDLL(None)
+    proto = ct.CFUNCTYPE(ct.c_int, ct.POINTER(ct.c_int), ct.POINTER(ct.c_int))
+    qsort = libc.qsort
+    qsort.argtypes = [ct.c_void_p, ct.c_size_t, ct.c_size_t, proto]
+    qsort.restype = None
+    inner = (ct.c_int * 4)(4, 3, 2, 1)
+    checked = []
+
+    def compare(a, b):
+        if not checked:
+            before = (a[0], b[0], ct.addressof(a.contents), ct.addressof(b.contents))
+            checked.append(None)
+            # The same callback, called again from C while this call runs.
+            qsort(inner, len(inner), ct.sizeof(ct.c_int), cb)
+            after = (a[0], b[0], ct.addressof(a.contents), ct.addressof(b.contents))
+            checked.append(before == after)
+        return a[0] - b[0]
+
+    cb = proto(compare)
+    outer = (ct.c_int * 5)(5, 1, 4, 2, 3)
+    qsort(outer, len(outer), ct.sizeof(ct.c_int), cb)
+    assert list(outer) == [1, 2, 3, 4, 5] and list(inner) == [1, 2, 3, 4]
+    assert checked == [None, True]
+
+
+def test_arguments_nothing_kept_are_refilled(ferrotype):
+    """Performance, not behaviour: on every supported version an argument instance that
+    nothing kept (no reference, attribute or weak reference) is reused by the next call."""
+    ct = ferrotype
+    libc = ct.CDLL(None)
+    proto = ct.CFUNCTYPE(ct.c_int, ct.POINTER(ct.c_int), ct.POINTER(ct.c_int))
+    qsort = libc.qsort
+    qsort.argtypes = [ct.c_void_p, ct.c_size_t, ct.c_size_t, proto]
+    qsort.restype = None
+    ids = set()
+
+    def compare(a, b):
+        ids.update((id(a), id(b)))
+        return a[0] - b[0]
+
+    arr = (ct.c_int * 50)(*range(50, 0, -1))
+    qsort(arr, len(arr), ct.sizeof(ct.c_int), proto(compare))
+    assert list(arr) == list(range(1, 51))
+    assert len(ids) <= 4
+
+
+def test_slot_attributes_do_not_carry_over(ct):
+    class IntPtr(ct._Pointer):
+        _type_ = ct.c_int
+        __slots__ = ("tag",)
+
+    libc = ct.CDLL(None)
+    proto = ct.CFUNCTYPE(ct.c_int, IntPtr, IntPtr)
+    qsort = libc.qsort
+    qsort.argtypes = [ct.c_void_p, ct.c_size_t, ct.c_size_t, proto]
+    qsort.restype = None
+    seen = []
+
+    def compare(a, b):
+        seen.append(hasattr(a, "tag") or hasattr(b, "tag"))
+        a.tag = b.tag = True
+        return a[0] - b[0]
+
+    arr = (ct.c_int * 6)(4, 2, 6, 1, 5, 3)
+    qsort(arr, len(arr), ct.sizeof(ct.c_int), proto(compare))
+    assert list(arr) == [1, 2, 3, 4, 5, 6]
+    assert seen and not any(seen)

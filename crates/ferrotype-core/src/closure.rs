@@ -142,9 +142,18 @@ unsafe fn with_stub_args<U>(
     let base = std::ptr::from_mut(frame).cast::<u8>().cast_const();
     let n = plan.nargs.min(crate::trampoline::MAX_ARGS);
     let mut args = [std::mem::MaybeUninit::<*const c_void>::uninit(); crate::trampoline::MAX_ARGS];
-    for (a, &off) in args.iter_mut().zip(&plan.offsets).take(n) {
-        // SAFETY: the plan's offsets are argument words inside the frame.
-        a.write(unsafe { base.add(usize::from(off)) }.cast());
+    if n <= 4 {
+        // The usual few arguments: the first four words unconditionally, without a loop
+        // (the offsets past `nargs` are zero: the frame's first word, never read).
+        for (a, &off) in args.iter_mut().zip(&plan.offsets).take(4) {
+            // SAFETY: the plan's offsets are words inside the frame.
+            a.write(unsafe { base.add(usize::from(off)) }.cast());
+        }
+    } else {
+        for (a, &off) in args.iter_mut().zip(&plan.offsets).take(n) {
+            // SAFETY: the plan's offsets are argument words inside the frame.
+            a.write(unsafe { base.add(usize::from(off)) }.cast());
+        }
     }
     // SAFETY: the first `n` entries were written just above; a `*const c_void` and its
     // `MaybeUninit` have the same layout.

@@ -74,10 +74,19 @@
 //!    slower, never wrong. *Verified by* `tests/test_boundary.py` (the raw slots are
 //!    in place on user classes).
 //! 4. **Private CPython symbols**, in [`private`]: `_PyType_Lookup` (every 3.x),
-//!    `_PyObject_GetDictPtr` (3.11 and 3.12 only; on 3.13+ the reuse it serves is
-//!    off), `_PyErr_WriteUnraisableMsg` (3.11 and 3.12) or the public
-//!    `PyErr_FormatUnraisable` (3.13+). *Verified at link/load time:* a missing
-//!    symbol fails the import, never a call.
+//!    `_PyObject_GetDictPtr` (3.12 only), `_PyErr_WriteUnraisableMsg` (3.11 and
+//!    3.12) or the public `PyErr_FormatUnraisable` (3.13+). *Verified at link/load
+//!    time:* a missing symbol fails the import, never a call. Beside them, the
+//!    instance-attribute test of a callback's reused arguments
+//!    ([`private::sole_plain_instance`]) reads the managed-dict words before an
+//!    object of a `Py_TPFLAGS_MANAGED_DICT` type: on 3.11 the inline values' pointer
+//!    at word -4 and the dict's at -3; from 3.13 the dict's at -3 and, for
+//!    `Py_TPFLAGS_INLINE_VALUES` types, the inline values' header after
+//!    `tp_basicsize` (`capacity`, `size`, `embedded`, `valid` bytes). Whatever it
+//!    cannot judge counts as "has attributes", which only costs a new instance.
+//!    *Verified by* `tests/test_callback_args.py` on each version (attributes set,
+//!    deleted, materialised dicts: none carries over; an argument nothing kept is
+//!    reused).
 //! 5. **The GIL.** [`gil::released`] gives the GIL up with `PyEval_SaveThread` without
 //!    PyO3's attach bookkeeping, and raw slots make their `Python` token with
 //!    `Python::assume_attached`, because CPython calls slots with the GIL held. The

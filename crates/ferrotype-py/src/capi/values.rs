@@ -435,6 +435,47 @@ pub fn vectorcall_made<'py>(
     unsafe { Bound::from_owned_ptr_or_err(py, raw) }
 }
 
+/// A raw object pointer (an owned reference, or NULL), for code outside `capi/` that
+/// carries arguments and results to [`vectorcall_offset`] and back.
+pub type RawObject = *mut ffi::PyObject;
+
+/// Calls `callable` with the `n` arguments at `args[1..=n]` (borrowed references; slot 0
+/// is scratch space the callee may use, `PY_VECTORCALL_ARGUMENTS_OFFSET`): a new
+/// reference, or NULL with an exception set. A Python function (the usual callback) is
+/// called straight through its vectorcall slot: its evaluation loop always returns a
+/// result or an exception, never both or neither, which is what `PyObject_Vectorcall`
+/// checks after any other callable.
+///
+/// # Safety
+/// `args` must hold at least `n + 1` slots, `args[1..=n]` live objects; the GIL held.
+#[inline(always)]
+pub unsafe fn vectorcall_offset(
+    callable: &Bound<'_, PyAny>,
+    args: *mut *mut ffi::PyObject,
+    n: usize,
+) -> *mut ffi::PyObject {
+    let raw = callable.as_ptr();
+    let nargsf = n | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET;
+    // SAFETY: the caller's guarantees; a function object's type is `PyFunction_Type`,
+    // which has a vectorcall slot at its `tp_vectorcall_offset` (set for every function
+    // object: `func_vectorcall`).
+    unsafe {
+        let args = args.add(1);
+        let tp = ffi::Py_TYPE(raw);
+        if std::ptr::eq(tp, &raw const ffi::PyFunction_Type) {
+            let offset = (*tp).tp_vectorcall_offset;
+            let slot = raw
+                .cast::<u8>()
+                .offset(offset)
+                .cast::<Option<ffi::vectorcallfunc>>();
+            if let Some(f) = *slot {
+                return f(raw, args, nargsf, std::ptr::null_mut());
+            }
+        }
+        ffi::PyObject_Vectorcall(raw, args, nargsf, std::ptr::null_mut())
+    }
+}
+
 /// The length of `obj` by the sequence protocol (`PySequence_Size`, what ctypes asks
 /// before it reads a sequence), or `None`, with the error cleared, when `obj` has none:
 /// not a sequence (a dict, a set), an iterator or generator, or an object that only

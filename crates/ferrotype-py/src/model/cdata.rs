@@ -315,6 +315,9 @@ impl CData {
     /// documentation and [`CData::unplaced_ptr`]).
     #[inline(always)]
     pub fn ptr(&self) -> *mut u8 {
+        // (A value not yet placed has a null pointer here when its bytes are inline:
+        // using it writes to address 0, a crash every test that takes the path shows.)
+        debug_assert!(!self.data.get().is_null() || self.owner.get() == owner::FOREIGN);
         self.data.get()
     }
 
@@ -925,8 +928,8 @@ pub fn reusable(obj: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>) -> bool {
 ///
 /// # Safety
 /// `src` must be valid for reads of `n` bytes, `n` at most the instance's size.
+#[inline(always)]
 pub unsafe fn refill(py: Python<'_>, cd: &CData, src: *const u8, n: usize) {
-    let n = n.min(cd.size());
     if n == 8 {
         // The common case (a pointer, a `double`, a 64-bit integer) as one move instead
         // of a `memcpy` call.

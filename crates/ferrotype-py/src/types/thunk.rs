@@ -107,6 +107,11 @@ enum ArgConv {
     Instance {
         cls: Py<PyType>,
         info: Py<StgInfo>,
+        /// The type's size.
+        size: usize,
+        /// Whether an instance may be reused at all: not when the class adds
+        /// `__slots__`, whose values [`reusable`] does not look at.
+        reuse: bool,
         spare: GilSlot,
     },
 }
@@ -114,7 +119,15 @@ enum ArgConv {
 /// How the Python result is stored for C.
 enum RetConv {
     Void,
-    Value { code: TypeCode, swapped: bool },
+    /// `word`: an integer type of four bytes or more in native byte order, whose
+    /// one-digit int results (|v| < 2**30) are written as the register word without a
+    /// range check (`signed`: also negative ones).
+    Value {
+        code: TypeCode,
+        swapped: bool,
+        word: bool,
+        signed: bool,
+    },
 }
 
 /// What a callback's closure holds.
@@ -216,8 +229,11 @@ pub fn make(
                     swapped: i.swapped,
                 }
             } else {
+                let cls = t.cast_into::<PyType>()?;
                 ArgConv::Instance {
-                    cls: t.cast_into::<PyType>()?.unbind(),
+                    reuse: !declares_slots(&cls)?,
+                    cls: cls.unbind(),
+                    size: i.size,
                     info: info.unbind(),
                     spare: GilSlot::new(),
                 }
@@ -237,6 +253,8 @@ pub fn make(
                 RetConv::Value {
                     code,
                     swapped: i.swapped,
+                    word: !i.swapped && code.is_integer() && code.size() >= 4,
+                    signed: code.kind() == ValueKind::Signed,
                 },
                 i.ffi.clone(),
             )
@@ -256,6 +274,21 @@ pub fn make(
         },
     )
     .py()
+}
+
+/// Whether `cls` or a class it derives from declares `__slots__` (whose values
+/// `model::cdata::reusable` does not look at).
+fn declares_slots(cls: &Bound<'_, PyType>) -> PyResult<bool> {
+    let name = pyo3::intern!(cls.py(), "__slots__");
+    for base in cls.mro() {
+        if base
+            .getattr(pyo3::intern!(cls.py(), "__dict__"))?
+            .contains(name)?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Called when the callback object is freed: in debug mode the closure stays
@@ -308,15 +341,33 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     let Some(callable) = t.callable.get(py) else {
         return;
     };
-    let result = call_with_args(py, t, &callable, args);
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            capi::private::write_unraisable(py, e, capi::version::CALLBACK_CALL_FAILED, &callable);
-            return;
+    let raw = call_with_args(py, t, &callable, args);
+    if raw.is_null() {
+        let e = PyErr::fetch(py);
+        capi::private::write_unraisable(py, e, capi::version::CALLBACK_CALL_FAILED, &callable);
+        return;
+    }
+    // SAFETY: a new reference (not NULL, checked just above).
+    let result = unsafe { Bound::from_owned_ptr(py, raw) };
+    if let RetConv::Value {
+        code,
+        swapped,
+        word,
+        signed,
+    } = t.ret
+    {
+        if word {
+            // The common case: an int of one digit (|v| < 2**30) fits every integer type
+            // of four bytes or more, unsigned ones when it is not negative.
+            if let Some(v) = capi::values::exact_compact_i64(&result) {
+                if signed || v >= 0 {
+                    // SAFETY: `ret` is the closure's result buffer; `v` is its own sign
+                    // or zero extension from 4 bytes or more.
+                    unsafe { write_word_result(ret, v) };
+                    return;
+                }
+            }
         }
-    };
-    if let RetConv::Value { code, swapped } = t.ret {
         if let Err(e) = store_result(py, code, swapped, &result, ret) {
             capi::private::write_unraisable(
                 py,
@@ -328,10 +379,78 @@ fn run(py: Python<'_>, t: &Thunk, args: &[*const c_void], ret: *mut u8) {
     }
 }
 
+/// Up to this many arguments are converted into an array on the stack.
+const INLINE_ARGS: usize = 8;
+
 /// Converts the arguments and calls the callable through vectorcall (no tuple; the
 /// converted arguments live on the stack for up to eight arguments). An instance
-/// argument nothing else kept is kept as the next call's spare.
-fn call_with_args<'py>(
+/// argument nothing else kept is kept as the next call's spare. The result: a new
+/// reference, or NULL with an exception set (no `PyResult` to carry through memory).
+#[inline(always)]
+fn call_with_args(
+    py: Python<'_>,
+    t: &Thunk,
+    callable: &Bound<'_, PyAny>,
+    args: &[*const c_void],
+) -> capi::values::RawObject {
+    let n = t.args.len().min(args.len());
+    if n > INLINE_ARGS {
+        return match call_with_many(py, t, callable, args) {
+            Ok(r) => r.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        };
+    }
+    let mut ptrs: [capi::values::RawObject; INLINE_ARGS + 1] =
+        [std::ptr::null_mut(); INLINE_ARGS + 1];
+    for ((slot, conv), &p) in ptrs[1..].iter_mut().zip(&t.args).zip(args) {
+        if let ArgConv::Instance { spare, size, .. } = conv {
+            if let Some(obj) = spare.take(py) {
+                // SAFETY: the spare was checked `reusable` when it was kept: an instance
+                // of its ferrotype class that nothing else can reach (so it is still
+                // one), with inline bytes of the type's size, which the argument holds.
+                unsafe { refill(py, obj.cast_unchecked::<CData>().get(), p.cast(), *size) };
+                *slot = obj.into_ptr();
+                continue;
+            }
+        }
+        match arg_value(py, conv, p.cast()) {
+            Ok(v) => *slot = v.into_ptr(),
+            Err(e) => {
+                for &made in &ptrs[1..] {
+                    if !made.is_null() {
+                        // SAFETY: an owned reference made above, released once.
+                        drop(unsafe { Bound::from_owned_ptr(py, made) });
+                    }
+                }
+                e.restore(py);
+                return std::ptr::null_mut();
+            }
+        }
+    }
+    // SAFETY: `ptrs` has `n + 1 <= INLINE_ARGS + 1` slots, `ptrs[1..=n]` the arguments
+    // made above (live: owned here); the GIL is held.
+    let raw = unsafe { capi::values::vectorcall_offset(callable, ptrs.as_mut_ptr(), n) };
+    for (conv, &obj) in t.args.iter().zip(&ptrs[1..=n]) {
+        // SAFETY: each argument's owned reference made above, handed on once.
+        let obj = unsafe { Bound::from_owned_ptr(py, obj) };
+        if let ArgConv::Instance {
+            cls, spare, reuse, ..
+        } = conv
+        {
+            if *reuse && reusable(&obj, cls.bind(py)) {
+                spare.set(py, Some(obj.unbind()));
+            }
+        }
+    }
+    raw
+}
+
+/// [`call_with_args`] for more than [`INLINE_ARGS`] arguments (their array on the heap).
+#[cold]
+fn call_with_many<'py>(
     py: Python<'py>,
     t: &Thunk,
     callable: &Bound<'py, PyAny>,
@@ -343,8 +462,11 @@ fn call_with_args<'py>(
         n,
         |i| Ok(arg_value(py, &t.args[i], args[i].cast())?.into_bound(py)),
         |i, obj| {
-            if let ArgConv::Instance { cls, spare, .. } = &t.args[i] {
-                if reusable(&obj, cls.bind(py)) {
+            if let ArgConv::Instance {
+                cls, spare, reuse, ..
+            } = &t.args[i]
+            {
+                if *reuse && reusable(&obj, cls.bind(py)) {
                     spare.set(py, Some(obj.unbind()));
                 }
             }
@@ -356,24 +478,36 @@ fn arg_value(py: Python<'_>, conv: &ArgConv, p: *const u8) -> PyResult<Py<PyAny>
     match conv {
         // SAFETY: libffi passes a pointer to a value of the declared type.
         ArgConv::Value { code, swapped } => unsafe { load(py, p, *code, *swapped) },
-        ArgConv::Instance { cls, info, spare } => {
-            let info = info.bind(py);
+        ArgConv::Instance {
+            cls,
+            info,
+            spare,
+            size,
+            ..
+        } => {
             if let Some(obj) = spare.take(py) {
-                // SAFETY: the spare was checked `reusable` when it was kept: an instance
-                // of `cls`, a ferrotype class, that nothing else can reach (so it is
-                // still one).
-                let cd = unsafe { obj.cast_unchecked::<CData>() };
-                // SAFETY: the argument holds a value of this type (`size` bytes).
-                unsafe { refill(py, cd.get(), p, info.get().size) };
+                // SAFETY: as in `call_with_args`: a `reusable` instance of `cls`, with
+                // inline bytes of the type's size, which the argument holds.
+                unsafe { refill(py, obj.cast_unchecked::<CData>().get(), p, *size) };
                 return Ok(obj.unbind());
             }
-            let mut cd = CData::for_type(info)?;
-            // SAFETY: the argument holds a value of this type (`size` bytes); the new
-            // instance owns at least `size` bytes.
-            unsafe { memory::copy_bytes(p, cd.unplaced_ptr(), info.get().size) };
-            Ok(instantiate(cls.bind(py), cd)?.unbind())
+            new_instance(cls.bind(py), info.bind(py), p)
         }
     }
+}
+
+/// A new instance of `cls` holding a copy of the `info.size` bytes at `p`.
+#[inline(never)]
+fn new_instance(
+    cls: &Bound<'_, PyType>,
+    info: &Bound<'_, StgInfo>,
+    p: *const u8,
+) -> PyResult<Py<PyAny>> {
+    let mut cd = CData::for_type(info)?;
+    // SAFETY: the argument holds a value of this type (`size` bytes); the new instance
+    // owns at least `size` bytes.
+    unsafe { memory::copy_bytes(p, cd.unplaced_ptr(), info.get().size) };
+    Ok(instantiate(cls, cd)?.unbind())
 }
 
 fn store_result(
@@ -383,19 +517,6 @@ fn store_result(
     value: &Bound<'_, PyAny>,
     ret: *mut u8,
 ) -> PyResult<()> {
-    if !swapped && code.is_integer() {
-        // An int of one digit (|v| < 2**30) fits every integer type of four bytes or
-        // more, unsigned ones when it is not negative: no range check to make.
-        if let Some(v) = capi::values::exact_compact_i64(value) {
-            let (size, signed) = (code.size(), code.kind() == ValueKind::Signed);
-            if size >= 4 && (signed || v >= 0) {
-                // SAFETY: `ret` is the closure's result buffer; `v` (|v| < 2**30) is
-                // its own sign or zero extension from 4 bytes or more.
-                unsafe { write_word_result(ret, v) };
-                return Ok(());
-            }
-        }
-    }
     if !swapped && code.is_integer() && value.is_exact_instance_of::<pyo3::types::PyInt>() {
         // The common case, an int result: its low bits as `codec::scalar::store` takes
         // them (strict mode's error is left to it), written straight into the result.
