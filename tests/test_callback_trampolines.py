@@ -260,6 +260,9 @@ def test_freed_stubs_are_reused(ferrotype):
     if not TRAMPOLINES:
         pytest.skip("no trampolines of ferrotype's own on this target")
     proto = ferrotype.CFUNCTYPE(ferrotype.c_int, ferrotype.c_int)
+    # Earlier tests' callbacks still waiting for the collector would be freed by the
+    # collection below, after `first`, and their stubs taken first.
+    gc.collect()
     first = [proto(lambda x: x) for _ in range(50)]
     addrs = {ferrotype.cast(c, ferrotype.c_void_p).value for c in first}
     del first
