@@ -54,6 +54,7 @@ SOURCE = textwrap.dedent(
     int get_counter(void) { return counter; }
     int set_errno_to(int v) { errno = v; return -1; }
     long first_of(const long *p) { return p ? p[0] : -1; }
+    void *same_address(void *p) { return p; }
     typedef struct { double x, y; } DPoint;
     typedef struct { int a; long b; } IPair;
     typedef struct { int a; double d; } Mixed;
@@ -191,6 +192,42 @@ def test_mixed_arguments_of_every_inline_kind(libpath):
         ]
     for a, b in zip(cases[ferrotype], cases[stdlib_ctypes], strict=True):
         assert _outcome(mine, *a) == _outcome(ref, *b)
+
+
+def test_arrays_as_void_pointers(libpath):
+    # An array for a `c_void_p` parameter passes its buffer's address (an instance of a
+    # class made from the array base is taken inline, others by the converter).
+    for ct in (ferrotype, stdlib_ctypes):
+        f = ct.CDLL(libpath).same_address
+        f.argtypes = [ct.c_void_p]
+        f.restype = ct.c_void_p
+
+        class Point(ct.Structure):
+            _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+        IntArray = ct.c_int * 3
+
+        class Sub(IntArray):
+            pass
+
+        resized = (ct.c_char * 4)()
+        ct.resize(resized, 4096)
+        shared = bytearray(64)
+        arrays = [
+            IntArray(1, 2, 3),
+            Sub(),
+            (Point * 2)(),
+            (ct.c_char * 0)(),
+            resized,
+            (ct.c_double * 8).from_buffer(shared),
+            (ct.c_int * 2).from_buffer(shared, 8),
+            ct.create_string_buffer(100),
+        ]
+        for arr in arrays:
+            assert f(arr) == ct.addressof(arr), (ct.__name__, type(arr))
+        # not arrays: a structure is refused, as the converter refuses it
+        with pytest.raises(ct.ArgumentError):
+            f(Point())
 
 
 def test_void_result_and_side_effects(libpath):

@@ -160,6 +160,59 @@ def _note_pointer_type(ptr):
         type.__setattr__(target, _POINTER_TYPE_KEY, ptr)
 
 
+# Classes whose `__slots__` named "__weakref__", which `type.__new__` was not given
+# (see `_slots_without_weakref`).
+_weakref_named = _weakref.WeakSet()
+
+
+def _weak_in_ctypes(cls):
+    """Whether ctypes' counterpart of the data class ``cls`` has a weak-reference list:
+    a class on its chain of solid bases up to the native one was made without
+    ``__slots__``, or named ``"__weakref__"`` in them."""
+    while cls not in _NATIVES:
+        own = cls.__dict__
+        if "__slots__" not in own or "__weakref__" in own or cls in _weakref_named:
+            return True
+        cls = cls.__base__
+    return False
+
+
+def _slots_without_weakref(bases, slots):
+    """The ``__slots__`` to give ``type.__new__`` for a data class made from ``bases``
+    whose class body has ``slots``: None to give those unchanged; and whether a
+    ``"__weakref__"`` slot was left out.
+
+    The native data classes hold the weak-reference list of their instances, so a class
+    made from them has one without adding it, and ``type.__new__`` would refuse a
+    ``"__weakref__"`` slot that ctypes accepts (on a base without a list in ctypes'
+    terms, ``_weak_in_ctypes``): it is left out then. Where ctypes refuses the slot,
+    ``type.__new__`` is given it, and refuses it too. An iterable other than a string,
+    list, tuple or dict is read here, once, and its items are given as a tuple. The class
+    body's ``__slots__`` is put back on the class once it is made (``_restore_slots``)."""
+    if isinstance(slots, str):
+        names = (slots,)
+    elif isinstance(slots, (list, tuple, dict)):
+        names = slots
+    else:
+        names = tuple(slots)
+    if "__weakref__" in names:
+        base = next((b for b in bases if isinstance(b, _CDataType)), None)
+        if base is not None and base.__weakrefoffset__ != 0 and not _weak_in_ctypes(base):
+            if isinstance(slots, dict):
+                return {k: v for k, v in slots.items() if k != "__weakref__"}, True
+            return tuple(name for name in names if name != "__weakref__"), True
+    read = not isinstance(slots, (str, list, tuple, dict))
+    return (names if read else None), False
+
+
+def _restore_slots(cls, slots, weakref_named):
+    """Puts the class body's ``__slots__`` back on the new class ``cls``, and records
+    whether a ``"__weakref__"`` slot was left out of them (``_slots_without_weakref``)."""
+    type.__setattr__(cls, "__slots__", slots)
+    if weakref_named:
+        _weakref_named.add(cls)
+
+
 class _CDataType(type):
     """What every ferrotype type can do (ctypes' CDataType methods).
 
@@ -175,7 +228,15 @@ class _CDataType(type):
             # Anything but a dict is left to `type.__new__`, which refuses it (an
             # endless iterator must not be searched).
             namespace = {**namespace, "__module__": _caller_module()}
+        given = None
+        if isinstance(namespace, dict) and "__slots__" in namespace:
+            slots = namespace["__slots__"]
+            given, named = _slots_without_weakref(bases, slots)
+            if given is not None:
+                namespace = {**namespace, "__slots__": given}
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if given is not None:
+            _restore_slots(cls, slots, named)
         if _INIT_LAYS_OUT:
             _fresh.add(cls)
         else:
@@ -441,6 +502,7 @@ _Pointer = _native._Pointer
 CFuncPtr = _native.CFuncPtr
 Structure = _native.Structure
 Union = _native.Union
+_NATIVES = frozenset((_CData, _SimpleCData, Array, _Pointer, CFuncPtr, Structure, Union))
 for _cls, _meta in (
     (_SimpleCData, PyCSimpleType),
     (Array, PyCArrayType),

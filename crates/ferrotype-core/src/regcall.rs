@@ -57,6 +57,12 @@ const STACK_CALLS: bool = cfg!(target_arch = "x86_64");
 /// Every word of a [`Registers`] image.
 const WORDS: usize = REG_WORDS + STACK_WORDS;
 
+/// The words a [`Registers`] image has room for: every index a `u8` can name, so that
+/// [`Registers::set`] needs no bounds test (the words from [`WORDS`] on are never
+/// initialised nor read; the image is made in place, never copied, on the call paths).
+const STORAGE: usize = 1 << u8::BITS;
+const _: () = assert!(WORDS <= STORAGE);
+
 /// The argument words of a [`RegisterCall`], one index space: words `0..INT_REGS` are
 /// the 64-bit integer registers, `INT_REGS..REG_WORDS` the low 64 bits of the vector
 /// registers (a `double`'s bits, or a `float`'s in the low 32), and from `REG_WORDS`
@@ -68,7 +74,7 @@ const WORDS: usize = REG_WORDS + STACK_WORDS;
 pub struct Registers {
     // One `MaybeUninit` of the whole array (not an array of them), so that making an
     // image costs only the register words' zeroing.
-    words: MaybeUninit<[u64; WORDS]>,
+    words: MaybeUninit<[u64; STORAGE]>,
 }
 
 impl std::fmt::Debug for Registers {
@@ -488,7 +494,7 @@ impl Registers {
     ) -> &'a mut Registers {
         let words = slot.as_mut_ptr().cast::<u64>();
         let nstack = usize::from(call.nstack).min(STACK_WORDS);
-        // SAFETY: the image is `WORDS` words (`repr(transparent)` over the array);
+        // SAFETY: the image has room for `STORAGE >= WORDS` words (`repr(transparent)` over the array);
         // `REG_WORDS + nstack` of them are written, the stack words from `REG_WORDS`.
         unsafe {
             std::ptr::write_bytes(words, 0, REG_WORDS);
@@ -525,15 +531,18 @@ impl Registers {
         unsafe { self.words.as_ptr().cast::<u64>().add(REG_WORDS) }
     }
 
-    /// Writes word `index` (a register or stack slot of the plan; a word beyond the
-    /// image, which no plan names, is ignored).
+    /// Writes word `index` (a register or stack slot of the plan; a word beyond
+    /// [`WORDS`], which no plan names, is written but never read).
     #[inline(always)]
     pub fn set(&mut self, index: u8, value: u64) {
-        let i = usize::from(index);
-        if i < WORDS {
-            // SAFETY: in bounds of the image, checked just above.
-            unsafe { self.words.as_mut_ptr().cast::<u64>().add(i).write(value) };
-        }
+        // SAFETY: every `u8` is below `STORAGE`, the image's length in words.
+        unsafe {
+            self.words
+                .as_mut_ptr()
+                .cast::<u64>()
+                .add(usize::from(index))
+                .write(value)
+        };
     }
 
     /// Passes the address a result in memory is written to (the hidden first integer
@@ -691,7 +700,7 @@ impl RegisterShape {
     pub fn init(self, slot: &mut MaybeUninit<Registers>) -> &mut Registers {
         let words = slot.as_mut_ptr().cast::<u64>();
         // (Constant lengths: a few stores each, no `memset` call.)
-        // SAFETY: the image is `WORDS` words (`repr(transparent)` over the array), and
+        // SAFETY: the image has room for `STORAGE >= WORDS` words (`repr(transparent)` over the array), and
         // every length is at most `REG_WORDS < WORDS`.
         unsafe {
             match self.float_words {

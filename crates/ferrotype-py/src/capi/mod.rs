@@ -49,8 +49,17 @@
 //!    base's deallocator only when that base is collected, so the raw deallocation
 //!    slot finds it untracked and releases the payload without the collector seeing
 //!    it; called by any other deallocator of a collected class, it untracks the object
-//!    itself. *Verified by tests:* `tests/test_gc_layout.py` (instances tracked as
-//!    ctypes' are, cycles through `_objects` collected, instances of every kind freed).
+//!    itself. `install` also gives the five natives a weak-reference list: one word
+//!    after the payload (`tp_basicsize` grows by it, `tp_weaklistoffset` names it; no
+//!    instance exists yet, and `tp_alloc` zeroes the word of each new one), and a
+//!    `__weakref__` member reading it. A class made from them then adds no list of its
+//!    own (CPython adds one only on a base without), so `subtype_dealloc` leaves the
+//!    clearing to the base's deallocator: the raw slot calls `PyObject_ClearWeakRefs`
+//!    when the word is not null, first, with the object untracked, as
+//!    `subtype_dealloc` does for the lists it adds. *Verified by tests:*
+//!    `tests/test_gc_layout.py` (instances tracked as ctypes' are, cycles through
+//!    `_objects` collected, instances of every kind freed) and `tests/test_weakrefs.py`
+//!    (weak references of every kind die with the instance, callbacks run, in cycles).
 //! 2. **Slots replaced after `PyType_Ready`.** Writing `tp_new`, `tp_dealloc`,
 //!    `tp_init`, `mp_subscript`, `tp_descr_get`, `tp_vectorcall_offset` and
 //!    `Py_TPFLAGS_HAVE_VECTORCALL` on a heap type that nothing derives from yet, then

@@ -111,6 +111,12 @@ const fn payload_offset<D>() -> usize {
     header.div_ceil(align) * align
 }
 
+/// Where the weak-reference list of an instance of a data class lies: right after the
+/// payload, in the word [`install`] adds to the native classes.
+const fn weaklist_offset<D>() -> usize {
+    payload_offset::<D>() + size_of::<D>()
+}
+
 /// Measures where the payload lies in `probe` (an instance PyO3 made of one of
 /// `natives`, holding `payload`) and checks that every class in `natives`, and the
 /// payload's own class, is a collected type laid out as a `PyObject` header followed by
@@ -216,15 +222,40 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
     // gives them `PyObject_GC_Del`.
     // SAFETY: a live, initialised heap type of this module that no class derives from
     // yet and that has no instance; PyType_Modified drops anything cached about it.
+    //
+    // The instances also get a weak-reference list, after the payload (which `measure`
+    // found to end the instance): a class made by a `class` statement on a base without
+    // one adds its own, and then `subtype_dealloc` calls `PyObject_ClearWeakRefs` on every
+    // instance it frees; with the list in the base it is left to `dealloc_slot`, which
+    // calls it only when the list is not empty (a few instructions instead of thirty).
+    let weaklist = weaklist_offset::<K::Data>();
+    // SAFETY: as above; reading the size fields of the live type object.
+    let laid_out = unsafe {
+        usize::try_from((*tp).tp_basicsize).ok() == Some(weaklist)
+            && (*tp).tp_weaklistoffset == 0
+            && (*tp).tp_itemsize == 0
+    };
+    if !laid_out {
+        return Err(PyRuntimeError::new_err(
+            "ferrotype: a native class laid out differently from what was measured",
+        ));
+    }
+    let word = size_of::<*mut ffi::PyObject>();
+    // SAFETY: as above. The larger size takes effect for every instance allocated from
+    // now on (there are none yet), and the word is zero in each (`tp_alloc` zeroes the
+    // memory), an empty list.
     let pyo3_init = unsafe {
         let pyo3_init = (*tp).tp_init.map_or(0, |f| f as usize);
         (*tp).tp_new = Some(new);
         (*tp).tp_dealloc = Some(dealloc_slot::<K::Data>);
         (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
         (*tp).tp_free = Some(ffi::PyObject_Free);
+        (*tp).tp_weaklistoffset = weaklist as ffi::Py_ssize_t;
+        (*tp).tp_basicsize = (weaklist + word) as ffi::Py_ssize_t;
         ffi::PyType_Modified(tp);
         pyo3_init
     };
+    add_weakref_member(&K::type_object(py), weaklist)?;
     K::slots().new.store(new as usize, Ordering::Relaxed);
     K::slots().init.store(init as usize, Ordering::Relaxed);
     if let Ok(mut inits) = INITS.lock() {
@@ -235,6 +266,29 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
         });
     }
     Ok(())
+}
+
+/// The `__weakref__` attribute of the instances of `cls`, whose weak-reference list is at
+/// `offset`: the first weak reference, or None (what a class statement's descriptor of
+/// the same name gives).
+fn add_weakref_member(cls: &Bound<'_, PyType>, offset: usize) -> PyResult<()> {
+    let py = cls.py();
+    let def = Box::leak(Box::new(ffi::PyMemberDef {
+        name: c"__weakref__".as_ptr(),
+        // `T_OBJECT`: the object, or None when the slot is NULL (`Py_T_OBJECT_EX` would
+        // raise AttributeError instead).
+        type_code: 6,
+        offset: offset as ffi::Py_ssize_t,
+        flags: ffi::Py_READONLY,
+        doc: c"list of weak references to the object".as_ptr(),
+    }));
+    // SAFETY: `def` lives for the rest of the process, as a member descriptor requires;
+    // `offset` is that of a pointer-sized slot in every instance of `cls` (`install`);
+    // PyDescr_NewMember returns a new reference or NULL with an exception set.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMember(cls.as_type_ptr(), def))?
+    };
+    type_setattr(cls, pyo3::intern!(py, "__weakref__"), &descr)
 }
 
 /// The error of a native data class's PyO3 constructor. The classes declare one only so
@@ -413,6 +467,13 @@ pub fn derives_directly(cls: &Bound<'_, PyType>, base: usize) -> bool {
     unsafe { (*cls.as_type_ptr()).tp_base as usize == base }
 }
 
+/// [`derives_directly`] of the class of `obj`.
+#[inline(always)]
+pub fn type_of_derives_directly(obj: &Bound<'_, PyAny>, base: usize) -> bool {
+    // SAFETY: the type of a live object is a live type object; reading one of its fields.
+    unsafe { (*ffi::Py_TYPE(obj.as_ptr())).tp_base as usize == base }
+}
+
 /// Whether `obj` is an instance of the native class `T` or of a subclass of it, as
 /// PyO3's cast decides (`PyObject_TypeCheck`), looking first along the first links of
 /// the `tp_base` chain of its type, where a class made from `T` has it; the MRO decides
@@ -545,6 +606,16 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
             && (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
         {
             ffi::PyObject_GC_UnTrack(obj.cast());
+        }
+        // The weak references first (their callbacks may run), while the object is
+        // untracked, as `subtype_dealloc` clears those of the lists it adds. Every class
+        // given this slot has the list at this offset (`install`).
+        let weak = obj
+            .cast::<u8>()
+            .add(weaklist_offset::<D>())
+            .cast::<*mut ffi::PyObject>();
+        if !(*weak).is_null() {
+            ffi::PyObject_ClearWeakRefs(obj);
         }
         let data = obj.cast::<u8>().add(payload_offset::<D>()).cast::<D>();
         let py = Python::assume_attached();

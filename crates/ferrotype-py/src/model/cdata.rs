@@ -34,8 +34,9 @@ use crate::model::stginfo::{Kind, StgInfo};
 #[repr(C, align(16))]
 pub struct Inline(UnsafeCell<[usize; 2]>);
 
-// An instance is a `PyObject` header (16 bytes) and this payload: 96 bytes, as ctypes'
-// instances (104 with the weak-reference slot of their subclasses).
+// An instance is a `PyObject` header (16 bytes), this payload and the weak-reference
+// list the native classes add (`capi::objects::install`): 104 bytes, as the instances
+// of ctypes' classes made by a `class` statement (whose weak-reference list is theirs).
 const _: () = assert!(std::mem::size_of::<CData>() == 80);
 
 /// The capacity of [`Inline`] storage.

@@ -181,6 +181,14 @@ pub fn derives_from_native(cls: &Bound<'_, PyType>, kind: Kind) -> bool {
     capi::objects::derives_directly(cls, native)
 }
 
+/// Whether `obj` is an instance of a class made from the native class of `kind` (its
+/// direct base), so a `CData` of that kind: the quick test, false saying nothing.
+#[inline(always)]
+pub fn is_direct_instance(obj: &Bound<'_, PyAny>, kind: Kind) -> bool {
+    let native = NATIVE_ADDRS[kind as usize].load(Ordering::Relaxed);
+    capi::objects::type_of_derives_directly(obj, native)
+}
+
 /// [`instantiate_view`] of the whole of a value of `info`'s type (its size; not
 /// read-only, index 0) for a class known to qualify: no check of the class.
 ///

@@ -1061,8 +1061,58 @@ fn compound_type_new<'py>(
         Ok::<_, PyErr>(py.get_type::<PyType>().getattr("__new__")?.unbind())
     })?;
     // `type.__new__` checks its arguments (the metaclass, the name, the bases, the
-    // namespace) before anything reads them.
-    let cls = type_new.bind(py).call(args, kwargs)?;
+    // namespace) before anything reads them; a `__weakref__` slot is left out, as the
+    // other metaclasses' `__new__` does (`_slots_without_weakref`).
+    let Some((given, slots, named)) = slots_without_weakref(args)? else {
+        let cls = type_new.bind(py).call(args, kwargs)?;
+        return finish_compound_type(cls, is_union);
+    };
+    let cls = type_new.bind(py).call(given, kwargs)?;
+    ferrotype_ctypes(py)?
+        .getattr(intern!(py, "_restore_slots"))?
+        .call1((&cls, slots, named))?;
+    finish_compound_type(cls, is_union)
+}
+
+/// `ferrotype._ctypes`, where the metaclasses are defined.
+fn ferrotype_ctypes(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import(intern!(py, "ferrotype._ctypes"))
+}
+
+/// The arguments of `type.__new__` (`args`: the metaclass, name, bases and namespace)
+/// with the namespace's `__slots__` as `_slots_without_weakref` gives them, the class
+/// body's `__slots__` and whether a `__weakref__` slot was left out, when that function
+/// changes them; else `None`.
+#[allow(clippy::type_complexity)]
+fn slots_without_weakref<'py>(
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Option<(Bound<'py, PyTuple>, Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    let py = args.py();
+    let (Ok(bases), Ok(ns)) = (args.get_item(2), args.get_item(3)) else {
+        return Ok(None);
+    };
+    let Ok(ns) = ns.cast_into::<PyDict>() else {
+        return Ok(None);
+    };
+    let Some(slots) = ns.get_item(intern!(py, "__slots__"))? else {
+        return Ok(None);
+    };
+    let (given, named) = ferrotype_ctypes(py)?
+        .getattr(intern!(py, "_slots_without_weakref"))?
+        .call1((bases, &slots))?
+        .extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
+    if given.is_none() {
+        return Ok(None);
+    }
+    let ns = ns.copy()?;
+    ns.set_item(intern!(py, "__slots__"), given)?;
+    let mut items: Vec<Bound<'py, PyAny>> = args.iter().collect();
+    items[3] = ns.into_any();
+    Ok(Some((PyTuple::new(py, items)?, slots, named)))
+}
+
+/// The rest of [`compound_type_new`] once `type.__new__` made the class.
+fn finish_compound_type(cls: Bound<'_, PyAny>, is_union: bool) -> PyResult<Bound<'_, PyAny>> {
     if !version::METACLASS_INIT_LAYS_OUT {
         if let Ok(t) = cls.cast::<PyType>() {
             setup_compound_type(t, is_union)?;

@@ -458,7 +458,7 @@ impl RegPlan {
 /// converter handles. The same addresses the converter passes: `bytes` are immutable and
 /// live as long as the argument, arrays pass their memory, pointers the address they
 /// hold.
-/// (The two cheapest tests inline, the rest out of line.)
+/// (The cheapest tests inline, the rest out of line.)
 #[inline(always)]
 pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
     if let Ok(b) = arg.cast_exact::<PyBytes>() {
@@ -466,6 +466,10 @@ pub fn fast_address(arg: &Bound<'_, PyAny>, void: bool) -> Option<u64> {
     }
     if arg.is_none() {
         return Some(0);
+    }
+    if void && registry::is_direct_instance(arg, Kind::Array) {
+        // SAFETY: an instance of a class made from the native array class is a `CData`.
+        return Some(unsafe { arg.cast_unchecked::<CData>() }.get().ptr() as u64);
     }
     fast_data_address(arg, void)
 }
