@@ -199,6 +199,68 @@ def test_contents_references(ct):
     assert (sys.getrefcount(Point), sys.getrefcount(p)) == before
 
 
+# ---- argument objects (`byref`, `from_param` results) ----
+
+
+def test_argument_objects_hold_and_release(ct):
+    # `byref` and the `from_param` results are made and freed by raw slots in ferrotype:
+    # what they keep alive is held while they live and released with them.
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int), ("y", ct.c_int)]
+
+    pt, n = Point(1, 2), ct.c_int(7)
+    before = (sys.getrefcount(pt), sys.getrefcount(n))
+    made = [
+        ct.byref(pt),
+        ct.byref(pt, 4),
+        ct.byref(n),
+        ct.POINTER(Point).from_param(ct.byref(pt)),
+        ct.POINTER(ct.c_int).from_param(n),
+    ]
+    assert [a._obj for a in made] == [pt, pt, n, pt, n]
+    assert sys.getrefcount(pt) > before[0] and sys.getrefcount(n) > before[1]
+    del made
+    assert (sys.getrefcount(pt), sys.getrefcount(n)) == before
+    for _ in range(1000):
+        ct.byref(pt)
+        ct.c_int.from_param(5)
+        ct.c_char_p.from_param(b"abc")
+    assert (sys.getrefcount(pt), sys.getrefcount(n)) == before
+
+
+def test_argument_object_keeps_a_temporary_alive(ct):
+    arg = ct.byref(ct.c_double(2.5))
+    kept = arg._obj
+    assert isinstance(kept, ct.c_double) and kept.value == 2.5
+    s = ct.c_char_p.from_param(b"xyz")
+    assert s._obj == b"xyz"
+    assert repr(ct.c_int.from_param(42)) == "<cparam 'i' (42)>"
+
+
+def test_from_param_returns_argument_objects_as_they_are(ct):
+    class Point(ct.Structure):
+        _fields_ = [("x", ct.c_int)]
+
+    pt, n, arr = Point(1), ct.c_int(3), (ct.c_int * 2)()
+    accepted = [
+        (ct.POINTER(Point), ct.byref(pt)),
+        (ct.POINTER(ct.c_int), ct.byref(n)),
+        (ct.c_void_p, ct.byref(pt)),
+        # an array type takes `byref` of an element, not of an array
+        (ct.c_int * 2, ct.byref(n)),
+    ]
+    for cls, arg in accepted:
+        assert cls.from_param(arg) is arg, cls
+    refused = [
+        (ct.POINTER(ct.c_int), ct.byref(pt), "pointer to Point"),
+        (ct.c_int * 2, ct.byref(arr), "pointer to c_int_Array_2"),
+        (ct.c_char_p, ct.byref(n), "wrong type"),
+    ]
+    for cls, arg, message in refused:
+        with pytest.raises(TypeError, match=message):
+            cls.from_param(arg)
+
+
 # ---- structure results of direct calls ----
 
 SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 32]

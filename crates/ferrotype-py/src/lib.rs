@@ -40,6 +40,7 @@ mod types;
 
 use capi::objects;
 use capi::slots;
+use codec::param::CArg;
 use ferrotype_core::{FfiType, TypeCode};
 use model::cdata::CData;
 use model::stginfo::{Detail, Kind, PointerInfo, StgInfo};
@@ -91,6 +92,16 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
              ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
         ));
     }
+    // `CArgObject` (`byref`, `from_param` results): made and freed by raw slots too.
+    let carg = Bound::new(py, CArg::probe())?;
+    if !objects::measure(carg.as_any(), carg.get(), &[]) {
+        return Err(PyImportError::new_err(
+            "ferrotype: this interpreter or PyO3 lays out CArgObject differently from what \
+             ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
+        ));
+    }
+    drop(carg);
+    objects::install_final::<CArg>(py)?;
     objects::install::<SimpleCData>(py)?;
     objects::install::<Array>(py)?;
     objects::install::<Pointer>(py)?;

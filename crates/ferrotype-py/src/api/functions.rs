@@ -180,7 +180,7 @@ impl RawFunction for ByrefFn {
                 )))
             }
         };
-        Ok(Bound::new(py, byref(obj, offset)?)?.into_any().unbind())
+        Ok(byref(obj, offset)?.into_object(py)?.unbind())
     }
 }
 
@@ -659,7 +659,10 @@ pub fn simple_from_param<'py>(
     }
     let p = simple_param(Some(cls), i, obj)?;
     // ctypes: arrays and pointers accepted by the string and void pointer types are
-    // returned as they are, not wrapped.
+    // returned as they are, not wrapped, as is an argument object (`byref(x)`).
+    if obj.is_instance_of::<CArg>() {
+        return Ok(obj.clone().unbind());
+    }
     if as_cdata(obj).is_some_and(|c| {
         matches!(
             c.get().info().kind(),
@@ -671,7 +674,7 @@ pub fn simple_from_param<'py>(
     // ctypes: the `CArgObject`'s `_obj` is what the conversion keeps alive (the bytes of
     // a `c_char_p`, the wide copy of a `c_wchar_p` string), None for a plain value.
     let kept = p.keep.as_ref().map(|k| k.clone_ref(py));
-    Ok(Py::new(py, CArg::from_param(p, kept))?.into_any())
+    Ok(CArg::from_param(p, kept).into_object(py)?.unbind())
 }
 
 /// `T.from_param(obj)` for pointer types.
@@ -689,14 +692,20 @@ pub fn pointer_from_param<'py>(
         return Ok(obj.clone().unbind());
     }
     let p = pointer_param(cls, info.get(), obj)?;
-    if as_cdata(obj).is_some_and(|c| matches!(c.get().info().kind(), Kind::Array | Kind::Pointer)) {
+    // ctypes returns an accepted argument object (`byref(x)`), array or pointer as it is.
+    if obj.is_instance_of::<CArg>()
+        || as_cdata(obj)
+            .is_some_and(|c| matches!(c.get().info().kind(), Kind::Array | Kind::Pointer))
+    {
         return Ok(obj.clone().unbind());
     }
-    Ok(Py::new(py, CArg::from_param(p, Some(obj.clone().unbind())))?.into_any())
+    Ok(CArg::from_param(p, Some(obj.clone().unbind()))
+        .into_object(py)?
+        .unbind())
 }
 
 /// `T.from_param(obj)` for other types (arrays, function pointers): instances of `T`,
-/// `byref` of one, or `_as_parameter_`.
+/// an argument object (`byref`) of what ctypes takes for `T`, or `_as_parameter_`.
 #[pyfunction]
 pub fn generic_from_param<'py>(
     cls: &Bound<'py, PyType>,
@@ -708,11 +717,20 @@ pub fn generic_from_param<'py>(
     }
     if let Ok(carg) = obj.cast::<CArg>() {
         if let Some(o) = &carg.get().obj {
-            if o.bind(py).is_instance(cls.as_any())? {
+            // ctypes takes `byref(x)` when `x` is an instance of the type's `proto`: an
+            // array's element type (not the array type). A structure or function
+            // pointer type has none there, where ctypes crashes: ferrotype takes
+            // `byref` of an instance of the type itself.
+            let info = info_of(cls.as_any());
+            let elem = info
+                .as_ref()
+                .and_then(|i| i.get().array().map(|a| a.elem.clone_ref(py)));
+            let wanted = elem.as_ref().map_or(cls.as_any(), |e| e.bind(py));
+            if o.bind(py).is_instance(wanted)? {
                 return Ok(obj.clone().unbind());
             }
-            if let Some(view) = foreign::adopt(o.bind(py), Some(cls.as_any()))? {
-                if view.is_instance(cls.as_any())? {
+            if let Some(view) = foreign::adopt(o.bind(py), Some(wanted))? {
+                if view.is_instance(wanted)? {
                     return Ok(obj.clone().unbind());
                 }
             }

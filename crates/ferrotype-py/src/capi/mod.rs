@@ -60,6 +60,14 @@
 //!    `tests/test_gc_layout.py` (instances tracked as ctypes' are, cycles through
 //!    `_objects` collected, instances of every kind freed) and `tests/test_weakrefs.py`
 //!    (weak references of every kind die with the instance, callbacks run, in cycles).
+//!    `CArgObject` (`byref`, the `from_param` results) is laid out the same way, a
+//!    header and its `CArg` value, *verified at start-up* by the same `measure` on a
+//!    probe; [`objects::install_final`] then gives its class (which cannot be
+//!    subclassed) the raw deallocation slot and no collector header (its traversal
+//!    visited nothing, so the collector could not follow its references anyway), and
+//!    `CArg::into_object` writes the value into the new object as `alloc` does.
+//!    *Verified by tests:* `tests/test_instance_paths.py` (what it keeps is held and
+//!    released, `from_param` returns it as ctypes does).
 //! 2. **Slots replaced after `PyType_Ready`.** Writing `tp_new`, `tp_dealloc`,
 //!    `tp_init`, `mp_subscript`, `tp_descr_get`, `tp_vectorcall_offset` and
 //!    `Py_TPFLAGS_HAVE_VECTORCALL` on a heap type that nothing derives from yet, then

@@ -50,6 +50,9 @@ pub trait Payload: PyClass + Send + Sync + Sized + 'static {
     /// the `tp_new` that [`settle_after_new`] wraps): a value that points into itself
     /// is made to point to where it now lies.
     fn placed(&self);
+    /// Whether the instances have a weak-reference list right after the payload (the
+    /// data classes, [`install`]), which the deallocator clears.
+    const WEAK_LIST: bool;
 }
 
 /// The measured offset of a payload type in an instance: 0 until [`measure`] found it
@@ -264,6 +267,41 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
             init,
             call: class_call::<K>,
         });
+    }
+    Ok(())
+}
+
+/// Puts the raw `tp_dealloc` slot on `D`'s own PyO3 class (final: no class derives from
+/// it) and makes it a class without the collector's header, so that PyO3's generic
+/// deallocation and the collector's bookkeeping are skipped for its instances, which
+/// [`alloc`] then makes (those PyO3 makes, such as a `#[pyfunction]`'s result, are freed
+/// by the same slot). For a payload whose class's traversal visits nothing: the
+/// collector could not follow its references anyway. Called at module initialisation,
+/// after [`measure`], before any instance exists.
+pub fn install_final<D: Payload>(py: Python<'_>) -> PyResult<()> {
+    let tp = D::type_object(py).as_type_ptr();
+    // SAFETY: reading the fields of a live, initialised type object.
+    let final_class = unsafe {
+        (*tp).tp_flags & ffi::Py_TPFLAGS_BASETYPE == 0
+            && (*tp).tp_weaklistoffset == 0
+            && (*tp).tp_dictoffset == 0
+    };
+    if offset_of::<D>().is_none() || D::WEAK_LIST || !final_class {
+        return Err(PyRuntimeError::new_err(
+            "ferrotype: a final class's slots installed before its layout was measured",
+        ));
+    }
+    // As for the natives (`install`), `tp_alloc` then allocates without the collector's
+    // header, and `tp_free` matches it.
+    // SAFETY: a live, initialised heap type of this module with no instance and no
+    // subclass (it cannot have one); PyType_Modified drops anything cached about it.
+    unsafe {
+        (*tp).tp_dealloc = Some(dealloc_slot::<D>);
+        (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
+        (*tp).tp_traverse = None;
+        (*tp).tp_clear = None;
+        (*tp).tp_free = Some(ffi::PyObject_Free);
+        ffi::PyType_Modified(tp);
     }
     Ok(())
 }
@@ -609,13 +647,15 @@ unsafe extern "C" fn dealloc_slot<D: Payload>(obj: *mut ffi::PyObject) {
         }
         // The weak references first (their callbacks may run), while the object is
         // untracked, as `subtype_dealloc` clears those of the lists it adds. Every class
-        // given this slot has the list at this offset (`install`).
-        let weak = obj
-            .cast::<u8>()
-            .add(weaklist_offset::<D>())
-            .cast::<*mut ffi::PyObject>();
-        if !(*weak).is_null() {
-            ffi::PyObject_ClearWeakRefs(obj);
+        // given this slot for such a payload has the list at this offset (`install`).
+        if D::WEAK_LIST {
+            let weak = obj
+                .cast::<u8>()
+                .add(weaklist_offset::<D>())
+                .cast::<*mut ffi::PyObject>();
+            if !(*weak).is_null() {
+                ffi::PyObject_ClearWeakRefs(obj);
+            }
         }
         let data = obj.cast::<u8>().add(payload_offset::<D>()).cast::<D>();
         let py = Python::assume_attached();

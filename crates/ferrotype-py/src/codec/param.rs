@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
+use crate::capi;
 use crate::capi::values::{is_instance_of_type, nested, tp_name};
 use crate::capi::version;
 use crate::codec::foreign;
@@ -120,6 +121,57 @@ impl CArg {
             p.value = ArgValue::Memory(unsafe { self.slot.ptr }.cast());
         }
         p
+    }
+}
+
+/// The payload offset of `CArgObject` instances, measured at start-up.
+static LAYOUT: capi::objects::PayloadLayout = capi::objects::PayloadLayout::new();
+
+impl capi::objects::Payload for CArg {
+    #[inline(always)]
+    fn layout() -> &'static capi::objects::PayloadLayout {
+        &LAYOUT
+    }
+
+    #[inline(always)]
+    fn placed(&self) {}
+
+    const WEAK_LIST: bool = false;
+
+    /// Moves the value out and releases its references at once (as `Bound`s).
+    #[inline(always)]
+    unsafe fn dispose(this: *mut CArg, py: Python<'_>) {
+        // SAFETY: the caller's contract: a live value, never used again, read out once.
+        let CArg { ffi, keep, obj, .. } = unsafe { std::ptr::read(this) };
+        drop(ffi);
+        drop(keep.map(|k| k.into_bound(py)));
+        drop(obj.map(|o| o.into_bound(py)));
+    }
+}
+
+impl CArg {
+    /// A value to measure the layout with (`capi::objects::measure`, at start-up).
+    pub fn probe() -> CArg {
+        CArg {
+            tag: 'P',
+            ffi: FfiType::Scalar(TypeCode::VoidP),
+            slot: ArgSlot {
+                ptr: std::ptr::null_mut(),
+            },
+            keep: None,
+            obj: None,
+            by_memory: false,
+        }
+    }
+
+    /// The `CArgObject` holding this value, written straight into a new object (see
+    /// `capi::objects::install_final`, which `lib.rs` calls for this class).
+    #[inline]
+    pub fn into_object(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let cls = <CArg as pyo3::PyTypeInfo>::type_object(py);
+        // SAFETY: the class is `CArg`'s own, given the raw slots for this payload at
+        // start-up (`install_final`, after `measure`), and it has no subclass.
+        unsafe { capi::objects::alloc(&cls, self) }
     }
 }
 

@@ -666,6 +666,8 @@ impl capi::objects::Payload for CData {
         self.settle();
     }
 
+    const WEAK_LIST: bool = true;
+
     /// Releases what the instance holds, in field order, dropping each reference at once
     /// (as a `Bound`), without moving the value out of the object first. The fields not
     /// named here (the inline bytes, cells of plain values, `index`, `readonly`) own

@@ -63,16 +63,17 @@ impl NdSpec {
 
     /// `from_param`: a pointer argument to the array's data, keeping `obj` alive.
     #[pyo3(name = "from_param")]
-    fn to_param(&self, obj: &Bound<'_, PyAny>) -> PyResult<CArg> {
+    fn to_param<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.param(obj)?;
-        Ok(CArg {
+        CArg {
             tag: 'P',
             slot: p.slot(),
             ffi: p.ffi,
             keep: Some(p.keep.unwrap_or_else(|| obj.clone().unbind())),
             obj: Some(obj.clone().unbind()),
             by_memory: false,
-        })
+        }
+        .into_object(obj.py())
     }
 }
 
