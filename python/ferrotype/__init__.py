@@ -57,15 +57,7 @@ if _version.POINTER_TYPE_ATTR:
 else:
     from ._ctypes import POINTER, _pointer_type_cache, pointer
 
-if _version.VERSION_DEPRECATED:
-
-    def __getattr__(name):
-        if name == "__version__":
-            _version.warn_deprecated("__version__", remove=(3, 20))
-            return "1.1.0"
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-else:
+if not _version.VERSION_DEPRECATED:  # (else `__version__` warns: see __getattr__)
     __version__ = "1.1.0"  # the ctypes version this module mirrors
     _ctypes_version = __version__  # ctypes: _ctypes.__version__, checked equal to it
 
@@ -514,13 +506,40 @@ from ._native import StrictMode, is_strict, strict  # noqa: E402, F401
 #: ``__version__`` is the ctypes version this module stands for, as in ctypes.
 __ferrotype_version__: str = _native.PACKAGE_VERSION
 
-# Layout inspection (ferrotype only): where the layout engine put every field, as data, a
-# pahole-style table and a byte map; check_layout holds a type against the C compiler.
-from ._inspect import layout  # noqa: E402
-from ._inspect_check import CCompilerError, LayoutMismatch, check_layout  # noqa: E402
+# The tools beyond ctypes, imported on first use (PEP 562), so that `import ferrotype`
+# costs about what `import ctypes` does and loads none of what they need (dataclasses,
+# subprocess, tempfile, pickle...):
+# - layout inspection: where the layout engine put every field, as data, a pahole-style
+#   table and a byte map; check_layout holds a type against the C compiler;
+# - binding from C declarations: a namespace of ordinary ferrotype types, functions and
+#   constants from C text (see _cdef.py and docs/cdef.md), and stubs for it.
+_LAZY = {
+    "layout": "_inspect",
+    "CCompilerError": "_inspect_check",
+    "LayoutMismatch": "_inspect_check",
+    "check_layout": "_inspect_check",
+    "CDefError": "_cdef",
+    "CDefNamespace": "_cdef",
+    "Refusal": "_cdef",
+    "cdef": "_cdef",
+    "include": "_cdef",
+    "stubgen": "_stubgen",
+}
 
-# isort: split
-# Binding from C declarations (ferrotype only): a namespace of ordinary ferrotype types,
-# functions and constants from C text (see _cdef.py and docs/cdef.md).
-from ._cdef import CDefError, CDefNamespace, Refusal, cdef, include  # noqa: E402
-from ._stubgen import stubgen  # noqa: E402
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+    if name == "__version__" and _version.VERSION_DEPRECATED:
+        _version.warn_deprecated("__version__", remove=(3, 20))
+        return "1.1.0"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})

@@ -119,6 +119,9 @@ if sys.version_info < (3, 15):
 #: ferrotype's own version (the package's; ``__version__`` is the ctypes version mirrored).
 __ferrotype_version__: str
 
+# The module's names, with the tools imported on first use (`layout`, `cdef`...).
+def __dir__() -> list[str]: ...
+
 if sys.version_info >= (3, 14):
     @overload
     @deprecated("ctypes.POINTER with string")

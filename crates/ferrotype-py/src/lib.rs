@@ -59,6 +59,20 @@ const _: () = assert!(
         && size_of::<Union>() == 0
 );
 
+/// Type information for the probes of `install_slots`.
+fn probe_info(py: Python<'_>) -> PyResult<Py<StgInfo>> {
+    Py::new(
+        py,
+        StgInfo::new(
+            Detail::Pointer(PointerInfo::new(None)),
+            8,
+            8,
+            FfiType::Scalar(TypeCode::VoidP),
+            "P",
+        ),
+    )
+}
+
 /// Checks the instance layout and installs the raw slots on the native classes
 /// (before any Python class derives from them).
 fn install_slots(py: Python<'_>) -> PyResult<()> {
@@ -72,17 +86,7 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
     let measured = {
         // A probe instance made by PyO3, freed by PyO3's own slot before the raw ones
         // are installed.
-        let info = Py::new(
-            py,
-            StgInfo::new(
-                Detail::Pointer(PointerInfo::new(None)),
-                8,
-                8,
-                FfiType::Scalar(TypeCode::VoidP),
-                "P",
-            ),
-        )?;
-        let probe = CData::new_view(info, std::ptr::null_mut(), 0, None, 0);
+        let probe = CData::new_view(probe_info(py)?, std::ptr::null_mut(), 0, None, 0);
         let probe = Bound::new(py, PyClassInitializer::from(probe).add_subclass(Pointer))?;
         objects::measure(probe.as_any(), probe.as_super().get(), &natives)
     };
@@ -101,7 +105,17 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
         ));
     }
     drop(carg);
-    objects::install_final::<CArg>(py)?;
+    objects::install_final::<CArg>(py, None)?;
+    // `CField` (structure field descriptors): freed and traversed by raw slots.
+    let field = Bound::new(py, CField::probe(py, probe_info(py)?))?;
+    if !objects::measure(field.as_any(), field.get(), &[]) {
+        return Err(PyImportError::new_err(
+            "ferrotype: this interpreter or PyO3 lays out CField differently from what \
+             ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
+        ));
+    }
+    drop(field);
+    objects::install_final_traversed::<CField>(py)?;
     objects::install::<SimpleCData>(py)?;
     objects::install::<Array>(py)?;
     objects::install::<Pointer>(py)?;

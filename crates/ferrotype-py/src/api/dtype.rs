@@ -81,15 +81,12 @@ fn spec<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
             let names = PyList::empty(py);
             let formats = PyList::empty(py);
             let offsets = PyList::empty(py);
-            for n in i
-                .compound()
-                .map(|c| c.field_names.as_slice())
-                .unwrap_or_default()
-            {
-                if n.is_empty() {
+            for (n, _) in i.field_keys() {
+                let n = n.bind(py);
+                if n.len()? == 0 {
                     continue; // unnamed padding (as `ctypeslib.as_ctypes_type` makes)
                 }
-                let field = cls.getattr(n.as_str())?;
+                let field = cls.getattr(n)?;
                 let field = field.cast::<CField>().map_err(PyErr::from)?.get();
                 if field.is_bitfield() {
                     return Err(PyTypeError::new_err(

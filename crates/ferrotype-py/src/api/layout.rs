@@ -47,21 +47,21 @@ pub fn struct_layout<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict
     let base_count = base
         .as_ref()
         .and_then(|b| info_of(b))
-        .map_or(0, |b| b.get().field_names().len());
+        .map_or(0, |b| b.get().field_count());
 
     // Own fields: those after the base's, when this class set `_fields_` (a class
     // without them shares its base's layout and has none of its own).
-    let own: &[String] = if compound.fields_final {
-        compound.field_names.get(base_count..).unwrap_or_default()
+    let own = if compound.fields_final {
+        compound.field_keys.get(base_count..).unwrap_or_default()
     } else {
         &[]
     };
     let dict = cls.getattr(intern!(py, "__dict__"))?;
     let fields = PyList::empty(py);
-    for name in own {
-        let descr = dict.get_item(name.as_str())?;
+    for (name, _) in own {
+        let descr = dict.get_item(name.bind(py))?;
         let field = descr.cast::<CField>().map_err(PyErr::from)?.get();
-        let (fname, offset, size, bits, anonymous) = field.placement();
+        let (fname, offset, size, bits, anonymous) = field.placement(py)?;
         let bits = match bits {
             Some((shift, width)) => PyTuple::new(py, [shift, width])?.into_any(),
             None => py.None().into_bound(py),

@@ -271,18 +271,55 @@ pub fn install<K: DataClass>(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+/// A payload whose references the collector follows, through the raw `tp_traverse`
+/// [`install_final`] installs for it.
+pub trait Traversed: Payload {
+    /// Calls `visit` with each object the value holds a reference to.
+    fn each_reference(&self, visit: impl FnMut(&Py<PyAny>));
+}
+
+/// The raw `tp_traverse` of a class whose instances hold a `D`.
+///
+/// # Safety
+/// Called by the collector with the GIL held, on a live instance of a class given this
+/// slot by [`install_final`] (so holding a `D` at the measured offset, written before
+/// anything could reach the object).
+unsafe extern "C" fn traverse_slot<D: Traversed>(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut std::ffi::c_void,
+) -> c_int {
+    // SAFETY: the contract: a live instance holding an initialised `D` there; the
+    // references it holds are live objects, which `visit` may inspect.
+    unsafe {
+        let data = &*obj.cast::<u8>().add(payload_offset::<D>()).cast::<D>();
+        let mut result = 0;
+        data.each_reference(|p| {
+            if result == 0 {
+                result = visit(p.as_ptr(), arg);
+            }
+        });
+        result
+    }
+}
+
 /// Puts the raw `tp_dealloc` slot on `D`'s own PyO3 class (final: no class derives from
-/// it) and makes it a class without the collector's header, so that PyO3's generic
-/// deallocation and the collector's bookkeeping are skipped for its instances, which
-/// [`alloc`] then makes (those PyO3 makes, such as a `#[pyfunction]`'s result, are freed
-/// by the same slot). For a payload whose class's traversal visits nothing: the
-/// collector could not follow its references anyway. Called at module initialisation,
-/// after [`measure`], before any instance exists.
-pub fn install_final<D: Payload>(py: Python<'_>) -> PyResult<()> {
+/// it), so that PyO3's generic deallocation is skipped for its instances, which
+/// [`alloc`] may then make (those PyO3 makes, such as a `#[pyfunction]`'s result, are
+/// freed by the same slot). With `traverse` (a payload the collector follows, whose
+/// class PyO3 made collected) the class keeps the collector's header and gets the raw
+/// `tp_traverse` too; without, it loses the header, for a payload whose class's
+/// traversal visited nothing (the collector could not follow its references anyway).
+/// Called at module initialisation, after [`measure`], before any instance exists.
+pub fn install_final<D: Payload>(
+    py: Python<'_>,
+    traverse: Option<ffi::traverseproc>,
+) -> PyResult<()> {
     let tp = D::type_object(py).as_type_ptr();
     // SAFETY: reading the fields of a live, initialised type object.
     let final_class = unsafe {
         (*tp).tp_flags & ffi::Py_TPFLAGS_BASETYPE == 0
+            && (*tp).tp_flags & ffi::Py_TPFLAGS_HAVE_GC != 0
             && (*tp).tp_weaklistoffset == 0
             && (*tp).tp_dictoffset == 0
     };
@@ -291,19 +328,29 @@ pub fn install_final<D: Payload>(py: Python<'_>) -> PyResult<()> {
             "ferrotype: a final class's slots installed before its layout was measured",
         ));
     }
-    // As for the natives (`install`), `tp_alloc` then allocates without the collector's
-    // header, and `tp_free` matches it.
+    // Without the collector's header, as for the natives (`install`): `tp_alloc` then
+    // allocates none, and `tp_free` matches it.
     // SAFETY: a live, initialised heap type of this module with no instance and no
     // subclass (it cannot have one); PyType_Modified drops anything cached about it.
     unsafe {
         (*tp).tp_dealloc = Some(dealloc_slot::<D>);
-        (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
-        (*tp).tp_traverse = None;
-        (*tp).tp_clear = None;
-        (*tp).tp_free = Some(ffi::PyObject_Free);
+        match traverse {
+            Some(t) => (*tp).tp_traverse = Some(t),
+            None => {
+                (*tp).tp_flags &= !ffi::Py_TPFLAGS_HAVE_GC;
+                (*tp).tp_traverse = None;
+                (*tp).tp_clear = None;
+                (*tp).tp_free = Some(ffi::PyObject_Free);
+            }
+        }
         ffi::PyType_Modified(tp);
     }
     Ok(())
+}
+
+/// [`install_final`] for a payload the collector follows.
+pub fn install_final_traversed<D: Traversed>(py: Python<'_>) -> PyResult<()> {
+    install_final::<D>(py, Some(traverse_slot::<D>))
 }
 
 /// The `__weakref__` attribute of the instances of `cls`, whose weak-reference list is at

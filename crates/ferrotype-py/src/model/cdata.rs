@@ -469,7 +469,7 @@ impl CData {
         match info.kind() {
             Kind::Simple => false,
             Kind::Array => info.length() > 0,
-            Kind::Struct | Kind::Union => !info.field_names().is_empty(),
+            Kind::Struct | Kind::Union => info.field_count() > 0,
             Kind::Pointer | Kind::FuncPtr => true,
         }
     }

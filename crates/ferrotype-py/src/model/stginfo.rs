@@ -260,15 +260,22 @@ impl RetargetedFormats {
     }
 }
 
+/// A member of a structure's buffer format: the bytes it describes, and where its text
+/// lies in the type's format string (read back by [`StgInfo::member_text`]).
+#[derive(Clone, Debug)]
+pub struct FormatMember {
+    pub offset: usize,
+    pub size: usize,
+    pub text: std::ops::Range<usize>,
+}
+
 /// A structure or union type.
 #[derive(Default)]
 pub struct CompoundInfo {
-    /// The field names in initialiser order (base class first).
-    pub field_names: Vec<String>,
-    /// The same fields as (interned name, the descriptor the class was given for it):
-    /// `__init__` assigns positional values with these names, made once here instead of
-    /// per call, and writes through the descriptor directly when the instance's class
-    /// still resolves the name to it.
+    /// The fields in initialiser order (base class first), as (interned name, the
+    /// descriptor the class was given for it): `__init__` assigns positional values with
+    /// these names, made once here instead of per call, and writes through the
+    /// descriptor directly when the instance's class still resolves the name to it.
     pub field_keys: Vec<(Py<pyo3::types::PyString>, Py<PyAny>)>,
     /// Whether `_fields_` has been set (it is final then).
     pub fields_final: bool,
@@ -276,9 +283,10 @@ pub struct CompoundInfo {
     /// array element or subclass declared with it), after which `_fields_` can no longer
     /// be set, as in ctypes: what was made from the empty layout would not fit a new one.
     pub sealed: std::sync::atomic::AtomicBool,
-    /// Structures: the members of the buffer format (`(offset, size, "<i:x:")`), base
-    /// class members first, so that a derived structure describes all of its bytes.
-    pub format_members: Vec<(usize, usize, String)>,
+    /// Structures: the members of the buffer format (each with its text, `<i:x:`, in the
+    /// type's format), base class members first, so that a derived structure describes
+    /// all of its bytes.
+    pub format_members: Vec<FormatMember>,
     /// The fields (base class fields first) whose type holds addresses or objects
     /// (`has_pointer`), with their offsets: what strict mode's provenance check reads
     /// to tell whether memory at an offset was written as a pointer or a `py_object`
@@ -331,8 +339,9 @@ impl StgInfo {
                 for (_, info) in &c.address_fields {
                     visit.call(info)?;
                 }
-                for (name, descr) in &c.field_keys {
-                    visit.call(name)?;
+                // (The names are strings, which the collector does not track: only the
+                // descriptors are visited.)
+                for (_, descr) in &c.field_keys {
                     visit.call(descr)?;
                 }
             }
@@ -508,11 +517,21 @@ impl StgInfo {
         self.kind() != Kind::Pointer || self.format_cstr().to_bytes().starts_with(b"&")
     }
 
-    /// A structure's or union's field names, in initialiser order (empty for other
+    /// The number of a structure's or union's fields, its base's included (0 for other
     /// types).
     #[inline]
-    pub fn field_names(&self) -> &[String] {
-        self.compound().map_or(&[], |c| c.field_names.as_slice())
+    pub fn field_count(&self) -> usize {
+        self.compound().map_or(0, |c| c.field_keys.len())
+    }
+
+    /// The text of a member of the type's buffer format (`<i:x:`; empty if the format
+    /// could not hold it, a name with a NUL byte having left the format empty).
+    pub fn member_text(&self, member: &FormatMember) -> &str {
+        self.format
+            .as_bytes()
+            .get(member.text.clone())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 
     /// The fields as (interned name, descriptor), in initialiser order (empty for other
@@ -551,7 +570,11 @@ impl StgInfo {
     /// [`member_format`](Self::member_format) appended to `out` (no allocation of its own).
     pub fn push_member_format(&self, out: &mut String) {
         use std::fmt::Write;
-        let fmt = self.format_cstr().to_string_lossy();
+        // (`from_utf8` first: its ASCII path is much quicker than the lossy decoder's,
+        // and the formats are made from Rust strings.)
+        let raw = self.format_cstr().to_bytes();
+        let fmt = std::str::from_utf8(raw)
+            .map_or_else(|_| String::from_utf8_lossy(raw), std::borrow::Cow::Borrowed);
         if self.kind() == Kind::Pointer {
             // ctypes: a pointer is one item, and one without a format reads as `B`.
             out.push_str(&fmt);

@@ -26,13 +26,14 @@ use crate::codec::scalar::{int_value, load};
 use crate::model::cdata::{as_cdata, CData};
 use crate::model::errors::{to_py, warn_from_caller, CoreResultExt};
 use crate::model::stginfo::{
-    info_of, own_info, set_info, CompoundInfo, Detail, Kind, StgInfo, INFO_ATTR,
+    info_of, own_info, set_info, CompoundInfo, Detail, FormatMember, Kind, StgInfo, INFO_ATTR,
 };
 
 /// A field descriptor of a structure or union class (ctypes' `CField`).
 #[pyclass(frozen, module = "ferrotype._ctypes", name = "CField")]
 pub struct CField {
-    name: String,
+    /// The name (interned: the key of the class attribute).
+    name: Py<PyString>,
     offset: usize,
     /// The field's size, or its storage unit's size for a bit-field.
     size: usize,
@@ -75,25 +76,25 @@ impl CField {
     /// Where the layout put the field, for `ferrotype.layout()`: its name, offset and
     /// size (of the storage unit, for a bit-field), its bits (shift within the unit in
     /// the structure's byte order, width), and whether it is in `_anonymous_`.
-    pub fn placement(&self) -> (&str, usize, usize, Option<(u32, u32)>, bool) {
-        (
-            &self.name,
+    pub fn placement<'a>(&'a self, py: Python<'a>) -> PyResult<Placement<'a>> {
+        Ok((
+            self.name.bind(py).to_str()?,
             self.offset,
             self.size,
             self.bits.map(|(shift, width, _)| (shift, width)),
             self.anonymous,
-        )
+        ))
     }
 
     /// A field made by `CField(...)` may be used on any instance: refuse one whose
     /// memory does not hold the field. (A class's own fields lie inside its instances by
     /// the layout, and skip this.)
     #[inline]
-    fn check_inside(&self, cd: &CData) -> PyResult<()> {
-        if self.standalone && self.offset.saturating_add(self.size) > cd.size() {
+    fn check_inside(&self, cd: &Bound<'_, CData>) -> PyResult<()> {
+        if self.standalone && self.offset.saturating_add(self.size) > cd.get().size() {
             return Err(PyValueError::new_err(format!(
                 "field '{}' lies outside the memory of the instance",
-                self.name
+                self.name.bind(cd.py())
             )));
         }
         Ok(())
@@ -101,7 +102,7 @@ impl CField {
 
     fn shifted(&self, py: Python<'_>, by: usize, owner: &Bound<'_, PyType>) -> CField {
         CField {
-            name: self.name.clone(),
+            name: self.name.clone_ref(py),
             offset: self.offset + by,
             size: self.size,
             bits: self.bits,
@@ -116,6 +117,72 @@ impl CField {
         }
     }
 }
+
+/// The payload offset of `CField` instances, measured at start-up.
+static LAYOUT: crate::capi::objects::PayloadLayout = crate::capi::objects::PayloadLayout::new();
+
+impl crate::capi::objects::Payload for CField {
+    #[inline(always)]
+    fn layout() -> &'static crate::capi::objects::PayloadLayout {
+        &LAYOUT
+    }
+
+    #[inline(always)]
+    fn placed(&self) {}
+
+    const WEAK_LIST: bool = false;
+
+    /// Moves the value out and releases its references at once (as `Bound`s).
+    #[inline(always)]
+    unsafe fn dispose(this: *mut CField, py: Python<'_>) {
+        // SAFETY: the caller's contract: a live value, never used again, read out once.
+        let field = unsafe { std::ptr::read(this) };
+        let CField {
+            name,
+            proto,
+            proto_info,
+            owner,
+            ..
+        } = field;
+        drop(name.into_bound(py));
+        drop(proto.into_bound(py));
+        drop(proto_info.into_bound(py));
+        drop(owner.into_bound(py));
+    }
+}
+
+impl crate::capi::objects::Traversed for CField {
+    #[inline(always)]
+    fn each_reference(&self, mut visit: impl FnMut(&Py<PyAny>)) {
+        visit(&self.proto);
+        visit(self.proto_info.as_any());
+        visit(self.owner.as_any());
+    }
+}
+
+impl CField {
+    /// A field to measure the layout with (`capi::objects::measure`, at start-up).
+    pub fn probe(py: Python<'_>, info: Py<StgInfo>) -> CField {
+        CField {
+            name: PyString::new(py, "probe").unbind(),
+            offset: 0,
+            size: 0,
+            bits: None,
+            index: 0,
+            proto: py.None(),
+            proto_info: info,
+            swapped: false,
+            scalar: None,
+            owner: <CData as pyo3::PyTypeInfo>::type_object(py).unbind(),
+            anonymous: false,
+            standalone: true,
+        }
+    }
+}
+
+/// Where a field lies ([`CField::placement`]): its name, offset, size, bits (shift,
+/// width) and whether it is anonymous.
+pub type Placement<'a> = (&'a str, usize, usize, Option<(u32, u32)>, bool);
 
 fn instance<'a, 'py>(
     obj: &'a Bound<'py, PyAny>,
@@ -165,7 +232,7 @@ impl CField {
         let py = slf.py();
         let f = slf.get();
         let cd = instance(obj, &f.owner)?;
-        f.check_inside(cd.get())?;
+        f.check_inside(cd)?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let Some(code) = f.scalar {
             // SAFETY: the field lies inside the structure's memory (layout invariant).
@@ -204,7 +271,7 @@ impl CField {
         let py = slf.py();
         let f = slf.get();
         let cd = instance(obj, &f.owner)?;
-        f.check_inside(cd.get())?;
+        f.check_inside(cd)?;
         cd.get().check_writable()?;
         let ptr = cd.get().ptr().wrapping_add(f.offset);
         if let (Some(TypeCode::Double), false) = (f.scalar, f.swapped) {
@@ -330,7 +397,7 @@ impl CField {
             }
         };
         Ok(CField {
-            name,
+            name: PyString::new(py, &name).unbind(),
             offset,
             size: type_size,
             bits,
@@ -391,7 +458,7 @@ impl CField {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let tname = self.proto.bind(py).getattr(intern!(py, "__name__"))?;
         let ofs = self.offset;
-        let name = PyString::new(py, &self.name).repr()?;
+        let name = self.name.bind(py).repr()?;
         Ok(match (self.bits, version::CFIELD_DESCRIBED) {
             (Some((shift, bits, _)), false) => {
                 format!("<Field type={tname}, ofs={ofs}:{shift}, bits={bits}>")
@@ -414,9 +481,9 @@ impl CField {
 
     /// The field's name.
     #[getter]
-    fn name(&self) -> PyResult<&str> {
+    fn name(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
         described("name")?;
-        Ok(&self.name)
+        Ok(self.name.clone_ref(py))
     }
 
     /// The field's type, as given in `_fields_`.
@@ -783,7 +850,6 @@ pub fn init_struct_type(
             Some(b) => {
                 let b = b.get();
                 let inherited = CompoundInfo {
-                    field_names: b.field_names().to_vec(),
                     field_keys: clone_keys(py, b),
                     format_members: b
                         .compound()
@@ -854,7 +920,7 @@ pub fn init_struct_type(
         );
         warn_from_caller(py, &message)?;
     }
-    let decls = parse_fields(fields)?;
+    let mut decls = parse_fields(fields)?;
     if decls.iter().any(|d| d.ty.is(cls)) {
         return Err(PyAttributeError::new_err(
             "Structure or union cannot contain itself",
@@ -867,24 +933,25 @@ pub fn init_struct_type(
             align: b.get().align,
         });
     }
-    for d in &decls {
+    // The names move into the specification (its errors name the fields) and back.
+    spec.fields.reserve_exact(decls.len());
+    for d in &mut decls {
         let i = d.info.get();
+        let name = std::mem::take(&mut d.name);
         spec.fields.push(match d.bits {
-            Some((b, k)) => FieldSpec::try_bitfield(d.name.clone(), i.size, i.align, b, k).py()?,
-            None => FieldSpec::value(d.name.clone(), i.size, i.align),
+            Some((b, k)) => FieldSpec::try_bitfield(name, i.size, i.align, b, k).py()?,
+            None => FieldSpec::value(name, i.size, i.align),
         });
     }
-    let layout: Layout = spec.layout().py()?;
+    let layout = spec.layout();
+    for (d, f) in decls.iter_mut().zip(&mut spec.fields) {
+        d.name = std::mem::take(&mut f.name);
+    }
+    let layout: Layout = layout.py()?;
     let swapped = opts.byte_order == ByteOrder::Swapped;
 
     // Field descriptors.
-    let base_count = base_info
-        .as_ref()
-        .map_or(0, |b| b.get().field_names().len());
-    let mut names: Vec<String> = base_info
-        .as_ref()
-        .map(|b| b.get().field_names().to_vec())
-        .unwrap_or_default();
+    let base_count = base_info.as_ref().map_or(0, |b| b.get().field_count());
     let anonymous: Vec<String> = match class_attr(cls, intern!(py, "_anonymous_")) {
         // ctypes reads `_anonymous_` as a list (a list, tuple, str or any iterable);
         // one that iterates only by index without a length (a pointer) never ends, and
@@ -900,13 +967,15 @@ pub fn init_struct_type(
         .as_ref()
         .map(|b| clone_keys(py, b.get()))
         .unwrap_or_default();
+    keys.reserve_exact(decls.len());
     let mut descriptors = Vec::with_capacity(decls.len());
     let direct = plain_metaclass_setattr(cls);
     for (k, (d, fl)) in decls.iter().zip(&layout.fields).enumerate() {
+        let name = crate::capi::values::interned(&d.key)?;
         let field = Bound::new(
             py,
             CField {
-                name: d.name.clone(),
+                name: name.clone().unbind(),
                 offset: fl.offset,
                 size: fl.size,
                 bits: match (d.bits, fl.bit_offset, fl.bit_size) {
@@ -931,16 +1000,18 @@ pub fn init_struct_type(
                 standalone: false,
             },
         )?;
-        let name = crate::capi::values::interned(&d.key)?;
         set_class_attr(cls, &name, field.as_any(), direct)?;
         keys.push((name.unbind(), field.clone().into_any().unbind()));
-        names.push(d.name.clone());
         descriptors.push(field);
     }
 
     // ctypes' _anonymous_: the fields of an anonymous member appear on the class itself.
     for a in &anonymous {
-        let Some(field) = descriptors.iter().find(|f| &f.get().name == a) else {
+        let Some(field) = descriptors
+            .iter()
+            .zip(&decls)
+            .find_map(|(f, d)| (&d.name == a).then_some(f))
+        else {
             return Err(PyAttributeError::new_err(format!(
                 "'{a}' is specified in _anonymous_ but not in _fields_"
             )));
@@ -957,7 +1028,7 @@ pub fn init_struct_type(
             .collect();
         FfiType::union_of(&members, layout.size, layout.align).unwrap_or(FfiType::Void)
     } else {
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(decls.len() + 1);
         if let Some(b) = &base_info {
             members.extend(member_ffi(b.get()).map(|t| (0, t)));
         }
@@ -980,8 +1051,7 @@ pub fn init_struct_type(
     let (format, format_members) = if is_union {
         ("B".to_owned(), Vec::new())
     } else {
-        let members = format_members(base_info.as_ref().map(|b| b.get()), &decls, &layout);
-        (struct_format(&members, layout.size), members)
+        struct_format(base_info.as_ref().map(|b| b.get()), &decls, &layout)
     };
     for d in &decls {
         // Laid out with its present size: a field's type is final now.
@@ -997,7 +1067,6 @@ pub fn init_struct_type(
                 Detail::compound(
                     is_union,
                     CompoundInfo {
-                        field_names: names,
                         field_keys: keys,
                         fields_final: true,
                         format_members,
@@ -1288,13 +1357,14 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField, direct: bool) -> PyRes
     if !matches!(info.kind(), Kind::Struct | Kind::Union) {
         return Err(PyTypeError::new_err(format!(
             "anonymous field '{}' must be a structure or union",
-            field.name
+            field.name.bind(py)
         )));
     }
     // Each field of the member appears on the class at its place in the member; a field
     // the member itself declares anonymous is not, but its own fields are (recursively).
-    for name in info.field_names() {
-        let Ok(sub) = proto.getattr(name.as_str()) else {
+    for (name, _) in info.field_keys() {
+        let key = name.bind(py);
+        let Ok(sub) = proto.getattr(key) else {
             continue;
         };
         let Ok(sub) = sub.cast::<CField>() else {
@@ -1304,16 +1374,12 @@ fn add_anonymous(cls: &Bound<'_, PyType>, field: &CField, direct: bool) -> PyRes
         if moved.anonymous {
             add_anonymous(cls, &moved, direct)?;
         } else {
-            let key = PyString::intern(py, name);
-            set_class_attr(cls, &key, Bound::new(py, moved)?.as_any(), direct)?;
+            set_class_attr(cls, key, Bound::new(py, moved)?.as_any(), direct)?;
         }
     }
     Ok(())
 }
 
-/// The buffer-format members of a structure: its base's, then one per field that is
-/// not a bit-field and does not overlap an earlier member. PEP 3118 cannot describe
-/// bit-fields, so their bytes are left to padding.
 /// The fields holding addresses or objects (see `CompoundInfo::address_fields`): the
 /// base's, then this type's own (bit fields never do).
 fn address_fields(
@@ -1339,38 +1405,15 @@ fn address_fields(
     out
 }
 
-fn format_members(
+/// The PEP 3118 format of a structure, `T{...}` with padding bytes (`x`) between and
+/// after the members, as CPython 3.12+ exports it, and its members: the base's, then one
+/// per field that is not a bit-field and does not overlap an earlier member (PEP 3118
+/// cannot describe bit-fields, so their bytes are left to padding).
+fn struct_format(
     base: Option<&StgInfo>,
     decls: &[FieldDecl<'_>],
     layout: &Layout,
-) -> Vec<(usize, usize, String)> {
-    let mut members = base
-        .and_then(|b| b.compound())
-        .map(|c| c.format_members.clone())
-        .unwrap_or_default();
-    let mut end = base.map_or(0, |b| b.size);
-    let mut order: Vec<usize> = (0..decls.len()).collect();
-    order.sort_by_key(|&i| layout.fields[i].offset);
-    for i in order {
-        let fl = &layout.fields[i];
-        if decls[i].bits.is_some() || fl.offset < end {
-            continue;
-        }
-        let name = &decls[i].name;
-        let mut text = String::with_capacity(name.len() + 12);
-        decls[i].info.get().push_member_format(&mut text);
-        text.push(':');
-        text.push_str(name);
-        text.push(':');
-        members.push((fl.offset, fl.size, text));
-        end = fl.offset + fl.size;
-    }
-    members
-}
-
-/// The PEP 3118 format of a structure of `size` bytes with `members`: `T{...}` with
-/// padding bytes (`x`) between and after the members, as CPython 3.12+ exports it.
-fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
+) -> (String, Vec<FormatMember>) {
     fn pad(out: &mut String, gap: usize) {
         match gap {
             0 => {}
@@ -1381,17 +1424,53 @@ fn struct_format(members: &[(usize, usize, String)], size: usize) -> String {
             }
         }
     }
-    let mut out = String::with_capacity(8 + members.iter().map(|m| m.2.len() + 4).sum::<usize>());
+    let inherited = base
+        .and_then(|b| b.compound())
+        .map_or(&[][..], |c| c.format_members.as_slice());
+    let mut out =
+        String::with_capacity(base.map_or(0, |b| b.format.as_bytes().len()) + 16 * decls.len() + 8);
+    let mut members = Vec::with_capacity(inherited.len() + decls.len());
     out.push_str("T{");
     let mut pos = 0;
-    for (offset, len, text) in members {
-        pad(&mut out, offset - pos);
-        out.push_str(text);
-        pos = offset + len;
+    // Each member's text after the padding that leads to it; its place is recorded.
+    let mut member = |out: &mut String, offset: usize, size: usize, text: &dyn Fn(&mut String)| {
+        pad(out, offset - pos);
+        let start = out.len();
+        text(out);
+        members.push(FormatMember {
+            offset,
+            size,
+            text: start..out.len(),
+        });
+        pos = offset + size;
+    };
+    if let Some(b) = base {
+        for m in inherited {
+            member(&mut out, m.offset, m.size, &|o| {
+                o.push_str(b.member_text(m))
+            });
+        }
     }
-    pad(&mut out, size.saturating_sub(pos));
+    let mut end = base.map_or(0, |b| b.size);
+    let mut order: Vec<usize> = (0..decls.len()).collect();
+    order.sort_by_key(|&i| layout.fields[i].offset);
+    for i in order {
+        let fl = &layout.fields[i];
+        if decls[i].bits.is_some() || fl.offset < end {
+            continue;
+        }
+        let d = &decls[i];
+        member(&mut out, fl.offset, fl.size, &|o| {
+            d.info.get().push_member_format(o);
+            o.push(':');
+            o.push_str(&d.name);
+            o.push(':');
+        });
+        end = fl.offset + fl.size;
+    }
+    pad(&mut out, layout.size.saturating_sub(pos));
     out.push('}');
-    out
+    (out, members)
 }
 
 /// `__init__` of structures and unions: positional values for the fields in order,
@@ -1424,7 +1503,6 @@ fn init_fields(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     let py = slf.py();
-    let names = info.field_names();
     let keys = info.field_keys();
     // ctypes assigns each positional value with `setattr(self, name, value)`. Where the
     // class takes `object.__setattr__` and the name still resolves to the field's own
@@ -1451,13 +1529,17 @@ fn init_fields(
             slf.setattr(name, v)?;
         }
     }
-    if args.len() > names.len() {
+    if args.len() > keys.len() {
         return Err(PyTypeError::new_err("too many initializers"));
     }
     if let Some(kw) = kwargs {
         for (k, v) in kw.iter() {
             let key: String = k.extract()?;
-            if names[..args.len()].contains(&key) {
+            let given = keys[..args.len()].iter();
+            if given
+                .map(|(n, _)| n.bind(py))
+                .any(|n| n.to_str().is_ok_and(|n| n == key))
+            {
                 return Err(PyTypeError::new_err(format!(
                     "duplicate values for field {}",
                     k.repr()?
