@@ -32,6 +32,7 @@
 //! described at all (ctypes rejects zero widths), so that C declarations can be.
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 
 /// Which compiler's rules to follow (ctypes' `_layout_`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -130,9 +131,9 @@ pub enum FieldKind {
 
 /// One member as declared.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FieldSpec {
-    /// The member's name (used in error messages).
-    pub name: String,
+pub struct FieldSpec<'a> {
+    /// The member's name (used in error messages), borrowed or owned.
+    pub name: Cow<'a, str>,
     /// `sizeof` the member's type (for a bit-field: of the declared integer type).
     pub size: usize,
     /// The alignment of the member's type; 0 is read as 1, like ctypes does.
@@ -141,9 +142,9 @@ pub struct FieldSpec {
     pub kind: FieldKind,
 }
 
-impl FieldSpec {
+impl<'a> FieldSpec<'a> {
     /// A whole-value member.
-    pub fn value(name: impl Into<String>, size: usize, align: usize) -> FieldSpec {
+    pub fn value(name: impl Into<Cow<'a, str>>, size: usize, align: usize) -> FieldSpec<'a> {
         FieldSpec {
             name: name.into(),
             size,
@@ -154,12 +155,12 @@ impl FieldSpec {
 
     /// A named bit-field. The width is checked when the layout is computed.
     pub fn bitfield(
-        name: impl Into<String>,
+        name: impl Into<Cow<'a, str>>,
         size: usize,
         align: usize,
         bits: u32,
         int: IntKind,
-    ) -> FieldSpec {
+    ) -> FieldSpec<'a> {
         FieldSpec {
             name: name.into(),
             size,
@@ -172,25 +173,28 @@ impl FieldSpec {
     /// ctypes: a width that is not in `1..=8 * size` raises
     /// `ValueError("number of bits invalid for bit field 'name'")`.
     pub fn try_bitfield(
-        name: impl Into<String>,
+        name: impl Into<Cow<'a, str>>,
         size: usize,
         align: usize,
         bits: i64,
         int: IntKind,
-    ) -> Result<FieldSpec> {
+    ) -> Result<FieldSpec<'a>> {
         let name = name.into();
         match u32::try_from(bits) {
             Ok(b) if b >= 1 && (b as u128) <= size as u128 * 8 => {
                 Ok(FieldSpec::bitfield(name, size, align, b, int))
             }
-            _ => Err(Error::BitfieldWidth { field: name, bits }),
+            _ => Err(Error::BitfieldWidth {
+                field: name.into_owned(),
+                bits,
+            }),
         }
     }
 
     /// An unnamed bit-field (`type : bits;` in C, including `type : 0;`).
-    pub fn unnamed(size: usize, align: usize, bits: u32) -> FieldSpec {
+    pub fn unnamed(size: usize, align: usize, bits: u32) -> FieldSpec<'a> {
         FieldSpec {
-            name: String::new(),
+            name: Cow::Borrowed(""),
             size,
             align,
             kind: FieldKind::Unnamed { bits },
@@ -208,11 +212,11 @@ pub struct BaseSpec {
     pub align: usize,
 }
 
-/// A struct or union to lay out.
+/// A struct or union to lay out (its members' names borrowed for `'a`, or owned).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct StructSpec {
+pub struct StructSpec<'a> {
     /// The members, in declaration order.
-    pub fields: Vec<FieldSpec>,
+    pub fields: Vec<FieldSpec<'a>>,
     /// A union: every member starts at offset 0.
     pub is_union: bool,
     /// Which compiler's rules apply.
@@ -232,9 +236,9 @@ pub struct StructSpec {
     pub byte_order: ByteOrder,
 }
 
-impl StructSpec {
+impl<'a> StructSpec<'a> {
     /// An empty struct under `rule`, with no packing, alignment, base or swapping.
-    pub fn new(rule: LayoutRule) -> StructSpec {
+    pub fn new(rule: LayoutRule) -> StructSpec<'a> {
         StructSpec {
             fields: Vec::new(),
             is_union: false,
@@ -400,7 +404,7 @@ impl CtypesAttrs<'_> {
 
 impl CtypesOptions {
     /// An empty spec with these options.
-    pub fn spec(&self, is_union: bool) -> StructSpec {
+    pub fn spec<'a>(&self, is_union: bool) -> StructSpec<'a> {
         StructSpec {
             fields: Vec::new(),
             is_union,
@@ -439,7 +443,7 @@ enum Placed {
 
 /// A member with its size and alignments as numbers, defaults applied.
 struct Member<'a> {
-    spec: &'a FieldSpec,
+    spec: &'a FieldSpec<'a>,
     size: u128,
     /// The type's own alignment in bytes, at least 1.
     align: u128,
@@ -480,7 +484,7 @@ fn compute(spec: &StructSpec) -> Result<Layout> {
             // the type has; C rejects the same declarations.
             if !positive_ok || u128::from(bits) > size * 8 {
                 return Err(Error::BitfieldWidth {
-                    field: f.name.clone(),
+                    field: f.name.to_string(),
                     bits: i64::from(bits),
                 });
             }
@@ -792,7 +796,7 @@ mod tests {
         ctype: &'static str,
         /// `Some(n)` declares `ctype name[n]`.
         array: Option<usize>,
-        spec: FieldSpec,
+        spec: FieldSpec<'static>,
         /// A `_Bool` bit-field: set to 1 rather than -1 in the dump.
         is_bool: bool,
     }
@@ -876,7 +880,7 @@ mod tests {
             self
         }
 
-        fn spec(&self) -> StructSpec {
+        fn spec(&self) -> StructSpec<'static> {
             StructSpec {
                 fields: self.fields.iter().map(|f| f.spec.clone()).collect(),
                 is_union: self.is_union,

@@ -583,12 +583,18 @@ fn member_ffi(info: &StgInfo) -> Option<FfiType> {
 
 /// One `_fields_` entry, validated.
 struct FieldDecl<'py> {
-    name: String,
-    /// The name as given (a str).
+    /// The name as given (a str, whose UTF-8 form `parse_fields` checked).
     key: Bound<'py, PyString>,
     ty: Bound<'py, PyAny>,
     info: Bound<'py, StgInfo>,
     bits: Option<(i64, IntKind)>,
+}
+
+impl FieldDecl<'_> {
+    /// The field's name (its UTF-8 form, checked by `parse_fields`).
+    fn name(&self) -> &str {
+        self.key.to_str().unwrap_or_default()
+    }
 }
 
 fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>> {
@@ -658,7 +664,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
             }
         };
         let (name, key) = match name.cast::<PyString>() {
-            Ok(n) => (n.to_str()?.to_owned(), n.clone()),
+            Ok(n) => (n.to_str()?, n),
             Err(_) if as_314 => {
                 return Err(PyTypeError::new_err(format!(
                     "CField() argument 'name' must be str, not {}",
@@ -670,7 +676,7 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
         let bits = if t.len() == 3 {
             let width_error = || {
                 to_py(ferrotype_core::Error::BitfieldWidth {
-                    field: name.clone(),
+                    field: name.to_owned(),
                     bits: i64::MAX,
                 })
             };
@@ -702,8 +708,8 @@ fn parse_fields<'py>(fields: &Bound<'py, PyAny>) -> PyResult<Vec<FieldDecl<'py>>
         } else {
             None
         };
+        let key = key.clone();
         out.push(FieldDecl {
-            name,
             key,
             ty,
             info,
@@ -920,7 +926,7 @@ pub fn init_struct_type(
         );
         warn_from_caller(py, &message)?;
     }
-    let mut decls = parse_fields(fields)?;
+    let decls = parse_fields(fields)?;
     if decls.iter().any(|d| d.ty.is(cls)) {
         return Err(PyAttributeError::new_err(
             "Structure or union cannot contain itself",
@@ -933,21 +939,17 @@ pub fn init_struct_type(
             align: b.get().align,
         });
     }
-    // The names move into the specification (its errors name the fields) and back.
+    // (The names are borrowed from the field names' strings.)
     spec.fields.reserve_exact(decls.len());
-    for d in &mut decls {
+    for d in &decls {
         let i = d.info.get();
-        let name = std::mem::take(&mut d.name);
+        let name = d.name();
         spec.fields.push(match d.bits {
             Some((b, k)) => FieldSpec::try_bitfield(name, i.size, i.align, b, k).py()?,
             None => FieldSpec::value(name, i.size, i.align),
         });
     }
-    let layout = spec.layout();
-    for (d, f) in decls.iter_mut().zip(&mut spec.fields) {
-        d.name = std::mem::take(&mut f.name);
-    }
-    let layout: Layout = layout.py()?;
+    let layout: Layout = spec.layout().py()?;
     let swapped = opts.byte_order == ByteOrder::Swapped;
 
     // Field descriptors.
@@ -996,7 +998,7 @@ pub fn init_struct_type(
                     _ => None,
                 },
                 owner: cls.clone().unbind(),
-                anonymous: anonymous.contains(&d.name),
+                anonymous: anonymous.iter().any(|a| a == d.name()),
                 standalone: false,
             },
         )?;
@@ -1010,7 +1012,7 @@ pub fn init_struct_type(
         let Some(field) = descriptors
             .iter()
             .zip(&decls)
-            .find_map(|(f, d)| (&d.name == a).then_some(f))
+            .find_map(|(f, d)| (d.name() == a).then_some(f))
         else {
             return Err(PyAttributeError::new_err(format!(
                 "'{a}' is specified in _anonymous_ but not in _fields_"
@@ -1463,7 +1465,7 @@ fn struct_format(
         member(&mut out, fl.offset, fl.size, &|o| {
             d.info.get().push_member_format(o);
             o.push(':');
-            o.push_str(&d.name);
+            o.push_str(d.name());
             o.push(':');
         });
         end = fl.offset + fl.size;
