@@ -211,10 +211,8 @@ unsafe extern "C" fn int_subscript<K: IntSubscript>(
         // constructors return a new reference or NULL with the error set.
         unsafe {
             let slf = Borrowed::from_ptr(py, obj).cast_unchecked::<K>();
-            match K::quick_item(&slf, i as isize) {
-                Some(Quick::Int(v)) => return ffi::PyLong_FromLongLong(v),
-                Some(Quick::Float(v)) => return ffi::PyFloat_FromDouble(v),
-                None => {}
+            if let Some(q) = K::quick_item(&slf, i as isize) {
+                return q.into_ptr(py);
             }
         }
     }
@@ -264,6 +262,32 @@ pub enum Quick {
     Int(i64),
 }
 
+impl Quick {
+    /// The new reference the value becomes (an int in the interpreter's shared range
+    /// taken from the table, a reference count instead of a call), or NULL with the
+    /// error set if the allocation failed.
+    #[inline(always)]
+    pub fn into_ptr(self, py: Python<'_>) -> *mut ffi::PyObject {
+        match self {
+            Quick::Int(v) => match super::values::small_int(py, v) {
+                Some(small) => small.into_ptr(),
+                // SAFETY: the C API's constructor, called with the GIL held (`py`).
+                None => unsafe { ffi::PyLong_FromLongLong(v) },
+            },
+            // SAFETY: as above.
+            Quick::Float(v) => unsafe { ffi::PyFloat_FromDouble(v) },
+        }
+    }
+
+    /// [`Quick::into_ptr`] as an owned reference; `None` with the error set.
+    #[inline(always)]
+    pub fn into_py(self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let ptr = self.into_ptr(py);
+        // SAFETY: a new reference or NULL with the error set.
+        unsafe { Bound::from_owned_ptr_or_opt(py, ptr) }.map(Bound::unbind)
+    }
+}
+
 /// A final, frozen descriptor class whose reads enter through a raw `tp_descr_get`
 /// slot.
 pub trait DescrGet: PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync + 'static {
@@ -305,10 +329,8 @@ unsafe extern "C" fn descr_get<D: DescrGet>(
         // call; the constructors return a new reference or NULL with the error set.
         unsafe {
             let d = Borrowed::from_ptr(py, descr).cast_unchecked::<D>();
-            match d.get().quick(&Borrowed::from_ptr(py, obj)) {
-                Some(Quick::Float(v)) => return ffi::PyFloat_FromDouble(v),
-                Some(Quick::Int(v)) => return ffi::PyLong_FromLongLong(v),
-                None => {}
+            if let Some(q) = d.get().quick(&Borrowed::from_ptr(py, obj)) {
+                return q.into_ptr(py);
             }
         }
     }

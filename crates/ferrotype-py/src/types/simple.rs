@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::capi::objects::replaced_constructor;
-use crate::capi::slots::GetSet;
+use crate::capi::slots::{GetSet, Quick};
 use crate::capi::values::{exact_f64, exact_i64};
 use crate::capi::version;
 use crate::codec::scalar::{load, store};
@@ -236,6 +236,39 @@ pub struct Value;
 
 impl GetSet for Value {
     type Target = CData;
+
+    /// The commonest reads, in native byte order: a C `int`, `long`, `long long` or
+    /// `double`, made without a result wrapper (a small int from the interpreter's
+    /// table).
+    #[inline(always)]
+    fn quick(obj: &Bound<'_, CData>) -> Option<Option<Py<PyAny>>> {
+        use std::ffi::{c_int, c_long, c_longlong};
+        use std::mem::size_of;
+        let cd = obj.get();
+        let info = cd.info();
+        if info.swapped {
+            return None;
+        }
+        let p = cd.ptr();
+        // SAFETY: a simple instance's memory holds a value of its type (at least the
+        // type's size, `resize` only grows it); the code gives the type read.
+        let q = unsafe {
+            match info.simple()?.code {
+                TypeCode::Int if size_of::<c_int>() == 4 => {
+                    Quick::Int(p.cast::<i32>().read_unaligned().into())
+                }
+                TypeCode::Long if size_of::<c_long>() == 8 => {
+                    Quick::Int(p.cast::<i64>().read_unaligned())
+                }
+                TypeCode::LongLong if size_of::<c_longlong>() == 8 => {
+                    Quick::Int(p.cast::<i64>().read_unaligned())
+                }
+                TypeCode::Double => Quick::Float(p.cast::<f64>().read_unaligned()),
+                _ => return None,
+            }
+        };
+        Some(q.into_py(obj.py()))
+    }
 
     fn get(obj: &Bound<'_, CData>) -> PyResult<Py<PyAny>> {
         simple_value(obj.get(), obj.py())
