@@ -183,6 +183,14 @@ class UnionType(PyCStructType):
 
 # ---- data classes ------------------------------------------------------------------------
 
+if sys.version_info >= (3, 12):
+    # The native data classes hold their instances' weak-reference list, one word more
+    # than `_CData`'s instances: from 3.12 each is a disjoint base (PEP 800), which 3.11's
+    # layout rules do not count.
+    from typing_extensions import disjoint_base as _native_base
+else:
+    def _native_base(cls: _M) -> _M: ...
+
 @disjoint_base
 class _CData:
     """Base of every ctypes data type."""
@@ -209,6 +217,7 @@ class _CanCastTo(_CData): ...
 @type_check_only
 class _PointerLike(_CanCastTo): ...
 
+@_native_base
 class _SimpleCData(_CData, Generic[_T], metaclass=PyCSimpleType):
     """Base of the simple types: one C value, read and written as ``value``."""
 
@@ -218,6 +227,7 @@ class _SimpleCData(_CData, Generic[_T], metaclass=PyCSimpleType):
     def __init__(self, value: _T = ..., /) -> None: ...  # pyright: ignore[reportInvalidTypeVarUse]
     def __bool__(self) -> bool: ...
 
+@_native_base
 class _Pointer(_PointerLike, _CData, Generic[_CT], metaclass=PyCPointerType):
     """Base of the pointer types; ``contents`` is the object pointed to."""
 
@@ -235,6 +245,7 @@ class _Pointer(_PointerLike, _CData, Generic[_CT], metaclass=PyCPointerType):
     def __delitem__(self, key: int | slice, /) -> None: ...
     def __bool__(self) -> bool: ...
 
+@_native_base
 class Array(_CData, Generic[_CT], metaclass=PyCArrayType):
     """Base of the array types (``c_int * 4``).
 
@@ -301,6 +312,7 @@ class CFuncPtr(_PointerLike, _CData, metaclass=PyCFuncPtrType):
 
 _FieldSpec = tuple[str, type[_CData]] | tuple[str, type[_CData], int]
 
+@_native_base
 class Structure(_CData, metaclass=PyCStructType):
     """Base of the structure types; the fields come from ``_fields_``."""
 
@@ -316,6 +328,7 @@ class Structure(_CData, metaclass=PyCStructType):
     def __getattr__(self, name: str, /) -> Any: ...
     def __setattr__(self, name: str, value: Any, /) -> None: ...
 
+@_native_base
 class Union(_CData, metaclass=UnionType):
     """Base of the union types; the fields come from ``_fields_``."""
 

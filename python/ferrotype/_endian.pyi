@@ -2,7 +2,18 @@
 
 import sys
 
+from typing import TypeVar
+
 from ._ctypes import Structure, Union
+
+_M = TypeVar("_M", bound=type)
+
+if sys.version_info >= (3, 12):
+    # On this machine's byte order these two are the native classes themselves (see
+    # `_native_base` in _ctypes.pyi): disjoint bases from 3.12.
+    from typing_extensions import disjoint_base as _native_base
+else:
+    def _native_base(cls: _M) -> _M: ...
 
 if sys.version_info < (3, 13):
     # Up to 3.12 the module did `from ctypes import *`: ctypes' names defined before it.
@@ -18,11 +29,13 @@ if sys.version_info < (3, 13):
 class BigEndianStructure(Structure):
     """Structure with big endian byte order."""
 
+@_native_base
 class LittleEndianStructure(Structure):
     """Structure with little endian byte order."""
 
 class BigEndianUnion(Union):
     """Union with big endian byte order."""
 
+@_native_base
 class LittleEndianUnion(Union):
     """Union with little endian byte order."""
