@@ -1,7 +1,6 @@
 """Structures and unions in a fixed byte order."""
 
 import sys
-
 from typing import TypeVar
 
 from ._ctypes import Structure, Union
