@@ -20,7 +20,7 @@
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use pyo3::{PyClassInitializer, PyTypeInfo};
+use pyo3::{PyClass, PyClassInitializer, PyTypeInfo};
 
 /// Every Rust allocation of the extension (instance buffers, conversion scratch) goes to
 /// mimalloc: a small zeroed buffer costs tens of instructions instead of the hundreds
@@ -73,6 +73,22 @@ fn probe_info(py: Python<'_>) -> PyResult<Py<StgInfo>> {
     )
 }
 
+/// Measures the layout of a final class's instances on `probe` (one PyO3 made, freed by
+/// PyO3's own slot before the raw ones are installed): `ImportError` if it is not the
+/// one the raw slots assume.
+fn measure_final<D: objects::Payload + PyClass<Frozen = pyo3::pyclass::boolean_struct::True>>(
+    probe: Bound<'_, D>,
+    name: &str,
+) -> PyResult<()> {
+    if objects::measure(probe.as_any(), probe.get(), &[]) {
+        return Ok(());
+    }
+    Err(PyImportError::new_err(format!(
+        "ferrotype: this interpreter or PyO3 lays out {name} differently from what \
+         ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)"
+    )))
+}
+
 /// Checks the instance layout and installs the raw slots on the native classes
 /// (before any Python class derives from them).
 fn install_slots(py: Python<'_>) -> PyResult<()> {
@@ -96,25 +112,14 @@ fn install_slots(py: Python<'_>) -> PyResult<()> {
              ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
         ));
     }
-    // `CArgObject` (`byref`, `from_param` results): made and freed by raw slots too.
-    let carg = Bound::new(py, CArg::probe())?;
-    if !objects::measure(carg.as_any(), carg.get(), &[]) {
-        return Err(PyImportError::new_err(
-            "ferrotype: this interpreter or PyO3 lays out CArgObject differently from what \
-             ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
-        ));
-    }
-    drop(carg);
+    // `CArgObject` (`byref`, `from_param` results): made and freed by raw slots too;
+    // `CField` (structure field descriptors): freed and traversed by them.
+    measure_final(Bound::new(py, CArg::probe())?, "CArgObject")?;
     objects::install_final::<CArg>(py, None)?;
-    // `CField` (structure field descriptors): freed and traversed by raw slots.
-    let field = Bound::new(py, CField::probe(py, probe_info(py)?))?;
-    if !objects::measure(field.as_any(), field.get(), &[]) {
-        return Err(PyImportError::new_err(
-            "ferrotype: this interpreter or PyO3 lays out CField differently from what \
-             ferrotype was checked against (see crates/ferrotype-py/src/capi/mod.rs)",
-        ));
-    }
-    drop(field);
+    measure_final(
+        Bound::new(py, CField::probe(py, probe_info(py)?))?,
+        "CField",
+    )?;
     objects::install_final_traversed::<CField>(py)?;
     objects::install::<SimpleCData>(py)?;
     objects::install::<Array>(py)?;
